@@ -1,0 +1,247 @@
+// The load generator, run in its own process so it never shares an event loop with the upstream
+// or a proxy. HTTP scenarios use autocannon; the TCP scenario reads streams with plain sockets.
+// One connection set serves warm-up then measurement, so pools stay warm; only the measured
+// window is counted, and the proxy's CPU time is read from /proc at its two ends.
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import autocannon from 'autocannon';
+import * as hdr from 'hdr-histogram-js';
+import { sampleProcesses, type ProcSample } from './proc-stats.ts';
+import {
+  ATTEMPT_HEADER,
+  ROUTES_PER_HOST,
+  VIRTUAL_HOSTS,
+  routePrefix,
+  scenarioByName,
+  virtualHostName,
+  type HttpLoad,
+} from './scenarios.ts';
+
+export interface LoadConfig {
+  /** http://127.0.0.1:PORT for HTTP scenarios, tcp://127.0.0.1:PORT for TCP. */
+  url: string;
+  scenario: string;
+  connections: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** Root pids of the proxy under test, for CPU and memory. */
+  watchPids: number[];
+}
+
+export interface LatencyMs {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export interface LoadResult {
+  type: 'result';
+  seconds: number;
+  /** Completed responses (HTTP only). */
+  requests: number;
+  /** Bytes received, headers included. */
+  bytes: number;
+  statusCounts: Record<string, number>;
+  errors: number;
+  latencyMs?: LatencyMs;
+  /** The latency histogram in microseconds, hdr-histogram compressed base64. */
+  latencyHistogram?: string;
+  /** Proxy CPU seconds spent in the measured window; memory at its end. */
+  proc?: ProcSample;
+}
+
+/** The parts of autocannon 9's client that pacing and counting hook into. */
+interface AutocannonClient {
+  destroyed: boolean;
+  _doRequest(): void;
+  pipelinedRequests: {
+    terminateRequest(): { headers: { statusCode: number }; bytes: number; duration: number } | undefined;
+    addBody(data: Buffer): void;
+  };
+}
+
+class Window {
+  recording = false;
+  startedAt = 0;
+  seconds = 0;
+  requests = 0;
+  bytes = 0;
+  errors = 0;
+  statusCounts: Record<string, number> = {};
+  histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: 3 });
+  #procStart: ProcSample | undefined;
+  #procEnd: ProcSample | undefined;
+  readonly #watch: number[];
+
+  constructor(watch: number[]) {
+    this.#watch = watch;
+  }
+
+  open(): void {
+    if (this.#watch.length > 0) this.#procStart = sampleProcesses(this.#watch);
+    this.startedAt = performance.now();
+    this.recording = true;
+  }
+
+  close(): void {
+    this.recording = false;
+    this.seconds = (performance.now() - this.startedAt) / 1000;
+    if (this.#watch.length > 0) this.#procEnd = sampleProcesses(this.#watch);
+  }
+
+  proc(): ProcSample | undefined {
+    if (!this.#procStart || !this.#procEnd) return undefined;
+    return { ...this.#procEnd, cpuSeconds: this.#procEnd.cpuSeconds - this.#procStart.cpuSeconds };
+  }
+
+  result(withLatency: boolean): LoadResult {
+    const h = this.histogram;
+    const ms = (us: number) => us / 1000;
+    return {
+      type: 'result',
+      seconds: this.seconds,
+      requests: this.requests,
+      bytes: this.bytes,
+      statusCounts: this.statusCounts,
+      errors: this.errors,
+      ...(withLatency && h.totalCount > 0
+        ? {
+            latencyMs: {
+              p50: ms(h.getValueAtPercentile(50)),
+              p90: ms(h.getValueAtPercentile(90)),
+              p99: ms(h.getValueAtPercentile(99)),
+              p999: ms(h.getValueAtPercentile(99.9)),
+              max: ms(h.maxValue),
+              mean: ms(h.mean),
+            },
+            latencyHistogram: hdr.encodeIntoCompressedBase64(h),
+          }
+        : {}),
+      proc: this.proc(),
+    };
+  }
+}
+
+function requestSetup(load: HttpLoad): ((request: { path?: string; headers?: Record<string, string> }) => object) | undefined {
+  let sequence = 0;
+  if (load.rotateVirtualHosts) {
+    // Walk every host; the route changes every full walk, so all 10 000 pairs get traffic.
+    return (request) => {
+      const n = sequence++;
+      const host = n % VIRTUAL_HOSTS;
+      const route = Math.floor(n / VIRTUAL_HOSTS) % ROUTES_PER_HOST;
+      return { ...request, path: `${routePrefix(route)}/item`, headers: { ...request.headers, host: virtualHostName(host) } };
+    };
+  }
+  if (load.attemptKey) {
+    return (request) => ({ ...request, headers: { ...request.headers, [ATTEMPT_HEADER]: `${process.pid}-${sequence++}` } });
+  }
+  return undefined;
+}
+
+/** Space each connection's requests evenly so the total is `rate` per second, staggered. */
+function pace(client: AutocannonClient, index: number, connections: number, rate: number): void {
+  const send = client._doRequest.bind(client);
+  const intervalMs = (connections / rate) * 1000;
+  let nextAt = performance.now() + (index * intervalMs) / connections;
+  client._doRequest = () => {
+    const now = performance.now();
+    const at = Math.max(nextAt, now);
+    nextAt = at + intervalMs;
+    setTimeout(() => {
+      if (!client.destroyed) send();
+    }, at - now);
+  };
+}
+
+async function httpLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult> {
+  const window = new Window(config.watchPids);
+  let clients = 0;
+  const setup = requestSetup(load);
+  let finish = () => {};
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  const instance = autocannon(
+    {
+      url: config.url + load.path,
+      method: load.method,
+      connections: config.connections,
+      // Stopped by us at the end of the window; this is only a backstop.
+      duration: config.warmupSeconds + config.durationSeconds + 10,
+      sampleInt: 100,
+      timeout: 10,
+      ...(load.bodyBytes ? { body: Buffer.alloc(load.bodyBytes, 'p'), headers: { 'content-type': 'application/octet-stream' } } : {}),
+      ...(load.newConnectionPerRequest ? { reconnectRate: 1 } : {}),
+      ...(setup ? { requests: [{ setupRequest: setup }] } : {}),
+      setupClient(raw) {
+        const client = raw as AutocannonClient;
+        const queue = client.pipelinedRequests;
+        if (typeof queue?.terminateRequest !== 'function' || typeof client._doRequest !== 'function') {
+          throw new Error('autocannon internals changed: bench/loadgen.ts needs updating');
+        }
+        // Count every completed response here: autocannon's own counters skip the response
+        // that triggers a reconnect, which is every response when reconnectRate is 1.
+        const terminate = queue.terminateRequest.bind(queue);
+        queue.terminateRequest = () => {
+          const response = terminate();
+          if (response && window.recording) {
+            window.requests++;
+            window.bytes += response.bytes;
+            const code = String(response.headers.statusCode);
+            window.statusCounts[code] = (window.statusCounts[code] ?? 0) + 1;
+            window.histogram.recordValue(Math.max(1, Math.round(response.duration * 1000)));
+          }
+          return response;
+        };
+        // Bodies are not checked: skip autocannon's string concatenation of every body.
+        queue.addBody = () => {};
+        if (load.rate) pace(client, clients++, config.connections, load.rate);
+      },
+    },
+    () => finish(),
+  );
+  instance.on('reqError', () => {
+    if (window.recording) window.errors++;
+  });
+  await sleep(config.warmupSeconds * 1000);
+  window.open();
+  await sleep(config.durationSeconds * 1000);
+  window.close();
+  instance.stop();
+  await finished;
+  return window.result(true);
+}
+
+async function tcpLoad(config: LoadConfig, connections: number): Promise<LoadResult> {
+  const { hostname, port } = new URL(config.url);
+  const window = new Window(config.watchPids);
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < connections; i++) {
+    const socket = net.connect({ host: hostname, port: Number(port), noDelay: true });
+    socket.on('data', (chunk: Buffer) => {
+      if (window.recording) window.bytes += chunk.length;
+    });
+    const lost = () => {
+      if (window.recording) window.errors++;
+    };
+    socket.on('error', lost);
+    socket.on('end', lost);
+    sockets.push(socket);
+  }
+  await sleep(config.warmupSeconds * 1000);
+  window.open();
+  await sleep(config.durationSeconds * 1000);
+  window.close();
+  for (const socket of sockets) socket.destroy();
+  return window.result(false);
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
+const scenario = scenarioByName(config.scenario);
+const result =
+  scenario.protocol === 'tcp'
+    ? await tcpLoad(config, scenario.connections ?? config.connections)
+    : await httpLoad(config, scenario.http as HttpLoad);
+process.send?.(result, () => process.exit(0));

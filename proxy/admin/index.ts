@@ -1,0 +1,2 @@
+export { AdminServer } from './server.ts';
+export type { AdminContext } from './context.ts';

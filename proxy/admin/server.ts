@@ -1,0 +1,83 @@
+// The admin listener (bootstrap admin.address): a small node:http server in the primary that
+// routes each path to one handler. Mutating endpoints take POST only, as Envoy's.
+import http from 'node:http';
+import type { SocketAddress } from '../config/model.ts';
+import { type AdminContext, type AdminHandler, text } from './context.ts';
+import { clusters } from './handlers/clusters.ts';
+import { configDump } from './handlers/config-dump.ts';
+import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit } from './handlers/lifecycle.ts';
+import { listeners } from './handlers/listeners.ts';
+import { ready } from './handlers/ready.ts';
+import { serverInfo } from './handlers/server-info.ts';
+import { stats, statsPrometheus } from './handlers/stats.ts';
+
+interface Endpoint {
+  handler: AdminHandler;
+  mutates: boolean;
+  help: string;
+}
+
+const ENDPOINTS: Record<string, Endpoint> = {
+  '/ready': { handler: ready, mutates: false, help: 'print server state, return 200 if LIVE, otherwise return 503' },
+  '/server_info': { handler: serverInfo, mutates: false, help: 'print server version/status information' },
+  '/stats': { handler: stats, mutates: false, help: 'print server stats (?format=json, ?filter=REGEX, ?usedonly)' },
+  '/stats/prometheus': { handler: statsPrometheus, mutates: false, help: 'print server stats in prometheus format' },
+  '/clusters': { handler: clusters, mutates: false, help: 'upstream cluster status (?format=json)' },
+  '/config_dump': { handler: configDump, mutates: false, help: 'dump current Legate configs' },
+  '/listeners': { handler: listeners, mutates: false, help: 'print listener info (?format=json)' },
+  '/quitquitquit': { handler: quitQuitQuit, mutates: true, help: 'drain and exit the server' },
+  '/healthcheck/fail': { handler: healthCheckFail, mutates: true, help: 'cause the server to fail health checks' },
+  '/healthcheck/ok': { handler: healthCheckOk, mutates: true, help: 'cause the server to pass health checks' },
+  '/drain_listeners': { handler: drainListeners, mutates: true, help: 'stop accepting on all listeners' },
+};
+
+export class AdminServer {
+  private readonly server: http.Server;
+  private readonly ctx: AdminContext;
+
+  constructor(ctx: AdminContext, log: (line: string) => void) {
+    this.ctx = ctx;
+    this.server = http.createServer((req, res) => {
+      this.handle(req).then(
+        (r) => {
+          res.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-cache, max-age=0' });
+          res.end(r.body);
+        },
+        (err: Error) => {
+          log(`admin ${req.url}: ${err.message}`);
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(`${err.message}\n`);
+        },
+      );
+    });
+  }
+
+  listen(address: SocketAddress): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', (err) => reject(new Error(`admin: cannot bind ${address.address}:${address.port}: ${err.message}`)));
+      this.server.listen(address.port, address.address, () => resolve());
+    });
+  }
+
+  address(): { address: string; port: number } {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? { address: a.address, port: a.port } : { address: '', port: 0 };
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: http.IncomingMessage) {
+    const url = new URL(req.url ?? '/', 'http://admin');
+    const method = req.method ?? 'GET';
+    if (url.pathname === '/' || url.pathname === '/help') {
+      return text(['admin commands are:', ...Object.entries(ENDPOINTS).map(([p, e]) => `  ${p}: ${e.help}`)].join('\n') + '\n');
+    }
+    const endpoint = ENDPOINTS[url.pathname];
+    if (endpoint === undefined) return text(`invalid path: ${url.pathname}. Try /help\n`, 404);
+    if (endpoint.mutates && method !== 'POST') return text('This endpoint requires POST\n', 405);
+    return endpoint.handler(this.ctx, { method, url });
+  }
+}

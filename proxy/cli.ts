@@ -1,0 +1,93 @@
+// The `legate` command line: run, validate, demo, iptables. A user error is one line on stderr
+// and a non-zero exit; never a stack trace (LEGATE_DEBUG=1 shows it).
+import { availableParallelism } from 'node:os';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { registerIptablesCommand } from '../iptables/index.ts';
+import { loadBootstrap } from './config/index.ts';
+import { runDemo } from './demo/index.ts';
+import { Primary } from './server/index.ts';
+import { LEGATE_VERSION } from './admin/version.ts';
+
+const log = (line: string) => console.error(`legate: ${line}`);
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function seconds(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of seconds');
+  return n;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('legate')
+    .description('An Envoy-compatible data-plane proxy: ingress router and sidecar, configured by Envoy v3 bootstrap files and xDS')
+    .version(LEGATE_VERSION)
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('run the proxy from an Envoy v3 bootstrap file (YAML or JSON)')
+    .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
+    .option('--workers <n>', 'worker processes (1 runs everything in one process)', positiveInt, availableParallelism())
+    .addOption(new Option('--mode <mode>', 'ingress router or sidecar (sidecar: retry 5xx three times by default)').choices(['ingress', 'sidecar']).default('ingress'))
+    .option('--drain-time-s <seconds>', 'how long requests in flight may take to finish on shutdown (Envoy: 600)', seconds, 30)
+    .option('--no-reuse-port', 'share one listening socket across workers instead of one SO_REUSEPORT socket each')
+    .action(async (opts: { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean }) => {
+      const primary = new Primary({ configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, log });
+      await primary.start();
+      const bound = primary.applied?.listeners ?? [];
+      for (const l of bound) log(`listener '${l.name}' on ${l.address}:${l.port}`);
+      const admin = primary.admin?.address();
+      if (admin !== undefined) log(`admin on http://${admin.address}:${admin.port}/`);
+      log(`serving with ${opts.workers} worker${opts.workers === 1 ? '' : 's'} (${opts.mode} mode)`);
+      installSignals(primary);
+    });
+
+  program
+    .command('validate')
+    .description('check a bootstrap file and exit non-zero with one line per problem')
+    .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
+    .action((opts: { config: string }) => {
+      const boot = loadBootstrap(opts.config);
+      for (const w of boot.warnings) log(`warning: ${w}`);
+      console.log(`${opts.config}: OK (${boot.listeners.length} listeners, ${boot.clusters.length} clusters, ${Object.keys(boot.routeConfigs).length} route configs)`);
+    });
+
+  program
+    .command('demo')
+    .description('start two local upstream apps and Legate on examples/demo.yaml')
+    .option('--workers <n>', 'worker processes', positiveInt, 1)
+    .option('--apps-only', 'start only the two demo apps (then: legate run -c examples/demo.yaml)')
+    .action(async (opts: { workers: number; appsOnly?: boolean }) => {
+      await runDemo({ workers: opts.workers, appsOnly: opts.appsOnly, log });
+    });
+
+  registerIptablesCommand(program);
+  return program;
+}
+
+function installSignals(primary: Primary): void {
+  const stop = (signal: string) => {
+    log(`${signal}: draining (up to ${primary.options.drainTimeMs / 1000}s), then exiting`);
+    void primary.shutdown().then(() => process.exit(0));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => void primary.reload());
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    const e = err as Error;
+    console.error(`legate: ${process.env.LEGATE_DEBUG ? e.stack : e.message}`);
+    process.exit(1);
+  }
+}
+
+if (import.meta.main) await main(process.argv);

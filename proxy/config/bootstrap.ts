@@ -1,0 +1,90 @@
+// Reads a config file (YAML or JSON; JSON is parsed as YAML, which keeps positions for both) and
+// keeps the parsed document so an error's field path can be mapped back to a line.
+import { readFileSync } from 'node:fs';
+import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Document, Node as YamlNode } from 'yaml';
+import { ConfigError, parsePath } from './errors.ts';
+
+export interface ConfigFile {
+  file: string;
+  raw: unknown;
+  // The 1-based line of the field at `path` (snake_case or lowerCamelCase in the file), or of
+  // its nearest ancestor that exists in the file; undefined when nothing matches.
+  locate(path: string): number | undefined;
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError('', `cannot read config file (${code})`, 'check the path and its permissions', file);
+  }
+  return parseConfigText(text, file);
+}
+
+export function parseConfigText(text: string, file: string): ConfigFile {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const problem = doc.errors[0];
+  if (problem !== undefined) {
+    const what = problem.message.split('\n')[0];
+    throw new ConfigError('', `invalid ${looksLikeJson(file, text) ? 'JSON/YAML' : 'YAML'}: ${what}`, 'fix the syntax', file, lineAt(problem.pos[0]));
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (err) {
+    throw new ConfigError('', `invalid YAML: ${(err as Error).message}`, 'fix the syntax', file);
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError('', 'the file does not hold an object', 'write an Envoy v3 Bootstrap as a YAML or JSON object', file, 1);
+  }
+  return { file, raw, locate: (path) => locateIn(doc, path, lineAt) };
+}
+
+function looksLikeJson(file: string, text: string): boolean {
+  return file.endsWith('.json') || text.trimStart().startsWith('{');
+}
+
+function locateIn(doc: Document, path: string, lineAt: (offset: number) => number): number | undefined {
+  let node: unknown = doc.contents;
+  let found: number | undefined = offsetOf(node);
+  for (const segment of parsePath(path)) {
+    const next = step(node, segment);
+    if (next === undefined) break;
+    node = next.node;
+    found = next.offset ?? found;
+  }
+  return found === undefined ? undefined : lineAt(found);
+}
+
+function step(node: unknown, segment: string | number): { node: unknown; offset: number | undefined } | undefined {
+  if (typeof segment === 'number') {
+    if (!isSeq(node)) return undefined;
+    const item = node.items[segment];
+    return item === undefined ? undefined : { node: item, offset: offsetOf(item) };
+  }
+  if (!isMap(node)) return undefined;
+  const camel = snakeToCamel(segment);
+  for (const pair of node.items) {
+    if (!isPair(pair)) continue;
+    const key = isScalar(pair.key) ? pair.key.value : pair.key;
+    if (key === segment || key === camel) {
+      // The key's line: that is where the reader looks for "field:".
+      return { node: pair.value, offset: offsetOf(pair.key) ?? offsetOf(pair.value) };
+    }
+  }
+  return undefined;
+}
+
+function offsetOf(node: unknown): number | undefined {
+  const range = (node as YamlNode | null)?.range;
+  return Array.isArray(range) ? range[0] : undefined;
+}
+
+function snakeToCamel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,78 @@
+// The Envoy extensions Legate implements, by the place they may appear. A typed_config whose
+// @type is not listed for its place is rejected; the schema loads exactly these protos.
+
+export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
+export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
+export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
+export const LOCAL_RATELIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+export const RATELIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
+export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
+export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
+export const FILE_LOG_TYPE = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
+export const STDOUT_LOG_TYPE = 'envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
+export const STDERR_LOG_TYPE = 'envoy.extensions.access_loggers.stream.v3.StderrAccessLog';
+export const ORIGINAL_DST_TYPE = 'envoy.extensions.filters.listener.original_dst.v3.OriginalDst';
+export const TLS_INSPECTOR_TYPE = 'envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+export const HTTP_INSPECTOR_TYPE = 'envoy.extensions.filters.listener.http_inspector.v3.HttpInspector';
+export const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+export const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
+
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE];
+export const HTTP_FILTER_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, ROUTER_TYPE];
+export const PER_ROUTE_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
+export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
+export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
+
+// Where each google.protobuf.Any field may point: "<message type>.<field>" -> allowed types.
+export const ANY_PLACES: Record<string, string[]> = {
+  'envoy.config.listener.v3.Filter.typed_config': NETWORK_FILTER_TYPES,
+  'envoy.config.listener.v3.ListenerFilter.typed_config': LISTENER_FILTER_TYPES,
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter.typed_config': HTTP_FILTER_TYPES,
+  'envoy.config.accesslog.v3.AccessLog.typed_config': ACCESS_LOGGER_TYPES,
+  'envoy.config.cluster.v3.Cluster.typed_extension_protocol_options': [HTTP_PROTOCOL_OPTIONS_TYPE],
+  'envoy.config.route.v3.RouteConfiguration.typed_per_filter_config': PER_ROUTE_TYPES,
+  'envoy.config.route.v3.VirtualHost.typed_per_filter_config': PER_ROUTE_TYPES,
+  'envoy.config.route.v3.Route.typed_per_filter_config': PER_ROUTE_TYPES,
+  'envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config': PER_ROUTE_TYPES,
+  'envoy.config.route.v3.FilterConfig.config': PER_ROUTE_TYPES.filter((t) => t !== FILTER_CONFIG_TYPE),
+  'envoy.config.route.v3.RetryPolicy.RetryHostPredicate.typed_config': [PREVIOUS_HOSTS_TYPE],
+};
+
+// Filters that older configs name without a typed_config; Envoy resolves them by name.
+export const TYPE_BY_FILTER_NAME: Record<string, string> = {
+  'envoy.filters.http.router': ROUTER_TYPE,
+  'envoy.router': ROUTER_TYPE,
+  'envoy.filters.listener.original_dst': ORIGINAL_DST_TYPE,
+  'envoy.listener.original_dst': ORIGINAL_DST_TYPE,
+  'envoy.filters.listener.tls_inspector': TLS_INSPECTOR_TYPE,
+  'envoy.listener.tls_inspector': TLS_INSPECTOR_TYPE,
+  'envoy.filters.listener.http_inspector': HTTP_INSPECTOR_TYPE,
+  'envoy.listener.http_inspector': HTTP_INSPECTOR_TYPE,
+  'envoy.retry_host_predicates.previous_hosts': PREVIOUS_HOSTS_TYPE,
+};
+
+// The .proto files behind the types above (paths under Envoy's api root). Their imports bring
+// the core, route, listener, cluster and endpoint messages.
+export const EXTENSION_PROTO_FILES = [
+  'envoy/config/bootstrap/v3/bootstrap.proto',
+  'envoy/config/route/v3/route.proto',
+  'envoy/config/endpoint/v3/endpoint.proto',
+  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto',
+  'envoy/extensions/filters/http/router/v3/router.proto',
+  'envoy/extensions/filters/http/fault/v3/fault.proto',
+  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
+  'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
+  'envoy/extensions/access_loggers/file/v3/file.proto',
+  'envoy/extensions/access_loggers/stream/v3/stream.proto',
+  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
+  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
+  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
+  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
+  'xds/type/v3/typed_struct.proto',
+  'udpa/type/v1/typed_struct.proto',
+];

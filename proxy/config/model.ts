@@ -1,0 +1,520 @@
+// Legate's configuration model: plain, immutable data (structured-clone safe, so a snapshot can
+// cross IPC to workers). Envoy resources are translated into these types by config/translate
+// with Envoy's defaults applied; the runtime compiles them once per snapshot. Durations are
+// milliseconds, sizes bytes, percentages 0-100. Nothing here holds functions, classes, Maps or
+// RegExps: regexes stay strings and are compiled by the worker.
+
+export interface SocketAddress {
+  address: string;
+  port: number;
+}
+
+export interface CidrRange {
+  addressPrefix: string;
+  prefixLen: number;
+}
+
+// ---- strings and headers ----
+
+export type StringMatchKind = 'exact' | 'prefix' | 'suffix' | 'contains' | 'safe_regex';
+
+export interface StringMatcher {
+  kind: StringMatchKind;
+  value: string; // the literal, or the RE2-compatible regex source for safe_regex
+  ignoreCase: boolean;
+}
+
+export type HeaderMatchKind = StringMatchKind | 'present' | 'range';
+
+export interface HeaderMatcher {
+  name: string; // lower case; ':authority', ':path', ':method', ':scheme' are pseudo headers
+  kind: HeaderMatchKind;
+  value: string; // unused for 'present' and 'range'
+  ignoreCase: boolean;
+  presentMatch: boolean; // for 'present': true = must be present
+  range?: { start: number; end: number }; // for 'range': [start, end)
+  invertMatch: boolean;
+  treatMissingHeaderAsEmpty: boolean;
+}
+
+export interface QueryParameterMatcher {
+  name: string;
+  stringMatch?: StringMatcher; // absent with presentMatch = a presence check
+  presentMatch: boolean;
+}
+
+export type HeaderAppendAction =
+  | 'APPEND_IF_EXISTS_OR_ADD'
+  | 'ADD_IF_ABSENT'
+  | 'OVERWRITE_IF_EXISTS_OR_ADD'
+  | 'OVERWRITE_IF_EXISTS';
+
+export interface HeaderValueOption {
+  key: string; // lower case
+  value: string; // may hold Envoy's %FORMAT% operators (e.g. %DOWNSTREAM_REMOTE_ADDRESS%)
+  appendAction: HeaderAppendAction;
+  keepEmptyValue: boolean;
+}
+
+export interface HeaderMutations {
+  requestHeadersToAdd: HeaderValueOption[];
+  requestHeadersToRemove: string[];
+  responseHeadersToAdd: HeaderValueOption[];
+  responseHeadersToRemove: string[];
+}
+
+// ---- routes ----
+
+export type PathSpecifier =
+  | { kind: 'prefix'; value: string }
+  | { kind: 'path'; value: string }
+  | { kind: 'safe_regex'; value: string }
+  | { kind: 'path_separated_prefix'; value: string };
+
+export interface RouteMatch {
+  path: PathSpecifier;
+  caseSensitive: boolean; // default true
+  headers: HeaderMatcher[];
+  queryParameters: QueryParameterMatcher[];
+  grpc: boolean; // match only gRPC requests (content-type application/grpc*)
+  runtimeFractionPercent?: number; // 0-100; absent = always
+}
+
+export interface RetryBackOff {
+  baseIntervalMs: number; // 25
+  maxIntervalMs: number; // 10 x base
+}
+
+export interface RetryPolicy {
+  retryOn: string[]; // Envoy's retry_on tokens: 5xx, gateway-error, reset, connect-failure, ...
+  numRetries: number; // 1 when a policy exists and the field is unset
+  perTryTimeoutMs: number; // 0 = none
+  perTryIdleTimeoutMs: number; // 0 = none
+  backOff: RetryBackOff;
+  retriableStatusCodes: number[];
+  retriableHeaders: HeaderMatcher[];
+  retriableRequestHeaders: HeaderMatcher[];
+  retryHostPredicates: string[]; // e.g. 'envoy.retry_host_predicates.previous_hosts'
+  hostSelectionRetryMaxAttempts: number; // 1
+}
+
+export type HashPolicy =
+  | { kind: 'header'; headerName: string; terminal: boolean }
+  | { kind: 'cookie'; name: string; ttlMs?: number; path?: string; terminal: boolean }
+  | { kind: 'source_ip'; terminal: boolean }
+  | { kind: 'query_parameter'; name: string; terminal: boolean };
+
+export interface WeightedCluster {
+  name: string;
+  weight: number;
+  mutations: HeaderMutations;
+  typedPerFilterConfig: Record<string, unknown>;
+}
+
+export type ClusterSpecifier =
+  | { kind: 'cluster'; name: string }
+  | { kind: 'weighted_clusters'; clusters: WeightedCluster[]; totalWeight: number }
+  | { kind: 'cluster_header'; header: string };
+
+export interface RequestMirrorPolicy {
+  cluster: string;
+  runtimeFractionPercent: number; // 100 unless given
+}
+
+export interface UpgradeConfig {
+  upgradeType: string; // lower case: 'websocket', 'connect'
+  enabled: boolean;
+}
+
+export interface RouteAction {
+  kind: 'route';
+  cluster: ClusterSpecifier;
+  prefixRewrite?: string;
+  regexRewrite?: { pattern: string; substitution: string };
+  hostRewriteLiteral?: string;
+  autoHostRewrite: boolean;
+  hostRewriteHeader?: string;
+  timeoutMs: number; // 15000; 0 disables
+  idleTimeoutMs: number; // 0 = none
+  maxStreamDurationMs: number; // 0 = none
+  retryPolicy?: RetryPolicy; // the route's, else the virtual host's, resolved at translate time
+  hashPolicy: HashPolicy[];
+  requestMirrorPolicies: RequestMirrorPolicy[];
+  upgradeConfigs: UpgradeConfig[];
+  includeAttemptCount: boolean;
+  rateLimits?: RateLimitPolicy[]; // descriptors for the ratelimit filter (route.v3.RateLimit)
+  includeVhRateLimits?: boolean; // also apply the virtual host's rate_limits (false unless set)
+  clusterNotFoundResponseCode?: number; // 503 (SERVICE_UNAVAILABLE) unless given: 404 or 500
+}
+
+export interface RedirectAction {
+  kind: 'redirect';
+  schemeRedirect?: string; // 'https' when https_redirect is set
+  hostRedirect?: string;
+  portRedirect?: number;
+  pathRedirect?: string;
+  prefixRewrite?: string;
+  regexRewrite?: { pattern: string; substitution: string };
+  responseCode: number; // 301 (MOVED_PERMANENTLY) unless given
+  stripQuery: boolean;
+}
+
+export interface DirectResponseAction {
+  kind: 'direct_response';
+  status: number;
+  body?: string;
+}
+
+export interface Route {
+  name: string;
+  match: RouteMatch;
+  action: RouteAction | RedirectAction | DirectResponseAction;
+  mutations: HeaderMutations;
+  // filter name -> that filter's translated per-route config (FaultConfig, LocalRateLimitConfig,
+  // RateLimitPerRouteConfig) or FilterDisabled
+  typedPerFilterConfig: Record<string, unknown>;
+}
+
+export interface VirtualHost {
+  name: string;
+  domains: string[];
+  routes: Route[];
+  mutations: HeaderMutations;
+  typedPerFilterConfig: Record<string, unknown>;
+  includeRequestAttemptCount: boolean;
+  includeAttemptCountInResponse: boolean;
+  rateLimits?: RateLimitPolicy[];
+}
+
+// route.v3.RateLimit: the actions that build one descriptor for the ratelimit filter.
+export type RateLimitAction =
+  | { kind: 'source_cluster' }
+  | { kind: 'destination_cluster' }
+  | { kind: 'request_headers'; headerName: string; descriptorKey: string; skipIfAbsent: boolean }
+  | { kind: 'remote_address' }
+  | { kind: 'generic_key'; descriptorKey: string; descriptorValue: string } // key 'generic_key' unless given
+  | { kind: 'header_value_match'; descriptorKey: string; descriptorValue: string; expectMatch: boolean; headers: HeaderMatcher[] };
+
+export interface RateLimitPolicy {
+  actions: RateLimitAction[];
+}
+
+export interface RouteConfig {
+  name: string;
+  virtualHosts: VirtualHost[];
+  mutations: HeaderMutations;
+}
+
+// ---- HTTP connection manager ----
+
+export interface HttpFilter {
+  name: string; // the configured name, e.g. 'envoy.filters.http.router'
+  type: string; // the typed_config @type, e.g. 'envoy.extensions.filters.http.router.v3.Router'
+  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig
+}
+
+export type AccessLogFormat =
+  | { kind: 'text'; template: string } // Envoy's default format when not given
+  | { kind: 'json'; fields: Record<string, unknown> }; // values are format strings or nested objects
+
+export interface AccessLog {
+  name: string;
+  sink: { kind: 'stdout' } | { kind: 'stderr' } | { kind: 'file'; path: string };
+  format: AccessLogFormat;
+  filter?: AccessLogFilter;
+}
+
+export type AccessLogFilter =
+  | { kind: 'status_code'; op: 'EQ' | 'GE' | 'LE'; value: number }
+  | { kind: 'duration'; op: 'EQ' | 'GE' | 'LE'; value: number }
+  | { kind: 'not_health_check' }
+  | { kind: 'response_flag'; flags: string[] }
+  | { kind: 'and' | 'or'; filters: AccessLogFilter[] };
+
+export interface HttpConnectionManager {
+  kind: 'http_connection_manager';
+  statPrefix: string;
+  codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
+  routeConfigName: string; // key into Snapshot.routeConfigs (inline configs are put there too)
+  rds: boolean; // true when the route config comes from RDS (the listener warms until it arrives)
+  rdsConfigSource?: ConfigSourceRef; // where RDS comes from (ADS or a file); absent for inline configs
+  httpFilters: HttpFilter[]; // in order; the router is last
+  accessLog: AccessLog[];
+  useRemoteAddress: boolean;
+  xffNumTrustedHops: number;
+  skipXffAppend: boolean;
+  generateRequestId: boolean; // true
+  preserveExternalRequestId: boolean;
+  serverName: string;
+  serverHeaderTransformation: 'OVERWRITE' | 'APPEND_IF_ABSENT' | 'PASS_THROUGH';
+  idleTimeoutMs: number; // 3600000 (1 h)
+  streamIdleTimeoutMs: number; // 300000 (5 min)
+  requestTimeoutMs: number; // 0 = none
+  requestHeadersTimeoutMs: number; // 0 = none
+  maxStreamDurationMs: number; // 0 = none
+  drainTimeoutMs: number; // 5000
+  upgradeConfigs: UpgradeConfig[];
+  normalizePath: boolean;
+  mergeSlashes: boolean;
+  maxRequestHeadersKb: number; // 60
+}
+
+export interface TcpProxy {
+  kind: 'tcp_proxy';
+  statPrefix: string;
+  cluster: ClusterSpecifier; // 'cluster' or 'weighted_clusters'
+  idleTimeoutMs: number; // 3600000; 0 = none
+  maxConnectAttempts: number; // 1
+  accessLog: AccessLog[];
+}
+
+export type NetworkFilter = HttpConnectionManager | TcpProxy;
+
+// ---- listeners ----
+
+export interface FilterChainMatch {
+  destinationPort?: number;
+  prefixRanges: CidrRange[];
+  directSourcePrefixRanges: CidrRange[];
+  sourceType: 'ANY' | 'SAME_IP_OR_LOOPBACK' | 'EXTERNAL';
+  sourcePrefixRanges: CidrRange[];
+  sourcePorts: number[];
+  serverNames: string[]; // SNI; '*.example.com' wildcards
+  transportProtocol?: string; // 'raw_buffer' | 'tls'
+  applicationProtocols: string[];
+}
+
+export interface FilterChain {
+  name: string;
+  match: FilterChainMatch;
+  network: NetworkFilter; // the terminal network filter; Legate supports one per chain
+}
+
+export interface ListenerFilter {
+  name: string; // 'envoy.filters.listener.tls_inspector' | '...original_dst' | '...http_inspector'
+  type: string;
+}
+
+export interface Listener {
+  name: string;
+  address: SocketAddress;
+  bindToPort: boolean; // true
+  useOriginalDst: boolean;
+  listenerFilters: ListenerFilter[];
+  filterChains: FilterChain[];
+  defaultFilterChain?: FilterChain;
+  perConnectionBufferLimitBytes: number; // 1 MiB
+  connectionLimit?: number; // envoy.filters.network.connection_limit / overload: max active connections
+  trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+}
+
+// ---- clusters and endpoints ----
+
+export type HealthStatus = 'UNKNOWN' | 'HEALTHY' | 'UNHEALTHY' | 'DRAINING' | 'TIMEOUT' | 'DEGRADED';
+
+export interface LbEndpoint {
+  address: SocketAddress;
+  hostname: string;
+  healthStatus: HealthStatus;
+  loadBalancingWeight: number; // 1
+  healthCheckPort: number; // 0 = the endpoint's port
+}
+
+export interface Locality {
+  region: string;
+  zone: string;
+  subZone: string;
+}
+
+export interface LocalityLbEndpoints {
+  locality: Locality;
+  priority: number;
+  loadBalancingWeight: number; // 0 = unset
+  lbEndpoints: LbEndpoint[];
+}
+
+export interface ClusterLoadAssignment {
+  clusterName: string;
+  endpoints: LocalityLbEndpoints[];
+  overprovisioningFactor: number; // 140 (percent)
+}
+
+export type LbPolicy = 'ROUND_ROBIN' | 'LEAST_REQUEST' | 'RANDOM' | 'RING_HASH' | 'MAGLEV' | 'CLUSTER_PROVIDED';
+
+export interface CircuitBreakerThresholds {
+  priority: 'DEFAULT' | 'HIGH';
+  maxConnections: number; // 1024
+  maxPendingRequests: number; // 1024
+  maxRequests: number; // 1024
+  maxRetries: number; // 3
+  retryBudget?: { budgetPercent: number; minRetryConcurrency: number }; // 20 %, 3
+  trackRemaining: boolean;
+}
+
+export interface OutlierDetection {
+  consecutive5xx: number; // 5
+  consecutiveGatewayFailure: number; // 5
+  consecutiveLocalOriginFailure: number; // 5
+  intervalMs: number; // 10000
+  baseEjectionTimeMs: number; // 30000
+  maxEjectionTimeMs: number; // 300000
+  maxEjectionPercent: number; // 10
+  enforcingConsecutive5xx: number; // 100
+  enforcingConsecutiveGatewayFailure: number; // 0
+  enforcingConsecutiveLocalOriginFailure: number; // 100
+  enforcingSuccessRate: number; // 100
+  successRateMinimumHosts: number; // 5
+  successRateRequestVolume: number; // 100
+  successRateStdevFactor: number; // 1900 (divided by 1000)
+  splitExternalLocalOriginErrors: boolean;
+}
+
+export interface HealthCheck {
+  timeoutMs: number;
+  intervalMs: number;
+  intervalJitterMs: number;
+  unhealthyThreshold: number;
+  healthyThreshold: number;
+  noTrafficIntervalMs: number; // 60000
+  unhealthyIntervalMs: number; // = interval unless given
+  healthyEdgeIntervalMs: number;
+  unhealthyEdgeIntervalMs: number;
+  check:
+    | { kind: 'http'; path: string; host: string; expectedStatuses: { start: number; end: number }[]; method: string }
+    | { kind: 'tcp'; send?: string; receive: string[] }; // hex payloads, as Envoy's
+}
+
+export interface Cluster {
+  name: string;
+  type: 'STATIC' | 'STRICT_DNS' | 'LOGICAL_DNS' | 'EDS' | 'ORIGINAL_DST';
+  altStatName: string;
+  connectTimeoutMs: number; // 5000
+  lbPolicy: LbPolicy;
+  dnsRefreshRateMs: number; // 5000
+  dnsLookupFamily: 'AUTO' | 'V4_ONLY' | 'V6_ONLY' | 'V4_PREFERRED' | 'ALL';
+  respectDnsTtl: boolean;
+  edsServiceName?: string; // EDS: the ClusterLoadAssignment name (defaults to the cluster name)
+  edsConfigSource?: ConfigSourceRef; // EDS: where endpoints come from (ADS or a file)
+  loadAssignment: ClusterLoadAssignment; // for EDS, filled from the endpoint resources
+  healthyPanicThresholdPercent: number; // 50
+  localityWeightedLb: boolean;
+  ringHash: { minimumRingSize: number; maximumRingSize: number }; // 1024, 8M
+  maglevTableSize: number; // 65537
+  leastRequestChoiceCount: number; // 2
+  circuitBreakers: CircuitBreakerThresholds[]; // DEFAULT always present
+  outlierDetection?: OutlierDetection;
+  healthChecks: HealthCheck[];
+  perConnectionBufferLimitBytes: number; // 1 MiB
+  http2: boolean; // upstream speaks HTTP/2 (typed_extension_protocol_options / http2_protocol_options)
+  maxRequestsPerConnection: number; // 0 = unlimited
+  upstreamIdleTimeoutMs: number; // 3600000
+  perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
+}
+
+// ---- the bootstrap's process-level parts ----
+
+export interface Node {
+  id: string;
+  cluster: string;
+  metadata: Record<string, unknown>;
+  locality?: Locality;
+}
+
+export interface Admin {
+  address?: SocketAddress; // absent = no admin listener
+  accessLogPath?: string;
+}
+
+// Where a dynamic resource comes from: the ADS stream, or a file watched on disk (Envoy's
+// path_config_source: a DiscoveryResponse in YAML/JSON).
+export type ConfigSourceRef = { kind: 'ads' } | { kind: 'path'; path: string };
+
+export interface GrpcServiceRef {
+  clusterName?: string; // envoy_grpc: a cluster from static_resources
+  targetUri?: string; // google_grpc: host:port or a gRPC target URI
+  timeoutMs: number; // 0 = none
+  initialMetadata: { key: string; value: string }[];
+}
+
+export interface AdsConfig {
+  apiType: 'GRPC' | 'DELTA_GRPC';
+  grpcService: GrpcServiceRef;
+  setNodeOnFirstMessageOnly: boolean;
+  requestTimeoutMs: number; // 0 = none
+}
+
+export interface DynamicResources {
+  ads?: AdsConfig;
+  lds?: ConfigSourceRef;
+  cds?: ConfigSourceRef;
+  initialFetchTimeoutMs: number; // 15000, from lds_config/cds_config
+}
+
+// Legate's embedded rate limit service (the role of envoyproxy/ratelimit), configured in the
+// bootstrap's node.metadata under "legate.ratelimit": { limits_path, redis_url }. When present,
+// ratelimit filters use it instead of calling their rate_limit_service over gRPC.
+export interface EmbeddedRateLimitService {
+  limitsPath: string; // a YAML file or a directory of them, in envoyproxy/ratelimit's format
+  redisUrl?: string; // absent = counters in process memory (per Legate process)
+}
+
+// ---- HTTP filter configs (HttpFilter.config and typedPerFilterConfig values) ----
+
+export interface RouterConfig {
+  suppressEnvoyHeaders: boolean;
+  strictCheckHeaders: string[];
+  respectExpectedRqTimeout: boolean;
+}
+
+export interface FaultConfig {
+  delay?: { fixedDelayMs?: number; headerDelay: boolean; percent: number }; // headerDelay: x-envoy-fault-delay-request
+  abort?: { httpStatus?: number; grpcStatus?: number; headerAbort: boolean; percent: number }; // x-envoy-fault-abort-request
+  headers: HeaderMatcher[]; // the fault applies only to requests matching all of these
+  upstreamCluster?: string;
+  downstreamNodes: string[]; // x-envoy-downstream-service-node must be one of these (when not empty)
+  maxActiveFaults?: number; // absent = unlimited
+}
+
+export interface TokenBucket {
+  maxTokens: number;
+  tokensPerFill: number; // 1 unless given
+  fillIntervalMs: number;
+}
+
+export interface LocalRateLimitConfig {
+  statPrefix: string;
+  status: number; // 429 unless given
+  tokenBucket?: TokenBucket; // absent: only meaningful as a per-route override that disables limits
+  filterEnabledPercent: number; // 0 unless given: Envoy's local rate limit is off until enabled
+  filterEnforcedPercent: number; // 0 unless given: counted but not enforced
+  requestHeadersToAddWhenNotEnforced: HeaderValueOption[];
+  responseHeadersToAdd: HeaderValueOption[];
+  enableXRatelimitHeaders: boolean; // DRAFT_VERSION_03
+  perDownstreamConnection: boolean;
+  rateLimitedAsResourceExhausted: boolean;
+}
+
+export interface RateLimitConfig {
+  domain: string;
+  stage: number;
+  requestType: 'internal' | 'external' | 'both';
+  timeoutMs: number; // 20
+  failureModeDeny: boolean;
+  grpcService: GrpcServiceRef; // Envoy's rate_limit_service; see EmbeddedRateLimitService
+  enableXRatelimitHeaders: boolean;
+  disableXEnvoyRatelimitedHeader: boolean;
+  rateLimitedStatus: number; // 429
+  statusOnError: number; // 500
+  responseHeadersToAdd: HeaderValueOption[];
+  statPrefix: string;
+  rateLimitedAsResourceExhausted: boolean;
+}
+
+export interface RateLimitPerRouteConfig {
+  vhRateLimits: 'OVERRIDE' | 'INCLUDE' | 'IGNORE';
+}
+
+// route.v3.FilterConfig with disabled: true turns the named filter off for that scope.
+export interface FilterDisabled {
+  disabled: true;
+}

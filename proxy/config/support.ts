@@ -1,0 +1,247 @@
+// Which fields of each Envoy message Legate implements. For a message listed here, a field that
+// is set must be either supported (the translators honour it) or ignored (harmless to traffic:
+// metadata, stats naming, tuning knobs; a warning says it is ignored). Any other field is valid
+// Envoy that Legate does not implement, and is rejected rather than silently dropped. Messages
+// not listed here are supported whole. Some supported fields only accept some values; the
+// translators check those.
+
+interface FieldSupport {
+  supported: ReadonlySet<string>;
+  ignored: ReadonlySet<string>;
+}
+
+const words = (s: string): Set<string> => new Set(s.split(/\s+/).filter((w) => w !== ''));
+
+const table: Record<string, [supported: string, ignored: string]> = {
+  // ---- bootstrap ----
+  'envoy.config.bootstrap.v3.Bootstrap': [
+    'node static_resources dynamic_resources admin',
+    `layered_runtime node_context_params stats_config stats_sinks stats_flush_interval stats_flush_on_admin
+     deferred_stat_options cluster_manager overload_manager watchdog watchdogs enable_dispatcher_stats
+     tracing fatal_actions application_log_config stats_server_version_override memory_allocator_manager
+     use_tcp_for_dns_lookups default_regex_engine`,
+  ],
+  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': ['listeners clusters', ''],
+  'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': ['lds_config cds_config ads_config', ''],
+  'envoy.config.bootstrap.v3.Admin': ['address access_log_path', 'access_log profile_path socket_options ignore_global_conn_limit'],
+  'envoy.config.core.v3.Node': [
+    'id cluster metadata locality',
+    'user_agent_name user_agent_version user_agent_build_version extensions client_features dynamic_parameters listening_addresses',
+  ],
+  'envoy.config.core.v3.ConfigSource': ['path path_config_source ads self initial_fetch_timeout resource_api_version', ''],
+  'envoy.config.core.v3.PathConfigSource': ['path', 'watched_directory'],
+  'envoy.config.core.v3.ApiConfigSource': [
+    'api_type transport_api_version grpc_services set_node_on_first_message_only request_timeout',
+    'refresh_delay rate_limit_settings',
+  ],
+  'envoy.config.core.v3.GrpcService': ['envoy_grpc google_grpc timeout initial_metadata', 'retry_policy'],
+  'envoy.config.core.v3.GrpcService.EnvoyGrpc': ['cluster_name authority', 'retry_policy max_receive_message_length skip_envoy_headers'],
+  'envoy.config.core.v3.GrpcService.GoogleGrpc': ['target_uri stat_prefix', 'config per_stream_buffer_limit_bytes channel_args'],
+  // ---- addresses ----
+  'envoy.config.core.v3.Address': ['socket_address', ''],
+  'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
+  // ---- listeners ----
+  'envoy.config.listener.v3.Listener': [
+    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes
+     listener_filters traffic_direction bind_to_port transparent`,
+    `stat_prefix metadata drain_type listener_filters_timeout continue_on_listener_filters_timeout freebind
+     socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
+     tcp_backlog_size max_connections_to_accept_per_socket_event ignore_global_conn_limit bypass_overload_manager`,
+  ],
+  'envoy.config.listener.v3.FilterChain': ['filter_chain_match filters name', 'metadata transport_socket_connect_timeout'],
+  'envoy.config.listener.v3.FilterChainMatch': [
+    `destination_port prefix_ranges direct_source_prefix_ranges source_type source_prefix_ranges source_ports
+     server_names transport_protocol application_protocols`,
+    '',
+  ],
+  'envoy.config.listener.v3.Filter': ['name typed_config', ''],
+  'envoy.config.listener.v3.ListenerFilter': ['name typed_config', ''],
+  'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
+  // ---- HTTP connection manager ----
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [
+    `codec_type stat_prefix rds route_config http_filters server_name server_header_transformation
+     max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout drain_timeout access_log
+     use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id
+     upgrade_configs normalize_path merge_slashes common_http_protocol_options`,
+    `add_user_agent tracing http_protocol_options http2_protocol_options delayed_close_timeout
+     access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
+     proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
+     internal_address_config stream_error_on_invalid_http_message forward_client_cert_details
+     set_current_client_cert_details scheme_header_transformation proxy_status_config
+     typed_header_validation_config add_proxy_protocol_connection_state`,
+  ],
+  'envoy.config.core.v3.HttpProtocolOptions': [
+    'idle_timeout max_stream_duration max_requests_per_connection',
+    'max_connection_duration max_headers_count headers_with_underscores_action',
+  ],
+  'envoy.extensions.filters.network.http_connection_manager.v3.Rds': ['config_source route_config_name', ''],
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': ['name typed_config is_optional disabled', ''],
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig': ['upgrade_type enabled', ''],
+  // ---- HTTP filters ----
+  'envoy.extensions.filters.http.router.v3.Router': [
+    'suppress_envoy_headers strict_check_headers respect_expected_rq_timeout',
+    'dynamic_stats start_child_span upstream_log upstream_log_options suppress_grpc_request_failure_code_stats',
+  ],
+  'envoy.extensions.filters.http.fault.v3.HTTPFault': [
+    'delay abort headers max_active_faults upstream_cluster downstream_nodes',
+    `delay_percent_runtime abort_percent_runtime delay_duration_runtime abort_http_status_runtime
+     max_active_faults_runtime response_rate_limit_percent_runtime abort_grpc_status_runtime
+     disable_downstream_cluster_stats filter_metadata`,
+  ],
+  'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit': [
+    `stat_prefix status token_bucket filter_enabled filter_enforced request_headers_to_add_when_not_enforced
+     response_headers_to_add enable_x_ratelimit_headers local_rate_limit_per_downstream_connection
+     rate_limited_as_resource_exhausted`,
+    'stage vh_rate_limits always_consume_default_token_bucket',
+  ],
+  'envoy.extensions.filters.http.ratelimit.v3.RateLimit': [
+    `domain stage request_type timeout failure_mode_deny rate_limit_service enable_x_ratelimit_headers
+     disable_x_envoy_ratelimited_header rate_limited_status response_headers_to_add status_on_error stat_prefix
+     rate_limited_as_resource_exhausted`,
+    '',
+  ],
+  'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute': ['vh_rate_limits', ''],
+  // ---- access logs ----
+  'envoy.config.accesslog.v3.AccessLog': ['name filter typed_config', ''],
+  'envoy.config.accesslog.v3.AccessLogFilter': [
+    'status_code_filter duration_filter not_health_check_filter and_filter or_filter response_flag_filter',
+    '',
+  ],
+  'envoy.config.core.v3.SubstitutionFormatString': [
+    'text_format json_format text_format_source',
+    'omit_empty_values content_type json_format_options',
+  ],
+  'envoy.config.core.v3.DataSource': ['filename inline_bytes inline_string environment_variable', 'watched_directory'],
+  // ---- TCP proxy ----
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': [
+    'stat_prefix cluster weighted_clusters idle_timeout access_log max_connect_attempts',
+    `downstream_idle_timeout upstream_idle_timeout max_downstream_connection_duration access_log_flush_interval
+     flush_access_log_on_connected access_log_options`,
+  ],
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': ['name weight', ''],
+  // ---- routes ----
+  'envoy.config.route.v3.RouteConfiguration': [
+    `name virtual_hosts request_headers_to_add request_headers_to_remove response_headers_to_add
+     response_headers_to_remove`,
+    'validate_clusters max_direct_response_body_size_bytes metadata',
+  ],
+  'envoy.config.route.v3.VirtualHost': [
+    `name domains routes request_headers_to_add request_headers_to_remove response_headers_to_add
+     response_headers_to_remove typed_per_filter_config include_request_attempt_count
+     include_attempt_count_in_response retry_policy rate_limits require_tls`,
+    'metadata virtual_clusters include_is_timeout_retry_header per_request_buffer_limit_bytes',
+  ],
+  'envoy.config.route.v3.Route': [
+    `name match route redirect direct_response request_headers_to_add request_headers_to_remove
+     response_headers_to_add response_headers_to_remove typed_per_filter_config`,
+    'metadata decorator tracing per_request_buffer_limit_bytes stat_prefix',
+  ],
+  'envoy.config.route.v3.RouteMatch': [
+    'prefix path safe_regex path_separated_prefix case_sensitive runtime_fraction headers query_parameters grpc',
+    '',
+  ],
+  'envoy.type.matcher.v3.StringMatcher': ['exact prefix suffix safe_regex contains ignore_case', ''],
+  'envoy.type.matcher.v3.RegexMatcher': ['regex', 'google_re2'],
+  'envoy.config.route.v3.RouteAction': [
+    `cluster cluster_header weighted_clusters prefix_rewrite regex_rewrite host_rewrite_literal auto_host_rewrite
+     host_rewrite_header timeout idle_timeout retry_policy request_mirror_policies hash_policy upgrade_configs
+     max_stream_duration rate_limits include_vh_rate_limits priority cluster_not_found_response_code`,
+    'early_data_policy max_grpc_timeout grpc_timeout_offset',
+  ],
+  'envoy.config.route.v3.RouteAction.MaxStreamDuration': ['max_stream_duration', 'grpc_timeout_header_max grpc_timeout_header_offset'],
+  'envoy.config.route.v3.RouteAction.RequestMirrorPolicy': ['cluster runtime_fraction', 'trace_sampled disable_shadow_host_suffix_append'],
+  'envoy.config.route.v3.RouteAction.HashPolicy': ['header cookie connection_properties query_parameter terminal', ''],
+  'envoy.config.route.v3.RouteAction.HashPolicy.Header': ['header_name', ''],
+  'envoy.config.route.v3.RouteAction.HashPolicy.Cookie': ['name ttl path', ''],
+  'envoy.config.route.v3.RouteAction.UpgradeConfig': ['upgrade_type enabled', ''],
+  'envoy.config.route.v3.WeightedCluster': ['clusters total_weight', 'runtime_key_prefix'],
+  'envoy.config.route.v3.WeightedCluster.ClusterWeight': [
+    `name weight request_headers_to_add request_headers_to_remove response_headers_to_add
+     response_headers_to_remove typed_per_filter_config`,
+    '',
+  ],
+  'envoy.config.route.v3.RetryPolicy': [
+    `retry_on num_retries per_try_timeout per_try_idle_timeout retry_host_predicate
+     host_selection_retry_max_attempts retriable_status_codes retry_back_off retriable_headers
+     retriable_request_headers`,
+    '',
+  ],
+  'envoy.config.route.v3.FilterConfig': ['config is_optional disabled', ''],
+  'envoy.config.route.v3.RateLimit': ['actions', 'stage disable_key'],
+  'envoy.config.route.v3.RateLimit.Action': [
+    'source_cluster destination_cluster request_headers remote_address generic_key header_value_match',
+    '',
+  ],
+  // ---- clusters ----
+  'envoy.config.cluster.v3.Cluster': [
+    `name alt_stat_name type eds_cluster_config connect_timeout per_connection_buffer_limit_bytes lb_policy
+     load_assignment health_checks max_requests_per_connection circuit_breakers http2_protocol_options
+     typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
+     ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
+     common_http_protocol_options protocol_selection`,
+    `http_protocol_options upstream_http_protocol_options metadata cleanup_interval wait_for_warm_on_init
+     dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
+     close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
+     track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
+  ],
+  'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [
+    'common_http_protocol_options explicit_http_config',
+    'upstream_http_protocol_options header_validation_config',
+  ],
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': ['http_protocol_options http2_protocol_options', ''],
+  'envoy.config.cluster.v3.Cluster.CommonLbConfig': [
+    'healthy_panic_threshold locality_weighted_lb_config',
+    `update_merge_window ignore_new_hosts_until_first_hc close_connections_on_host_set_change
+     consistent_hashing_lb_config zone_aware_lb_config`,
+  ],
+  'envoy.config.cluster.v3.Cluster.RingHashLbConfig': ['minimum_ring_size maximum_ring_size', 'hash_function'],
+  'envoy.config.cluster.v3.Cluster.LeastRequestLbConfig': ['choice_count', 'active_request_bias'],
+  'envoy.config.cluster.v3.Cluster.RoundRobinLbConfig': ['', ''],
+  'envoy.config.cluster.v3.CircuitBreakers': ['thresholds', ''],
+  'envoy.config.cluster.v3.CircuitBreakers.Thresholds': [
+    'priority max_connections max_pending_requests max_requests max_retries retry_budget track_remaining',
+    'max_connection_pools',
+  ],
+  'envoy.config.cluster.v3.OutlierDetection': [
+    `consecutive_5xx interval base_ejection_time max_ejection_percent enforcing_consecutive_5xx
+     enforcing_success_rate success_rate_minimum_hosts success_rate_request_volume success_rate_stdev_factor
+     consecutive_gateway_failure enforcing_consecutive_gateway_failure split_external_local_origin_errors
+     consecutive_local_origin_failure enforcing_consecutive_local_origin_failure max_ejection_time`,
+    `enforcing_local_origin_success_rate failure_percentage_threshold enforcing_failure_percentage
+     enforcing_failure_percentage_local_origin failure_percentage_minimum_hosts failure_percentage_request_volume
+     max_ejection_time_jitter successful_active_health_check_uneject_host always_eject_one_host`,
+  ],
+  'envoy.config.core.v3.HealthCheck': [
+    `timeout interval interval_jitter unhealthy_threshold healthy_threshold http_health_check tcp_health_check
+     no_traffic_interval unhealthy_interval unhealthy_edge_interval healthy_edge_interval`,
+    `initial_jitter interval_jitter_percent reuse_connection no_traffic_healthy_interval event_log_path
+     event_logger event_service always_log_health_check_failures always_log_health_check_success tls_options
+     transport_socket_match_criteria`,
+  ],
+  'envoy.config.core.v3.HealthCheck.HttpHealthCheck': [
+    'host path expected_statuses method codec_client_type',
+    'response_buffer_size retriable_statuses',
+  ],
+  'envoy.config.core.v3.HealthCheck.TcpHealthCheck': ['send receive', ''],
+  // ---- endpoints ----
+  'envoy.config.endpoint.v3.ClusterLoadAssignment': ['cluster_name endpoints policy', ''],
+  'envoy.config.endpoint.v3.ClusterLoadAssignment.Policy': ['overprovisioning_factor', 'endpoint_stale_after weighted_priority_health'],
+  'envoy.config.endpoint.v3.LocalityLbEndpoints': ['locality lb_endpoints load_balancing_weight priority', 'metadata proximity'],
+  'envoy.config.endpoint.v3.LbEndpoint': ['endpoint health_status load_balancing_weight', 'metadata'],
+  'envoy.config.endpoint.v3.Endpoint': ['address health_check_config hostname', ''],
+  'envoy.config.endpoint.v3.Endpoint.HealthCheckConfig': ['port_value', 'hostname disable_active_health_check'],
+};
+
+const support = new Map<string, FieldSupport>(
+  Object.entries(table).map(([type, [supported, ignored]]) => [type, { supported: words(supported), ignored: words(ignored) }]),
+);
+
+export type FieldVerdict = 'supported' | 'ignored' | 'unsupported';
+
+export function fieldSupport(typeName: string, field: string): FieldVerdict {
+  const entry = support.get(typeName);
+  if (entry === undefined || entry.supported.has(field)) return 'supported';
+  return entry.ignored.has(field) ? 'ignored' : 'unsupported';
+}
+

@@ -1,0 +1,3 @@
+// L7: Envoy's HTTP connection manager and its filters.
+export { HttpConnectionManagerHandler, type HcmContext } from './connection-manager.ts';
+export { HttpStream } from './stream.ts';

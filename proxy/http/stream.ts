@@ -1,0 +1,79 @@
+// One downstream HTTP request as the connection manager runs it: the request and response, the
+// headers bound upstream, the route it matched, and the StreamInfo the access log reads. It gives
+// the router filter what it needs (RouterStream) and ends the stream's stats and log exactly once.
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { StreamInfo } from '../access-log/index.ts';
+import type { RouterStream } from '../router/index.ts';
+import type { RouteMatchResult } from '../router/index.ts';
+import type { HttpConnectionManagerHandler } from './connection-manager.ts';
+
+export class HttpStream implements RouterStream {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly headers: IncomingHttpHeaders;
+  readonly info: StreamInfo;
+  readonly startMs = performance.now();
+  readonly hcm: HttpConnectionManagerHandler;
+  path: string;
+  route: RouteMatchResult | null = null;
+  trustedDownstream = false;
+  includeAttemptCount = false;
+  includeAttemptCountInResponse = false;
+  private resetCallback: (() => void) | undefined;
+
+  constructor(hcm: HttpConnectionManagerHandler, req: IncomingMessage, res: ServerResponse, info: StreamInfo) {
+    this.hcm = hcm;
+    this.req = req;
+    this.res = res;
+    this.headers = req.headers;
+    this.path = req.url ?? '/';
+    this.info = info;
+  }
+
+  hashKey(): number | undefined {
+    return this.route === null ? undefined : this.hcm.hashFor(this);
+  }
+
+  localReply(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void {
+    if (flag !== '') this.info.setResponseFlag(flag);
+    this.info.responseCodeDetails = details;
+    if (this.res.headersSent) {
+      this.res.destroy();
+      return;
+    }
+    const out: OutgoingHttpHeaders = { ...headers };
+    if (body !== '') {
+      out['content-type'] = 'text/plain';
+      out['content-length'] = Buffer.byteLength(body);
+    } else {
+      out['content-length'] = 0;
+    }
+    this.prepareResponseHeaders(out, status);
+    this.res.writeHead(status, out);
+    this.res.end(body);
+  }
+
+  prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void {
+    this.hcm.prepareResponseHeaders(this, headers, status);
+  }
+
+  setFlag(flag: string): void {
+    this.info.setResponseFlag(flag);
+  }
+
+  setUpstream(cluster: string, host: string): void {
+    this.info.upstreamCluster = cluster;
+    this.info.upstreamHost = host;
+  }
+
+  onReset(cb: () => void): void {
+    this.resetCallback = cb;
+  }
+
+  /** The downstream went away before the response was complete. */
+  reset(): void {
+    const cb = this.resetCallback;
+    this.resetCallback = undefined;
+    cb?.();
+  }
+}

@@ -1,0 +1,169 @@
+// One bound listener: accepts connections, selects a filter chain for each and hands the socket to
+// that chain's handler (an HTTP connection manager or a TCP proxy). Handlers are reused across
+// updates when their chain did not change, so a config push does not churn connections.
+import net from 'node:net';
+import { isDeepStrictEqual } from 'node:util';
+import type { FilterChain, Listener } from '../config/model.ts';
+import type { Counter, Gauge, Store } from '../stats/index.ts';
+import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
+
+export interface ChainHandler {
+  /** Takes ownership of an accepted connection. */
+  onConnection(socket: net.Socket, facts: ConnectionFacts): void;
+  /** Asks this handler's connections to finish: idle ones close now, busy ones after their request. */
+  drain(): void;
+}
+
+export type ChainHandlerFactory = (chain: FilterChain, listener: Listener) => ChainHandler;
+
+interface ListenerStats {
+  downstreamCxTotal: Counter;
+  downstreamCxActive: Gauge;
+  downstreamCxDestroy: Counter;
+  downstreamCxOverflow: Counter;
+  noFilterChainMatch: Counter;
+}
+
+export class ActiveListener {
+  config: Listener;
+  private matcher: FilterChainMatcher;
+  private handlers: Map<FilterChain, ChainHandler>;
+  private readonly server: net.Server;
+  private readonly connections = new Set<net.Socket>();
+  private readonly stats: ListenerStats;
+  private readonly reusePort: boolean;
+  private accepting = false;
+
+  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean) {
+    this.config = config;
+    this.reusePort = reusePort;
+    this.matcher = new FilterChainMatcher(config);
+    this.handlers = buildHandlers(config, factory, new Map());
+    const prefix = `listener.${config.address.address}_${config.address.port}.`;
+    this.stats = {
+      downstreamCxTotal: store.counter(prefix + 'downstream_cx_total'),
+      downstreamCxActive: store.gauge(prefix + 'downstream_cx_active'),
+      downstreamCxDestroy: store.counter(prefix + 'downstream_cx_destroy'),
+      downstreamCxOverflow: store.counter(prefix + 'downstream_cx_overflow'),
+      noFilterChainMatch: store.counter(prefix + 'no_filter_chain_match'),
+    };
+    this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
+  }
+
+  listen(): Promise<void> {
+    if (!this.config.bindToPort) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(new Error(`listener '${this.config.name}': cannot bind ${this.config.address.address}:${this.config.address.port}: ${err.message}`));
+      this.server.once('error', onError);
+      this.server.listen(
+        { host: this.config.address.address, port: this.config.address.port, exclusive: true, reusePort: this.reusePort || undefined, backlog: 1024 },
+        () => {
+          this.server.off('error', onError);
+          this.accepting = true;
+          resolve();
+        },
+      );
+    });
+  }
+
+  boundAddress(): { address: string; port: number } {
+    const a = this.server.address();
+    if (a !== null && typeof a === 'object') return { address: a.address, port: a.port };
+    return { address: this.config.address.address, port: this.config.address.port };
+  }
+
+  /** New filter chains for new connections; unchanged chains keep their handler. */
+  reconfigure(config: Listener, factory: ChainHandlerFactory): void {
+    const previous = this.handlers;
+    this.config = config;
+    this.matcher = new FilterChainMatcher(config);
+    this.handlers = buildHandlers(config, factory, previous);
+    const kept = new Set(this.handlers.values());
+    for (const handler of previous.values()) if (!kept.has(handler)) handler.drain();
+  }
+
+  /** Also the entry for connections handed over by an original_dst listener. */
+  onConnection(socket: net.Socket, facts?: ConnectionFacts): void {
+    const limit = this.config.connectionLimit;
+    if (limit !== undefined && this.connections.size >= limit) {
+      this.stats.downstreamCxOverflow.inc();
+      socket.destroy();
+      return;
+    }
+    const f = facts ?? connectionFacts(socket);
+    const chain = this.matcher.match(f);
+    const handler = chain === undefined ? undefined : this.handlers.get(chain);
+    if (handler === undefined) {
+      this.stats.noFilterChainMatch.inc();
+      socket.destroy();
+      return;
+    }
+    this.stats.downstreamCxTotal.inc();
+    this.stats.downstreamCxActive.add(1);
+    this.connections.add(socket);
+    socket.once('close', () => {
+      this.connections.delete(socket);
+      this.stats.downstreamCxActive.sub(1);
+      this.stats.downstreamCxDestroy.inc();
+    });
+    handler.onConnection(socket, f);
+  }
+
+  stopAccepting(): void {
+    if (this.accepting) {
+      this.accepting = false;
+      this.server.close();
+    }
+  }
+
+  /** Stops accepting, lets connections finish up to timeoutMs, then closes what is left. */
+  async drainAndClose(timeoutMs = 0): Promise<void> {
+    this.stopAccepting();
+    for (const handler of this.handlers.values()) handler.drain();
+    if (this.connections.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = timeoutMs > 0 ? setTimeout(finish, timeoutMs) : undefined;
+      const poll = setInterval(() => {
+        if (this.connections.size === 0) finish();
+      }, 50);
+      const self = this;
+      function finish() {
+        clearInterval(poll);
+        if (timer !== undefined) clearTimeout(timer);
+        for (const s of self.connections) s.destroy();
+        resolve();
+      }
+      if (timeoutMs === 0) finish();
+    });
+  }
+}
+
+function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous: Map<FilterChain, ChainHandler>): Map<FilterChain, ChainHandler> {
+  const handlers = new Map<FilterChain, ChainHandler>();
+  const chains = config.defaultFilterChain ? [...config.filterChains, config.defaultFilterChain] : config.filterChains;
+  for (const chain of chains) {
+    let reused: ChainHandler | undefined;
+    for (const [old, handler] of previous) {
+      if (isDeepStrictEqual(old, chain)) {
+        reused = handler;
+        break;
+      }
+    }
+    handlers.set(chain, reused ?? factory(chain, config));
+  }
+  return handlers;
+}
+
+function connectionFacts(socket: net.Socket): ConnectionFacts {
+  const sourceIp = socket.remoteAddress ?? '';
+  return {
+    destinationIp: socket.localAddress ?? '',
+    destinationPort: socket.localPort ?? 0,
+    sourceIp,
+    sourcePort: socket.remotePort ?? 0,
+    directSourceIp: sourceIp,
+    serverName: '',
+    transportProtocol: 'raw_buffer',
+    applicationProtocols: [],
+  };
+}

@@ -1,0 +1,4 @@
+// Listeners: sockets, filter chain selection, and hand-off to the chain's network filter.
+export { ListenerManager, type BoundListener } from './manager.ts';
+export { ActiveListener, type ChainHandler, type ChainHandlerFactory } from './active-listener.ts';
+export { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';

@@ -1,0 +1,73 @@
+// The worker's listeners. An update diffs by name: a new listener binds, a changed one keeps its
+// socket and serves new connections with the new filter chains while existing connections finish
+// on the old ones, a removed one stops accepting and closes once its connections drain.
+import { isDeepStrictEqual } from 'node:util';
+import type { Listener } from '../config/model.ts';
+import type { Store } from '../stats/index.ts';
+import { ActiveListener, type ChainHandlerFactory } from './active-listener.ts';
+
+export interface BoundListener {
+  name: string;
+  address: string;
+  port: number;
+}
+
+export class ListenerManager {
+  private readonly listeners = new Map<string, ActiveListener>();
+  private readonly store: Store;
+  private readonly reusePort: boolean;
+
+  constructor(store: Store, reusePort: boolean) {
+    this.store = store;
+    this.reusePort = reusePort;
+  }
+
+  /** Applies the listener set; rejects (with nothing changed for the failing listener) if a bind fails. */
+  async update(configs: Listener[], handlers: ChainHandlerFactory): Promise<void> {
+    const wanted = new Set(configs.map((l) => l.name));
+    for (const [name, active] of this.listeners) {
+      if (!wanted.has(name)) {
+        this.listeners.delete(name);
+        void active.drainAndClose();
+      }
+    }
+    const binds: Promise<void>[] = [];
+    for (const config of configs) {
+      const active = this.listeners.get(config.name);
+      if (active !== undefined && isDeepStrictEqual(active.config.address, config.address) && active.config.bindToPort === config.bindToPort) {
+        active.reconfigure(config, handlers);
+        continue;
+      }
+      if (active !== undefined) void active.drainAndClose();
+      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort);
+      this.listeners.set(config.name, fresh);
+      binds.push(fresh.listen());
+    }
+    await Promise.all(binds);
+  }
+
+  /** A listener that does not bind (bind_to_port: false) by its address, for original_dst hand-off. */
+  byAddress(ip: string, port: number): ActiveListener | undefined {
+    for (const l of this.listeners.values()) {
+      if (l.config.address.port === port && (l.config.address.address === ip || l.config.address.address === '0.0.0.0' || l.config.address.address === '::')) {
+        if (!l.config.bindToPort) return l;
+      }
+    }
+    return undefined;
+  }
+
+  bound(): BoundListener[] {
+    return [...this.listeners.values()].map((l) => ({ name: l.config.name, ...l.boundAddress() }));
+  }
+
+  /** Stops accepting everywhere (Envoy's drain_listeners); connections in flight continue. */
+  stopAccepting(): void {
+    for (const l of this.listeners.values()) l.stopAccepting();
+  }
+
+  /** Stops accepting and waits for connections to finish, up to the deadline; then closes the rest. */
+  async drain(timeoutMs: number): Promise<void> {
+    await Promise.all([...this.listeners.values()].map((l) => l.drainAndClose(timeoutMs)));
+    this.listeners.clear();
+  }
+}

@@ -1,0 +1,12 @@
+// The router's public surface.
+export { RouteTable } from './route-table.ts';
+export type { CompiledVirtualHost, RouteMatchResult, RouteResult } from './route-table.ts';
+export type { CompiledRoute } from './compiled-route.ts';
+export type { ClusterChoice } from './cluster-picker.ts';
+export type { HeaderMutator, MutableHeaderMap, ValueCompiler } from './header-mutation.ts';
+export type { DownstreamConnection, HashResult } from './hash-policy.ts';
+export { hash32 } from './hash.ts';
+export { compileHeaderMatcher, compileQueryParameterMatcher, compileStringMatcher } from './match.ts';
+export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
+export { headerValue } from './request.ts';
+export type { HeaderMap, RouteRequest } from './request.ts';

@@ -1,0 +1,55 @@
+// A route's match, compiled into one predicate. The path is checked first because it rejects most
+// routes; the runtime fraction last so the random draw only happens for otherwise matching routes.
+import type { PathSpecifier, RouteMatch } from '../config/model.ts';
+import { asciiLowerCase, compileHeaderMatcher, compileQueryParameterMatcher, equalsIgnoreCaseAt } from './match.ts';
+import { fullMatchRegExp } from './regex.ts';
+import { isGrpcRequest, requestHeaderGetter } from './request.ts';
+import type { RouteRequest } from './request.ts';
+
+// end: where the path stops and the query begins (request.ts pathEnd), computed once per request.
+export type RouteMatcher = (req: RouteRequest, end: number) => boolean;
+type PathPredicate = (path: string, end: number) => boolean;
+
+function compilePath(spec: PathSpecifier, caseSensitive: boolean): PathPredicate {
+  const expected = caseSensitive ? spec.value : asciiLowerCase(spec.value);
+  const length = expected.length;
+  const startsWith: PathPredicate = caseSensitive
+    ? (path) => path.startsWith(expected)
+    : (path) => path.length >= length && equalsIgnoreCaseAt(path, 0, expected);
+  switch (spec.kind) {
+    // Envoy matches a prefix against the whole :path, query included.
+    case 'prefix':
+      return startsWith;
+    case 'path':
+      return (path, end) => end === length && startsWith(path, end);
+    case 'path_separated_prefix':
+      return (path, end) =>
+        end >= length && startsWith(path, end) && (end === length || path.charCodeAt(length) === 47 /* / */);
+    case 'safe_regex': {
+      // case_sensitive does not apply to regexes
+      const regex = fullMatchRegExp(spec.value);
+      return (path, end) => regex.test(end === path.length ? path : path.slice(0, end));
+    }
+  }
+}
+
+export function compileRouteMatch(match: RouteMatch): RouteMatcher {
+  const path = compilePath(match.path, match.caseSensitive);
+  const headers = match.headers.map((config) => {
+    const get = requestHeaderGetter(config.name);
+    const { matches } = compileHeaderMatcher(config);
+    return (req: RouteRequest) => matches(get(req));
+  });
+  const query = match.queryParameters.map(compileQueryParameterMatcher);
+  const { grpc, runtimeFractionPercent } = match;
+  if (headers.length === 0 && query.length === 0 && !grpc && runtimeFractionPercent === undefined) {
+    return (req, end) => path(req.path, end);
+  }
+  return (req, end) => {
+    if (!path(req.path, end)) return false;
+    for (let i = 0; i < headers.length; i++) if (!headers[i](req)) return false;
+    for (let i = 0; i < query.length; i++) if (!query[i](req.path)) return false;
+    if (grpc && !isGrpcRequest(req)) return false;
+    return runtimeFractionPercent === undefined || Math.random() * 100 < runtimeFractionPercent;
+  };
+}

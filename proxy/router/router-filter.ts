@@ -1,0 +1,404 @@
+// The router filter: the last HTTP filter. It answers direct responses and redirects, and for a
+// route action picks the cluster and a host, runs the attempts through the host's pool with the
+// route's timeouts and retry policy, and streams the upstream response back with back-pressure.
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import type { RouteAction } from '../config/model.ts';
+import type { ClusterManager, UpstreamCluster, Host } from '../upstream/index.ts';
+import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
+import { failureReply, resetReasonOf } from './upstream-errors.ts';
+
+/** What the router needs of the downstream stream (the HTTP connection manager implements it). */
+export interface RouterStream {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** The request headers as they will go upstream (hop-by-hop already removed); mutable. */
+  readonly headers: IncomingHttpHeaders;
+  readonly path: string;
+  readonly startMs: number;
+  readonly trustedDownstream: boolean;
+  readonly includeAttemptCount: boolean;
+  readonly includeAttemptCountInResponse: boolean;
+  hashKey(): number | undefined;
+  localReply(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void;
+  /** Applies response header mutations and the server header; called once before writeHead. */
+  prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void;
+  setFlag(flag: string): void;
+  setUpstream(cluster: string, host: string): void;
+  /** Called when the downstream goes away before the response finished. */
+  onReset(cb: () => void): void;
+}
+
+export interface RouterOptions {
+  clusters: ClusterManager;
+  meshRetries: boolean; // sidecar mode: routes without a policy retry 5xx three times
+  bufferLimitBytes: number;
+}
+
+const MESH_RETRY_POLICY = meshRetryPolicy();
+
+export function routeToCluster(stream: RouterStream, action: RouteAction, clusterName: string, options: RouterOptions): void {
+  const cluster = options.clusters.get(clusterName);
+  if (cluster === undefined) {
+    stream.localReply(503, '', 'NC', 'cluster_not_found');
+    return;
+  }
+  new UpstreamRequest(stream, action, cluster, options).start();
+}
+
+/** The per-request state of one routed request across its attempts. */
+class UpstreamRequest {
+  private readonly stream: RouterStream;
+  private readonly action: RouteAction;
+  private readonly cluster: UpstreamCluster;
+  private readonly retry: RetryState | null;
+  private body: Buffer | Readable | null = null;
+  private bodyPending: Promise<void> | null = null; // a replayable body still being read
+  private noMoreRetries = false; // the body outgrew the replay buffer
+  private attempt: Attempt | null = null;
+  private attempts = 0;
+  private previousHosts: Host[] = [];
+  private globalTimer: NodeJS.Timeout | undefined;
+  private backOffTimer: NodeJS.Timeout | undefined;
+  private responseStarted = false;
+  private done = false;
+
+  constructor(stream: RouterStream, action: RouteAction, cluster: UpstreamCluster, options: RouterOptions) {
+    this.stream = stream;
+    this.action = action;
+    this.cluster = cluster;
+    const policy = action.retryPolicy ?? (options.meshRetries ? MESH_RETRY_POLICY : undefined);
+    this.retry = RetryState.create(policy, stream.headers, stream.trustedDownstream);
+    this.prepareBody(options.bufferLimitBytes);
+  }
+
+  start(): void {
+    const timeoutMs = this.timeoutMs();
+    if (timeoutMs > 0) {
+      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeoutMs);
+      this.stream.headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
+    }
+    this.stream.onReset(() => this.onDownstreamReset());
+    if (this.bodyPending === null) this.sendAttempt();
+    else this.bodyPending.then(() => this.sendAttempt(), () => this.onDownstreamReset());
+  }
+
+  /** A body is kept for replay when retries are possible and it fits the buffer limit. */
+  private prepareBody(limit: number): void {
+    const req = this.stream.req;
+    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) return;
+    if (this.retry === null) {
+      this.body = req;
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    this.bodyPending = new Promise((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        chunks.push(chunk);
+        size += chunk.length;
+        if (size > limit) {
+          // Too large to replay: stream what we have and the rest, without retries.
+          req.off('data', onData);
+          req.off('end', onEnd);
+          req.pause();
+          this.body = Readable.from(concatStreams(chunks, req));
+          this.noMoreRetries = true;
+          resolve();
+        }
+      };
+      const onEnd = () => {
+        this.body = Buffer.concat(chunks, size);
+        resolve();
+      };
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', reject);
+    });
+  }
+
+  private timeoutMs(): number {
+    if (this.stream.trustedDownstream) {
+      const h = this.stream.headers['x-envoy-upstream-rq-timeout-ms'];
+      if (h !== undefined && /^\d+$/.test(String(h))) return Number(h);
+    }
+    return this.action.timeoutMs;
+  }
+
+  private sendAttempt(): void {
+    if (this.done) return;
+    const exclude = this.retry !== null && this.retry.avoidPreviousHosts && this.previousHosts.length > 0 ? (h: unknown) => this.previousHosts.includes(h as Host) : undefined;
+    const host = this.cluster.chooseHost({ hash: this.stream.hashKey(), exclude, maxAttempts: this.retry?.hostSelectionMaxAttempts });
+    if (host === null) {
+      this.cluster.stats.upstreamCxNone.inc();
+      this.finishLocal(503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
+      return;
+    }
+    const breaker = this.cluster.config.circuitBreakers[0];
+    if (breaker !== undefined && this.cluster.stats.upstreamRqActive.value >= breaker.maxRequests) {
+      this.cluster.stats.upstreamRqPendingOverflow.inc();
+      this.finishLocal(503, failureReply('overflow').body, 'UO', 'upstream_reset_before_response_started{overflow}', { 'x-envoy-overloaded': 'true' });
+      return;
+    }
+    this.attempts++;
+    this.previousHosts.push(host);
+    this.stream.setUpstream(this.cluster.config.name, host.address);
+    if (this.stream.includeAttemptCount) this.stream.headers['x-envoy-attempt-count'] = String(this.attempts);
+    if (this.action.autoHostRewrite) this.stream.headers.host = host.hostname || host.address;
+    const attempt = new Attempt(this, host, this.retry?.perTryTimeoutMs ?? 0);
+    this.attempt = attempt;
+    attempt.dispatch(this.cluster, {
+      path: this.stream.path,
+      method: this.stream.req.method ?? 'GET',
+      headers: this.stream.headers as Record<string, string | string[]>,
+      body: this.body,
+    });
+  }
+
+  /** An attempt got response headers. Returns false when it was discarded for a retry. */
+  onResponseStart(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
+    if (this.done || attempt !== this.attempt) return false;
+    if (this.retry !== null && this.retry.retriableResponse(status, headers) && this.canReplay()) {
+      if (this.tryRetry()) return false;
+      this.stream.setFlag('URX');
+      this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
+    }
+    this.responseStarted = true;
+    if (this.attempts > 1 && status < 500) this.cluster.stats.upstreamRqRetrySuccess.inc();
+    const out: OutgoingHttpHeaders = {};
+    for (const name in headers) out[name] = headers[name];
+    stripResponseHopByHop(out);
+    out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - attempt.startMs));
+    if (this.stream.includeAttemptCountInResponse) out['x-envoy-attempt-count'] = String(this.attempts);
+    this.stream.prepareResponseHeaders(out, status);
+    this.stream.res.writeHead(status, out);
+    return true;
+  }
+
+  onResponseData(chunk: Buffer, attempt: Attempt): boolean {
+    if (this.done || attempt !== this.attempt) return true;
+    return this.stream.res.write(chunk);
+  }
+
+  /** Resumes the upstream once the downstream socket drained (back-pressure). */
+  waitDrain(resume: () => void): void {
+    this.stream.res.once('drain', resume);
+  }
+
+  onResponseEnd(attempt: Attempt, trailers: IncomingHttpHeaders): void {
+    if (this.done || attempt !== this.attempt) return;
+    this.clearTimers();
+    this.done = true;
+    const res = this.stream.res;
+    if (Object.keys(trailers).length > 0 && res.chunkedEncoding) res.addTrailers(trailers as OutgoingHttpHeaders);
+    res.end();
+  }
+
+  /** An attempt failed: before headers it may be retried or answered locally; after, the downstream is reset. */
+  onAttemptError(attempt: Attempt, reason: ResetReason): void {
+    if (this.done || attempt !== this.attempt) return;
+    if (this.responseStarted) {
+      this.clearTimers();
+      this.done = true;
+      this.stream.setFlag('UC');
+      this.cluster.stats.upstreamRqRxReset.inc();
+      this.stream.res.destroy();
+      return;
+    }
+    if (reason === 'per-try-timeout') this.cluster.stats.upstreamRqPerTryTimeout.inc();
+    if (this.retry !== null && this.retry.retriableReset(reason) && this.canReplay()) {
+      if (this.tryRetry()) return;
+      this.stream.setFlag('URX');
+      this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
+    }
+    const reply = failureReply(reason);
+    this.finishLocal(reply.status, reply.body, reply.flag, reply.details);
+  }
+
+  private canReplay(): boolean {
+    return !this.noMoreRetries && (this.body === null || Buffer.isBuffer(this.body));
+  }
+
+  private tryRetry(): boolean {
+    if (this.retry === null || !this.retry.takeRetry()) return false;
+    const breaker = this.cluster.config.circuitBreakers[0];
+    if (breaker !== undefined && this.cluster.retriesActive >= breaker.maxRetries) {
+      this.cluster.stats.upstreamRqRetryOverflow.inc();
+      return false;
+    }
+    this.cluster.stats.upstreamRqRetry.inc();
+    this.cluster.retriesActive++;
+    this.attempt = null;
+    this.backOffTimer = setTimeout(() => {
+      this.backOffTimer = undefined;
+      this.cluster.retriesActive--;
+      this.sendAttempt();
+    }, this.retry.backOffMs());
+    return true;
+  }
+
+  private onGlobalTimeout(): void {
+    this.globalTimer = undefined;
+    if (this.done) return;
+    this.cluster.stats.upstreamRqTimeout.inc();
+    this.attempt?.abort();
+    this.attempt = null;
+    if (this.responseStarted) {
+      this.done = true;
+      this.clearTimers();
+      this.stream.setFlag('UT');
+      this.stream.res.destroy();
+      return;
+    }
+    this.finishLocal(504, 'upstream request timeout', 'UT', 'upstream_response_timeout');
+  }
+
+  private onDownstreamReset(): void {
+    if (this.done) return;
+    this.done = true;
+    this.clearTimers();
+    this.attempt?.abort();
+    this.attempt = null;
+    this.stream.setFlag('DC');
+  }
+
+  private finishLocal(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void {
+    this.done = true;
+    this.clearTimers();
+    this.stream.localReply(status, body, flag, details, headers);
+  }
+
+  private clearTimers(): void {
+    if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
+    if (this.backOffTimer !== undefined) {
+      clearTimeout(this.backOffTimer);
+      this.cluster.retriesActive--;
+    }
+    this.globalTimer = undefined;
+    this.backOffTimer = undefined;
+  }
+}
+
+/** One attempt on one host: an undici dispatch handler. */
+class Attempt implements Dispatcher.DispatchHandler {
+  readonly startMs = performance.now();
+  private readonly owner: UpstreamRequest;
+  private readonly host: Host;
+  private cluster: UpstreamCluster | null = null;
+  private controller: Dispatcher.DispatchController | null = null;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private readonly perTryTimeoutMs: number;
+  private aborted = false;
+  private ended = false;
+  private status = 0;
+
+  constructor(owner: UpstreamRequest, host: Host, perTryTimeoutMs: number) {
+    this.owner = owner;
+    this.host = host;
+    this.perTryTimeoutMs = perTryTimeoutMs;
+  }
+
+  dispatch(cluster: UpstreamCluster, options: { path: string; method: string; headers: Record<string, string | string[]>; body: Buffer | Readable | null }): void {
+    this.cluster = cluster;
+    cluster.stats.upstreamRqTotal.inc();
+    cluster.stats.upstreamRqActive.add(1);
+    this.host.activeRequests++;
+    this.host.stats.rqTotal++;
+    this.host.stats.rqActive++;
+    if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
+    cluster.pool(this.host).dispatch({ ...options, headersTimeout: 0, bodyTimeout: 0 }, this);
+  }
+
+  abort(): void {
+    if (this.aborted || this.ended) return;
+    this.aborted = true;
+    this.controller?.abort(new Error('attempt cancelled'));
+    this.finish(false);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.aborted) controller.abort(new Error('attempt cancelled'));
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
+    if (this.aborted) return;
+    this.status = statusCode;
+    if (this.perTryTimer !== undefined) {
+      clearTimeout(this.perTryTimer);
+      this.perTryTimer = undefined;
+    }
+    if (!this.owner.onResponseStart(this, statusCode, headers)) {
+      // Discarded for a retry: the connection is not reusable mid-body, so reset it.
+      this.aborted = true;
+      controller.abort(new Error('retrying'));
+      this.finish(false);
+    }
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.aborted) return;
+    if (!this.owner.onResponseData(chunk, this)) {
+      controller.pause();
+      this.owner.waitDrain(() => controller.resume());
+    }
+  }
+
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
+    if (this.aborted) return;
+    this.finish(true);
+    this.owner.onResponseEnd(this, trailers);
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.finish(false);
+    this.owner.onAttemptError(this, resetReasonOf(error));
+  }
+
+  private onPerTryTimeout(): void {
+    this.perTryTimer = undefined;
+    if (this.aborted || this.ended) return;
+    this.aborted = true;
+    this.controller?.abort(new Error('per try timeout'));
+    this.finish(false);
+    this.owner.onAttemptError(this, 'per-try-timeout');
+  }
+
+  private finish(completed: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.perTryTimer !== undefined) clearTimeout(this.perTryTimer);
+    const cluster = this.cluster!;
+    cluster.stats.upstreamRqActive.sub(1);
+    this.host.activeRequests--;
+    this.host.stats.rqActive--;
+    if (completed) {
+      cluster.stats.recordResponse(this.status);
+      cluster.stats.upstreamRqTime.record(performance.now() - this.startMs);
+      if (this.status >= 500) this.host.stats.rqError++;
+      else this.host.stats.rqSuccess++;
+    } else {
+      this.host.stats.rqError++;
+    }
+  }
+}
+
+function stripResponseHopByHop(headers: OutgoingHttpHeaders): void {
+  const connection = headers.connection;
+  if (connection !== undefined) for (const t of String(connection).split(',')) delete headers[t.trim().toLowerCase()];
+  delete headers.connection;
+  delete headers['keep-alive'];
+  delete headers['proxy-connection'];
+  delete headers['transfer-encoding'];
+  delete headers.upgrade;
+  delete headers.trailer;
+}
+
+async function* concatStreams(head: Buffer[], rest: IncomingMessage): AsyncGenerator<Buffer> {
+  yield* head;
+  for await (const chunk of rest) yield chunk as Buffer;
+}

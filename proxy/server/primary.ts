@@ -1,0 +1,153 @@
+// The deciding half of Legate: it owns the config (bootstrap now; files and xDS later), builds
+// snapshots and hands them to the workers, runs the admin server and merges the workers' stats.
+// With one worker the worker lives in this process; with more, node:cluster children serve.
+import cluster from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import type { Admin, Node } from '../config/model.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import { loadBootstrap, type Bootstrap } from '../config/index.ts';
+import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
+import { AdminServer, type AdminContext } from '../admin/index.ts';
+import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
+import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
+import { Worker, type ApplyResult } from './worker.ts';
+
+export interface RunOptions {
+  configPath: string;
+  workers: number;
+  mode: 'ingress' | 'sidecar';
+  drainTimeMs: number;
+  reusePort: boolean;
+  log(line: string): void;
+}
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+
+export class Primary implements AdminContext {
+  readonly options: RunOptions;
+  readonly store = new Store();
+  readonly startTime = Date.now();
+  node!: Node;
+  admin: AdminServer | null = null;
+  snapshot!: Snapshot;
+  applied: ApplyResult | null = null;
+  healthCheckFailed = false;
+  state: 'INITIALIZING' | 'LIVE' | 'DRAINING' = 'INITIALIZING';
+  private handles: WorkerHandle[] = [];
+  private adminConfig: Admin = {};
+  private stopping: Promise<void> | null = null;
+
+  constructor(options: RunOptions) {
+    this.options = options;
+  }
+
+  /** Loads the bootstrap, starts the workers and the admin; rejects with a one-line error. */
+  async start(): Promise<void> {
+    const boot = loadBootstrap(this.options.configPath);
+    for (const w of boot.warnings) this.options.log(`warning: ${w}`);
+    this.node = boot.node;
+    this.adminConfig = boot.admin;
+    this.snapshot = snapshotOf(boot, 1);
+    this.store.gauge('server.concurrency').set(this.options.workers);
+    this.handles = this.options.workers <= 1 ? [this.localWorker()] : this.forkWorkers(this.options.workers);
+    await this.applyToAll(this.snapshot);
+    if (boot.admin.address !== undefined) {
+      this.admin = new AdminServer(this, this.options.log);
+      await this.admin.listen(boot.admin.address);
+    }
+    this.state = 'LIVE';
+    this.store.gauge('server.live').set(1);
+  }
+
+  /** SIGHUP: re-read the bootstrap; a bad file keeps the running config. */
+  async reload(): Promise<void> {
+    try {
+      const boot = loadBootstrap(this.options.configPath);
+      const next = snapshotOf(boot, this.snapshot.version + 1);
+      await this.applyToAll(next);
+      this.snapshot = next;
+      this.options.log(`reloaded ${this.options.configPath} (snapshot ${next.version})`);
+    } catch (err) {
+      this.options.log(`reload rejected, keeping the running config: ${(err as Error).message}`);
+    }
+  }
+
+  async applyToAll(snapshot: Snapshot): Promise<void> {
+    const results = await Promise.all(this.handles.map((h) => h.apply(snapshot)));
+    this.applied = results[0] ?? null;
+  }
+
+  async stats(): Promise<MergedStats> {
+    this.store.gauge('server.uptime').set(Math.floor((Date.now() - this.startTime) / 1000));
+    const parts = await Promise.all(this.handles.map((h) => h.stats().catch(() => null)));
+    return mergeSnapshots([this.store.snapshot(), ...parts.filter((p) => p !== null)]);
+  }
+
+  async clusters(): Promise<ClusterStatus[]> {
+    const parts = await Promise.all(this.handles.map((h) => h.clusters().catch(() => [])));
+    return mergeClusterStatuses(parts);
+  }
+
+  ready(): boolean {
+    return this.state === 'LIVE' && !this.healthCheckFailed;
+  }
+
+  async drainListeners(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.stopAccepting()));
+  }
+
+  /** Stops accepting, lets requests in flight finish within the drain time, then stops workers. */
+  shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'DRAINING';
+      this.store.gauge('server.live').set(0);
+      await Promise.all(this.handles.map((h) => h.drain(this.options.drainTimeMs).catch(() => undefined)));
+      await this.admin?.close();
+      if (cluster.isPrimary) for (const w of Object.values(cluster.workers ?? {})) w?.kill();
+    })();
+    return this.stopping;
+  }
+
+  private localWorker(): WorkerHandle {
+    return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, log: this.options.log }));
+  }
+
+  private forkWorkers(count: number): WorkerHandle[] {
+    cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv: process.execArgv, silent: false });
+    const handles: WorkerHandle[] = [];
+    for (let i = 0; i < count; i++) handles.push(this.forkWorker(i));
+    return handles;
+  }
+
+  private forkWorker(index: number): ClusterWorkerHandle {
+    const child = cluster.fork({
+      LEGATE_WORKER_ID: String(index),
+      LEGATE_MODE: this.options.mode,
+      LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0',
+    });
+    const handle = new ClusterWorkerHandle(index, child);
+    child.once('exit', (code, signal) => this.onWorkerExit(index, handle, code, signal));
+    return handle;
+  }
+
+  /** A dead worker is replaced with the current snapshot; crash loops back off. */
+  private onWorkerExit(index: number, handle: ClusterWorkerHandle, code: number | null, signal: string | null): void {
+    if (this.stopping !== null) return;
+    this.store.counter('server.worker_restarts').inc();
+    this.options.log(`worker ${index} exited (${signal ?? `code ${code}`}); starting a new one`);
+    const replacement = this.forkWorker(index);
+    const at = this.handles.indexOf(handle);
+    if (at >= 0) this.handles[at] = replacement;
+    replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${index}: ${err.message}`));
+  }
+}
+
+function snapshotOf(boot: Bootstrap, version: number): Snapshot {
+  return {
+    version,
+    listeners: boot.listeners,
+    clusters: boot.clusters,
+    routeConfigs: boot.routeConfigs,
+    versions: { lds: 'static', cds: 'static', rds: {}, eds: {} },
+  };
+}

@@ -1,0 +1,128 @@
+// How the primary talks to a worker: the same calls whether the worker is in this process
+// (--workers 1) or a node:cluster child reached over IPC with small typed request/reply messages.
+import type { Worker as ClusterWorker } from 'node:cluster';
+import type { Snapshot } from '../config/snapshot.ts';
+import type { StatsSnapshot } from '../stats/index.ts';
+import type { ClusterStatus } from '../upstream/index.ts';
+import type { ApplyResult, Worker } from './worker.ts';
+
+export interface WorkerHandle {
+  readonly id: number;
+  apply(snapshot: Snapshot): Promise<ApplyResult>;
+  stats(): Promise<StatsSnapshot>;
+  clusters(): Promise<ClusterStatus[]>;
+  stopAccepting(): Promise<void>;
+  drain(timeoutMs: number): Promise<void>;
+}
+
+export type WorkerRequest =
+  | { kind: 'apply'; snapshot: Snapshot }
+  | { kind: 'stats' }
+  | { kind: 'clusters' }
+  | { kind: 'stopAccepting' }
+  | { kind: 'drain'; timeoutMs: number };
+
+export interface RequestMessage {
+  legate: 'request';
+  id: number;
+  request: WorkerRequest;
+}
+
+export interface ReplyMessage {
+  legate: 'reply';
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+/** Runs a request against a worker object: the one dispatcher both handle kinds use. */
+export async function serve(worker: Worker, request: WorkerRequest): Promise<unknown> {
+  switch (request.kind) {
+    case 'apply':
+      return worker.apply(request.snapshot);
+    case 'stats':
+      return worker.stats();
+    case 'clusters':
+      return worker.clusterStatuses();
+    case 'stopAccepting':
+      return worker.stopAccepting();
+    case 'drain':
+      return worker.drain(request.timeoutMs);
+  }
+}
+
+abstract class BaseHandle implements WorkerHandle {
+  abstract readonly id: number;
+  protected abstract call(request: WorkerRequest): Promise<unknown>;
+  apply(snapshot: Snapshot): Promise<ApplyResult> {
+    return this.call({ kind: 'apply', snapshot }) as Promise<ApplyResult>;
+  }
+  stats(): Promise<StatsSnapshot> {
+    return this.call({ kind: 'stats' }) as Promise<StatsSnapshot>;
+  }
+  clusters(): Promise<ClusterStatus[]> {
+    return this.call({ kind: 'clusters' }) as Promise<ClusterStatus[]>;
+  }
+  async stopAccepting(): Promise<void> {
+    await this.call({ kind: 'stopAccepting' });
+  }
+  async drain(timeoutMs: number): Promise<void> {
+    await this.call({ kind: 'drain', timeoutMs });
+  }
+}
+
+export class LocalWorkerHandle extends BaseHandle {
+  readonly id = 0;
+  readonly worker: Worker;
+  constructor(worker: Worker) {
+    super();
+    this.worker = worker;
+  }
+  protected call(request: WorkerRequest): Promise<unknown> {
+    return serve(this.worker, request);
+  }
+}
+
+export class ClusterWorkerHandle extends BaseHandle {
+  readonly id: number;
+  private readonly child: ClusterWorker;
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+
+  constructor(id: number, child: ClusterWorker) {
+    super();
+    this.id = id;
+    this.child = child;
+    child.on('message', (msg: ReplyMessage) => {
+      if (msg?.legate !== 'reply') return;
+      const waiter = this.pending.get(msg.id);
+      if (waiter === undefined) return;
+      this.pending.delete(msg.id);
+      if (msg.ok) waiter.resolve(msg.value);
+      else waiter.reject(new Error(msg.error));
+    });
+    child.once('exit', () => {
+      for (const w of this.pending.values()) w.reject(new Error(`worker ${id} exited`));
+      this.pending.clear();
+    });
+  }
+
+  get process(): ClusterWorker {
+    return this.child;
+  }
+
+  protected call(request: WorkerRequest): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      const message: RequestMessage = { legate: 'request', id, request };
+      try {
+        this.child.send(message);
+      } catch (err) {
+        this.pending.delete(id);
+        reject(err as Error);
+      }
+    });
+  }
+}

@@ -1,0 +1,27 @@
+// Entry point of a node:cluster worker process: serve the primary's requests until told to stop.
+import { serve, type ReplyMessage, type RequestMessage } from './worker-handle.ts';
+import { Worker } from './worker.ts';
+
+const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
+const worker = new Worker({
+  mode,
+  reusePort: process.env.LEGATE_REUSE_PORT === '1',
+  log: (line) => console.error(`legate[worker ${process.env.LEGATE_WORKER_ID}]: ${line}`),
+});
+
+process.on('message', (msg: RequestMessage) => {
+  if (msg?.legate !== 'request') return;
+  serve(worker, msg.request).then(
+    (value) => reply({ legate: 'reply', id: msg.id, ok: true, value }),
+    (err: Error) => reply({ legate: 'reply', id: msg.id, ok: false, error: err.message }),
+  );
+});
+
+function reply(message: ReplyMessage): void {
+  if (process.connected) process.send!(message);
+}
+
+// The primary decides when we stop; a lost IPC channel means the primary is gone.
+process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => {});
+process.on('SIGINT', () => {});

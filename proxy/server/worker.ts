@@ -1,0 +1,84 @@
+// The serving half of Legate: a worker owns listeners, connection managers, clusters and their
+// pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
+// in flight keep what they started with. In --workers 1 it lives in the primary's process.
+import { isDeepStrictEqual } from 'node:util';
+import type { FilterChain, RouteConfig } from '../config/model.ts';
+import type { Snapshot } from '../config/snapshot.ts';
+import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
+import { ListenerManager, type BoundListener, type ChainHandler } from '../listener/index.ts';
+import { RouteTable } from '../router/index.ts';
+import { Store, type StatsSnapshot } from '../stats/index.ts';
+import { TcpProxyHandler } from '../tcp/index.ts';
+
+import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
+
+export interface WorkerOptions {
+  mode: 'ingress' | 'sidecar';
+  reusePort: boolean;
+  log(line: string): void;
+}
+
+export interface ApplyResult {
+  version: number;
+  listeners: BoundListener[];
+}
+
+export class Worker {
+  readonly store = new Store();
+  readonly clusters: ClusterManager;
+  private readonly listeners: ListenerManager;
+  private readonly options: WorkerOptions;
+  private routeTables = new Map<string, { config: RouteConfig; table: RouteTable }>();
+  private readonly hcmContext: HcmContext;
+  version = 0;
+
+  constructor(options: WorkerOptions) {
+    this.options = options;
+    this.clusters = new ClusterManager(this.store, options.log);
+    this.listeners = new ListenerManager(this.store, options.reusePort);
+    this.hcmContext = {
+      store: this.store,
+      clusters: this.clusters,
+      routeTable: (name) => this.routeTables.get(name)?.table,
+      meshRetries: options.mode === 'sidecar',
+      log: options.log,
+    };
+  }
+
+  /** Clusters first (they warm), then route tables, then listeners: a listener never sees a half-applied set. */
+  async apply(snapshot: Snapshot): Promise<ApplyResult> {
+    await this.clusters.update(snapshot.clusters);
+    const tables = new Map<string, { config: RouteConfig; table: RouteTable }>();
+    for (const [name, config] of Object.entries(snapshot.routeConfigs)) {
+      const previous = this.routeTables.get(name);
+      tables.set(name, previous !== undefined && isDeepStrictEqual(previous.config, config) ? previous : { config, table: new RouteTable(config) });
+    }
+    this.routeTables = tables;
+    await this.listeners.update(snapshot.listeners, (chain) => this.chainHandler(chain));
+    this.version = snapshot.version;
+    return { version: snapshot.version, listeners: this.listeners.bound() };
+  }
+
+  stats(): StatsSnapshot {
+    return this.store.snapshot();
+  }
+
+  clusterStatuses(): ClusterStatus[] {
+    return clusterStatuses(this.clusters);
+  }
+
+  stopAccepting(): void {
+    this.listeners.stopAccepting();
+  }
+
+  async drain(timeoutMs: number): Promise<void> {
+    await this.listeners.drain(timeoutMs);
+    await this.clusters.close();
+  }
+
+  private chainHandler(chain: FilterChain): ChainHandler {
+    const network = chain.network;
+    if (network.kind === 'http_connection_manager') return new HttpConnectionManagerHandler(network, this.hcmContext);
+    return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log });
+  }
+}

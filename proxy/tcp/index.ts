@@ -1,0 +1,1 @@
+export { TcpProxyHandler, type TcpProxyContext } from './tcp-proxy.ts';

@@ -1,0 +1,91 @@
+// The worker's set of running clusters. An update diffs by name: an unchanged cluster is kept
+// as is, a changed one is rebuilt but keeps the hosts (and pools) whose endpoints did not change,
+// a removed one closes its pools once requests in flight are done.
+import { isDeepStrictEqual } from 'node:util';
+import type { Cluster } from '../config/model.ts';
+import type { Store } from '../stats/index.ts';
+import { UpstreamCluster } from './cluster.ts';
+import { needsDns, resolveAssignment } from './dns.ts';
+
+export class ClusterManager {
+  private readonly clusters = new Map<string, UpstreamCluster>();
+  private readonly dnsTimers = new Map<string, NodeJS.Timeout>();
+  private readonly store: Store;
+  private readonly log: (line: string) => void;
+
+  constructor(store: Store, log: (line: string) => void) {
+    this.store = store;
+    this.log = log;
+  }
+
+  get(name: string): UpstreamCluster | undefined {
+    return this.clusters.get(name);
+  }
+
+  all(): IterableIterator<UpstreamCluster> {
+    return this.clusters.values();
+  }
+
+  /** Applies a new cluster set; resolves once DNS clusters have their first hosts (as Envoy's warming). */
+  async update(configs: Cluster[]): Promise<void> {
+    const wanted = new Map(configs.map((c) => [c.name, c]));
+    for (const [name, running] of this.clusters) {
+      if (!wanted.has(name)) {
+        this.clusters.delete(name);
+        this.stopDns(name);
+        void running.close();
+      }
+    }
+    const warming: Promise<void>[] = [];
+    for (const config of configs) {
+      const running = this.clusters.get(config.name);
+      if (running !== undefined && isDeepStrictEqual(running.config, config)) continue;
+      if (running !== undefined && sameExceptEndpoints(running.config, config)) {
+        running.config = config;
+        if (!needsDns(config)) running.setAssignment(config.loadAssignment);
+      } else {
+        if (running !== undefined) void running.close();
+        const cluster = new UpstreamCluster(needsDns(config) ? { ...config, loadAssignment: { ...config.loadAssignment, endpoints: [] } } : config, this.store);
+        this.clusters.set(config.name, cluster);
+      }
+      if (needsDns(config)) warming.push(this.startDns(config.name));
+      else this.stopDns(config.name);
+    }
+    await Promise.all(warming);
+  }
+
+  async close(): Promise<void> {
+    for (const name of this.dnsTimers.keys()) this.stopDns(name);
+    await Promise.allSettled([...this.clusters.values()].map((c) => c.close()));
+    this.clusters.clear();
+  }
+
+  private async startDns(name: string): Promise<void> {
+    this.stopDns(name);
+    const refresh = async (): Promise<void> => {
+      const cluster = this.clusters.get(name);
+      if (cluster === undefined) return;
+      try {
+        cluster.setAssignment(await resolveAssignment(cluster.config));
+      } catch (err) {
+        this.log(`cluster '${name}': DNS resolution failed (${(err as Error).message}); keeping the last hosts`);
+      }
+    };
+    await refresh();
+    const cluster = this.clusters.get(name);
+    if (cluster === undefined) return;
+    const timer = setInterval(refresh, cluster.config.dnsRefreshRateMs);
+    timer.unref();
+    this.dnsTimers.set(name, timer);
+  }
+
+  private stopDns(name: string): void {
+    const timer = this.dnsTimers.get(name);
+    if (timer !== undefined) clearInterval(timer);
+    this.dnsTimers.delete(name);
+  }
+}
+
+function sameExceptEndpoints(a: Cluster, b: Cluster): boolean {
+  return isDeepStrictEqual({ ...a, loadAssignment: null }, { ...b, loadAssignment: null });
+}

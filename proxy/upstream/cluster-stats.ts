@@ -1,0 +1,85 @@
+// A cluster's stats under Envoy's names (cluster.<name>.*), resolved once when the cluster is
+// built so the per-request path only increments.
+import type { Counter, Gauge, Histogram, Store } from '../stats/index.ts';
+
+export class ClusterStats {
+  readonly upstreamRqTotal: Counter;
+  readonly upstreamRqCompleted: Counter;
+  readonly upstreamRqActive: Gauge;
+  readonly upstreamRqPendingOverflow: Counter;
+  readonly upstreamRqTimeout: Counter;
+  readonly upstreamRqPerTryTimeout: Counter;
+  readonly upstreamRqRetry: Counter;
+  readonly upstreamRqRetrySuccess: Counter;
+  readonly upstreamRqRetryOverflow: Counter;
+  readonly upstreamRqRetryLimitExceeded: Counter;
+  readonly upstreamRqRxReset: Counter;
+  readonly upstreamRqTxReset: Counter;
+  readonly upstreamRqTime: Histogram;
+  readonly upstreamCxTotal: Counter;
+  readonly upstreamCxActive: Gauge;
+  readonly upstreamCxConnectFail: Counter;
+  readonly upstreamCxConnectTimeout: Counter;
+  readonly upstreamCxDestroy: Counter;
+  readonly upstreamCxNone: Counter;
+  readonly upstreamCxRxBytesTotal: Counter;
+  readonly upstreamCxTxBytesTotal: Counter;
+  readonly membershipTotal: Gauge;
+  readonly membershipHealthy: Gauge;
+  readonly membershipDegraded: Gauge;
+  readonly membershipChange: Counter;
+  readonly updateNoRebuild: Counter;
+  readonly lbHealthyPanic: Counter;
+  readonly upstreamRqClass: Counter[]; // index 1..5 -> upstream_rq_1xx..5xx
+  private readonly store: Store;
+  private readonly prefix: string;
+  private readonly byCode = new Map<number, Counter>();
+
+  constructor(store: Store, statName: string) {
+    this.store = store;
+    this.prefix = `cluster.${statName}.`;
+    const c = (n: string) => store.counter(this.prefix + n);
+    const g = (n: string) => store.gauge(this.prefix + n);
+    this.upstreamRqTotal = c('upstream_rq_total');
+    this.upstreamRqCompleted = c('upstream_rq_completed');
+    this.upstreamRqActive = g('upstream_rq_active');
+    this.upstreamRqPendingOverflow = c('upstream_rq_pending_overflow');
+    this.upstreamRqTimeout = c('upstream_rq_timeout');
+    this.upstreamRqPerTryTimeout = c('upstream_rq_per_try_timeout');
+    this.upstreamRqRetry = c('upstream_rq_retry');
+    this.upstreamRqRetrySuccess = c('upstream_rq_retry_success');
+    this.upstreamRqRetryOverflow = c('upstream_rq_retry_overflow');
+    this.upstreamRqRetryLimitExceeded = c('upstream_rq_retry_limit_exceeded');
+    this.upstreamRqRxReset = c('upstream_rq_rx_reset');
+    this.upstreamRqTxReset = c('upstream_rq_tx_reset');
+    this.upstreamRqTime = store.histogram(this.prefix + 'upstream_rq_time');
+    this.upstreamCxTotal = c('upstream_cx_total');
+    this.upstreamCxActive = g('upstream_cx_active');
+    this.upstreamCxConnectFail = c('upstream_cx_connect_fail');
+    this.upstreamCxConnectTimeout = c('upstream_cx_connect_timeout');
+    this.upstreamCxDestroy = c('upstream_cx_destroy');
+    this.upstreamCxNone = c('upstream_cx_none_healthy');
+    this.upstreamCxRxBytesTotal = c('upstream_cx_rx_bytes_total');
+    this.upstreamCxTxBytesTotal = c('upstream_cx_tx_bytes_total');
+    this.membershipTotal = g('membership_total');
+    this.membershipHealthy = g('membership_healthy');
+    this.membershipDegraded = g('membership_degraded');
+    this.membershipChange = c('membership_change');
+    this.updateNoRebuild = c('update_no_rebuild');
+    this.lbHealthyPanic = c('lb_healthy_panic');
+    this.upstreamRqClass = [0, 1, 2, 3, 4, 5].map((k) => c(`upstream_rq_${k}xx`));
+  }
+
+  /** Counts a completed upstream response: upstream_rq_<code>, upstream_rq_<class>xx. */
+  recordResponse(status: number): void {
+    let counter = this.byCode.get(status);
+    if (counter === undefined) {
+      counter = this.store.counter(`${this.prefix}upstream_rq_${status}`);
+      this.byCode.set(status, counter);
+    }
+    counter.inc();
+    const cls = (status / 100) | 0;
+    if (cls >= 1 && cls <= 5) this.upstreamRqClass[cls].inc();
+    this.upstreamRqCompleted.inc();
+  }
+}

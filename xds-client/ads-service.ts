@@ -1,0 +1,67 @@
+// Envoy's AggregatedDiscoveryService on the wire. Messages are written as proto3 JSON (see
+// proto-json.ts) and read as decoded protobufjs messages, so that each resource's Any is
+// converted on its own and a bad one fails only its own update.
+import type * as grpc from '@grpc/grpc-js';
+import type { AnyMessage, JsonObject } from './proto-json.ts';
+import { encodeJson } from './proto-json.ts';
+import { requireMessage } from './protos.ts';
+
+const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
+export const SOTW_METHOD = `/${SERVICE}/StreamAggregatedResources`;
+export const DELTA_METHOD = `/${SERVICE}/DeltaAggregatedResources`;
+
+export const DISCOVERY_REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
+export const DISCOVERY_RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
+export const DELTA_REQUEST = 'envoy.service.discovery.v3.DeltaDiscoveryRequest';
+export const DELTA_RESPONSE = 'envoy.service.discovery.v3.DeltaDiscoveryResponse';
+export const RESOURCE_WRAPPER = 'envoy.service.discovery.v3.Resource';
+
+// The fields of the decoded responses that the client reads (protobufjs puts proto3 defaults on
+// the prototype, so absent strings read as '' and absent lists as []).
+export interface DiscoveryResponseMessage {
+  version_info: string;
+  resources: AnyMessage[];
+  type_url: string;
+  nonce: string;
+}
+
+export interface ResourceMessage {
+  name: string;
+  resource_name: { name: string } | null;
+  version: string;
+  resource: AnyMessage | null;
+}
+
+export interface DeltaDiscoveryResponseMessage {
+  system_version_info: string;
+  resources: ResourceMessage[];
+  type_url: string;
+  removed_resources: string[];
+  removed_resource_names: { name: string }[];
+  nonce: string;
+}
+
+export function serializer(typeName: string): (json: JsonObject) => Buffer {
+  return (json) => Buffer.from(encodeJson(requireMessage(typeName), json));
+}
+
+export function deserializer<T>(typeName: string): (bytes: Buffer) => T {
+  return (bytes) => requireMessage(typeName).decode(bytes) as unknown as T;
+}
+
+// For servers (the test management server): requests arrive decoded, responses go as JSON.
+export function adsServiceDefinition(): grpc.ServiceDefinition {
+  const method = (path: string, request: string, response: string): grpc.MethodDefinition<JsonObject, JsonObject> => ({
+    path,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: serializer(request),
+    requestDeserialize: deserializer(request),
+    responseSerialize: serializer(response),
+    responseDeserialize: deserializer(response),
+  });
+  return {
+    StreamAggregatedResources: method(SOTW_METHOD, DISCOVERY_REQUEST, DISCOVERY_RESPONSE),
+    DeltaAggregatedResources: method(DELTA_METHOD, DELTA_REQUEST, DELTA_RESPONSE),
+  };
+}

@@ -1,0 +1,381 @@
+// The proto3 JSON mapping, with snake_case field names: what a YAML bootstrap holds and what the
+// proxy's translator reads. Both directions walk the protobufjs schema:
+// - toJson: a decoded message -> plain JSON (Duration "5s", wrappers as plain values, Struct as a
+//   plain object, Any as {"@type": url, ...fields}, enums by name, int64 as a number when it is
+//   a safe integer and as a decimal string otherwise, bytes as base64).
+// - fromJson: plain JSON (snake_case or lowerCamelCase names) -> an object for Type.fromObject,
+//   rejecting unknown fields and wrong value types the way Envoy's JSON parser does.
+import protobuf from 'protobufjs';
+import { lookupMessage } from './protos.ts';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+export interface JsonObject {
+  [key: string]: JsonValue;
+}
+
+// A JSON value that does not fit the schema; `path` names the field (a.b[2].c).
+export class ProtoJsonError extends Error {
+  readonly path: string;
+  constructor(path: string, problem: string) {
+    super(path === '' ? problem : `${path}: ${problem}`);
+    this.path = path;
+  }
+}
+
+export interface AnyMessage {
+  type_url: string;
+  value: Uint8Array;
+}
+
+type Fields = Record<string, unknown>;
+
+// ---- encoding ------------------------------------------------------------------------------
+
+// Encodes a JSON object as a message of `type`.
+export function encodeJson(type: protobuf.Type, json: unknown, path = ''): Uint8Array {
+  return type.encode(type.fromObject(fromJson(type, json, path) as Fields)).finish();
+}
+
+// A JSON object carrying "@type" -> google.protobuf.Any.
+export function anyFromJson(json: unknown, path = ''): AnyMessage {
+  if (!isObject(json)) throw new ProtoJsonError(path, 'expected an object with "@type"');
+  const typeUrl = json['@type'];
+  if (typeof typeUrl !== 'string' || typeUrl === '') throw new ProtoJsonError(path, 'missing "@type"');
+  const type = lookupMessage(typeNameOf(typeUrl));
+  if (type === undefined) {
+    // An Any of a type we do not know round-trips when it carries its bytes (see toJson).
+    if (typeof json.value === 'string' && Object.keys(json).length === 2) {
+      return { type_url: typeUrl, value: Buffer.from(json.value, 'base64') };
+    }
+    throw new ProtoJsonError(path, `unknown type "${typeUrl}"`);
+  }
+  let inner: unknown;
+  if (VALUE_IN_ANY.has(type.fullName)) {
+    inner = json.value;
+  } else {
+    const { '@type': _ignored, ...fields } = json;
+    inner = fields;
+  }
+  return { type_url: typeUrl, value: encodeJson(type, inner, path) };
+}
+
+// JSON -> the object form protobufjs's Type.fromObject takes.
+export function fromJson(type: protobuf.Type, json: unknown, path: string): unknown {
+  switch (type.fullName) {
+    case '.google.protobuf.Any':
+      return anyFromJson(json, path);
+    case '.google.protobuf.Duration':
+      return durationFromJson(json, path);
+    case '.google.protobuf.Timestamp':
+      return timestampFromJson(json, path);
+    case '.google.protobuf.Struct':
+      return structFromJson(json, path);
+    case '.google.protobuf.Value':
+      return valueFromJson(json, path);
+    case '.google.protobuf.ListValue':
+      return listFromJson(json, path);
+  }
+  if (WRAPPERS.has(type.fullName)) {
+    return { value: fieldValueFromJson(type.fields.value!, json, path) };
+  }
+  if (!isObject(json)) throw new ProtoJsonError(path, `expected an object (${type.name})`);
+  const out: Fields = {};
+  const oneofSet = new Map<string, string>();
+  for (const [key, value] of Object.entries(json)) {
+    const fieldPath = join(path, key);
+    const field = fieldByJsonName(type, key);
+    if (field === undefined) throw new ProtoJsonError(fieldPath, `unknown field in ${type.name}`);
+    if (field.name in out) throw new ProtoJsonError(fieldPath, `field ${field.name} given twice`);
+    if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+    const oneof = field.partOf;
+    if (oneof !== null && !oneof.name.startsWith('_')) {
+      const other = oneofSet.get(oneof.name);
+      if (other !== undefined) {
+        throw new ProtoJsonError(fieldPath, `${other} and ${field.name} are both set; only one of ${oneof.name} may be`);
+      }
+      oneofSet.set(oneof.name, field.name);
+    }
+    out[field.name] = fieldFromJson(field, value, fieldPath);
+  }
+  return out;
+}
+
+function fieldFromJson(field: protobuf.FieldBase, value: unknown, path: string): unknown {
+  if (field instanceof protobuf.MapField) {
+    if (!isObject(value)) throw new ProtoJsonError(path, 'expected an object (map)');
+    const out: Fields = {};
+    for (const [key, item] of Object.entries(value)) out[key] = fieldValueFromJson(field, item, join(path, key));
+    return out;
+  }
+  if (field.repeated) {
+    if (!Array.isArray(value)) throw new ProtoJsonError(path, 'expected a list');
+    return value.map((item, i) => fieldValueFromJson(field, item, `${path}[${i}]`));
+  }
+  return fieldValueFromJson(field, value, path);
+}
+
+function fieldValueFromJson(field: protobuf.FieldBase, value: unknown, path: string): unknown {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return fromJson(resolved, value, path);
+  if (resolved instanceof protobuf.Enum) return enumFromJson(resolved, value, path);
+  return scalarFromJson(field.type, value, path);
+}
+
+function enumFromJson(type: protobuf.Enum, value: unknown, path: string): string | number {
+  if (type.fullName === '.google.protobuf.NullValue' && value === null) return 'NULL_VALUE';
+  if (typeof value === 'string' && value in type.values) return value;
+  if (typeof value === 'number' && Number.isInteger(value)) return value;
+  throw new ProtoJsonError(path, `expected one of ${Object.keys(type.values).join(', ')}`);
+}
+
+const INT32 = new Set(['int32', 'sint32', 'sfixed32']);
+const UINT32 = new Set(['uint32', 'fixed32']);
+const INT64 = new Set(['int64', 'sint64', 'sfixed64']);
+const UINT64 = new Set(['uint64', 'fixed64']);
+
+function scalarFromJson(kind: string, value: unknown, path: string): unknown {
+  switch (kind) {
+    case 'string':
+      if (typeof value !== 'string') throw new ProtoJsonError(path, 'expected a string');
+      return value;
+    case 'bool':
+      if (typeof value !== 'boolean') throw new ProtoJsonError(path, 'expected true or false');
+      return value;
+    case 'bytes':
+      if (typeof value !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(value)) {
+        throw new ProtoJsonError(path, 'expected base64 bytes');
+      }
+      return value;
+    case 'double':
+    case 'float':
+      if (typeof value === 'number') return value;
+      if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return Number(value);
+      if (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) return Number(value);
+      throw new ProtoJsonError(path, 'expected a number');
+  }
+  const integer = parseInteger(value);
+  if (integer === undefined) throw new ProtoJsonError(path, 'expected an integer');
+  const [min, max] = INT32.has(kind)
+    ? [-(2n ** 31n), 2n ** 31n - 1n]
+    : UINT32.has(kind)
+      ? [0n, 2n ** 32n - 1n]
+      : INT64.has(kind)
+        ? [-(2n ** 63n), 2n ** 63n - 1n]
+        : UINT64.has(kind)
+          ? [0n, 2n ** 64n - 1n]
+          : [undefined, undefined];
+  if (min === undefined || max === undefined) throw new ProtoJsonError(path, `unsupported field type ${kind}`);
+  if (integer < min || integer > max) throw new ProtoJsonError(path, `${integer} is out of range for ${kind}`);
+  // 64-bit values go to protobufjs as decimal strings so that no precision is lost.
+  return INT64.has(kind) || UINT64.has(kind) ? integer.toString() : Number(integer);
+}
+
+function parseInteger(value: unknown): bigint | undefined {
+  if (typeof value === 'number' && Number.isInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  return undefined;
+}
+
+function durationFromJson(json: unknown, path: string): Fields {
+  const match = typeof json === 'string' ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(json) : null;
+  if (match === null) throw new ProtoJsonError(path, 'expected a duration such as "5s" or "0.25s"');
+  const sign = match[1] === undefined ? 1 : -1;
+  const nanos = Number((match[3] ?? '').padEnd(9, '0'));
+  return { seconds: (BigInt(match[2]!) * BigInt(sign)).toString(), nanos: nanos * sign };
+}
+
+function timestampFromJson(json: unknown, path: string): Fields {
+  const match = typeof json === 'string'
+    ? /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(json)
+    : null;
+  const millis = match === null ? NaN : Date.parse(`${match[1]}${match[3]}`);
+  if (match === null || Number.isNaN(millis)) {
+    throw new ProtoJsonError(path, 'expected an RFC 3339 timestamp such as "2024-01-01T00:00:00Z"');
+  }
+  return { seconds: String(millis / 1000), nanos: Number((match[2] ?? '').padEnd(9, '0')) };
+}
+
+function structFromJson(json: unknown, path: string): Fields {
+  if (!isObject(json)) throw new ProtoJsonError(path, 'expected an object');
+  const fields: Fields = {};
+  for (const [key, value] of Object.entries(json)) fields[key] = valueFromJson(value, join(path, key));
+  return { fields };
+}
+
+function valueFromJson(json: unknown, path: string): Fields {
+  if (json === null) return { null_value: 'NULL_VALUE' };
+  if (typeof json === 'number') return { number_value: json };
+  if (typeof json === 'string') return { string_value: json };
+  if (typeof json === 'boolean') return { bool_value: json };
+  if (Array.isArray(json)) return { list_value: listFromJson(json, path) };
+  if (isObject(json)) return { struct_value: structFromJson(json, path) };
+  throw new ProtoJsonError(path, 'expected a JSON value');
+}
+
+function listFromJson(json: unknown, path: string): Fields {
+  if (!Array.isArray(json)) throw new ProtoJsonError(path, 'expected a list');
+  return { values: json.map((item, i) => valueFromJson(item, `${path}[${i}]`)) };
+}
+
+// ---- decoding ------------------------------------------------------------------------------
+
+// A decoded message (or the object form of one) -> proto3 JSON.
+export function toJson(type: protobuf.Type, message: object): JsonValue {
+  const fields = message as Fields;
+  switch (type.fullName) {
+    case '.google.protobuf.Any':
+      return anyToJson(fields as unknown as AnyMessage);
+    case '.google.protobuf.Duration':
+      return durationToJson(fields);
+    case '.google.protobuf.Timestamp':
+      return timestampToJson(fields);
+    case '.google.protobuf.Struct':
+      return structToJson(fields);
+    case '.google.protobuf.Value':
+      return valueToJson(fields);
+    case '.google.protobuf.ListValue':
+      return ((fields.values ?? []) as Fields[]).map(valueToJson);
+  }
+  if (WRAPPERS.has(type.fullName)) return fieldValueToJson(type.fields.value!, fields.value);
+  const out: JsonObject = {};
+  for (const field of type.fieldsArray) {
+    const value = fields[field.name];
+    if (!Object.hasOwn(fields, field.name) || value === null || value === undefined) continue;
+    if (field instanceof protobuf.MapField) {
+      const entries = Object.entries(value as Fields);
+      if (entries.length === 0) continue;
+      out[field.name] = Object.fromEntries(entries.map(([k, v]) => [k, fieldValueToJson(field, v)]));
+    } else if (field.repeated) {
+      const items = value as unknown[];
+      if (items.length === 0) continue;
+      out[field.name] = items.map((item) => fieldValueToJson(field, item));
+    } else {
+      // A field without presence is left out at its default, as proto3 JSON does; a oneof
+      // member (or proto3 `optional`) is written whenever it is set.
+      if (field.partOf === null && !(field.resolvedType instanceof protobuf.Type) && isDefault(value)) continue;
+      out[field.name] = fieldValueToJson(field, value);
+    }
+  }
+  return out;
+}
+
+// Decodes an Any into {"@type": url, ...fields}. A type that is not loaded keeps its bytes as
+// {"@type": url, "value": base64}, so the translator can say which extension it does not know.
+export function anyToJson(any: AnyMessage): JsonObject {
+  const typeUrl = any.type_url;
+  const type = lookupMessage(typeNameOf(typeUrl));
+  const bytes = any.value ?? new Uint8Array();
+  if (type === undefined) return { '@type': typeUrl, value: Buffer.from(bytes).toString('base64') };
+  const inner = toJson(type, type.decode(bytes));
+  if (VALUE_IN_ANY.has(type.fullName)) return { '@type': typeUrl, value: inner };
+  return { '@type': typeUrl, ...(inner as JsonObject) };
+}
+
+function fieldValueToJson(field: protobuf.FieldBase, value: unknown): JsonValue {
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Type) return toJson(resolved, value as object);
+  if (resolved instanceof protobuf.Enum) {
+    if (resolved.fullName === '.google.protobuf.NullValue') return null;
+    return resolved.valuesById[value as number] ?? (value as number);
+  }
+  if (INT64.has(field.type) || UINT64.has(field.type)) return longToJson(value);
+  if (field.type === 'bytes') return Buffer.from(value as Uint8Array).toString('base64');
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  return value as JsonValue;
+}
+
+function isDefault(value: unknown): boolean {
+  if (value === 0 || value === '' || value === false) return true;
+  if (value instanceof Uint8Array) return value.length === 0;
+  return typeof value === 'object' && value !== null && String(value) === '0';
+}
+
+function longToJson(value: unknown): number | string {
+  const text = String(value);
+  const number = Number(text);
+  return Number.isSafeInteger(number) ? number : text;
+}
+
+function durationToJson(message: Fields): string {
+  const seconds = BigInt(String(message.seconds ?? 0));
+  const nanos = Number(message.nanos ?? 0);
+  const negative = seconds < 0n || nanos < 0;
+  const whole = seconds < 0n ? -seconds : seconds;
+  return `${negative ? '-' : ''}${whole}${fraction(Math.abs(nanos))}s`;
+}
+
+function timestampToJson(message: Fields): string {
+  const seconds = Number(String(message.seconds ?? 0));
+  const date = new Date(seconds * 1000).toISOString().replace(/\.000Z$/, '');
+  return `${date}${fraction(Number(message.nanos ?? 0))}Z`;
+}
+
+// Nanoseconds as ".250", ".000250" or ".000000250": 0, 3, 6 or 9 digits, as proto3 JSON prints.
+function fraction(nanos: number): string {
+  if (nanos === 0) return '';
+  const digits = String(nanos).padStart(9, '0');
+  if (digits.endsWith('000000')) return `.${digits.slice(0, 3)}`;
+  if (digits.endsWith('000')) return `.${digits.slice(0, 6)}`;
+  return `.${digits}`;
+}
+
+function structToJson(message: Fields): JsonObject {
+  const fields = (message.fields ?? {}) as Record<string, Fields>;
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, valueToJson(v)]));
+}
+
+function valueToJson(message: Fields): JsonValue {
+  const has = (name: string): boolean => Object.hasOwn(message, name) && message[name] !== null;
+  if (has('number_value')) return message.number_value as number;
+  if (has('string_value')) return message.string_value as string;
+  if (has('bool_value')) return message.bool_value as boolean;
+  if (has('struct_value')) return structToJson(message.struct_value as Fields);
+  if (has('list_value')) return ((message.list_value as Fields).values as Fields[] ?? []).map(valueToJson);
+  return null;
+}
+
+// ---- schema helpers ------------------------------------------------------------------------
+
+const WRAPPERS = new Set(
+  ['Double', 'Float', 'Int64', 'UInt64', 'Int32', 'UInt32', 'Bool', 'String', 'Bytes'].map(
+    (w) => `.google.protobuf.${w}Value`,
+  ),
+);
+
+// Types whose JSON form is not an object of their fields; inside an Any they sit in "value".
+const VALUE_IN_ANY = new Set([
+  ...WRAPPERS,
+  '.google.protobuf.Duration',
+  '.google.protobuf.Timestamp',
+  '.google.protobuf.Struct',
+  '.google.protobuf.Value',
+  '.google.protobuf.ListValue',
+]);
+
+const jsonNames = new WeakMap<protobuf.Type, Map<string, protobuf.Field>>();
+
+// A field by its proto name or by its lowerCamelCase JSON name, as proto3 JSON parsers accept.
+function fieldByJsonName(type: protobuf.Type, key: string): protobuf.Field | undefined {
+  let names = jsonNames.get(type);
+  if (names === undefined) {
+    names = new Map();
+    for (const field of type.fieldsArray) {
+      names.set(field.name, field);
+      names.set(field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()), field);
+    }
+    jsonNames.set(type, names);
+  }
+  return names.get(key);
+}
+
+export function typeNameOf(typeUrl: string): string {
+  return typeUrl.slice(typeUrl.lastIndexOf('/') + 1);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function join(path: string, key: string): string {
+  return path === '' ? key : `${path}.${key}`;
+}
