@@ -99,7 +99,7 @@ export class Child {
   }
 
   /** The next IPC message of this type; rejects if the child exits first or time runs out. */
-  message<T extends ChildMessage>(type: string, timeoutMs: number): Promise<T> {
+  message<T extends { type: string }>(type: string, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = () => {
         const index = this.#inbox.findIndex((m) => m.type === type);
@@ -154,7 +154,7 @@ export async function waitFor(child: Child, what: string, timeoutMs: number, che
 }
 
 /** Start one of bench's Node programs; it gets its config as JSON in argv and reports 'ready'. */
-export async function startNodeProgram<T extends ChildMessage>(
+export async function startNodeProgram<T extends { type: string }>(
   name: string,
   file: string,
   config: unknown,

@@ -39,8 +39,8 @@ export class CaptureOptionsError extends Error {
 const maxId = 0xfffffffe; // (uid_t)-1 means "unchanged" to the kernel, so it is no real id
 
 /**
- * Fills in defaults (fields that are absent or undefined), validates every field and returns options with CIDRs in canonical form.
- * Throws CaptureOptionsError.
+ * Fills in defaults (for fields absent or undefined), validates every field and returns frozen
+ * options with CIDRs in canonical form. Throws CaptureOptionsError.
  */
 export function captureOptions(partial: Partial<CaptureOptions> = {}): CaptureOptions {
   const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));

@@ -39,7 +39,7 @@ export function buildRules(options: CaptureOptions, family: 4 | 6, replacing: re
     // The app talking to itself through lo is not captured.
     lines.push(`-A LEGATE_OUTPUT -o lo -m owner ! ${owner} -j RETURN`);
     // The proxy's own connections are never captured, or it would dial itself forever.
-    // mutated
+    lines.push(`-A LEGATE_OUTPUT -m owner ${owner} -j RETURN`);
   }
   lines.push(`-A LEGATE_OUTPUT -d ${loopback[family]} -j RETURN`);
   for (const cidr of ofFamily(o.excludeOutboundCidrs, family)) lines.push(`-A LEGATE_OUTPUT -d ${cidr} -j RETURN`);

@@ -3,7 +3,7 @@
 // converted on its own and a bad one fails only its own update.
 import type * as grpc from '@grpc/grpc-js';
 import type { AnyMessage, JsonObject } from './proto-json.ts';
-import { encodeJson } from './proto-json.ts';
+import { encodeJson, toJson } from './proto-json.ts';
 import { requireMessage } from './protos.ts';
 
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
@@ -49,16 +49,16 @@ export function deserializer<T>(typeName: string): (bytes: Buffer) => T {
   return (bytes) => requireMessage(typeName).decode(bytes) as unknown as T;
 }
 
-// For servers (the test management server): requests arrive decoded, responses go as JSON.
+// For servers (the test management server): requests and responses are both proto3 JSON.
 export function adsServiceDefinition(): grpc.ServiceDefinition {
   const method = (path: string, request: string, response: string): grpc.MethodDefinition<JsonObject, JsonObject> => ({
     path,
     requestStream: true,
     responseStream: true,
     requestSerialize: serializer(request),
-    requestDeserialize: deserializer(request),
+    requestDeserialize: (bytes) => toJson(requireMessage(request), requireMessage(request).decode(bytes)) as JsonObject,
     responseSerialize: serializer(response),
-    responseDeserialize: deserializer(response),
+    responseDeserialize: (bytes) => toJson(requireMessage(response), requireMessage(response).decode(bytes)) as JsonObject,
   });
   return {
     StreamAggregatedResources: method(SOTW_METHOD, DISCOVERY_REQUEST, DISCOVERY_RESPONSE),

@@ -95,9 +95,17 @@ export function fromJson(type: protobuf.Type, json: unknown, path: string): unkn
       }
       oneofSet.set(oneof.name, field.name);
     }
-    out[field.name] = fieldFromJson(field, value, fieldPath);
+    const converted = fieldFromJson(field, value, fieldPath);
+    // Like protobuf's own encoders, a field without presence at its default is not written.
+    if (oneof === null && !field.repeated && !(field.resolvedType instanceof protobuf.Type) && isDefaultOf(field, converted)) continue;
+    out[field.name] = converted;
   }
   return out;
+}
+
+function isDefaultOf(field: protobuf.FieldBase, value: unknown): boolean {
+  if (field.resolvedType instanceof protobuf.Enum) return value === 0 || field.resolvedType.values[value as string] === 0;
+  return value === 0 || value === '0' || value === '' || value === false;
 }
 
 function fieldFromJson(field: protobuf.FieldBase, value: unknown, path: string): unknown {
@@ -180,8 +188,9 @@ function durationFromJson(json: unknown, path: string): Fields {
   const match = typeof json === 'string' ? /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(json) : null;
   if (match === null) throw new ProtoJsonError(path, 'expected a duration such as "5s" or "0.25s"');
   const sign = match[1] === undefined ? 1 : -1;
-  const nanos = Number((match[3] ?? '').padEnd(9, '0'));
-  return { seconds: (BigInt(match[2]!) * BigInt(sign)).toString(), nanos: nanos * sign };
+  const seconds = BigInt(match[2]!) * BigInt(sign);
+  const nanos = Number((match[3] ?? '').padEnd(9, '0')) * sign;
+  return withoutZeros({ seconds: seconds.toString(), nanos });
 }
 
 function timestampFromJson(json: unknown, path: string): Fields {
@@ -192,7 +201,14 @@ function timestampFromJson(json: unknown, path: string): Fields {
   if (match === null || Number.isNaN(millis)) {
     throw new ProtoJsonError(path, 'expected an RFC 3339 timestamp such as "2024-01-01T00:00:00Z"');
   }
-  return { seconds: String(millis / 1000), nanos: Number((match[2] ?? '').padEnd(9, '0')) };
+  return withoutZeros({ seconds: String(millis / 1000), nanos: Number((match[2] ?? '').padEnd(9, '0')) });
+}
+
+function withoutZeros(time: { seconds: string; nanos: number }): Fields {
+  const out: Fields = {};
+  if (time.seconds !== '0') out.seconds = time.seconds;
+  if (time.nanos !== 0) out.nanos = time.nanos;
+  return out;
 }
 
 function structFromJson(json: unknown, path: string): Fields {
@@ -203,12 +219,13 @@ function structFromJson(json: unknown, path: string): Fields {
 }
 
 function valueFromJson(json: unknown, path: string): Fields {
-  if (json === null) return { null_value: 'NULL_VALUE' };
-  if (typeof json === 'number') return { number_value: json };
-  if (typeof json === 'string') return { string_value: json };
-  if (typeof json === 'boolean') return { bool_value: json };
-  if (Array.isArray(json)) return { list_value: listFromJson(json, path) };
-  if (isObject(json)) return { struct_value: structFromJson(json, path) };
+  const kind = (name: string, value: unknown): Fields => ({ [valueKind(name)]: value });
+  if (json === null) return kind('null_value', 'NULL_VALUE');
+  if (typeof json === 'number') return kind('number_value', json);
+  if (typeof json === 'string') return kind('string_value', json);
+  if (typeof json === 'boolean') return kind('bool_value', json);
+  if (Array.isArray(json)) return kind('list_value', listFromJson(json, path));
+  if (isObject(json)) return kind('struct_value', structFromJson(json, path));
   throw new ProtoJsonError(path, 'expected a JSON value');
 }
 
@@ -310,13 +327,11 @@ function timestampToJson(message: Fields): string {
   return `${date}${fraction(Number(message.nanos ?? 0))}Z`;
 }
 
-// Nanoseconds as ".250", ".000250" or ".000000250": 0, 3, 6 or 9 digits, as proto3 JSON prints.
+// Nanoseconds as the shortest decimal fraction (".25", not ".250"), as people write in YAML;
+// every proto3 JSON parser accepts 1 to 9 digits.
 function fraction(nanos: number): string {
   if (nanos === 0) return '';
-  const digits = String(nanos).padStart(9, '0');
-  if (digits.endsWith('000000')) return `.${digits.slice(0, 3)}`;
-  if (digits.endsWith('000')) return `.${digits.slice(0, 6)}`;
-  return `.${digits}`;
+  return `.${String(nanos).padStart(9, '0').replace(/0+$/, '')}`;
 }
 
 function structToJson(message: Fields): JsonObject {
@@ -325,13 +340,33 @@ function structToJson(message: Fields): JsonObject {
 }
 
 function valueToJson(message: Fields): JsonValue {
-  const has = (name: string): boolean => Object.hasOwn(message, name) && message[name] !== null;
-  if (has('number_value')) return message.number_value as number;
-  if (has('string_value')) return message.string_value as string;
-  if (has('bool_value')) return message.bool_value as boolean;
-  if (has('struct_value')) return structToJson(message.struct_value as Fields);
-  if (has('list_value')) return ((message.list_value as Fields).values as Fields[] ?? []).map(valueToJson);
+  const get = (name: string): unknown => {
+    const key = valueKind(name);
+    return Object.hasOwn(message, key) ? message[key] : null;
+  };
+  for (const name of ['number_value', 'string_value', 'bool_value']) {
+    const value = get(name);
+    if (value !== null) return value as JsonValue;
+  }
+  const struct = get('struct_value');
+  if (struct !== null) return structToJson(struct as Fields);
+  const list = get('list_value');
+  if (list !== null) return ((list as Fields).values as Fields[] ?? []).map(valueToJson);
   return null;
+}
+
+// protobufjs ships google.protobuf.Value pre-parsed with camelCase field names (keepCase does
+// not reach it), so its fields are looked up rather than spelled.
+function valueKind(snakeName: string): string {
+  return fieldByJsonName(requireValueType(), snakeName)?.name ?? snakeName;
+}
+
+let valueType: protobuf.Type | undefined;
+
+function requireValueType(): protobuf.Type {
+  valueType ??= lookupMessage('google.protobuf.Value');
+  if (valueType === undefined) throw new Error('google.protobuf.Value is not loaded');
+  return valueType;
 }
 
 // ---- schema helpers ------------------------------------------------------------------------
@@ -362,6 +397,7 @@ function fieldByJsonName(type: protobuf.Type, key: string): protobuf.Field | und
     for (const field of type.fieldsArray) {
       names.set(field.name, field);
       names.set(field.name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase()), field);
+      names.set(field.name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`), field);
     }
     jsonNames.set(type, names);
   }

@@ -38,6 +38,12 @@ function loadRoot(): protobuf.Root {
 
 // The message type with this full name (no leading dot), or undefined.
 export function lookupMessage(name: string): protobuf.Type | undefined {
-  const found = envoyProtoRoot().lookup(name);
+  const found = envoyProtoRoot().lookup(`.${name}`);
   return found instanceof protobuf.Type ? found : undefined;
+}
+
+// The number of an enum value given by name (the schema normalises enums to names).
+export function enumNumber(enumName: string, valueName: string): number | undefined {
+  const found = envoyProtoRoot().lookup(`.${enumName}`);
+  return found instanceof protobuf.Enum ? found.values[valueName] : undefined;
 }

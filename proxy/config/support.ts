@@ -122,8 +122,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // ---- routes ----
   'envoy.config.route.v3.RouteConfiguration': [
     `name virtual_hosts request_headers_to_add request_headers_to_remove response_headers_to_add
-     response_headers_to_remove`,
-    'validate_clusters max_direct_response_body_size_bytes metadata',
+     response_headers_to_remove max_direct_response_body_size_bytes`,
+    'validate_clusters metadata',
   ],
   'envoy.config.route.v3.VirtualHost': [
     `name domains routes request_headers_to_add request_headers_to_remove response_headers_to_add

@@ -19,7 +19,7 @@ import { HttpStream } from './stream.ts';
 export interface HcmContext {
   store: Store;
   clusters: ClusterManager;
-  routeTable(name: string): RouteTable | undefined;
+  routeTable(name: string): RouteTable<StreamInfo> | undefined;
   meshRetries: boolean;
   log(line: string): void;
 }
@@ -100,23 +100,26 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqHttp1Total.inc();
     stats.downstreamRqActive.add(1);
     const socket = req.socket as FactsSocket;
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const authority = req.headers.host ?? '';
     const info = new StreamInfo();
     info.protocol = req.httpVersion === '1.0' ? 'HTTP/1.0' : 'HTTP/1.1';
-    info.method = req.method ?? 'GET';
-    info.path = req.url ?? '/';
-    info.authority = req.headers.host ?? '';
+    info.method = method;
+    info.path = path;
+    info.authority = authority;
     info.scheme = 'http';
     info.requestHeaders = req.headers;
     info.downstreamRemoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
     info.downstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;
-    const stream = new HttpStream(this, req, res, info);
+    const stream = new HttpStream(this, req, res, info, { authority, path, method, scheme: 'http', headers: req.headers });
     res.once('close', () => this.onStreamEnd(stream));
     if (this.draining) res.shouldKeepAlive = false;
 
     this.prepareRequestHeaders(stream, socket);
     const table = this.ctx.routeTable(this.config.routeConfigName);
-    const result = table?.route({ authority: info.authority, path: stream.path, method: info.method, scheme: 'http', headers: req.headers });
+    const result = table?.route(stream.request);
     if (result == null || result.route === null) {
       stats.noRoute.inc();
       stream.localReply(404, '', 'NR', 'route_not_found');
@@ -157,7 +160,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       stream.localReply(action.status, action.body ?? '', '', 'direct_response');
       return;
     }
-    const request = { authority: stream.info.authority, path: stream.path, method: stream.info.method, scheme: stream.info.scheme, headers: stream.headers };
+    const request = stream.request;
     if (action.kind === 'redirect') {
       this.stats.rqRedirect.inc();
       stream.localReply(action.responseCode, '', '', 'direct_response', { location: route.redirectLocation(request) });
@@ -176,6 +179,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       const v = stream.headers[action.hostRewriteHeader];
       if (typeof v === 'string' && v !== '') stream.headers.host = v;
     }
+    stream.weightedCluster = picked.weighted;
     route.mutations(picked.weighted).applyRequest(stream.headers, stream.info);
     routeToCluster(stream, action, picked.name, this.routerOptions);
   }
@@ -206,7 +210,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
 
   prepareResponseHeaders(stream: HttpStream, headers: OutgoingHttpHeaders, _status: number): void {
     const route = stream.route;
-    if (route !== null && route.route !== null) route.route.mutations(undefined).applyResponse(headers, stream.info);
+    if (route !== null) route.route.mutations(stream.weightedCluster).applyResponse(headers, stream.info);
     const transform = this.config.serverHeaderTransformation;
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     if (this.draining) headers.connection = 'close';
@@ -216,10 +220,9 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   hashFor(stream: HttpStream): number | undefined {
     const route = stream.route?.route;
     if (route == null || route.model.action.kind !== 'route' || route.model.action.hashPolicy.length === 0) return undefined;
-    const socket = stream.req.socket;
-    const computed = route.hash(stream.headers, stream.path, socket.remoteAddress ?? '');
-    if (computed.setCookie !== undefined) stream.res.appendHeader('set-cookie', computed.setCookie);
-    return computed.hash;
+    const computed = route.hash(stream.request, stream.req.socket);
+    if (computed?.setCookies !== undefined) stream.res.appendHeader('set-cookie', computed.setCookies);
+    return computed?.hash;
   }
 
   private onStreamEnd(stream: HttpStream): void {

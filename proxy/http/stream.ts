@@ -4,7 +4,8 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StreamInfo } from '../access-log/index.ts';
 import type { RouterStream } from '../router/index.ts';
-import type { RouteMatchResult } from '../router/index.ts';
+import type { RouteMatchResult, RouteRequest } from '../router/index.ts';
+import type { WeightedCluster } from '../config/model.ts';
 import type { HttpConnectionManagerHandler } from './connection-manager.ts';
 
 export class HttpStream implements RouterStream {
@@ -15,13 +16,18 @@ export class HttpStream implements RouterStream {
   readonly startMs = performance.now();
   readonly hcm: HttpConnectionManagerHandler;
   path: string;
-  route: RouteMatchResult | null = null;
+  route: RouteMatchResult<StreamInfo> | null = null;
+  weightedCluster: WeightedCluster | undefined;
   trustedDownstream = false;
   includeAttemptCount = false;
   includeAttemptCountInResponse = false;
   private resetCallback: (() => void) | undefined;
 
-  constructor(hcm: HttpConnectionManagerHandler, req: IncomingMessage, res: ServerResponse, info: StreamInfo) {
+  /** The request as route matching saw it (original path and authority). */
+  readonly request: RouteRequest;
+
+  constructor(hcm: HttpConnectionManagerHandler, req: IncomingMessage, res: ServerResponse, info: StreamInfo, request: RouteRequest) {
+    this.request = request;
     this.hcm = hcm;
     this.req = req;
     this.res = res;

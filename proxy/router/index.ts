@@ -1,6 +1,6 @@
 // The router's public surface.
 export { RouteTable } from './route-table.ts';
-export type { CompiledVirtualHost, RouteMatchResult, RouteResult } from './route-table.ts';
+export type { CompiledVirtualHost, NoRouteResult, RouteMatchResult, RouteResult } from './route-table.ts';
 export type { CompiledRoute } from './compiled-route.ts';
 export type { ClusterChoice } from './cluster-picker.ts';
 export type { HeaderMutator, MutableHeaderMap, ValueCompiler } from './header-mutation.ts';
@@ -10,3 +10,6 @@ export { compileHeaderMatcher, compileQueryParameterMatcher, compileStringMatche
 export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
 export { headerValue } from './request.ts';
 export type { HeaderMap, RouteRequest } from './request.ts';
+export { routeToCluster } from './router-filter.ts';
+export type { RouterOptions, RouterStream } from './router-filter.ts';
+export { RetryState, meshRetryPolicy } from './retry-state.ts';

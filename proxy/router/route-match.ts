@@ -8,27 +8,26 @@ import type { RouteRequest } from './request.ts';
 
 // end: where the path stops and the query begins (request.ts pathEnd), computed once per request.
 export type RouteMatcher = (req: RouteRequest, end: number) => boolean;
-type PathPredicate = (path: string, end: number) => boolean;
 
-function compilePath(spec: PathSpecifier, caseSensitive: boolean): PathPredicate {
+function compilePath(spec: PathSpecifier, caseSensitive: boolean): RouteMatcher {
   const expected = caseSensitive ? spec.value : asciiLowerCase(spec.value);
   const length = expected.length;
-  const startsWith: PathPredicate = caseSensitive
-    ? (path) => path.startsWith(expected)
-    : (path) => path.length >= length && equalsIgnoreCaseAt(path, 0, expected);
+  const startsWith = caseSensitive
+    ? (path: string) => path.startsWith(expected)
+    : (path: string) => path.length >= length && equalsIgnoreCaseAt(path, 0, expected);
   switch (spec.kind) {
     // Envoy matches a prefix against the whole :path, query included.
     case 'prefix':
-      return startsWith;
+      return caseSensitive ? (req) => req.path.startsWith(expected) : (req) => startsWith(req.path);
     case 'path':
-      return (path, end) => end === length && startsWith(path, end);
+      return (req, end) => end === length && startsWith(req.path);
     case 'path_separated_prefix':
-      return (path, end) =>
-        end >= length && startsWith(path, end) && (end === length || path.charCodeAt(length) === 47 /* / */);
+      return (req, end) =>
+        end >= length && startsWith(req.path) && (end === length || req.path.charCodeAt(length) === 47 /* / */);
     case 'safe_regex': {
       // case_sensitive does not apply to regexes
       const regex = fullMatchRegExp(spec.value);
-      return (path, end) => regex.test(end === path.length ? path : path.slice(0, end));
+      return ({ path }, end) => regex.test(end === path.length ? path : path.slice(0, end));
     }
   }
 }
@@ -43,10 +42,10 @@ export function compileRouteMatch(match: RouteMatch): RouteMatcher {
   const query = match.queryParameters.map(compileQueryParameterMatcher);
   const { grpc, runtimeFractionPercent } = match;
   if (headers.length === 0 && query.length === 0 && !grpc && runtimeFractionPercent === undefined) {
-    return (req, end) => path(req.path, end);
+    return path;
   }
   return (req, end) => {
-    if (!path(req.path, end)) return false;
+    if (!path(req, end)) return false;
     for (let i = 0; i < headers.length; i++) if (!headers[i](req)) return false;
     for (let i = 0; i < query.length; i++) if (!query[i](req.path)) return false;
     if (grpc && !isGrpcRequest(req)) return false;

@@ -14,20 +14,25 @@ export interface CompiledVirtualHost<C = unknown> {
   readonly routes: readonly CompiledRoute<C>[];
 }
 
-// route null: the virtual host has no route for the request (Envoy answers 404, flag NR).
 export interface RouteMatchResult<C = unknown> {
   readonly virtualHost: CompiledVirtualHost<C>;
-  readonly route: CompiledRoute<C> | null;
+  readonly route: CompiledRoute<C>;
+}
+
+// The virtual host has no route for the request: Envoy answers 404, response flag NR.
+export interface NoRouteResult<C = unknown> {
+  readonly virtualHost: CompiledVirtualHost<C>;
+  readonly route: null;
 }
 
 // null: no virtual host for the authority (also 404 NR).
-export type RouteResult<C = unknown> = RouteMatchResult<C> | null;
+export type RouteResult<C = unknown> = RouteMatchResult<C> | NoRouteResult<C> | null;
 
 class CompiledVirtualHostEntry<C> implements CompiledVirtualHost<C> {
   readonly model: VirtualHost;
   readonly routes: readonly CompiledRoute<C>[];
   readonly results: readonly RouteMatchResult<C>[]; // results[i] is routes[i]'s
-  readonly noRoute: RouteMatchResult<C>;
+  readonly noRoute: NoRouteResult<C>;
 
   constructor(virtualHost: VirtualHost, configLevel: HeaderMutationLevel<C>, compileValue: ValueCompiler<C>) {
     this.model = virtualHost;

@@ -3,7 +3,7 @@
 // With one worker the worker lives in this process; with more, node:cluster children serve.
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { Admin, Node } from '../config/model.ts';
+import type { Node } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { loadBootstrap, type Bootstrap } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
@@ -34,7 +34,6 @@ export class Primary implements AdminContext {
   healthCheckFailed = false;
   state: 'INITIALIZING' | 'LIVE' | 'DRAINING' = 'INITIALIZING';
   private handles: WorkerHandle[] = [];
-  private adminConfig: Admin = {};
   private stopping: Promise<void> | null = null;
 
   constructor(options: RunOptions) {
@@ -46,7 +45,6 @@ export class Primary implements AdminContext {
     const boot = loadBootstrap(this.options.configPath);
     for (const w of boot.warnings) this.options.log(`warning: ${w}`);
     this.node = boot.node;
-    this.adminConfig = boot.admin;
     this.snapshot = snapshotOf(boot, 1);
     this.store.gauge('server.concurrency').set(this.options.workers);
     this.handles = this.options.workers <= 1 ? [this.localWorker()] : this.forkWorkers(this.options.workers);

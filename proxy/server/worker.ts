@@ -7,6 +7,7 @@ import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type BoundListener, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
+import { compileTemplate, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
 import { TcpProxyHandler } from '../tcp/index.ts';
 
@@ -28,7 +29,7 @@ export class Worker {
   readonly clusters: ClusterManager;
   private readonly listeners: ListenerManager;
   private readonly options: WorkerOptions;
-  private routeTables = new Map<string, { config: RouteConfig; table: RouteTable }>();
+  private routeTables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
   private readonly hcmContext: HcmContext;
   version = 0;
 
@@ -48,10 +49,10 @@ export class Worker {
   /** Clusters first (they warm), then route tables, then listeners: a listener never sees a half-applied set. */
   async apply(snapshot: Snapshot): Promise<ApplyResult> {
     await this.clusters.update(snapshot.clusters);
-    const tables = new Map<string, { config: RouteConfig; table: RouteTable }>();
+    const tables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
     for (const [name, config] of Object.entries(snapshot.routeConfigs)) {
       const previous = this.routeTables.get(name);
-      tables.set(name, previous !== undefined && isDeepStrictEqual(previous.config, config) ? previous : { config, table: new RouteTable(config) });
+      tables.set(name, previous !== undefined && isDeepStrictEqual(previous.config, config) ? previous : { config, table: new RouteTable(config, compileTemplate) });
     }
     this.routeTables = tables;
     await this.listeners.update(snapshot.listeners, (chain) => this.chainHandler(chain));

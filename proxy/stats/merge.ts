@@ -22,10 +22,8 @@ export class MergedHistogram {
 
   /** Sum of the recorded values, each taken as the middle of its bucket (exact below 256). */
   get sum(): number {
-    const h = this.#hdr;
-    if (h === undefined) return 0;
     let sum = 0;
-    this.#forEachBucket((value, count) => {
+    this.#forEachBucket((value, count, h) => {
       sum += h.medianEquivalentValue(value) * count;
     });
     return sum;
@@ -48,12 +46,12 @@ export class MergedHistogram {
   }
 
   /** Calls fn(lowest value of the bucket, count) for every non-empty bucket, ascending. */
-  #forEachBucket(fn: (value: number, count: number) => void): void {
+  #forEachBucket(fn: (value: number, count: number, h: JsBuckets) => void): void {
     const h = this.#hdr as (HdrHistogram & JsBuckets) | undefined;
     if (h === undefined) return;
     for (let i = 0; i < h.countsArrayLength; i++) {
       const count = h.getCountAtIndex(i);
-      if (count > 0) fn(h.valueFromIndex(i), count);
+      if (count > 0) fn(h.valueFromIndex(i), count, h);
     }
   }
 }
@@ -63,6 +61,7 @@ interface JsBuckets {
   countsArrayLength: number;
   getCountAtIndex(index: number): number;
   valueFromIndex(index: number): number;
+  medianEquivalentValue(value: number): number;
 }
 
 export class MergedStats {

@@ -80,7 +80,7 @@ export class LocalityChooser {
   }
 
   pick(): HostSource {
-    return this.#sources[this.#schedule.pick()]!;
+    return this.#sources[this.#schedule.pick()];
   }
 }
 
@@ -112,7 +112,7 @@ export class PrioritySet {
     }
     const localityIndex = new Map<string, LocalityHosts>();
     for (const h of hosts) {
-      const level = levels[h.priority]!;
+      const level = levels[h.priority];
       const key = `${h.priority}\n${h.localityKey}`;
       let locality = localityIndex.get(key);
       if (locality === undefined) {
@@ -162,7 +162,7 @@ export class PrioritySet {
       cumulative += level.degradedLoad;
       if (x <= cumulative) return level.degraded;
     }
-    return this.levels[0]!.healthy; // not reached: the loads add up to 100
+    return this.levels[0].healthy; // not reached: the loads add up to 100
   }
 
   // The source one pick should use: the chosen priority's hosts, all of them in panic, or one
@@ -170,7 +170,7 @@ export class PrioritySet {
   // has weight, as Envoy does).
   chooseSource(n: number): HostSource {
     const chosen = this.choosePriority(n);
-    const level = this.levels[chosen.priority]!;
+    const level = this.levels[chosen.priority];
     if (level.panic) return level.all;
     const localities = chosen.availability === 'healthy' ? level.healthyLocalities : level.degradedLocalities;
     return localities === null ? chosen : localities.pick();
@@ -209,7 +209,7 @@ export class PrioritySet {
     }
     if (normalizedAvailability === 0) {
       // Nothing is available: #updatePanic decides; without panic P0 gets it and finds no host.
-      this.levels[0]!.healthyLoad = 100;
+      this.levels[0].healthyLoad = 100;
       return;
     }
     let remaining = 100;
@@ -245,9 +245,9 @@ export class PrioritySet {
     let totalHosts = 0;
     for (const level of this.levels) totalHosts += level.hosts.length;
     let remaining = 100;
-    let firstNonEmpty: PriorityLevel = this.levels[0]!;
+    let firstNonEmpty: PriorityLevel = this.levels[0];
     for (let i = this.levels.length - 1; i >= 0; i--) {
-      const level = this.levels[i]!;
+      const level = this.levels[i];
       if (level.hosts.length > 0) firstNonEmpty = level;
       level.healthyLoad = totalHosts === 0 ? 0 : Math.floor((100 * level.hosts.length) / totalHosts);
       level.degradedLoad = 0;

@@ -1,6 +1,7 @@
 // A process run inside a test's network namespace (via Netns.start / Netns.node):
 //   server <host> <label> [--original-dst]   listens on <host>:0, prints {"port":N}, and answers
-//                                            each connection with one JSON line {label, originalDst}
+//                                            each connection with one JSON line {label, originalDst},
+//                                            until its stdin closes
 //   client <host> <port> [--uid N]           connects (as user N if given) and prints the answer
 import { connect, createServer } from 'node:net';
 import { originalDst } from '../../proxy/listener/original-dst/index.ts';
@@ -13,6 +14,8 @@ if (role === 'server') {
     socket.on('error', () => {});
     socket.end(`${JSON.stringify({ label: third, originalDst: reportOriginalDst ? originalDst(socket) : undefined })}\n`);
   });
+  // Started with a pipe on stdin: its end means the test process is gone.
+  process.stdin.on('end', () => process.exit(0)).resume();
   server.listen({ host, port: 0 }, () => {
     const address = server.address();
     if (address === null || typeof address === 'string') throw new Error('not a TCP server');

@@ -30,12 +30,13 @@ export function netnsSkipReason(commands: readonly string[] = []): string | fals
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. */
 export function run(command: string, args: readonly string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.stdin.end(input ?? '');
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A child that exits without reading its input is judged by its exit status, not by EPIPE.
+    child.stdin?.on('error', () => {}).end(input);
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
@@ -64,10 +65,11 @@ export class Netns {
 
   /**
    * Starts a long-running TypeScript file inside the namespace and resolves with its first stdout
-   * line (its "ready" message). It is killed in teardown.
+   * line (its "ready" message). It is killed in teardown, and must exit when its stdin closes.
    */
   async start(file: string, args: readonly string[]): Promise<{ child: ChildProcess; line: string }> {
-    const child = spawn('ip', ['netns', 'exec', this.name, tsNode, file, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin stays open: the child exits when it closes, so it never outlives the test process.
+    const child = spawn('ip', ['netns', 'exec', this.name, tsNode, file, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#children.add(child);
     child.on('exit', () => this.#children.delete(child));
     let stderr = '';
@@ -96,11 +98,39 @@ export class Netns {
   }
 }
 
+// Namespaces not yet destroyed; deleted on exit if teardown never ran (the runner's timeout).
+const live = new Set<string>();
+process.once('exit', () => {
+  for (const name of live) spawnSync('ip', ['netns', 'delete', name]);
+});
+
+// A test process killed outright (SIGKILL) runs no handler: its namespaces carry its pid, and the
+// next test deletes those whose process is gone.
+async function deleteOrphans(): Promise<void> {
+  for (const [, name, pid] of (await run('ip', ['netns', 'list'])).matchAll(/^(legate-t-(\d+)-\w+)/gm)) {
+    if (!isAlive(Number(pid))) await run('ip', ['netns', 'delete', name]);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** A fresh namespace with lo up, deleted in teardown even when the test fails. */
 export async function createNetns(t: Teardown): Promise<Netns> {
-  const ns = new Netns(`legate-t-${randomBytes(4).toString('hex')}`);
+  await deleteOrphans();
+  const ns = new Netns(`legate-t-${process.pid}-${randomBytes(4).toString('hex')}`);
   await run('ip', ['netns', 'add', ns.name]);
-  t.teardown(() => ns.destroy());
+  live.add(ns.name);
+  t.teardown(async () => {
+    await ns.destroy();
+    live.delete(ns.name);
+  });
   await ns.exec('ip', ['link', 'set', 'lo', 'up']);
   return ns;
 }

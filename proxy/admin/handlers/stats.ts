@@ -1,5 +1,5 @@
 // GET /stats (text, ?format=json, ?filter=REGEX, ?usedonly) and GET /stats/prometheus.
-import { renderJson, renderPrometheus, renderText } from '../../stats/index.ts';
+import { renderPrometheus, renderStatsJson, renderStatsText } from '../../stats/index.ts';
 import { json, text, type AdminHandler, type AdminResponse } from '../context.ts';
 
 export const stats: AdminHandler = async (ctx, req) => {
@@ -15,9 +15,9 @@ export const stats: AdminHandler = async (ctx, req) => {
   const options = { filter, usedOnly: req.url.searchParams.has('usedonly') };
   const merged = await ctx.stats();
   const format = req.url.searchParams.get('format');
-  if (format === 'json') return json(JSON.parse(renderJson(merged, options)));
+  if (format === 'json') return json(JSON.parse(renderStatsJson(merged, options)));
   if (format === 'prometheus') return prometheusResponse(renderPrometheus(merged, options));
-  return text(renderText(merged, options));
+  return text(renderStatsText(merged, options));
 };
 
 export const statsPrometheus: AdminHandler = async (ctx, req) => {

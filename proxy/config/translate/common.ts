@@ -5,6 +5,7 @@ import { isIP } from 'node:net';
 import { ConfigError, indexPath, joinPath } from '../errors.ts';
 import type {
   CidrRange,
+  GrpcServiceRef,
   HeaderMatcher,
   HeaderMutations,
   HeaderValueOption,
@@ -245,4 +246,30 @@ export function dataSourceText(raw: Raw, path: string): string {
     return value;
   }
   return reject(path, 'the data source is empty', 'set inline_string, inline_bytes, filename or environment_variable');
+}
+
+// ---- gRPC services ----
+
+// envoy.config.core.v3.GrpcService: an Envoy-managed cluster or a Google gRPC target.
+export function grpcService(raw: Raw, path: string): GrpcServiceRef {
+  const envoyGrpc = obj(raw, 'envoy_grpc');
+  const googleGrpc = obj(raw, 'google_grpc');
+  if (envoyGrpc === undefined && googleGrpc === undefined) {
+    reject(path, 'one of envoy_grpc or google_grpc is required', 'name the cluster of the gRPC server in envoy_grpc.cluster_name');
+  }
+  const service: GrpcServiceRef = {
+    timeoutMs: ms(raw, 'timeout', 0),
+    initialMetadata: list(raw, 'initial_metadata').map((h) => ({ key: str(h, 'key').toLowerCase(), value: str(h, 'value') })),
+  };
+  if (envoyGrpc !== undefined) service.clusterName = str(envoyGrpc, 'cluster_name');
+  if (googleGrpc !== undefined) service.targetUri = str(googleGrpc, 'target_uri');
+  return service;
+}
+
+// Legate speaks only v3 of the xDS and rate limit service APIs.
+export function checkApiVersion(raw: Raw, key: string, path: string): void {
+  const version = raw[key] as string | undefined;
+  if (version !== undefined && version !== 'V3') {
+    reject(joinPath(path, key), `API version ${version} is not supported`, 'use V3 (the only version Envoy still serves)');
+  }
 }

@@ -1,7 +1,7 @@
 // Earliest-deadline-first queue: a binary min-heap of item ids 0..capacity-1 keyed by
 // (deadline, insertion order). The insertion order breaks ties first-in-first-out, as Envoy's EDF
 // scheduler does, which is what interleaves equal deadlines instead of bursting one item.
-// Typed arrays sized once: push and pop allocate nothing.
+// Typed arrays sized once: nothing is allocated per pick.
 export class EdfQueue {
   readonly #heap: Int32Array;
   readonly #deadline: Float64Array;
@@ -13,10 +13,6 @@ export class EdfQueue {
     this.#heap = new Int32Array(capacity);
     this.#deadline = new Float64Array(capacity);
     this.#order = new Float64Array(capacity);
-  }
-
-  get size(): number {
-    return this.#size;
   }
 
   clear(): void {
@@ -44,12 +40,18 @@ export class EdfQueue {
     heap[i] = item;
   }
 
-  // The item with the earliest deadline, removed; -1 when empty.
-  pop(): number {
-    if (this.#size === 0) return -1;
+  // The item with the earliest deadline; the queue must not be empty.
+  top(): number {
+    return this.#heap[0];
+  }
+
+  // Gives the top item its next deadline (it goes behind items with the same deadline) and
+  // restores heap order: one sift-down, half the work of a pop and a push.
+  rescheduleTop(deadline: number): void {
     const heap = this.#heap;
-    const top = heap[0];
-    const last = heap[--this.#size];
+    const item = heap[0];
+    this.#deadline[item] = deadline;
+    this.#order[item] = this.#nextOrder++;
     const size = this.#size;
     let i = 0;
     for (;;) {
@@ -57,12 +59,11 @@ export class EdfQueue {
       if (child >= size) break;
       if (child + 1 < size && this.#before(heap[child + 1], heap[child])) child++;
       const c = heap[child];
-      if (!this.#before(c, last)) break;
+      if (!this.#before(c, item)) break;
       heap[i] = c;
       i = child;
     }
-    heap[i] = last;
-    return top;
+    heap[i] = item;
   }
 
   // Moves every queued deadline `by` earlier; the order is unchanged. Keeps deadlines small so

@@ -32,9 +32,9 @@ class ChoiceOfN implements HostPicker {
   pick(): LbHost | null {
     const n = this.#hosts.length;
     if (n === 0) return null;
-    let best = this.#hosts[Math.floor(this.#random() * n)]!;
+    let best = this.#hosts[Math.floor(this.#random() * n)];
     for (let c = 1; c < this.#choices; c++) {
-      const candidate = this.#hosts[Math.floor(this.#random() * n)]!;
+      const candidate = this.#hosts[Math.floor(this.#random() * n)];
       if (candidate.activeRequests < best.activeRequests) best = candidate;
     }
     return best;
@@ -54,18 +54,18 @@ class WeightedLeastRequest implements HostPicker {
     this.#hosts = hosts;
     this.#bias = bias;
     this.#queue = new EdfQueue(hosts.length);
-    for (let i = 0; i < hosts.length; i++) this.#queue.push(i, 1 / this.#weight(hosts[i]!));
+    for (let i = 0; i < hosts.length; i++) this.#queue.push(i, 1 / this.#weight(hosts[i]));
   }
 
   pick(): LbHost {
-    const i = this.#queue.pop();
+    const i = this.#queue.top();
     let now = this.#queue.deadlineOf(i);
     if (now > REBASE_AFTER) {
       this.#queue.shift(now);
       now = 0;
     }
-    const host = this.#hosts[i]!;
-    this.#queue.push(i, now + 1 / this.#weight(host));
+    const host = this.#hosts[i];
+    this.#queue.rescheduleTop(now + 1 / this.#weight(host));
     return host;
   }
 

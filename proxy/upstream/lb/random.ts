@@ -17,6 +17,6 @@ class RandomPick implements HostPicker {
 
   pick(): LbHost | null {
     const n = this.#hosts.length;
-    return n === 0 ? null : this.#hosts[Math.floor(this.#random() * n)]!;
+    return n === 0 ? null : this.#hosts[Math.floor(this.#random() * n)];
   }
 }

@@ -32,7 +32,7 @@ class Rotation implements HostPicker {
     if (n === 0) return null;
     const i = this.next % n;
     this.next = i + 1;
-    return this.#hosts[i]!;
+    return this.#hosts[i];
   }
 }
 
@@ -46,6 +46,6 @@ class WeightedRotation implements HostPicker {
   }
 
   pick(): LbHost {
-    return this.#hosts[this.#schedule.pick()]!;
+    return this.#hosts[this.#schedule.pick()];
   }
 }

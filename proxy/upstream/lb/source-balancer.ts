@@ -33,7 +33,7 @@ export class SourceBalancer implements LoadBalancer {
     let host: LbHost | null = null;
     for (let i = 0; i < picks; i++) {
       const source = this.#prioritySet.chooseSource(randomUint32(this.#random));
-      host = this.#pickers[source.id]!.pick();
+      host = this.#pickers[source.id].pick();
       if (host === null || ctx?.exclude === undefined || !ctx.exclude(host)) return host;
     }
     return host;
@@ -42,7 +42,7 @@ export class SourceBalancer implements LoadBalancer {
   refresh(): void {
     this.#prioritySet.refresh();
     for (const source of this.#prioritySet.sources) {
-      if (!sameHosts(source.hosts, this.#builtOver[source.id]!)) this.#build(source);
+      if (!sameHosts(source.hosts, this.#builtOver[source.id])) this.#build(source);
     }
   }
 

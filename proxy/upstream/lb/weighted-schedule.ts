@@ -30,9 +30,9 @@ export class WeightedSchedule {
   }
 
   pick(): number {
-    const item = this.#queue.pop();
+    const item = this.#queue.top();
     const turns = ++this.#turns[item];
-    this.#queue.push(item, (turns + 1) / this.#weights[item]);
+    this.#queue.rescheduleTop((turns + 1) / this.#weights[item]);
     if (++this.#picks === this.#restartAfter) this.#restart();
     return item;
   }

@@ -37,7 +37,8 @@ t.test('virtual host precedence: exact, longest suffix, longest prefix, then *',
   t.equal(hostFor(table, 'baz-bar.foo.com'), 'longer-suffix');
   t.equal(hostFor(table, '-bar.foo.com'), 'suffix', 'a wildcard does not match the empty string');
   t.equal(hostFor(table, '.foo.com'), 'any');
-  t.equal(hostFor(table, 'www.foo.org'), 'longer-prefix', 'a suffix wildcard beats a prefix one, so .org');
+  t.equal(hostFor(table, 'www.bar.foo.com'), 'suffix', 'a suffix wildcard beats a prefix wildcard');
+  t.equal(hostFor(table, 'www.foo.org'), 'longer-prefix');
   t.equal(hostFor(table, 'www.example.org'), 'prefix');
   t.equal(hostFor(table, 'example.org'), 'any');
   t.equal(hostFor(table, 'www.'), 'any');

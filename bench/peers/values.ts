@@ -1,0 +1,25 @@
+// Template values every peer config shares: where to listen, where the upstreams are, the split.
+import { SPLIT_WEIGHTS, type Scenario } from '../scenarios.ts';
+import type { Upstream } from '../targets/types.ts';
+import { VHOST_COUNTS } from './vhosts.ts';
+
+export function peerValues(
+  upstream: Upstream,
+  scenario: Scenario,
+  listenPort: number,
+  workDir: string,
+): Record<string, string | number> {
+  const [a, b, c] = upstream.http;
+  return {
+    listen_port: listenPort,
+    work_dir: workDir,
+    upstream_port: scenario.protocol === 'tcp' ? upstream.tcp : a,
+    upstream_port_a: a,
+    upstream_port_b: b ?? a,
+    upstream_port_c: c ?? a,
+    weight_a: SPLIT_WEIGHTS[0],
+    weight_b: SPLIT_WEIGHTS[1],
+    weight_c: SPLIT_WEIGHTS[2],
+    ...VHOST_COUNTS,
+  };
+}

@@ -1,0 +1,185 @@
+// The run's outputs: a Markdown table (each row's ratio to nginx and to the Node L4 pipe), the
+// JSON with every raw figure, and an SVG latency plot per scenario.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { MachineInfo } from './machine.ts';
+import type { Scenario } from './scenarios.ts';
+import type { Cell } from './session.ts';
+import type { CellSummary, Spread } from './summary.ts';
+import { PALETTE, PERCENTILE_LABELS, latencyPlot } from './svg.ts';
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  options: { durationSeconds: number; warmupSeconds: number; connections: number; rounds: number };
+  pinning: string;
+  machine: MachineInfo;
+  scenarios: Scenario[];
+  targets: { name: string; description: string }[];
+  /** Every measurement of every round. */
+  cells: Cell[];
+  summary: CellSummary[];
+}
+
+const COLUMNS = [
+  'scenario',
+  'target',
+  'req/s',
+  'MiB/s',
+  'p50 ms',
+  'p90 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'max ms',
+  '+p50 ms',
+  '+p99 ms',
+  'CPU s/1k req',
+  'RSS MiB',
+  'vs nginx',
+  'vs L4 pipe',
+  'errors',
+];
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined ? '–' : value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+function ms(value: number | undefined): string {
+  if (value === undefined) return '–';
+  return fixed(value, Math.abs(value) < 10 ? 2 : Math.abs(value) < 100 ? 1 : 0);
+}
+
+function withSpread(value: Spread | undefined, digits: number, showSpread: boolean): string {
+  if (!value) return '–';
+  const median = fixed(value.median, digits);
+  return showSpread ? `${median} (${fixed(value.min, digits)}–${fixed(value.max, digits)})` : median;
+}
+
+function ratio(value: number | undefined): string {
+  return value === undefined ? '–' : `${value.toFixed(2)}×`;
+}
+
+/** A reason short enough for a table cell; the JSON keeps the whole of it. */
+function brief(reason: string): string {
+  const flat = reason.replace(/\s+/g, ' ').replace(/\|/g, '/').trim();
+  return flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
+}
+
+function row(summary: CellSummary, scenario: Scenario, multiRound: boolean): string[] {
+  if (summary.status !== 'ok') {
+    const why = `${summary.status}${summary.reason ? `: ${brief(summary.reason)}` : ''}`;
+    return [scenario.name, summary.target, why, ...COLUMNS.slice(3).map(() => '–')];
+  }
+  const spreadOn = (headline: Scenario['headline']) => multiRound && scenario.headline === headline;
+  const latency = summary.latencyMs;
+  return [
+    scenario.name,
+    summary.target,
+    withSpread(summary.rps, 0, spreadOn('rps')),
+    withSpread(summary.mibps, summary.mibps && summary.mibps.median >= 100 ? 0 : 1, spreadOn('mibps')),
+    ms(latency?.p50),
+    ms(latency?.p90),
+    ms(latency?.p99),
+    ms(latency?.p999),
+    ms(latency?.max),
+    ms(summary.addedMs?.p50),
+    ms(summary.addedMs?.p99),
+    withSpread(summary.cpuPer1k, 3, spreadOn('cpuPer1k')),
+    withSpread(summary.rssMiB, 0, false),
+    ratio(summary.vsNginx),
+    ratio(summary.vsL4Pipe),
+    String(summary.errors),
+  ];
+}
+
+function table(report: BenchReport): string {
+  const lines = [`| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
+  const multiRound = report.options.rounds > 1;
+  for (const scenario of report.scenarios) {
+    for (const target of report.targets) {
+      const summary = report.summary.find((s) => s.scenario === scenario.name && s.target === target.name);
+      if (summary) lines.push(`| ${row(summary, scenario, multiRound).join(' | ')} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function machineLine(machine: MachineInfo): string {
+  const peers = [machine.nginx && `nginx ${machine.nginx}`, machine.haproxy].filter(Boolean).join(', ');
+  return `${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}${peers ? `, ${peers}` : ''}`;
+}
+
+/** The results as Markdown, without a top-level heading (it goes into README.md too). */
+export function renderMarkdown(report: BenchReport): string {
+  const { options } = report;
+  const plotted = report.scenarios.filter((s) => report.summary.some((c) => c.scenario === s.name && c.latencyMs));
+  const split = report.summary.filter((s) => s.upstreamShares && s.status === 'ok');
+  const lines = [
+    `Run ${report.startedAt}: ${options.rounds} round(s), ${options.durationSeconds} s measured per target after ${options.warmupSeconds} s warm-up, ${options.connections} connections unless the scenario fixes them.`,
+    '',
+    `- Machine: ${machineLine(report.machine)}`,
+    `- Pinning: ${report.pinning}`,
+    `- Reproduce: \`${report.command}\``,
+    '',
+    table(report),
+    '',
+    'Figures are medians over the rounds; the headline figure of each scenario shows (min–max) when there is more than one round.',
+    'req/s counts 2xx responses only; errors counts non-2xx responses plus connection errors and timeouts, summed over the rounds.',
+    '"vs nginx" and "vs L4 pipe" divide the row\'s headline figure by theirs: req/s (higher is better), MiB/s for download1m and tcp,',
+    'and CPU seconds per 1000 requests for rate1k (lower is better). +p50/+p99 is the latency added over going direct, at the fixed rate.',
+    'CPU and RSS are the proxy\'s own processes (with its workers), read from /proc.',
+    '',
+    'Scenarios:',
+    ...report.scenarios.map((s) => `- ${s.name}: ${s.title}`),
+    '',
+    'Targets:',
+    ...report.targets.map((t) => `- ${t.name}: ${t.description}`),
+  ];
+  if (split.length > 0) {
+    lines.push('', 'Weighted split, share of requests per upstream (configured 50/30/20):');
+    for (const s of split) lines.push(`- ${s.target}: ${(s.upstreamShares ?? []).map((v) => (v * 100).toFixed(1)).join(' / ')}`);
+  }
+  if (plotted.length > 0) {
+    lines.push('', `Latency plots: ${plotted.map((s) => `results/latency-${s.name}.svg`).join(', ')} (not committed; rerun to get them).`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function writePlots(report: BenchReport, outDir: string): void {
+  for (const scenario of report.scenarios) {
+    const series = report.targets.flatMap((target, index) => {
+      const latency = report.summary.find((s) => s.scenario === scenario.name && s.target === target.name)?.latencyMs;
+      if (!latency) return [];
+      const values = [latency.p50, latency.p90, latency.p99, latency.p999, latency.max];
+      return [{ label: target.name, color: PALETTE[index % PALETTE.length], values }];
+    });
+    if (series.length === 0) continue;
+    const title = `${scenario.name}: ${scenario.title} — latency ${PERCENTILE_LABELS.join(', ')}`;
+    fs.writeFileSync(path.join(outDir, `latency-${scenario.name}.svg`), latencyPlot(title, series));
+  }
+}
+
+export const README_START = '<!-- bench:latest:start -->';
+export const README_END = '<!-- bench:latest:end -->';
+
+/** Write latest.md, latest.json, the plots, and the JSON copy if asked for. */
+export function writeResults(report: BenchReport, outDir: string, jsonFile: string | undefined): string {
+  fs.mkdirSync(outDir, { recursive: true });
+  const markdown = renderMarkdown(report);
+  fs.writeFileSync(path.join(outDir, 'latest.md'), `# Legate bench: latest results\n\n${markdown}`);
+  const json = JSON.stringify(report, null, 2) + '\n';
+  fs.writeFileSync(path.join(outDir, 'latest.json'), json);
+  if (jsonFile) fs.writeFileSync(jsonFile, json);
+  writePlots(report, outDir);
+  return markdown;
+}
+
+/** Replace the latest-results section of bench/README.md. */
+export function updateReadme(readmeFile: string, markdown: string): void {
+  const readme = fs.readFileSync(readmeFile, 'utf8');
+  const start = readme.indexOf(README_START);
+  const end = readme.indexOf(README_END);
+  if (start < 0 || end < start) throw new Error(`${readmeFile}: markers ${README_START} / ${README_END} not found`);
+  fs.writeFileSync(readmeFile, `${readme.slice(0, start + README_START.length)}\n${markdown}${readme.slice(end)}`);
+}

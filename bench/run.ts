@@ -1,0 +1,112 @@
+// npm run bench: measure Legate side by side with what a user would otherwise run, in one run.
+// See bench/README.md for what each scenario and target is and how to read the table.
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { describeMachine } from './machine.ts';
+import { planPinning } from './pinning.ts';
+import { QUICK_SCENARIOS, SCENARIOS, scenarioByName } from './scenarios.ts';
+import { runSession } from './session.ts';
+import { summarize } from './summary.ts';
+import { TARGETS, targetByName } from './targets/index.ts';
+import { updateReadme, writeResults, type BenchReport } from './report.ts';
+
+const DEFAULT_OUT = path.join(import.meta.dirname, 'results');
+const README = path.join(import.meta.dirname, 'README.md');
+
+function positive(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InvalidArgumentError('expected a positive number');
+  return number;
+}
+
+function whole(value: string): number {
+  const number = positive(value);
+  if (!Number.isInteger(number)) throw new InvalidArgumentError('expected a whole number');
+  return number;
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+const program = new Command('npm run bench --')
+  .description('Measure Legate against direct, a Node L4 pipe, http-proxy, fast-proxy, nginx and HAProxy in one run.')
+  .option('-d, --duration <seconds>', 'measured seconds per target, scenario and round', positive, 5)
+  .option('-w, --warmup <seconds>', 'warm-up seconds before each measurement', positive, 1)
+  .option('-c, --connections <n>', 'load generator connections (the tcp scenario uses 8 streams)', whole, 50)
+  .option('-r, --rounds <n>', 'rounds; each round runs every target once per scenario', whole, 3)
+  .option('-s, --scenarios <list>', `comma-separated, of: ${SCENARIOS.map((s) => s.name).join(', ')}`, list)
+  .option('-t, --targets <list>', `comma-separated, of: ${TARGETS.map((t) => t.name).join(', ')}`, list)
+  .option('-q, --quick', `1 round, 2 s per target, scenarios ${QUICK_SCENARIOS.join(' and ')} (explicit options win)`)
+  .option('--json <file>', 'also write the JSON with every raw figure to this file')
+  .option('--out <dir>', 'results directory (README.md is updated only for the default one)', DEFAULT_OUT)
+  .option('--no-pin', 'do not pin processes to CPUs with taskset')
+  .showHelpAfterError();
+
+program.parse();
+const opts = program.opts<{
+  duration: number;
+  warmup: number;
+  connections: number;
+  rounds: number;
+  scenarios?: string[];
+  targets?: string[];
+  quick?: boolean;
+  json?: string;
+  out: string;
+  pin: boolean;
+}>();
+const explicit = (name: string) => program.getOptionValueSource(name) === 'cli';
+if (opts.quick) {
+  if (!explicit('rounds')) opts.rounds = 1;
+  if (!explicit('duration')) opts.duration = 2;
+  if (!explicit('warmup')) opts.warmup = 0.5;
+  if (!explicit('scenarios')) opts.scenarios = QUICK_SCENARIOS;
+}
+
+let scenarios;
+let targets;
+try {
+  scenarios = (opts.scenarios ?? SCENARIOS.map((s) => s.name)).map(scenarioByName);
+  targets = (opts.targets ?? TARGETS.map((t) => t.name)).map(targetByName);
+} catch (error) {
+  console.error(`bench: ${(error as Error).message}`);
+  process.exit(2);
+}
+
+// Ctrl-C and kill go through process.exit, whose handler in child.ts stops every child.
+process.on('SIGINT', () => process.exit(130));
+process.on('SIGTERM', () => process.exit(143));
+
+const pinning = planPinning(opts.pin);
+const log = (line: string) => console.error(line);
+log(`bench: ${pinning.description}`);
+const startedAt = new Date().toISOString();
+const cells = await runSession({
+  scenarios,
+  targets,
+  rounds: opts.rounds,
+  durationSeconds: opts.duration,
+  warmupSeconds: opts.warmup,
+  connections: opts.connections,
+  pinning,
+  log,
+});
+const args = process.argv.slice(2).join(' ');
+const report: BenchReport = {
+  startedAt,
+  finishedAt: new Date().toISOString(),
+  command: `npm run bench${args ? ` -- ${args}` : ''}`,
+  options: { durationSeconds: opts.duration, warmupSeconds: opts.warmup, connections: opts.connections, rounds: opts.rounds },
+  pinning: pinning.description,
+  machine: describeMachine(),
+  scenarios,
+  targets: targets.map((t) => ({ name: t.name, description: t.description })),
+  cells,
+  summary: summarize(cells, scenarios),
+};
+const outDir = path.resolve(opts.out);
+const markdown = writeResults(report, outDir, opts.json);
+if (outDir === DEFAULT_OUT) updateReadme(README, markdown);
+console.log(markdown);
+log(`bench: results in ${outDir}${opts.json ? ` and ${opts.json}` : ''}`);

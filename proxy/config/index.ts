@@ -1,0 +1,170 @@
+// config/: Envoy v3 configuration (bootstrap files and xDS resources) -> Legate's model.
+// Every bad input ends in a ConfigError whose message is one line: where, what, how to fix.
+import { readConfigFile } from './bootstrap.ts';
+import { ConfigError, indexPath } from './errors.ts';
+import type {
+  Admin,
+  Cluster,
+  ClusterLoadAssignment,
+  DynamicResources,
+  EmbeddedRateLimitService,
+  Listener,
+  Node,
+  RouteConfig,
+} from './model.ts';
+import { checkMessage, checkResource } from './schema.ts';
+import type { Normalized } from './schema.ts';
+import { embeddedRateLimitService, translateAdmin, translateDynamicResources, translateNode } from './translate/bootstrap.ts';
+import { translateClusterResource } from './translate/cluster.ts';
+import { list, obj, reject, str } from './translate/common.ts';
+import type { Raw, TranslateContext } from './translate/common.ts';
+import { translateLoadAssignment } from './translate/endpoint.ts';
+import { translateListenerResource } from './translate/listener.ts';
+import { translateRouteConfig } from './translate/route.ts';
+import { validateSnapshot } from './validate.ts';
+
+export { ConfigError } from './errors.ts';
+export { readConfigFile, parseConfigText } from './bootstrap.ts';
+export type { ConfigFile } from './bootstrap.ts';
+export { checkMessage, checkResource, preloadSchema } from './schema.ts';
+export { compileRe2 } from './regex.ts';
+export { validateSnapshot } from './validate.ts';
+export type { SnapshotParts, ValidateOptions } from './validate.ts';
+
+// The Envoy message types of the four xDS resource kinds.
+export const RESOURCE_TYPES = {
+  listener: 'envoy.config.listener.v3.Listener',
+  routeConfiguration: 'envoy.config.route.v3.RouteConfiguration',
+  cluster: 'envoy.config.cluster.v3.Cluster',
+  clusterLoadAssignment: 'envoy.config.endpoint.v3.ClusterLoadAssignment',
+} as const;
+
+export interface BootstrapConfig {
+  file: string;
+  node: Node;
+  admin: Admin;
+  listeners: Listener[]; // static_resources
+  clusters: Cluster[];
+  routeConfigs: Record<string, RouteConfig>; // inline route configs of the static listeners
+  dynamicResources: DynamicResources;
+  rateLimitService?: EmbeddedRateLimitService;
+  warnings: string[]; // ignored fields, deprecated fields, skipped optional filters
+}
+
+export function loadBootstrap(file: string): BootstrapConfig {
+  const config = readConfigFile(file);
+  try {
+    return translateBootstrap(config.raw, file);
+  } catch (err) {
+    const error = asConfigError(err, '');
+    throw error.at(file, config.locate(error.path));
+  }
+}
+
+// The same as loadBootstrap for an already-parsed object (no file positions in errors).
+export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
+  const warnings: string[] = [];
+  const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings);
+  const ctx: TranslateContext = { warnings };
+  const node = translateNode(obj(bootstrap, 'node'));
+  const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
+  const staticResources = obj(bootstrap, 'static_resources') ?? {};
+  const listeners: Listener[] = [];
+  const routeConfigs: Record<string, RouteConfig> = {};
+  list(staticResources, 'listeners').forEach((l, i) => {
+    const { listener, routeConfigs: inline } = translateListenerResource(l, indexPath('static_resources.listeners', i), ctx);
+    listeners.push(listener);
+    for (const rc of inline) routeConfigs[rc.name] = rc;
+  });
+  const clusters = list(staticResources, 'clusters').map((c, i) => translateClusterResource(c, indexPath('static_resources.clusters', i)));
+  const rateLimitService = embeddedRateLimitService(node, 'node');
+  validateSnapshot(
+    { listeners, clusters, routeConfigs },
+    { checkClusterRefs: dynamicResources.cds === undefined, embeddedRateLimitService: rateLimitService !== undefined },
+  );
+  checkBootstrapRefs(listeners, clusters, dynamicResources);
+  const result: BootstrapConfig = {
+    file,
+    node,
+    admin: translateAdmin(obj(bootstrap, 'admin'), 'admin'),
+    listeners,
+    clusters,
+    routeConfigs,
+    dynamicResources,
+    warnings,
+  };
+  if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
+  return result;
+}
+
+// The management server must be a static cluster; RDS and EDS over ADS need an ADS stream.
+function checkBootstrapRefs(listeners: Listener[], clusters: Cluster[], dynamic: DynamicResources): void {
+  const adsCluster = dynamic.ads?.grpcService.clusterName;
+  if (adsCluster !== undefined && !clusters.some((c) => c.name === adsCluster)) {
+    reject('dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', `unknown cluster '${adsCluster}'`, 'define the management server as a static cluster (STRICT_DNS or STATIC, with http2_protocol_options)');
+  }
+  if (dynamic.ads !== undefined) return;
+  listeners.forEach((listener, i) => {
+    for (const chain of [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])]) {
+      if (chain.network.kind === 'http_connection_manager' && chain.network.rdsConfigSource?.kind === 'ads') {
+        reject(indexPath('static_resources.listeners', i), `listener '${listener.name}' gets routes over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use route_config / path_config_source');
+      }
+    }
+  });
+  clusters.forEach((cluster, i) => {
+    if (cluster.edsConfigSource?.kind === 'ads') {
+      reject(indexPath('static_resources.clusters', i) + '.eds_cluster_config.eds_config', `cluster '${cluster.name}' gets endpoints over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use load_assignment with type STATIC/STRICT_DNS');
+    }
+  });
+}
+
+// ---- xDS resources ----
+// Each takes a resource as JSON (proto3 JSON mapping, with or without "@type") or as the object
+// @grpc/proto-loader decodes, and returns the model object or throws a ConfigError (a NACK).
+
+export interface TranslatedListener {
+  listener: Listener;
+  routeConfigs: RouteConfig[]; // inline route configs its HCMs point to
+  warnings: string[];
+}
+
+export function translateListener(raw: unknown, path = ''): TranslatedListener {
+  return guarded(path, RESOURCE_TYPES.listener, (resource, ctx) => {
+    const { listener, routeConfigs } = translateListenerResource(resource, path, ctx);
+    return { listener, routeConfigs, warnings: ctx.warnings };
+  }, raw);
+}
+
+export function translateRouteConfiguration(raw: unknown, path = ''): { routeConfig: RouteConfig; warnings: string[] } {
+  return guarded(path, RESOURCE_TYPES.routeConfiguration, (resource, ctx) => {
+    if (str(resource, 'name') === '') reject(path === '' ? 'name' : `${path}.name`, 'required field is missing', 'RDS route configurations need a name');
+    return { routeConfig: translateRouteConfig(resource, path, ctx), warnings: ctx.warnings };
+  }, raw);
+}
+
+export function translateCluster(raw: unknown, path = ''): { cluster: Cluster; warnings: string[] } {
+  return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path), warnings: ctx.warnings }), raw);
+}
+
+export function translateClusterLoadAssignment(raw: unknown, path = ''): { loadAssignment: ClusterLoadAssignment; warnings: string[] } {
+  return guarded(path, RESOURCE_TYPES.clusterLoadAssignment, (resource, ctx) => ({
+    loadAssignment: translateLoadAssignment(resource, path),
+    warnings: ctx.warnings,
+  }), raw);
+}
+
+function guarded<T>(path: string, type: string, translate: (resource: Raw, ctx: TranslateContext) => T, raw: unknown): T {
+  const ctx: TranslateContext = { warnings: [] };
+  try {
+    const resource: Normalized = checkResource(raw, type, path, ctx.warnings);
+    return translate(resource, ctx);
+  } catch (err) {
+    throw asConfigError(err, path);
+  }
+}
+
+// Translators work on validated input, but a slip there must still surface as a ConfigError.
+function asConfigError(err: unknown, path: string): ConfigError {
+  if (err instanceof ConfigError) return err;
+  return new ConfigError(path, `internal error while translating: ${(err as Error)?.message ?? String(err)}`, 'please report this with the config');
+}

@@ -1,0 +1,188 @@
+// envoy.config.cluster.v3.Cluster -> Cluster, with Envoy's defaults: connect_timeout 5 s,
+// ROUND_ROBIN, circuit breakers 1024/1024/1024/3, panic threshold 50 %, DNS refresh 5 s,
+// upstream idle timeout 1 h, outlier detection defaults when the block is present.
+import { isIP } from 'node:net';
+import { indexPath, joinPath, keyPath } from '../errors.ts';
+import { HTTP_PROTOCOL_OPTIONS_TYPE } from '../extensions.ts';
+import type { CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection } from '../model.ts';
+import { bool, list, ms, num, obj, recordPath, reject, str } from './common.ts';
+import type { Raw } from './common.ts';
+import { configSource } from './config-source.ts';
+import { translateLoadAssignment } from './endpoint.ts';
+import { translateHealthCheck } from './health-check.ts';
+
+const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
+const MAX_RING_SIZE = 8_388_608;
+
+export function translateClusterResource(raw: Raw, path: string): Cluster {
+  const name = str(raw, 'name');
+  const type = str(raw, 'type', 'STATIC') as Cluster['type'];
+  const lbPolicy = str(raw, 'lb_policy', 'ROUND_ROBIN') as Cluster['lbPolicy'] | 'LOAD_BALANCING_POLICY_CONFIG';
+  if (lbPolicy === 'LOAD_BALANCING_POLICY_CONFIG') {
+    reject(joinPath(path, 'lb_policy'), 'LOAD_BALANCING_POLICY_CONFIG is not supported by Legate', 'use ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH or MAGLEV');
+  }
+  if ((type === 'ORIGINAL_DST') !== (lbPolicy === 'CLUSTER_PROVIDED')) {
+    reject(joinPath(path, 'lb_policy'), type === 'ORIGINAL_DST'
+      ? `lb_policy ${lbPolicy} is not valid for an ORIGINAL_DST cluster`
+      : `lb_policy CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters`, type === 'ORIGINAL_DST' ? 'use lb_policy: CLUSTER_PROVIDED' : 'use ROUND_ROBIN or another policy');
+  }
+  if (str(raw, 'protocol_selection', 'USE_CONFIGURED_PROTOCOL') !== 'USE_CONFIGURED_PROTOCOL') {
+    reject(joinPath(path, 'protocol_selection'), 'USE_DOWNSTREAM_PROTOCOL is not supported by Legate', 'configure the upstream protocol explicitly');
+  }
+
+  const common = obj(raw, 'common_lb_config') ?? {};
+  const ringHash = obj(raw, 'ring_hash_lb_config') ?? {};
+  const minimumRingSize = num(ringHash, 'minimum_ring_size', 1024);
+  const maximumRingSize = num(ringHash, 'maximum_ring_size', MAX_RING_SIZE);
+  if (minimumRingSize > maximumRingSize) {
+    reject(joinPath(path, 'ring_hash_lb_config.minimum_ring_size'), 'minimum_ring_size is larger than maximum_ring_size', 'lower it or raise maximum_ring_size');
+  }
+  const maglevTableSize = num(obj(raw, 'maglev_lb_config') ?? {}, 'table_size', 65537);
+  if (!isPrime(maglevTableSize)) reject(joinPath(path, 'maglev_lb_config.table_size'), `${maglevTableSize} is not a prime number`, 'use a prime such as 65537');
+
+  const protocol = protocolOptions(raw, path);
+  const cluster: Cluster = {
+    name,
+    type,
+    altStatName: str(raw, 'alt_stat_name'),
+    connectTimeoutMs: ms(raw, 'connect_timeout', 5000),
+    lbPolicy: lbPolicy as Cluster['lbPolicy'],
+    dnsRefreshRateMs: ms(raw, 'dns_refresh_rate', 5000),
+    dnsLookupFamily: str(raw, 'dns_lookup_family', 'AUTO') as Cluster['dnsLookupFamily'],
+    respectDnsTtl: bool(raw, 'respect_dns_ttl', false),
+    loadAssignment: loadAssignment(raw, path, name, type),
+    healthyPanicThresholdPercent: num(obj(common, 'healthy_panic_threshold') ?? {}, 'value', 50),
+    localityWeightedLb: common.locality_weighted_lb_config !== undefined,
+    ringHash: { minimumRingSize, maximumRingSize },
+    maglevTableSize,
+    leastRequestChoiceCount: num(obj(raw, 'least_request_lb_config') ?? {}, 'choice_count', 2),
+    circuitBreakers: circuitBreakers(obj(raw, 'circuit_breakers'), joinPath(path, 'circuit_breakers')),
+    healthChecks: list(raw, 'health_checks').map((h, i) => translateHealthCheck(h, indexPath(joinPath(path, 'health_checks'), i))),
+    perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
+    http2: protocol.http2,
+    maxRequestsPerConnection: protocol.maxRequestsPerConnection,
+    upstreamIdleTimeoutMs: protocol.idleTimeoutMs,
+  };
+  if (type === 'EDS') {
+    const eds = obj(raw, 'eds_cluster_config');
+    const edsPath = joinPath(path, 'eds_cluster_config');
+    if (eds === undefined || eds.eds_config === undefined) reject(joinPath(edsPath, 'eds_config'), 'required field is missing', 'EDS clusters need eds_cluster_config.eds_config (e.g. ads: {})');
+    cluster.edsServiceName = str(eds, 'service_name') || name;
+    cluster.edsConfigSource = configSource(obj(eds, 'eds_config') as Raw, joinPath(edsPath, 'eds_config'));
+  }
+  const outlier = obj(raw, 'outlier_detection');
+  if (outlier !== undefined) cluster.outlierDetection = outlierDetection(outlier, joinPath(path, 'outlier_detection'));
+  return recordPath(cluster, path);
+}
+
+function loadAssignment(raw: Raw, path: string, name: string, type: Cluster['type']): ClusterLoadAssignment {
+  const assignmentRaw = obj(raw, 'load_assignment');
+  const assignmentPath = joinPath(path, 'load_assignment');
+  const empty: ClusterLoadAssignment = { clusterName: name, endpoints: [], overprovisioningFactor: 140 };
+  if (assignmentRaw === undefined) return empty;
+  if (type === 'ORIGINAL_DST') reject(assignmentPath, 'ORIGINAL_DST clusters take their host from the connection', 'remove load_assignment');
+  // EDS clusters get their endpoints from EDS; Envoy ignores an inline assignment.
+  if (type === 'EDS') return empty;
+  const assignment = translateLoadAssignment(assignmentRaw, assignmentPath);
+  const hosts = assignment.endpoints.flatMap((l, i) => l.lbEndpoints.map((e, j) => ({ e, at: joinPath(indexPath(joinPath(indexPath(joinPath(assignmentPath, 'endpoints'), i), 'lb_endpoints'), j), 'endpoint.address.socket_address') })));
+  if (type === 'STATIC') {
+    for (const { e, at } of hosts) {
+      if (isIP(e.address.address) === 0) reject(joinPath(at, 'address'), `'${e.address.address}' is not an IP address`, 'STATIC clusters need IP addresses; use type STRICT_DNS for host names');
+    }
+  }
+  if (type === 'LOGICAL_DNS' && (assignment.endpoints.length !== 1 || hosts.length !== 1)) {
+    reject(assignmentPath, 'a LOGICAL_DNS cluster needs exactly one endpoint', 'use STRICT_DNS for several hosts');
+  }
+  for (const { e, at } of hosts) {
+    if (e.address.port === 0) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
+  }
+  return assignment;
+}
+
+interface ProtocolOptions {
+  http2: boolean;
+  maxRequestsPerConnection: number;
+  idleTimeoutMs: number;
+}
+
+// typed_extension_protocol_options (the current way) or the deprecated cluster-level fields.
+function protocolOptions(raw: Raw, path: string): ProtocolOptions {
+  const typed = obj(raw, 'typed_extension_protocol_options') ?? {};
+  let options: Raw | undefined;
+  for (const [key, value] of Object.entries(typed)) {
+    const v = value as Raw;
+    if (key !== HTTP_PROTOCOL_OPTIONS_TYPE && v['@type'] !== HTTP_PROTOCOL_OPTIONS_TYPE) {
+      reject(keyPath(joinPath(path, 'typed_extension_protocol_options'), key), `protocol options '${key}' are not supported by Legate`, `use the key ${HTTP_PROTOCOL_OPTIONS_TYPE}`);
+    }
+    options = v;
+  }
+  const common = obj(options ?? {}, 'common_http_protocol_options') ?? obj(raw, 'common_http_protocol_options') ?? {};
+  const explicit = obj(options ?? {}, 'explicit_http_config');
+  return {
+    http2: explicit?.http2_protocol_options !== undefined || raw.http2_protocol_options !== undefined,
+    maxRequestsPerConnection: num(common, 'max_requests_per_connection', num(raw, 'max_requests_per_connection', 0)),
+    idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
+  };
+}
+
+function circuitBreakers(raw: Raw | undefined, path: string): CircuitBreakerThresholds[] {
+  const given = raw === undefined ? [] : list(raw, 'thresholds');
+  const byPriority = new Map<string, CircuitBreakerThresholds>();
+  given.forEach((t, i) => {
+    const priority = str(t, 'priority', 'DEFAULT') as CircuitBreakerThresholds['priority'];
+    if (byPriority.has(priority)) reject(indexPath(joinPath(path, 'thresholds'), i), `a second threshold for priority ${priority}`, 'give one threshold per priority');
+    const thresholds: CircuitBreakerThresholds = {
+      priority,
+      maxConnections: num(t, 'max_connections', 1024),
+      maxPendingRequests: num(t, 'max_pending_requests', 1024),
+      maxRequests: num(t, 'max_requests', 1024),
+      maxRetries: num(t, 'max_retries', 3),
+      trackRemaining: bool(t, 'track_remaining', false),
+    };
+    const budget = obj(t, 'retry_budget');
+    if (budget !== undefined) {
+      thresholds.retryBudget = {
+        budgetPercent: num(obj(budget, 'budget_percent') ?? {}, 'value', 20),
+        minRetryConcurrency: num(budget, 'min_retry_concurrency', 3),
+      };
+    }
+    byPriority.set(priority, thresholds);
+  });
+  for (const priority of ['DEFAULT', 'HIGH'] as const) {
+    if (!byPriority.has(priority)) {
+      byPriority.set(priority, { priority, maxConnections: 1024, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 3, trackRemaining: false });
+    }
+  }
+  return [byPriority.get('DEFAULT') as CircuitBreakerThresholds, byPriority.get('HIGH') as CircuitBreakerThresholds];
+}
+
+function outlierDetection(raw: Raw, path: string): OutlierDetection {
+  const baseEjectionTimeMs = ms(raw, 'base_ejection_time', 30_000);
+  if (raw.max_ejection_time !== undefined && ms(raw, 'max_ejection_time', 0) < baseEjectionTimeMs) {
+    reject(joinPath(path, 'max_ejection_time'), 'max_ejection_time is shorter than base_ejection_time', 'make it at least base_ejection_time');
+  }
+  return {
+    consecutive5xx: num(raw, 'consecutive_5xx', 5),
+    consecutiveGatewayFailure: num(raw, 'consecutive_gateway_failure', 5),
+    consecutiveLocalOriginFailure: num(raw, 'consecutive_local_origin_failure', 5),
+    intervalMs: ms(raw, 'interval', 10_000),
+    baseEjectionTimeMs,
+    // Envoy: 300 s or base_ejection_time, whichever is larger.
+    maxEjectionTimeMs: ms(raw, 'max_ejection_time', Math.max(300_000, baseEjectionTimeMs)),
+    maxEjectionPercent: num(raw, 'max_ejection_percent', 10),
+    enforcingConsecutive5xx: num(raw, 'enforcing_consecutive_5xx', 100),
+    enforcingConsecutiveGatewayFailure: num(raw, 'enforcing_consecutive_gateway_failure', 0),
+    enforcingConsecutiveLocalOriginFailure: num(raw, 'enforcing_consecutive_local_origin_failure', 100),
+    enforcingSuccessRate: num(raw, 'enforcing_success_rate', 100),
+    successRateMinimumHosts: num(raw, 'success_rate_minimum_hosts', 5),
+    successRateRequestVolume: num(raw, 'success_rate_request_volume', 100),
+    successRateStdevFactor: num(raw, 'success_rate_stdev_factor', 1900),
+    splitExternalLocalOriginErrors: bool(raw, 'split_external_local_origin_errors', false),
+  };
+}
+
+function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
+  return true;
+}

@@ -1,0 +1,43 @@
+// envoy.config.endpoint.v3.ClusterLoadAssignment -> ClusterLoadAssignment (overprovisioning
+// factor 140 % unless given).
+import { indexPath, joinPath } from '../errors.ts';
+import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from '../model.ts';
+import { list, num, obj, reject, socketAddress, str } from './common.ts';
+import type { Raw } from './common.ts';
+
+const DEFAULT_OVERPROVISIONING = 140;
+
+export function translateLoadAssignment(raw: Raw, path: string): ClusterLoadAssignment {
+  const endpointsPath = joinPath(path, 'endpoints');
+  return {
+    clusterName: str(raw, 'cluster_name'),
+    endpoints: list(raw, 'endpoints').map((l, i) => localityEndpoints(l, indexPath(endpointsPath, i))),
+    overprovisioningFactor: num(obj(raw, 'policy') ?? {}, 'overprovisioning_factor', DEFAULT_OVERPROVISIONING),
+  };
+}
+
+function localityEndpoints(raw: Raw, path: string): LocalityLbEndpoints {
+  const locality = obj(raw, 'locality') ?? {};
+  const lbPath = joinPath(path, 'lb_endpoints');
+  return {
+    locality: { region: str(locality, 'region'), zone: str(locality, 'zone'), subZone: str(locality, 'sub_zone') },
+    priority: num(raw, 'priority', 0),
+    loadBalancingWeight: num(raw, 'load_balancing_weight', 0),
+    lbEndpoints: list(raw, 'lb_endpoints').map((e, i) => lbEndpoint(e, indexPath(lbPath, i))),
+  };
+}
+
+function lbEndpoint(raw: Raw, path: string): LbEndpoint {
+  const endpoint = obj(raw, 'endpoint');
+  const endpointPath = joinPath(path, 'endpoint');
+  if (endpoint === undefined) return reject(endpointPath, 'required field is missing', 'set endpoint.address.socket_address');
+  const address = socketAddress(obj(endpoint, 'address'), joinPath(endpointPath, 'address'));
+  if (address.address === '') reject(joinPath(endpointPath, 'address.socket_address.address'), 'required field is missing', 'set the host address');
+  return {
+    address,
+    hostname: str(endpoint, 'hostname'),
+    healthStatus: str(raw, 'health_status', 'UNKNOWN') as LbEndpoint['healthStatus'],
+    loadBalancingWeight: num(raw, 'load_balancing_weight', 1),
+    healthCheckPort: num(obj(endpoint, 'health_check_config') ?? {}, 'port_value', 0),
+  };
+}

@@ -1,0 +1,60 @@
+// envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager ->
+// HttpConnectionManager. An inline route_config is returned beside it under a synthetic name so
+// that inline and RDS route configs live in one place (Snapshot.routeConfigs).
+import { joinPath } from '../errors.ts';
+import type { HttpConnectionManager, RouteConfig } from '../model.ts';
+import { translateAccessLogs } from './access-log.ts';
+import { configSource } from './config-source.ts';
+import { bool, list, ms, num, obj, reject, str } from './common.ts';
+import type { Raw, TranslateContext } from './common.ts';
+import { translateHttpFilters } from './http-filters.ts';
+import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
+
+export interface TranslatedHcm {
+  hcm: HttpConnectionManager;
+  routeConfig?: RouteConfig; // the inline route_config, named hcm.routeConfigName
+}
+
+export function translateHttpConnectionManager(raw: Raw, path: string, ctx: TranslateContext, inlineName: string): TranslatedHcm {
+  const codecType = str(raw, 'codec_type', 'AUTO');
+  if (codecType === 'HTTP3') reject(joinPath(path, 'codec_type'), 'HTTP/3 is not supported by Legate', 'use AUTO, HTTP1 or HTTP2');
+  const common = obj(raw, 'common_http_protocol_options') ?? {};
+  const hcm: HttpConnectionManager = {
+    kind: 'http_connection_manager',
+    statPrefix: str(raw, 'stat_prefix'),
+    codecType: codecType as HttpConnectionManager['codecType'],
+    routeConfigName: inlineName,
+    rds: false,
+    httpFilters: translateHttpFilters(list(raw, 'http_filters'), joinPath(path, 'http_filters'), ctx),
+    accessLog: translateAccessLogs(raw, 'access_log', path),
+    useRemoteAddress: bool(raw, 'use_remote_address', false),
+    xffNumTrustedHops: num(raw, 'xff_num_trusted_hops', 0),
+    skipXffAppend: bool(raw, 'skip_xff_append', false),
+    generateRequestId: bool(raw, 'generate_request_id', true),
+    preserveExternalRequestId: bool(raw, 'preserve_external_request_id', false),
+    serverName: str(raw, 'server_name', 'envoy'),
+    serverHeaderTransformation: str(raw, 'server_header_transformation', 'OVERWRITE') as HttpConnectionManager['serverHeaderTransformation'],
+    idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
+    streamIdleTimeoutMs: ms(raw, 'stream_idle_timeout', 300_000),
+    requestTimeoutMs: ms(raw, 'request_timeout', 0),
+    requestHeadersTimeoutMs: ms(raw, 'request_headers_timeout', 0),
+    maxStreamDurationMs: ms(common, 'max_stream_duration', 0),
+    drainTimeoutMs: ms(raw, 'drain_timeout', 5000),
+    upgradeConfigs: translateUpgradeConfigs(raw, path),
+    normalizePath: bool(raw, 'normalize_path', false),
+    mergeSlashes: bool(raw, 'merge_slashes', false),
+    maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
+  };
+  const rds = obj(raw, 'rds');
+  if (rds !== undefined) {
+    const rdsPath = joinPath(path, 'rds');
+    const name = str(rds, 'route_config_name');
+    if (name === '') reject(joinPath(rdsPath, 'route_config_name'), 'required field is missing', 'name the RouteConfiguration to fetch');
+    hcm.routeConfigName = name;
+    hcm.rds = true;
+    hcm.rdsConfigSource = configSource(obj(rds, 'config_source') as Raw, joinPath(rdsPath, 'config_source'));
+    return { hcm };
+  }
+  const inline = obj(raw, 'route_config') as Raw;
+  return { hcm, routeConfig: translateRouteConfig(inline, joinPath(path, 'route_config'), ctx, inlineName) };
+}

@@ -1,0 +1,144 @@
+// envoy.config.listener.v3.Listener -> Listener, plus the route configs its HTTP connection
+// managers carry inline.
+import { indexPath, joinPath } from '../errors.ts';
+import {
+  CONNECTION_LIMIT_TYPE,
+  HCM_TYPE,
+  LISTENER_FILTER_TYPES,
+  TCP_PROXY_TYPE,
+  TYPE_BY_FILTER_NAME,
+} from '../extensions.ts';
+import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, NetworkFilter, RouteConfig } from '../model.ts';
+import { bool, cidrRange, list, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
+import type { Raw, TranslateContext } from './common.ts';
+import { translateHttpConnectionManager } from './http-connection-manager.ts';
+import { translateTcpProxy } from './tcp-proxy.ts';
+
+export interface TranslatedListener {
+  listener: Listener;
+  routeConfigs: RouteConfig[]; // inline route configs, under the names their HCMs point to
+}
+
+const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
+
+export function translateListenerResource(raw: Raw, path: string, ctx: TranslateContext): TranslatedListener {
+  const address = socketAddress(obj(raw, 'address'), joinPath(path, 'address'));
+  if (raw.transparent === true) reject(joinPath(path, 'transparent'), 'transparent (TPROXY) listeners are not supported by Legate', 'capture with REDIRECT/DNAT rules and use_original_dst instead');
+  const name = str(raw, 'name') || `${address.address}_${address.port}`;
+  const routeConfigs: RouteConfig[] = [];
+  const built = { connectionLimit: undefined as number | undefined };
+
+  const chain = (chainRaw: Raw, chainPath: string, label: string): FilterChain => {
+    const filterChain = translateFilterChain(chainRaw, chainPath, ctx, `inline:${name}:${label}`, routeConfigs, built);
+    return recordPath(filterChain, chainPath);
+  };
+  const chainsPath = joinPath(path, 'filter_chains');
+  const filterChains = list(raw, 'filter_chains').map((c, i) => chain(c, indexPath(chainsPath, i), String(i)));
+  const defaultRaw = obj(raw, 'default_filter_chain');
+  const defaultFilterChain = defaultRaw === undefined ? undefined : chain(defaultRaw, joinPath(path, 'default_filter_chain'), 'default');
+  if (filterChains.length === 0 && defaultFilterChain === undefined) {
+    reject(chainsPath, 'the listener has no filter chains', 'add a filter chain with an http_connection_manager or tcp_proxy filter');
+  }
+  checkDistinctMatches(filterChains, chainsPath);
+
+  const listener: Listener = {
+    name,
+    address,
+    bindToPort: bool(raw, 'bind_to_port', true),
+    useOriginalDst: bool(raw, 'use_original_dst', false),
+    listenerFilters: list(raw, 'listener_filters').map((f, i) => listenerFilter(f, indexPath(joinPath(path, 'listener_filters'), i))),
+    filterChains,
+    perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
+    trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],
+  };
+  if (defaultFilterChain !== undefined) listener.defaultFilterChain = defaultFilterChain;
+  if (built.connectionLimit !== undefined) listener.connectionLimit = built.connectionLimit;
+  return { listener: recordPath(listener, path), routeConfigs };
+}
+
+function listenerFilter(raw: Raw, path: string): ListenerFilter {
+  const name = str(raw, 'name');
+  const type = (obj(raw, 'typed_config')?.['@type'] as string | undefined) ?? TYPE_BY_FILTER_NAME[name];
+  if (type === undefined || !LISTENER_FILTER_TYPES.includes(type)) {
+    reject(joinPath(path, 'typed_config'), `listener filter '${name}' needs a typed_config`, `use one of ${LISTENER_FILTER_TYPES.join(', ')}`);
+  }
+  return { name, type };
+}
+
+function translateFilterChain(
+  raw: Raw,
+  path: string,
+  ctx: TranslateContext,
+  inlineName: string,
+  routeConfigs: RouteConfig[],
+  built: { connectionLimit: number | undefined },
+): FilterChain {
+  const filtersPath = joinPath(path, 'filters');
+  const filters = list(raw, 'filters');
+  if (filters.length === 0) reject(filtersPath, 'the filter chain has no filters', 'add an http_connection_manager or tcp_proxy filter');
+  let network: NetworkFilter | undefined;
+  filters.forEach((filter, i) => {
+    const filterPath = indexPath(filtersPath, i);
+    const config = obj(filter, 'typed_config');
+    const configPath = joinPath(filterPath, 'typed_config');
+    if (config === undefined) reject(configPath, `network filter '${str(filter, 'name')}' needs a typed_config`, `use one of ${HCM_TYPE}, ${TCP_PROXY_TYPE}`);
+    const type = config['@type'];
+    if (network !== undefined) {
+      reject(filterPath, 'no filter may follow the terminal filter (http_connection_manager or tcp_proxy)', 'make it the last filter of the chain');
+    }
+    if (type === CONNECTION_LIMIT_TYPE) {
+      const max = num(config, 'max_connections', 0);
+      built.connectionLimit = built.connectionLimit === undefined ? max : Math.min(built.connectionLimit, max);
+    } else if (type === HCM_TYPE) {
+      const { hcm, routeConfig } = translateHttpConnectionManager(config, configPath, ctx, inlineName);
+      if (routeConfig !== undefined) routeConfigs.push(routeConfig);
+      network = recordPath(hcm, configPath);
+    } else {
+      network = recordPath(translateTcpProxy(config, configPath), configPath);
+    }
+  });
+  if (network === undefined) {
+    return reject(filtersPath, 'the filter chain has no terminal filter', 'end it with an http_connection_manager or tcp_proxy filter');
+  }
+  return {
+    name: str(raw, 'name'),
+    match: filterChainMatch(obj(raw, 'filter_chain_match') ?? {}, joinPath(path, 'filter_chain_match')),
+    network,
+  };
+}
+
+function filterChainMatch(raw: Raw, path: string): FilterChainMatch {
+  const cidrs = (key: string) => list(raw, key).map((c, i) => cidrRange(c, indexPath(joinPath(path, key), i)));
+  const serverNames = strings(raw, 'server_names').map((n, i) => {
+    const name = n.toLowerCase();
+    if (name.includes('*') && !(name.startsWith('*.') && !name.slice(1).includes('*'))) {
+      reject(indexPath(joinPath(path, 'server_names'), i), `partial wildcard '${n}' in server_names`, 'only a leading "*." wildcard is supported, e.g. *.example.com');
+    }
+    return name;
+  });
+  const match: FilterChainMatch = {
+    prefixRanges: cidrs('prefix_ranges'),
+    directSourcePrefixRanges: cidrs('direct_source_prefix_ranges'),
+    sourceType: str(raw, 'source_type', 'ANY') as FilterChainMatch['sourceType'],
+    sourcePrefixRanges: cidrs('source_prefix_ranges'),
+    sourcePorts: (raw.source_ports as number[] | undefined) ?? [],
+    serverNames,
+    applicationProtocols: strings(raw, 'application_protocols'),
+  };
+  if (raw.destination_port !== undefined) match.destinationPort = num(raw, 'destination_port', 0);
+  if (raw.transport_protocol !== undefined) match.transportProtocol = str(raw, 'transport_protocol');
+  return match;
+}
+
+// Envoy refuses two filter chains that match exactly the same connections.
+function checkDistinctMatches(chains: FilterChain[], path: string): void {
+  const seen = new Map<string, number>();
+  chains.forEach((chain, i) => {
+    const key = JSON.stringify(chain.match, (_k, v: unknown) => (Array.isArray(v) ? [...v].map((x) => JSON.stringify(x)).sort() : v));
+    const first = seen.get(key);
+    if (first !== undefined) {
+      reject(joinPath(indexPath(path, i), 'filter_chain_match'), `filter chain ${i} has the same filter_chain_match as filter chain ${first}`, 'make the matches differ or merge the chains');
+    }
+    seen.set(key, i);
+  });
+}

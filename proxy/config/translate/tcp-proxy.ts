@@ -1,0 +1,41 @@
+// envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy -> TcpProxy.
+import { indexPath, joinPath } from '../errors.ts';
+import type { ClusterSpecifier, TcpProxy } from '../model.ts';
+import { translateAccessLogs } from './access-log.ts';
+import { list, ms, num, obj, recordPath, reject, str } from './common.ts';
+import type { Raw } from './common.ts';
+
+const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+
+export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
+  return {
+    kind: 'tcp_proxy',
+    statPrefix: str(raw, 'stat_prefix'),
+    cluster: tcpCluster(raw, path),
+    idleTimeoutMs: ms(raw, 'idle_timeout', DEFAULT_IDLE_TIMEOUT_MS),
+    maxConnectAttempts: num(raw, 'max_connect_attempts', 1),
+    accessLog: translateAccessLogs(raw, 'access_log', path),
+  };
+}
+
+function tcpCluster(raw: Raw, path: string): ClusterSpecifier {
+  if (raw.cluster !== undefined) {
+    if (str(raw, 'cluster') === '') reject(joinPath(path, 'cluster'), 'required field is missing', 'name the upstream cluster');
+    return recordPath({ kind: 'cluster', name: str(raw, 'cluster') }, joinPath(path, 'cluster'));
+  }
+  const weighted = obj(raw, 'weighted_clusters');
+  if (weighted === undefined) return reject(path, 'tcp_proxy names no cluster', 'set cluster or weighted_clusters');
+  const clustersPath = joinPath(path, 'weighted_clusters.clusters');
+  const clusters = list(weighted, 'clusters').map((c, i) =>
+    recordPath(
+      {
+        name: str(c, 'name'),
+        weight: num(c, 'weight', 1),
+        mutations: { requestHeadersToAdd: [], requestHeadersToRemove: [], responseHeadersToAdd: [], responseHeadersToRemove: [] },
+        typedPerFilterConfig: {},
+      },
+      joinPath(indexPath(clustersPath, i), 'name'),
+    ),
+  );
+  return { kind: 'weighted_clusters', clusters, totalWeight: clusters.reduce((sum, c) => sum + c.weight, 0) };
+}

@@ -1,0 +1,83 @@
+// Envoy's /stats/prometheus text exposition: metric families named `envoy_` + the tag-extracted
+// name with every character outside [a-zA-Z0-9_] turned into '_', labels from Envoy's default tag
+// extraction, counters then gauges then histograms, families sorted by tag-extracted name and the
+// series inside a family by full stat name (both compared token by token, as Envoy's symbol table
+// does). Histograms use Envoy's default bucket bounds.
+import type { MergedHistogram, MergedStats } from './merge.ts';
+import { selector, type StatsQuery } from './query.ts';
+import { extractTags, type Tag } from './tags.ts';
+
+/** Envoy's default histogram bucket upper bounds (ms for timers). */
+export const DEFAULT_BUCKETS: readonly number[] = [
+  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
+];
+
+export function renderPrometheus(stats: MergedStats, query?: StatsQuery): string {
+  const show = selector(stats, query);
+  let out = '';
+  out += families(stats.counters, show, 'counter', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
+  out += families(stats.gauges, show, 'gauge', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
+  out += families(stats.histograms, show, 'histogram', histogramLines);
+  return out;
+}
+
+function families<T>(
+  metrics: ReadonlyMap<string, T>,
+  show: (name: string) => boolean,
+  type: string,
+  lines: (metric: string, labels: string, value: T) => string,
+): string {
+  const groups = new Map<string, Array<{ name: string; tags: Tag[]; value: T }>>();
+  for (const [name, value] of metrics) {
+    if (!show(name)) continue;
+    const { extracted, tags } = extractTags(name);
+    let group = groups.get(extracted);
+    if (group === undefined) groups.set(extracted, (group = []));
+    group.push({ name, tags, value });
+  }
+  let out = '';
+  for (const extracted of [...groups.keys()].sort(compareStatNames)) {
+    const metric = 'envoy_' + sanitizeName(extracted);
+    out += `# TYPE ${metric} ${type}\n`;
+    const group = groups.get(extracted)!.sort((a, b) => compareStatNames(a.name, b.name));
+    for (const m of group) out += lines(metric, formatLabels(m.tags), m.value);
+  }
+  return out;
+}
+
+function histogramLines(metric: string, labels: string, h: MergedHistogram): string {
+  const prefix = labels === '' ? '' : labels + ',';
+  const counts = h.cumulativeCounts(DEFAULT_BUCKETS);
+  let out = '';
+  for (let i = 0; i < DEFAULT_BUCKETS.length; i++) out += `${metric}_bucket{${prefix}le="${DEFAULT_BUCKETS[i]}"} ${counts[i]}\n`;
+  const count = h.count;
+  out += `${metric}_bucket{${prefix}le="+Inf"} ${count}\n`;
+  out += `${metric}_sum{${labels}} ${h.sum}\n`;
+  out += `${metric}_count{${labels}} ${count}\n`;
+  return out;
+}
+
+function formatLabels(tags: readonly Tag[]): string {
+  return tags.map((t) => `${sanitizeName(t.name)}="${sanitizeValue(t.value)}"`).join(',');
+}
+
+/** Prometheus names allow [a-zA-Z0-9_] only. */
+export function sanitizeName(name: string): string {
+  return name.replace(/[^a-zA-Z0-9_]/g, '_');
+}
+
+// Label values escape backslash, newline and double quote, as the Prometheus text format requires.
+function sanitizeValue(value: string): string {
+  return value.replace(/[\\\n"]/g, (c) => (c === '\n' ? '\\n' : '\\' + c));
+}
+
+/** Envoy's symbol-table order: token by token, a name that is a prefix of another first. */
+export function compareStatNames(a: string, b: string): number {
+  const ta = a.split('.');
+  const tb = b.split('.');
+  const n = Math.min(ta.length, tb.length);
+  for (let i = 0; i < n; i++) {
+    if (ta[i] !== tb[i]) return ta[i] < tb[i] ? -1 : 1;
+  }
+  return ta.length - tb.length;
+}

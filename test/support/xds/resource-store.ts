@@ -1,0 +1,34 @@
+// The management server's resources: per type URL, a version and named resources (proto3 JSON
+// with "@type"), each with a content hash as its delta version.
+import { createHash } from 'node:crypto';
+import type { JsonObject } from '../../../xds-client/index.ts';
+
+export interface StoredResource {
+  name: string;
+  version: string;
+  json: JsonObject;
+}
+
+export interface ResourceSet {
+  version: string;
+  resources: Map<string, StoredResource>;
+}
+
+export class ResourceStore {
+  readonly #byType = new Map<string, ResourceSet>();
+
+  get(typeUrl: string): ResourceSet | undefined {
+    return this.#byType.get(typeUrl);
+  }
+
+  set(typeUrl: string, version: string, resources: JsonObject[]): void {
+    const byName = new Map<string, StoredResource>();
+    for (const json of resources) {
+      const name = json.name ?? json.cluster_name;
+      if (typeof name !== 'string') throw new Error(`resource without a name: ${JSON.stringify(json)}`);
+      const hash = createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 12);
+      byName.set(name, { name, version: hash, json });
+    }
+    this.#byType.set(typeUrl, { version, resources: byName });
+  }
+}

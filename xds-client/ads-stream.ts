@@ -1,0 +1,70 @@
+// State-of-the-world ADS: every request restates the names wanted for a type; every response
+// holds the current version of the resources it lists (for LDS and CDS: all of them).
+// ACK = version_info of the response + its nonce; NACK = the last accepted version_info + the
+// nonce + error_detail, so the server knows which push failed and what is still in use.
+import { DISCOVERY_REQUEST, DISCOVERY_RESPONSE, SOTW_METHOD } from './ads-service.ts';
+import type { DiscoveryResponseMessage } from './ads-service.ts';
+import { decodeSotwResponse } from './decode.ts';
+import { AdsStream, errorMessage, INVALID_ARGUMENT } from './stream-base.ts';
+import type { StreamOptions } from './stream-base.ts';
+import type { Subscription } from './subscription.ts';
+import type { DecodedResource, UpdateResult } from './types.ts';
+
+export class SotwStream extends AdsStream<DiscoveryResponseMessage> {
+  constructor(options: StreamOptions) {
+    super(options, { path: SOTW_METHOD, request: DISCOVERY_REQUEST, response: DISCOVERY_RESPONSE });
+  }
+
+  protected requestSubscription(subscription: Subscription): void {
+    // An empty resource_names in the first request of a type means "everything", so a named
+    // type with no names is not mentioned until it has some; later, empty means "none".
+    if (!subscription.active && !subscription.requested) return;
+    subscription.requested = true;
+    this.send({
+      type_url: subscription.typeUrl,
+      version_info: subscription.acceptedVersion,
+      resource_names: namesOf(subscription),
+      response_nonce: subscription.nonce,
+    });
+  }
+
+  protected async handleResponse(response: DiscoveryResponseMessage): Promise<void> {
+    const subscription = this.subscriptions.get(response.type_url);
+    if (subscription === undefined || !subscription.requested) return; // not asked for: Envoy ignores it
+    subscription.nonce = response.nonce;
+    let resources: DecodedResource[] = [];
+    let removed: string[] = [];
+    let result: UpdateResult;
+    try {
+      resources = decodeSotwResponse(subscription.typeUrl, response, (name) => subscription.wants(name));
+      removed = subscription.removedBy(new Set(resources.map((r) => r.name)));
+      result = { ok: true };
+    } catch (error) {
+      result = { ok: false, error: errorMessage(error) };
+    }
+    if (result.ok) {
+      result = await this.deliver(subscription.typeUrl, {
+        version: response.version_info,
+        resources,
+        removed,
+        complete: subscription.fullState,
+      });
+    }
+    const ack = { type_url: subscription.typeUrl, resource_names: namesOf(subscription), response_nonce: response.nonce };
+    if (result.ok) {
+      subscription.accept(response.version_info, resources.map((r) => [r.name, r.version]), removed, Date.now());
+      this.send({ ...ack, version_info: response.version_info });
+    } else {
+      subscription.reject(result.error);
+      this.send({
+        ...ack,
+        version_info: subscription.acceptedVersion,
+        error_detail: { code: INVALID_ARGUMENT, message: result.error },
+      });
+    }
+  }
+}
+
+function namesOf(subscription: Subscription): string[] {
+  return subscription.wildcard ? [] : [...subscription.names];
+}

@@ -1,0 +1,146 @@
+// Envoy's path_config_source: a file holding one DiscoveryResponse (YAML or JSON: version_info
+// and resources, each with "@type"), the whole set of one resource type. Replace it atomically
+// (write elsewhere, then rename over it); every change in its directory triggers a re-read, so
+// a rename, an in-place write or a Kubernetes ConfigMap symlink swap are all seen. A file that
+// does not parse or that the consumer rejects keeps the last good set and reports the error.
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import { DISCOVERY_RESPONSE } from './ads-service.ts';
+import type { DiscoveryResponseMessage } from './ads-service.ts';
+import { decodeSotwResponse } from './decode.ts';
+import { encodeJson, typeNameOf } from './proto-json.ts';
+import { requireMessage } from './protos.ts';
+import { errorMessage } from './stream-base.ts';
+import { Subscription } from './subscription.ts';
+import type { ResourceConsumer, ResourceUpdate, TypeStats, UpdateResult, XdsLogger } from './types.ts';
+
+export interface FileSourceOptions {
+  path: string;
+  typeUrl: string; // the type the file must hold (it backs lds_config, cds_config, ...)
+  onResources: ResourceConsumer;
+  logger?: XdsLogger;
+}
+
+export interface FileSource {
+  // Loads the file and starts watching; resolves with the first load's outcome.
+  start(): Promise<UpdateResult>;
+  stop(): void;
+  state(): TypeStats;
+}
+
+export function createFileSource(options: FileSourceOptions): FileSource {
+  return new WatchedFile(options);
+}
+
+class WatchedFile implements FileSource {
+  readonly #options: FileSourceOptions;
+  readonly #subscription: Subscription;
+  #watcher: FSWatcher | undefined;
+  #lastText: string | undefined;
+  #lastResult: UpdateResult = { ok: false, error: 'not loaded yet' };
+  #loading = false;
+  #dirty = false;
+  #stopped = false;
+
+  constructor(options: FileSourceOptions) {
+    this.#options = options;
+    this.#subscription = new Subscription(options.typeUrl, true);
+  }
+
+  async start(): Promise<UpdateResult> {
+    // Watch before the first read, so that a change during it is not missed.
+    this.#watcher = watch(path.dirname(this.#options.path), () => this.#changed());
+    this.#watcher.on('error', (error) => this.#options.logger?.warn(`${this.#options.path}: watch failed: ${error.message}`));
+    return this.#reload();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#watcher?.close();
+  }
+
+  state(): TypeStats {
+    return this.#subscription.stats();
+  }
+
+  #changed(): void {
+    if (this.#stopped) return;
+    if (this.#loading) {
+      this.#dirty = true; // coalesce: one more read once the current one is done
+      return;
+    }
+    void this.#reload();
+  }
+
+  async #reload(): Promise<UpdateResult> {
+    this.#loading = true;
+    try {
+      do {
+        this.#dirty = false;
+        this.#lastResult = await this.#load();
+      } while (this.#dirty && !this.#stopped);
+    } finally {
+      this.#loading = false;
+    }
+    return this.#lastResult;
+  }
+
+  async #load(): Promise<UpdateResult> {
+    const file = this.#options.path;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
+      return this.#rejected(`cannot read the file (${code})`);
+    }
+    // Replacing a file fires several events; the same content is not news.
+    if (text === this.#lastText) return this.#lastResult;
+    this.#lastText = text;
+    let update: ResourceUpdate;
+    try {
+      update = this.#parse(text);
+    } catch (error) {
+      return this.#rejected(errorMessage(error));
+    }
+    let result: UpdateResult;
+    try {
+      result = await this.#options.onResources(this.#options.typeUrl, update);
+    } catch (error) {
+      result = { ok: false, error: errorMessage(error) };
+    }
+    if (!result.ok) return this.#rejected(result.error);
+    this.#subscription.accept(update.version, update.resources.map((r) => [r.name, r.version]), update.removed, Date.now());
+    this.#options.logger?.info(`${file}: loaded version "${update.version}" (${update.resources.length} resources)`);
+    return result;
+  }
+
+  #parse(text: string): ResourceUpdate {
+    const document: unknown = parse(text);
+    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+      throw new Error('expected a DiscoveryResponse: an object with version_info and resources');
+    }
+    const json = { ...(document as Record<string, unknown>) };
+    // YAML reads an unquoted version such as 1 as a number.
+    if (typeof json.version_info === 'number') json.version_info = String(json.version_info);
+    const type = requireMessage(DISCOVERY_RESPONSE);
+    const response = type.decode(encodeJson(type, json)) as unknown as DiscoveryResponseMessage;
+    const typeUrl = this.#options.typeUrl;
+    if (response.type_url !== '' && typeNameOf(response.type_url) !== typeNameOf(typeUrl)) {
+      throw new Error(`type_url is ${response.type_url}; this file must hold ${typeUrl}`);
+    }
+    const resources = decodeSotwResponse(typeUrl, response, () => true);
+    const names = new Set(resources.map((r) => r.name));
+    const removed = [...this.#subscription.known.keys()].filter((name) => !names.has(name));
+    return { version: response.version_info, resources, removed, complete: true };
+  }
+
+  #rejected(error: string): UpdateResult {
+    this.#subscription.reject(error);
+    this.#options.logger?.warn(`${this.#options.path}: ${error}; keeping the last good set`);
+    return { ok: false, error };
+  }
+}
