@@ -118,7 +118,7 @@ export function checkRe2(pattern: string, path: string): void {
   try {
     compileRe2(pattern);
   } catch (err) {
-    const reason = (err as Error).message.replace(/^Invalid regular expression: /, '');
+    const reason = (err as Error).message.replace(/^Invalid regular expression: \/.*\/[a-z]*: /, '');
     throw new ConfigError(path, `invalid regex ${JSON.stringify(pattern)}: ${reason}`, 'write an RE2 regular expression (no lookaround or backreferences)');
   }
 }

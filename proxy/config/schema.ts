@@ -364,7 +364,7 @@ export function parseDuration(value: unknown, path: string): number {
       if (Number.isInteger(seconds) && Number.isInteger(nanos) && Math.abs(nanos) < 1e9) return seconds * 1000 + nanos / 1e6;
     }
   }
-  throw typeError(path, 'a duration such as "5s" or "0.25s"', value);
+  throw new ConfigError(path, `expected a duration, got ${describe(value)}`, 'write seconds with an "s" suffix, e.g. "5s" or "0.25s"');
 }
 
 function jsonValue(value: unknown, path: string): Json {

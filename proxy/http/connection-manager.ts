@@ -110,6 +110,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     info.authority = authority;
     info.scheme = 'http';
     info.requestHeaders = req.headers;
+    const contentLength = req.headers['content-length'];
+    if (contentLength !== undefined) info.bytesReceived = Number(contentLength) || 0;
     info.downstreamRemoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
     info.downstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;

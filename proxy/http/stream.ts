@@ -57,19 +57,11 @@ export class HttpStream implements RouterStream {
     this.prepareResponseHeaders(out, status);
     this.res.writeHead(status, out);
     this.res.end(body);
+    this.info.bytesSent = Buffer.byteLength(body);
   }
 
   prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void {
     this.hcm.prepareResponseHeaders(this, headers, status);
-  }
-
-  setFlag(flag: string): void {
-    this.info.setResponseFlag(flag);
-  }
-
-  setUpstream(cluster: string, host: string): void {
-    this.info.upstreamCluster = cluster;
-    this.info.upstreamHost = host;
   }
 
   onReset(cb: () => void): void {

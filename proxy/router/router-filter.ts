@@ -5,6 +5,7 @@ import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerR
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { RouteAction } from '../config/model.ts';
+import type { StreamInfo } from '../access-log/index.ts';
 import type { ClusterManager, UpstreamCluster, Host } from '../upstream/index.ts';
 import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
 import { failureReply, resetReasonOf } from './upstream-errors.ts';
@@ -24,8 +25,7 @@ export interface RouterStream {
   localReply(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void;
   /** Applies response header mutations and the server header; called once before writeHead. */
   prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void;
-  setFlag(flag: string): void;
-  setUpstream(cluster: string, host: string): void;
+  readonly info: StreamInfo;
   /** Called when the downstream goes away before the response finished. */
   onReset(cb: () => void): void;
 }
@@ -111,6 +111,7 @@ class UpstreamRequest {
       };
       const onEnd = () => {
         this.body = Buffer.concat(chunks, size);
+        this.stream.info.bytesReceived = size;
         resolve();
       };
       req.on('data', onData);
@@ -144,7 +145,9 @@ class UpstreamRequest {
     }
     this.attempts++;
     this.previousHosts.push(host);
-    this.stream.setUpstream(this.cluster.config.name, host.address);
+    this.stream.info.upstreamCluster = this.cluster.config.name;
+    this.stream.info.upstreamHost = host.address;
+    this.stream.info.attemptCount = this.attempts;
     if (this.stream.includeAttemptCount) this.stream.headers['x-envoy-attempt-count'] = String(this.attempts);
     if (this.action.autoHostRewrite) this.stream.headers.host = host.hostname || host.address;
     const attempt = new Attempt(this, host, this.retry?.perTryTimeoutMs ?? 0);
@@ -162,7 +165,7 @@ class UpstreamRequest {
     if (this.done || attempt !== this.attempt) return false;
     if (this.retry !== null && this.retry.retriableResponse(status, headers) && this.canReplay()) {
       if (this.tryRetry()) return false;
-      this.stream.setFlag('URX');
+      this.stream.info.setResponseFlag('URX');
       this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
     }
     this.responseStarted = true;
@@ -179,6 +182,7 @@ class UpstreamRequest {
 
   onResponseData(chunk: Buffer, attempt: Attempt): boolean {
     if (this.done || attempt !== this.attempt) return true;
+    this.stream.info.bytesSent += chunk.length;
     return this.stream.res.write(chunk);
   }
 
@@ -202,7 +206,7 @@ class UpstreamRequest {
     if (this.responseStarted) {
       this.clearTimers();
       this.done = true;
-      this.stream.setFlag('UC');
+      this.stream.info.setResponseFlag('UC');
       this.cluster.stats.upstreamRqRxReset.inc();
       this.stream.res.destroy();
       return;
@@ -210,7 +214,7 @@ class UpstreamRequest {
     if (reason === 'per-try-timeout') this.cluster.stats.upstreamRqPerTryTimeout.inc();
     if (this.retry !== null && this.retry.retriableReset(reason) && this.canReplay()) {
       if (this.tryRetry()) return;
-      this.stream.setFlag('URX');
+      this.stream.info.setResponseFlag('URX');
       this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
     }
     const reply = failureReply(reason);
@@ -248,7 +252,7 @@ class UpstreamRequest {
     if (this.responseStarted) {
       this.done = true;
       this.clearTimers();
-      this.stream.setFlag('UT');
+      this.stream.info.setResponseFlag('UT');
       this.stream.res.destroy();
       return;
     }
@@ -261,7 +265,7 @@ class UpstreamRequest {
     this.clearTimers();
     this.attempt?.abort();
     this.attempt = null;
-    this.stream.setFlag('DC');
+    this.stream.info.setResponseFlag('DC');
   }
 
   private finishLocal(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void {

@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Node } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import { loadBootstrap, type Bootstrap } from '../config/index.ts';
+import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
 import { AdminServer, type AdminContext } from '../admin/index.ts';
 import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
@@ -140,7 +140,7 @@ export class Primary implements AdminContext {
   }
 }
 
-function snapshotOf(boot: Bootstrap, version: number): Snapshot {
+function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {
   return {
     version,
     listeners: boot.listeners,

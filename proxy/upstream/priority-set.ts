@@ -234,7 +234,7 @@ export class PrioritySet {
   // counts instead of health (Envoy's total panic).
   #updatePanic(normalizedAvailability: number): void {
     const threshold = this.#panicThreshold;
-    let totalPanic = threshold > 0 || normalizedAvailability > 0;
+    let totalPanic = true;
     for (const level of this.levels) {
       const total = level.hosts.length;
       const availablePercent = total === 0 ? 0 : (100 * (level.healthy.hosts.length + level.degraded.hosts.length)) / total;
