@@ -8,6 +8,7 @@ import { Backoff } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { SotwStream } from './ads-stream.ts';
 import type { JsonObject } from './proto-json.ts';
+import { protoRoot } from './protos.ts';
 import { DEFAULT_WILDCARD_TYPES } from './resource-types.ts';
 import type { AdsStream } from './stream-base.ts';
 import { Subscriptions } from './subscription.ts';
@@ -100,6 +101,8 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    // The one-off schema load (~200 ms) is ours, not the server's: keep it out of the timers.
+    protoRoot();
     for (const subscription of this.#subscriptions.inWarmingOrder()) {
       if (subscription.active) this.#armInitialFetchTimer(subscription.typeUrl);
     }

@@ -56,7 +56,9 @@ export class ActiveListener {
       const onError = (err: Error) => reject(new Error(`listener '${this.config.name}': cannot bind ${this.config.address.address}:${this.config.address.port}: ${err.message}`));
       this.server.once('error', onError);
       this.server.listen(
-        { host: this.config.address.address, port: this.config.address.port, exclusive: true, reusePort: this.reusePort || undefined, backlog: 1024 },
+        // With SO_REUSEPORT each worker binds its own socket (exclusive); without, node:cluster
+        // shares the primary's socket among workers.
+        { host: this.config.address.address, port: this.config.address.port, exclusive: this.reusePort, reusePort: this.reusePort || undefined, backlog: 1024 },
         () => {
           this.server.off('error', onError);
           this.accepting = true;

@@ -11,6 +11,7 @@ import { AdminServer, type AdminContext } from '../admin/index.ts';
 import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
 import { Worker, type ApplyResult } from './worker.ts';
+import { reservePorts } from './port-reservation.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -35,6 +36,7 @@ export class Primary implements AdminContext {
   state: 'INITIALIZING' | 'LIVE' | 'DRAINING' = 'INITIALIZING';
   private handles: WorkerHandle[] = [];
   private stopping: Promise<void> | null = null;
+  private readonly crashDelays = new Map<number, number>();
 
   constructor(options: RunOptions) {
     this.options = options;
@@ -45,10 +47,16 @@ export class Primary implements AdminContext {
     const boot = loadBootstrap(this.options.configPath);
     for (const w of boot.warnings) this.options.log(`warning: ${w}`);
     this.node = boot.node;
-    this.snapshot = snapshotOf(boot, 1);
     this.store.gauge('server.concurrency').set(this.options.workers);
-    this.handles = this.options.workers <= 1 ? [this.localWorker()] : this.forkWorkers(this.options.workers);
-    await this.applyToAll(this.snapshot);
+    const multi = this.options.workers > 1;
+    const reservation = multi && this.options.reusePort ? await reservePorts(snapshotOf(boot, 1)) : null;
+    this.snapshot = reservation?.snapshot ?? snapshotOf(boot, 1);
+    this.handles = multi ? this.forkWorkers(this.options.workers) : [this.localWorker()];
+    try {
+      await this.applyToAll(this.snapshot);
+    } finally {
+      await reservation?.release();
+    }
     if (boot.admin.address !== undefined) {
       this.admin = new AdminServer(this, this.options.log);
       await this.admin.listen(boot.admin.address);
@@ -61,7 +69,7 @@ export class Primary implements AdminContext {
   async reload(): Promise<void> {
     try {
       const boot = loadBootstrap(this.options.configPath);
-      const next = snapshotOf(boot, this.snapshot.version + 1);
+      const next = keepBoundPorts(snapshotOf(boot, this.snapshot.version + 1), this.snapshot);
       await this.applyToAll(next);
       this.snapshot = next;
       this.options.log(`reloaded ${this.options.configPath} (snapshot ${next.version})`);
@@ -79,6 +87,12 @@ export class Primary implements AdminContext {
     this.store.gauge('server.uptime').set(Math.floor((Date.now() - this.startTime) / 1000));
     const parts = await Promise.all(this.handles.map((h) => h.stats().catch(() => null)));
     return mergeSnapshots([this.store.snapshot(), ...parts.filter((p) => p !== null)]);
+  }
+
+  /** RSS of the primary and of each worker, for /server_info. */
+  async memory(): Promise<Record<string, unknown>> {
+    const workers = await Promise.all(this.handles.map((h) => h.memory().catch(() => null)));
+    return { primary_rss_bytes: process.memoryUsage().rss, workers: workers.map((w, i) => ({ worker: this.handles[i].id, ...w })) };
   }
 
   async clusters(): Promise<ClusterStatus[]> {
@@ -128,16 +142,35 @@ export class Primary implements AdminContext {
     return handle;
   }
 
-  /** A dead worker is replaced with the current snapshot; crash loops back off. */
+  /**
+   * A dead worker is replaced at once with the current snapshot. A worker that dies again soon
+   * after starting waits before its next start, doubling up to 30 s, so a crash loop does not spin.
+   */
   private onWorkerExit(index: number, handle: ClusterWorkerHandle, code: number | null, signal: string | null): void {
     if (this.stopping !== null) return;
     this.store.counter('server.worker_restarts').inc();
-    this.options.log(`worker ${index} exited (${signal ?? `code ${code}`}); starting a new one`);
-    const replacement = this.forkWorker(index);
-    const at = this.handles.indexOf(handle);
-    if (at >= 0) this.handles[at] = replacement;
-    replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${index}: ${err.message}`));
+    const now = Date.now();
+    const quick = now - handle.startedAt < 10_000;
+    const delay = quick ? Math.min(30_000, Math.max(250, (this.crashDelays.get(index) ?? 125) * 2)) : 0;
+    this.crashDelays.set(index, delay);
+    this.options.log(`worker ${index} exited (${signal ?? `code ${code}`}); starting a new one${delay > 0 ? ` in ${delay} ms (it crashed soon after starting)` : ''}`);
+    setTimeout(() => {
+      if (this.stopping !== null) return;
+      const replacement = this.forkWorker(index);
+      const at = this.handles.indexOf(handle);
+      if (at >= 0) this.handles[at] = replacement;
+      replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${index}: ${err.message}`));
+    }, delay).unref();
   }
+}
+
+/** A listener configured with port 0 keeps the port it got, so a reload does not rebind it. */
+function keepBoundPorts(next: Snapshot, current: Snapshot): Snapshot {
+  const listeners = next.listeners.map((l) => {
+    const running = current.listeners.find((c) => c.name === l.name);
+    return l.address.port === 0 && running !== undefined && running.address.address === l.address.address ? { ...l, address: running.address } : l;
+  });
+  return { ...next, listeners };
 }
 
 function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {

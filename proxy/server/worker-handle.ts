@@ -13,6 +13,13 @@ export interface WorkerHandle {
   clusters(): Promise<ClusterStatus[]>;
   stopAccepting(): Promise<void>;
   drain(timeoutMs: number): Promise<void>;
+  memory(): Promise<WorkerMemory>;
+}
+
+export interface WorkerMemory {
+  rss_bytes: number;
+  heap_used_bytes: number;
+  applied_snapshot_version: number;
 }
 
 export type WorkerRequest =
@@ -20,7 +27,8 @@ export type WorkerRequest =
   | { kind: 'stats' }
   | { kind: 'clusters' }
   | { kind: 'stopAccepting' }
-  | { kind: 'drain'; timeoutMs: number };
+  | { kind: 'drain'; timeoutMs: number }
+  | { kind: 'memory' };
 
 export interface RequestMessage {
   legate: 'request';
@@ -49,6 +57,10 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.stopAccepting();
     case 'drain':
       return worker.drain(request.timeoutMs);
+    case 'memory': {
+      const m = process.memoryUsage();
+      return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, applied_snapshot_version: worker.version } satisfies WorkerMemory;
+    }
   }
 }
 
@@ -70,6 +82,9 @@ abstract class BaseHandle implements WorkerHandle {
   async drain(timeoutMs: number): Promise<void> {
     await this.call({ kind: 'drain', timeoutMs });
   }
+  memory(): Promise<WorkerMemory> {
+    return this.call({ kind: 'memory' }) as Promise<WorkerMemory>;
+  }
 }
 
 export class LocalWorkerHandle extends BaseHandle {
@@ -86,6 +101,7 @@ export class LocalWorkerHandle extends BaseHandle {
 
 export class ClusterWorkerHandle extends BaseHandle {
   readonly id: number;
+  readonly startedAt = Date.now();
   private readonly child: ClusterWorker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

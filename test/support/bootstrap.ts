@@ -63,3 +63,20 @@ export function bootstrap(listeners: object[], clusters: object[], extra: object
 export function routes(list: object[], vhostExtra: object = {}) {
   return { name: 'local_route', virtual_hosts: [{ name: 'all', domains: ['*'], routes: list, ...vhostExtra }] };
 }
+
+export const FILE_LOG_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
+export const STDOUT_LOG_TYPE = 'type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog';
+
+/**
+ * An access_log entry for a file: Envoy's default format, a text format string, or a json_format
+ * object.
+ */
+export function fileAccessLog(path: string, format?: string | Record<string, unknown>) {
+  const logFormat = format === undefined ? {} : { log_format: typeof format === 'string' ? { text_format_source: { inline_string: format } } : { json_format: format } };
+  return { name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path, ...logFormat } };
+}
+
+/** A STRICT_DNS or LOGICAL_DNS cluster of one hostname. */
+export function dnsCluster(name: string, type: 'STRICT_DNS' | 'LOGICAL_DNS', hostname: string, port: number, extra: object = {}) {
+  return staticCluster(name, [{ address: hostname, port }], { type, ...extra });
+}

@@ -31,6 +31,30 @@ export function defaultHandler(name: string): UpstreamHandler {
   };
 }
 
+/** What echoHandler answers: the request as the upstream saw it. */
+export interface Echo {
+  upstream: string;
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+/** Answers 200 with the request as JSON (method, url, headers, body), to assert what was forwarded. */
+export function echoHandler(name: string): UpstreamHandler {
+  return (req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.once('end', () => {
+      const echo: Echo = { upstream: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      const text = JSON.stringify(echo);
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
+  };
+}
+
 export async function startUpstream(name: string, handler: UpstreamHandler = defaultHandler(name)): Promise<Upstream> {
   const seen: SeenRequest[] = [];
   const server = http.createServer((req, res) => {
