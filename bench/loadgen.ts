@@ -63,7 +63,8 @@ interface AutocannonClient {
   };
 }
 
-class Window {
+// The measured window: what completes inside it, and the proxy's CPU time across it.
+class MeasuredWindow {
   recording = false;
   startedAt = 0;
   seconds = 0;
@@ -158,7 +159,7 @@ function pace(client: AutocannonClient, index: number, connections: number, rate
 }
 
 async function httpLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult> {
-  const window = new Window(config.watchPids);
+  const window = new MeasuredWindow(config.watchPids);
   let clients = 0;
   const setup = requestSetup(load);
   let finish = () => {};
@@ -216,7 +217,7 @@ async function httpLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult>
 
 async function tcpLoad(config: LoadConfig, connections: number): Promise<LoadResult> {
   const { hostname, port } = new URL(config.url);
-  const window = new Window(config.watchPids);
+  const window = new MeasuredWindow(config.watchPids);
   const sockets: net.Socket[] = [];
   for (let i = 0; i < connections; i++) {
     const socket = net.connect({ host: hostname, port: Number(port), noDelay: true });

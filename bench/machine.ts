@@ -12,6 +12,8 @@ export interface MachineInfo {
   node: string;
   nginx?: string;
   haproxy?: string;
+  /** 1-minute load average when the run started: other work on the machine makes figures noise. */
+  loadAverage: number;
 }
 
 function versionLine(name: string, args: string[]): string | undefined {
@@ -34,7 +36,8 @@ export function describeMachine(): MachineInfo {
     memoryGiB: Math.round(os.totalmem() / 2 ** 30),
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
-    nginx: versionLine('nginx', ['-v'])?.replace(/^nginx version:\s*/, ''),
-    haproxy: versionLine('haproxy', ['-v'])?.replace(/ - https?:\S+/, ''),
+    nginx: versionLine('nginx', ['-v'])?.replace(/^nginx version:\s*nginx\//, 'nginx '),
+    haproxy: versionLine('haproxy', ['-v'])?.replace(/^HAProxy version (\S+).*$/, 'HAProxy $1'),
+    loadAverage: Math.round(os.loadavg()[0] * 100) / 100,
   };
 }

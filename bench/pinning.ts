@@ -7,7 +7,6 @@ export interface Pinning {
   load?: string;
   upstream?: string;
   proxy?: string;
-  proxyCpuCount: number;
   description: string;
 }
 
@@ -29,17 +28,16 @@ function allowedCpus(): number[] | undefined {
 }
 
 export function planPinning(enabled: boolean): Pinning {
-  const cpus = enabled ? allowedCpus() : undefined;
-  if (!enabled) return { proxyCpuCount: 0, description: 'not pinned (--no-pin)' };
-  if (!cpus) return { proxyCpuCount: 0, description: 'not pinned (taskset not found)' };
-  if (cpus.length < 2) return { proxyCpuCount: 0, description: 'not pinned (only one CPU)' };
+  if (!enabled) return { description: 'not pinned (--no-pin)' };
+  const cpus = allowedCpus();
+  if (!cpus) return { description: 'not pinned (taskset not found)' };
+  if (cpus.length < 2) return { description: 'not pinned (only one CPU)' };
   const [first, ...rest] = cpus;
   const proxy = rest.join(',');
   return {
     load: String(first),
     upstream: String(first),
     proxy,
-    proxyCpuCount: rest.length,
     description: `load generator + upstream on CPU ${first}, proxy on CPU ${proxy} (taskset)`,
   };
 }

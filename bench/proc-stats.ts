@@ -37,7 +37,7 @@ function readStat(pid: number): StatLine | undefined {
 }
 
 /** The roots and all their descendants that are alive now. */
-export function processTree(roots: readonly number[]): number[] {
+function processTree(roots: readonly number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);

@@ -106,8 +106,11 @@ function table(report: BenchReport): string {
 }
 
 function machineLine(machine: MachineInfo): string {
-  const peers = [machine.nginx && `nginx ${machine.nginx}`, machine.haproxy].filter(Boolean).join(', ');
-  return `${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}${peers ? `, ${peers}` : ''}`;
+  const peers = [machine.nginx, machine.haproxy].filter(Boolean).join(', ');
+  return (
+    `${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}` +
+    `${peers ? `, ${peers}` : ''}; load average ${machine.loadAverage} at the start`
+  );
 }
 
 /** The results as Markdown, without a top-level heading (it goes into README.md too). */
@@ -160,8 +163,8 @@ function writePlots(report: BenchReport, outDir: string): void {
   }
 }
 
-export const README_START = '<!-- bench:latest:start -->';
-export const README_END = '<!-- bench:latest:end -->';
+const README_START = '<!-- bench:latest:start -->';
+const README_END = '<!-- bench:latest:end -->';
 
 /** Write latest.md, latest.json, the plots, and the JSON copy if asked for. */
 export function writeResults(report: BenchReport, outDir: string, jsonFile: string | undefined): string {

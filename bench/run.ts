@@ -82,6 +82,7 @@ const pinning = planPinning(opts.pin);
 const log = (line: string) => console.error(line);
 log(`bench: ${pinning.description}`);
 const startedAt = new Date().toISOString();
+const machine = describeMachine();
 const cells = await runSession({
   scenarios,
   targets,
@@ -99,7 +100,7 @@ const report: BenchReport = {
   command: `npm run bench${args ? ` -- ${args}` : ''}`,
   options: { durationSeconds: opts.duration, warmupSeconds: opts.warmup, connections: opts.connections, rounds: opts.rounds },
   pinning: pinning.description,
-  machine: describeMachine(),
+  machine,
   scenarios,
   targets: targets.map((t) => ({ name: t.name, description: t.description })),
   cells,

@@ -120,14 +120,13 @@ export async function runSession(options: SessionOptions): Promise<Cell[]> {
   }
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'legate-bench-'));
-  const { child: upstreamChild, ready } = await startNodeProgram<UpstreamReady>(
-    'upstream',
-    UPSTREAM,
-    { httpListeners: 3 },
-    pinning.upstream,
-  );
-  const upstream: Upstream = { http: ready.http, tcp: ready.tcp };
+  const removeWorkDir = () => fs.rmSync(workDir, { recursive: true, force: true });
+  process.on('exit', removeWorkDir); // also on Ctrl-C, which skips the finally below
+  let upstreamChild: Child | undefined;
   try {
+    const started = await startNodeProgram<UpstreamReady>('upstream', UPSTREAM, { httpListeners: 3 }, pinning.upstream);
+    upstreamChild = started.child;
+    const upstream: Upstream = { http: started.ready.http, tcp: started.ready.tcp };
     for (let round = 1; round <= options.rounds; round++) {
       for (const scenario of options.scenarios) {
         for (const target of rotate(options.targets, round - 1)) {
@@ -150,8 +149,9 @@ export async function runSession(options: SessionOptions): Promise<Cell[]> {
       }
     }
   } finally {
-    await upstreamChild.stop();
-    fs.rmSync(workDir, { recursive: true, force: true });
+    await upstreamChild?.stop();
+    removeWorkDir();
+    process.off('exit', removeWorkDir);
   }
   for (const cell of cells.values()) {
     if (cell.status === 'failed') cell.reason = cell.failures[0] ?? 'not measured';

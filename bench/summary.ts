@@ -51,7 +51,7 @@ function latencyMedians(measurements: Measurement[]): LatencyMs | undefined {
   return { p50: of('p50'), p90: of('p90'), p99: of('p99'), p999: of('p999'), max: of('max'), mean: of('mean') };
 }
 
-export function headlineOf(summary: CellSummary, scenario: Scenario): number | undefined {
+function headlineOf(summary: CellSummary, scenario: Scenario): number | undefined {
   return summary[scenario.headline]?.median;
 }
 

@@ -25,7 +25,8 @@ export interface FileSourceOptions {
 }
 
 export interface FileSource {
-  // Loads the file and starts watching; resolves with the first load's outcome.
+  // Starts watching and loads the file; resolves with the first load's outcome, rejects when
+  // the file's directory cannot be watched.
   start(): Promise<UpdateResult>;
   stop(): void;
   state(): TypeStats;

@@ -85,7 +85,7 @@ export function fromJson(type: protobuf.Type, json: unknown, path: string): unkn
     const fieldPath = join(path, key);
     const field = fieldByJsonName(type, key);
     if (field === undefined) throw new ProtoJsonError(fieldPath, `unknown field in ${type.name}`);
-    if (field.name in out) throw new ProtoJsonError(fieldPath, `field ${field.name} given twice`);
+    if (Object.hasOwn(out, field.name)) throw new ProtoJsonError(fieldPath, `field ${field.name} given twice`);
     if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
     const oneof = field.partOf;
     if (oneof !== null && !oneof.name.startsWith('_')) {
@@ -104,16 +104,15 @@ export function fromJson(type: protobuf.Type, json: unknown, path: string): unkn
 }
 
 function isDefaultOf(field: protobuf.FieldBase, value: unknown): boolean {
-  if (field.resolvedType instanceof protobuf.Enum) return value === 0 || field.resolvedType.values[value as string] === 0;
+  const resolved = field.resolvedType;
+  if (resolved instanceof protobuf.Enum) return value === 0 || (Object.hasOwn(resolved.values, value as string) && resolved.values[value as string] === 0);
   return value === 0 || value === '0' || value === '' || value === false;
 }
 
 function fieldFromJson(field: protobuf.FieldBase, value: unknown, path: string): unknown {
   if (field instanceof protobuf.MapField) {
     if (!isObject(value)) throw new ProtoJsonError(path, 'expected an object (map)');
-    const out: Fields = {};
-    for (const [key, item] of Object.entries(value)) out[key] = fieldValueFromJson(field, item, join(path, key));
-    return out;
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fieldValueFromJson(field, item, join(path, key))]));
   }
   if (field.repeated) {
     if (!Array.isArray(value)) throw new ProtoJsonError(path, 'expected a list');
@@ -131,7 +130,7 @@ function fieldValueFromJson(field: protobuf.FieldBase, value: unknown, path: str
 
 function enumFromJson(type: protobuf.Enum, value: unknown, path: string): string | number {
   if (type.fullName === '.google.protobuf.NullValue' && value === null) return 'NULL_VALUE';
-  if (typeof value === 'string' && value in type.values) return value;
+  if (typeof value === 'string' && Object.hasOwn(type.values, value)) return value;
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   throw new ProtoJsonError(path, `expected one of ${Object.keys(type.values).join(', ')}`);
 }
@@ -213,9 +212,7 @@ function withoutZeros(time: { seconds: string; nanos: number }): Fields {
 
 function structFromJson(json: unknown, path: string): Fields {
   if (!isObject(json)) throw new ProtoJsonError(path, 'expected an object');
-  const fields: Fields = {};
-  for (const [key, value] of Object.entries(json)) fields[key] = valueFromJson(value, join(path, key));
-  return { fields };
+  return { fields: Object.fromEntries(Object.entries(json).map(([key, value]) => [key, valueFromJson(value, join(path, key))])) };
 }
 
 function valueFromJson(json: unknown, path: string): Fields {

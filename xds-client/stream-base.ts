@@ -54,16 +54,24 @@ export abstract class AdsStream<Response> extends EventEmitter<StreamEvents> {
   }
 
   start(): void {
+    try {
+      this.#open();
+    } catch (error) {
+      this.#end(errorMessage(error)); // e.g. a target grpc-js cannot parse
+    }
+  }
+
+  #open(): void {
     const { address, credentials, channelOptions } = this.#options;
     // A channel per attempt, with its own subchannel, so that our back-off alone decides when
     // to reconnect (grpc-js would otherwise add its own, up to two minutes).
     const client = new grpc.Client(address, credentials, { ...channelOptions, 'grpc.use_local_subchannel_pool': 1 });
+    this.#client = client;
     const call = client.makeBidiStreamRequest(
       this.#method.path,
       serializer(this.#method.request),
       deserializer<Response>(this.#method.response),
     );
-    this.#client = client;
     this.#call = call;
     call.on('metadata', () => this.#establish());
     call.on('data', (response: Response) => {

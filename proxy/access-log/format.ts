@@ -236,10 +236,12 @@ function unbracket(ip: string): string {
 
 function addressWithPort(read: (info: StreamInfo) => string | undefined): Getter {
   return (info) => {
-    const a = splitAddress(read(info));
-    if (a === undefined) return undefined;
-    const ip = a.ip.includes(':') ? `[${a.ip}]` : a.ip;
-    return a.port === '' ? ip : `${ip}:${a.port}`;
+    const address = read(info);
+    if (address === undefined || address === '') return undefined;
+    // IPv4 'ip:port', a name, or IPv6 already in brackets: as given.
+    if (address.indexOf(':') === address.lastIndexOf(':') || address[0] === '[') return address;
+    const a = splitAddress(address)!;
+    return `[${a.ip}]:${a.port}`;
   };
 }
 

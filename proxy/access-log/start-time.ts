@@ -58,7 +58,7 @@ const SIMPLE: Record<string, (d: Date, ms: number) => string> = {
 
 /** Compiles a START_TIME format; '' means Envoy's default ISO-8601 form. */
 export function compileStartTime(format: string): (epochMs: number) => string {
-  if (format === '') return (ms) => new Date(ms).toISOString();
+  if (format === '') return isoTime();
   const pieces: Piece[] = [];
   let literal = '';
   const add = (p: Piece) => {
@@ -94,10 +94,31 @@ export function compileStartTime(format: string): (epochMs: number) => string {
     }
   }
   if (literal !== '') pieces.push(literal);
+  // Requests under load share their millisecond: format each one once.
+  let lastMs = NaN;
+  let last = '';
   return (ms) => {
+    if (ms === lastMs) return last;
     const d = new Date(ms);
     let out = '';
     for (const p of pieces) out += typeof p === 'string' ? p : p(d, ms);
+    lastMs = ms;
+    last = out;
     return out;
+  };
+}
+
+// toISOString costs about a microsecond; the part up to the seconds is reused for a whole second.
+function isoTime(): (epochMs: number) => string {
+  let second = NaN;
+  let prefix = '';
+  return (ms) => {
+    const whole = Math.floor(ms);
+    const s = Math.floor(whole / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, -4); // drop "000Z"
+    }
+    return prefix + pad3(whole - s * 1000) + 'Z';
   };
 }

@@ -14,7 +14,7 @@ import { ANY_PLACES } from './extensions.ts';
 import { envoyProtoRoot, lookupMessage } from './protos.ts';
 import { fieldSupport } from './support.ts';
 
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Normalized = Record<string, unknown>;
 
 // Marks an Any that named a type Legate does not know inside an `is_optional` filter: the
@@ -229,7 +229,7 @@ function walkEnum(type: protobuf.Enum, value: unknown, path: string): string {
   if (typeof value === 'number' && type.valuesById[value] !== undefined) return type.valuesById[value];
   const names = Object.keys(type.values);
   const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');
-  throw new ConfigError(path, `unknown value ${typeof value === 'string' ? JSON.stringify(value) : describe(value)} for enum ${fullName(type)}`, `use one of ${shown}`);
+  throw new ConfigError(path, `unknown value ${['string', 'number', 'boolean'].includes(typeof value) ? JSON.stringify(value) : describe(value)} for enum ${fullName(type)}`, `use one of ${shown}`);
 }
 
 const INT_RANGES: Record<string, [number, number]> = {
@@ -290,8 +290,14 @@ function isLong(value: unknown): boolean {
 
 // ---- Any ----
 
+// proto-loader leaves an Any as {type_url, value}: the message's bytes (base64 when bytes: String).
 function isBinaryAny(value: Record<string, unknown>): boolean {
-  return typeof value.type_url === 'string' && value.value instanceof Uint8Array && value['@type'] === undefined;
+  return typeof value.type_url === 'string' && value['@type'] === undefined
+    && (value.value instanceof Uint8Array || typeof value.value === 'string');
+}
+
+function anyBytes(value: unknown): Uint8Array {
+  return value instanceof Uint8Array ? value : Buffer.from(String(value), 'base64');
 }
 
 function typeNameOf(url: string): string {
@@ -306,7 +312,7 @@ function walkAny(value: Record<string, unknown>, path: string, walk: Walk, allow
     url = value.type_url;
     const type = lookupMessage(typeNameOf(value.type_url as string));
     if (type === undefined) return unknownAny(typeNameOf(value.type_url as string), path, allowed, optional);
-    const decoded = type.toObject(type.decode(value.value as Uint8Array), { longs: String, enums: String, bytes: String });
+    const decoded = type.toObject(type.decode(anyBytes(value.value)), { longs: String, enums: String });
     body = decoded as Record<string, unknown>;
     inner = { ...walk, protoForm: true };
   } else {
@@ -349,7 +355,7 @@ function unknownAny(typeName: string, path: string, allowed: string[] | undefine
 // ---- well-known types ----
 
 // Milliseconds (possibly fractional) from "5s", "0.25s", {seconds, nanos}.
-export function parseDuration(value: unknown, path: string): number {
+function parseDuration(value: unknown, path: string): number {
   if (typeof value === 'string') {
     const m = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/.exec(value.trim());
     if (m !== null) {
@@ -558,11 +564,11 @@ function compare(value: number, r: Rules, path: string, toNumber: (v: unknown) =
 
 // ---- helpers ----
 
-export function isObject(value: unknown): value is Record<string, unknown> {
+function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-export function describe(value: unknown): string {
+function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;

@@ -123,6 +123,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const table = this.ctx.routeTable(this.config.routeConfigName);
     const result = table?.route(stream.request);
     if (result == null || result.route === null) {
+      stats.rqTotal.inc(); // the router counts every request it sees, routed or not (Envoy's rq_total)
       stats.noRoute.inc();
       stream.localReply(404, '', 'NR', 'route_not_found');
       return;
@@ -155,6 +156,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
 
   /** The router filter's work: direct response, redirect, or upstream. */
   private route(stream: HttpStream): void {
+    this.stats.rqTotal.inc();
     const { virtualHost, route } = stream.route!;
     const action = route.model.action;
     if (action.kind === 'direct_response') {
@@ -183,7 +185,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     }
     stream.weightedCluster = picked.weighted;
     route.mutations(picked.weighted).applyRequest(stream.headers, stream.info);
-    routeToCluster(stream, action, picked.name, this.routerOptions);
+    if (!routeToCluster(stream, action, picked.name, this.routerOptions)) this.stats.noCluster.inc();
   }
 
   /** x-forwarded-for / -proto, x-request-id, and hop-by-hop removal, as Envoy's HCM does. */

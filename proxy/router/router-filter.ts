@@ -38,13 +38,15 @@ export interface RouterOptions {
 
 const MESH_RETRY_POLICY = meshRetryPolicy();
 
-export function routeToCluster(stream: RouterStream, action: RouteAction, clusterName: string, options: RouterOptions): void {
+/** Sends the request to the cluster; false when there is no such cluster (answered 503 NC). */
+export function routeToCluster(stream: RouterStream, action: RouteAction, clusterName: string, options: RouterOptions): boolean {
   const cluster = options.clusters.get(clusterName);
   if (cluster === undefined) {
     stream.localReply(503, '', 'NC', 'cluster_not_found');
-    return;
+    return false;
   }
   new UpstreamRequest(stream, action, cluster, options).start();
+  return true;
 }
 
 /** The per-request state of one routed request across its attempts. */
@@ -149,7 +151,8 @@ class UpstreamRequest {
     this.stream.info.upstreamHost = host.address;
     this.stream.info.attemptCount = this.attempts;
     if (this.stream.includeAttemptCount) this.stream.headers['x-envoy-attempt-count'] = String(this.attempts);
-    if (this.action.autoHostRewrite) this.stream.headers.host = host.hostname || host.address;
+    // As Envoy: only a host with a hostname (DNS clusters, endpoint.hostname) rewrites Host.
+    if (this.action.autoHostRewrite && host.hostname !== '') this.stream.headers.host = host.hostname;
     const attempt = new Attempt(this, host, this.retry?.perTryTimeoutMs ?? 0);
     this.attempt = attempt;
     attempt.dispatch(this.cluster, {

@@ -12,6 +12,7 @@ import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
 import { Worker, type ApplyResult } from './worker.ts';
 import { reservePorts } from './port-reservation.ts';
+import { DynamicConfigSource, hasDynamicResources, type SnapshotParts } from './dynamic-config.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -36,7 +37,10 @@ export class Primary implements AdminContext {
   state: 'INITIALIZING' | 'LIVE' | 'DRAINING' = 'INITIALIZING';
   private handles: WorkerHandle[] = [];
   private stopping: Promise<void> | null = null;
-  private readonly crashDelays = new Map<number, number>();
+  private spare: ClusterWorkerHandle | null = null;
+  private dynamic: DynamicConfigSource | null = null;
+  private updating: Promise<void> = Promise.resolve();
+  private quickCrashes = 0;
 
   constructor(options: RunOptions) {
     this.options = options;
@@ -61,26 +65,51 @@ export class Primary implements AdminContext {
       this.admin = new AdminServer(this, this.options.log);
       await this.admin.listen(boot.admin.address);
     }
+    if (hasDynamicResources(boot)) {
+      // /ready stays 503 until the control plane's first complete config is applied.
+      this.dynamic = new DynamicConfigSource(boot, { store: this.store, log: this.options.log, update: (parts) => this.update(parts) });
+      await this.dynamic.start();
+    }
     this.state = 'LIVE';
     this.store.gauge('server.live').set(1);
   }
 
   /** SIGHUP: re-read the bootstrap; a bad file keeps the running config. */
   async reload(): Promise<void> {
+    if (this.dynamic !== null) {
+      this.options.log('SIGHUP ignored: this bootstrap takes its resources from a control plane or files');
+      return;
+    }
     try {
       const boot = loadBootstrap(this.options.configPath);
-      const next = keepBoundPorts(snapshotOf(boot, this.snapshot.version + 1), this.snapshot);
-      await this.applyToAll(next);
-      this.snapshot = next;
-      this.options.log(`reloaded ${this.options.configPath} (snapshot ${next.version})`);
+      await this.update({ listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs, versions: staticVersions() });
+      this.options.log(`reloaded ${this.options.configPath} (snapshot ${this.snapshot.version})`);
     } catch (err) {
       this.options.log(`reload rejected, keeping the running config: ${(err as Error).message}`);
     }
   }
 
-  async applyToAll(snapshot: Snapshot): Promise<void> {
+  /**
+   * Makes the next snapshot from a complete, validated set of resources and applies it to every
+   * worker. Updates are serialised: each one starts from the snapshot the previous one left.
+   */
+  update(parts: SnapshotParts): Promise<void> {
+    const run = this.updating.then(async () => {
+      const next = keepBoundPorts({ version: this.snapshot.version + 1, ...parts }, this.snapshot);
+      await this.applyToAll(next);
+      this.snapshot = next;
+    });
+    this.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyToAll(snapshot: Snapshot): Promise<void> {
     const results = await Promise.all(this.handles.map((h) => h.apply(snapshot)));
     this.applied = results[0] ?? null;
+  }
+
+  configDumpExtras(): Record<string, unknown> {
+    return this.dynamic?.configDump() ?? {};
   }
 
   async stats(): Promise<MergedStats> {
@@ -113,8 +142,10 @@ export class Primary implements AdminContext {
     this.stopping ??= (async () => {
       this.state = 'DRAINING';
       this.store.gauge('server.live').set(0);
+      await this.dynamic?.stop();
       await Promise.all(this.handles.map((h) => h.drain(this.options.drainTimeMs).catch(() => undefined)));
       await this.admin?.close();
+      if (this.spare !== null) this.spare.process.kill();
       if (cluster.isPrimary) for (const w of Object.values(cluster.workers ?? {})) w?.kill();
     })();
     return this.stopping;
@@ -127,40 +158,61 @@ export class Primary implements AdminContext {
   private forkWorkers(count: number): WorkerHandle[] {
     cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv: process.execArgv, silent: false });
     const handles: WorkerHandle[] = [];
-    for (let i = 0; i < count; i++) handles.push(this.forkWorker(i));
+    for (let i = 0; i < count; i++) {
+      const handle = this.forkWorker();
+      handle.id = i;
+      handles.push(handle);
+    }
+    this.startSpare(0);
     return handles;
   }
 
-  private forkWorker(index: number): ClusterWorkerHandle {
-    const child = cluster.fork({
-      LEGATE_WORKER_ID: String(index),
-      LEGATE_MODE: this.options.mode,
-      LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0',
-    });
-    const handle = new ClusterWorkerHandle(index, child);
-    child.once('exit', (code, signal) => this.onWorkerExit(index, handle, code, signal));
+  private forkWorker(): ClusterWorkerHandle {
+    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0' });
+    const handle = new ClusterWorkerHandle(child);
+    child.once('exit', (code, signal) => this.onWorkerExit(handle, code, signal));
     return handle;
   }
 
   /**
-   * A dead worker is replaced at once with the current snapshot. A worker that dies again soon
-   * after starting waits before its next start, doubling up to 30 s, so a crash loop does not spin.
+   * A dead worker is replaced at once by the warm spare (a worker process already started, with
+   * no listeners), so serving capacity is back within milliseconds rather than a Node start-up;
+   * then a new spare is started. Workers that keep dying soon after starting make the next spare
+   * wait, doubling up to 30 s, so a crash loop does not spin.
    */
-  private onWorkerExit(index: number, handle: ClusterWorkerHandle, code: number | null, signal: string | null): void {
+  private onWorkerExit(handle: ClusterWorkerHandle, code: number | null, signal: string | null): void {
     if (this.stopping !== null) return;
+    if (handle === this.spare) {
+      this.spare = null;
+      this.startSpare(this.crashDelay(handle));
+      return;
+    }
     this.store.counter('server.worker_restarts').inc();
-    const now = Date.now();
-    const quick = now - handle.startedAt < 10_000;
-    const delay = quick ? Math.min(30_000, Math.max(250, (this.crashDelays.get(index) ?? 125) * 2)) : 0;
-    this.crashDelays.set(index, delay);
-    this.options.log(`worker ${index} exited (${signal ?? `code ${code}`}); starting a new one${delay > 0 ? ` in ${delay} ms (it crashed soon after starting)` : ''}`);
-    setTimeout(() => {
-      if (this.stopping !== null) return;
-      const replacement = this.forkWorker(index);
-      const at = this.handles.indexOf(handle);
-      if (at >= 0) this.handles[at] = replacement;
-      replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${index}: ${err.message}`));
-    }, delay).unref();
+    const at = this.handles.indexOf(handle);
+    const replacement = this.spare ?? this.forkWorker();
+    this.spare = null;
+    replacement.id = handle.id;
+    if (at >= 0) this.handles[at] = replacement;
+    this.options.log(`worker ${handle.id} exited (${signal ?? `code ${code}`}); worker process ${replacement.pid} takes its place`);
+    replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${handle.id}: ${err.message}`));
+    this.startSpare(this.crashDelay(handle));
+  }
+
+  private crashDelay(handle: ClusterWorkerHandle): number {
+    if (Date.now() - handle.startedAt > 10_000) {
+      this.quickCrashes = 0;
+      return 0;
+    }
+    this.quickCrashes++;
+    return Math.min(30_000, 250 * 2 ** (this.quickCrashes - 1));
+  }
+
+  private startSpare(delayMs: number): void {
+    const start = () => {
+      if (this.stopping === null && this.spare === null) this.spare = this.forkWorker();
+    };
+    if (delayMs === 0) start();
+    else setTimeout(start, delayMs).unref();
   }
 }
 
@@ -174,11 +226,9 @@ function keepBoundPorts(next: Snapshot, current: Snapshot): Snapshot {
 }
 
 function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {
-  return {
-    version,
-    listeners: boot.listeners,
-    clusters: boot.clusters,
-    routeConfigs: boot.routeConfigs,
-    versions: { lds: 'static', cds: 'static', rds: {}, eds: {} },
-  };
+  return { version, listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs, versions: staticVersions() };
+}
+
+function staticVersions(): Snapshot['versions'] {
+  return { lds: 'static', cds: 'static', rds: {}, eds: {} };
 }

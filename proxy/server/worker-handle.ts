@@ -17,6 +17,7 @@ export interface WorkerHandle {
 }
 
 export interface WorkerMemory {
+  pid: number;
   rss_bytes: number;
   heap_used_bytes: number;
   applied_snapshot_version: number;
@@ -59,13 +60,13 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.drain(request.timeoutMs);
     case 'memory': {
       const m = process.memoryUsage();
-      return { rss_bytes: m.rss, heap_used_bytes: m.heapUsed, applied_snapshot_version: worker.version } satisfies WorkerMemory;
+      return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, applied_snapshot_version: worker.version } satisfies WorkerMemory;
     }
   }
 }
 
 abstract class BaseHandle implements WorkerHandle {
-  abstract readonly id: number;
+  abstract id: number;
   protected abstract call(request: WorkerRequest): Promise<unknown>;
   apply(snapshot: Snapshot): Promise<ApplyResult> {
     return this.call({ kind: 'apply', snapshot }) as Promise<ApplyResult>;
@@ -100,15 +101,14 @@ export class LocalWorkerHandle extends BaseHandle {
 }
 
 export class ClusterWorkerHandle extends BaseHandle {
-  readonly id: number;
+  id = -1; // the worker slot it serves; -1 while it is the spare
   readonly startedAt = Date.now();
   private readonly child: ClusterWorker;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
-  constructor(id: number, child: ClusterWorker) {
+  constructor(child: ClusterWorker) {
     super();
-    this.id = id;
     this.child = child;
     child.on('message', (msg: ReplyMessage) => {
       if (msg?.legate !== 'reply') return;
@@ -118,8 +118,10 @@ export class ClusterWorkerHandle extends BaseHandle {
       if (msg.ok) waiter.resolve(msg.value);
       else waiter.reject(new Error(msg.error));
     });
+    // A send to a worker that just died reports through 'error'; the call's callback rejects it.
+    child.on('error', () => {});
     child.once('exit', () => {
-      for (const w of this.pending.values()) w.reject(new Error(`worker ${id} exited`));
+      for (const w of this.pending.values()) w.reject(new Error(`worker ${this.id} exited`));
       this.pending.clear();
     });
   }
@@ -128,17 +130,26 @@ export class ClusterWorkerHandle extends BaseHandle {
     return this.child;
   }
 
+  get pid(): number | undefined {
+    return this.child.process.pid;
+  }
+
   protected call(request: WorkerRequest): Promise<unknown> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       const message: RequestMessage = { legate: 'request', id, request };
-      try {
-        this.child.send(message);
-      } catch (err) {
+      const fail = (err: Error) => {
         this.pending.delete(id);
-        reject(err as Error);
+        reject(err);
+      };
+      if (!this.child.isConnected()) {
+        fail(new Error(`worker ${this.id} is not running`));
+        return;
       }
+      this.child.send(message, (err: Error | null) => {
+        if (err) fail(err);
+      });
     });
   }
 }

@@ -6,7 +6,7 @@ const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
 const worker = new Worker({
   mode,
   reusePort: process.env.LEGATE_REUSE_PORT === '1',
-  log: (line) => console.error(`legate[worker ${process.env.LEGATE_WORKER_ID}]: ${line}`),
+  log: (line) => console.error(`legate[worker ${process.pid}]: ${line}`),
 });
 
 process.on('message', (msg: RequestMessage) => {

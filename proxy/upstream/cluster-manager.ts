@@ -45,7 +45,9 @@ export class ClusterManager {
         if (!needsDns(config)) running.setAssignment(config.loadAssignment);
       } else {
         if (running !== undefined) void running.close();
+        // A DNS cluster starts without hosts; its config keeps the names that DNS resolves.
         const cluster = new UpstreamCluster(needsDns(config) ? { ...config, loadAssignment: { ...config.loadAssignment, endpoints: [] } } : config, this.store);
+        cluster.config = config;
         this.clusters.set(config.name, cluster);
       }
       if (needsDns(config)) warming.push(this.startDns(config.name));

@@ -6,7 +6,7 @@ import { checkApiVersion, grpcService, list, ms, obj, reject, socketAddress, str
 import type { Raw } from './common.ts';
 import { configSource } from './config-source.ts';
 
-export const RATELIMIT_METADATA_KEY = 'legate.ratelimit';
+const RATELIMIT_METADATA_KEY = 'legate.ratelimit';
 
 export function translateNode(raw: Raw | undefined): Node {
   const node: Node = { id: str(raw ?? {}, 'id'), cluster: str(raw ?? {}, 'cluster'), metadata: obj(raw ?? {}, 'metadata') ?? {} };

@@ -41,7 +41,7 @@ import {
 import type { Raw, TranslateContext } from './common.ts';
 import { translatePerFilterConfigs } from './http-filters.ts';
 
-export const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
+const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
 const DEFAULT_RETRY_BASE_MS = 25;
 const DEFAULT_DIRECT_RESPONSE_BODY_LIMIT = 4096;
 

@@ -10,16 +10,8 @@ import {
 } from '../../../xds-client/index.ts';
 import { edsCluster, listener, loadAssignment } from '../../support/xds/fixtures.ts';
 import { RecordingConsumer } from '../../support/xds/recording-consumer.ts';
+import { pollUntil } from '../../support/xds/wait.ts';
 import { XdsServer } from '../../support/xds-server.ts';
-
-// Polls `check` until it holds; the deadline makes a hang a failure.
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 t.test('SotW: reconnect with back-off, resubscribe with known versions', async (t) => {
   const server = new XdsServer();
@@ -53,7 +45,7 @@ t.test('SotW: reconnect with back-off, resubscribe with known versions', async (
   await once(client, 'disconnected');
   t.equal(client.state().connected, false);
   // Let several attempts fail while the server is down.
-  await until('three failed attempts', () => client.state().types[CLUSTER_TYPE_URL]!.updateFailure >= 4);
+  await pollUntil('several failed attempts', () => client.state().types[CLUSTER_TYPE_URL]!.updateFailure >= 4);
 
   const requests = server.requests.length;
   const streams = server.streamsOpened;
@@ -102,7 +94,7 @@ t.test('a server that is down from the start is reported once, then connected to
   });
   t.teardown(() => client.stop());
   client.start();
-  await until('three failed attempts', () => client.state().types[LISTENER_TYPE_URL]!.updateFailure >= 3);
+  await pollUntil('three failed attempts', () => client.state().types[LISTENER_TYPE_URL]!.updateFailure >= 3);
   server.setResources(LISTENER_TYPE_URL, 'l1', [listener('http', 8080, 'r')]);
   await server.start();
   await consumer.waitFor((u) => u.typeUrl === LISTENER_TYPE_URL);

@@ -30,3 +30,12 @@ export function waitForItem<T>(
     emitter.on(event, onItem);
   });
 }
+
+// Polls `check` until it holds, for state that has no event; the deadline makes a hang a failure.
+export async function pollUntil(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -220,3 +220,15 @@ t.test('invalid formats fail at compile time with a clear message', async (t) =>
   t.equal(validateFormat({ kind: 'json', fields: { a: '%PROTOCOL%' } }), null);
   t.match(validateFormat({ kind: 'json', fields: { a: null } }), /json_format\.a/);
 });
+
+t.test('START_TIME stays right across seconds and milliseconds with one compiled format', async (t) => {
+  const iso = compileFormat({ kind: 'text', template: '%START_TIME%' });
+  const custom = compileFormat({ kind: 'text', template: '%START_TIME(%S.%3f)%' });
+  const at = (ms: number) => new StreamInfo(ms, 0);
+  const times = [START, START + 1, START + 322, START + 322, START + 60_000, START - 86_400_000];
+  for (const ms of times) {
+    t.equal(iso(at(ms)), new Date(ms).toISOString());
+    const d = new Date(ms);
+    t.equal(custom(at(ms)), `${String(d.getUTCSeconds()).padStart(2, '0')}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`);
+  }
+});

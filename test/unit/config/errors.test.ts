@@ -60,7 +60,7 @@ const SECOND_LISTENER = `
 interface Case {
   name: string;
   replace: [string, string]; // first occurrence in BASE
-  line: string; // text on the line the error must point at (after the replacement)
+  line: string; // the error points at the line where the last occurrence of this text starts
   message: string; // the expected message without the "FILE:LINE: " prefix
 }
 
@@ -98,19 +98,19 @@ const cases: Case[] = [
   {
     name: 'duplicate listener address',
     replace: ['\n  clusters:', SECOND_LISTENER],
-    line: '- name: http2',
+    line: 'address:\n      socket_address: { address: 0.0.0.0, port_value: 10000 }\n    filter_chains:\n    - filters:\n      - name: tcp',
     message: "static_resources.listeners[1].address: listener 'http2' uses address 0.0.0.0:10000, already used by listener 'http' (give each listener its own address or port)",
   },
   {
     name: 'duplicate listener name',
     replace: ['\n  clusters:', SECOND_LISTENER.replace('name: http2', 'name: http').replace('port_value: 10000', 'port_value: 10001')],
-    line: '- name: http\n    address:\n      socket_address: { address: 0.0.0.0, port_value: 10001 }',
+    line: '- name: http\n',
     message: "static_resources.listeners[1].name: duplicate listener name 'http' (listener names must be unique)",
   },
   {
     name: 'duplicate cluster name',
     replace: ['  - name: app\n', '  - name: app\n    type: STATIC\n  - name: app\n'],
-    line: '  - name: app\n    connect_timeout',
+    line: '  - name: app\n',
     message: "static_resources.clusters[1].name: duplicate cluster name 'app' (cluster names must be unique)",
   },
   {
@@ -131,7 +131,7 @@ const cases: Case[] = [
   {
     name: 'router not last',
     replace: ['          http_filters:\n', '          http_filters:\n          - name: envoy.filters.http.router\n'],
-    line: 'http_filters:\n          - name: envoy.filters.http.router',
+    line: '- name: envoy.filters.http.router\n          - name: envoy.filters.http.router',
     message: `${HCM}.http_filters[0]: the router filter must be the last HTTP filter (move envoy.filters.http.router to the end of http_filters)`,
   },
   {
@@ -155,13 +155,13 @@ const cases: Case[] = [
   {
     name: 'missing listener address',
     replace: ['    address:\n      socket_address: { address: 0.0.0.0, port_value: 10000 }\n', ''],
-    line: '- name: http',
+    line: '- name: http\n',
     message: 'static_resources.listeners[0].address: required field is missing (set address.socket_address with address and port_value)',
   },
   {
     name: 'missing required field from the proto rules',
     replace: ['          stat_prefix: http\n', ''],
-    line: 'typed_config:',
+    line: 'typed_config:\n          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager',
     message: `${HCM}.stat_prefix: required field is missing (set stat_prefix (string))`,
   },
   {
@@ -173,7 +173,7 @@ const cases: Case[] = [
   {
     name: 'bad @type',
     replace: ['http_connection_manager.v3.HttpConnectionManager', 'http_connection_manager.v3.HttpConnectionManagr'],
-    line: 'typed_config:',
+    line: 'typed_config:\n          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager',
     message: `${HCM}: unknown or unsupported @type 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManagr' (Legate supports here: envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit)`,
   },
   {
@@ -209,13 +209,13 @@ const cases: Case[] = [
   {
     name: 'YAML syntax error',
     replace: ['domains: ["*"]', 'domains: ["*"'],
-    line: 'domains: ["*"',
+    line: 'routes:', // where the parser notices the unclosed list
     message: '',
   },
 ];
 
 function lineOf(text: string, needle: string): number {
-  const at = text.indexOf(needle);
+  const at = text.lastIndexOf(needle);
   if (at < 0) throw new Error(`fixture text lacks ${JSON.stringify(needle)}`);
   return text.slice(0, at).split('\n').length;
 }
@@ -244,7 +244,7 @@ for (const c of cases) {
     const err = loadError(file);
     t.notMatch(err.message, /\n/, 'one line');
     t.equal(err.file, file);
-    t.equal(err.line, lineOf(text, c.line), 'points at the offending line');
+    t.equal(err.line, lineOf(text, c.line), `points at the offending line: ${err.message}`);
     if (c.message !== '') t.equal(err.message, `${file}:${err.line}: ${c.message}`);
     else t.match(err.message, new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+: invalid YAML: .+ \\(fix the syntax\\)$`));
   });

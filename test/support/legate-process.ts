@@ -1,0 +1,137 @@
+// Runs `legate run` as a child process (node proxy/cli.ts run -c FILE), for tests that need a
+// separate process: several workers, its memory, its exit code, its signals. Listeners and admin
+// may bind port 0: the bound ports are read back from the lines `legate run` prints on stderr.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../proxy/cli.ts', import.meta.url));
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CliResult extends Exit {
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the CLI to completion (SIGKILL after timeoutMs) and collects its output. */
+export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env = { ...process.env };
+    delete env.LEGATE_DEBUG; // errors must be one line, as a user sees them
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+}
+
+export interface LegateProcess {
+  proc: ChildProcess;
+  pid: number;
+  configPath: string;
+  /** Bound port by listener name. */
+  ports: Map<string, number>;
+  url(path: string, listener?: string): string;
+  adminUrl(path: string): string;
+  /** What it printed on stderr so far (its log). */
+  log(): string;
+  /** What it printed on stdout so far (stdout access logs). */
+  stdout(): string;
+  /** Replaces the config file (then send SIGHUP to reload). */
+  rewriteConfig(bootstrap: object): void;
+  /** Resident set size of the process now, from /proc/PID/status (Linux). */
+  rssBytes(): number;
+  readonly exited: Promise<Exit>;
+  /** Sends a signal (SIGTERM by default) and resolves once it exited; SIGKILL after timeoutMs. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
+}
+
+/**
+ * Writes the bootstrap to a temporary file and runs `legate run` on it (one worker unless args
+ * say --workers); resolves once it prints that it is serving.
+ */
+export async function startLegateProcess(bootstrap: object, args: readonly string[] = []): Promise<LegateProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'legate-proc-'));
+  const configPath = join(dir, 'bootstrap.json');
+  writeFileSync(configPath, JSON.stringify(bootstrap));
+  const workers = args.includes('--workers') ? [] : ['--workers', '1'];
+  const proc = spawn(process.execPath, [CLI, 'run', '-c', configPath, ...workers, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  void exited.then(() => rmSync(dir, { recursive: true, force: true }));
+  let stderr = '';
+  let stdout = '';
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const ports = new Map<string, number>();
+  let admin = '';
+  const lines = createInterface({ input: proc.stderr! });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`legate run did not start within 20 s:\n${stderr}`)), 20_000);
+      lines.on('line', (line) => {
+        const listener = /^legate: listener '([^']+)' on .*:(\d+)$/.exec(line);
+        if (listener !== null) ports.set(listener[1], Number(listener[2]));
+        const adminLine = /^legate: admin on (http:\/\/\S+?)\/?$/.exec(line);
+        if (adminLine !== null) admin = adminLine[1];
+        if (line.startsWith('legate: serving with')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+      void exited.then(({ code, signal }) => {
+        clearTimeout(timer);
+        reject(new Error(`legate run exited (${signal ?? code}) before serving:\n${stderr}`));
+      });
+    });
+  } catch (err) {
+    proc.kill('SIGKILL');
+    await exited;
+    throw err;
+  }
+  const port = (name?: string) => {
+    const found = name === undefined ? ports.values().next().value : ports.get(name);
+    if (found === undefined) throw new Error(`no listener ${name ?? ''} in:\n${stderr}`);
+    return found;
+  };
+  return {
+    proc,
+    pid: proc.pid!,
+    configPath,
+    ports,
+    url: (path, listener) => `http://127.0.0.1:${port(listener)}${path}`,
+    adminUrl: (path) => `${admin}${path}`,
+    log: () => stderr,
+    stdout: () => stdout,
+    rewriteConfig: (next) => writeFileSync(configPath, JSON.stringify(next)),
+    rssBytes: () => {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      return kb === null ? 0 : Number(kb[1]) * 1024;
+    },
+    exited,
+    stop: async (signal = 'SIGTERM', timeoutMs = 10_000) => {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        proc.kill(signal);
+        const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+        const result = await exited;
+        clearTimeout(timer);
+        return result;
+      }
+      return exited;
+    },
+  };
+}
