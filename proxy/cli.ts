@@ -6,6 +6,7 @@ import { registerIptablesCommand } from '../iptables/index.ts';
 import { loadBootstrap } from './config/index.ts';
 import { runDemo } from './demo/index.ts';
 import { Primary } from './server/index.ts';
+import { idOrName } from './server/privileges.ts';
 import { LEGATE_VERSION } from './admin/version.ts';
 
 const log = (line: string) => console.error(`legate: ${line}`);
@@ -33,17 +34,25 @@ export function buildProgram(): Command {
     .description('run the proxy from an Envoy v3 bootstrap file (YAML or JSON)')
     .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
     .option('--workers <n>', 'worker processes (1 runs everything in one process)', positiveInt, availableParallelism())
-    .addOption(new Option('--mode <mode>', 'ingress router or sidecar (sidecar: retry 5xx three times by default)').choices(['ingress', 'sidecar']).default('ingress'))
+    .addOption(
+      new Option('--mode <mode>', 'ingress router or sidecar (sidecar: Istio\'s listeners on 15001/15006 if the bootstrap has none, admin on 127.0.0.1:15000, routes retry 5xx three times)')
+        .choices(['ingress', 'sidecar'])
+        .default('ingress'),
+    )
     .option('--drain-time-s <seconds>', 'how long requests in flight may take to finish on shutdown (Envoy: 600)', seconds, 30)
     .option('--no-reuse-port', 'share one listening socket across workers instead of one SO_REUSEPORT socket each')
-    .action(async (opts: { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean }) => {
-      const primary = new Primary({ configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, log });
+    .option('--uid <user>', 'started as root: serve as this user (id or name) once listeners are bound, e.g. the --proxy-uid of `legate iptables apply`', idOrName)
+    .option('--gid <group>', 'with --uid: serve as this group (default: the --uid value)', idOrName)
+    .action(async (opts: { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; uid?: number | string; gid?: number | string }) => {
+      if (opts.gid !== undefined && opts.uid === undefined) throw new Error('--gid needs --uid');
+      const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
+      const primary = new Primary({ configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, runAs, log });
       await primary.start();
       const bound = primary.applied?.listeners ?? [];
       for (const l of bound) log(`listener '${l.name}' on ${l.address}:${l.port}`);
       const admin = primary.admin?.address();
       if (admin !== undefined) log(`admin on http://${admin.address}:${admin.port}/`);
-      log(`serving with ${opts.workers} worker${opts.workers === 1 ? '' : 's'} (${opts.mode} mode)`);
+      log(`serving with ${opts.workers} worker${opts.workers === 1 ? '' : 's'} (${opts.mode} mode${runAs === undefined ? '' : `, as uid ${process.getuid!()} gid ${process.getgid!()}`})`);
       installSignals(primary);
     });
 

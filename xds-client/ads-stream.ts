@@ -41,6 +41,7 @@ export class SotwStream extends AdsStream<DiscoveryResponseMessage> {
       result = { ok: true };
     } catch (error) {
       result = { ok: false, error: errorMessage(error) };
+      this.emit('invalid', subscription.typeUrl, response.version_info, result.error);
     }
     if (result.ok) {
       result = await this.deliver(subscription.typeUrl, {

@@ -50,6 +50,10 @@ export interface XdsClientEvents {
   connected: [];
   disconnected: [reason: string];
   initialFetchTimeout: [typeUrl: string];
+  // A stream ended (or could not be opened) while this type was subscribed (Envoy's update_failure).
+  updateFailure: [typeUrl: string];
+  // A response NACKed by the client itself, before the consumer saw it: it did not decode.
+  invalidResponse: [typeUrl: string, version: string, error: string];
 }
 
 export interface XdsClient extends EventEmitter<XdsClientEvents> {
@@ -156,6 +160,7 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
       this.emit('connected');
     });
     stream.on('response', () => this.#backoff.reset());
+    stream.on('invalid', (typeUrl, version, error) => this.emit('invalidResponse', typeUrl, version, error));
     stream.start();
   }
 
@@ -165,7 +170,9 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
     this.#connected = false;
     if (this.#stopped) return;
     for (const subscription of this.#subscriptions.inWarmingOrder()) {
-      if (subscription.requested) subscription.streamFailed();
+      if (!subscription.requested) continue;
+      subscription.streamFailed();
+      this.emit('updateFailure', subscription.typeUrl);
     }
     // One line per change of state, not one per failed attempt.
     if (!this.#reportedDown) {

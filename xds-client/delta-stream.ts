@@ -56,6 +56,7 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryResponseMessage> {
       result = { ok: true };
     } catch (error) {
       result = { ok: false, error: errorMessage(error) };
+      this.emit('invalid', subscription.typeUrl, response.system_version_info, result.error);
     }
     if (result.ok) {
       result = await this.deliver(subscription.typeUrl, {

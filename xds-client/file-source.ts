@@ -21,6 +21,8 @@ export interface FileSourceOptions {
   path: string;
   typeUrl: string; // the type the file must hold (it backs lds_config, cds_config, ...)
   onResources: ResourceConsumer;
+  // The file could not be read or parsed, so onResources was not called; the last good set stays.
+  onInvalid?: (error: string) => void;
   logger?: XdsLogger;
 }
 
@@ -96,7 +98,7 @@ class WatchedFile implements FileSource {
       text = await readFile(file, 'utf8');
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
-      return this.#rejected(`cannot read the file (${code})`);
+      return this.#invalid(`cannot read the file (${code})`);
     }
     // Replacing a file fires several events; the same content is not news.
     if (text === this.#lastText) return this.#lastResult;
@@ -105,7 +107,7 @@ class WatchedFile implements FileSource {
     try {
       update = this.#parse(text);
     } catch (error) {
-      return this.#rejected(errorMessage(error));
+      return this.#invalid(errorMessage(error));
     }
     let result: UpdateResult;
     try {
@@ -137,6 +139,11 @@ class WatchedFile implements FileSource {
     const names = new Set(resources.map((r) => r.name));
     const removed = [...this.#subscription.known.keys()].filter((name) => !names.has(name));
     return { version: response.version_info, resources, removed, complete: true };
+  }
+
+  #invalid(error: string): UpdateResult {
+    this.#options.onInvalid?.(error);
+    return this.#rejected(error);
   }
 
   #rejected(error: string): UpdateResult {

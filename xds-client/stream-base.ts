@@ -22,6 +22,7 @@ export interface StreamEvents {
   established: []; // the server answered: response headers or a response
   response: []; // a response arrived: the stream is doing real work
   closed: [reason: string]; // once, after the update being applied (if any) finished
+  invalid: [typeUrl: string, version: string, error: string]; // NACKed without reaching the consumer
 }
 
 export interface StreamMethod {

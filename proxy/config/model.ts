@@ -69,7 +69,8 @@ export type PathSpecifier =
   | { kind: 'prefix'; value: string }
   | { kind: 'path'; value: string }
   | { kind: 'safe_regex'; value: string }
-  | { kind: 'path_separated_prefix'; value: string };
+  | { kind: 'path_separated_prefix'; value: string }
+  | { kind: 'connect_matcher'; value: '' }; // matches CONNECT requests only (they have no path)
 
 export interface RouteMatch {
   path: PathSpecifier;
@@ -124,6 +125,9 @@ export interface RequestMirrorPolicy {
 export interface UpgradeConfig {
   upgradeType: string; // lower case: 'websocket', 'connect'
   enabled: boolean;
+  // Route level, CONNECT only (Envoy's connect_config): Legate terminates the CONNECT and relays its
+  // payload to the cluster as raw TCP. Absent: the CONNECT request is proxied to the upstream.
+  connectConfig?: Record<string, never>;
 }
 
 export interface RouteAction {
@@ -265,6 +269,7 @@ export interface TcpProxy {
   cluster: ClusterSpecifier; // 'cluster' or 'weighted_clusters'
   idleTimeoutMs: number; // 3600000; 0 = none
   maxConnectAttempts: number; // 1
+  maxDownstreamConnectionDurationMs?: number; // absent = none
   accessLog: AccessLog[];
 }
 
@@ -301,6 +306,8 @@ export interface Listener {
   bindToPort: boolean; // true
   useOriginalDst: boolean;
   listenerFilters: ListenerFilter[];
+  listenerFiltersTimeoutMs: number; // 15000; 0 = none
+  continueOnListenerFiltersTimeout: boolean; // false: a timed-out connection is closed
   filterChains: FilterChain[];
   defaultFilterChain?: FilterChain;
   perConnectionBufferLimitBytes: number; // 1 MiB
@@ -409,6 +416,8 @@ export interface Cluster {
   maxRequestsPerConnection: number; // 0 = unlimited
   upstreamIdleTimeoutMs: number; // 3600000
   perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
+  cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
+  upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
 }
 
 // ---- the bootstrap's process-level parts ----

@@ -43,8 +43,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [
     `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes
-     listener_filters traffic_direction bind_to_port transparent`,
-    `stat_prefix metadata drain_type listener_filters_timeout continue_on_listener_filters_timeout freebind
+     listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout`,
+    `stat_prefix metadata drain_type freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
      tcp_backlog_size max_connections_to_accept_per_socket_event ignore_global_conn_limit bypass_overload_manager`,
   ],
@@ -114,8 +114,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.DataSource': ['filename inline_bytes inline_string environment_variable', 'watched_directory'],
   // ---- TCP proxy ----
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': [
-    'stat_prefix cluster weighted_clusters idle_timeout access_log max_connect_attempts',
-    `downstream_idle_timeout upstream_idle_timeout max_downstream_connection_duration access_log_flush_interval
+    'stat_prefix cluster weighted_clusters idle_timeout access_log max_connect_attempts max_downstream_connection_duration',
+    `downstream_idle_timeout upstream_idle_timeout access_log_flush_interval
      flush_access_log_on_connected access_log_options`,
   ],
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': ['name weight', ''],
@@ -137,7 +137,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'metadata decorator tracing per_request_buffer_limit_bytes stat_prefix',
   ],
   'envoy.config.route.v3.RouteMatch': [
-    'prefix path safe_regex path_separated_prefix case_sensitive runtime_fraction headers query_parameters grpc',
+    'prefix path safe_regex path_separated_prefix connect_matcher case_sensitive runtime_fraction headers query_parameters grpc',
     '',
   ],
   'envoy.type.matcher.v3.StringMatcher': ['exact prefix suffix safe_regex contains ignore_case', ''],
@@ -153,7 +153,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.route.v3.RouteAction.HashPolicy': ['header cookie connection_properties query_parameter terminal', ''],
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': ['header_name', ''],
   'envoy.config.route.v3.RouteAction.HashPolicy.Cookie': ['name ttl path', ''],
-  'envoy.config.route.v3.RouteAction.UpgradeConfig': ['upgrade_type enabled', ''],
+  'envoy.config.route.v3.RouteAction.UpgradeConfig': ['upgrade_type enabled connect_config', ''],
+  'envoy.config.route.v3.RouteAction.UpgradeConfig.ConnectConfig': ['', ''],
   'envoy.config.route.v3.WeightedCluster': ['clusters total_weight', 'runtime_key_prefix'],
   'envoy.config.route.v3.WeightedCluster.ClusterWeight': [
     `name weight request_headers_to_add request_headers_to_remove response_headers_to_add
@@ -178,13 +179,14 @@ const table: Record<string, [supported: string, ignored: string]> = {
      load_assignment health_checks max_requests_per_connection circuit_breakers http2_protocol_options
      typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
      ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
-     common_http_protocol_options protocol_selection`,
-    `http_protocol_options upstream_http_protocol_options metadata cleanup_interval wait_for_warm_on_init
+     common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config`,
+    `http_protocol_options upstream_http_protocol_options metadata wait_for_warm_on_init
      dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
      close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
   ],
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
+  'envoy.config.core.v3.BindConfig': ['source_address', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [
     'common_http_protocol_options explicit_http_config',
     'upstream_http_protocol_options header_validation_config',

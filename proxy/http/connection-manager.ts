@@ -91,7 +91,20 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
     const body = status === 431 ? 'Request Header Fields Too Large' : status === 408 ? 'request timeout' : 'Bad Request';
     if (status === 408) this.stats.downstreamRqTimeout.inc();
+    else this.stats.downstreamCxProtocolError.inc();
     socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\ncontent-length: ${body.length}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${body}`);
+    // Logged as Envoy logs a codec error: the status sent and DPE (downstream protocol error).
+    const info = new StreamInfo();
+    info.protocol = 'HTTP/1.1';
+    info.responseCode = status;
+    info.responseCodeDetails = status === 431 ? 'http1.headers_too_large' : status === 408 ? 'request_header_timeout' : 'http1.codec_error';
+    if (status !== 408) info.setResponseFlag('DPE');
+    info.bytesSent = body.length;
+    info.downstreamRemoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
+    info.downstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;
+    info.durationMs = info.elapsedMs();
+    for (const logger of this.accessLoggers) logger.log(info);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -114,7 +127,9 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (contentLength !== undefined) info.bytesReceived = Number(contentLength) || 0;
     info.downstreamRemoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
-    info.downstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;
+    // Where the client was going: the original_dst listener filter's restored address, if any.
+    const facts = socket[kFacts];
+    info.downstreamLocalAddress = facts === undefined ? `${socket.localAddress}:${socket.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
     const stream = new HttpStream(this, req, res, info, { authority, path, method, scheme: 'http', headers: req.headers });
     res.once('close', () => this.onStreamEnd(stream));
     if (this.draining) res.shouldKeepAlive = false;

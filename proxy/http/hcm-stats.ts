@@ -8,6 +8,7 @@ export class HcmStats {
   readonly downstreamCxHttp1Total: Counter;
   readonly downstreamCxHttp1Active: Gauge;
   readonly downstreamCxDestroyRemoteActiveRq: Counter;
+  readonly downstreamCxProtocolError: Counter;
   readonly downstreamCxRxBytesTotal: Counter;
   readonly downstreamCxTxBytesTotal: Counter;
   readonly downstreamRqTotal: Counter;
@@ -37,6 +38,7 @@ export class HcmStats {
     this.downstreamCxHttp1Total = c('downstream_cx_http1_total');
     this.downstreamCxHttp1Active = g('downstream_cx_http1_active');
     this.downstreamCxDestroyRemoteActiveRq = c('downstream_cx_destroy_remote_active_rq');
+    this.downstreamCxProtocolError = c('downstream_cx_protocol_error');
     this.downstreamCxRxBytesTotal = c('downstream_cx_rx_bytes_total');
     this.downstreamCxTxBytesTotal = c('downstream_cx_tx_bytes_total');
     this.downstreamRqTotal = c('downstream_rq_total');

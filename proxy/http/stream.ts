@@ -19,6 +19,7 @@ export class HttpStream implements RouterStream {
   route: RouteMatchResult<StreamInfo> | null = null;
   weightedCluster: WeightedCluster | undefined;
   trustedDownstream = false;
+  readonly requestHasBody: boolean;
   includeAttemptCount = false;
   includeAttemptCountInResponse = false;
   private resetCallback: (() => void) | undefined;
@@ -32,6 +33,9 @@ export class HttpStream implements RouterStream {
     this.req = req;
     this.res = res;
     this.headers = req.headers;
+    // Read before hop-by-hop removal drops transfer-encoding from these same headers.
+    const length = req.headers['content-length'];
+    this.requestHasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
     this.path = req.url ?? '/';
     this.info = info;
   }

@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FilterChain, Listener } from '../config/model.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
+import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 
 export interface ChainHandler {
   /** Takes ownership of an accepted connection. */
@@ -15,6 +16,9 @@ export interface ChainHandler {
 }
 
 export type ChainHandlerFactory = (chain: FilterChain, listener: Listener) => ChainHandler;
+
+/** The listener configured for an original destination (use_original_dst hand-off), if any. */
+export type ListenerLookup = (ip: string, port: number) => ActiveListener | undefined;
 
 interface ListenerStats {
   downstreamCxTotal: Counter;
@@ -27,6 +31,8 @@ interface ListenerStats {
 export class ActiveListener {
   config: Listener;
   private matcher: FilterChainMatcher;
+  private restoresOriginalDst: boolean;
+  private readonly lookup: ListenerLookup;
   private handlers: Map<FilterChain, ChainHandler>;
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
@@ -34,10 +40,12 @@ export class ActiveListener {
   private readonly reusePort: boolean;
   private accepting = false;
 
-  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean) {
+  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup) {
     this.config = config;
     this.reusePort = reusePort;
+    this.lookup = lookup;
     this.matcher = new FilterChainMatcher(config);
+    this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.handlers = buildHandlers(config, factory, new Map());
     const prefix = `listener.${config.address.address}_${config.address.port}.`;
     this.stats = {
@@ -79,6 +87,7 @@ export class ActiveListener {
     const previous = this.handlers;
     this.config = config;
     this.matcher = new FilterChainMatcher(config);
+    this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.handlers = buildHandlers(config, factory, previous);
     const kept = new Set(this.handlers.values());
     for (const handler of previous.values()) if (!kept.has(handler)) handler.drain();
@@ -86,6 +95,18 @@ export class ActiveListener {
 
   /** Also the entry for connections handed over by an original_dst listener. */
   onConnection(socket: net.Socket, facts?: ConnectionFacts): void {
+    if (facts === undefined && this.restoresOriginalDst) {
+      const local = connectionFacts(socket);
+      const restored = restoreOriginalDst(socket, local);
+      if (restored !== null && this.config.useOriginalDst) {
+        const target = this.lookup(restored.destinationIp, restored.destinationPort);
+        if (target !== undefined) {
+          target.onConnection(socket, restored);
+          return;
+        }
+      }
+      facts = restored ?? local;
+    }
     const limit = this.config.connectionLimit;
     if (limit !== undefined && this.connections.size >= limit) {
       this.stats.downstreamCxOverflow.inc();

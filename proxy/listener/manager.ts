@@ -39,21 +39,26 @@ export class ListenerManager {
         continue;
       }
       if (active !== undefined) void active.drainAndClose();
-      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort);
+      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port));
       this.listeners.set(config.name, fresh);
       binds.push(fresh.listen());
     }
     await Promise.all(binds);
   }
 
-  /** A listener that does not bind (bind_to_port: false) by its address, for original_dst hand-off. */
+  /**
+   * A listener that does not bind (bind_to_port: false) by its address, for original_dst hand-off:
+   * the one on exactly ip:port, else one on the wildcard address of that port, as Envoy.
+   */
   byAddress(ip: string, port: number): ActiveListener | undefined {
+    let wildcard: ActiveListener | undefined;
     for (const l of this.listeners.values()) {
-      if (l.config.address.port === port && (l.config.address.address === ip || l.config.address.address === '0.0.0.0' || l.config.address.address === '::')) {
-        if (!l.config.bindToPort) return l;
-      }
+      const { address } = l.config;
+      if (l.config.bindToPort || address.port !== port) continue;
+      if (address.address === ip) return l;
+      if (address.address === '::' || (address.address === '0.0.0.0' && !ip.includes(':'))) wildcard ??= l;
     }
-    return undefined;
+    return wildcard;
   }
 
   bound(): BoundListener[] {

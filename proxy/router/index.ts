@@ -4,11 +4,12 @@ export type { CompiledVirtualHost, NoRouteResult, RouteMatchResult, RouteResult 
 export type { CompiledRoute } from './compiled-route.ts';
 export type { ClusterChoice } from './cluster-picker.ts';
 export type { HeaderMutator, MutableHeaderMap, ValueCompiler } from './header-mutation.ts';
+export { HeaderOperations } from './header-mutation.ts';
 export type { DownstreamConnection, HashResult } from './hash-policy.ts';
 export { hash32 } from './hash.ts';
 export { compileHeaderMatcher, compileQueryParameterMatcher, compileStringMatcher } from './match.ts';
 export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
-export { headerValue } from './request.ts';
+export { headerValue, requestHeaderGetter } from './request.ts';
 export type { HeaderMap, RouteRequest } from './request.ts';
 export { routeToCluster } from './router-filter.ts';
 export type { RouterOptions, RouterStream } from './router-filter.ts';

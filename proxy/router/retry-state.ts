@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 type HeaderMap = IncomingHttpHeaders | OutgoingHttpHeaders;
 
 /** Why an attempt failed without a usable response. */
-export type ResetReason = 'connect-failure' | 'reset' | 'per-try-timeout' | 'refused-stream' | 'overflow';
+export type ResetReason = 'connect-failure' | 'reset' | 'protocol-error' | 'per-try-timeout' | 'refused-stream' | 'overflow';
 
 export class RetryState {
   private readonly policy: RetryPolicy;

@@ -29,6 +29,8 @@ function compilePath(spec: PathSpecifier, caseSensitive: boolean): RouteMatcher 
       const regex = fullMatchRegExp(spec.value);
       return ({ path }, end) => regex.test(end === path.length ? path : path.slice(0, end));
     }
+    case 'connect_matcher':
+      return (req) => req.method === 'CONNECT';
   }
 }
 

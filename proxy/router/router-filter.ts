@@ -16,6 +16,8 @@ export interface RouterStream {
   readonly res: ServerResponse;
   /** The request headers as they will go upstream (hop-by-hop already removed); mutable. */
   readonly headers: IncomingHttpHeaders;
+  /** Whether the request has a body (content-length > 0 or chunked), judged before hop-by-hop removal. */
+  readonly requestHasBody: boolean;
   readonly path: string;
   readonly startMs: number;
   readonly trustedDownstream: boolean;
@@ -63,6 +65,7 @@ class UpstreamRequest {
   private previousHosts: Host[] = [];
   private globalTimer: NodeJS.Timeout | undefined;
   private backOffTimer: NodeJS.Timeout | undefined;
+  private holdsRetry = false; // a max_retries slot is taken
   private responseStarted = false;
   private done = false;
 
@@ -88,9 +91,8 @@ class UpstreamRequest {
 
   /** A body is kept for replay when retries are possible and it fits the buffer limit. */
   private prepareBody(limit: number): void {
+    if (!this.stream.requestHasBody) return;
     const req = this.stream.req;
-    const hasBody = req.headers['content-length'] !== undefined ? req.headers['content-length'] !== '0' : req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) return;
     if (this.retry === null) {
       this.body = req;
       return;
@@ -133,15 +135,14 @@ class UpstreamRequest {
   private sendAttempt(): void {
     if (this.done) return;
     const exclude = this.retry !== null && this.retry.avoidPreviousHosts && this.previousHosts.length > 0 ? (h: unknown) => this.previousHosts.includes(h as Host) : undefined;
-    const host = this.cluster.chooseHost({ hash: this.stream.hashKey(), exclude, maxAttempts: this.retry?.hostSelectionMaxAttempts });
+    const host = this.cluster.chooseHost({ hash: this.stream.hashKey(), exclude, maxAttempts: this.retry?.hostSelectionMaxAttempts, downstreamLocalAddress: this.stream.info.downstreamLocalAddress });
     if (host === null) {
       this.cluster.stats.upstreamCxNone.inc();
       this.finishLocal(503, 'no healthy upstream', 'UH', 'no_healthy_upstream');
       return;
     }
-    const breaker = this.cluster.config.circuitBreakers[0];
-    if (breaker !== undefined && this.cluster.stats.upstreamRqActive.value >= breaker.maxRequests) {
-      this.cluster.stats.upstreamRqPendingOverflow.inc();
+    const pool = this.cluster.pool(host);
+    if (!this.cluster.breaker.admitRequest(() => pool.stats.free > 0)) {
       this.finishLocal(503, failureReply('overflow').body, 'UO', 'upstream_reset_before_response_started{overflow}', { 'x-envoy-overloaded': 'true' });
       return;
     }
@@ -166,10 +167,9 @@ class UpstreamRequest {
   /** An attempt got response headers. Returns false when it was discarded for a retry. */
   onResponseStart(attempt: Attempt, status: number, headers: IncomingHttpHeaders): boolean {
     if (this.done || attempt !== this.attempt) return false;
+    this.releaseRetry();
     if (this.retry !== null && this.retry.retriableResponse(status, headers) && this.canReplay()) {
       if (this.tryRetry()) return false;
-      this.stream.info.setResponseFlag('URX');
-      this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
     }
     this.responseStarted = true;
     if (this.attempts > 1 && status < 500) this.cluster.stats.upstreamRqRetrySuccess.inc();
@@ -206,6 +206,7 @@ class UpstreamRequest {
   /** An attempt failed: before headers it may be retried or answered locally; after, the downstream is reset. */
   onAttemptError(attempt: Attempt, reason: ResetReason): void {
     if (this.done || attempt !== this.attempt) return;
+    this.releaseRetry();
     if (this.responseStarted) {
       this.clearTimers();
       this.done = true;
@@ -217,8 +218,6 @@ class UpstreamRequest {
     if (reason === 'per-try-timeout') this.cluster.stats.upstreamRqPerTryTimeout.inc();
     if (this.retry !== null && this.retry.retriableReset(reason) && this.canReplay()) {
       if (this.tryRetry()) return;
-      this.stream.info.setResponseFlag('URX');
-      this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
     }
     const reply = failureReply(reason);
     this.finishLocal(reply.status, reply.body, reply.flag, reply.details);
@@ -228,29 +227,41 @@ class UpstreamRequest {
     return !this.noMoreRetries && (this.body === null || Buffer.isBuffer(this.body));
   }
 
+  /** Schedules a retry; when none is allowed it flags why: URX (no retries left) or UO (max_retries). */
   private tryRetry(): boolean {
-    if (this.retry === null || !this.retry.takeRetry()) return false;
-    const breaker = this.cluster.config.circuitBreakers[0];
-    if (breaker !== undefined && this.cluster.retriesActive >= breaker.maxRetries) {
-      this.cluster.stats.upstreamRqRetryOverflow.inc();
+    if (this.retry === null) return false;
+    if (!this.retry.takeRetry()) {
+      this.stream.info.setResponseFlag('URX');
+      this.cluster.stats.upstreamRqRetryLimitExceeded.inc();
       return false;
     }
+    if (!this.cluster.breaker.acquireRetry()) {
+      this.stream.info.setResponseFlag('UO');
+      return false;
+    }
+    this.holdsRetry = true;
     this.cluster.stats.upstreamRqRetry.inc();
-    this.cluster.retriesActive++;
     this.attempt = null;
     this.backOffTimer = setTimeout(() => {
       this.backOffTimer = undefined;
-      this.cluster.retriesActive--;
       this.sendAttempt();
     }, this.retry.backOffMs());
     return true;
+  }
+
+  /** As Envoy, a retry holds its circuit-breaker slot through the back-off and the retried attempt. */
+  private releaseRetry(): void {
+    if (!this.holdsRetry) return;
+    this.holdsRetry = false;
+    this.cluster.breaker.releaseRetry();
   }
 
   private onGlobalTimeout(): void {
     this.globalTimer = undefined;
     if (this.done) return;
     this.cluster.stats.upstreamRqTimeout.inc();
-    this.attempt?.abort();
+    if (this.attempt !== null) this.attempt.host.stats.rqTimeout++;
+    this.attempt?.abort(true);
     this.attempt = null;
     if (this.responseStarted) {
       this.done = true;
@@ -271,18 +282,18 @@ class UpstreamRequest {
     this.stream.info.setResponseFlag('DC');
   }
 
+  /** A local reply on the upstream's behalf; Envoy charges its code to the cluster (upstream_rq_503, _5xx). */
   private finishLocal(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void {
     this.done = true;
     this.clearTimers();
+    this.cluster.stats.recordResponse(status);
     this.stream.localReply(status, body, flag, details, headers);
   }
 
   private clearTimers(): void {
     if (this.globalTimer !== undefined) clearTimeout(this.globalTimer);
-    if (this.backOffTimer !== undefined) {
-      clearTimeout(this.backOffTimer);
-      this.cluster.retriesActive--;
-    }
+    if (this.backOffTimer !== undefined) clearTimeout(this.backOffTimer);
+    this.releaseRetry();
     this.globalTimer = undefined;
     this.backOffTimer = undefined;
   }
@@ -292,13 +303,14 @@ class UpstreamRequest {
 class Attempt implements Dispatcher.DispatchHandler {
   readonly startMs = performance.now();
   private readonly owner: UpstreamRequest;
-  private readonly host: Host;
+  readonly host: Host;
   private cluster: UpstreamCluster | null = null;
   private controller: Dispatcher.DispatchController | null = null;
   private perTryTimer: NodeJS.Timeout | undefined;
   private readonly perTryTimeoutMs: number;
   private aborted = false;
   private ended = false;
+  private pending = false; // waiting for a connection (max_pending_requests)
   private status = 0;
 
   constructor(owner: UpstreamRequest, host: Host, perTryTimeoutMs: number) {
@@ -316,10 +328,17 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.host.stats.rqActive++;
     if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
     cluster.pool(this.host).dispatch({ ...options, headersTimeout: 0, bodyTimeout: 0 }, this);
+    // undici starts the request at once on a free connection; otherwise it waits in the pool.
+    if (this.controller === null && !this.ended) {
+      this.pending = true;
+      cluster.breaker.requestPending();
+    }
   }
 
-  abort(): void {
+  /** Cancels the attempt; a route timeout counts as the host's timeout for outlier detection. */
+  abort(timedOut = false): void {
     if (this.aborted || this.ended) return;
+    if (timedOut && this.status === 0) this.cluster!.outlier?.putLocalOrigin(this.host.address, 'timeout');
     this.aborted = true;
     this.controller?.abort(new Error('attempt cancelled'));
     this.finish(false);
@@ -327,12 +346,19 @@ class Attempt implements Dispatcher.DispatchHandler {
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
     this.controller = controller;
-    if (this.aborted) controller.abort(new Error('attempt cancelled'));
+    if (this.aborted) {
+      controller.abort(new Error('attempt cancelled'));
+      return;
+    }
+    this.leavePending();
+    this.cluster!.outlier?.putLocalOrigin(this.host.address, 'connect-success');
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: IncomingHttpHeaders): void {
     if (this.aborted) return;
     this.status = statusCode;
+    // Before the owner decides on a retry, so an ejection already steers the retry elsewhere.
+    this.cluster!.outlier?.putHttpStatus(this.host.address, statusCode);
     if (this.perTryTimer !== undefined) {
       clearTimeout(this.perTryTimer);
       this.perTryTimer = undefined;
@@ -363,15 +389,18 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.aborted) return;
     this.aborted = true;
     this.finish(false);
+    this.cluster!.outlier?.putLocalOrigin(this.host.address, 'connect-failed'); // Envoy counts resets alike
     this.owner.onAttemptError(this, resetReasonOf(error));
   }
 
   private onPerTryTimeout(): void {
     this.perTryTimer = undefined;
     if (this.aborted || this.ended) return;
+    this.host.stats.rqTimeout++;
     this.aborted = true;
     this.controller?.abort(new Error('per try timeout'));
     this.finish(false);
+    this.cluster!.outlier?.putLocalOrigin(this.host.address, 'timeout');
     this.owner.onAttemptError(this, 'per-try-timeout');
   }
 
@@ -380,6 +409,8 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.ended = true;
     if (this.perTryTimer !== undefined) clearTimeout(this.perTryTimer);
     const cluster = this.cluster!;
+    this.leavePending();
+    cluster.breaker.requestDone();
     cluster.stats.upstreamRqActive.sub(1);
     this.host.activeRequests--;
     this.host.stats.rqActive--;
@@ -391,6 +422,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     } else {
       this.host.stats.rqError++;
     }
+  }
+
+  private leavePending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.cluster!.breaker.pendingDone();
   }
 }
 

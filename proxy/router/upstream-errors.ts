@@ -12,8 +12,15 @@ const CONNECT_FAILURES = new Set([
   'ETIMEDOUT',
 ]);
 
+// A response the codec could not parse: undici's HTTPParserError (its code, HPE_*, is not always
+// set), headers over the limit, a body longer or shorter than its content-length.
+const PROTOCOL_ERRORS = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
+
 export function resetReasonOf(err: Error & { code?: string }): ResetReason {
-  return err.code !== undefined && CONNECT_FAILURES.has(err.code) ? 'connect-failure' : 'reset';
+  const code = err.code;
+  if (code !== undefined && CONNECT_FAILURES.has(code)) return 'connect-failure';
+  if (err.name === 'HTTPParserError' || (code !== undefined && PROTOCOL_ERRORS.has(code))) return 'protocol-error';
+  return 'reset';
 }
 
 export interface LocalFailure {
@@ -39,6 +46,13 @@ export function failureReply(reason: ResetReason): LocalFailure {
         flag: 'UO',
         body: 'upstream connect error or disconnect/reset before headers. reset reason: overflow',
         details: 'upstream_reset_before_response_started{overflow}',
+      };
+    case 'protocol-error':
+      return {
+        status: 503,
+        flag: 'UPE',
+        body: 'upstream connect error or disconnect/reset before headers. reset reason: protocol error',
+        details: 'upstream_reset_before_response_started{protocol_error}',
       };
     case 'per-try-timeout':
       return { status: 504, flag: 'UT', body: 'upstream request timeout', details: 'upstream_per_try_timeout' };

@@ -1,11 +1,38 @@
 // Resources from a control plane (ADS, state of the world or delta) or from watched files
 // (path_config_source), merged with the bootstrap's static resources into complete snapshots.
-// (Being written: see issue 5.)
+// Every update is translated, composed (warming decides what enters), validated and applied to
+// the workers before it is ACKed; any failure NACKs it and keeps the last good config. Updates,
+// timeouts and file reloads run one at a time. See README.md beside this file.
+import {
+  CLUSTER_TYPE_URL,
+  createFileSource,
+  createXdsClient,
+  ENDPOINT_TYPE_URL,
+  LISTENER_TYPE_URL,
+  ROUTE_TYPE_URL,
+} from '../../xds-client/index.ts';
+import type { FileSource, JsonObject, NodeInfo, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
+import { validateSnapshot } from '../config/index.ts';
 import type { BootstrapConfig } from '../config/index.ts';
-import type { Snapshot } from '../config/snapshot.ts';
+import type { DynamicResources } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
+import {
+  ADS_SOURCE,
+  applyUpdate,
+  compose,
+  dependencyKey,
+  initialState,
+  type Composition,
+  type Kind,
+  type Resource,
+  type SnapshotParts,
+  type SourceKey,
+  type StaticResources,
+  type XdsState,
+} from './xds-state.ts';
+import { XdsStats } from './xds-stats.ts';
 
-export type SnapshotParts = Omit<Snapshot, 'version'>;
+export type { SnapshotParts } from './xds-state.ts';
 
 export interface DynamicConfigOptions {
   store: Store;
@@ -19,17 +46,384 @@ export function hasDynamicResources(boot: BootstrapConfig): boolean {
   return d.ads !== undefined || d.lds !== undefined || d.cds !== undefined;
 }
 
+const TYPE_URLS: Record<Kind, string> = { lds: LISTENER_TYPE_URL, cds: CLUSTER_TYPE_URL, rds: ROUTE_TYPE_URL, eds: ENDPOINT_TYPE_URL };
+const KIND_OF_TYPE = new Map(Object.entries(TYPE_URLS).map(([kind, typeUrl]) => [typeUrl, kind as Kind]));
+
+interface Rejection {
+  source: SourceKey;
+  version: string;
+  error: string;
+  time: number;
+}
+
 export class DynamicConfigSource {
-  constructor(_boot: BootstrapConfig, _options: DynamicConfigOptions) {
-    throw new Error('dynamic_resources (xDS and path_config_source) are not wired yet');
+  readonly #options: DynamicConfigOptions;
+  readonly #statics: StaticResources;
+  readonly #dynamic: DynamicResources;
+  readonly #embeddedRateLimitService: boolean;
+  readonly #stats: XdsStats;
+  readonly #client: XdsClient | undefined;
+  readonly #serverAddress: string | undefined;
+  readonly #files = new Map<string, FileSource>(); // by `${kind} ${path}`
+  readonly #timers = new Map<string, NodeJS.Timeout>(); // initial fetch of a dependency, by its key
+  readonly #awaiting = new Set<Kind>(); // LDS/CDS whose initial fetch is not over
+  readonly #rejections = new Map<Kind, Rejection>();
+  readonly #initialized = Promise.withResolvers<void>();
+  #state: XdsState;
+  #composition: Composition;
+  #applied: SnapshotParts | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #ready = false;
+  #stopped = false;
+
+  constructor(boot: BootstrapConfig, options: DynamicConfigOptions) {
+    this.#options = options;
+    this.#statics = { listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs };
+    this.#dynamic = boot.dynamicResources;
+    this.#embeddedRateLimitService = boot.rateLimitService !== undefined;
+    this.#stats = new XdsStats(options.store);
+    this.#state = initialState(this.#dynamic.lds === undefined ? 'static' : '', this.#dynamic.cds === undefined ? 'static' : '');
+    this.#composition = compose(this.#statics, this.#state, { listeners: new Map(), clusters: new Map() });
+    if (this.#dynamic.lds !== undefined) this.#awaiting.add('lds');
+    if (this.#dynamic.cds !== undefined) this.#awaiting.add('cds');
+    const ads = this.#dynamic.ads;
+    if (ads !== undefined) {
+      this.#serverAddress = managementServerAddress(boot);
+      this.#client = createXdsClient({
+        server: { address: this.#serverAddress },
+        node: nodeInfo(boot),
+        apiType: ads.apiType,
+        // LDS and CDS over ADS only when their config source says so (they may be files).
+        wildcardTypes: (['cds', 'lds'] as const).filter((kind) => this.#dynamic[kind]?.kind === 'ads').map((kind) => TYPE_URLS[kind]),
+        initialFetchTimeoutMs: this.#dynamic.initialFetchTimeoutMs,
+        onResources: (typeUrl, update) => this.#consumer(KIND_OF_TYPE.get(typeUrl)!, ADS_SOURCE)(typeUrl, update),
+        logger: { info: options.log, warn: options.log },
+      });
+      this.#watchClient(this.#client);
+    }
   }
 
   /** Resolves once the first complete config was applied, or the initial fetch timed out. */
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    // Static listeners and clusters may wait for RDS/EDS too: subscribe before the first request.
+    await this.#serial(() => this.#refresh());
+    this.#client?.start();
+    for (const kind of ['cds', 'lds'] as const) {
+      const source = this.#dynamic[kind];
+      if (source?.kind === 'path') this.#watchFile(kind, source.path);
+    }
+    await this.#initialized.promise;
+  }
 
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#initialized.resolve();
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+    for (const file of this.#files.values()) file.stop();
+    await this.#client?.stop();
+    await this.#queue;
+  }
 
   configDump(): Record<string, unknown> {
-    return {};
+    const { active, warmingListeners, warmingClusters } = this.#composition;
+    const state = this.#state;
+    const dumped = (field: string) => (r: Resource<unknown>) => ({ name: r.name, version_info: r.version, last_updated: iso(r.lastUpdated), [field]: r.raw });
+    const bySource = (field: string, resources: ReadonlyMap<string, Resource<unknown>>) =>
+      [...resources].map(([key, r]) => ({ ...dumped(field)(r), source: key.slice(0, key.indexOf('\n')) }));
+    const rejected = (kind: Kind) => {
+      const r = this.#rejections.get(kind);
+      return r === undefined ? undefined : { source: r.source, version_info: r.version, error: r.error, time: iso(r.time) };
+    };
+    return {
+      dynamic_resources: {
+        control_plane: this.#client === undefined ? undefined : {
+          address: this.#serverAddress,
+          api_type: this.#dynamic.ads?.apiType,
+          connected: this.#client.state().connected,
+        },
+        listeners: {
+          version_info: state.ldsVersion,
+          dynamic_active_listeners: [...active.listeners.values()].map(dumped('listener')),
+          dynamic_warming_listeners: warmingListeners.map(dumped('listener')),
+          last_rejected: rejected('lds'),
+        },
+        clusters: {
+          version_info: state.cdsVersion,
+          dynamic_active_clusters: [...active.clusters.values()].map(dumped('cluster')),
+          dynamic_warming_clusters: warmingClusters.map(dumped('cluster')),
+          last_rejected: rejected('cds'),
+        },
+        route_configs: { dynamic_route_configs: bySource('route_config', state.routeConfigs), last_rejected: rejected('rds') },
+        endpoint_configs: { dynamic_endpoint_configs: bySource('endpoint_config', state.loadAssignments), last_rejected: rejected('eds') },
+      },
+    };
   }
+
+  // ---- updates ----
+
+  #consumer(kind: Kind, source: SourceKey): ResourceConsumer {
+    return (_typeUrl, update) => this.#serial(() => this.#onUpdate(kind, source, update));
+  }
+
+  async #onUpdate(kind: Kind, source: SourceKey, update: ResourceUpdate): Promise<UpdateResult> {
+    if (this.#stopped) return { ok: false, error: 'Legate is shutting down' };
+    const names = update.resources.map((r) => r.name);
+    let applied;
+    try {
+      applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined);
+      await this.#commit(applied.state);
+    } catch (err) {
+      const error = (err as Error).message ?? String(err);
+      await this.#rejected(kind, source, update.version, error, names);
+      return { ok: false, error };
+    }
+    const versions = new Map(update.resources.map((r) => [r.name, r.version]));
+    if (kind === 'lds' || kind === 'cds') {
+      this.#stats.accepted(this.#stats.prefixes(kind), update.version);
+      this.#stats.changes(kind, applied);
+      if (applied.added.length + applied.modified.length + applied.removed.length > 0) {
+        this.#options.log(`${kind.toUpperCase()} version "${update.version}": ${describeChanges(applied)}`);
+      }
+    } else {
+      for (const [name, version] of versions) this.#stats.accepted(this.#statPrefixes(kind, source, [name]), version);
+      // A load assignment removed (delta) leaves the hosts as they are: Envoy's update_empty.
+      if (kind === 'eds' && names.length === 0) this.#stats.count(this.#statPrefixes(kind, source, update.removed), 'update_empty');
+    }
+    if (kind === 'rds' && update.removed.length > 0) {
+      this.#options.log(`RDS: ignoring the removal of route config '${update.removed[0]}' (as Envoy does; a route config goes when no listener uses it)`);
+    }
+    for (const warning of applied.warnings) this.#options.log(`warning: ${kind.toUpperCase()}: ${warning}`);
+    this.#awaiting.delete(kind);
+    this.#checkInitialized();
+    return { ok: true };
+  }
+
+  // A rejected update still ends an initial fetch (Envoy starts with what it has): LDS/CDS stop
+  // being awaited, and listeners or clusters waiting for the named RDS/EDS resources go on without.
+  async #rejected(kind: Kind, source: SourceKey, version: string, error: string, names: string[]): Promise<void> {
+    this.#rejections.set(kind, { source, version, error, time: Date.now() });
+    this.#stats.rejected(this.#statPrefixes(kind, source, names));
+    this.#options.log(`${kind.toUpperCase()} update "${version}" rejected, keeping the last good config: ${error}`);
+    if (kind === 'lds' || kind === 'cds') {
+      this.#awaiting.delete(kind);
+      this.#checkInitialized();
+      return;
+    }
+    const wanted = kind === 'rds' ? this.#composition.routes : this.#composition.endpoints;
+    const resources = kind === 'rds' ? this.#state.routeConfigs : this.#state.loadAssignments;
+    const settle = names.map((name) => dependencyKey({ source, name })).filter((key) => wanted.has(key) && !resources.has(key));
+    if (settle.length === 0) return;
+    this.#state = { ...this.#state, settled: new Set([...this.#state.settled, ...settle]) };
+    await this.#refresh();
+  }
+
+  /** Composes, validates and applies a state; it becomes the current one only once applied. */
+  async #commit(state: XdsState): Promise<void> {
+    const composition = compose(this.#statics, state, this.#composition.active);
+    validateSnapshot(composition.parts, { checkRdsRefs: true, embeddedRateLimitService: this.#embeddedRateLimitService });
+    try {
+      await this.#options.update(composition.parts);
+    } catch (err) {
+      // A worker may have applied part of it (a listener that did not bind): put the last good back.
+      if (this.#applied !== undefined) await this.#options.update(this.#applied).catch(() => undefined);
+      throw err;
+    }
+    this.#applied = composition.parts;
+    this.#state = state;
+    this.#composition = composition;
+    this.#trackDependencies();
+    this.#stats.gauges(composition);
+    this.#checkInitialized();
+  }
+
+  // Applies the current state again: after a dependency's initial fetch ended without it.
+  async #refresh(): Promise<void> {
+    try {
+      await this.#commit(this.#state);
+    } catch (err) {
+      this.#options.log(`dynamic config: cannot apply the current resources: ${(err as Error).message}`);
+    }
+  }
+
+  #checkInitialized(): void {
+    if (this.#ready || this.#awaiting.size > 0 || this.#composition.pending > 0) return;
+    this.#ready = true;
+    const { listeners, clusters } = this.#composition.parts;
+    this.#options.log(`dynamic config: initial config applied (${listeners.length} listeners, ${clusters.length} clusters)`);
+    this.#initialized.resolve();
+  }
+
+  // ---- what the config depends on: subscriptions, watched files, initial fetch timers ----
+
+  #trackDependencies(): void {
+    const { routes, endpoints } = this.#composition;
+    const adsNames = (wanted: Composition['routes']) => [...wanted.values()].filter((d) => d.source === ADS_SOURCE).map((d) => d.name);
+    this.#client?.setResourceNames(ROUTE_TYPE_URL, adsNames(routes));
+    this.#client?.setResourceNames(ENDPOINT_TYPE_URL, adsNames(endpoints));
+
+    const files = new Set<string>();
+    for (const [kind, wanted] of [['rds', routes], ['eds', endpoints]] as const) {
+      for (const dep of wanted.values()) {
+        if (dep.source === ADS_SOURCE) continue;
+        const path = dep.source.slice('path:'.length);
+        files.add(`${kind} ${path}`);
+        this.#watchFile(kind, path);
+      }
+    }
+    for (const [key, file] of this.#files) {
+      if ((key.startsWith('rds ') || key.startsWith('eds ')) && !files.has(key)) {
+        file.stop();
+        this.#files.delete(key);
+      }
+    }
+
+    // Forget what nothing wants. A watched file's resources stay while it is watched: it is not
+    // read again unless it changes.
+    const keep = (kind: 'rds' | 'eds', wanted: Composition['routes']) => (key: string) => wanted.has(key) || this.#files.has(fileKeyOf(kind, key));
+    const state = this.#state;
+    this.#state = {
+      ...state,
+      routeConfigs: filterKeys(state.routeConfigs, keep('rds', routes)),
+      loadAssignments: filterKeys(state.loadAssignments, keep('eds', endpoints)),
+      settled: new Set([...state.settled].filter((key) => routes.has(key) || endpoints.has(key))),
+    };
+
+    const waiting = new Set<string>();
+    for (const [kind, wanted, resources] of [['rds', routes, this.#state.routeConfigs], ['eds', endpoints, this.#state.loadAssignments]] as const) {
+      for (const key of wanted.keys()) {
+        if (resources.has(key) || this.#state.settled.has(key)) continue;
+        waiting.add(key);
+        if (!this.#timers.has(key)) this.#armInitialFetchTimer(kind, key);
+      }
+    }
+    for (const [key, timer] of this.#timers) {
+      if (waiting.has(key)) continue;
+      clearTimeout(timer);
+      this.#timers.delete(key);
+    }
+  }
+
+  // Envoy's initial_fetch_timeout, per RDS/EDS resource: after it, what waits for it goes on without.
+  #armInitialFetchTimer(kind: 'rds' | 'eds', key: string): void {
+    const timeout = this.#dynamic.initialFetchTimeoutMs;
+    if (timeout <= 0) return;
+    const timer = setTimeout(() => {
+      void this.#serial(async () => {
+        this.#timers.delete(key);
+        const dep = (kind === 'rds' ? this.#composition.routes : this.#composition.endpoints).get(key);
+        const resources = kind === 'rds' ? this.#state.routeConfigs : this.#state.loadAssignments;
+        if (this.#stopped || dep === undefined || resources.has(key)) return;
+        this.#stats.count(this.#statPrefixes(kind, dep.source, [dep.name]), 'init_fetch_timeout');
+        this.#options.log(`${kind.toUpperCase()}: no '${dep.name}' from ${sourceText(dep.source)} within ${timeout} ms; going on without it`);
+        this.#state = { ...this.#state, settled: new Set([...this.#state.settled, key]) };
+        await this.#refresh();
+      });
+    }, timeout);
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  #watchFile(kind: Kind, path: string): void {
+    const key = `${kind} ${path}`;
+    if (this.#files.has(key) || this.#stopped) return;
+    const source = `path:${path}`;
+    const file = createFileSource({
+      path,
+      typeUrl: TYPE_URLS[kind],
+      onResources: this.#consumer(kind, source),
+      onInvalid: (error) => void this.#serial(() => this.#rejected(kind, source, '', error, [])),
+      logger: { info: this.#options.log, warn: this.#options.log },
+    });
+    this.#files.set(key, file);
+    file.start().catch((err: Error) => {
+      void this.#serial(() => this.#rejected(kind, source, '', `cannot watch ${path}: ${err.message}`, []));
+    });
+  }
+
+  #watchClient(client: XdsClient): void {
+    const connected = this.#options.store.gauge('control_plane.connected_state');
+    connected.set(0);
+    client.on('connected', () => connected.set(1));
+    client.on('disconnected', () => connected.set(0));
+    client.on('updateFailure', (typeUrl) => {
+      const kind = KIND_OF_TYPE.get(typeUrl);
+      if (kind !== undefined) this.#stats.failed(this.#statPrefixes(kind, ADS_SOURCE));
+    });
+    client.on('invalidResponse', (typeUrl, version, error) => {
+      const kind = KIND_OF_TYPE.get(typeUrl);
+      if (kind !== undefined) void this.#serial(() => this.#rejected(kind, ADS_SOURCE, version, error, []));
+    });
+    client.on('initialFetchTimeout', (typeUrl) => {
+      const kind = KIND_OF_TYPE.get(typeUrl);
+      if (kind !== 'lds' && kind !== 'cds') return; // RDS and EDS time out per resource (above)
+      this.#stats.count(this.#stats.prefixes(kind), 'init_fetch_timeout');
+      void this.#serial(async () => {
+        this.#awaiting.delete(kind);
+        this.#checkInitialized();
+      });
+    });
+  }
+
+  // Stat prefixes of an update: per type for LDS/CDS; for RDS per HCM using the route config
+  // (http.<stat_prefix>.rds.<name>), for EDS per cluster using the assignment (cluster.<name>).
+  // Without names: every resource of the source that the config wants.
+  #statPrefixes(kind: Kind, source: SourceKey, names?: string[]): string[] {
+    if (kind === 'lds' || kind === 'cds') return this.#stats.prefixes(kind);
+    const wanted = kind === 'rds' ? this.#composition.routes : this.#composition.endpoints;
+    const deps = names === undefined
+      ? [...wanted.values()].filter((d) => d.source === source)
+      : names.flatMap((name) => wanted.get(dependencyKey({ source, name })) ?? []);
+    return deps.flatMap((dep) => [...dep.users].map((user) => (kind === 'rds' ? `http.${user}.rds.${dep.name}` : `cluster.${user}`)));
+  }
+
+  #serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#queue.then(task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function managementServerAddress(boot: BootstrapConfig): string {
+  const service = boot.dynamicResources.ads!.grpcService;
+  if (service.targetUri !== undefined) return service.targetUri;
+  const cluster = boot.clusters.find((c) => c.name === service.clusterName);
+  const host = cluster?.loadAssignment.endpoints[0]?.lbEndpoints[0]?.address;
+  if (host === undefined) {
+    throw new Error(`dynamic_resources.ads_config: cluster '${service.clusterName}' has no endpoint (give the management server's address in its load_assignment)`);
+  }
+  return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
+}
+
+function nodeInfo(boot: BootstrapConfig): NodeInfo {
+  const { id, cluster, metadata, locality } = boot.node;
+  const node: NodeInfo = { id, cluster, metadata: metadata as JsonObject };
+  if (locality !== undefined) node.locality = { region: locality.region, zone: locality.zone, sub_zone: locality.subZone };
+  return node;
+}
+
+function fileKeyOf(kind: 'rds' | 'eds', dependencyKey: string): string {
+  const source = dependencyKey.slice(0, dependencyKey.indexOf('\n'));
+  return source === ADS_SOURCE ? '' : `${kind} ${source.slice('path:'.length)}`;
+}
+
+function filterKeys<T>(map: ReadonlyMap<string, T>, keep: (key: string) => boolean): ReadonlyMap<string, T> {
+  return new Map([...map].filter(([key]) => keep(key)));
+}
+
+function describeChanges(changes: { added: string[]; modified: string[]; removed: string[] }): string {
+  const part = (what: string, names: string[]) => {
+    if (names.length === 0) return [];
+    const shown = names.slice(0, 5).map((n) => `'${n}'`).join(', ');
+    return [`${what} ${shown}${names.length > 5 ? ` and ${names.length - 5} more` : ''}`];
+  };
+  return [...part('added', changes.added), ...part('modified', changes.modified), ...part('removed', changes.removed)].join('; ');
+}
+
+function sourceText(source: SourceKey): string {
+  return source === ADS_SOURCE ? 'ADS' : source.slice('path:'.length);
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
 }

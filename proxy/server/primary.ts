@@ -12,6 +12,9 @@ import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
 import { Worker, type ApplyResult } from './worker.ts';
 import { reservePorts } from './port-reservation.ts';
+import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
+import { withSidecarDefaults } from './sidecar.ts';
+import { originalDstUnavailableMessage } from '../listener/index.ts';
 import { DynamicConfigSource, hasDynamicResources, type SnapshotParts } from './dynamic-config.ts';
 
 export interface RunOptions {
@@ -20,6 +23,8 @@ export interface RunOptions {
   mode: 'ingress' | 'sidecar';
   drainTimeMs: number;
   reusePort: boolean;
+  /** --uid/--gid: serve as this user once listeners and admin are bound. */
+  runAs?: RunAs;
   log(line: string): void;
 }
 
@@ -41,6 +46,7 @@ export class Primary implements AdminContext {
   private dynamic: DynamicConfigSource | null = null;
   private updating: Promise<void> = Promise.resolve();
   private quickCrashes = 0;
+  private originalDstWarned = false;
 
   constructor(options: RunOptions) {
     this.options = options;
@@ -48,8 +54,10 @@ export class Primary implements AdminContext {
 
   /** Loads the bootstrap, starts the workers and the admin; rejects with a one-line error. */
   async start(): Promise<void> {
-    const boot = loadBootstrap(this.options.configPath);
+    if (this.options.runAs !== undefined) checkRunAs(this.options.runAs);
+    const { boot, added } = this.loadBootstrap();
     for (const w of boot.warnings) this.options.log(`warning: ${w}`);
+    if (added.length > 0) this.options.log(`sidecar mode added ${added.join(', ')}`);
     this.node = boot.node;
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
@@ -65,6 +73,8 @@ export class Primary implements AdminContext {
       this.admin = new AdminServer(this, this.options.log);
       await this.admin.listen(boot.admin.address);
     }
+    // Before the control-plane stream: the primary's own connections must not be captured either.
+    if (this.options.runAs !== undefined) dropPrivileges(this.options.runAs);
     if (hasDynamicResources(boot)) {
       // /ready stays 503 until the control plane's first complete config is applied.
       this.dynamic = new DynamicConfigSource(boot, { store: this.store, log: this.options.log, update: (parts) => this.update(parts) });
@@ -81,7 +91,7 @@ export class Primary implements AdminContext {
       return;
     }
     try {
-      const boot = loadBootstrap(this.options.configPath);
+      const { boot } = this.loadBootstrap();
       await this.update({ listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs, versions: staticVersions() });
       this.options.log(`reloaded ${this.options.configPath} (snapshot ${this.snapshot.version})`);
     } catch (err) {
@@ -103,7 +113,19 @@ export class Primary implements AdminContext {
     return run;
   }
 
+  /** The bootstrap file, with the sidecar's defaults in sidecar mode. */
+  private loadBootstrap(): { boot: BootstrapConfig; added: string[] } {
+    const boot = loadBootstrap(this.options.configPath);
+    return this.options.mode === 'sidecar' ? withSidecarDefaults(boot) : { boot, added: [] };
+  }
+
   private async applyToAll(snapshot: Snapshot): Promise<void> {
+    // Said once: the addon loaded in this process (and so in the workers) or it did not.
+    if (!this.originalDstWarned) {
+      const unavailable = originalDstUnavailableMessage(snapshot.listeners);
+      this.originalDstWarned = unavailable !== null;
+      if (unavailable !== null) this.options.log(unavailable);
+    }
     const results = await Promise.all(this.handles.map((h) => h.apply(snapshot)));
     this.applied = results[0] ?? null;
   }
@@ -168,7 +190,7 @@ export class Primary implements AdminContext {
   }
 
   private forkWorker(): ClusterWorkerHandle {
-    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0' });
+    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0', ...runAsEnv(this.options.runAs) });
     const handle = new ClusterWorkerHandle(child);
     child.once('exit', (code, signal) => this.onWorkerExit(handle, code, signal));
     return handle;

@@ -1,6 +1,7 @@
 // Entry point of a node:cluster worker process: serve the primary's requests until told to stop.
 import { serve, type ReplyMessage, type RequestMessage } from './worker-handle.ts';
 import { Worker } from './worker.ts';
+import { dropPrivileges, runAsFromEnv } from './privileges.ts';
 
 const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
 const worker = new Worker({
@@ -9,12 +10,23 @@ const worker = new Worker({
   log: (line) => console.error(`legate[worker ${process.pid}]: ${line}`),
 });
 
+// --uid/--gid: root until the first snapshot's listeners are bound, the proxy user from then on.
+let runAs = runAsFromEnv(process.env);
+
 process.on('message', (msg: RequestMessage) => {
   if (msg?.legate !== 'request') return;
-  serve(worker, msg.request).then(
-    (value) => reply({ legate: 'reply', id: msg.id, ok: true, value }),
-    (err: Error) => reply({ legate: 'reply', id: msg.id, ok: false, error: err.message }),
-  );
+  serve(worker, msg.request)
+    .then((value) => {
+      if (runAs !== undefined && msg.request.kind === 'apply') {
+        dropPrivileges(runAs);
+        runAs = undefined;
+      }
+      return value;
+    })
+    .then(
+      (value) => reply({ legate: 'reply', id: msg.id, ok: true, value }),
+      (err: Error) => reply({ legate: 'reply', id: msg.id, ok: false, error: err.message }),
+    );
 });
 
 function reply(message: ReplyMessage): void {

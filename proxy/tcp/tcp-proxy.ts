@@ -1,12 +1,15 @@
-// Envoy's tcp_proxy network filter: each downstream connection gets an upstream connection to a
-// host of the (weighted) cluster; bytes flow both ways with back-pressure (pipe pauses the faster
-// side), half-close is passed on, and the idle timeout closes both.
-import net from 'node:net';
+// Envoy's tcp_proxy network filter: each downstream connection gets a connection to a host of the
+// (weighted) cluster, made with up to max_connect_attempts tries; then a Relay moves the bytes
+// (back-pressure, half-close, idle timeout). Stats are Envoy's tcp.<stat_prefix>.* and the
+// cluster's; the access log line is written when the downstream connection closes.
+import type { Socket } from 'node:net';
 import type { TcpProxy } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
-import type { ClusterManager, Host, UpstreamCluster } from '../upstream/index.ts';
+import { hostAddress, type ClusterManager, type Host, type UpstreamCluster } from '../upstream/index.ts';
+import { Relay, type RelayObserver } from './relay.ts';
+import { connectUpstream } from './upstream-connection.ts';
 
 export interface TcpProxyContext {
   store: Store;
@@ -19,164 +22,216 @@ interface TcpStats {
   downstreamCxNoRoute: Counter;
   downstreamCxTxBytesTotal: Counter;
   downstreamCxRxBytesTotal: Counter;
+  downstreamFlowControlPausedReadingTotal: Counter;
+  downstreamFlowControlResumedReadingTotal: Counter;
   idleTimeout: Counter;
+  maxDownstreamConnectionDuration: Counter;
+  upstreamFlushTotal: Counter;
   upstreamFlushActive: Gauge;
-  maxConnectAttemptsExceeded: Counter;
 }
 
 export class TcpProxyHandler implements ChainHandler {
-  private readonly config: TcpProxy;
-  private readonly ctx: TcpProxyContext;
-  private readonly stats: TcpStats;
-  private readonly loggers: AccessLogger[];
-  private readonly sockets = new Set<net.Socket>();
+  readonly config: TcpProxy;
+  readonly stats: TcpStats;
+  readonly store: Store;
+  readonly clusters: ClusterManager;
+  readonly loggers: AccessLogger[];
 
   constructor(config: TcpProxy, ctx: TcpProxyContext) {
     this.config = config;
-    this.ctx = ctx;
-    const p = `tcp.${config.statPrefix}.`;
+    this.store = ctx.store;
+    this.clusters = ctx.clusters;
+    const c = (name: string) => ctx.store.counter(`tcp.${config.statPrefix}.${name}`);
     this.stats = {
-      downstreamCxTotal: ctx.store.counter(p + 'downstream_cx_total'),
-      downstreamCxNoRoute: ctx.store.counter(p + 'downstream_cx_no_route'),
-      downstreamCxTxBytesTotal: ctx.store.counter(p + 'downstream_cx_tx_bytes_total'),
-      downstreamCxRxBytesTotal: ctx.store.counter(p + 'downstream_cx_rx_bytes_total'),
-      idleTimeout: ctx.store.counter(p + 'idle_timeout'),
-      upstreamFlushActive: ctx.store.gauge(p + 'upstream_flush_active'),
-      maxConnectAttemptsExceeded: ctx.store.counter(p + 'max_connect_attempts_exceeded'),
+      downstreamCxTotal: c('downstream_cx_total'),
+      downstreamCxNoRoute: c('downstream_cx_no_route'),
+      downstreamCxTxBytesTotal: c('downstream_cx_tx_bytes_total'),
+      downstreamCxRxBytesTotal: c('downstream_cx_rx_bytes_total'),
+      downstreamFlowControlPausedReadingTotal: c('downstream_flow_control_paused_reading_total'),
+      downstreamFlowControlResumedReadingTotal: c('downstream_flow_control_resumed_reading_total'),
+      idleTimeout: c('idle_timeout'),
+      maxDownstreamConnectionDuration: c('max_downstream_connection_duration'),
+      upstreamFlushTotal: c('upstream_flush_total'),
+      upstreamFlushActive: ctx.store.gauge(`tcp.${config.statPrefix}.upstream_flush_active`),
     };
     this.loggers = config.accessLog.map((a) => createAccessLogger(a));
   }
 
-  onConnection(downstream: net.Socket, facts: ConnectionFacts): void {
-    this.stats.downstreamCxTotal.inc();
-    this.sockets.add(downstream);
-    downstream.pause();
-    const info = new StreamInfo();
-    info.downstreamRemoteAddress = `${facts.sourceIp}:${facts.sourcePort}`;
-    info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
-    info.downstreamLocalAddress = `${facts.destinationIp}:${facts.destinationPort}`;
-    info.requestedServerName = facts.serverName;
-    const start = performance.now();
-    let upstream: net.Socket | null = null;
-    let finished = false;
-    const finish = () => {
-      if (finished) return;
-      finished = true;
-      this.sockets.delete(downstream);
-      info.bytesReceived = downstream.bytesRead;
-      info.bytesSent = downstream.bytesWritten;
-      info.durationMs = performance.now() - start;
-      this.stats.downstreamCxRxBytesTotal.inc(downstream.bytesRead);
-      this.stats.downstreamCxTxBytesTotal.inc(downstream.bytesWritten);
-      for (const l of this.loggers) l.log(info);
-    };
-    downstream.once('close', () => {
-      upstream?.destroy();
-      finish();
-    });
-    downstream.on('error', () => downstream.destroy());
-
-    const clusterName = this.pickCluster();
-    const cluster = clusterName === undefined ? undefined : this.ctx.clusters.get(clusterName);
-    if (cluster === undefined) {
-      this.stats.downstreamCxNoRoute.inc();
-      info.setResponseFlag('NR');
-      downstream.destroy();
-      return;
-    }
-    info.upstreamCluster = cluster.config.name;
-    const tried: Host[] = [];
-    const connect = (attemptsLeft: number) => {
-      const host = cluster.chooseHost({ exclude: tried.length > 0 ? (h) => tried.includes(h as Host) : undefined });
-      if (host === null) {
-        cluster.stats.upstreamCxNone.inc();
-        info.setResponseFlag('UH');
-        downstream.destroy();
-        return;
-      }
-      tried.push(host);
-      info.upstreamHost = host.address;
-      const socket = net.connect({ host: host.ip, port: host.port, noDelay: true, allowHalfOpen: true });
-      upstream = socket;
-      let connected = false;
-      countConnect(cluster, host);
-      socket.once('close', () => uncountConnect(cluster, host, socket));
-      const connectTimer = setTimeout(() => socket.destroy(new Error('connect timeout')), cluster.config.connectTimeoutMs);
-      socket.once('connect', () => {
-        connected = true;
-        clearTimeout(connectTimer);
-        info.upstreamLocalAddress = `${socket.localAddress}:${socket.localPort}`;
-        this.splice(downstream, socket);
-      });
-      socket.on('error', () => {
-        clearTimeout(connectTimer);
-        if (!connected) {
-          cluster.stats.upstreamCxConnectFail.inc();
-          host.stats.cxConnectFail++;
-          if (attemptsLeft > 1 && !downstream.destroyed) {
-            connect(attemptsLeft - 1);
-            return;
-          }
-          if (this.config.maxConnectAttempts > 1) this.stats.maxConnectAttemptsExceeded.inc();
-          info.setResponseFlag('UF');
-        }
-        downstream.destroy();
-      });
-    };
-    connect(this.config.maxConnectAttempts);
+  onConnection(downstream: Socket, facts: ConnectionFacts): void {
+    new TcpSession(this, downstream, facts).start();
   }
 
   drain(): void {
     // TCP has no request boundary to drain at: connections finish on their own or at the listener's drain deadline.
   }
 
-  private pickCluster(): string | undefined {
+  /** A cluster name from cluster or weighted_clusters; picked again for each connect attempt, as Envoy does. */
+  pickCluster(): string {
     const spec = this.config.cluster;
-    if (spec.kind === 'cluster') return spec.name;
-    if (spec.kind !== 'weighted_clusters') return undefined;
-    let r = Math.random() * spec.totalWeight;
+    if (spec.kind !== 'weighted_clusters') return spec.kind === 'cluster' ? spec.name : '';
+    let r = Math.floor(Math.random() * spec.totalWeight);
     for (const c of spec.clusters) {
       r -= c.weight;
       if (r < 0) return c.name;
     }
-    return spec.clusters[spec.clusters.length - 1]?.name;
+    return spec.clusters[spec.clusters.length - 1]?.name ?? '';
+  }
+}
+
+/** One downstream connection: connect attempts, then the relay; logs once when the downstream closes. */
+class TcpSession implements RelayObserver {
+  private readonly proxy: TcpProxyHandler;
+  private readonly downstream: Socket;
+  private readonly facts: ConnectionFacts;
+  private readonly info = new StreamInfo();
+  private readonly tried: Host[] = [];
+  private attempts = 0;
+  private cluster: UpstreamCluster | undefined;
+  private upstream: Socket | undefined;
+  private relay: Relay | undefined;
+  private closed = false;
+  private durationTimer: NodeJS.Timeout | undefined;
+  private upstreamPausedCounters: [paused: Counter, resumed: Counter] | undefined;
+
+  constructor(proxy: TcpProxyHandler, downstream: Socket, facts: ConnectionFacts) {
+    this.proxy = proxy;
+    this.downstream = downstream;
+    this.facts = facts;
   }
 
-  /** Both directions with back-pressure and half-close; idle_timeout closes both. */
-  private splice(downstream: net.Socket, upstream: net.Socket): void {
+  start(): void {
+    const { downstream, facts, info, proxy } = this;
+    proxy.stats.downstreamCxTotal.inc();
+    // Reads wait for the upstream; a FIN that arrives meanwhile must not close our write side.
     downstream.allowHalfOpen = true;
-    // Once the upstream is gone, give the downstream what was written, then close it.
-    upstream.once('close', () => {
-      if (!downstream.destroyed) downstream.end();
+    downstream.pause();
+    downstream.on('error', () => {});
+    downstream.once('close', () => this.onDownstreamClose());
+    info.downstreamRemoteAddress = hostAddress(facts.sourceIp, facts.sourcePort);
+    info.downstreamDirectRemoteAddress = hostAddress(facts.directSourceIp, facts.sourcePort);
+    info.downstreamLocalAddress = hostAddress(facts.destinationIp, facts.destinationPort);
+    if (facts.serverName !== '') info.requestedServerName = facts.serverName;
+    const maxDuration = proxy.config.maxDownstreamConnectionDurationMs;
+    if (maxDuration !== undefined) {
+      this.durationTimer = setTimeout(() => {
+        proxy.stats.maxDownstreamConnectionDuration.inc();
+        info.setResponseFlag('DT');
+        this.closeNow();
+      }, maxDuration);
+    }
+    void this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const { proxy, info } = this;
+    const name = proxy.pickCluster();
+    const cluster = proxy.clusters.get(name);
+    if (cluster === undefined) {
+      proxy.stats.downstreamCxNoRoute.inc();
+      info.setResponseFlag('NC');
+      this.closeNow();
+      return;
+    }
+    this.cluster = cluster;
+    info.upstreamCluster = cluster.config.name;
+    if (cluster.stats.upstreamCxActive.value >= cluster.breaker.thresholds.maxConnections) {
+      cluster.stats.upstreamCxOverflow.inc();
+      info.setResponseFlag('UO');
+      this.closeNow();
+      return;
+    }
+    if (this.attempts >= proxy.config.maxConnectAttempts) {
+      info.setResponseFlag('URX');
+      proxy.store.counter(`cluster.${cluster.config.altStatName || cluster.config.name}.upstream_cx_connect_attempts_exceeded`).inc();
+      this.closeNow();
+      return;
+    }
+    const tried = this.tried;
+    const host = cluster.chooseHost({
+      exclude: tried.length > 0 ? (h) => tried.includes(h as Host) : undefined,
+      downstreamLocalAddress: info.downstreamLocalAddress,
     });
-    downstream.once('close', () => upstream.destroy());
-    downstream.pipe(upstream);
-    upstream.pipe(downstream);
-    downstream.resume();
-    const idle = this.config.idleTimeoutMs;
-    if (idle > 0) {
-      const onIdle = () => {
-        this.stats.idleTimeout.inc();
-        downstream.destroy();
-        upstream.destroy();
-      };
-      downstream.setTimeout(idle, onIdle);
-      upstream.setTimeout(idle, onIdle);
+    if (host === null) {
+      cluster.stats.upstreamCxNone.inc();
+      info.setResponseFlag('UH');
+      this.closeNow();
+      return;
+    }
+    tried.push(host);
+    this.attempts++;
+    info.attemptCount = this.attempts;
+    info.upstreamHost = host.address;
+    const outcome = await connectUpstream(cluster, host);
+    if (!outcome.ok) {
+      info.setResponseFlag('UF');
+      info.upstreamTransportFailureReason = outcome.reason;
+      if (!this.closed) void this.connect();
+      return;
+    }
+    const upstream = outcome.socket;
+    if (this.closed) {
+      upstream.destroy();
+      return;
+    }
+    this.upstream = upstream;
+    info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
+    this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this);
+    this.relay.start();
+  }
+
+  /** Closes both connections without flushing (Envoy's NoFlush local close). */
+  private closeNow(): void {
+    if (this.relay !== undefined) this.relay.destroy();
+    else this.downstream.destroy();
+  }
+
+  private onDownstreamClose(): void {
+    this.closed = true;
+    if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+    if (this.relay === undefined) this.upstream?.destroy();
+    const info = this.info;
+    info.durationMs = info.elapsedMs();
+    for (const logger of this.proxy.loggers) logger.log(info);
+  }
+
+  // ---- RelayObserver ----
+
+  downstreamBytes(n: number): void {
+    this.info.bytesReceived += n;
+    this.proxy.stats.downstreamCxRxBytesTotal.inc(n);
+    this.cluster!.stats.upstreamCxTxBytesTotal.inc(n);
+  }
+
+  upstreamBytes(n: number): void {
+    this.info.bytesSent += n;
+    this.proxy.stats.downstreamCxTxBytesTotal.inc(n);
+    this.cluster!.stats.upstreamCxRxBytesTotal.inc(n);
+  }
+
+  downstreamReadPaused(paused: boolean): void {
+    const s = this.proxy.stats;
+    (paused ? s.downstreamFlowControlPausedReadingTotal : s.downstreamFlowControlResumedReadingTotal).inc();
+  }
+
+  upstreamReadPaused(paused: boolean): void {
+    if (this.upstreamPausedCounters === undefined) {
+      const c = this.cluster!.config;
+      const prefix = `cluster.${c.altStatName || c.name}.upstream_flow_control_`;
+      this.upstreamPausedCounters = [this.proxy.store.counter(prefix + 'paused_reading_total'), this.proxy.store.counter(prefix + 'resumed_reading_total')];
+    }
+    this.upstreamPausedCounters[paused ? 0 : 1].inc();
+  }
+
+  upstreamFlushing(active: boolean): void {
+    if (active) {
+      this.proxy.stats.upstreamFlushTotal.inc();
+      this.proxy.stats.upstreamFlushActive.add(1);
+    } else {
+      this.proxy.stats.upstreamFlushActive.sub(1);
     }
   }
-}
 
-function countConnect(cluster: UpstreamCluster, host: Host): void {
-  cluster.stats.upstreamCxTotal.inc();
-  cluster.stats.upstreamCxActive.add(1);
-  host.stats.cxTotal++;
-  host.stats.cxActive++;
-}
-
-function uncountConnect(cluster: UpstreamCluster, host: Host, socket: net.Socket): void {
-  cluster.stats.upstreamCxActive.sub(1);
-  cluster.stats.upstreamCxDestroy.inc();
-  cluster.stats.upstreamCxRxBytesTotal.inc(socket.bytesRead);
-  cluster.stats.upstreamCxTxBytesTotal.inc(socket.bytesWritten);
-  host.stats.cxActive--;
+  idleTimeout(): void {
+    this.proxy.stats.idleTimeout.inc();
+  }
 }

@@ -1,17 +1,23 @@
 // The worker's set of running clusters. An update diffs by name: an unchanged cluster is kept
 // as is, a changed one is rebuilt but keeps the hosts (and pools) whose endpoints did not change,
-// a removed one closes its pools once requests in flight are done.
+// a removed one closes its pools once requests in flight are done. It also keeps the host health
+// learned from outside the worker (active health checks, other workers' outlier ejections).
 import { isDeepStrictEqual } from 'node:util';
 import type { Cluster } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { UpstreamCluster } from './cluster.ts';
 import { needsDns, resolveAssignment } from './dns.ts';
 
+/** An outlier ejection (ejected) or unejection decided in this worker. */
+export type OutlierEjectionListener = (cluster: string, address: string, ejected: boolean) => void;
+
 export class ClusterManager {
   private readonly clusters = new Map<string, UpstreamCluster>();
   private readonly dnsTimers = new Map<string, NodeJS.Timeout>();
   private readonly store: Store;
   private readonly log: (line: string) => void;
+  private readonly activeHealth = new Map<string, Map<string, boolean>>(); // cluster -> address -> failed
+  private ejectionListener: OutlierEjectionListener | undefined;
 
   constructor(store: Store, log: (line: string) => void) {
     this.store = store;
@@ -26,12 +32,29 @@ export class ClusterManager {
     return this.clusters.values();
   }
 
+  /** Listens to the outlier ejections of every cluster, e.g. to tell the other workers. */
+  onOutlierEjection(listener: OutlierEjectionListener): void {
+    this.ejectionListener = listener;
+  }
+
+  /** Applies an outlier ejection or unejection another worker decided. */
+  applyOutlierEjection(cluster: string, address: string, ejected: boolean): void {
+    this.clusters.get(cluster)?.outlier?.applyRemote(address, ejected);
+  }
+
+  /** Applies an active health check result; it is kept for hosts and clusters created later. */
+  setActiveHealth(cluster: string, address: string, failed: boolean): void {
+    this.knownHealth(cluster).set(address, failed);
+    this.clusters.get(cluster)?.setActiveHealth(address, failed);
+  }
+
   /** Applies a new cluster set; resolves once DNS clusters have their first hosts (as Envoy's warming). */
   async update(configs: Cluster[]): Promise<void> {
     const wanted = new Map(configs.map((c) => [c.name, c]));
     for (const [name, running] of this.clusters) {
       if (!wanted.has(name)) {
         this.clusters.delete(name);
+        this.activeHealth.delete(name);
         this.stopDns(name);
         void running.close();
       }
@@ -46,7 +69,11 @@ export class ClusterManager {
       } else {
         if (running !== undefined) void running.close();
         // A DNS cluster starts without hosts; its config keeps the names that DNS resolves.
-        const cluster = new UpstreamCluster(needsDns(config) ? { ...config, loadAssignment: { ...config.loadAssignment, endpoints: [] } } : config, this.store);
+        const initial = needsDns(config) ? { ...config, loadAssignment: { ...config.loadAssignment, endpoints: [] } } : config;
+        const cluster = new UpstreamCluster(initial, this.store, {
+          onEjection: (address, ejected) => this.ejectionListener?.(config.name, address, ejected),
+          activeHealth: this.knownHealth(config.name),
+        });
         cluster.config = config;
         this.clusters.set(config.name, cluster);
       }
@@ -54,6 +81,15 @@ export class ClusterManager {
       else this.stopDns(config.name);
     }
     await Promise.all(warming);
+  }
+
+  private knownHealth(cluster: string): Map<string, boolean> {
+    let known = this.activeHealth.get(cluster);
+    if (known === undefined) {
+      known = new Map();
+      this.activeHealth.set(cluster, known);
+    }
+    return known;
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@ export class ClusterStats {
   readonly upstreamRqCompleted: Counter;
   readonly upstreamRqActive: Gauge;
   readonly upstreamRqPendingOverflow: Counter;
+  readonly upstreamRqPendingTotal: Counter;
+  readonly upstreamRqPendingActive: Gauge;
   readonly upstreamRqTimeout: Counter;
   readonly upstreamRqPerTryTimeout: Counter;
   readonly upstreamRqRetry: Counter;
@@ -19,6 +21,7 @@ export class ClusterStats {
   readonly upstreamCxTotal: Counter;
   readonly upstreamCxActive: Gauge;
   readonly upstreamCxConnectFail: Counter;
+  readonly upstreamCxOverflow: Counter;
   readonly upstreamCxConnectTimeout: Counter;
   readonly upstreamCxDestroy: Counter;
   readonly upstreamCxNone: Counter;
@@ -44,6 +47,8 @@ export class ClusterStats {
     this.upstreamRqCompleted = c('upstream_rq_completed');
     this.upstreamRqActive = g('upstream_rq_active');
     this.upstreamRqPendingOverflow = c('upstream_rq_pending_overflow');
+    this.upstreamRqPendingTotal = c('upstream_rq_pending_total');
+    this.upstreamRqPendingActive = g('upstream_rq_pending_active');
     this.upstreamRqTimeout = c('upstream_rq_timeout');
     this.upstreamRqPerTryTimeout = c('upstream_rq_per_try_timeout');
     this.upstreamRqRetry = c('upstream_rq_retry');
@@ -56,6 +61,7 @@ export class ClusterStats {
     this.upstreamCxTotal = c('upstream_cx_total');
     this.upstreamCxActive = g('upstream_cx_active');
     this.upstreamCxConnectFail = c('upstream_cx_connect_fail');
+    this.upstreamCxOverflow = c('upstream_cx_overflow');
     this.upstreamCxConnectTimeout = c('upstream_cx_connect_timeout');
     this.upstreamCxDestroy = c('upstream_cx_destroy');
     this.upstreamCxNone = c('upstream_cx_none_healthy');

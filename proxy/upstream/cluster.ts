@@ -6,28 +6,52 @@ import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { createLoadBalancer } from './lb/index.ts';
 import type { LbContext, LoadBalancer } from './lb/host.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
+import { OutlierDetector, type EjectionListener } from './outlier.ts';
+import { OriginalDstHosts } from './original-dst-cluster.ts';
 import { createPool } from './pool.ts';
+
+export interface ClusterOptions {
+  /** Outlier ejections and unejections this worker decides, for the other workers. */
+  onEjection?: EjectionListener;
+  /**
+   * Active health-check results known for this cluster (address -> failed), kept by the
+   * ClusterManager across rebuilds. A new host without a result starts failed, as in Envoy.
+   */
+  activeHealth?: ReadonlyMap<string, boolean>;
+}
 
 export class UpstreamCluster {
   config: Cluster;
   readonly stats: ClusterStats;
   hosts: Host[] = [];
-  retriesActive = 0; // retries waiting or in flight, for the max_retries circuit breaker
+  /** The DEFAULT priority's thresholds: Legate routes every request at that priority. */
+  readonly breaker: CircuitBreaker;
+  readonly outlier: OutlierDetector | null;
   private lb: LoadBalancer & { refresh(): void };
   private readonly pools = new Map<string, Pool>();
+  private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
+  private readonly originalDst: OriginalDstHosts | null;
 
-  constructor(config: Cluster, store: Store) {
+  constructor(config: Cluster, store: Store, options: ClusterOptions = {}) {
     this.config = config;
-    this.stats = new ClusterStats(store, config.altStatName || config.name);
-    this.lb = createLoadBalancer(config.lbPolicy, [], config);
-    this.setAssignment(config.loadAssignment);
+    const statName = config.altStatName || config.name;
+    this.stats = new ClusterStats(store, statName);
+    this.breaker = new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
+    this.outlier = config.outlierDetection === undefined ? null : new OutlierDetector(config.outlierDetection, this, store, statName, { onEjection: options.onEjection });
+    this.activeHealth = options.activeHealth;
+    // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
+    this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(config.cleanupIntervalMs ?? 5000, (hosts, removed) => this.setOriginalDstHosts(hosts, removed)) : null;
+    this.lb = this.originalDst ?? createLoadBalancer(config.lbPolicy, [], config);
+    if (this.originalDst === null) this.setAssignment(config.loadAssignment);
   }
 
   /** Replaces the host set; hosts whose endpoint did not change keep their object and state. */
   setAssignment(assignment: ClusterLoadAssignment): void {
     const previous = new Map(this.hosts.map((h) => [hostKey(h), h]));
+    const byAddress = new Map(this.hosts.map((h) => [h.address, h]));
     const next: Host[] = [];
     for (const locality of assignment.endpoints) {
       const localityKey = `${locality.locality.region}/${locality.locality.zone}/${locality.locality.subZone}`;
@@ -37,7 +61,9 @@ export class UpstreamCluster {
         if (kept !== undefined && kept.edsStatus === fresh.edsStatus) next.push(kept);
         else {
           // Active health-check and outlier state belong to the address, not the endpoint entry.
-          if (kept !== undefined) fresh.healthFlags = (kept.healthFlags & ~HEALTH_FLAG.failedEdsHealth) | (fresh.healthFlags & HEALTH_FLAG.failedEdsHealth);
+          const same = byAddress.get(fresh.address);
+          if (same !== undefined) fresh.healthFlags = (same.healthFlags & ~HEALTH_FLAG.failedEdsHealth) | (fresh.healthFlags & HEALTH_FLAG.failedEdsHealth);
+          else if (this.config.healthChecks.length > 0 && (this.activeHealth?.get(fresh.address) ?? true)) fresh.healthFlags |= HEALTH_FLAG.failedActiveHc;
           next.push(fresh);
         }
       }
@@ -51,6 +77,7 @@ export class UpstreamCluster {
     }
     const changed = next.length !== this.hosts.length || next.some((h, i) => h !== this.hosts[i]);
     this.hosts = next;
+    this.outlier?.setHosts(live);
     if (changed) {
       this.stats.membershipChange.inc();
       this.lb = createLoadBalancer(this.config.lbPolicy, next, this.config);
@@ -60,10 +87,31 @@ export class UpstreamCluster {
     this.updateMembership();
   }
 
+  private setOriginalDstHosts(hosts: Host[], removed: Host[]): void {
+    for (const host of removed) {
+      const pool = this.pools.get(host.address);
+      this.pools.delete(host.address);
+      void pool?.close();
+    }
+    this.hosts = hosts;
+    this.outlier?.setHosts(hosts.map((h) => h.address));
+    this.stats.membershipChange.inc();
+    this.updateMembership();
+  }
+
   /** Call after a host's health flags changed. */
   healthChanged(): void {
     this.lb.refresh();
     this.updateMembership();
+  }
+
+  /** Sets or clears a host's failed_active_hc flag from an active health check result. */
+  setActiveHealth(address: string, failed: boolean): void {
+    const host = this.hostByAddress(address);
+    if (host === undefined || (host.healthFlags & HEALTH_FLAG.failedActiveHc) === (failed ? HEALTH_FLAG.failedActiveHc : 0)) return;
+    if (failed) host.healthFlags |= HEALTH_FLAG.failedActiveHc;
+    else host.healthFlags &= ~HEALTH_FLAG.failedActiveHc;
+    this.healthChanged();
   }
 
   chooseHost(ctx?: LbContext): Host | null {
@@ -73,7 +121,7 @@ export class UpstreamCluster {
   pool(host: Host): Pool {
     let pool = this.pools.get(host.address);
     if (pool === undefined) {
-      pool = createPool(host, this.config, this.stats);
+      pool = createPool(host, this.config, this.stats, this.breaker);
       this.pools.set(host.address, pool);
     }
     return pool;
@@ -85,6 +133,8 @@ export class UpstreamCluster {
 
   /** Stops new use; requests in flight finish on their pools. */
   async close(): Promise<void> {
+    this.originalDst?.close();
+    this.outlier?.close();
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.allSettled(pools.map((p) => p.close()));

@@ -4,17 +4,22 @@ import { Pool } from 'undici';
 import type { Cluster } from '../config/model.ts';
 import type { Host } from './host.ts';
 import type { ClusterStats } from './cluster-stats.ts';
+import type { CircuitBreaker } from './circuit-breaker.ts';
 
-export function createPool(host: Host, cluster: Cluster, stats: ClusterStats): Pool {
+// max_connections is Envoy's per-cluster limit; undici's is per host, so it caps each host's pool
+// and the breaker counts the cluster's connections for cx_open and upstream_cx_overflow.
+export function createPool(host: Host, cluster: Cluster, stats: ClusterStats, breaker: CircuitBreaker): Pool {
   const origin = `http://${host.address}`;
-  const maxConnections = cluster.circuitBreakers[0]?.maxConnections ?? 1024;
+  const maxConnections = breaker.thresholds.maxConnections;
   const pool = new Pool(origin, {
     connections: maxConnections,
     pipelining: 1,
     allowH2: cluster.http2,
     connect: { timeout: cluster.connectTimeoutMs, noDelay: true },
+    localAddress: cluster.upstreamBindAddress, // upstream_bind_config
     headersTimeout: 0,
     bodyTimeout: 0,
+    maxHeaderSize: 60 * 1024, // Envoy's max_response_headers_kb default (undici's is 16 KiB)
     keepAliveTimeout: Math.min(cluster.upstreamIdleTimeoutMs || 4_000, 60_000),
     keepAliveMaxTimeout: Math.max(cluster.upstreamIdleTimeoutMs, 1_000),
     maxRequestsPerClient: cluster.maxRequestsPerConnection || undefined,
@@ -24,11 +29,13 @@ export function createPool(host: Host, cluster: Cluster, stats: ClusterStats): P
     stats.upstreamCxActive.add(1);
     host.stats.cxTotal++;
     host.stats.cxActive++;
+    breaker.connectionOpened();
   });
   pool.on('disconnect', () => {
     stats.upstreamCxActive.sub(1);
     stats.upstreamCxDestroy.inc();
     host.stats.cxActive--;
+    breaker.connectionClosed();
   });
   pool.on('connectionError', (_origin, _targets, err: Error & { code?: string }) => {
     stats.upstreamCxConnectFail.inc();

@@ -41,15 +41,14 @@ export function runCli(args: readonly string[], timeoutMs = 20_000): Promise<Cli
 }
 
 export interface LegateProcess {
-  proc: ChildProcess;
-  pid: number;
+  child: ChildProcess;
   configPath: string;
-  /** Bound port by listener name. */
-  ports: Map<string, number>;
+  /** The bound port of a listener by name (the first listener when no name is given). */
+  port(listener?: string): number;
   url(path: string, listener?: string): string;
   adminUrl(path: string): string;
-  /** What it printed on stderr so far (its log). */
-  log(): string;
+  /** What it printed on stderr so far (its log), by line. */
+  readonly stderrLines: string[];
   /** What it printed on stdout so far (stdout access logs). */
   stdout(): string;
   /** Replaces the config file (then send SIGHUP to reload). */
@@ -65,24 +64,24 @@ export interface LegateProcess {
  * Writes the bootstrap to a temporary file and runs `legate run` on it (one worker unless args
  * say --workers); resolves once it prints that it is serving.
  */
-export async function startLegateProcess(bootstrap: object, args: readonly string[] = []): Promise<LegateProcess> {
+export async function spawnLegate(bootstrap: object, args: readonly string[] = []): Promise<LegateProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'legate-proc-'));
   const configPath = join(dir, 'bootstrap.json');
   writeFileSync(configPath, JSON.stringify(bootstrap));
   const workers = args.includes('--workers') ? [] : ['--workers', '1'];
-  const proc = spawn(process.execPath, [CLI, 'run', '-c', configPath, ...workers, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exited = new Promise<Exit>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const child = spawn(process.execPath, [CLI, 'run', '-c', configPath, ...workers, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   void exited.then(() => rmSync(dir, { recursive: true, force: true }));
-  let stderr = '';
   let stdout = '';
-  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  const stderrLines: string[] = [];
+  const lines = createInterface({ input: child.stderr! });
+  lines.on('line', (line) => stderrLines.push(line));
   const ports = new Map<string, number>();
   let admin = '';
-  const lines = createInterface({ input: proc.stderr! });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`legate run did not start within 20 s:\n${stderr}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`legate run did not start within 20 s:\n${stderrLines.join('\n')}`)), 20_000);
       lines.on('line', (line) => {
         const listener = /^legate: listener '([^']+)' on .*:(\d+)$/.exec(line);
         if (listener !== null) ports.set(listener[1], Number(listener[2]));
@@ -95,38 +94,37 @@ export async function startLegateProcess(bootstrap: object, args: readonly strin
       });
       void exited.then(({ code, signal }) => {
         clearTimeout(timer);
-        reject(new Error(`legate run exited (${signal ?? code}) before serving:\n${stderr}`));
+        reject(new Error(`legate run exited (${signal ?? code}) before serving:\n${stderrLines.join('\n')}`));
       });
     });
   } catch (err) {
-    proc.kill('SIGKILL');
+    child.kill('SIGKILL');
     await exited;
     throw err;
   }
   const port = (name?: string) => {
     const found = name === undefined ? ports.values().next().value : ports.get(name);
-    if (found === undefined) throw new Error(`no listener ${name ?? ''} in:\n${stderr}`);
+    if (found === undefined) throw new Error(`no listener ${name ?? ''} in:\n${stderrLines.join('\n')}`);
     return found;
   };
   return {
-    proc,
-    pid: proc.pid!,
+    child,
     configPath,
-    ports,
+    port,
     url: (path, listener) => `http://127.0.0.1:${port(listener)}${path}`,
     adminUrl: (path) => `${admin}${path}`,
-    log: () => stderr,
+    stderrLines,
     stdout: () => stdout,
     rewriteConfig: (next) => writeFileSync(configPath, JSON.stringify(next)),
     rssBytes: () => {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${proc.pid}/status`, 'utf8'));
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return kb === null ? 0 : Number(kb[1]) * 1024;
     },
     exited,
     stop: async (signal = 'SIGTERM', timeoutMs = 10_000) => {
-      if (proc.exitCode === null && proc.signalCode === null) {
-        proc.kill(signal);
-        const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
         const result = await exited;
         clearTimeout(timer);
         return result;

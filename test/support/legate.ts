@@ -15,18 +15,30 @@ export interface RunningLegate {
   stop(): Promise<void>;
 }
 
-export async function startLegate(bootstrap: object, opts: { mode?: 'ingress' | 'sidecar'; log?: (line: string) => void } = {}): Promise<RunningLegate> {
+export interface LaunchedLegate extends RunningLegate {
+  /** Settles when primary.start() does: with dynamic resources, once the first config is applied. */
+  started: Promise<void>;
+}
+
+type LegateOptions = { mode?: 'ingress' | 'sidecar'; log?: (line: string) => void };
+
+export async function startLegate(bootstrap: object, opts: LegateOptions = {}): Promise<RunningLegate> {
+  const legate = launchLegate(bootstrap, opts);
+  try {
+    await legate.started;
+  } catch (err) {
+    await legate.stop().catch(() => undefined);
+    throw err;
+  }
+  return legate;
+}
+
+/** Starts Legate without waiting for it to be ready (its admin is up once primary.admin is set). */
+export function launchLegate(bootstrap: object, opts: LegateOptions = {}): LaunchedLegate {
   const dir = mkdtempSync(join(tmpdir(), 'legate-test-'));
   const configPath = join(dir, 'bootstrap.json');
   writeFileSync(configPath, JSON.stringify(bootstrap));
   const primary = new Primary({ configPath, workers: 1, mode: opts.mode ?? 'ingress', drainTimeMs: 1000, reusePort: false, log: opts.log ?? (() => {}) });
-  try {
-    await primary.start();
-  } catch (err) {
-    await primary.shutdown().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-    throw err;
-  }
   const port = (name?: string) => {
     const bound = primary.applied?.listeners ?? [];
     const l = name === undefined ? bound[0] : bound.find((b) => b.name === name);
@@ -35,6 +47,7 @@ export async function startLegate(bootstrap: object, opts: { mode?: 'ingress' | 
   };
   return {
     primary,
+    started: primary.start(),
     port,
     url: (path, listener) => `http://127.0.0.1:${port(listener)}${path}`,
     adminUrl: (path) => `http://127.0.0.1:${primary.admin!.address().port}${path}`,

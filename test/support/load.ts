@@ -12,6 +12,8 @@ export interface LoadResult {
 export interface RunningLoad {
   /** Resolves once at least n requests completed (or the load ended). */
   waitFor(n: number): Promise<void>;
+  /** Requests completed so far. */
+  completed(): number;
   stop(): Promise<LoadResult>;
   readonly done: Promise<LoadResult>;
 }
@@ -56,6 +58,7 @@ export function steadyLoad(url: string, opts: { concurrency?: number; maxRequest
   });
   return {
     waitFor: (n) => (completed >= n || stopped ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve }))),
+    completed: () => completed,
     stop: () => {
       stopped = true;
       return done;

@@ -12,7 +12,7 @@ export const clusters: AdminHandler = async (ctx, req) => {
           hostname: h.hostname,
           weight: h.weight,
           priority: h.priority,
-          locality: h.locality,
+          locality: localityOf(h.locality),
           health_status: { health_flags: h.healthFlags, eds_health_status: h.healthFlags === 'healthy' ? 'HEALTHY' : 'UNHEALTHY' },
           stats: Object.entries(h.stats).map(([name, value]) => ({ name: snake(name), value })),
         })),
@@ -28,7 +28,8 @@ export const clusters: AdminHandler = async (ctx, req) => {
     for (const h of c.hosts) {
       const p = `${c.name}::${h.address}::`;
       for (const [name, value] of Object.entries(h.stats)) lines.push(`${p}${snake(name)}::${value}`);
-      lines.push(`${p}hostname::${h.hostname}`, `${p}health_flags::${h.healthFlags}`, `${p}weight::${h.weight}`, `${p}region::${h.locality.split('/')[0]}`, `${p}zone::${h.locality.split('/')[1]}`, `${p}sub_zone::${h.locality.split('/')[2]}`, `${p}priority::${h.priority}`);
+      const { region, zone, sub_zone } = localityOf(h.locality);
+      lines.push(`${p}hostname::${h.hostname}`, `${p}health_flags::${h.healthFlags}`, `${p}weight::${h.weight}`, `${p}region::${region}`, `${p}zone::${zone}`, `${p}sub_zone::${sub_zone}`, `${p}priority::${h.priority}`);
     }
   }
   return text(lines.join('\n') + '\n');
@@ -42,4 +43,10 @@ function snake(name: string): string {
 function splitAddress(address: string): { address: string; port_value: number } {
   const colon = address.lastIndexOf(':');
   return { address: address.slice(0, colon).replace(/^\[|\]$/g, ''), port_value: Number(address.slice(colon + 1)) };
+}
+
+/** The host's 'region/zone/sub_zone' key as Envoy's Locality message. */
+function localityOf(key: string): { region: string; zone: string; sub_zone: string } {
+  const [region = '', zone = '', subZone = ''] = key.split('/');
+  return { region, zone, sub_zone: subZone };
 }

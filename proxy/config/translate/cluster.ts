@@ -70,6 +70,9 @@ export function translateClusterResource(raw: Raw, path: string): Cluster {
     cluster.edsServiceName = str(eds, 'service_name') || name;
     cluster.edsConfigSource = configSource(obj(eds, 'eds_config') as Raw, joinPath(edsPath, 'eds_config'));
   }
+  if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
+  const bind = obj(raw, 'upstream_bind_config');
+  if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
   const outlier = obj(raw, 'outlier_detection');
   if (outlier !== undefined) cluster.outlierDetection = outlierDetection(outlier, joinPath(path, 'outlier_detection'));
   return recordPath(cluster, path);
@@ -97,6 +100,17 @@ function loadAssignment(raw: Raw, path: string, name: string, type: Cluster['typ
     if (e.address.port === 0) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
   }
   return assignment;
+}
+
+// Legate binds the source IP only: the port is the kernel's choice, as for any outgoing connection.
+function bindAddress(raw: Raw, path: string): string {
+  const source = obj(raw, 'source_address');
+  const at = joinPath(path, 'source_address');
+  if (source === undefined) reject(at, 'required field is missing', 'set source_address with address and port_value: 0');
+  const address = str(source, 'address');
+  if (isIP(address) === 0) reject(joinPath(at, 'address'), `'${address}' is not an IP address`, 'give the source IP, e.g. 127.0.0.6');
+  if (num(source, 'port_value', 0) !== 0) reject(joinPath(at, 'port_value'), 'a fixed source port is not supported by Legate', 'use port_value: 0');
+  return address;
 }
 
 interface ProtocolOptions {

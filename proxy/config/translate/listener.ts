@@ -9,7 +9,7 @@ import {
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
 import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, NetworkFilter, RouteConfig } from '../model.ts';
-import { bool, cidrRange, list, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
+import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpConnectionManager } from './http-connection-manager.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
@@ -47,6 +47,8 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     bindToPort: bool(raw, 'bind_to_port', true),
     useOriginalDst: bool(raw, 'use_original_dst', false),
     listenerFilters: list(raw, 'listener_filters').map((f, i) => listenerFilter(f, indexPath(joinPath(path, 'listener_filters'), i))),
+    listenerFiltersTimeoutMs: ms(raw, 'listener_filters_timeout', 15_000),
+    continueOnListenerFiltersTimeout: bool(raw, 'continue_on_listener_filters_timeout', false),
     filterChains,
     perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
     trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],

@@ -139,6 +139,7 @@ function translateMatch(raw: Raw, path: string): RouteMatch {
   if (raw.prefix !== undefined) pathSpec = { kind: 'prefix', value: str(raw, 'prefix') };
   else if (raw.path !== undefined) pathSpec = { kind: 'path', value: str(raw, 'path') };
   else if (raw.safe_regex !== undefined) pathSpec = { kind: 'safe_regex', value: regexSource(obj(raw, 'safe_regex'), joinPath(path, 'safe_regex')) };
+  else if (raw.connect_matcher !== undefined) pathSpec = { kind: 'connect_matcher', value: '' };
   else pathSpec = { kind: 'path_separated_prefix', value: str(raw, 'path_separated_prefix') };
   const match: RouteMatch = {
     path: pathSpec,
@@ -265,8 +266,12 @@ function mirrorPolicy(raw: Raw, path: string): RequestMirrorPolicy {
 export function translateUpgradeConfigs(raw: Raw, path: string): UpgradeConfig[] {
   return list(raw, 'upgrade_configs').map((u, i) => {
     const upgradeType = str(u, 'upgrade_type').toLowerCase();
-    if (upgradeType === 'connect') reject(indexPath(joinPath(path, 'upgrade_configs'), i), 'CONNECT is not supported by Legate', 'remove this upgrade config');
-    return { upgradeType, enabled: bool(u, 'enabled', true) };
+    const upgrade: UpgradeConfig = { upgradeType, enabled: bool(u, 'enabled', true) };
+    if (u.connect_config !== undefined) {
+      if (upgradeType !== 'connect') reject(joinPath(indexPath(joinPath(path, 'upgrade_configs'), i), 'connect_config'), 'connect_config applies to CONNECT only', 'remove it or set upgrade_type: CONNECT');
+      upgrade.connectConfig = {};
+    }
+    return upgrade;
   });
 }
 

@@ -8,7 +8,7 @@ import type { Raw } from './common.ts';
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
 
 export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
-  return {
+  const proxy: TcpProxy = {
     kind: 'tcp_proxy',
     statPrefix: str(raw, 'stat_prefix'),
     cluster: tcpCluster(raw, path),
@@ -16,6 +16,9 @@ export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
     maxConnectAttempts: num(raw, 'max_connect_attempts', 1),
     accessLog: translateAccessLogs(raw, 'access_log', path),
   };
+  const maxDuration = ms(raw, 'max_downstream_connection_duration', 0);
+  if (maxDuration > 0) proxy.maxDownstreamConnectionDurationMs = maxDuration;
+  return proxy;
 }
 
 function tcpCluster(raw: Raw, path: string): ClusterSpecifier {

@@ -23,6 +23,9 @@ export interface LbContext {
   // `exclude` rejects is re-picked. When every pick is rejected the last one is still returned,
   // as Envoy does: a retry on a used host beats no retry.
   maxAttempts?: number;
+  // The downstream connection's local address, 'ip:port' (after the original_dst listener filter:
+  // where the client was going). ORIGINAL_DST clusters connect there; other balancers ignore it.
+  downstreamLocalAddress?: string;
 }
 
 export interface LoadBalancer {

@@ -81,7 +81,7 @@ t.test('a killed worker is replaced within a second while the other keeps servin
   process.kill(before[0], 'SIGKILL');
   let replacedIn = -1;
   while (Date.now() - killedAt < 10_000) {
-    const pids = await workerPids(legate).catch(() => []);
+    const pids = await workerPids(legate).catch((): number[] => []);
     if (pids.length === 2 && !pids.includes(before[0])) {
       // Serving: a fresh connection gets an answer (whichever worker takes it).
       replacedIn = Date.now() - killedAt;

@@ -1,5 +1,5 @@
 // Envoy's local replies when a request cannot be served, with their status, body and the response
-// flag the access log shows: NR, NC, UH, UF, UT, UC, and DC for a client that goes away.
+// flag the access log shows: NR, NC, UH, UF, UT, UC, UPE, and DC for a client that goes away.
 import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -19,6 +19,13 @@ const silent = await startUpstream('silent', () => {});
 // Drops the connection as soon as a request arrives.
 const rude = await startUpstream('rude', (req) => req.socket.destroy());
 t.teardown(() => Promise.all([silent.close(), rude.close()]));
+// Answers every request with a response no HTTP parser accepts.
+const garbled = net.createServer((socket) => {
+  socket.on('error', () => {});
+  socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\nthis is not a header\r\n\r\n'));
+});
+await new Promise<void>((resolve) => garbled.listen(0, '127.0.0.1', resolve));
+t.teardown(() => new Promise((resolve) => garbled.close(resolve)));
 const refusing = await closedPort();
 
 const legate = await startLegate(
@@ -32,6 +39,7 @@ const legate = await startLegate(
           { match: { prefix: '/slow' }, route: { cluster: 'silent', timeout: '0.2s' } },
           { match: { prefix: '/hang' }, route: { cluster: 'silent', timeout: '0s' } },
           { match: { prefix: '/reset' }, route: { cluster: 'rude' } },
+          { match: { prefix: '/garbled' }, route: { cluster: 'garbled' } },
           { match: { prefix: '/missing-cluster' }, route: { cluster_header: 'x-cluster' } },
         ]),
         { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\n')] },
@@ -42,6 +50,7 @@ const legate = await startLegate(
       staticCluster('refusing', [{ port: refusing }]),
       staticCluster('silent', [{ port: silent.port }]),
       staticCluster('rude', [{ port: rude.port }]),
+      staticCluster('garbled', [{ port: (garbled.address() as net.AddressInfo).port }]),
     ],
   ),
 );
@@ -94,6 +103,13 @@ t.test('upstream resets before answering: 503 UC', async (t) => {
   t.equal(reply.status, 503);
   t.match(reply.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: connection termination/);
   expectedFlags.set('/reset', 'UC');
+});
+
+t.test('upstream answers something that is not HTTP: 503 UPE', async (t) => {
+  const reply = await fetchText(legate.url('/garbled'));
+  t.equal(reply.status, 503);
+  t.match(reply.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: protocol error/);
+  expectedFlags.set('/garbled', 'UPE');
 });
 
 t.test('client disconnects mid-request: DC and the upstream request is aborted', async (t) => {

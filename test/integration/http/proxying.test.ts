@@ -2,6 +2,7 @@
 // Envoy adds (x-forwarded-proto, x-request-id, x-envoy-expected-rq-timeout-ms,
 // x-envoy-upstream-service-time) and the hop-by-hop headers it must not forward either way.
 import t from 'tap';
+import { Agent, Client } from 'undici';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { fetchJson, fetchText, nodeRequest } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
@@ -25,6 +26,13 @@ const hoppy = await startUpstream('hoppy', (req, res) => {
   });
 });
 t.teardown(() => hoppy.close());
+// Answers with a 30 KB header: over undici's and node's 16 KiB defaults, within Envoy's 60 KiB.
+const BIG_VALUE = 'v'.repeat(30_000);
+const bigHeaders = await startUpstream('big-headers', (req, res) => {
+  req.resume();
+  req.once('end', () => res.writeHead(200, { 'x-big': BIG_VALUE }).end('big'));
+});
+t.teardown(() => bigHeaders.close());
 
 const legate = await startLegate(
   bootstrap(
@@ -33,12 +41,13 @@ const legate = await startLegate(
         'ingress',
         routes([
           { match: { prefix: '/hoppy' }, route: { cluster: 'hoppy' } },
+          { match: { prefix: '/big-headers' }, route: { cluster: 'big-headers' } },
           { match: { prefix: '/timed' }, route: { cluster: 'echo', timeout: '3s' } },
           { match: { prefix: '/' }, route: { cluster: 'echo' } },
         ]),
       ),
     ],
-    [staticCluster('echo', [{ port: echo.port }]), staticCluster('hoppy', [{ port: hoppy.port }])],
+    [staticCluster('echo', [{ port: echo.port }]), staticCluster('hoppy', [{ port: hoppy.port }]), staticCluster('big-headers', [{ port: bigHeaders.port }])],
   ),
 );
 t.teardown(() => legate.stop());
@@ -122,8 +131,16 @@ t.test('hop-by-hop response headers are not forwarded', async (t) => {
   t.not(reply.headers.connection, 'x-upstream-hop', "the upstream's Connection header");
 });
 
+t.test('response headers up to 60 KiB pass through', async (t) => {
+  const dispatcher = new Agent({ maxHeaderSize: 64 * 1024 });
+  t.teardown(() => dispatcher.close());
+  const reply = await fetchText(legate.url('/big-headers'), { dispatcher });
+  t.equal(reply.status, 200);
+  t.equal(reply.headers['x-big'], BIG_VALUE);
+  t.equal(reply.body, 'big');
+});
+
 t.test('keep-alive: many requests on one downstream connection', async (t) => {
-  const { Client } = await import('undici');
   const client = new Client(`http://127.0.0.1:${legate.port()}`, { pipelining: 1 });
   t.teardown(() => client.close());
   let connections = 0;

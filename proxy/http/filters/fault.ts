@@ -1,0 +1,193 @@
+// envoy.filters.http.fault: injects delays (flag DI) and aborts (flag FI) into a share of the
+// requests, from the filter's config or the route's typed_per_filter_config override (the most
+// specific one wins, as Envoy). Header-controlled faults read Envoy's x-envoy-fault-* headers.
+// Stats: http.<stat_prefix>.fault.{delays_injected,aborts_injected,faults_overflow,active_faults}.
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { FaultConfig } from '../../config/model.ts';
+import { compileHeaderMatcher, headerValue, requestHeaderGetter, type CompiledHeaderMatcher, type HeaderMap } from '../../router/index.ts';
+import type { Counter, Gauge, Store } from '../../stats/index.ts';
+import type { HttpStream } from '../stream.ts';
+import type { FilterContext, HttpFilterInstance } from './index.ts';
+
+const DELAY_HEADER = 'x-envoy-fault-delay-request';
+const DELAY_PERCENT_HEADER = 'x-envoy-fault-delay-request-percentage';
+const ABORT_HEADER = 'x-envoy-fault-abort-request';
+const ABORT_GRPC_HEADER = 'x-envoy-fault-abort-grpc-request';
+const ABORT_PERCENT_HEADER = 'x-envoy-fault-abort-request-percentage';
+
+/** A FaultConfig with its header matchers compiled, built once per config object. */
+class FaultSettings {
+  readonly config: FaultConfig;
+  private readonly headers: { get: ReturnType<typeof requestHeaderGetter>; matcher: CompiledHeaderMatcher }[];
+  private readonly downstreamNodes: Set<string>;
+
+  constructor(config: FaultConfig) {
+    this.config = config;
+    this.headers = config.headers.map((m) => ({ get: requestHeaderGetter(m.name), matcher: compileHeaderMatcher(m) }));
+    this.downstreamNodes = new Set(config.downstreamNodes);
+  }
+
+  /** upstream_cluster, downstream_nodes and headers all allow the fault for this request. */
+  applies(stream: HttpStream): boolean {
+    const target = this.config.upstreamCluster;
+    if (target !== undefined && routeCluster(stream) !== target) return false;
+    if (this.downstreamNodes.size > 0 && !this.downstreamNodes.has(headerValue(stream.headers, 'x-envoy-downstream-service-node') ?? '')) return false;
+    return this.headers.every((h) => h.matcher.matches(h.get(stream.request)));
+  }
+}
+
+const compiled = new WeakMap<FaultConfig, FaultSettings>();
+
+function settingsOf(config: FaultConfig): FaultSettings {
+  let settings = compiled.get(config);
+  if (settings === undefined) {
+    settings = new FaultSettings(config);
+    compiled.set(config, settings);
+  }
+  return settings;
+}
+
+/**
+ * The cluster the route names, as Envoy's route entry gives it to the filter. Weighted clusters
+ * are picked after the filters run, so upstream_cluster never matches them.
+ */
+function routeCluster(stream: HttpStream): string | undefined {
+  const action = stream.route?.route.model.action;
+  if (action?.kind !== 'route') return undefined;
+  const spec = action.cluster;
+  if (spec.kind === 'cluster') return spec.name;
+  if (spec.kind === 'cluster_header') return headerValue(stream.headers, spec.header);
+  return undefined;
+}
+
+export class FaultFilter implements HttpFilterInstance {
+  private readonly name: string;
+  private readonly settings: FaultSettings;
+  private readonly store: Store;
+  private readonly prefix: string;
+  private readonly delaysInjected: Counter;
+  private readonly abortsInjected: Counter;
+  private readonly overflow: Counter;
+  private readonly activeFaults: Gauge;
+  private readonly active = new WeakSet<HttpStream>();
+  private readonly random: () => number;
+
+  constructor(config: FaultConfig, ctx: FilterContext, name: string, random: () => number = Math.random) {
+    this.name = name;
+    this.settings = settingsOf(config);
+    this.store = ctx.store;
+    this.prefix = `http.${ctx.statPrefix}.fault.`;
+    this.delaysInjected = ctx.store.counter(this.prefix + 'delays_injected');
+    this.abortsInjected = ctx.store.counter(this.prefix + 'aborts_injected');
+    this.overflow = ctx.store.counter(this.prefix + 'faults_overflow');
+    this.activeFaults = ctx.store.gauge(this.prefix + 'active_faults');
+    this.random = random;
+  }
+
+  decodeHeaders(stream: HttpStream): boolean | Promise<boolean> {
+    const settings = this.settingsFor(stream);
+    if (settings === null || !settings.applies(stream)) return true;
+    const delayMs = this.delayMs(settings.config, stream.headers);
+    if (delayMs === undefined || !this.activate(stream, settings.config)) return this.maybeAbort(stream, settings.config);
+    this.count(stream, this.delaysInjected, 'delays_injected');
+    stream.info.setResponseFlag('DI');
+    return new Promise((resolve) => {
+      // A downstream that goes away during the delay ends the stream here.
+      const onClose = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      const timer = setTimeout(() => {
+        stream.res.off('close', onClose);
+        resolve(this.maybeAbort(stream, settings.config)); // a delay may be followed by an abort
+      }, delayMs);
+      stream.res.once('close', onClose);
+    });
+  }
+
+  /** The route's override under this filter's name, else the virtual host's, else the filter's own; null when disabled. */
+  private settingsFor(stream: HttpStream): FaultSettings | null {
+    const match = stream.route;
+    const override = match?.route.model.typedPerFilterConfig[this.name] ?? match?.virtualHost.model.typedPerFilterConfig[this.name];
+    if (override === undefined) return this.settings;
+    if ((override as { disabled?: boolean }).disabled === true) return null;
+    return settingsOf(override as FaultConfig);
+  }
+
+  private delayMs(config: FaultConfig, headers: HeaderMap): number | undefined {
+    const delay = config.delay;
+    if (delay === undefined) return undefined;
+    let ms = delay.fixedDelayMs ?? 0;
+    let percent = delay.percent;
+    if (delay.headerDelay) {
+      const value = headerValue(headers, DELAY_HEADER);
+      if (value === undefined || !/^\d+$/.test(value)) return undefined;
+      ms = Number(value);
+      percent = headerPercent(percent, headerValue(headers, DELAY_PERCENT_HEADER));
+    }
+    return ms > 0 && this.enabled(percent) ? ms : undefined;
+  }
+
+  private maybeAbort(stream: HttpStream, config: FaultConfig): boolean {
+    const abort = config.abort;
+    if (abort === undefined) return true;
+    let httpStatus = abort.httpStatus;
+    let grpcStatus = abort.grpcStatus;
+    let percent = abort.percent;
+    if (abort.headerAbort) {
+      const http = headerValue(stream.headers, ABORT_HEADER);
+      const grpc = headerValue(stream.headers, ABORT_GRPC_HEADER);
+      httpStatus = http !== undefined && /^\d+$/.test(http) && Number(http) >= 200 && Number(http) < 600 ? Number(http) : undefined;
+      grpcStatus = grpc !== undefined && /^\d+$/.test(grpc) ? Number(grpc) : undefined;
+      percent = headerPercent(percent, headerValue(stream.headers, ABORT_PERCENT_HEADER));
+    }
+    if ((httpStatus === undefined && grpcStatus === undefined) || !this.enabled(percent) || !this.activate(stream, config)) return true;
+    this.count(stream, this.abortsInjected, 'aborts_injected');
+    const headers: OutgoingHttpHeaders = {};
+    if (grpcStatus !== undefined) {
+      headers['content-type'] = 'application/grpc';
+      headers['grpc-status'] = String(grpcStatus);
+      headers['grpc-message'] = 'fault filter abort';
+    }
+    stream.localReply(httpStatus ?? 200, grpcStatus === undefined ? 'fault filter abort' : '', 'FI', 'fault_filter_abort', headers);
+    return false;
+  }
+
+  private enabled(percent: number): boolean {
+    return this.random() * 100 < percent;
+  }
+
+  /** One active fault per stream, counted in active_faults until the stream ends; false past max_active_faults. */
+  private activate(stream: HttpStream, config: FaultConfig): boolean {
+    if (this.active.has(stream)) return true;
+    if (config.maxActiveFaults !== undefined && this.activeFaults.value >= config.maxActiveFaults) {
+      this.overflow.inc();
+      return false;
+    }
+    this.active.add(stream);
+    this.activeFaults.add(1);
+    stream.res.once('close', () => this.activeFaults.sub(1));
+    return true;
+  }
+
+  /** Counts a fault, and per downstream cluster when x-envoy-downstream-service-cluster names one. */
+  private count(stream: HttpStream, counter: Counter, name: string): void {
+    counter.inc();
+    const cluster = headerValue(stream.headers, 'x-envoy-downstream-service-cluster');
+    if (cluster !== undefined && cluster !== '') this.store.counter(`${this.prefix}${cluster}.${name}`).inc();
+  }
+}
+
+/**
+ * The x-envoy-fault-*-percentage headers can only lower the configured share. Envoy reads the
+ * header as a numerator over the config's denominator; the model keeps a percent, so Legate takes
+ * the header as a percent (the same when the denominator is HUNDRED, the default).
+ */
+function headerPercent(configured: number, header: string | undefined): number {
+  if (header === undefined || !/^\d+$/.test(header)) return configured;
+  return Math.min(configured, Number(header));
+}
+
+export function createFaultFilter(config: unknown, ctx: FilterContext, name: string): HttpFilterInstance {
+  return new FaultFilter(config as FaultConfig, ctx, name);
+}

@@ -1,0 +1,132 @@
+// Envoy's circuit breakers for one cluster and priority: counts of open connections, requests
+// waiting for a connection, requests in flight and retries in flight, checked against the
+// cluster's thresholds. An overflow is the caller's 503 UO. Counts are per worker process.
+import type { CircuitBreakerThresholds } from '../config/model.ts';
+import type { Gauge, Store } from '../stats/index.ts';
+import type { ClusterStats } from './cluster-stats.ts';
+
+/** One resource (Envoy's ResourceLimit): a count, its maximum and its gauges. */
+class Resource {
+  count = 0;
+  private readonly max: () => number;
+  private readonly open: Gauge;
+  private readonly remaining: Gauge | null;
+  private isOpen = false;
+
+  constructor(max: () => number, open: Gauge, remaining: Gauge | null) {
+    this.max = max;
+    this.open = open;
+    this.remaining = remaining;
+    open.set(0);
+    this.publish();
+  }
+
+  canCreate(): boolean {
+    return this.count < this.max();
+  }
+
+  inc(): void {
+    this.count++;
+    this.publish();
+  }
+
+  dec(): void {
+    this.count--;
+    this.publish();
+  }
+
+  private publish(): void {
+    const max = this.max();
+    const open = this.count >= max;
+    if (open !== this.isOpen) {
+      this.isOpen = open;
+      this.open.set(open ? 1 : 0);
+    }
+    this.remaining?.set(Math.max(0, max - this.count));
+  }
+}
+
+export class CircuitBreaker {
+  readonly thresholds: CircuitBreakerThresholds;
+  private readonly stats: ClusterStats;
+  private readonly cx: Resource;
+  private readonly pending: Resource;
+  private readonly rq: Resource;
+  private readonly retries: Resource;
+
+  constructor(thresholds: CircuitBreakerThresholds, store: Store, statName: string, stats: ClusterStats) {
+    this.thresholds = thresholds;
+    this.stats = stats;
+    const prefix = `cluster.${statName}.circuit_breakers.${thresholds.priority.toLowerCase()}.`;
+    // 'never': workers repeat the same fact, so the merged value is the largest, not the sum.
+    const gauge = (name: string) => store.gauge(prefix + name, 'never');
+    const remaining = (name: string) => (thresholds.trackRemaining ? gauge(name) : null);
+    this.cx = new Resource(() => thresholds.maxConnections, gauge('cx_open'), remaining('remaining_cx'));
+    this.pending = new Resource(() => thresholds.maxPendingRequests, gauge('rq_pending_open'), remaining('remaining_pending'));
+    this.rq = new Resource(() => thresholds.maxRequests, gauge('rq_open'), remaining('remaining_rq'));
+    this.retries = new Resource(() => this.maxRetries(), gauge('rq_retry_open'), remaining('remaining_retries'));
+  }
+
+  /**
+   * Admits one attempt, or counts the overflow and returns false. Envoy checks max_requests when
+   * a request gets a connection; Legate checks it here, so a pending request counts too.
+   * `hasFreeConnection` is only asked when the pending queue is full.
+   */
+  admitRequest(hasFreeConnection: () => boolean): boolean {
+    if (!this.rq.canCreate() || (!this.pending.canCreate() && !hasFreeConnection())) {
+      this.stats.upstreamRqPendingOverflow.inc();
+      return false;
+    }
+    this.rq.inc();
+    return true;
+  }
+
+  /** The admitted attempt waits for a connection (undici queued it). */
+  requestPending(): void {
+    this.pending.inc();
+    this.stats.upstreamRqPendingTotal.inc();
+    this.stats.upstreamRqPendingActive.add(1);
+    // It waits because this host's connections are busy; more would pass the limit.
+    if (!this.cx.canCreate()) this.stats.upstreamCxOverflow.inc();
+  }
+
+  /** A pending attempt got its connection, or ended without one. */
+  pendingDone(): void {
+    this.pending.dec();
+    this.stats.upstreamRqPendingActive.sub(1);
+  }
+
+  requestDone(): void {
+    this.rq.dec();
+  }
+
+  /** Takes a retry slot, held until the retried attempt's outcome; false (counted) on overflow. */
+  acquireRetry(): boolean {
+    if (!this.retries.canCreate()) {
+      this.stats.upstreamRqRetryOverflow.inc();
+      return false;
+    }
+    this.retries.inc();
+    return true;
+  }
+
+  releaseRetry(): void {
+    this.retries.dec();
+  }
+
+  connectionOpened(): void {
+    this.cx.inc();
+  }
+
+  connectionClosed(): void {
+    this.cx.dec();
+  }
+
+  /** max_retries, or with a retry budget a share of the active and pending requests (at least min_retry_concurrency). */
+  private maxRetries(): number {
+    const budget = this.thresholds.retryBudget;
+    if (budget === undefined) return this.thresholds.maxRetries;
+    const active = this.rq.count + this.pending.count; // built before the retries resource reads them
+    return Math.max(Math.floor((budget.budgetPercent / 100) * active), budget.minRetryConcurrency);
+  }
+}

@@ -1,0 +1,146 @@
+// One active health check on one host, as Envoy's HTTP and TCP health checkers do it. A probe
+// answers 'success', 'failure' (the host answered wrongly: an HTTP status outside
+// expected_statuses) or 'network-failure' (no connection, reset, timeout, TCP payload not seen).
+import http from 'node:http';
+import net from 'node:net';
+import type { HealthCheck } from '../config/model.ts';
+
+export type ProbeResult = 'success' | 'failure' | 'network-failure';
+
+export interface ProbeTarget {
+  ip: string;
+  port: number; // the endpoint's health_check_config.port_value, else its own port
+  hostHeader: string; // http_health_check.host, else the cluster name (as Envoy)
+}
+
+export interface Probe {
+  run(timeoutMs: number): Promise<ProbeResult>;
+  close(): void;
+}
+
+export function createProbe(check: HealthCheck['check'], target: ProbeTarget): Probe {
+  return check.kind === 'http' ? new HttpProbe(check, target) : new TcpProbe(check, target);
+}
+
+type HttpCheck = Extract<HealthCheck['check'], { kind: 'http' }>;
+type TcpCheck = Extract<HealthCheck['check'], { kind: 'tcp' }>;
+
+/** Runs fn with a settle-once callback and an optional timeout that settles as a network failure. */
+function once(timeoutMs: number, onTimeout: () => void, fn: (done: (r: ProbeResult) => void) => void): Promise<ProbeResult> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (r: ProbeResult) => {
+      if (settled) return;
+      settled = true;
+      if (timer !== undefined) clearTimeout(timer);
+      resolve(r);
+    };
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            done('network-failure');
+            onTimeout();
+          }, timeoutMs)
+        : undefined;
+    fn(done);
+  });
+}
+
+class HttpProbe implements Probe {
+  private readonly check: HttpCheck;
+  private readonly target: ProbeTarget;
+  // Envoy reuses the health check connection between checks.
+  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+  constructor(check: HttpCheck, target: ProbeTarget) {
+    this.check = check;
+    this.target = target;
+  }
+
+  run(timeoutMs: number): Promise<ProbeResult> {
+    let req: http.ClientRequest | undefined;
+    return once(
+      timeoutMs,
+      () => req?.destroy(),
+      (done) => {
+        req = http.request(
+          {
+            host: this.target.ip,
+            port: this.target.port,
+            method: this.check.method,
+            path: this.check.path,
+            headers: { host: this.target.hostHeader, 'user-agent': 'Envoy/HC' },
+            agent: this.agent,
+          },
+          (res) => {
+            const status = res.statusCode ?? 0;
+            const expected = this.check.expectedStatuses.some((r) => status >= r.start && status < r.end);
+            res.resume();
+            res.once('end', () => done(expected ? 'success' : 'failure'));
+            res.once('error', () => done('network-failure'));
+          },
+        );
+        req.once('error', () => done('network-failure'));
+        req.end();
+      },
+    );
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+class TcpProbe implements Probe {
+  private readonly send: Buffer | undefined;
+  private readonly receive: Buffer[];
+  private readonly target: ProbeTarget;
+  private readonly sockets = new Set<net.Socket>();
+
+  constructor(check: TcpCheck, target: ProbeTarget) {
+    this.send = check.send === undefined ? undefined : Buffer.from(check.send, 'hex');
+    this.receive = check.receive.map((hex) => Buffer.from(hex, 'hex'));
+    this.target = target;
+  }
+
+  run(timeoutMs: number): Promise<ProbeResult> {
+    const socket = net.connect({ host: this.target.ip, port: this.target.port });
+    this.sockets.add(socket);
+    let received = Buffer.alloc(0);
+    const result = once(
+      timeoutMs,
+      () => socket.destroy(),
+      (done) => {
+        socket.once('connect', () => {
+          if (this.send !== undefined) socket.write(this.send);
+          if (this.receive.length === 0) done('success'); // connect-only check
+        });
+        socket.on('data', (chunk: Buffer) => {
+          received = Buffer.concat([received, chunk]);
+          if (matches(this.receive, received)) done('success');
+        });
+        socket.once('error', () => done('network-failure'));
+        socket.once('close', () => done('network-failure'));
+      },
+    );
+    return result.finally(() => {
+      this.sockets.delete(socket);
+      socket.destroy();
+    });
+  }
+
+  close(): void {
+    for (const s of this.sockets) s.destroy();
+  }
+}
+
+/** Envoy's payload match: every expected block is found, in order, each after the previous. */
+export function matches(expected: Buffer[], data: Buffer): boolean {
+  let from = 0;
+  for (const block of expected) {
+    const at = data.indexOf(block, from);
+    if (at === -1) return false;
+    from = at + block.length;
+  }
+  return true;
+}

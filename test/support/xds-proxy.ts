@@ -1,0 +1,164 @@
+// Legate driven by the test management server: a bootstrap whose dynamic_resources point at it,
+// and Envoy resources (proto3 JSON with "@type") for the LDS/RDS/CDS/EDS flows of the tests.
+import type { Test } from 'tap';
+import type { JsonObject } from '../../xds-client/index.ts';
+import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../xds-client/index.ts';
+import { bootstrap, staticCluster } from './bootstrap.ts';
+import { fetchJson, nodeRequest } from './http.ts';
+import { XdsServer } from './xds-server.ts';
+
+export { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL };
+
+const TYPE = 'type.googleapis.com/';
+
+export interface AdsBootstrapOptions {
+  apiType?: 'GRPC' | 'DELTA_GRPC';
+  initialFetchTimeout?: string; // default 10s: tests wait for what they push
+}
+
+/** A bootstrap with no static listeners: LDS and CDS over ADS from the server on xdsPort. */
+export function adsBootstrap(xdsPort: number, opts: AdsBootstrapOptions = {}) {
+  const source = { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: opts.initialFetchTimeout ?? '10s' };
+  const http2 = {
+    'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+      explicit_http_config: { http2_protocol_options: {} },
+    },
+  };
+  return bootstrap([], [staticCluster('xds_cluster', [{ port: xdsPort }], { typed_extension_protocol_options: http2 })], {
+    dynamic_resources: {
+      ads_config: { api_type: opts.apiType ?? 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
+      lds_config: source,
+      cds_config: source,
+    },
+  });
+}
+
+// ADS, or a watched file when a path is given.
+function configSourceOf(path: string | undefined): JsonObject {
+  return path === undefined ? { ads: {}, resource_api_version: 'V3' } : { path_config_source: { path }, resource_api_version: 'V3' };
+}
+
+const ROUTER = [{ name: 'envoy.filters.http.router', typed_config: { '@type': `${TYPE}envoy.extensions.filters.http.router.v3.Router` } }];
+
+/** A listener on 127.0.0.1 (port 0 unless given) whose HCM takes route config `routeConfigName` from RDS (ADS unless a path). */
+export function rdsListener(name: string, routeConfigName: string, opts: { port?: number; rdsPath?: string } = {}): JsonObject {
+  const configSource = configSourceOf(opts.rdsPath);
+  return {
+    '@type': `${TYPE}envoy.config.listener.v3.Listener`,
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: opts.port ?? 0 } },
+    filter_chains: [{
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': `${TYPE}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
+          stat_prefix: name,
+          rds: { route_config_name: routeConfigName, config_source: configSource },
+          http_filters: ROUTER,
+        },
+      }],
+    }],
+  };
+}
+
+/** An EDS cluster; `serviceName` names its ClusterLoadAssignment (default: the cluster's name). */
+export function edsCluster(name: string, opts: { serviceName?: string; edsPath?: string } = {}): JsonObject {
+  const edsConfig = configSourceOf(opts.edsPath);
+  return {
+    '@type': `${TYPE}envoy.config.cluster.v3.Cluster`,
+    name,
+    type: 'EDS',
+    connect_timeout: '1s',
+    eds_cluster_config: { eds_config: edsConfig, ...(opts.serviceName === undefined ? {} : { service_name: opts.serviceName }) },
+  };
+}
+
+export function loadAssignment(name: string, ports: number[]): JsonObject {
+  return {
+    '@type': `${TYPE}envoy.config.endpoint.v3.ClusterLoadAssignment`,
+    cluster_name: name,
+    endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
+  };
+}
+
+/** One virtual host '*' with the given routes (default: everything to `cluster`). */
+export function routeConfig(name: string, cluster: string, routes?: JsonObject[]): JsonObject {
+  return {
+    '@type': `${TYPE}envoy.config.route.v3.RouteConfiguration`,
+    name,
+    virtual_hosts: [{ name: 'all', domains: ['*'], routes: routes ?? [{ match: { prefix: '/' }, route: { cluster } }] }],
+  };
+}
+
+/** A route to `cluster` for a path prefix that tags its responses with `x-route: <tag>`. */
+export function taggedRoute(prefix: string, cluster: string, tag: string): JsonObject {
+  return {
+    match: { prefix },
+    route: { cluster },
+    response_headers_to_add: [{ header: { key: 'x-route', value: tag } }],
+  };
+}
+
+/** One request on a fresh connection: status, headers, body and the upstream's name (default handler). */
+export async function hit(url: string): Promise<{ status: number; upstream?: string; body: string; headers: Record<string, unknown> }> {
+  const reply = await nodeRequest(url);
+  let upstream: string | undefined;
+  try {
+    upstream = (JSON.parse(reply.body) as { upstream?: string }).upstream;
+  } catch {
+    upstream = undefined;
+  }
+  return { status: reply.status, upstream, body: reply.body, headers: reply.headers };
+}
+
+/** A management server on 127.0.0.1 port 0, stopped at the end of the test. */
+export async function startManagementServer(t: Test): Promise<XdsServer> {
+  const server = new XdsServer();
+  await server.start();
+  t.teardown(() => server.stop());
+  return server;
+}
+
+/** The usual set: listener 'http' -> route config 'local_route' -> EDS cluster 'backend' -> ports. */
+export function setBasicConfig(server: XdsServer, ports: number[], version = '1'): void {
+  server.setResources(CLUSTER_TYPE_URL, `c${version}`, [edsCluster('backend')]);
+  server.setResources(ENDPOINT_TYPE_URL, `e${version}`, [loadAssignment('backend', ports)]);
+  server.setResources(LISTENER_TYPE_URL, `l${version}`, [rdsListener('http', 'local_route')]);
+  server.setResources(ROUTE_TYPE_URL, `r${version}`, [routeConfig('local_route', 'backend')]);
+}
+
+interface DumpedResource {
+  name: string;
+  version_info: string;
+  last_updated: string;
+  source?: string;
+}
+
+interface DumpedRejection {
+  source: string;
+  version_info: string;
+  error: string;
+  time: string;
+}
+
+/** The dynamic_resources section of /config_dump. */
+export interface DynamicDump {
+  control_plane?: { address: string; api_type: string; connected: boolean };
+  listeners: { version_info: string; dynamic_active_listeners: DumpedResource[]; dynamic_warming_listeners: DumpedResource[]; last_rejected?: DumpedRejection };
+  clusters: { version_info: string; dynamic_active_clusters: DumpedResource[]; dynamic_warming_clusters: DumpedResource[]; last_rejected?: DumpedRejection };
+  route_configs: { dynamic_route_configs: DumpedResource[]; last_rejected?: DumpedRejection };
+  endpoint_configs: { dynamic_endpoint_configs: DumpedResource[]; last_rejected?: DumpedRejection };
+}
+
+export async function dynamicDump(adminUrl: string): Promise<DynamicDump> {
+  return (await fetchJson<{ dynamic_resources: DynamicDump }>(`${adminUrl}/config_dump`)).dynamic_resources;
+}
+
+/** Waits for the ACK (or NACK) of the last response of a type: a request carrying its nonce. */
+export async function answerTo(server: XdsServer, typeUrl: string): Promise<JsonObject> {
+  const sent = server.lastResponse(typeUrl);
+  if (sent === undefined) throw new Error(`the server sent no ${typeUrl}`);
+  const nonce = sent.response.nonce;
+  return (await server.waitForRequest((r) => r.request.type_url === typeUrl && r.request.response_nonce === nonce)).request;
+}
