@@ -4,8 +4,10 @@
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { FilterChain, Listener } from '../config/model.ts';
+import { TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
+import { TlsInspector } from './tls-inspector.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 
 export interface ChainHandler {
@@ -26,6 +28,8 @@ interface ListenerStats {
   downstreamCxDestroy: Counter;
   downstreamCxOverflow: Counter;
   noFilterChainMatch: Counter;
+  downstreamPreCxActive: Gauge;
+  downstreamPreCxTimeout: Counter;
 }
 
 export class ActiveListener {
@@ -36,6 +40,10 @@ export class ActiveListener {
   private handlers: Map<FilterChain, ChainHandler>;
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
+  /** Connections still in the listener filters (the TLS inspector), not yet given to a chain. */
+  private readonly inspecting = new Set<net.Socket>();
+  private tlsInspector: TlsInspector | undefined;
+  private readonly store: Store;
   private readonly stats: ListenerStats;
   private readonly reusePort: boolean;
   private accepting = false;
@@ -47,6 +55,8 @@ export class ActiveListener {
     this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.handlers = buildHandlers(config, factory, new Map());
+    this.store = store;
+    this.tlsInspector = hasTlsInspector(config) ? new TlsInspector(store) : undefined;
     const prefix = `listener.${config.address.address}_${config.address.port}.`;
     this.stats = {
       downstreamCxTotal: store.counter(prefix + 'downstream_cx_total'),
@@ -54,6 +64,8 @@ export class ActiveListener {
       downstreamCxDestroy: store.counter(prefix + 'downstream_cx_destroy'),
       downstreamCxOverflow: store.counter(prefix + 'downstream_cx_overflow'),
       noFilterChainMatch: store.counter(prefix + 'no_filter_chain_match'),
+      downstreamPreCxActive: store.gauge(prefix + 'downstream_pre_cx_active'),
+      downstreamPreCxTimeout: store.counter(prefix + 'downstream_pre_cx_timeout'),
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
@@ -88,6 +100,7 @@ export class ActiveListener {
     this.config = config;
     this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
+    this.tlsInspector = hasTlsInspector(config) ? (this.tlsInspector ?? new TlsInspector(this.store)) : undefined;
     this.handlers = buildHandlers(config, factory, previous);
     const kept = new Set(this.handlers.values());
     for (const handler of previous.values()) if (!kept.has(handler)) handler.drain();
@@ -114,6 +127,36 @@ export class ActiveListener {
       return;
     }
     const f = facts ?? connectionFacts(socket);
+    if (this.tlsInspector !== undefined) this.inspectTls(this.tlsInspector, socket, f);
+    else this.dispatch(socket, f);
+  }
+
+  /** Runs the TLS inspector under listener_filters_timeout, then matches a chain with what it found. */
+  private inspectTls(inspector: TlsInspector, socket: net.Socket, facts: ConnectionFacts): void {
+    this.inspecting.add(socket);
+    this.stats.downstreamPreCxActive.add(1);
+    const finish = () => {
+      clearTimeout(timer);
+      this.inspecting.delete(socket);
+      this.stats.downstreamPreCxActive.sub(1);
+    };
+    const stop = inspector.inspect(socket, facts, (outcome) => {
+      finish();
+      if (outcome === 'continue') this.dispatch(socket, facts);
+    });
+    const timeoutMs = this.config.listenerFiltersTimeoutMs;
+    const timer = setTimeout(() => {
+      stop();
+      finish();
+      this.stats.downstreamPreCxTimeout.inc();
+      if (this.config.continueOnListenerFiltersTimeout) this.dispatch(socket, facts);
+      else socket.destroy();
+    }, timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
+  }
+
+  private dispatch(socket: net.Socket, f: ConnectionFacts): void {
+    // A socket the inspector read from is paused; flowing again, the handler reads the put-back bytes first.
+    if (socket.isPaused()) socket.resume();
     const chain = this.matcher.match(f);
     const handler = chain === undefined ? undefined : this.handlers.get(chain);
     if (handler === undefined) {
@@ -142,6 +185,7 @@ export class ActiveListener {
   /** Stops accepting, lets connections finish up to timeoutMs, then closes what is left. */
   async drainAndClose(timeoutMs = 0): Promise<void> {
     this.stopAccepting();
+    for (const socket of this.inspecting) socket.destroy();
     for (const handler of this.handlers.values()) handler.drain();
     if (this.connections.size === 0) return;
     await new Promise<void>((resolve) => {
@@ -175,6 +219,10 @@ function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous:
     handlers.set(chain, reused ?? factory(chain, config));
   }
   return handlers;
+}
+
+function hasTlsInspector(config: Listener): boolean {
+  return config.listenerFilters.some((f) => f.type === TLS_INSPECTOR_TYPE);
 }
 
 function connectionFacts(socket: net.Socket): ConnectionFacts {

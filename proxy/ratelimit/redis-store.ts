@@ -50,6 +50,9 @@ export function clientPlan(target: RedisTarget): ClientPlan {
 export class RedisCounterStore implements CounterStore {
   readonly name: string;
   private readonly client: HitClient;
+  // Until the first connection attempt ends, requests wait for it (within the caller's timeout)
+  // instead of failing open at start-up; from then on, no connection fails fast.
+  private connecting: Promise<void> | undefined;
 
   constructor(url: string) {
     this.name = url.replace(/\/\/[^@/]*@/, '//'); // no password in log lines
@@ -59,9 +62,22 @@ export class RedisCounterStore implements CounterStore {
     // Connection errors reach the requests that fail; the service logs the outage once.
     client.on('error', () => {});
     this.client = client as HitClient;
+    this.connecting = new Promise((resolve) => {
+      const settle = () => {
+        for (const event of ['ready', 'error', 'close']) client.off(event, settle);
+        this.connecting = undefined;
+        resolve();
+      };
+      for (const event of ['ready', 'error', 'close']) client.once(event, settle);
+    });
   }
 
   increment(keys: readonly string[], hits: number, ttlSeconds: readonly number[]): Promise<number[]> {
+    if (this.connecting !== undefined) return this.connecting.then(() => this.send(keys, hits, ttlSeconds));
+    return this.send(keys, hits, ttlSeconds);
+  }
+
+  private send(keys: readonly string[], hits: number, ttlSeconds: readonly number[]): Promise<number[]> {
     if (keys.length === 1) return this.client.legateHit(keys[0], hits, ttlSeconds[0]).then((value) => [value]);
     return Promise.all(keys.map((key, i) => this.client.legateHit(key, hits, ttlSeconds[i])));
   }

@@ -1,10 +1,11 @@
 // A keep-alive connection pool for one upstream host, on undici. Timeouts are Legate's own
-// (route, per-try, idle), so undici's header/body timeouts are off; connect_timeout is undici's.
+// (route, per-try, idle, connect: connector.ts), so undici's are off.
 import { Pool } from 'undici';
 import type { Cluster } from '../config/model.ts';
 import type { Host } from './host.ts';
 import type { ClusterStats } from './cluster-stats.ts';
 import type { CircuitBreaker } from './circuit-breaker.ts';
+import { createConnector } from './connector.ts';
 
 // max_connections is Envoy's per-cluster limit; undici's is per host, so it caps each host's pool
 // and the breaker counts the cluster's connections for cx_open and upstream_cx_overflow.
@@ -15,7 +16,7 @@ export function createPool(host: Host, cluster: Cluster, stats: ClusterStats, br
     connections: maxConnections,
     pipelining: 1,
     allowH2: cluster.http2,
-    connect: { timeout: cluster.connectTimeoutMs, noDelay: true },
+    connect: createConnector(cluster.connectTimeoutMs, cluster.http2),
     localAddress: cluster.upstreamBindAddress, // upstream_bind_config
     headersTimeout: 0,
     bodyTimeout: 0,

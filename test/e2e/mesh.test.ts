@@ -188,7 +188,6 @@ t.test('ingress -> sidecar -> app, and app -> VIP -> sidecar -> instances', { sk
     const results = await callFromA(`url=http://${VIP_B_DEAD}:8080/&n=4`);
     t.strictSame(results.map((r) => [r.status, r.instance]), Array(4).fill([200, 'b2']), 'every call ends on the live instance');
     const slowest = Math.max(...results.map((r) => r.ms));
-    (await import("node:fs")).writeFileSync("/tmp/mesh-debug.json", JSON.stringify([results, [...(await adminStats(a))].filter(([k]) => k.includes("app-b-dead"))]));
     // connect_timeout, then a retry back-off of at most 25 ms, then the live instance.
     t.ok(slowest < CONNECT_TIMEOUT_MS + 400, `the slowest call took ${slowest} ms`);
     const after = await adminStats(a);

@@ -14,9 +14,12 @@ const TYPE = 'type.googleapis.com/';
 export interface AdsBootstrapOptions {
   apiType?: 'GRPC' | 'DELTA_GRPC';
   initialFetchTimeout?: string; // default 10s: tests wait for what they push
+  ldsAndCds?: boolean; // default true: lds_config and cds_config over ADS
+  listeners?: object[]; // static resources besides the management server's cluster
+  clusters?: object[];
 }
 
-/** A bootstrap with no static listeners: LDS and CDS over ADS from the server on xdsPort. */
+/** A bootstrap with ads_config naming the server on xdsPort, and LDS and CDS over ADS. */
 export function adsBootstrap(xdsPort: number, opts: AdsBootstrapOptions = {}) {
   const source = { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: opts.initialFetchTimeout ?? '10s' };
   const http2 = {
@@ -25,11 +28,11 @@ export function adsBootstrap(xdsPort: number, opts: AdsBootstrapOptions = {}) {
       explicit_http_config: { http2_protocol_options: {} },
     },
   };
-  return bootstrap([], [staticCluster('xds_cluster', [{ port: xdsPort }], { typed_extension_protocol_options: http2 })], {
+  const xdsCluster = staticCluster('xds_cluster', [{ port: xdsPort }], { typed_extension_protocol_options: http2 });
+  return bootstrap(opts.listeners ?? [], [xdsCluster, ...(opts.clusters ?? [])], {
     dynamic_resources: {
       ads_config: { api_type: opts.apiType ?? 'GRPC', transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds_cluster' } }] },
-      lds_config: source,
-      cds_config: source,
+      ...(opts.ldsAndCds === false ? {} : { lds_config: source, cds_config: source }),
     },
   });
 }

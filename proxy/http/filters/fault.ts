@@ -8,6 +8,7 @@ import { compileHeaderMatcher, headerValue, requestHeaderGetter, type CompiledHe
 import type { Counter, Gauge, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './index.ts';
+import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
 const DELAY_HEADER = 'x-envoy-fault-delay-request';
 const DELAY_PERCENT_HEADER = 'x-envoy-fault-delay-request-percentage';
@@ -107,11 +108,9 @@ export class FaultFilter implements HttpFilterInstance {
 
   /** The route's override under this filter's name, else the virtual host's, else the filter's own; null when disabled. */
   private settingsFor(stream: HttpStream): FaultSettings | null {
-    const match = stream.route;
-    const override = match?.route.model.typedPerFilterConfig[this.name] ?? match?.virtualHost.model.typedPerFilterConfig[this.name];
+    const override = perRouteConfig<FaultConfig>(stream, this.name);
     if (override === undefined) return this.settings;
-    if ((override as { disabled?: boolean }).disabled === true) return null;
-    return settingsOf(override as FaultConfig);
+    return isDisabled(override) ? null : settingsOf(override);
   }
 
   private delayMs(config: FaultConfig, headers: HeaderMap): number | undefined {

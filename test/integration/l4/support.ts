@@ -1,6 +1,11 @@
 // Helpers for the L4 tests: raw TCP upstreams (echo, named greeters) on 127.0.0.1 port 0, tcp_proxy
-// listener builders, and a client that collects what it receives until the connection closes.
+// listener builders, a client that collects what it receives until the connection closes, and
+// self-signed certificates for TLS upstreams.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net, { type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { socketAddress, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
 
 export interface TcpServer {
@@ -121,4 +126,36 @@ export async function connectClient(port: number): Promise<net.Socket> {
     socket.once('error', reject);
   });
   return socket;
+}
+
+export interface TestCert {
+  key: string;
+  cert: string;
+}
+
+/** Why TLS tests cannot run here, or false: they need the openssl binary to make certificates. */
+export function opensslMissing(): string | false {
+  try {
+    execFileSync('openssl', ['version'], { stdio: 'ignore' });
+    return false;
+  } catch {
+    return 'needs the openssl binary to make test certificates';
+  }
+}
+
+/** A self-signed P-256 certificate for the DNS names (the first is also the CN), valid two days. */
+export function selfSignedCert(names: string[]): TestCert {
+  const dir = mkdtempSync(join(tmpdir(), 'legate-cert-'));
+  try {
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
+      '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+      '-keyout', key, '-out', cert,
+    ], { stdio: 'ignore' });
+    return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -268,13 +268,9 @@ t.test('initial_fetch_timeout: without routes and endpoints Legate starts, then 
 t.test('static resources with RDS and EDS over ADS: no LDS/CDS subscription, served once their resources arrive', async (t) => {
   const server = await startManagementServer(t);
   const a = await upstream(t, 'a');
-  const boot = adsBootstrap(server.port);
   const { '@type': _listenerType, ...staticListener } = rdsListener('static_http', 'static_route');
   const { '@type': _clusterType, ...staticEds } = edsCluster('static_backend');
-  boot.static_resources.listeners.push(staticListener as never);
-  boot.static_resources.clusters.push(staticEds as never);
-  const { lds_config: _lds, cds_config: _cds, ...adsOnly } = boot.dynamic_resources;
-  const legate = launchLegate({ ...boot, dynamic_resources: adsOnly });
+  const legate = launchLegate(adsBootstrap(server.port, { ldsAndCds: false, listeners: [staticListener], clusters: [staticEds] }));
   t.teardown(() => legate.stop());
   await server.waitForRequest((r) => r.request.type_url === ROUTE_TYPE_URL);
   await waitFor('the admin server', () => legate.primary.admin ?? undefined);
