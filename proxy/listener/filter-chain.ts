@@ -27,8 +27,6 @@ export class FilterChainMatcher {
   private readonly chains: CompiledChain[];
   private readonly fallback: FilterChain | undefined;
   private readonly only: FilterChain | undefined;
-  /** Whether any chain looks at SNI, ALPN or transport: then the TLS inspector must run first. */
-  readonly needsTlsInspection: boolean;
 
   constructor(listener: Listener) {
     this.chains = listener.filterChains.map((chain) => ({
@@ -38,9 +36,6 @@ export class FilterChainMatcher {
       directSourcePrefixRanges: chain.match.directSourcePrefixRanges.map(compileCidr),
     }));
     this.fallback = listener.defaultFilterChain;
-    this.needsTlsInspection = listener.filterChains.some(
-      (c) => c.match.serverNames.length > 0 || c.match.transportProtocol !== undefined || c.match.applicationProtocols.length > 0,
-    );
     const single = listener.filterChains.length === 1 ? listener.filterChains[0] : undefined;
     this.only = single !== undefined && isEmptyMatch(single) ? single : undefined;
   }
