@@ -108,7 +108,8 @@ function serverNameScore(names: string[], sni: string): number {
 
 function sourceTypeScore(type: string, facts: ConnectionFacts): number {
   if (type === 'ANY') return 0;
-  const local = facts.sourceIp === facts.destinationIp || facts.sourceIp.startsWith('127.') || facts.sourceIp === '::1';
+  const ip = facts.sourceIp.startsWith('::ffff:') ? facts.sourceIp.slice(7) : facts.sourceIp;
+  const local = facts.sourceIp === facts.destinationIp || ip.startsWith('127.') || ip === '::1';
   return (type === 'SAME_IP_OR_LOOPBACK') === local ? 1 : -1;
 }
 

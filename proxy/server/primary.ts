@@ -8,8 +8,8 @@ import type { Snapshot } from '../config/snapshot.ts';
 import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
 import { AdminServer, type AdminContext } from '../admin/index.ts';
-import { mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
-import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
+import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
+import { ClusterWorkerHandle, LocalWorkerHandle, type HostHealthUpdate, type WorkerHandle } from './worker-handle.ts';
 import { Worker, type ApplyResult } from './worker.ts';
 import { reservePorts } from './port-reservation.ts';
 import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
@@ -45,11 +45,13 @@ export class Primary implements AdminContext {
   private spare: ClusterWorkerHandle | null = null;
   private dynamic: DynamicConfigSource | null = null;
   private updating: Promise<void> = Promise.resolve();
+  private readonly healthChecks: HealthCheckManager;
   private quickCrashes = 0;
   private originalDstWarned = false;
 
   constructor(options: RunOptions) {
     this.options = options;
+    this.healthChecks = new HealthCheckManager({ store: this.store, log: options.log });
   }
 
   /** Loads the bootstrap, starts the workers and the admin; rejects with a one-line error. */
@@ -64,6 +66,8 @@ export class Primary implements AdminContext {
     const reservation = multi && this.options.reusePort ? await reservePorts(snapshotOf(boot, 1)) : null;
     this.snapshot = reservation?.snapshot ?? snapshotOf(boot, 1);
     this.handles = multi ? this.forkWorkers(this.options.workers) : [this.localWorker()];
+    for (const h of this.handles) this.listenForOutliers(h);
+    this.healthChecks.onChange((cluster, address, failed) => void this.broadcastHealth([{ source: 'active', cluster, address, unhealthy: failed }]));
     try {
       await this.applyToAll(this.snapshot);
     } finally {
@@ -128,6 +132,24 @@ export class Primary implements AdminContext {
     }
     const results = await Promise.all(this.handles.map((h) => h.apply(snapshot)));
     this.applied = results[0] ?? null;
+    this.healthChecks.update(snapshot.clusters);
+  }
+
+  /** Host health decided in one place (health checks here, an ejection in a worker) reaches every worker. */
+  private async broadcastHealth(updates: HostHealthUpdate[], from?: WorkerHandle): Promise<void> {
+    await Promise.all(this.handles.filter((h) => h !== from).map((h) => h.hostHealth(updates).catch(() => undefined)));
+  }
+
+  private listenForOutliers(handle: WorkerHandle): void {
+    handle.onOutlierEjection((update) => void this.broadcastHealth([update], handle));
+  }
+
+  /** A new worker gets the current snapshot and what the health checks know. */
+  private async startServing(handle: WorkerHandle): Promise<void> {
+    this.listenForOutliers(handle);
+    await handle.apply(this.snapshot);
+    const known = this.healthChecks.status().map((h): HostHealthUpdate => ({ source: 'active', cluster: h.cluster, address: h.address, unhealthy: h.failed }));
+    if (known.length > 0) await handle.hostHealth(known);
   }
 
   configDumpExtras(): Record<string, unknown> {
@@ -165,6 +187,7 @@ export class Primary implements AdminContext {
       this.state = 'DRAINING';
       this.store.gauge('server.live').set(0);
       await this.dynamic?.stop();
+      this.healthChecks.close();
       await Promise.all(this.handles.map((h) => h.drain(this.options.drainTimeMs).catch(() => undefined)));
       await this.admin?.close();
       if (this.spare !== null) this.spare.process.kill();
@@ -216,7 +239,7 @@ export class Primary implements AdminContext {
     replacement.id = handle.id;
     if (at >= 0) this.handles[at] = replacement;
     this.options.log(`worker ${handle.id} exited (${signal ?? `code ${code}`}); worker process ${replacement.pid} takes its place`);
-    replacement.apply(this.snapshot).catch((err: Error) => this.options.log(`worker ${handle.id}: ${err.message}`));
+    this.startServing(replacement).catch((err: Error) => this.options.log(`worker ${handle.id}: ${err.message}`));
     this.startSpare(this.crashDelay(handle));
   }
 

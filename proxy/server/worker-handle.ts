@@ -14,6 +14,23 @@ export interface WorkerHandle {
   stopAccepting(): Promise<void>;
   drain(timeoutMs: number): Promise<void>;
   memory(): Promise<WorkerMemory>;
+  /** Host health learned elsewhere: active health checks (primary) or another worker's ejections. */
+  hostHealth(updates: HostHealthUpdate[]): Promise<void>;
+  /** Outlier ejections this worker decided, for the primary to pass on to the others. */
+  onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
+}
+
+export interface HostHealthUpdate {
+  source: 'active' | 'outlier';
+  cluster: string;
+  address: string;
+  unhealthy: boolean; // failed active check, or ejected
+}
+
+/** Worker to primary, unasked. */
+export interface EventMessage {
+  legate: 'event';
+  outlier: HostHealthUpdate;
 }
 
 export interface WorkerMemory {
@@ -29,7 +46,8 @@ export type WorkerRequest =
   | { kind: 'clusters' }
   | { kind: 'stopAccepting' }
   | { kind: 'drain'; timeoutMs: number }
-  | { kind: 'memory' };
+  | { kind: 'memory' }
+  | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
 
 export interface RequestMessage {
   legate: 'request';
@@ -58,6 +76,8 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.stopAccepting();
     case 'drain':
       return worker.drain(request.timeoutMs);
+    case 'hostHealth':
+      return worker.applyHostHealth(request.updates);
     case 'memory': {
       const m = process.memoryUsage();
       return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, applied_snapshot_version: worker.version } satisfies WorkerMemory;
@@ -86,6 +106,10 @@ abstract class BaseHandle implements WorkerHandle {
   memory(): Promise<WorkerMemory> {
     return this.call({ kind: 'memory' }) as Promise<WorkerMemory>;
   }
+  async hostHealth(updates: HostHealthUpdate[]): Promise<void> {
+    await this.call({ kind: 'hostHealth', updates });
+  }
+  abstract onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
 }
 
 export class LocalWorkerHandle extends BaseHandle {
@@ -98,6 +122,9 @@ export class LocalWorkerHandle extends BaseHandle {
   protected call(request: WorkerRequest): Promise<unknown> {
     return serve(this.worker, request);
   }
+  onOutlierEjection(listener: (update: HostHealthUpdate) => void): void {
+    this.worker.clusters.onOutlierEjection((cluster, address, ejected) => listener({ source: 'outlier', cluster, address, unhealthy: ejected }));
+  }
 }
 
 export class ClusterWorkerHandle extends BaseHandle {
@@ -105,12 +132,17 @@ export class ClusterWorkerHandle extends BaseHandle {
   readonly startedAt = Date.now();
   private readonly child: ClusterWorker;
   private nextId = 1;
+  private outlierListener: ((update: HostHealthUpdate) => void) | undefined;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
   constructor(child: ClusterWorker) {
     super();
     this.child = child;
-    child.on('message', (msg: ReplyMessage) => {
+    child.on('message', (msg: ReplyMessage | EventMessage) => {
+      if (msg?.legate === 'event') {
+        this.outlierListener?.(msg.outlier);
+        return;
+      }
       if (msg?.legate !== 'reply') return;
       const waiter = this.pending.get(msg.id);
       if (waiter === undefined) return;
@@ -128,6 +160,10 @@ export class ClusterWorkerHandle extends BaseHandle {
 
   get process(): ClusterWorker {
     return this.child;
+  }
+
+  onOutlierEjection(listener: (update: HostHealthUpdate) => void): void {
+    this.outlierListener = listener;
   }
 
   get pid(): number | undefined {

@@ -1,5 +1,5 @@
 // Entry point of a node:cluster worker process: serve the primary's requests until told to stop.
-import { serve, type ReplyMessage, type RequestMessage } from './worker-handle.ts';
+import { serve, type EventMessage, type ReplyMessage, type RequestMessage } from './worker-handle.ts';
 import { Worker } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
 
@@ -27,6 +27,12 @@ process.on('message', (msg: RequestMessage) => {
       (value) => reply({ legate: 'reply', id: msg.id, ok: true, value }),
       (err: Error) => reply({ legate: 'reply', id: msg.id, ok: false, error: err.message }),
     );
+});
+
+// Ejections decided here go to the primary, which tells the other workers.
+worker.clusters.onOutlierEjection((cluster, address, ejected) => {
+  const event: EventMessage = { legate: 'event', outlier: { source: 'outlier', cluster, address, unhealthy: ejected } };
+  if (process.connected) process.send!(event);
 });
 
 function reply(message: ReplyMessage): void {

@@ -13,6 +13,8 @@ import { TcpProxyHandler } from '../tcp/index.ts';
 
 import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 
+import type { HostHealthUpdate } from './worker-handle.ts';
+
 export interface WorkerOptions {
   mode: 'ingress' | 'sidecar';
   reusePort: boolean;
@@ -66,6 +68,13 @@ export class Worker {
 
   clusterStatuses(): ClusterStatus[] {
     return clusterStatuses(this.clusters);
+  }
+
+  applyHostHealth(updates: HostHealthUpdate[]): void {
+    for (const u of updates) {
+      if (u.source === 'active') this.clusters.setActiveHealth(u.cluster, u.address, u.unhealthy);
+      else this.clusters.applyOutlierEjection(u.cluster, u.address, u.unhealthy);
+    }
   }
 
   stopAccepting(): void {

@@ -112,7 +112,7 @@ function delta(before: Map<string, number>, after: Map<string, number>, name: st
   return (after.get(name) ?? 0) - (before.get(name) ?? 0);
 }
 
-t.test('ingress -> sidecar -> app, and app -> VIP -> sidecar -> instances', { skip, timeout: 90_000 }, async (t) => {
+t.test('ingress -> sidecar -> app, and app -> VIP -> sidecar -> instances', { skip, timeout: 120_000 }, async (t) => {
   const [router, a, b1, b2, dead] = await Promise.all([createNetns(t), createNetns(t), createNetns(t), createNetns(t), createNetns(t)]);
   await createBridge(router, '10.240.0.1/24');
   await Promise.all([

@@ -56,7 +56,7 @@ export async function startLegate(t: Teardown, ns: Netns, bootstrap: object, arg
   const ports = new Map<string, number>();
   const lines = createInterface({ input: child.stderr! });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`legate in ${ns.name} did not serve within 20 s:\n${log.join('\n')}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`legate in ${ns.name} did not serve within 60 s:\n${log.join('\n')}`)), 60_000);
     lines.on('line', (line) => {
       log.push(line);
       const listener = /^legate: listener '([^']+)' on .*:(\d+)$/.exec(line);

@@ -1,10 +1,7 @@
 // Active HTTP health checks end to end: a host failing its check gets no traffic, and returns
-// once it passes. The HealthCheckManager is wired here as the primary will wire it: its changes
-// go to the worker's ClusterManager.setActiveHealth.
+// once it passes. The checks run in the primary, which passes each change to the workers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import t from 'tap';
-import type { Worker } from '../../../proxy/server/worker.ts';
-import { HealthCheckManager } from '../../../proxy/upstream/index.ts';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
@@ -39,30 +36,13 @@ const legate = await startLegate(
 );
 t.teardown(() => legate.stop());
 
-// With --workers 1 the worker lives in this process; reach its clusters until the primary wires this.
-const worker = (legate.primary as unknown as { handles: { worker: Worker }[] }).handles[0].worker;
-const manager = new HealthCheckManager({ store: legate.primary.store });
-t.teardown(() => manager.close());
-const changes: [string, boolean][] = [];
-let changed: (() => void) | undefined;
-manager.onChange((cluster, address, failed) => {
-  worker.clusters.setActiveHealth(cluster, address, failed);
-  changes.push([address, failed]);
-  changed?.();
-});
-manager.update(legate.primary.snapshot.clusters);
-
-/** Waits (with a deadline) for the health change of `address` to `failed`. */
+/** Waits (polling /clusters with a deadline) until the primary's health checks moved `address` to `failed`. */
 async function healthOf(address: string, failed: boolean): Promise<void> {
   const deadline = Date.now() + 5000;
-  while (!changes.some(([ad, f]) => ad === address && f === failed)) {
+  while (((await flags(address)) === '/failed_active_hc') !== failed) {
     if (Date.now() > deadline) throw new Error(`${address} never became ${failed ? 'failed' : 'healthy'}`);
-    await new Promise<void>((resolve) => {
-      changed = resolve;
-      setTimeout(resolve, 50).unref();
-    });
+    await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  changes.length = 0;
 }
 
 async function flags(address: string): Promise<string> {

@@ -75,10 +75,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       ));
     }
     t.equal(rds.length + eds.length, 2 * PUSHES, 'every push reached traffic');
-    const lines = [`${apiType} RDS push -> first routed response: ${summary(rds)}`, `${apiType} EDS push -> first response from the new host: ${summary(eds)}`];
-    for (const line of lines) {
-      t.comment(line);
-      console.log(line);
-    }
+    t.comment(`${apiType} RDS push -> first routed response: ${summary(rds)}`);
+    t.comment(`${apiType} EDS push -> first response from the new host: ${summary(eds)}`);
   });
 }
