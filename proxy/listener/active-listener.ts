@@ -47,6 +47,7 @@ export class ActiveListener {
   private readonly stats: ListenerStats;
   private readonly reusePort: boolean;
   private accepting = false;
+  private onEmpty: (() => void) | undefined; // set while draining
 
   constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup) {
     this.config = config;
@@ -169,6 +170,7 @@ export class ActiveListener {
     this.connections.add(socket);
     socket.once('close', () => {
       this.connections.delete(socket);
+      if (this.connections.size === 0) this.onEmpty?.();
       this.stats.downstreamCxActive.sub(1);
       this.stats.downstreamCxDestroy.inc();
     });
@@ -187,22 +189,18 @@ export class ActiveListener {
     this.stopAccepting();
     for (const socket of this.inspecting) socket.destroy();
     for (const handler of this.handlers.values()) handler.drain();
-    if (this.connections.size === 0) return;
-    await new Promise<void>((resolve) => {
-      const timer = timeoutMs > 0 ? setTimeout(finish, timeoutMs) : undefined;
-      const poll = setInterval(() => {
-        if (this.connections.size === 0) finish();
-      }, 50);
-      const self = this;
-      function finish() {
-        clearInterval(poll);
-        if (timer !== undefined) clearTimeout(timer);
-        for (const s of self.connections) s.destroy();
-        resolve();
-      }
-      if (timeoutMs === 0) finish();
-    });
+    if (this.connections.size > 0 && timeoutMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        this.onEmpty = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const s of this.connections) s.destroy();
   }
+
 }
 
 function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous: Map<FilterChain, ChainHandler>): Map<FilterChain, ChainHandler> {

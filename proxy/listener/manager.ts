@@ -17,9 +17,13 @@ export class ListenerManager {
   private readonly store: Store;
   private readonly reusePort: boolean;
 
-  constructor(store: Store, reusePort: boolean) {
+  private readonly drainTimeMs: number;
+
+  /** drainTimeMs: how long a removed or replaced listener's connections may take to finish. */
+  constructor(store: Store, reusePort: boolean, drainTimeMs: number) {
     this.store = store;
     this.reusePort = reusePort;
+    this.drainTimeMs = drainTimeMs;
   }
 
   /** Applies the listener set; rejects (with nothing changed for the failing listener) if a bind fails. */
@@ -28,7 +32,7 @@ export class ListenerManager {
     for (const [name, active] of this.listeners) {
       if (!wanted.has(name)) {
         this.listeners.delete(name);
-        void active.drainAndClose();
+        void active.drainAndClose(this.drainTimeMs);
       }
     }
     const binds: Promise<void>[] = [];
@@ -38,7 +42,7 @@ export class ListenerManager {
         active.reconfigure(config, handlers);
         continue;
       }
-      if (active !== undefined) void active.drainAndClose();
+      if (active !== undefined) void active.drainAndClose(this.drainTimeMs);
       const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port));
       this.listeners.set(config.name, fresh);
       binds.push(fresh.listen());

@@ -197,7 +197,7 @@ export class Primary implements AdminContext {
   }
 
   private localWorker(): WorkerHandle {
-    return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, log: this.options.log }));
+    return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, drainTimeMs: this.options.drainTimeMs, log: this.options.log }));
   }
 
   private forkWorkers(count: number): WorkerHandle[] {
@@ -213,7 +213,7 @@ export class Primary implements AdminContext {
   }
 
   private forkWorker(): ClusterWorkerHandle {
-    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0', ...runAsEnv(this.options.runAs) });
+    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0', LEGATE_DRAIN_TIME_MS: String(this.options.drainTimeMs), ...runAsEnv(this.options.runAs) });
     const handle = new ClusterWorkerHandle(child);
     child.once('exit', (code, signal) => this.onWorkerExit(handle, code, signal));
     return handle;

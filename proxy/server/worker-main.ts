@@ -7,6 +7,7 @@ const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
 const worker = new Worker({
   mode,
   reusePort: process.env.LEGATE_REUSE_PORT === '1',
+  drainTimeMs: Number(process.env.LEGATE_DRAIN_TIME_MS ?? 600_000),
   log: (line) => console.error(`legate[worker ${process.pid}]: ${line}`),
 });
 

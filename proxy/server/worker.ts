@@ -18,6 +18,7 @@ import type { HostHealthUpdate } from './worker-handle.ts';
 export interface WorkerOptions {
   mode: 'ingress' | 'sidecar';
   reusePort: boolean;
+  drainTimeMs: number;
   log(line: string): void;
 }
 
@@ -38,7 +39,7 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
-    this.listeners = new ListenerManager(this.store, options.reusePort);
+    this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs);
     this.hcmContext = {
       store: this.store,
       clusters: this.clusters,
