@@ -1,78 +1,17 @@
-// Envoy's .proto files (shipped in @grpc/grpc-js-xds's deps/) loaded once, lazily, into one
-// protobufjs Root with snake_case field names. protobufjs is the library @grpc/proto-loader is
-// built on; we keep its reflection because the proto3 JSON mapping (proto-json.ts) walks the
-// schema, and a loader package definition hides it.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
-import protobuf from 'protobufjs';
+// The Envoy schema the discovery service and the proto3 JSON mapping (proto-json.ts) walk; loaded
+// once per process by envoy-api/. protobufjs reflection, not a proto-loader package definition,
+// because the JSON mapping needs the full schema.
+import type protobuf from 'protobufjs';
+import { envoyProtoRoot, lookupMessage } from '../envoy-api/index.ts';
 
-// The discovery service, the four resource types, and the extensions that appear inside their
-// typed_config fields. An Any of a type not loaded here still decodes (see proto-json.ts).
-const PROTO_FILES = [
-  'envoy/service/discovery/v3/ads.proto',
-  'envoy/config/listener/v3/listener.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/cluster/v3/cluster.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
-  'envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/filters/http/fault/v3/fault.proto',
-  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
-  'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
-  'envoy/extensions/access_loggers/file/v3/file.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
-  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
-  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
-  'envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/extensions/transport_sockets/tls/v3/tls.proto',
-  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-  'xds/type/v3/typed_struct.proto',
-  'udpa/type/v1/typed_struct.proto',
-];
-
-let root: protobuf.Root | undefined;
+export { lookupMessage };
 
 export function protoRoot(): protobuf.Root {
-  root ??= loadRoot();
-  return root;
-}
-
-// The message type with this full name (no leading dot), or undefined.
-export function lookupMessage(fullName: string): protobuf.Type | undefined {
-  const found = protoRoot().lookup(fullName);
-  return found instanceof protobuf.Type ? found : undefined;
+  return envoyProtoRoot();
 }
 
 export function requireMessage(fullName: string): protobuf.Type {
   const found = lookupMessage(fullName);
   if (found === undefined) throw new Error(`protobuf message type ${fullName} is not loaded`);
   return found;
-}
-
-function loadRoot(): protobuf.Root {
-  const require = createRequire(import.meta.url);
-  const xdsPackage = path.resolve(path.dirname(require.resolve('@grpc/grpc-js-xds')), '..', '..');
-  const deps = path.join(xdsPackage, 'deps');
-  const includeDirs = [
-    ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(deps, d)),
-    // google/protobuf/descriptor.proto, which the validate annotations import.
-    path.dirname(require.resolve('protobufjs')),
-  ];
-  const loaded = new protobuf.Root();
-  loaded.resolvePath = (_origin, target) => {
-    if (path.isAbsolute(target)) return target;
-    for (const dir of includeDirs) {
-      const candidate = path.join(dir, target);
-      if (existsSync(candidate)) return candidate;
-    }
-    return target;
-  };
-  loaded.loadSync(PROTO_FILES, { keepCase: true });
-  loaded.resolveAll();
-  return loaded;
 }

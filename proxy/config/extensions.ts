@@ -52,27 +52,3 @@ export const TYPE_BY_FILTER_NAME: Record<string, string> = {
   'envoy.listener.http_inspector': HTTP_INSPECTOR_TYPE,
   'envoy.retry_host_predicates.previous_hosts': PREVIOUS_HOSTS_TYPE,
 };
-
-// The .proto files behind the types above (paths under Envoy's api root). Their imports bring
-// the core, route, listener, cluster and endpoint messages.
-export const EXTENSION_PROTO_FILES = [
-  'envoy/config/bootstrap/v3/bootstrap.proto',
-  'envoy/config/route/v3/route.proto',
-  'envoy/config/endpoint/v3/endpoint.proto',
-  'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
-  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
-  'envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto',
-  'envoy/extensions/filters/http/router/v3/router.proto',
-  'envoy/extensions/filters/http/fault/v3/fault.proto',
-  'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
-  'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
-  'envoy/extensions/access_loggers/file/v3/file.proto',
-  'envoy/extensions/access_loggers/stream/v3/stream.proto',
-  'envoy/extensions/filters/listener/original_dst/v3/original_dst.proto',
-  'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
-  'envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto',
-  'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
-  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
-  'xds/type/v3/typed_struct.proto',
-  'udpa/type/v1/typed_struct.proto',
-];

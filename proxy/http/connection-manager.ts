@@ -15,6 +15,7 @@ import { createHttpFilters, type HttpFilterInstance } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { newRequestId, stripHopByHop } from './headers.ts';
 import { HttpStream } from './stream.ts';
+import { takesUpgrade, UpgradeHandler } from './upgrade.ts';
 
 export interface HcmContext {
   store: Store;
@@ -52,9 +53,14 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         maxHeaderSize: config.maxRequestHeadersKb * 1024,
         noDelay: true,
         connectionsCheckingInterval: 1000,
+        shouldUpgradeCallback: takesUpgrade,
       },
       (req, res) => this.onRequest(req, res),
     );
+    // Upgrades and CONNECT leave node's HTTP handling: upgrade.ts tunnels them.
+    const upgrades = new UpgradeHandler(config, ctx, this.stats, this.accessLoggers);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head));
+    this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head));
     this.server.on('connection', (socket: Socket) => this.onHttpConnection(socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
   }

@@ -1,0 +1,79 @@
+// ORIGINAL_DST clusters: the host is the stream's original destination, made on first use and
+// dropped by the cleanup_interval sweep that finds it unused since the sweep before.
+import t from 'tap';
+import { translateCluster } from '../../../proxy/config/index.ts';
+import { Store } from '../../../proxy/stats/index.ts';
+import { UpstreamCluster, type Host } from '../../../proxy/upstream/index.ts';
+import { OriginalDstHosts, parseAddress } from '../../../proxy/upstream/original-dst-cluster.ts';
+
+t.test('addresses as StreamInfo writes them', async (t) => {
+  t.strictSame(parseAddress('10.0.0.7:8080'), { ip: '10.0.0.7', port: 8080 });
+  t.strictSame(parseAddress('[fd00::7]:80'), { ip: 'fd00::7', port: 80 });
+  t.strictSame(parseAddress('fd00::7:80'), { ip: 'fd00::7', port: 80 }, 'IPv6 without brackets: the port is after the last colon');
+  t.strictSame(parseAddress('::ffff:10.0.0.7:8080'), { ip: '10.0.0.7', port: 8080 }, 'v4-mapped, as a dual-stack socket reports IPv4');
+  for (const bad of ['', '10.0.0.7', '10.0.0.7:0', '10.0.0.7:70000', 'example.com:80', ':80']) t.equal(parseAddress(bad), null, `'${bad}' is no destination`);
+});
+
+t.test('one host per destination, made on first use', async (t) => {
+  const changes: [string[], string[]][] = [];
+  const hosts = new OriginalDstHosts(60_000, (all, removed) => changes.push([all.map((h) => h.address), removed.map((h) => h.address)]));
+  t.teardown(() => hosts.close());
+  t.equal(hosts.chooseHost(), null, 'no stream, no destination');
+  t.equal(hosts.chooseHost({ downstreamLocalAddress: 'nonsense' }), null);
+  const first = hosts.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080' });
+  t.match(first, { ip: '10.0.0.7', port: 8080, address: '10.0.0.7:8080', weight: 1 });
+  t.equal(hosts.chooseHost({ downstreamLocalAddress: '::ffff:10.0.0.7:8080' }), first, 'the same destination, the same host');
+  const other = hosts.chooseHost({ downstreamLocalAddress: '10.0.0.8:8080' });
+  t.not(other, first);
+  t.strictSame(changes, [[['10.0.0.7:8080'], []], [['10.0.0.7:8080', '10.0.0.8:8080'], []]], 'told of each new host');
+});
+
+t.test('the sweep drops a host once a whole interval passed without use', async (t) => {
+  const interval = 30;
+  let removedAt = 0;
+  const removed = new Promise<Host[]>((resolve) => {
+    const hosts = new OriginalDstHosts(interval, (_all, gone) => {
+      if (gone.length === 0) return;
+      removedAt = performance.now();
+      hosts.close();
+      resolve(gone);
+    });
+    t.teardown(() => hosts.close());
+    hosts.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080' });
+  });
+  const start = performance.now();
+  // The sweep's timer does not hold the process open (unref), so the test holds it, for a bounded time.
+  const hold = setTimeout(() => {}, 5_000);
+  const gone = await removed;
+  clearTimeout(hold);
+  t.strictSame(gone.map((h) => h.address), ['10.0.0.7:8080']);
+  // Used before the first sweep, so that sweep keeps it; the second drops it.
+  t.ok(removedAt - start >= 2 * interval - 5, `kept through the first sweep (dropped after ${Math.round(removedAt - start)} ms)`);
+});
+
+t.test('an ORIGINAL_DST cluster: hosts on demand, membership, cleanup_interval', async (t) => {
+  const { cluster: config } = translateCluster({ name: 'passthrough', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', cleanup_interval: '0.03s' });
+  t.equal(config.cleanupIntervalMs, 30);
+  t.equal(translateCluster({ name: 'p', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }).cluster.cleanupIntervalMs, 5000, "Envoy's default");
+  const store = new Store();
+  const cluster = new UpstreamCluster(config, store);
+  t.teardown(() => cluster.close());
+  t.strictSame(cluster.hosts, [], 'no configured hosts');
+  t.equal(cluster.chooseHost({}), null, 'a stream without an original destination has no host');
+  const host = cluster.chooseHost({ downstreamLocalAddress: '192.0.2.10:5432' });
+  t.equal(host?.address, '192.0.2.10:5432');
+  t.strictSame(cluster.hosts, [host], 'the host is in the cluster (for /clusters)');
+  t.equal(store.gauge('cluster.passthrough.membership_total').value, 1);
+  // The sweep empties the cluster once the host goes unused.
+  const deadline = Date.now() + 5_000;
+  while (cluster.hosts.length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  t.strictSame(cluster.hosts, [], 'dropped after cleanup_interval');
+  t.equal(store.gauge('cluster.passthrough.membership_total').value, 0);
+});
+
+t.test('upstream_bind_config: the source IP only', async (t) => {
+  const bind = (source: object) => translateCluster({ name: 'in', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', upstream_bind_config: { source_address: source } });
+  t.equal(bind({ address: '127.0.0.6', port_value: 0 }).cluster.upstreamBindAddress, '127.0.0.6');
+  t.throws(() => bind({ address: '127.0.0.6', port_value: 1234 }), /upstream_bind_config\.source_address\.port_value: a fixed source port is not supported/);
+  t.throws(() => bind({ address: 'localhost', port_value: 0 }), /is not an IP address/);
+});
