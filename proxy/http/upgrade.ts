@@ -79,6 +79,7 @@ class UpgradeStream implements RelayObserver {
   private upgraded = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleMs = 0; // the route's idle_timeout, else the HCM's stream_idle_timeout; 0 = none
+  private upstreamPausedCounters: [paused: Counter, resumed: Counter] | undefined;
 
   constructor(hcm: UpgradeHandler, req: IncomingMessage, downstream: Socket, head: Buffer) {
     this.hcm = hcm;
@@ -357,7 +358,15 @@ class UpgradeStream implements RelayObserver {
     (paused ? this.hcm.pausedReading : this.hcm.resumedReading).inc();
   }
 
-  upstreamReadPaused(): void {}
+  upstreamReadPaused(paused: boolean): void {
+    if (this.upstreamPausedCounters === undefined) {
+      const c = this.cluster!.config;
+      const prefix = `cluster.${c.altStatName || c.name}.upstream_flow_control_`;
+      const store = this.hcm.ctx.store;
+      this.upstreamPausedCounters = [store.counter(prefix + 'paused_reading_total'), store.counter(prefix + 'resumed_reading_total')];
+    }
+    this.upstreamPausedCounters[paused ? 0 : 1].inc();
+  }
 
   upstreamFlushing(): void {}
 

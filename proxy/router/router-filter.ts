@@ -9,6 +9,7 @@ import type { StreamInfo } from '../access-log/index.ts';
 import type { ClusterManager, UpstreamCluster, Host } from '../upstream/index.ts';
 import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
 import { failureReply, resetReasonOf } from './upstream-errors.ts';
+import { sendShadows } from './mirror.ts';
 
 /** What the router needs of the downstream stream (the HTTP connection manager implements it). */
 export interface RouterStream {
@@ -69,10 +70,13 @@ class UpstreamRequest {
   private responseStarted = false;
   private done = false;
 
+  private readonly clusters: ClusterManager;
+
   constructor(stream: RouterStream, action: RouteAction, cluster: UpstreamCluster, options: RouterOptions) {
     this.stream = stream;
     this.action = action;
     this.cluster = cluster;
+    this.clusters = options.clusters;
     const policy = action.retryPolicy ?? (options.meshRetries ? MESH_RETRY_POLICY : undefined);
     this.retry = RetryState.create(policy, stream.headers, stream.trustedDownstream);
     this.prepareBody(options.bufferLimitBytes);
@@ -85,15 +89,23 @@ class UpstreamRequest {
       this.stream.headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
     }
     this.stream.onReset(() => this.onDownstreamReset());
-    if (this.bodyPending === null) this.sendAttempt();
-    else this.bodyPending.then(() => this.sendAttempt(), () => this.onDownstreamReset());
+    if (this.bodyPending === null) this.firstAttempt();
+    else this.bodyPending.then(() => this.firstAttempt(), () => this.onDownstreamReset());
   }
 
-  /** A body is kept for replay when retries are possible and it fits the buffer limit. */
+  private firstAttempt(): void {
+    if (this.action.requestMirrorPolicies.length > 0 && (this.body === null || Buffer.isBuffer(this.body))) {
+      const { req, path, headers } = this.stream;
+      sendShadows(this.action.requestMirrorPolicies, { method: req.method ?? 'GET', path, headers, body: this.body, timeoutMs: this.timeoutMs() }, this.clusters);
+    }
+    this.sendAttempt();
+  }
+
+  /** A body is kept for replay (retries, shadows) when it may be sent again and fits the buffer limit. */
   private prepareBody(limit: number): void {
     if (!this.stream.requestHasBody) return;
     const req = this.stream.req;
-    if (this.retry === null) {
+    if (this.retry === null && this.action.requestMirrorPolicies.length === 0) {
       this.body = req;
       return;
     }

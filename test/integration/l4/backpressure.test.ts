@@ -1,11 +1,13 @@
-// Back-pressure through tcp_proxy, both ways: 1 GiB from a fast sender to a slow reader through a
-// Legate child process (`legate run`) whose resident memory is sampled from /proc during the
-// transfer. Without back-pressure Legate would hold most of what the reader has not taken yet;
+// Back-pressure through tcp_proxy, both ways, and through a websocket tunnel: 1 GiB (512 MiB for
+// the websocket) from a fast sender to a slow reader through a Legate child process (`legate run`)
+// whose resident memory is sampled from /proc during the transfer. Without back-pressure Legate would hold most of what the reader has not taken yet;
 // with it, RSS grows only by the garbage of chunks in flight (about 80 MiB over an idle process
 // of about 150 MiB here).
-import net from 'node:net';
+import { once } from 'node:events';
+import net, { type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { bootstrap, staticCluster } from '../../support/bootstrap.ts';
+import WebSocket, { WebSocketServer } from 'ws';
+import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap } from '../../support/http.ts';
 import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { startTcpServer, tcpListener } from './support.ts';
@@ -60,7 +62,7 @@ function sampleRss(legate: LegateProcess): { stop(): { peak: number; growth: num
 
 function assertBounded(t: Test, { peak, growth }: { peak: number; growth: number }): void {
   const figures = `peak ${(peak / MiB).toFixed(0)} MiB, growth ${(growth / MiB).toFixed(0)} MiB`;
-  t.ok(growth < GROWTH_LIMIT, `legate RSS grew by less than ${GROWTH_LIMIT / MiB} MiB for 1 GiB relayed (${figures})`);
+  t.ok(growth < GROWTH_LIMIT, `legate RSS grew by less than ${GROWTH_LIMIT / MiB} MiB relayed (${figures})`);
 }
 
 let uploadReceived: Promise<number> = Promise.resolve(0);
@@ -72,8 +74,34 @@ const sink = await startTcpServer((socket) => {
 });
 t.teardown(() => sink.close());
 
+// Sends WS_TOTAL bytes in 1 MiB messages, each once the previous one was written to the socket.
+const WS_TOTAL = 512 * MiB;
+const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+await once(wss, 'listening');
+t.teardown(() => new Promise<void>((resolve) => {
+  for (const c of wss.clients) c.terminate();
+  wss.close(() => resolve());
+}));
+wss.on('connection', async (ws) => {
+  for (let sent = 0; sent < WS_TOTAL && ws.readyState === WebSocket.OPEN; sent += CHUNK.length) {
+    await new Promise((resolve) => ws.send(CHUNK, { binary: true }, resolve));
+  }
+  ws.close(1000, 'done');
+});
+
 const legate = await spawnLegate(
-  bootstrap([tcpListener('download', 'source'), tcpListener('upload', 'sink')], [staticCluster('source', [{ port: source.port }]), staticCluster('sink', [{ port: sink.port }])]),
+  bootstrap(
+    [
+      tcpListener('download', 'source'),
+      tcpListener('upload', 'sink'),
+      httpListener('ws', routes([{ match: { prefix: '/' }, route: { cluster: 'ws' } }]), { upgrade_configs: [{ upgrade_type: 'websocket' }] }),
+    ],
+    [
+      staticCluster('source', [{ port: source.port }]),
+      staticCluster('sink', [{ port: sink.port }]),
+      staticCluster('ws', [{ port: (wss.address() as AddressInfo).port }]),
+    ],
+  ),
 );
 t.teardown(() => legate.stop('SIGKILL'));
 const idleRss = legate.rssBytes();
@@ -104,4 +132,30 @@ t.test('1 GiB from a fast client to a slow upstream reader: the client is paused
   const stats = await statsMap(legate.adminUrl(''));
   t.ok((stats.get('tcp.upload.downstream_flow_control_paused_reading_total') ?? 0) > 0, 'reading from the client was paused');
   t.equal(stats.get('tcp.upload.downstream_cx_rx_bytes_total'), TOTAL);
+});
+
+t.test('512 MiB of websocket messages to a slow client: the tunnel holds back, memory stays bounded', async (t) => {
+  const ws = new WebSocket(`ws://127.0.0.1:${legate.port('ws')}/`);
+  t.teardown(() => ws.terminate());
+  const sampler = sampleRss(legate);
+  const received = await new Promise<number>((resolve, reject) => {
+    let bytes = 0;
+    let sincePause = 0;
+    ws.on('message', (data: Buffer) => {
+      bytes += data.length;
+      sincePause += data.length;
+      if (sincePause >= 2 * MiB) {
+        sincePause = 0;
+        ws.pause();
+        setTimeout(() => ws.resume(), 10);
+      }
+    });
+    ws.once('close', () => resolve(bytes));
+    ws.once('error', reject);
+  });
+  const rss = sampler.stop();
+  t.equal(received, WS_TOTAL, 'every byte arrived');
+  assertBounded(t, rss);
+  const stats = await statsMap(legate.adminUrl(''));
+  t.ok((stats.get('cluster.ws.upstream_flow_control_paused_reading_total') ?? 0) > 0, 'reading from the websocket server was paused');
 });
