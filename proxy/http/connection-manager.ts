@@ -15,6 +15,7 @@ import { createHttpFilters, type HttpFilterInstance } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { newRequestId, stripHopByHop } from './headers.ts';
 import { HttpStream } from './stream.ts';
+import { armStreamTimeouts } from './stream-timeouts.ts';
 import { takesUpgrade, UpgradeHandler } from './upgrade.ts';
 
 export interface HcmContext {
@@ -151,6 +152,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     }
     stream.route = result;
     info.routeName = result.route.name;
+    const action = result.route.model.action;
+    armStreamTimeouts(stream, this.config, action.kind === 'route' ? action : undefined, stats);
     this.runFilters(stream, 0);
   }
 

@@ -291,7 +291,7 @@ class UpstreamRequest {
     this.clearTimers();
     this.attempt?.abort();
     this.attempt = null;
-    this.stream.info.setResponseFlag('DC');
+    // The connection manager sets the flag: DC when the client left, SI/DT when a timeout ended it.
   }
 
   /** A local reply on the upstream's behalf; Envoy charges its code to the cluster (upstream_rq_503, _5xx). */
