@@ -220,3 +220,8 @@ export async function reopenFileSinks(): Promise<void> {
     }),
   );
 }
+
+/** Writes out every sink's pending lines: at shutdown, so a drained request's log line is not lost. */
+export async function flushAllSinks(): Promise<void> {
+  await Promise.all([...shared.values()].map((entry) => entry.buffer.flush()));
+}

@@ -17,6 +17,7 @@ export interface AdminContext {
   stats(): Promise<MergedStats>;
   clusters(): Promise<ClusterStatus[]>;
   drainListeners(): Promise<void>;
+  reopenLogs(): Promise<void>;
   shutdown(): Promise<void>;
   /** Extra sections for /config_dump from config sources (xDS versions, last rejected update). */
   configDumpExtras?(): Record<string, unknown>;

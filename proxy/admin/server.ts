@@ -5,7 +5,7 @@ import type { SocketAddress } from '../config/model.ts';
 import { type AdminContext, type AdminHandler, text } from './context.ts';
 import { clusters } from './handlers/clusters.ts';
 import { configDump } from './handlers/config-dump.ts';
-import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit } from './handlers/lifecycle.ts';
+import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit, reopenLogs } from './handlers/lifecycle.ts';
 import { listeners } from './handlers/listeners.ts';
 import { ready } from './handlers/ready.ts';
 import { serverInfo } from './handlers/server-info.ts';
@@ -29,6 +29,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/healthcheck/fail': { handler: healthCheckFail, mutates: true, help: 'cause the server to fail health checks' },
   '/healthcheck/ok': { handler: healthCheckOk, mutates: true, help: 'cause the server to pass health checks' },
   '/drain_listeners': { handler: drainListeners, mutates: true, help: 'stop accepting on all listeners' },
+  '/reopen_logs': { handler: reopenLogs, mutates: true, help: 'reopen access logs (after log rotation)' },
 };
 
 export class AdminServer {

@@ -177,6 +177,10 @@ export class Primary implements AdminContext {
     return this.state === 'LIVE' && !this.healthCheckFailed;
   }
 
+  async reopenLogs(): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.reopenLogs()));
+  }
+
   async drainListeners(): Promise<void> {
     await Promise.all(this.handles.map((h) => h.stopAccepting()));
   }

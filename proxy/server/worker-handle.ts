@@ -14,6 +14,7 @@ export interface WorkerHandle {
   stopAccepting(): Promise<void>;
   drain(timeoutMs: number): Promise<void>;
   memory(): Promise<WorkerMemory>;
+  reopenLogs(): Promise<void>;
   /** Host health learned elsewhere: active health checks (primary) or another worker's ejections. */
   hostHealth(updates: HostHealthUpdate[]): Promise<void>;
   /** Outlier ejections this worker decided, for the primary to pass on to the others. */
@@ -47,6 +48,7 @@ export type WorkerRequest =
   | { kind: 'stopAccepting' }
   | { kind: 'drain'; timeoutMs: number }
   | { kind: 'memory' }
+  | { kind: 'reopenLogs' }
   | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
 
 export interface RequestMessage {
@@ -76,6 +78,8 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.stopAccepting();
     case 'drain':
       return worker.drain(request.timeoutMs);
+    case 'reopenLogs':
+      return worker.reopenLogs();
     case 'hostHealth':
       return worker.applyHostHealth(request.updates);
     case 'memory': {
@@ -105,6 +109,9 @@ abstract class BaseHandle implements WorkerHandle {
   }
   memory(): Promise<WorkerMemory> {
     return this.call({ kind: 'memory' }) as Promise<WorkerMemory>;
+  }
+  async reopenLogs(): Promise<void> {
+    await this.call({ kind: 'reopenLogs' });
   }
   async hostHealth(updates: HostHealthUpdate[]): Promise<void> {
     await this.call({ kind: 'hostHealth', updates });

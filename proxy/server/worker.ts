@@ -7,7 +7,7 @@ import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type BoundListener, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
-import { compileTemplate, type StreamInfo } from '../access-log/index.ts';
+import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
 import { TcpProxyHandler } from '../tcp/index.ts';
 
@@ -85,6 +85,12 @@ export class Worker {
   async drain(timeoutMs: number): Promise<void> {
     await this.listeners.drain(timeoutMs);
     await this.clusters.close();
+    await flushAllSinks();
+  }
+
+  /** Envoy's /reopen_logs: access log files are reopened (after log rotation). */
+  reopenLogs(): Promise<void> {
+    return reopenFileSinks();
   }
 
   private chainHandler(chain: FilterChain): ChainHandler {

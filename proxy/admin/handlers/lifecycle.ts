@@ -1,4 +1,4 @@
-// POST /quitquitquit, /healthcheck/fail, /healthcheck/ok, /drain_listeners.
+// POST /quitquitquit, /healthcheck/fail, /healthcheck/ok, /drain_listeners, /reopen_logs.
 import { text, type AdminHandler } from '../context.ts';
 
 export const quitQuitQuit: AdminHandler = (ctx) => {
@@ -18,5 +18,10 @@ export const healthCheckOk: AdminHandler = (ctx) => {
 
 export const drainListeners: AdminHandler = async (ctx) => {
   await ctx.drainListeners();
+  return text('OK\n');
+};
+
+export const reopenLogs: AdminHandler = async (ctx) => {
+  await ctx.reopenLogs();
   return text('OK\n');
 };

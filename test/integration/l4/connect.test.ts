@@ -103,9 +103,13 @@ t.test("the upstream proxy's refusal is relayed", async (t) => {
   t.equal(status, 403);
 });
 
-t.test('CONNECT where no upgrade config enables it: 403', async (t) => {
-  const { status, socket } = await connectThrough('no_connect', 'terminate.test:443');
-  socket.destroy();
-  t.equal(status, 403);
+t.test('CONNECT where no upgrade config enables it: 403; a route that enables it overrides the HCM', async (t) => {
+  const refused = await connectThrough('no_connect', 'allowed.test:443');
+  refused.socket.destroy();
+  t.equal(refused.status, 403);
   t.equal((await statsMap(legate.adminUrl(''))).get('http.no_connect.downstream_rq_ws_on_non_ws_route'), 1);
+  const enabled = await connectThrough('no_connect', 'terminate.test:443');
+  t.teardown(() => enabled.socket.destroy());
+  t.equal(enabled.status, 200, "the route's upgrade_configs enable CONNECT on an HCM without any");
+  t.equal(await roundTrip(enabled.socket, 'ping'), 'ping');
 });
