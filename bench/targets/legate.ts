@@ -24,7 +24,7 @@ async function adminReady(adminPort: number): Promise<boolean> {
   }
 }
 
-function legate(name: string, workers: number, description: string): Target {
+function legate(name: string, workers: number, description: string, extraArgs: string[] = []): Target {
   return {
     name,
     description,
@@ -39,7 +39,7 @@ function legate(name: string, workers: number, description: string): Target {
       });
       const file = path.join(context.workDir, `${name}-${scenario.name}.yaml`);
       fs.writeFileSync(file, config);
-      const child = new Child(name, process.execPath, [CLI, 'run', '-c', file, '--workers', String(workers)], {
+      const child = new Child(name, process.execPath, [CLI, 'run', '-c', file, '--workers', String(workers), ...extraArgs], {
         cpus: context.cpus,
         cwd: REPO,
       });
@@ -57,4 +57,6 @@ function legate(name: string, workers: number, description: string): Target {
 
 export const legateOneWorker = legate('legate-1', 1, 'Legate, 1 worker');
 const cpus = os.availableParallelism();
-export const legateAllWorkers = legate('legate-all', cpus, `Legate, ${cpus} workers (one per CPU)`);
+export const legateAllWorkers = legate('legate-all', cpus, `Legate, ${cpus} workers (one per CPU), one SO_REUSEPORT socket each`);
+// The alternative socket model: node:cluster's primary accepts and hands connections round robin.
+export const legateAllShared = legate('legate-all-shared', cpus, `Legate, ${cpus} workers sharing the primary's socket (--no-reuse-port)`, ['--no-reuse-port']);

@@ -1,13 +1,12 @@
 // A listener's connection limit (the connection_limit network filter, which Legate applies per
 // listener): connections past max_connections are closed at once and counted in
 // listener.<address>.downstream_cx_overflow; a slot freed is usable again.
+import type net from 'node:net';
 import t from 'tap';
-import { bootstrap, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { closedByPeer, connectClient, startEchoServer, tcpProxyFilter } from './support.ts';
-import { socketAddress } from '../../support/bootstrap.ts';
-import type net from 'node:net';
 
 const echo = await startEchoServer();
 t.teardown(() => echo.close());
