@@ -60,8 +60,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     );
     // Upgrades and CONNECT leave node's HTTP handling: upgrade.ts tunnels them.
     const upgrades = new UpgradeHandler(config, ctx, this.stats, this.accessLoggers);
-    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head));
-    this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head, (socket as FactsSocket)[kFacts]));
+    this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head, (socket as FactsSocket)[kFacts]));
     this.server.on('connection', (socket: Socket) => this.onHttpConnection(socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
   }

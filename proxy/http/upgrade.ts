@@ -10,11 +10,12 @@ import http from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpConnectionManager, RouteAction, UpgradeConfig } from '../config/model.ts';
+import type { ConnectionFacts } from '../listener/index.ts';
 import { StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import type { ClusterManager, UpstreamCluster } from '../upstream/index.ts';
 import type { RouteMatchResult, RouteRequest, RouteTable } from '../router/index.ts';
-import { closeAfterFlush, connectUpstream, Relay, type RelayObserver } from '../tcp/index.ts';
+import { closeAfterFlush, connectUpstream, Relay, upstreamFlowStats, type RelayObserver, type UpstreamFlowStats } from '../tcp/index.ts';
 import type { HcmStats } from './hcm-stats.ts';
 import { newRequestId, stripHopByHop } from './headers.ts';
 
@@ -59,8 +60,8 @@ export class UpgradeHandler {
   }
 
   /** Node's 'upgrade' and 'connect' events: the request head is parsed, the socket is ours. */
-  onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
-    new UpgradeStream(this, req, socket, head).start();
+  onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer, facts: ConnectionFacts | undefined): void {
+    new UpgradeStream(this, req, socket, head).start(facts);
   }
 }
 
@@ -79,7 +80,7 @@ class UpgradeStream implements RelayObserver {
   private upgraded = false;
   private idleTimer: NodeJS.Timeout | undefined;
   private idleMs = 0; // the route's idle_timeout, else the HCM's stream_idle_timeout; 0 = none
-  private upstreamPausedCounters: [paused: Counter, resumed: Counter] | undefined;
+  private flow: UpstreamFlowStats | undefined; // resolved on the first pause
 
   constructor(hcm: UpgradeHandler, req: IncomingMessage, downstream: Socket, head: Buffer) {
     this.hcm = hcm;
@@ -88,7 +89,7 @@ class UpgradeStream implements RelayObserver {
     this.head = head;
   }
 
-  start(): void {
+  start(facts: ConnectionFacts | undefined): void {
     const { hcm, req, downstream, info } = this;
     const stats = hcm.stats;
     stats.downstreamRqTotal.inc();
@@ -114,7 +115,8 @@ class UpgradeStream implements RelayObserver {
     info.requestHeaders = req.headers;
     info.downstreamRemoteAddress = `${downstream.remoteAddress}:${downstream.remotePort}`;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
-    info.downstreamLocalAddress = `${downstream.localAddress}:${downstream.localPort}`;
+    // Where the client was going: the original_dst listener filter's restored address, if any.
+    info.downstreamLocalAddress = facts === undefined ? `${downstream.localAddress}:${downstream.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
 
     const result = hcm.ctx.routeTable(hcm.config.routeConfigName)?.route(request);
     const matched = result != null && result.route !== null ? (result as RouteMatchResult<StreamInfo>) : null;
@@ -199,7 +201,13 @@ class UpgradeStream implements RelayObserver {
     mutations.applyRequest(headers, info);
     if (action.hostRewriteLiteral !== undefined) headers.host = action.hostRewriteLiteral;
     const path = connect ? request.authority : matched.route.rewritePath(request.path);
-    const upstreamReq = http.request({ createConnection: () => upstream, method: request.method, path, headers, setHost: false });
+    this.handshake(upstream, request.method, path, headers, mutations, connect);
+  }
+
+  /** Sends the request upstream on the connected socket and relays the answer: a tunnel, or a plain response. */
+  private handshake(upstream: Socket, method: string, path: string, headers: OutgoingHttpHeaders, mutations: ResponseMutations, connect: boolean): void {
+    const info = this.info;
+    const upstreamReq = http.request({ createConnection: () => upstream, method, path, headers, setHost: false });
     const onTunnel = (res: IncomingMessage, _socket: Socket, upstreamHead: Buffer) => {
       const status = res.statusCode ?? 502;
       const out = responseHeaders(res.headers);
@@ -262,7 +270,7 @@ class UpgradeStream implements RelayObserver {
   }
 
   /** Response header mutations and the server header, as the HCM applies them to every response. */
-  private finishResponseHeaders(headers: OutgoingHttpHeaders, mutations: { applyResponse(h: OutgoingHttpHeaders, info: StreamInfo): void }): void {
+  private finishResponseHeaders(headers: OutgoingHttpHeaders, mutations: ResponseMutations): void {
     mutations.applyResponse(headers, this.info);
     const { serverHeaderTransformation, serverName } = this.hcm.config;
     if (serverHeaderTransformation === 'OVERWRITE' || (serverHeaderTransformation === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = serverName;
@@ -273,7 +281,6 @@ class UpgradeStream implements RelayObserver {
   private startTunnel(status: number, reason: string, headers: OutgoingHttpHeaders, downstreamHead: Buffer, upstreamHead: Buffer): void {
     const { hcm, downstream } = this;
     const upstream = this.upstream!;
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.respond(status, reason, headers, upstreamHead, 'via_upstream');
     this.upgraded = true;
     hcm.upgradesTotal.inc();
@@ -288,6 +295,7 @@ class UpgradeStream implements RelayObserver {
 
   /** Writes a response head (and bytes that came with it) on the raw downstream connection. */
   private respond(status: number, reason: string, headers: OutgoingHttpHeaders, body: Buffer, details: string): void {
+    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     this.responded = true;
     this.info.responseCode = status;
     this.info.responseCodeDetails = details;
@@ -305,7 +313,6 @@ class UpgradeStream implements RelayObserver {
   }
 
   private localReply(status: number, body: string, flag: string, details: string, extra: OutgoingHttpHeaders = {}): void {
-    if (this.idleTimer !== undefined) clearTimeout(this.idleTimer);
     if (flag !== '') this.info.setResponseFlag(flag);
     if (this.responded) {
       this.downstream.destroy();
@@ -356,16 +363,13 @@ class UpgradeStream implements RelayObserver {
 
   downstreamReadPaused(paused: boolean): void {
     (paused ? this.hcm.pausedReading : this.hcm.resumedReading).inc();
+    const flow = (this.flow ??= upstreamFlowStats(this.hcm.ctx.store, this.cluster!));
+    (paused ? flow.backedUp : flow.drained).inc();
   }
 
   upstreamReadPaused(paused: boolean): void {
-    if (this.upstreamPausedCounters === undefined) {
-      const c = this.cluster!.config;
-      const prefix = `cluster.${c.altStatName || c.name}.upstream_flow_control_`;
-      const store = this.hcm.ctx.store;
-      this.upstreamPausedCounters = [store.counter(prefix + 'paused_reading_total'), store.counter(prefix + 'resumed_reading_total')];
-    }
-    this.upstreamPausedCounters[paused ? 0 : 1].inc();
+    const flow = (this.flow ??= upstreamFlowStats(this.hcm.ctx.store, this.cluster!));
+    (paused ? flow.pausedReading : flow.resumedReading).inc();
   }
 
   upstreamFlushing(): void {}
@@ -375,6 +379,8 @@ class UpgradeStream implements RelayObserver {
     this.info.setResponseFlag('SI');
   }
 }
+
+type ResponseMutations = { applyResponse(headers: OutgoingHttpHeaders, info: StreamInfo): void };
 
 /** An upstream response's headers to send downstream (node joined repeated ones, set-cookie aside). */
 function responseHeaders(headers: IncomingHttpHeaders): OutgoingHttpHeaders {

@@ -146,13 +146,13 @@ export class ActiveListener {
       if (outcome === 'continue') this.dispatch(socket, facts);
     });
     const timeoutMs = this.config.listenerFiltersTimeoutMs;
-    const timer = setTimeout(() => {
+    const timer = timeoutMs <= 0 ? undefined : setTimeout(() => {
       stop();
       finish();
       this.stats.downstreamPreCxTimeout.inc();
       if (this.config.continueOnListenerFiltersTimeout) this.dispatch(socket, facts);
       else socket.destroy();
-    }, timeoutMs > 0 ? timeoutMs : 2 ** 31 - 1);
+    }, timeoutMs);
   }
 
   private dispatch(socket: net.Socket, f: ConnectionFacts): void {

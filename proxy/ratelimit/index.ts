@@ -5,6 +5,7 @@ import type { Store } from '../stats/index.ts';
 import { MemoryCounterStore } from './counter-store.ts';
 import { Limits } from './limits.ts';
 import { RedisCounterStore } from './redis-store.ts';
+import { parseRedisUrl } from './redis-url.ts';
 import { RateLimitService } from './service.ts';
 
 export { Limits, UNIT_SECONDS, type Descriptor, type DescriptorEntry, type LimitMatch, type RateLimit, type RateLimitUnit } from './limits.ts';
@@ -13,6 +14,15 @@ export { MemoryCounterStore, type CounterStore } from './counter-store.ts';
 export { RedisCounterStore, clientPlan, type ClientPlan } from './redis-store.ts';
 export { parseRedisUrl, type RedisNode, type RedisTarget } from './redis-url.ts';
 export { TokenBucket } from './token-bucket.ts';
+
+/**
+ * What would stop a worker from creating the service, found by the primary at start-up: a bad
+ * limits file (a ConfigError with file and line) or a redis_url it cannot parse. One line each.
+ */
+export function checkRateLimitService(config: EmbeddedRateLimitService): void {
+  Limits.load(config.limitsPath);
+  if (config.redisUrl !== undefined) parseRedisUrl(config.redisUrl);
+}
 
 /**
  * The service a worker runs for node.metadata["legate.ratelimit"]: its limits file read now

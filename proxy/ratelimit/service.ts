@@ -145,7 +145,7 @@ export class RateLimitService {
   }
 
   private counted(checks: Check[], pending: Check[], values: number[], nowMs: number): RateLimitResponse {
-    this.outage.succeeded();
+    this.outage.succeeded(this.now());
     for (let i = 0; i < pending.length; i++) pending[i].value = values[i];
     return this.respond(checks, nowMs);
   }
@@ -197,7 +197,7 @@ export class RateLimitService {
 
   private failed(err: Error): RateLimitServiceError {
     this.storeError.inc();
-    this.outage.failed(err.message);
+    this.outage.failed(err.message, this.now());
     return err instanceof RateLimitServiceError ? err : new RateLimitServiceError(err.message);
   }
 

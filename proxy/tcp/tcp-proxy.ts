@@ -9,7 +9,7 @@ import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { hostAddress, type ClusterManager, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver } from './relay.ts';
-import { connectUpstream } from './upstream-connection.ts';
+import { connectUpstream, upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 
 export interface TcpProxyContext {
   store: Store;
@@ -91,7 +91,7 @@ class TcpSession implements RelayObserver {
   private relay: Relay | undefined;
   private closed = false;
   private durationTimer: NodeJS.Timeout | undefined;
-  private upstreamPausedCounters: [paused: Counter, resumed: Counter] | undefined;
+  private flow: UpstreamFlowStats | undefined; // resolved on the first pause
 
   constructor(proxy: TcpProxyHandler, downstream: Socket, facts: ConnectionFacts) {
     this.proxy = proxy;
@@ -211,15 +211,13 @@ class TcpSession implements RelayObserver {
   downstreamReadPaused(paused: boolean): void {
     const s = this.proxy.stats;
     (paused ? s.downstreamFlowControlPausedReadingTotal : s.downstreamFlowControlResumedReadingTotal).inc();
+    const flow = (this.flow ??= upstreamFlowStats(this.proxy.store, this.cluster!));
+    (paused ? flow.backedUp : flow.drained).inc();
   }
 
   upstreamReadPaused(paused: boolean): void {
-    if (this.upstreamPausedCounters === undefined) {
-      const c = this.cluster!.config;
-      const prefix = `cluster.${c.altStatName || c.name}.upstream_flow_control_`;
-      this.upstreamPausedCounters = [this.proxy.store.counter(prefix + 'paused_reading_total'), this.proxy.store.counter(prefix + 'resumed_reading_total')];
-    }
-    this.upstreamPausedCounters[paused ? 0 : 1].inc();
+    const flow = (this.flow ??= upstreamFlowStats(this.proxy.store, this.cluster!));
+    (paused ? flow.pausedReading : flow.resumedReading).inc();
   }
 
   upstreamFlushing(active: boolean): void {

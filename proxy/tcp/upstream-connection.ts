@@ -2,6 +2,7 @@
 // CONNECT): it applies the cluster's connect_timeout and keeps the cluster's and host's connection
 // stats, circuit breaker count and outlier results as Envoy's TCP connection pool does.
 import net from 'node:net';
+import type { Counter, Store } from '../stats/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 
 export type ConnectOutcome = { ok: true; socket: net.Socket } | { ok: false; timeout: boolean; reason: string };
@@ -47,4 +48,22 @@ export function connectUpstream(cluster: UpstreamCluster, host: Host): Promise<C
     socket.once('error', onError);
     socket.once('connect', onConnect);
   });
+}
+
+/** The cluster's flow-control counters for a raw upstream connection (Envoy's upstream_flow_control_*). */
+export interface UpstreamFlowStats {
+  pausedReading: Counter; // reads from the upstream paused: the downstream is not taking bytes
+  resumedReading: Counter;
+  backedUp: Counter; // the upstream's write buffer is full: reads from the downstream paused
+  drained: Counter;
+}
+
+export function upstreamFlowStats(store: Store, cluster: UpstreamCluster): UpstreamFlowStats {
+  const prefix = `cluster.${cluster.config.altStatName || cluster.config.name}.upstream_flow_control_`;
+  return {
+    pausedReading: store.counter(prefix + 'paused_reading_total'),
+    resumedReading: store.counter(prefix + 'resumed_reading_total'),
+    backedUp: store.counter(prefix + 'backed_up_total'),
+    drained: store.counter(prefix + 'drained_total'),
+  };
 }

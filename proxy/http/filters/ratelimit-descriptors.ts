@@ -61,9 +61,10 @@ function compileAction(action: RateLimitAction): Producer {
     }
     case 'request_headers': {
       const { headerName, descriptorKey, skipIfAbsent } = action;
+      const pseudo = headerName.startsWith(':') ? requestHeaderGetter(headerName) : undefined;
       return (stream) => {
-        // Envoy takes the header's first value.
-        const raw = stream.request.headers[headerName];
+        // Envoy takes the header's first value; :path, :authority and :method are headers too.
+        const raw = pseudo !== undefined ? pseudo(stream.request) : stream.request.headers[headerName];
         const value = Array.isArray(raw) ? raw[0] : raw;
         if (value === undefined || value === '') return skipIfAbsent ? undefined : null;
         return { key: descriptorKey, value };

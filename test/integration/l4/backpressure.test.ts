@@ -1,5 +1,5 @@
-// Back-pressure through tcp_proxy, both ways, and through a websocket tunnel: 1 GiB (512 MiB for
-// the websocket) from a fast sender to a slow reader through a Legate child process (`legate run`)
+// Back-pressure through tcp_proxy, both ways, and through a websocket tunnel: 1 GiB to a slow
+// client (512 MiB to a slow upstream and through the websocket) from a fast sender through a Legate child process (`legate run`)
 // whose resident memory is sampled from /proc during the transfer. Without back-pressure Legate would hold most of what the reader has not taken yet;
 // with it, RSS grows only by the garbage of chunks in flight (about 80 MiB over an idle process
 // of about 150 MiB here).
@@ -14,12 +14,13 @@ import { startTcpServer, tcpListener } from './support.ts';
 
 const MiB = 1024 * 1024;
 const TOTAL = 1024 * MiB;
+const UPLOAD_TOTAL = 512 * MiB;
 const GROWTH_LIMIT = 150 * MiB;
 const CHUNK = Buffer.alloc(MiB, 'legate back-pressure ');
 
-/** Writes TOTAL bytes as fast as the socket takes them, then ends. */
-async function sendAll(socket: net.Socket): Promise<void> {
-  for (let sent = 0; sent < TOTAL && !socket.destroyed; sent += CHUNK.length) {
+/** Writes total bytes as fast as the socket takes them, then ends. */
+async function sendAll(socket: net.Socket, total: number): Promise<void> {
+  for (let sent = 0; sent < total && !socket.destroyed; sent += CHUNK.length) {
     if (!socket.write(CHUNK)) await new Promise((resolve) => socket.once('drain', resolve));
   }
   socket.end();
@@ -66,7 +67,7 @@ function assertBounded(t: Test, { peak, growth }: { peak: number; growth: number
 }
 
 let uploadReceived: Promise<number> = Promise.resolve(0);
-const source = await startTcpServer((socket) => void sendAll(socket));
+const source = await startTcpServer((socket) => void sendAll(socket, TOTAL));
 t.teardown(() => source.close());
 const sink = await startTcpServer((socket) => {
   uploadReceived = readSlowly(socket);
@@ -119,19 +120,20 @@ t.test('1 GiB to a slow downstream reader: the upstream is paused, memory stays 
   t.equal(stats.get('tcp.download.downstream_cx_tx_bytes_total'), TOTAL);
 });
 
-t.test('1 GiB from a fast client to a slow upstream reader: the client is paused, memory stays bounded', async (t) => {
+t.test('512 MiB from a fast client to a slow upstream reader: the client is paused, memory stays bounded', async (t) => {
   const client = net.connect({ host: '127.0.0.1', port: legate.port('upload') });
   t.teardown(() => client.destroy());
   client.resume();
   const sampler = sampleRss(legate);
-  await sendAll(client);
+  await sendAll(client, UPLOAD_TOTAL);
   await new Promise<void>((resolve) => client.once('end', resolve));
   const rss = sampler.stop();
-  t.equal(await uploadReceived, TOTAL, 'every byte arrived');
+  t.equal(await uploadReceived, UPLOAD_TOTAL, 'every byte arrived');
   assertBounded(t, rss);
   const stats = await statsMap(legate.adminUrl(''));
   t.ok((stats.get('tcp.upload.downstream_flow_control_paused_reading_total') ?? 0) > 0, 'reading from the client was paused');
-  t.equal(stats.get('tcp.upload.downstream_cx_rx_bytes_total'), TOTAL);
+  t.ok((stats.get('cluster.sink.upstream_flow_control_backed_up_total') ?? 0) > 0, 'because the upstream connection backed up');
+  t.equal(stats.get('tcp.upload.downstream_cx_rx_bytes_total'), UPLOAD_TOTAL);
 });
 
 t.test('512 MiB of websocket messages to a slow client: the tunnel holds back, memory stays bounded', async (t) => {

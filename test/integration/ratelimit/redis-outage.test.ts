@@ -81,10 +81,23 @@ if (missing !== undefined) {
     return out;
   };
   const baseline = new Map<string, number>();
+  // "Back" is said by the first request counted after a quiet second: poll with fresh tenants
+  // (a tenant over its limit is answered from the local cache, without Redis).
+  const recoveryLogged = (lineCount: number) =>
+    waitFor(`log line ${lineCount} (Redis answers again)`, async () => {
+      if (outageLines().length >= lineCount) return true;
+      await get('open', `probe-${logged}`);
+      return undefined;
+    }, 5000, 50);
   const counter = async (name: string) => ((await statsMap(legate.adminUrl(''))).get(name) ?? 0) - (baseline.get(name) ?? 0);
 
-  // Warm up: once a deny-mode request passes, the service answers within its timeout.
-  await waitFor('the rate limit service to answer', async () => ((await get('closed', `warm-${logged}`)) === 200 ? true : undefined), 5000, 20);
+  // Warm up: until a deny-mode request passes (the service answers within its timeout) and a
+  // start-up outage, if any, has been logged as over.
+  await waitFor('the rate limit service to answer', async () => {
+    const answered = (await get('closed', `warm-${logged}`)) === 200;
+    const settled = lines.filter((l) => l.startsWith('ratelimit: counter store')).length % 2 === 0;
+    return answered && settled ? true : undefined;
+  }, 5000, 20);
   linesBefore = lines.filter((l) => l.startsWith('ratelimit: counter store')).length;
   for (const [name, value] of await statsMap(legate.adminUrl(''))) baseline.set(name, value);
   const logBefore = logged;
@@ -113,6 +126,7 @@ if (missing !== undefined) {
     // The client reconnects on its own (back-off up to 2 s): wait until it counts again.
     await waitFor('the rate limit service to reach Redis again', async () => ((await get('closed', `probe-${logged}`)) === 200 ? true : undefined), 15_000, 50);
     t.same(await statuses('open', 'after', LIMIT + 1), [200, 200, 200, 429]);
+    await recoveryLogged(2);
     t.equal(outageLines().length, 2);
     t.match(outageLines()[1], /answers again after \d+ failed requests/);
   });
@@ -130,5 +144,7 @@ if (missing !== undefined) {
     redis.resume();
     await waitFor('Redis to answer again', async () => ((await get('closed', `probe-${logged}`)) === 200 ? true : undefined), 5000, 20);
     t.same(await statuses('open', 'after-pause', LIMIT + 1), [200, 200, 200, 429]);
+    await recoveryLogged(4);
+    t.match(outageLines()[3], /answers again after \d+ failed requests?/);
   });
 }

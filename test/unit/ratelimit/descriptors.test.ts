@@ -88,6 +88,16 @@ t.test('skip_if_absent leaves the entry out and keeps the descriptor', async (t)
   ]);
 });
 
+t.test('request_headers reads pseudo-headers too', async (t) => {
+  const policies = [policy({ kind: 'request_headers', headerName: ':path', descriptorKey: 'path', skipIfAbsent: false }, { kind: 'request_headers', headerName: ':method', descriptorKey: 'method', skipIfAbsent: false })];
+  t.same(build(policies, stream({}, { method: 'PUT' })), [
+    [
+      { key: 'path', value: '/' },
+      { key: 'method', value: 'PUT' },
+    ],
+  ]);
+});
+
 t.test('remote_address needs the peer address', async (t) => {
   t.same(build([policy({ kind: 'remote_address' })], stream({}, {})), []);
 });

@@ -136,24 +136,39 @@ t.test('unlimited and replaced limits count nothing', async (t) => {
 t.test('a failing store rejects, and logs one line per outage', async (t) => {
   const lines: string[] = [];
   let failing = true;
+  let now = START;
   const counters: CounterStore = {
     name: 'redis://test',
     increment: (keys) => (failing ? Promise.reject(new Error('Connection is closed.')) : Promise.resolve(keys.map(() => 1))),
     close: async () => {},
   };
   const store = new Store();
-  const service = new RateLimitService(limits(), counters, store, { log: (l) => lines.push(l) });
-  for (let i = 0; i < 5; i++) {
-    await t.rejects(Promise.resolve(service.shouldRateLimit('edge', [d('tenant', 'a')], 20)), { name: 'RateLimitServiceError', message: 'Connection is closed.' });
-  }
+  const service = new RateLimitService(limits(), counters, store, { log: (l) => lines.push(l), now: () => now });
+  const ask = () => Promise.resolve(service.shouldRateLimit('edge', [d('tenant', 'a')], 20));
+  for (let i = 0; i < 5; i++) await t.rejects(ask(), { name: 'RateLimitServiceError', message: 'Connection is closed.' });
   t.equal(store.snapshot().counters['ratelimit.service.call.should_rate_limit.redis_error'], 5);
   t.equal(lines.length, 1);
   t.match(lines[0], /counter store redis:\/\/test is failing \(Connection is closed\.\)/);
+
+  // Flapping: a success, then failures again within a second, is still the same outage.
   failing = false;
-  t.equal((await service.shouldRateLimit('edge', [d('tenant', 'a')], 20)).overLimit, false);
+  now += 100;
+  t.equal((await ask()).overLimit, false);
+  failing = true;
+  now += 100;
+  await t.rejects(ask());
+  t.equal(lines.length, 1, 'no line for a flap');
+
+  failing = false;
+  now += 500;
+  await ask();
+  t.equal(lines.length, 1, 'back only after a quiet second');
+  now += 500;
+  await ask();
   t.equal(lines.length, 2);
-  t.match(lines[1], /answers again after 5 failed requests/);
-  await service.shouldRateLimit('edge', [d('tenant', 'a')], 20);
+  t.match(lines[1], /answers again after 6 failed requests/);
+  now += 5000;
+  await ask();
   t.equal(lines.length, 2, 'nothing more while it works');
 });
 
