@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerIptablesCommand } from '../iptables/index.ts';
 import { loadBootstrap } from './config/index.ts';
+import { checkRateLimitService } from './ratelimit/index.ts';
 import { runDemo } from './demo/index.ts';
 import { Primary } from './server/index.ts';
 import { idOrName } from './server/privileges.ts';
@@ -62,6 +63,7 @@ export function buildProgram(): Command {
     .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
     .action((opts: { config: string }) => {
       const boot = loadBootstrap(opts.config);
+      if (boot.rateLimitService !== undefined) checkRateLimitService(boot.rateLimitService);
       for (const w of boot.warnings) log(`warning: ${w}`);
       console.log(`${opts.config}: OK (${boot.listeners.length} listeners, ${boot.clusters.length} clusters, ${Object.keys(boot.routeConfigs).length} route configs)`);
     });

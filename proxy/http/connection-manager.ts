@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import type { HttpConnectionManager } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
+import type { RateLimitService } from '../ratelimit/index.ts';
 import type { Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import { routeToCluster, type RouteTable, type RouterOptions } from '../router/index.ts';
@@ -24,6 +25,10 @@ export interface HcmContext {
   routeTable(name: string): RouteTable<StreamInfo> | undefined;
   meshRetries: boolean;
   log(line: string): void;
+  /** What the HTTP filters need from the process: see FilterContext. */
+  workers: number;
+  localCluster: string;
+  rateLimitService?: RateLimitService;
 }
 
 const kFacts = Symbol('legate.connectionFacts');
@@ -43,7 +48,14 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.config = config;
     this.ctx = ctx;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
-    this.filters = createHttpFilters(config.httpFilters, { store: ctx.store, statPrefix: config.statPrefix, log: ctx.log });
+    this.filters = createHttpFilters(config.httpFilters, {
+      store: ctx.store,
+      statPrefix: config.statPrefix,
+      log: ctx.log,
+      workers: ctx.workers,
+      localCluster: ctx.localCluster,
+      rateLimitService: ctx.rateLimitService,
+    });
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
     this.routerOptions = { clusters: ctx.clusters, meshRetries: ctx.meshRetries, bufferLimitBytes: 1024 * 1024 };
     this.server = http.createServer(

@@ -10,7 +10,8 @@ import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
 import { AdminServer, type AdminContext } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type HostHealthUpdate, type WorkerHandle } from './worker-handle.ts';
-import { Worker, type ApplyResult } from './worker.ts';
+import { Worker, type ApplyResult, type FilterSettings } from './worker.ts';
+import { checkRateLimitService } from '../ratelimit/index.ts';
 import { reservePorts } from './port-reservation.ts';
 import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
 import { withSidecarDefaults } from './sidecar.ts';
@@ -41,6 +42,7 @@ export class Primary implements AdminContext {
   healthCheckFailed = false;
   state: 'INITIALIZING' | 'LIVE' | 'DRAINING' = 'INITIALIZING';
   private handles: WorkerHandle[] = [];
+  private filterSettings: FilterSettings = { workers: 1, localCluster: '' };
   private stopping: Promise<void> | null = null;
   private spare: ClusterWorkerHandle | null = null;
   private dynamic: DynamicConfigSource | null = null;
@@ -61,6 +63,9 @@ export class Primary implements AdminContext {
     for (const w of boot.warnings) this.options.log(`warning: ${w}`);
     if (added.length > 0) this.options.log(`sidecar mode added ${added.join(', ')}`);
     this.node = boot.node;
+    // A bad limits file or redis_url is a start-up error here, not a crash loop in every worker.
+    if (boot.rateLimitService !== undefined) checkRateLimitService(boot.rateLimitService);
+    this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService };
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
     const reservation = multi && this.options.reusePort ? await reservePorts(snapshotOf(boot, 1)) : null;
@@ -201,7 +206,7 @@ export class Primary implements AdminContext {
   }
 
   private localWorker(): WorkerHandle {
-    return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, drainTimeMs: this.options.drainTimeMs, log: this.options.log }));
+    return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, drainTimeMs: this.options.drainTimeMs, log: this.options.log, ...this.filterSettings }));
   }
 
   private forkWorkers(count: number): WorkerHandle[] {
@@ -217,7 +222,7 @@ export class Primary implements AdminContext {
   }
 
   private forkWorker(): ClusterWorkerHandle {
-    const child = cluster.fork({ LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0', LEGATE_DRAIN_TIME_MS: String(this.options.drainTimeMs), ...runAsEnv(this.options.runAs) });
+    const child = cluster.fork({ LEGATE_FILTER_CONTEXT: JSON.stringify(this.filterSettings), LEGATE_MODE: this.options.mode, LEGATE_REUSE_PORT: this.options.reusePort ? '1' : '0', LEGATE_DRAIN_TIME_MS: String(this.options.drainTimeMs), ...runAsEnv(this.options.runAs) });
     const handle = new ClusterWorkerHandle(child);
     child.once('exit', (code, signal) => this.onWorkerExit(handle, code, signal));
     return handle;

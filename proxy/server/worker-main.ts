@@ -1,6 +1,6 @@
 // Entry point of a node:cluster worker process: serve the primary's requests until told to stop.
 import { serve, type EventMessage, type ReplyMessage, type RequestMessage } from './worker-handle.ts';
-import { Worker } from './worker.ts';
+import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
 
 const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
@@ -9,6 +9,7 @@ const worker = new Worker({
   reusePort: process.env.LEGATE_REUSE_PORT === '1',
   drainTimeMs: Number(process.env.LEGATE_DRAIN_TIME_MS ?? 600_000),
   log: (line) => console.error(`legate[worker ${process.pid}]: ${line}`),
+  ...(JSON.parse(process.env.LEGATE_FILTER_CONTEXT ?? '{"workers":1,"localCluster":""}') as FilterSettings),
 });
 
 // --uid/--gid: root until the first snapshot's listeners are bound, the proxy user from then on.

@@ -2,7 +2,7 @@
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
 import { isDeepStrictEqual } from 'node:util';
-import type { FilterChain, RouteConfig } from '../config/model.ts';
+import type { EmbeddedRateLimitService, FilterChain, RouteConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type BoundListener, type ChainHandler } from '../listener/index.ts';
@@ -10,6 +10,7 @@ import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
 import { TcpProxyHandler } from '../tcp/index.ts';
+import { createRateLimitService, type RateLimitService } from '../ratelimit/index.ts';
 
 import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 
@@ -20,7 +21,16 @@ export interface WorkerOptions {
   reusePort: boolean;
   drainTimeMs: number;
   log(line: string): void;
+  /** Worker processes in all (local rate limit buckets are split between them). */
+  workers: number;
+  /** node.cluster: Envoy's local service cluster. */
+  localCluster: string;
+  /** node.metadata["legate.ratelimit"]: each worker runs the service, sharing Redis. */
+  rateLimitService?: EmbeddedRateLimitService;
 }
+
+/** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
+export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService'>;
 
 export interface ApplyResult {
   version: number;
@@ -34,18 +44,23 @@ export class Worker {
   private readonly options: WorkerOptions;
   private routeTables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
   private readonly hcmContext: HcmContext;
+  private readonly rateLimit: RateLimitService | undefined;
   version = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
     this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs);
+    this.rateLimit = options.rateLimitService === undefined ? undefined : createRateLimitService(options.rateLimitService, this.store, options.log);
     this.hcmContext = {
       store: this.store,
       clusters: this.clusters,
       routeTable: (name) => this.routeTables.get(name)?.table,
       meshRetries: options.mode === 'sidecar',
       log: options.log,
+      workers: options.workers,
+      localCluster: options.localCluster,
+      rateLimitService: this.rateLimit,
     };
   }
 
@@ -85,6 +100,7 @@ export class Worker {
   async drain(timeoutMs: number): Promise<void> {
     await this.listeners.drain(timeoutMs);
     await this.clusters.close();
+    await this.rateLimit?.close();
     await flushAllSinks();
   }
 

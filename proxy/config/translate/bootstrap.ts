@@ -77,7 +77,7 @@ export function embeddedRateLimitService(node: Node, nodePath: string): Embedded
   if (typeof s.limits_path !== 'string' || s.limits_path === '') reject(joinPath(path, 'limits_path'), 'required field is missing', 'give the rate limit descriptors file (envoyproxy/ratelimit format)');
   const service: EmbeddedRateLimitService = { limitsPath: s.limits_path };
   if (s.redis_url !== undefined) {
-    if (typeof s.redis_url !== 'string' || !/^rediss?:\/\//.test(s.redis_url)) reject(joinPath(path, 'redis_url'), 'expected a redis:// URL', 'e.g. redis://127.0.0.1:6379');
+    if (typeof s.redis_url !== 'string' || !/^(rediss?|redis-sentinel|redis-cluster):\/\//.test(s.redis_url)) reject(joinPath(path, 'redis_url'), 'expected a redis://, rediss://, redis-sentinel:// or redis-cluster:// URL', 'e.g. redis://127.0.0.1:6379');
     service.redisUrl = s.redis_url;
   }
   return service;
