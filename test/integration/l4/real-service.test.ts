@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { bootstrap, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
-import { redisMissing, startRedis } from '../ratelimit/redis.ts';
+import { redisMissing, startRedis } from '../../support/redis.ts';
 import { tcpListener } from './support.ts';
 
 const missing = redisMissing();

@@ -10,7 +10,7 @@ import { bootstrap, fileAccessLog, httpListener, routes, ROUTER_TYPE, staticClus
 import { statsMap, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream } from '../../support/upstream.ts';
-import { redisMissing, startRedis } from './redis.ts';
+import { redisMissing, startRedis } from '../../support/redis.ts';
 
 const missing = redisMissing();
 if (missing !== undefined) {
