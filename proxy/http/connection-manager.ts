@@ -15,6 +15,7 @@ import { routeToCluster, type RouteTable, type RouterOptions } from '../router/i
 import { createHttpFilters, type HttpFilterInstance } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { newRequestId, stripHopByHop } from './headers.ts';
+import { isInternalAddress } from './internal-address.ts';
 import { HttpStream } from './stream.ts';
 import { armStreamTimeouts } from './stream-timeouts.ts';
 import { takesUpgrade, UpgradeHandler } from './upgrade.ts';
@@ -236,9 +237,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         const xff = headers['x-forwarded-for'];
         headers['x-forwarded-for'] = xff === undefined || xff === '' ? remote : `${xff}, ${remote}`;
       }
-      headers['x-envoy-external-address'] = remote;
       headers['x-forwarded-proto'] = 'http';
-      stream.trustedDownstream = remote === '127.0.0.1' || remote === '::1' || remote.startsWith('10.') || remote.startsWith('192.168.');
+      stream.trustedDownstream = isInternalAddress(remote);
+      if (stream.trustedDownstream) headers['x-envoy-internal'] = 'true';
+      else headers['x-envoy-external-address'] = remote;
     } else {
       stream.trustedDownstream = true;
       if (headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'http';
