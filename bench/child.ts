@@ -153,6 +153,16 @@ export async function waitFor(child: Child, what: string, timeoutMs: number, che
   throw new Error(`${child.name}: ${what} not ready within ${timeoutMs} ms`);
 }
 
+/** Awaits `ready` for a child just started; if it fails, the child is stopped first, so none is left behind. */
+export async function stopOnFailure<T>(child: Child, ready: () => Promise<T>): Promise<T> {
+  try {
+    return await ready();
+  } catch (error) {
+    await child.stop();
+    throw error;
+  }
+}
+
 /** Start one of bench's Node programs; it gets its config as JSON in argv and reports 'ready'. */
 export async function startNodeProgram<T extends { type: string }>(
   name: string,
@@ -161,10 +171,5 @@ export async function startNodeProgram<T extends { type: string }>(
   cpus: string | undefined,
 ): Promise<{ child: Child; ready: T }> {
   const child = new Child(name, process.execPath, [file, JSON.stringify(config)], { cpus, ipc: true });
-  try {
-    return { child, ready: await child.message<T>('ready', 15_000) };
-  } catch (error) {
-    await child.stop();
-    throw error;
-  }
+  return { child, ready: await stopOnFailure(child, () => child.message<T>('ready', 15_000)) };
 }

@@ -5,10 +5,9 @@
 import { DISCOVERY_REQUEST, DISCOVERY_RESPONSE, SOTW_METHOD } from './ads-service.ts';
 import type { DiscoveryResponseMessage } from './ads-service.ts';
 import { decodeSotwResponse } from './decode.ts';
-import { AdsStream, errorMessage, INVALID_ARGUMENT } from './stream-base.ts';
+import { AdsStream, INVALID_ARGUMENT } from './stream-base.ts';
 import type { StreamOptions } from './stream-base.ts';
 import type { Subscription } from './subscription.ts';
-import type { DecodedResource, UpdateResult } from './types.ts';
 
 export class SotwStream extends AdsStream<DiscoveryResponseMessage> {
   constructor(options: StreamOptions) {
@@ -32,27 +31,14 @@ export class SotwStream extends AdsStream<DiscoveryResponseMessage> {
     const subscription = this.subscriptions.get(response.type_url);
     if (subscription === undefined || !subscription.requested) return; // not asked for: Envoy ignores it
     subscription.nonce = response.nonce;
-    let resources: DecodedResource[] = [];
-    let removed: string[] = [];
-    let result: UpdateResult;
-    try {
-      resources = decodeSotwResponse(subscription.typeUrl, response, (name) => subscription.wants(name));
-      removed = subscription.removedBy(new Set(resources.map((r) => r.name)));
-      result = { ok: true };
-    } catch (error) {
-      result = { ok: false, error: errorMessage(error) };
-      this.emit('invalid', subscription.typeUrl, response.version_info, result.error);
-    }
-    if (result.ok) {
-      result = await this.deliver(subscription.typeUrl, {
-        version: response.version_info,
-        resources,
-        removed,
-        complete: subscription.fullState,
-      });
-    }
+    const result = await this.decodeAndDeliver(subscription.typeUrl, response.version_info, () => {
+      const resources = decodeSotwResponse(subscription.typeUrl, response, (name) => subscription.wants(name));
+      const removed = subscription.removedBy(new Set(resources.map((r) => r.name)));
+      return { version: response.version_info, resources, removed, complete: subscription.fullState };
+    });
     const ack = { type_url: subscription.typeUrl, resource_names: namesOf(subscription), response_nonce: response.nonce };
     if (result.ok) {
+      const { resources, removed } = result.update;
       subscription.accept(response.version_info, resources.map((r) => [r.name, r.version]), removed, Date.now());
       this.send({ ...ack, version_info: response.version_info });
     } else {

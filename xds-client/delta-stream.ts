@@ -10,7 +10,7 @@ import { resourceNameOf } from './resource-types.ts';
 import { AdsStream, errorMessage, INVALID_ARGUMENT } from './stream-base.ts';
 import type { StreamOptions } from './stream-base.ts';
 import type { Subscription } from './subscription.ts';
-import type { DecodedResource, UpdateResult } from './types.ts';
+import type { DecodedResource } from './types.ts';
 
 export class DeltaStream extends AdsStream<DeltaDiscoveryResponseMessage> {
   constructor(options: StreamOptions) {
@@ -45,28 +45,18 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryResponseMessage> {
     const subscription = this.subscriptions.get(response.type_url);
     if (subscription === undefined || !subscription.requested) return; // not asked for: Envoy ignores it
     subscription.nonce = response.nonce;
-    let resources: DecodedResource[] = [];
-    let result: UpdateResult;
     const removed = [
       ...response.removed_resources,
       ...response.removed_resource_names.map((r) => r.name),
     ].filter((name) => subscription.wants(name));
-    try {
-      resources = decodeAll(subscription, response);
-      result = { ok: true };
-    } catch (error) {
-      result = { ok: false, error: errorMessage(error) };
-      this.emit('invalid', subscription.typeUrl, response.system_version_info, result.error);
-    }
+    const result = await this.decodeAndDeliver(subscription.typeUrl, response.system_version_info, () => ({
+      version: response.system_version_info,
+      resources: decodeAll(subscription, response),
+      removed,
+      complete: false,
+    }));
     if (result.ok) {
-      result = await this.deliver(subscription.typeUrl, {
-        version: response.system_version_info,
-        resources,
-        removed,
-        complete: false,
-      });
-    }
-    if (result.ok) {
+      const { resources } = result.update;
       subscription.accept(response.system_version_info, resources.map((r) => [r.name, r.version]), removed, Date.now());
       this.send({ type_url: subscription.typeUrl, response_nonce: response.nonce });
     } else {

@@ -117,13 +117,29 @@ export abstract class AdsStream<Response> extends EventEmitter<StreamEvents> {
     this.#call.write(message);
   }
 
-  // The consumer's verdict; a throw is a rejection.
-  protected async deliver(typeUrl: string, update: ResourceUpdate): Promise<UpdateResult> {
+  // Decodes a response into an update and returns the consumer's verdict on it (a throw is a
+  // rejection), with the update when accepted. A response that does not decode never reaches
+  // the consumer: it is reported as 'invalid' and rejected.
+  protected async decodeAndDeliver(
+    typeUrl: string,
+    version: string,
+    decode: () => ResourceUpdate,
+  ): Promise<{ ok: true; update: ResourceUpdate } | { ok: false; error: string }> {
+    let update: ResourceUpdate;
     try {
-      return await this.#options.consumer(typeUrl, update);
+      update = decode();
     } catch (error) {
-      return { ok: false, error: errorMessage(error) };
+      const message = errorMessage(error);
+      this.emit('invalid', typeUrl, version, message);
+      return { ok: false, error: message };
     }
+    let result: UpdateResult;
+    try {
+      result = await this.#options.consumer(typeUrl, update);
+    } catch (error) {
+      result = { ok: false, error: errorMessage(error) };
+    }
+    return result.ok ? { ok: true, update } : result;
   }
 
   #establish(): void {

@@ -1,7 +1,7 @@
 // HAProxy, one thread, from the templates in bench/peers/haproxy/.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Child, waitFor } from '../child.ts';
+import { Child, stopOnFailure, waitFor } from '../child.ts';
 import { canConnect, freePort } from '../ports.ts';
 import { renderPeerConfig } from '../peers/render.ts';
 import { peerValues } from '../peers/values.ts';
@@ -29,12 +29,7 @@ export const haproxy: Target = {
     fs.writeFileSync(file, config);
     // -db: stay in the foreground, so the pid we hold is the process that serves.
     const child = new Child('haproxy', binary as string, ['-f', file, '-db'], { cpus: context.cpus });
-    try {
-      await waitFor(child, 'haproxy listener', 10_000, () => canConnect(port));
-    } catch (error) {
-      await child.stop();
-      throw error;
-    }
+    await stopOnFailure(child, () => waitFor(child, 'haproxy listener', 10_000, () => canConnect(port)));
     return { url: targetUrl(scenario, port), pids: [child.pid], stop: () => child.stop() };
   },
 };

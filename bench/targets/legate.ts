@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Child, waitFor } from '../child.ts';
+import { Child, stopOnFailure, waitFor } from '../child.ts';
 import { canConnect, freePort } from '../ports.ts';
 import { renderPeerConfig } from '../peers/render.ts';
 import { peerValues } from '../peers/values.ts';
@@ -43,13 +43,10 @@ function legate(name: string, workers: number, description: string, extraArgs: s
         cpus: context.cpus,
         cwd: REPO,
       });
-      try {
+      await stopOnFailure(child, async () => {
         await waitFor(child, 'admin /ready', 20_000, () => adminReady(adminPort));
         await waitFor(child, 'listener', 5_000, () => canConnect(port));
-      } catch (error) {
-        await child.stop();
-        throw error;
-      }
+      });
       return { url: targetUrl(scenario, port), pids: [child.pid], stop: () => child.stop() };
     },
   };

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Child, waitFor } from '../child.ts';
+import { Child, stopOnFailure, waitFor } from '../child.ts';
 import { canConnect, freePort } from '../ports.ts';
 import { renderPeerConfig } from '../peers/render.ts';
 import { peerValues } from '../peers/values.ts';
@@ -48,12 +48,7 @@ export const nginx: Target = {
     const file = path.join(context.workDir, `nginx-${scenario.name}.conf`);
     fs.writeFileSync(file, config);
     const child = new Child('nginx', binary as string, ['-c', file, '-p', context.workDir], { cpus: context.cpus });
-    try {
-      await waitFor(child, 'nginx listener', 10_000, () => canConnect(port));
-    } catch (error) {
-      await child.stop();
-      throw error;
-    }
+    await stopOnFailure(child, () => waitFor(child, 'nginx listener', 10_000, () => canConnect(port)));
     return { url: targetUrl(scenario, port), pids: [child.pid], stop: () => child.stop() };
   },
 };

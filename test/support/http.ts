@@ -74,18 +74,26 @@ export async function waitFor<T>(what: string, check: () => T | undefined | Prom
   }
 }
 
+// A file's text; undefined while it does not exist yet.
+function readIfThere(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
 /** Waits until a file holds at least `count` complete lines (access logs flush asynchronously). */
 export function waitForLines(path: string, count: number, timeoutMs = 5000): Promise<string[]> {
   return waitFor(`${count} lines in ${path}`, () => {
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch {
-      return undefined;
-    }
-    const lines = text.split('\n').slice(0, -1);
-    return lines.length >= count ? lines : undefined;
+    const lines = readIfThere(path)?.split('\n').slice(0, -1);
+    return lines !== undefined && lines.length >= count ? lines : undefined;
   }, timeoutMs);
+}
+
+/** Waits for the access log line of the request to `requestPath`: the line that starts with it and a space. */
+export function waitForLogLine(logPath: string, requestPath: string): Promise<string> {
+  return waitFor(`the log line of ${requestPath}`, () => (readIfThere(logPath) ?? '').split('\n').find((line) => line.startsWith(requestPath + ' ')));
 }
 
 /** Admin /stats?format=json counters and gauges as a map (histograms left out). */

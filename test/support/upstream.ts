@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
+import type { Test } from 'tap';
 
 export interface SeenRequest {
   method: string;
@@ -108,6 +109,13 @@ export async function startUpstream(name: string, handler: UpstreamHandler = def
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/** startUpstream, closed at the end of the test. */
+export async function startUpstreamFor(t: Test, name: string): Promise<Upstream> {
+  const upstream = await startUpstream(name);
+  t.teardown(() => upstream.close());
+  return upstream;
 }
 
 /** A port that nothing listens on: bound once to get a free number, then closed. */

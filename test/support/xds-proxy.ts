@@ -5,9 +5,10 @@ import type { JsonObject } from '../../xds-client/index.ts';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../../xds-client/index.ts';
 import { bootstrap, staticCluster } from './bootstrap.ts';
 import { fetchJson, nodeRequest } from './http.ts';
+import { configSourceOf, loadAssignment, rdsListener } from './xds/fixtures.ts';
 import { XdsServer } from './xds-server.ts';
 
-export { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL };
+export { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, loadAssignment, rdsListener, ROUTE_TYPE_URL };
 
 const TYPE = 'type.googleapis.com/';
 
@@ -37,34 +38,6 @@ export function adsBootstrap(xdsPort: number, opts: AdsBootstrapOptions = {}) {
   });
 }
 
-// ADS, or a watched file when a path is given.
-function configSourceOf(path: string | undefined): JsonObject {
-  return path === undefined ? { ads: {}, resource_api_version: 'V3' } : { path_config_source: { path }, resource_api_version: 'V3' };
-}
-
-const ROUTER = [{ name: 'envoy.filters.http.router', typed_config: { '@type': `${TYPE}envoy.extensions.filters.http.router.v3.Router` } }];
-
-/** A listener on 127.0.0.1 (port 0 unless given) whose HCM takes route config `routeConfigName` from RDS (ADS unless a path). */
-export function rdsListener(name: string, routeConfigName: string, opts: { port?: number; rdsPath?: string } = {}): JsonObject {
-  const configSource = configSourceOf(opts.rdsPath);
-  return {
-    '@type': `${TYPE}envoy.config.listener.v3.Listener`,
-    name,
-    address: { socket_address: { address: '127.0.0.1', port_value: opts.port ?? 0 } },
-    filter_chains: [{
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': `${TYPE}envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager`,
-          stat_prefix: name,
-          rds: { route_config_name: routeConfigName, config_source: configSource },
-          http_filters: ROUTER,
-        },
-      }],
-    }],
-  };
-}
-
 /** An EDS cluster; `serviceName` names its ClusterLoadAssignment (default: the cluster's name). */
 export function edsCluster(name: string, opts: { serviceName?: string; edsPath?: string } = {}): JsonObject {
   const edsConfig = configSourceOf(opts.edsPath);
@@ -74,14 +47,6 @@ export function edsCluster(name: string, opts: { serviceName?: string; edsPath?:
     type: 'EDS',
     connect_timeout: '1s',
     eds_cluster_config: { eds_config: edsConfig, ...(opts.serviceName === undefined ? {} : { service_name: opts.serviceName }) },
-  };
-}
-
-export function loadAssignment(name: string, ports: number[]): JsonObject {
-  return {
-    '@type': `${TYPE}envoy.config.endpoint.v3.ClusterLoadAssignment`,
-    cluster_name: name,
-    endpoints: [{ lb_endpoints: ports.map((port) => ({ endpoint: { address: { socket_address: { address: '127.0.0.1', port_value: port } } } })) }],
   };
 }
 
@@ -123,12 +88,40 @@ export async function startManagementServer(t: Test): Promise<XdsServer> {
   return server;
 }
 
+export interface ConfigSet {
+  clusters: Record<string, number[]>; // EDS cluster name -> the ports of its endpoints
+  listeners?: JsonObject[]; // default: listener 'http' taking route config 'local_route'
+  routes: JsonObject[]; // route configs
+  versions?: { clusters?: string; endpoints?: string; listeners?: string; routes?: string }; // default c1, e1, l1, r1
+}
+
+/** Sets all four types at once: CDS, EDS, LDS, RDS. */
+export function setConfig(server: XdsServer, set: ConfigSet): void {
+  const clusters = Object.entries(set.clusters);
+  const versions = set.versions ?? {};
+  server.setResources(CLUSTER_TYPE_URL, versions.clusters ?? 'c1', clusters.map(([name]) => edsCluster(name)));
+  server.setResources(ENDPOINT_TYPE_URL, versions.endpoints ?? 'e1', clusters.map(([name, ports]) => loadAssignment(name, ports)));
+  server.setResources(LISTENER_TYPE_URL, versions.listeners ?? 'l1', set.listeners ?? [rdsListener('http', 'local_route')]);
+  server.setResources(ROUTE_TYPE_URL, versions.routes ?? 'r1', set.routes);
+}
+
 /** The usual set: listener 'http' -> route config 'local_route' -> EDS cluster 'backend' -> ports. */
-export function setBasicConfig(server: XdsServer, ports: number[], version = '1'): void {
-  server.setResources(CLUSTER_TYPE_URL, `c${version}`, [edsCluster('backend')]);
-  server.setResources(ENDPOINT_TYPE_URL, `e${version}`, [loadAssignment('backend', ports)]);
-  server.setResources(LISTENER_TYPE_URL, `l${version}`, [rdsListener('http', 'local_route')]);
-  server.setResources(ROUTE_TYPE_URL, `r${version}`, [routeConfig('local_route', 'backend')]);
+export function setBasicConfig(server: XdsServer, ports: number[]): void {
+  setConfig(server, { clusters: { backend: ports }, routes: [routeConfig('local_route', 'backend')] });
+}
+
+/** Two of each, for removals: listeners 'http' and 'other' -> 'local_route' -> /spare to EDS cluster 'spare', the rest (tagged) to 'backend'. */
+export function setPairConfig(server: XdsServer, ports: { backend: number; spare: number }, tag: string): void {
+  setConfig(server, {
+    clusters: { backend: [ports.backend], spare: [ports.spare] },
+    listeners: [rdsListener('http', 'local_route'), rdsListener('other', 'local_route')],
+    routes: [routeConfig('local_route', 'backend', [taggedRoute('/spare', 'spare', 'spare'), taggedRoute('/', 'backend', tag)])],
+  });
+}
+
+/** Route config 'local_route': everything to cluster 'backend', its responses tagged `x-route: <tag>`. */
+export function taggedConfig(tag: string): JsonObject {
+  return routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', tag)]);
 }
 
 interface DumpedResource {

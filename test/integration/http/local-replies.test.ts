@@ -5,6 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import type { Test } from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
@@ -59,6 +60,14 @@ t.teardown(() => legate.stop());
 // path -> the flag its access log line must show; checked once at the end (one wait for the file).
 const expectedFlags = new Map<string, string>();
 
+// A 503 whose body gives the reset reason, as Envoy words it.
+async function resetReply(t: Test, path: string, reason: string, flag: string): Promise<void> {
+  const reply = await fetchText(legate.url(path));
+  t.equal(reply.status, 503);
+  t.match(reply.body, new RegExp(`^upstream connect error or disconnect/reset before headers\\. reset reason: ${reason}`));
+  expectedFlags.set(path, flag);
+}
+
 t.test('no route: 404 NR', async (t) => {
   const reply = await fetchText(legate.url('/nothing-here'));
   t.equal(reply.status, 404);
@@ -79,12 +88,7 @@ t.test('cluster without endpoints: 503 UH no healthy upstream', async (t) => {
   expectedFlags.set('/no-endpoints', 'UH');
 });
 
-t.test('connection refused: 503 UF', async (t) => {
-  const reply = await fetchText(legate.url('/refused'));
-  t.equal(reply.status, 503);
-  t.match(reply.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: connection failure/);
-  expectedFlags.set('/refused', 'UF');
-});
+t.test('connection refused: 503 UF', (t) => resetReply(t, '/refused', 'connection failure', 'UF'));
 
 t.test('route timeout: 504 UT and the upstream request is cancelled', async (t) => {
   const started = performance.now();
@@ -98,19 +102,9 @@ t.test('route timeout: 504 UT and the upstream request is cancelled', async (t) 
   expectedFlags.set('/slow', 'UT');
 });
 
-t.test('upstream resets before answering: 503 UC', async (t) => {
-  const reply = await fetchText(legate.url('/reset'));
-  t.equal(reply.status, 503);
-  t.match(reply.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: connection termination/);
-  expectedFlags.set('/reset', 'UC');
-});
+t.test('upstream resets before answering: 503 UC', (t) => resetReply(t, '/reset', 'connection termination', 'UC'));
 
-t.test('upstream answers something that is not HTTP: 503 UPE', async (t) => {
-  const reply = await fetchText(legate.url('/garbled'));
-  t.equal(reply.status, 503);
-  t.match(reply.body, /^upstream connect error or disconnect\/reset before headers\. reset reason: protocol error/);
-  expectedFlags.set('/garbled', 'UPE');
-});
+t.test('upstream answers something that is not HTTP: 503 UPE', (t) => resetReply(t, '/garbled', 'protocol error', 'UPE'));
 
 t.test('client disconnects mid-request: DC and the upstream request is aborted', async (t) => {
   const socket = net.connect({ host: '127.0.0.1', port: legate.port() });

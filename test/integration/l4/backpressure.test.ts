@@ -26,25 +26,33 @@ async function sendAll(socket: net.Socket, total: number): Promise<void> {
   socket.end();
 }
 
+// A socket, or a websocket with its own event names.
+interface Readable {
+  on(event: string, listener: (chunk: Buffer) => void): unknown;
+  once(event: string, listener: (error: Error) => void): unknown;
+  pause(): unknown;
+  resume(): unknown;
+}
+
 /**
  * Reads at most about 200 MiB/s (a 10 ms pause after every 2 MiB) until the peer ends; resolves
  * with the byte count.
  */
-function readSlowly(socket: net.Socket): Promise<number> {
+function readSlowly(source: Readable, events = { data: 'data', end: 'end' }): Promise<number> {
   return new Promise((resolve, reject) => {
     let received = 0;
     let sincePause = 0;
-    socket.on('data', (chunk: Buffer) => {
+    source.on(events.data, (chunk: Buffer) => {
       received += chunk.length;
       sincePause += chunk.length;
       if (sincePause >= 2 * MiB) {
         sincePause = 0;
-        socket.pause();
-        setTimeout(() => socket.resume(), 10);
+        source.pause();
+        setTimeout(() => source.resume(), 10);
       }
     });
-    socket.once('end', () => resolve(received));
-    socket.once('error', reject);
+    source.once(events.end, () => resolve(received));
+    source.once('error', reject);
   });
 }
 
@@ -140,21 +148,7 @@ t.test('512 MiB of websocket messages to a slow client: the tunnel holds back, m
   const ws = new WebSocket(`ws://127.0.0.1:${legate.port('ws')}/`);
   t.teardown(() => ws.terminate());
   const sampler = sampleRss(legate);
-  const received = await new Promise<number>((resolve, reject) => {
-    let bytes = 0;
-    let sincePause = 0;
-    ws.on('message', (data: Buffer) => {
-      bytes += data.length;
-      sincePause += data.length;
-      if (sincePause >= 2 * MiB) {
-        sincePause = 0;
-        ws.pause();
-        setTimeout(() => ws.resume(), 10);
-      }
-    });
-    ws.once('close', () => resolve(bytes));
-    ws.once('error', reject);
-  });
+  const received = await readSlowly(ws, { data: 'message', end: 'close' });
   const rss = sampler.stop();
   t.equal(received, WS_TOTAL, 'every byte arrived');
   assertBounded(t, rss);

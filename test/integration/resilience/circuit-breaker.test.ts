@@ -1,11 +1,11 @@
 // Circuit breakers end to end: max_requests, max_pending_requests with max_connections, and
 // max_retries overflow as Envoy answers them (503, x-envoy-overloaded, flag UO) and count them.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, waitFor } from '../../support/http.ts';
+import { fetchText, waitFor, waitForLogLine } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startScriptedUpstream } from '../../support/scripted-upstream.ts';
 import { startUpstream } from '../../support/upstream.ts';
@@ -48,17 +48,7 @@ const legate = await startLegate(
 );
 t.teardown(() => legate.stop());
 
-function logLineFor(path: string): Promise<string> {
-  return waitFor(`the log line of ${path}`, () => {
-    let text = '';
-    try {
-      text = readFileSync(logPath, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return text.split('\n').find((line) => line.startsWith(path + ' '));
-  });
-}
+const logLineFor = (path: string): Promise<string> => waitForLogLine(logPath, path);
 
 async function stats() {
   return legate.primary.stats();

@@ -1,11 +1,11 @@
 // The fault filter end to end: aborts (FI) and delays (DI) from a route's override, faults
 // controlled by request headers, a route that disables the filter, and max_active_faults.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { bootstrap, fileAccessLog, httpListener, ROUTER_TYPE, routes, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, waitFor } from '../../support/http.ts';
+import { fetchText, waitFor, waitForLogLine } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
@@ -54,17 +54,7 @@ const legate = await startLegate(
 );
 t.teardown(() => legate.stop());
 
-function logLineFor(path: string): Promise<string> {
-  return waitFor(`the log line of ${path}`, () => {
-    let text = '';
-    try {
-      text = readFileSync(logPath, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return text.split('\n').find((line) => line.startsWith(path + ' '));
-  });
-}
+const logLineFor = (path: string): Promise<string> => waitForLogLine(logPath, path);
 
 async function counter(name: string): Promise<number> {
   return (await legate.primary.stats()).counters.get(`http.ingress.fault.${name}`) ?? 0;

@@ -1,12 +1,12 @@
 // Retries end to end against real upstreams: attempts counted at the upstream, URX when the
 // retries run out, connect-failure fail-over, per-try timeouts, back-off, body replay, and the
 // sidecar's default mesh retries.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, waitFor } from '../../support/http.ts';
+import { fetchText, waitForLogLine } from '../../support/http.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { startScriptedUpstream } from '../../support/scripted-upstream.ts';
 import { closedPort } from '../../support/upstream.ts';
@@ -51,17 +51,7 @@ async function counter(instance: RunningLegate, name: string): Promise<number> {
 }
 
 /** The access log line of the request to `path` (each test uses its own path). */
-function logLineFor(path: string): Promise<string> {
-  return waitFor(`the log line of ${path}`, () => {
-    let text = '';
-    try {
-      text = readFileSync(logPath, 'utf8');
-    } catch {
-      return undefined;
-    }
-    return text.split('\n').find((line) => line.startsWith(path + ' '));
-  });
-}
+const logLineFor = (path: string): Promise<string> => waitForLogLine(logPath, path);
 
 t.test('three 503s then 200: the client gets 200 after exactly four attempts', async (t) => {
   flaky.script([503, 503, 503, 200]);

@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import { versionHash } from '../../../proxy/server/xds-stats.ts';
 import { fetchText, statsMap, waitFor } from '../../support/http.ts';
 import { launchLegate, startLegate } from '../../support/legate.ts';
-import { startUpstream, type Upstream } from '../../support/upstream.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
 import {
   adsBootstrap,
   CLUSTER_TYPE_URL,
@@ -19,21 +19,27 @@ import {
   ROUTE_TYPE_URL,
   routeConfig,
   setBasicConfig,
+  setPairConfig,
   startManagementServer,
+  taggedConfig,
   taggedRoute,
 } from '../../support/xds-proxy.ts';
 
-async function upstream(t: Test, name: string): Promise<Upstream> {
-  const u = await startUpstream(name);
-  t.teardown(() => u.close());
-  return u;
+// A management server with the basic config to upstream 'a', and Legate started on it.
+async function basicLegate(t: Test) {
+  const server = await startManagementServer(t);
+  const a = await startUpstreamFor(t, 'a');
+  setBasicConfig(server, [a.port]);
+  const legate = await startLegate(adsBootstrap(server.port));
+  t.teardown(() => legate.stop());
+  return { server, a, legate };
 }
 
 const names = (resources: { name: string }[]) => resources.map((r) => r.name);
 
 t.test('the first complete config over ADS: /ready is 503 until listeners and clusters are warm', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
+  const a = await startUpstreamFor(t, 'a');
   const legate = launchLegate(adsBootstrap(server.port));
   t.teardown(() => legate.stop());
   let started = false;
@@ -89,11 +95,7 @@ t.test('the first complete config over ADS: /ready is 503 until listeners and cl
 });
 
 t.test('a bad RDS push is NACKed with its error; the old routes keep serving', async (t) => {
-  const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  setBasicConfig(server, [a.port]);
-  const legate = await startLegate(adsBootstrap(server.port));
-  t.teardown(() => legate.stop());
+  const { server, legate } = await basicLegate(t);
   t.equal((await hit(legate.url('/', 'http'))).upstream, 'a');
 
   const before = server.requests.length;
@@ -115,17 +117,13 @@ t.test('a bad RDS push is NACKed with its error; the old routes keep serving', a
   t.equal(stats.get('http.http.rds.local_route.version'), versionHash('r1'));
 
   // The next good push applies.
-  server.setResources(ROUTE_TYPE_URL, 'r3', [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', 'r3')])]);
+  server.setResources(ROUTE_TYPE_URL, 'r3', [taggedConfig('r3')]);
   await server.waitForRequest((r) => r.request.type_url === ROUTE_TYPE_URL && r.request.version_info === 'r3', { after: before });
   t.equal((await hit(legate.url('/', 'http'))).headers['x-route'], 'r3');
 });
 
 t.test('a listener that cannot bind is NACKed; the running listeners stay', async (t) => {
-  const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  setBasicConfig(server, [a.port]);
-  const legate = await startLegate(adsBootstrap(server.port));
-  t.teardown(() => legate.stop());
+  const { server, a, legate } = await basicLegate(t);
 
   const before = server.requests.length;
   // The upstream holds this port.
@@ -145,12 +143,9 @@ t.test('a listener that cannot bind is NACKed; the running listeners stay', asyn
 
 t.test('SotW removal: a listener absent from LDS stops accepting; a cluster absent from CDS answers 503 NC', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  const s = await upstream(t, 'spare');
-  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend'), edsCluster('spare')]);
-  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [a.port]), loadAssignment('spare', [s.port])]);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route'), rdsListener('other', 'local_route')]);
-  server.setResources(ROUTE_TYPE_URL, 'r1', [routeConfig('local_route', 'backend', [taggedRoute('/spare', 'spare', 'spare'), taggedRoute('/', 'backend', 'main')])]);
+  const a = await startUpstreamFor(t, 'a');
+  const s = await startUpstreamFor(t, 'spare');
+  setPairConfig(server, { backend: a.port, spare: s.port }, 'main');
   const legate = await startLegate(adsBootstrap(server.port));
   t.teardown(() => legate.stop());
   const otherPort = legate.port('other');
@@ -176,12 +171,8 @@ t.test('SotW removal: a listener absent from LDS stops accepting; a cluster abse
 });
 
 t.test('EDS: a new endpoint set moves traffic to the new host', async (t) => {
-  const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  const b = await upstream(t, 'b');
-  setBasicConfig(server, [a.port]);
-  const legate = await startLegate(adsBootstrap(server.port));
-  t.teardown(() => legate.stop());
+  const { server, legate } = await basicLegate(t);
+  const b = await startUpstreamFor(t, 'b');
   t.equal((await hit(legate.url('/', 'http'))).upstream, 'a');
 
   server.setResources(ENDPOINT_TYPE_URL, 'e2', [loadAssignment('backend', [b.port])]);
@@ -194,9 +185,9 @@ t.test('EDS: a new endpoint set moves traffic to the new host', async (t) => {
 
 t.test('warming: a changed cluster serves with its old version, a new one is not used, until their endpoints arrive', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  const b = await upstream(t, 'b');
-  const f = await upstream(t, 'fresh');
+  const a = await startUpstreamFor(t, 'a');
+  const b = await startUpstreamFor(t, 'b');
+  const f = await startUpstreamFor(t, 'fresh');
   setBasicConfig(server, [a.port]);
   server.setResources(ROUTE_TYPE_URL, 'r1', [routeConfig('local_route', 'backend', [taggedRoute('/fresh', 'fresh', 'fresh'), taggedRoute('/', 'backend', 'main')])]);
   const legate = await startLegate(adsBootstrap(server.port));
@@ -225,11 +216,7 @@ t.test('warming: a changed cluster serves with its old version, a new one is not
 });
 
 t.test('warming: a new listener binds once its route config arrives', async (t) => {
-  const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  setBasicConfig(server, [a.port]);
-  const legate = await startLegate(adsBootstrap(server.port));
-  t.teardown(() => legate.stop());
+  const { server, legate } = await basicLegate(t);
 
   const before = server.requests.length;
   server.setResources(LISTENER_TYPE_URL, 'l2', [rdsListener('http', 'local_route'), rdsListener('second', 'second_route')]);
@@ -246,7 +233,7 @@ t.test('warming: a new listener binds once its route config arrives', async (t) 
 
 t.test('initial_fetch_timeout: without routes and endpoints Legate starts, then takes them when they come', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
+  const a = await startUpstreamFor(t, 'a');
   server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
   server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route')]);
   const legate = await startLegate(adsBootstrap(server.port, { initialFetchTimeout: '0.3s' }));
@@ -267,7 +254,7 @@ t.test('initial_fetch_timeout: without routes and endpoints Legate starts, then 
 
 t.test('static resources with RDS and EDS over ADS: no LDS/CDS subscription, served once their resources arrive', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
+  const a = await startUpstreamFor(t, 'a');
   const { '@type': _listenerType, ...staticListener } = rdsListener('static_http', 'static_route');
   const { '@type': _clusterType, ...staticEds } = edsCluster('static_backend');
   const legate = launchLegate(adsBootstrap(server.port, { ldsAndCds: false, listeners: [staticListener], clusters: [staticEds] }));

@@ -1,10 +1,9 @@
 // The same flows over incremental (delta) ADS: the first config, an EDS change, a NACK that keeps
 // the old routes, and removals through removed_resources.
 import t from 'tap';
-import type { Test } from 'tap';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
-import { startUpstream, type Upstream } from '../../support/upstream.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
 import {
   adsBootstrap,
   answerTo,
@@ -18,25 +17,16 @@ import {
   rdsListener,
   ROUTE_TYPE_URL,
   routeConfig,
+  setPairConfig,
   startManagementServer,
-  taggedRoute,
 } from '../../support/xds-proxy.ts';
-
-async function upstream(t: Test, name: string): Promise<Upstream> {
-  const u = await startUpstream(name);
-  t.teardown(() => u.close());
-  return u;
-}
 
 t.test('delta ADS: config, EDS change, NACK, removal', async (t) => {
   const server = await startManagementServer(t);
-  const a = await upstream(t, 'a');
-  const b = await upstream(t, 'b');
-  const s = await upstream(t, 'spare');
-  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend'), edsCluster('spare')]);
-  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [a.port]), loadAssignment('spare', [s.port])]);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route'), rdsListener('other', 'local_route')]);
-  server.setResources(ROUTE_TYPE_URL, 'r1', [routeConfig('local_route', 'backend', [taggedRoute('/spare', 'spare', 'spare'), taggedRoute('/', 'backend', 'r1')])]);
+  const a = await startUpstreamFor(t, 'a');
+  const b = await startUpstreamFor(t, 'b');
+  const s = await startUpstreamFor(t, 'spare');
+  setPairConfig(server, { backend: a.port, spare: s.port }, 'r1');
   const legate = await startLegate(adsBootstrap(server.port, { apiType: 'DELTA_GRPC' }));
   t.teardown(() => legate.stop());
   t.ok(server.requests.length > 0 && server.requests.every((r) => r.delta), 'every request is a delta request');

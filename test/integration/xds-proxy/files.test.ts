@@ -9,14 +9,12 @@ import type { JsonObject } from '../../../xds-client/index.ts';
 import { bootstrap, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
-import { startUpstream } from '../../support/upstream.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
 import { dynamicDump, edsCluster, hit, loadAssignment, rdsListener, routeConfig, taggedRoute } from '../../support/xds-proxy.ts';
 
 t.test('LDS, CDS, RDS and EDS from files, reloaded on rename; a bad file keeps the last good set', async (t) => {
-  const a = await startUpstream('a');
-  t.teardown(() => a.close());
-  const b = await startUpstream('b');
-  t.teardown(() => b.close());
+  const a = await startUpstreamFor(t, 'a');
+  const b = await startUpstreamFor(t, 'b');
   const dir = await mkdtemp(path.join(tmpdir(), 'legate-xds-files-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const file = (name: string) => path.join(dir, name);

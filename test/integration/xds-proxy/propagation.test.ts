@@ -5,20 +5,8 @@ import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { startLegate } from '../../support/legate.ts';
-import { startUpstream } from '../../support/upstream.ts';
-import {
-  adsBootstrap,
-  CLUSTER_TYPE_URL,
-  edsCluster,
-  ENDPOINT_TYPE_URL,
-  LISTENER_TYPE_URL,
-  loadAssignment,
-  rdsListener,
-  ROUTE_TYPE_URL,
-  routeConfig,
-  startManagementServer,
-  taggedRoute,
-} from '../../support/xds-proxy.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
+import { adsBootstrap, ENDPOINT_TYPE_URL, loadAssignment, ROUTE_TYPE_URL, setConfig, startManagementServer, taggedConfig } from '../../support/xds-proxy.ts';
 
 const PUSHES = 50;
 
@@ -31,14 +19,9 @@ function summary(samples: number[]): string {
 for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
   t.test(`${apiType}: push-to-traffic propagation`, async (t) => {
     const server = await startManagementServer(t);
-    const a = await startUpstream('a');
-    t.teardown(() => a.close());
-    const b = await startUpstream('b');
-    t.teardown(() => b.close());
-    server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
-    server.setResources(ENDPOINT_TYPE_URL, 'e0', [loadAssignment('backend', [a.port])]);
-    server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route')]);
-    server.setResources(ROUTE_TYPE_URL, 'r0', [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', 'r0')])]);
+    const a = await startUpstreamFor(t, 'a');
+    const b = await startUpstreamFor(t, 'b');
+    setConfig(server, { clusters: { backend: [a.port] }, routes: [taggedConfig('r0')], versions: { endpoints: 'e0', routes: 'r0' } });
     const legate = await startLegate(adsBootstrap(server.port, { apiType }));
     t.teardown(() => legate.stop());
     const dispatcher = new Agent({ connections: 1 });
@@ -62,7 +45,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     for (let i = 1; i <= PUSHES; i++) {
       const tag = `r${i}`;
       rds.push(await timeToSee(
-        () => server.setResources(ROUTE_TYPE_URL, tag, [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', tag)])]),
+        () => server.setResources(ROUTE_TYPE_URL, tag, [taggedConfig(tag)]),
         (headers) => headers['x-route'] === tag,
       ));
     }

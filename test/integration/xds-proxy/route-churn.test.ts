@@ -4,22 +4,8 @@ import t from 'tap';
 import type { JsonObject } from '../../../xds-client/index.ts';
 import { startLegate } from '../../support/legate.ts';
 import { steadyLoad } from '../../support/load.ts';
-import { startUpstream } from '../../support/upstream.ts';
-import {
-  adsBootstrap,
-  answerTo,
-  CLUSTER_TYPE_URL,
-  edsCluster,
-  ENDPOINT_TYPE_URL,
-  hit,
-  LISTENER_TYPE_URL,
-  loadAssignment,
-  rdsListener,
-  ROUTE_TYPE_URL,
-  routeConfig,
-  startManagementServer,
-  taggedRoute,
-} from '../../support/xds-proxy.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
+import { adsBootstrap, answerTo, hit, ROUTE_TYPE_URL, routeConfig, setConfig, startManagementServer, taggedRoute } from '../../support/xds-proxy.ts';
 
 const ROUTES = 100;
 const PUSHES = 50;
@@ -32,14 +18,9 @@ function manyRoutes(push: number): JsonObject {
 
 t.test(`${ROUTES} routes rewritten ${PUSHES} times under load: no request fails`, async (t) => {
   const server = await startManagementServer(t);
-  const a = await startUpstream('a');
-  t.teardown(() => a.close());
-  const b = await startUpstream('b');
-  t.teardown(() => b.close());
-  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('a'), edsCluster('b')]);
-  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('a', [a.port]), loadAssignment('b', [b.port])]);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route')]);
-  server.setResources(ROUTE_TYPE_URL, 'r0', [manyRoutes(0)]);
+  const a = await startUpstreamFor(t, 'a');
+  const b = await startUpstreamFor(t, 'b');
+  setConfig(server, { clusters: { a: [a.port], b: [b.port] }, routes: [manyRoutes(0)], versions: { routes: 'r0' } });
   const legate = await startLegate(adsBootstrap(server.port));
   t.teardown(() => legate.stop());
 

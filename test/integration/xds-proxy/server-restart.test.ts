@@ -5,32 +5,14 @@ import t from 'tap';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { spawnLegate } from '../../support/legate-process.ts';
 import { steadyLoad } from '../../support/load.ts';
-import { startUpstream } from '../../support/upstream.ts';
-import {
-  adsBootstrap,
-  answerTo,
-  CLUSTER_TYPE_URL,
-  edsCluster,
-  ENDPOINT_TYPE_URL,
-  hit,
-  LISTENER_TYPE_URL,
-  loadAssignment,
-  rdsListener,
-  ROUTE_TYPE_URL,
-  routeConfig,
-  startManagementServer,
-  taggedRoute,
-} from '../../support/xds-proxy.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
+import { adsBootstrap, answerTo, hit, ROUTE_TYPE_URL, setConfig, startManagementServer, taggedConfig } from '../../support/xds-proxy.ts';
 
 for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
   t.test(`${apiType}: the management server goes away and comes back under load`, async (t) => {
     const server = await startManagementServer(t);
-    const a = await startUpstream('a');
-    t.teardown(() => a.close());
-    server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
-    server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [a.port])]);
-    server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route')]);
-    server.setResources(ROUTE_TYPE_URL, 'r1', [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', 'r1')])]);
+    const a = await startUpstreamFor(t, 'a');
+    setConfig(server, { clusters: { backend: [a.port] }, routes: [taggedConfig('r1')] });
     const legate = await spawnLegate(adsBootstrap(server.port, { apiType }));
     t.teardown(() => legate.stop('SIGKILL'));
     const connected = async () => (await statsMap(legate.adminUrl(''))).get('control_plane.connected_state');
@@ -51,7 +33,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     if (apiType === 'GRPC') t.equal(resubscribed.request.version_info, 'r1', 'RDS resumes from the accepted version');
     else t.match(resubscribed.request.initial_resource_versions, { local_route: String }, 'delta resumes with the versions it holds');
 
-    server.setResources(ROUTE_TYPE_URL, 'r2', [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', 'r2')])]);
+    server.setResources(ROUTE_TYPE_URL, 'r2', [taggedConfig('r2')]);
     t.equal((await answerTo(server, ROUTE_TYPE_URL)).error_detail, undefined);
     t.equal((await hit(legate.url('/', 'http'))).headers['x-route'], 'r2', 'the push after the reconnect applies');
     const result = await load.stop();

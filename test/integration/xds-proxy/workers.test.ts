@@ -2,39 +2,21 @@
 // before it is ACKed, so the first requests after the ACK see it whichever worker takes them.
 import t from 'tap';
 import { spawnLegate } from '../../support/legate-process.ts';
-import { closedPort, startUpstream } from '../../support/upstream.ts';
-import {
-  adsBootstrap,
-  answerTo,
-  CLUSTER_TYPE_URL,
-  edsCluster,
-  ENDPOINT_TYPE_URL,
-  hit,
-  LISTENER_TYPE_URL,
-  loadAssignment,
-  rdsListener,
-  ROUTE_TYPE_URL,
-  routeConfig,
-  startManagementServer,
-  taggedRoute,
-} from '../../support/xds-proxy.ts';
+import { closedPort, startUpstreamFor } from '../../support/upstream.ts';
+import { adsBootstrap, answerTo, hit, rdsListener, ROUTE_TYPE_URL, setConfig, startManagementServer, taggedConfig } from '../../support/xds-proxy.ts';
 
 t.test('two workers: a push is applied to both before the ACK', async (t) => {
   const server = await startManagementServer(t);
-  const a = await startUpstream('a');
-  t.teardown(() => a.close());
+  const a = await startUpstreamFor(t, 'a');
   // A fixed port: with SO_REUSEPORT each worker binds its own socket, and port 0 would differ.
   const port = await closedPort();
-  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
-  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [a.port])]);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [rdsListener('http', 'local_route', { port })]);
-  server.setResources(ROUTE_TYPE_URL, 'r1', [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', 'r1')])]);
+  setConfig(server, { clusters: { backend: [a.port] }, listeners: [rdsListener('http', 'local_route', { port })], routes: [taggedConfig('r1')] });
   const legate = await spawnLegate(adsBootstrap(server.port), ['--workers', '2']);
   t.teardown(() => legate.stop('SIGKILL'));
   t.equal(server.streamsOpened, 1, 'one stream, from the primary');
 
   for (const tag of ['r2', 'r3', 'r4']) {
-    server.setResources(ROUTE_TYPE_URL, tag, [routeConfig('local_route', 'backend', [taggedRoute('/', 'backend', tag)])]);
+    server.setResources(ROUTE_TYPE_URL, tag, [taggedConfig(tag)]);
     t.equal((await answerTo(server, ROUTE_TYPE_URL)).error_detail, undefined);
     const seen = new Set<unknown>();
     // Fresh connections, spread over both workers.

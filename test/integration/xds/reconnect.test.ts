@@ -2,6 +2,7 @@
 // back-off, says so once (not once per attempt), and resubscribes with what it holds.
 import { once } from 'node:events';
 import t from 'tap';
+import type { Test } from 'tap';
 import {
   CLUSTER_TYPE_URL,
   createXdsClient,
@@ -13,14 +14,8 @@ import { RecordingConsumer } from '../../support/xds/recording-consumer.ts';
 import { pollUntil } from '../../support/xds/wait.ts';
 import { XdsServer } from '../../support/xds-server.ts';
 
-t.test('SotW: reconnect with back-off, resubscribe with known versions', async (t) => {
-  const server = new XdsServer();
-  await server.start();
-  t.teardown(() => server.stop());
-  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
-  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [9001])]);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [listener('http', 8080, 'local_route')]);
-
+// A client with a short back-off whose log lines are kept, to count what it says.
+function loggingClient(t: Test, server: XdsServer) {
   const lines: string[] = [];
   const consumer = new RecordingConsumer();
   const client = createXdsClient({
@@ -32,6 +27,18 @@ t.test('SotW: reconnect with back-off, resubscribe with known versions', async (
     logger: { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) },
   });
   t.teardown(() => client.stop());
+  return { client, consumer, lines };
+}
+
+t.test('SotW: reconnect with back-off, resubscribe with known versions', async (t) => {
+  const server = new XdsServer();
+  await server.start();
+  t.teardown(() => server.stop());
+  server.setResources(CLUSTER_TYPE_URL, 'c1', [edsCluster('backend')]);
+  server.setResources(ENDPOINT_TYPE_URL, 'e1', [loadAssignment('backend', [9001])]);
+  server.setResources(LISTENER_TYPE_URL, 'l1', [listener('http', 8080, 'local_route')]);
+
+  const { client, consumer, lines } = loggingClient(t, server);
   const disconnects: string[] = [];
   client.on('disconnected', (reason) => disconnects.push(reason));
   client.setResourceNames(ENDPOINT_TYPE_URL, ['backend']);
@@ -82,17 +89,7 @@ t.test('a server that is down from the start is reported once, then connected to
   await server.start();
   await server.stop(); // a port that refuses connections until start() again
   t.teardown(() => server.stop());
-  const lines: string[] = [];
-  const consumer = new RecordingConsumer();
-  const client = createXdsClient({
-    server: { address: server.address },
-    node: { id: 'n1', cluster: 'c' },
-    initialFetchTimeoutMs: 0,
-    backoff: { baseMs: 10, maxMs: 50 },
-    onResources: consumer.consume,
-    logger: { info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`) },
-  });
-  t.teardown(() => client.stop());
+  const { client, consumer, lines } = loggingClient(t, server);
   client.start();
   await pollUntil('three failed attempts', () => client.state().types[LISTENER_TYPE_URL]!.updateFailure >= 3);
   server.setResources(LISTENER_TYPE_URL, 'l1', [listener('http', 8080, 'r')]);

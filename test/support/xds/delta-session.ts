@@ -2,35 +2,22 @@
 // initial_resource_versions and what was sent); a push sends only changed resources and the
 // names of removed ones. ACKs and NACKs get no response.
 import type { JsonObject } from '../../../xds-client/index.ts';
-import type { ResourceStore } from './resource-store.ts';
+import { Session, type Subscribed } from './session.ts';
 
-interface TypeState {
-  wildcard: boolean;
-  names: Set<string>;
+interface TypeState extends Subscribed {
   known: Map<string, string>;
 }
 
-export class DeltaSession {
-  readonly #types = new Map<string, TypeState>();
-  readonly #store: ResourceStore;
-  readonly #write: (response: JsonObject) => void;
-  readonly #nextNonce: () => string;
-
-  constructor(store: ResourceStore, write: (response: JsonObject) => void, nextNonce: () => string) {
-    this.#store = store;
-    this.#write = write;
-    this.#nextNonce = nextNonce;
-  }
-
+export class DeltaSession extends Session<TypeState> {
   onRequest(request: JsonObject): void {
     const typeUrl = String(request.type_url ?? '');
     const subscribe = (request.resource_names_subscribe ?? []) as string[];
     const unsubscribe = (request.resource_names_unsubscribe ?? []) as string[];
-    let state = this.#types.get(typeUrl);
+    let state = this.types.get(typeUrl);
     if (state === undefined) {
       const initial = (request.initial_resource_versions ?? {}) as Record<string, string>;
       state = { wildcard: subscribe.length === 0 || subscribe.includes('*'), names: new Set(), known: new Map(Object.entries(initial)) };
-      this.#types.set(typeUrl, state);
+      this.types.set(typeUrl, state);
     } else if (request.error_detail !== undefined || (subscribe.length === 0 && unsubscribe.length === 0)) {
       return;
     }
@@ -43,8 +30,8 @@ export class DeltaSession {
   }
 
   push(typeUrl: string): void {
-    const state = this.#types.get(typeUrl);
-    const set = this.#store.get(typeUrl);
+    const state = this.types.get(typeUrl);
+    const set = this.store.get(typeUrl);
     if (state === undefined || set === undefined) return;
     const wants = (name: string): boolean => state.wildcard || state.names.has(name);
     const resources: JsonObject[] = [];
@@ -59,12 +46,12 @@ export class DeltaSession {
     }
     for (const name of removed) state.known.delete(name);
     if (resources.length === 0 && removed.length === 0) return;
-    this.#write({
+    this.write({
       system_version_info: set.version,
       resources,
       type_url: typeUrl,
       removed_resources: removed,
-      nonce: this.#nextNonce(),
+      nonce: this.nextNonce(),
     });
   }
 }

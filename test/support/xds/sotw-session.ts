@@ -2,33 +2,20 @@
 // gets the current set unless the client already holds its version; later requests get a
 // response only when their resource names change; a NACK or a stale nonce gets none.
 import type { JsonObject } from '../../../xds-client/index.ts';
-import type { ResourceStore } from './resource-store.ts';
+import { Session, type Subscribed } from './session.ts';
 
-interface TypeState {
-  wildcard: boolean;
-  names: Set<string>;
+interface TypeState extends Subscribed {
   nonce: string;
 }
 
-export class SotwSession {
-  readonly #types = new Map<string, TypeState>();
-  readonly #store: ResourceStore;
-  readonly #write: (response: JsonObject) => void;
-  readonly #nextNonce: () => string;
-
-  constructor(store: ResourceStore, write: (response: JsonObject) => void, nextNonce: () => string) {
-    this.#store = store;
-    this.#write = write;
-    this.#nextNonce = nextNonce;
-  }
-
+export class SotwSession extends Session<TypeState> {
   onRequest(request: JsonObject): void {
     const typeUrl = String(request.type_url ?? '');
     const names = (request.resource_names ?? []) as string[];
-    const state = this.#types.get(typeUrl);
+    const state = this.types.get(typeUrl);
     if (state === undefined) {
-      this.#types.set(typeUrl, { wildcard: names.length === 0 || names.includes('*'), names: new Set(names), nonce: '' });
-      if (this.#store.get(typeUrl)?.version !== (request.version_info ?? '')) this.push(typeUrl);
+      this.types.set(typeUrl, { wildcard: names.length === 0 || names.includes('*'), names: new Set(names), nonce: '' });
+      if (this.store.get(typeUrl)?.version !== (request.version_info ?? '')) this.push(typeUrl);
       return;
     }
     if (request.error_detail !== undefined) return;
@@ -40,13 +27,13 @@ export class SotwSession {
 
   // Sends the current set of a type, if the client subscribed to it.
   push(typeUrl: string): void {
-    const state = this.#types.get(typeUrl);
-    const set = this.#store.get(typeUrl);
+    const state = this.types.get(typeUrl);
+    const set = this.store.get(typeUrl);
     if (state === undefined || set === undefined) return;
     const resources = [...set.resources.values()]
       .filter((r) => state.wildcard || state.names.has(r.name))
       .map((r) => r.json);
-    state.nonce = this.#nextNonce();
-    this.#write({ version_info: set.version, resources, type_url: typeUrl, nonce: state.nonce });
+    state.nonce = this.nextNonce();
+    this.write({ version_info: set.version, resources, type_url: typeUrl, nonce: state.nonce });
   }
 }

@@ -4,6 +4,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import type { Test } from 'tap';
 import { translateBootstrap } from '../../../proxy/config/index.ts';
 import type { Cluster } from '../../../proxy/config/model.ts';
 import { Store } from '../../../proxy/stats/index.ts';
@@ -34,6 +35,13 @@ function watch(manager: HealthCheckManager) {
       return queue.shift()!;
     },
   };
+}
+
+/** A manager closed at the end of the test, and its changes as watch() collects them. */
+function checking(t: Test, store = new Store()) {
+  const manager = new HealthCheckManager({ store });
+  t.teardown(() => manager.close());
+  return { manager, changes: watch(manager) };
 }
 
 function clusterWith(name: string, endpoints: { port: number; hcPort?: number }[], healthCheck: object): Cluster {
@@ -95,9 +103,7 @@ t.test('HTTP: failed until the first success; a wrong status fails at once; back
   });
   t.teardown(() => server.close());
   const store = new Store();
-  const manager = new HealthCheckManager({ store });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t, store);
   const address = `127.0.0.1:${server.port}`;
   manager.update([clusterWith('web', [{ port: server.port }], fastHttp())]);
   t.same(manager.status(), [{ cluster: 'web', address, failed: true }], 'failed before the first check');
@@ -136,9 +142,7 @@ t.test('HTTP: network failures need unhealthy_threshold in a row; method, host a
   });
   t.teardown(() => server.close());
   const store = new Store();
-  const manager = new HealthCheckManager({ store });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t, store);
   const check = fastHttp('/ready', { host: 'svc.local', method: 'HEAD', expected_statuses: [{ start: 200, end: 300 }] });
   manager.update([clusterWith('api', [{ port: server.port }], check)]);
   t.same((await changes.next())[2], false, '204 is within [200, 300)');
@@ -159,9 +163,7 @@ t.test('HTTP: a check without an answer within timeout is a network failure', as
     res.end();
   });
   t.teardown(() => server.close());
-  const manager = new HealthCheckManager({ store: new Store() });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t);
   manager.update([clusterWith('slow', [{ port: server.port }], { ...fastHttp(), timeout: '0.05s', unhealthy_threshold: 1 })]);
   t.equal((await changes.next())[2], false);
   hang = true;
@@ -171,9 +173,7 @@ t.test('HTTP: a check without an answer within timeout is a network failure', as
 t.test('health_check_port: checks go to that port, the host keeps its address', async (t) => {
   const checkServer = await httpServer((_req, res) => res.end());
   t.teardown(() => checkServer.close());
-  const manager = new HealthCheckManager({ store: new Store() });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t);
   manager.update([clusterWith('p', [{ port: 1, hcPort: checkServer.port }], fastHttp())]);
   t.same(await changes.next(), ['p', '127.0.0.1:1', false]);
 });
@@ -191,9 +191,7 @@ t.test('TCP: send and receive hex payloads; connect-only without receive', async
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const port = (server.address() as AddressInfo).port;
-  const manager = new HealthCheckManager({ store: new Store() });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t);
   const tcp = (receive: object[]) => ({
     timeout: '0.1s',
     interval: '0.02s',
@@ -227,9 +225,7 @@ t.test('update keeps the state of hosts that stay and drops removed clusters', a
   const b = await httpServer((_req, res) => res.end());
   t.teardown(() => a.close());
   t.teardown(() => b.close());
-  const manager = new HealthCheckManager({ store: new Store() });
-  t.teardown(() => manager.close());
-  const changes = watch(manager);
+  const { manager, changes } = checking(t);
   manager.update([clusterWith('web', [{ port: a.port }], fastHttp())]);
   t.same(await changes.next(), ['web', `127.0.0.1:${a.port}`, false]);
   manager.update([clusterWith('web', [{ port: a.port }, { port: b.port }], fastHttp())]);

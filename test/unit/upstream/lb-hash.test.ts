@@ -6,47 +6,13 @@ import { MaglevTable } from '../../../proxy/upstream/lb/maglev.ts';
 import type { NormalizedWeights } from '../../../proxy/upstream/lb/normalize-weights.ts';
 import { RingHashTable } from '../../../proxy/upstream/lb/ring-hash.ts';
 import { xxHash32 } from '../../../proxy/upstream/lb/xxhash32.ts';
-
-class TestHost implements LbHost {
-  readonly address: string;
-  readonly weight: number;
-  readonly priority: number;
-  readonly localityKey = 'r/z/';
-  readonly localityWeight = 0;
-  activeRequests = 0;
-  up = true;
-
-  constructor(address: string, weight = 1, priority = 0) {
-    this.address = address;
-    this.weight = weight;
-    this.priority = priority;
-  }
-
-  healthy(): boolean {
-    return this.up;
-  }
-
-  degraded(): boolean {
-    return false;
-  }
-}
+import { lbCluster, TestHost } from '../../support/lb.ts';
 
 function hosts(n: number, priority = 0): TestHost[] {
   return Array.from({ length: n }, (_, i) => new TestHost(`10.1.${priority}.${i}:8080`, 1, priority));
 }
 
-function cluster(over: Partial<Cluster> = {}): Cluster {
-  return {
-    name: 'hash',
-    loadAssignment: { clusterName: 'hash', endpoints: [], overprovisioningFactor: 140 },
-    healthyPanicThresholdPercent: 50,
-    localityWeightedLb: false,
-    ringHash: { minimumRingSize: 1024, maximumRingSize: 8388608 },
-    maglevTableSize: 65537,
-    leastRequestChoiceCount: 2,
-    ...over,
-  } as Cluster;
-}
+const cluster = (over: Partial<Cluster> = {}): Cluster => lbCluster('hash', over);
 
 function equalWeights(list: LbHost[]): NormalizedWeights {
   const total = list.reduce((s, h) => s + h.weight, 0);
@@ -84,7 +50,7 @@ for (const policy of ['RING_HASH', 'MAGLEV'] as const) {
     );
     t.equal(new Set(before).size, 10, 'every host owns keys');
 
-    list[3]!.up = false;
+    list[3]!.status = 'unhealthy';
     lb.refresh();
     const after = keys.map((hash) => lb.chooseHost({ hash }));
     t.notOk(after.includes(list[3]!), 'the unhealthy host owns no keys');
@@ -96,7 +62,7 @@ for (const policy of ['RING_HASH', 'MAGLEV'] as const) {
     const bound = policy === 'MAGLEV' ? ownedByGone + 0.01 : 0.2;
     t.ok(moved < bound, `keys that changed host: ${moved.toFixed(3)} (modulo hashing would move ~0.9)`);
 
-    list[3]!.up = true;
+    list[3]!.status = 'healthy';
     lb.refresh();
     t.same(
       keys.map((hash) => lb.chooseHost({ hash })),
@@ -117,7 +83,7 @@ for (const policy of ['RING_HASH', 'MAGLEV'] as const) {
     const p1 = hosts(4, 1);
     const lb = createLoadBalancer(policy, [...p0, ...p1], cluster());
     t.ok(keys.every((hash) => lb.chooseHost({ hash })!.priority === 0));
-    for (const h of p0) h.up = false;
+    for (const h of p0) h.status = 'unhealthy';
     lb.refresh();
     t.ok(keys.every((hash) => lb.chooseHost({ hash })!.priority === 1), 'P0 down: P1');
     t.ok(lb.chooseHost() !== null, 'no hash: a random one');
@@ -170,11 +136,7 @@ t.test('maglev rejects a table size that is not prime', async (t) => {
 });
 
 t.test('locality weights split consistent-hash tables', async (t) => {
-  const mk = (name: string, locality: string, weight: number): TestHost => {
-    const h = new TestHost(`${name}:80`);
-    Object.assign(h, { localityKey: locality, localityWeight: weight });
-    return h;
-  };
+  const mk = (name: string, locality: string, weight: number) => new TestHost(`${name}:80`, 1, 0, locality, weight);
   const list = [mk('a0', 'a', 1), mk('b0', 'b', 3), mk('b1', 'b', 3), mk('c0', 'c', 0)];
   const lb = createLoadBalancer('MAGLEV', list, cluster({ localityWeightedLb: true }));
   const counts = new Map<LbHost | null, number>();

@@ -3,61 +3,13 @@ import type { Cluster, LbPolicy } from '../../../proxy/config/model.ts';
 import type { LbHost } from '../../../proxy/upstream/lb/host.ts';
 import { createLoadBalancer } from '../../../proxy/upstream/lb/index.ts';
 import { WeightedSchedule } from '../../../proxy/upstream/lb/weighted-schedule.ts';
-
-class TestHost implements LbHost {
-  readonly address: string;
-  readonly weight: number;
-  readonly priority: number;
-  readonly localityKey: string;
-  readonly localityWeight: number;
-  activeRequests = 0;
-  status: 'healthy' | 'degraded' | 'unhealthy' = 'healthy';
-
-  constructor(address: string, weight = 1, priority = 0) {
-    this.address = address;
-    this.weight = weight;
-    this.priority = priority;
-    this.localityKey = 'r/z/';
-    this.localityWeight = 0;
-  }
-
-  healthy(): boolean {
-    return this.status === 'healthy';
-  }
-
-  degraded(): boolean {
-    return this.status === 'degraded';
-  }
-}
+import { lbCluster, seeded, TestHost } from '../../support/lb.ts';
 
 function hosts(n: number, priority = 0, weight = 1): TestHost[] {
   return Array.from({ length: n }, (_, i) => new TestHost(`10.0.${priority}.${i}:80`, weight, priority));
 }
 
-// mulberry32: a small seeded PRNG so that every run picks the same way.
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = Math.imul(a ^ (a >>> 15), a | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function cluster(over: Partial<Cluster> = {}): Cluster {
-  return {
-    name: 'test',
-    lbPolicy: 'ROUND_ROBIN',
-    loadAssignment: { clusterName: 'test', endpoints: [], overprovisioningFactor: 140 },
-    healthyPanicThresholdPercent: 50,
-    localityWeightedLb: false,
-    ringHash: { minimumRingSize: 1024, maximumRingSize: 8388608 },
-    maglevTableSize: 65537,
-    leastRequestChoiceCount: 2,
-    ...over,
-  } as Cluster;
-}
+const cluster = (over: Partial<Cluster> = {}): Cluster => lbCluster('test', over);
 
 function picks(policy: LbPolicy, list: LbHost[], count: number, random = seeded(1)): LbHost[] {
   const lb = createLoadBalancer(policy, list, cluster(), random);
@@ -160,11 +112,7 @@ t.test('priority failover', async (t) => {
 });
 
 t.test('locality weighted round robin', async (t) => {
-  const mk = (name: string, locality: string, weight: number): TestHost => {
-    const h = new TestHost(`${name}:80`);
-    Object.assign(h, { localityKey: locality, localityWeight: weight });
-    return h;
-  };
+  const mk = (name: string, locality: string, weight: number) => new TestHost(`${name}:80`, 1, 0, locality, weight);
   const list = [mk('a0', 'a', 1), mk('a1', 'a', 1), mk('b0', 'b', 4), mk('b1', 'b', 4)];
   const lb = createLoadBalancer('ROUND_ROBIN', list, cluster({ localityWeightedLb: true }), seeded(7));
   const seen = tally(Array.from({ length: 500 }, () => lb.chooseHost()!));

@@ -1,44 +1,16 @@
 import t from 'tap';
-import type { LbHost } from '../../../proxy/upstream/lb/host.ts';
 import type { PrioritySetOptions } from '../../../proxy/upstream/priority-set.ts';
 import { PrioritySet } from '../../../proxy/upstream/priority-set.ts';
-
-type Status = 'healthy' | 'degraded' | 'unhealthy';
-
-class TestHost implements LbHost {
-  readonly address: string;
-  readonly weight: number;
-  readonly priority: number;
-  readonly localityKey: string;
-  readonly localityWeight: number;
-  activeRequests = 0;
-  status: Status = 'healthy';
-
-  constructor(address: string, priority = 0, localityKey = 'r/z/s', localityWeight = 0) {
-    this.address = address;
-    this.weight = 1;
-    this.priority = priority;
-    this.localityKey = localityKey;
-    this.localityWeight = localityWeight;
-  }
-
-  healthy(): boolean {
-    return this.status === 'healthy';
-  }
-
-  degraded(): boolean {
-    return this.status === 'degraded';
-  }
-}
+import { type HostStatus, TestHost } from '../../support/lb.ts';
 
 const defaults: PrioritySetOptions = { overprovisioningFactor: 140, panicThresholdPercent: 50, localityWeighted: false };
 
 // `counts` hosts per status, in priority `priority`.
-function hostsOf(priority: number, counts: Partial<Record<Status, number>>, prefix = `p${priority}`): TestHost[] {
+function hostsOf(priority: number, counts: Partial<Record<HostStatus, number>>, prefix = `p${priority}`): TestHost[] {
   const out: TestHost[] = [];
   for (const status of ['healthy', 'degraded', 'unhealthy'] as const) {
     for (let i = 0; i < (counts[status] ?? 0); i++) {
-      const h = new TestHost(`${prefix}-${status}-${i}:80`, priority);
+      const h = new TestHost(`${prefix}-${status}-${i}:80`, 1, priority, 'r/z/s');
       h.status = status;
       out.push(h);
     }
@@ -88,7 +60,7 @@ t.test('P0 entirely unhealthy: P1 takes everything', async (t) => {
 });
 
 t.test('degraded hosts take only what healthy ones cannot (Envoy table)', async (t) => {
-  const table: [Partial<Record<Status, number>>, number, number][] = [
+  const table: [Partial<Record<HostStatus, number>>, number, number][] = [
     [{ healthy: 100 }, 100, 0],
     [{ healthy: 71, unhealthy: 29 }, 100, 0],
     [{ healthy: 71, degraded: 29 }, 99, 1],
@@ -170,8 +142,8 @@ t.test('refresh re-reads health', async (t) => {
 });
 
 t.test('locality weighted: effective weight = weight x min(1, 1.4 x healthy share)', async (t) => {
-  const a = [0, 1, 2, 3].map((i) => new TestHost(`a${i}:80`, 0, 'r/a/', 1));
-  const b = [0, 1, 2, 3].map((i) => new TestHost(`b${i}:80`, 0, 'r/b/', 3));
+  const a = [0, 1, 2, 3].map((i) => new TestHost(`a${i}:80`, 1, 0, 'r/a/', 1));
+  const b = [0, 1, 2, 3].map((i) => new TestHost(`b${i}:80`, 1, 0, 'r/b/', 3));
   const ps = new PrioritySet([...a, ...b], { ...defaults, localityWeighted: true });
   const count = (picks: number): Map<string, number> => {
     const seen = new Map<string, number>();
@@ -191,7 +163,7 @@ t.test('locality weighted: effective weight = weight x min(1, 1.4 x healthy shar
   t.equal(counts.get('b'), 2100);
   t.ok(ps.chooseSource(0).hosts.every((h) => h.healthy()), 'a locality source holds its healthy hosts');
 
-  const unweighted = new TestHost('c0:80', 0, 'r/c/', 0);
+  const unweighted = new TestHost('c0:80', 1, 0, 'r/c/', 0);
   const withUnset = new PrioritySet([...a, unweighted], { ...defaults, localityWeighted: true });
   for (let n = 0; n < 50; n++) t.not(withUnset.chooseSource(n).hosts[0], unweighted, 'a locality without weight gets nothing');
 
