@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `legate` command. Legate is TypeScript run by Node's type stripping; on an older Node this
 // re-runs the command on the Node 24 the package pins (the `node` devDependency).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -16,6 +16,8 @@ if (major > 22 || (major === 22 && minor >= 18)) {
     console.error(`legate: needs Node >= 22.18 (this is ${process.version}); run 'npm install' to get the pinned Node 24`);
     process.exit(1);
   }
-  const r = spawnSync(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
+  // Signals (drain on SIGTERM, reload on SIGHUP) go on to the real process.
+  const child = spawn(pinned, [cli, ...process.argv.slice(2)], { stdio: 'inherit' });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -60,15 +60,15 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // ---- HTTP connection manager ----
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [
     `codec_type stat_prefix rds route_config http_filters server_name server_header_transformation
-     max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout drain_timeout access_log
-     use_remote_address xff_num_trusted_hops skip_xff_append generate_request_id preserve_external_request_id
+     max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout access_log
+     use_remote_address skip_xff_append generate_request_id preserve_external_request_id
      upgrade_configs normalize_path merge_slashes common_http_protocol_options`,
     `add_user_agent tracing http_protocol_options http2_protocol_options delayed_close_timeout
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
      proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
      internal_address_config stream_error_on_invalid_http_message forward_client_cert_details
      set_current_client_cert_details scheme_header_transformation proxy_status_config
-     typed_header_validation_config add_proxy_protocol_connection_state`,
+     typed_header_validation_config add_proxy_protocol_connection_state drain_timeout xff_num_trusted_hops`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
     'idle_timeout max_stream_duration max_requests_per_connection',
@@ -162,10 +162,9 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   'envoy.config.route.v3.RetryPolicy': [
-    `retry_on num_retries per_try_timeout per_try_idle_timeout retry_host_predicate
-     host_selection_retry_max_attempts retriable_status_codes retry_back_off retriable_headers
-     retriable_request_headers`,
-    '',
+    `retry_on num_retries per_try_timeout retry_host_predicate
+     host_selection_retry_max_attempts retriable_status_codes retry_back_off retriable_headers`,
+    'per_try_idle_timeout retriable_request_headers',
   ],
   'envoy.config.route.v3.FilterConfig': ['config is_optional disabled', ''],
   'envoy.config.route.v3.RateLimit': ['actions', 'stage disable_key'],
@@ -247,3 +246,10 @@ export function fieldSupport(typeName: string, field: string): FieldVerdict {
   return entry.ignored.has(field) ? 'ignored' : 'unsupported';
 }
 
+
+/** The table of supported and ignored fields as Markdown, for proxy/config/README.md. */
+export function supportTableMarkdown(): string {
+  const cell = (set: ReadonlySet<string>) => (set.size === 0 ? '—' : [...set].map((f) => `\`${f}\``).join(' '));
+  const rows = [...support].map(([type, entry]) => `| \`${type.replace(/^envoy\./, '')}\` | ${cell(entry.supported)} | ${cell(entry.ignored)} |`);
+  return ['| message | supported | ignored |', '|---|---|---|', ...rows].join('\n');
+}

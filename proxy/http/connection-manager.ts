@@ -11,11 +11,12 @@ import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log
 import type { RateLimitService } from '../ratelimit/index.ts';
 import type { Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
-import { routeToCluster, type RouteTable, type RouterOptions } from '../router/index.ts';
+import { routeToCluster, type RouteTable, type RouterOptions, stripHopByHop } from '../router/index.ts';
 import { createHttpFilters, type HttpFilterInstance } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
-import { newRequestId, stripHopByHop } from './headers.ts';
+import { newRequestId, removeEnvoyControlHeaders } from './headers.ts';
 import { isInternalAddress } from './internal-address.ts';
+import { normalizeRequestPath } from './path-normalization.ts';
 import { HttpStream } from './stream.ts';
 import { armStreamTimeouts } from './stream-timeouts.ts';
 import { takesUpgrade, UpgradeHandler } from './upgrade.ts';
@@ -63,7 +64,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       {
         keepAliveTimeout: config.idleTimeoutMs,
         requestTimeout: config.requestTimeoutMs,
-        headersTimeout: config.requestHeadersTimeoutMs || 60_000,
+        // Envoy's request_headers_timeout (0 = none); node wants it no longer than requestTimeout.
+        headersTimeout: config.requestTimeoutMs > 0 && (config.requestHeadersTimeoutMs === 0 || config.requestHeadersTimeoutMs > config.requestTimeoutMs) ? config.requestTimeoutMs : config.requestHeadersTimeoutMs,
         maxHeaderSize: config.maxRequestHeadersKb * 1024,
         noDelay: true,
         connectionsCheckingInterval: 1000,
@@ -77,6 +79,9 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.server.on('connect', (req: IncomingMessage, socket: Socket, head: Buffer) => upgrades.onUpgrade(req, socket, head, (socket as FactsSocket)[kFacts]));
     this.server.on('connection', (socket: Socket) => this.onHttpConnection(socket));
     this.server.on('clientError', (err: Error & { code?: string }, socket: Socket) => this.onClientError(err, socket));
+    // The server never listens itself (the listener feeds it sockets), but node tracks connections
+    // (request and headers timeouts, idle connections to close on drain) only once it is listening.
+    this.server.emit('listening');
   }
 
   onConnection(socket: Socket, facts: ConnectionFacts): void {
@@ -84,9 +89,11 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.server.emit('connection', socket);
   }
 
+  /** Idle connections close now, busy ones after their response (Connection: close). */
   drain(): void {
     this.draining = true;
-    this.server.closeIdleConnections();
+    // http.Server.close closes idle connections and stops the tracking timer; busy ones go on.
+    this.server.close(() => {});
   }
 
   private onHttpConnection(socket: Socket): void {
@@ -134,6 +141,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqActive.add(1);
     const socket = req.socket as FactsSocket;
     const method = req.method ?? 'GET';
+    if (this.config.normalizePath || this.config.mergeSlashes) req.url = normalizeRequestPath(req.url ?? '/', this.config.normalizePath, this.config.mergeSlashes);
     const path = req.url ?? '/';
     const authority = req.headers.host ?? '';
     const info = new StreamInfo();
@@ -179,7 +187,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       const next = i + 1;
       outcome.then(
         (go) => {
-          if (go) this.runFilters(stream, next);
+          if (go && !stream.ended) this.runFilters(stream, next);
         },
         (err: Error) => {
           this.ctx.log(`http filter failed: ${err.message}`);
@@ -240,7 +248,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       headers['x-forwarded-proto'] = 'http';
       stream.trustedDownstream = isInternalAddress(remote);
       if (stream.trustedDownstream) headers['x-envoy-internal'] = 'true';
-      else headers['x-envoy-external-address'] = remote;
+      else {
+        removeEnvoyControlHeaders(headers);
+        headers['x-envoy-external-address'] = remote;
+      }
     } else {
       stream.trustedDownstream = true;
       if (headers['x-forwarded-proto'] === undefined) headers['x-forwarded-proto'] = 'http';

@@ -1,52 +1,36 @@
-// Header handling shared by the connection manager and the router: hop-by-hop removal
-// (RFC 9110 section 7.6.1) and the x-forwarded-* / x-request-id headers Envoy adds.
+// Request header handling of the connection manager: the x-envoy-* control headers an external
+// client may not set, and the x-request-id Envoy generates. (Hop-by-hop removal is router/'s.)
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 export type HeaderMap = IncomingHttpHeaders | OutgoingHttpHeaders;
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'http2-settings',
-]);
+// The x-envoy-* request headers that steer Envoy itself; from an external client they are removed,
+// so only internal callers (and Legate's own edge) can set them.
+const ENVOY_CONTROL_HEADERS = [
+  'x-envoy-internal',
+  'x-envoy-external-address',
+  'x-envoy-retry-on',
+  'x-envoy-retry-grpc-on',
+  'x-envoy-max-retries',
+  'x-envoy-upstream-rq-timeout-ms',
+  'x-envoy-upstream-rq-per-try-timeout-ms',
+  'x-envoy-upstream-rq-timeout-alt-response',
+  'x-envoy-expected-rq-timeout-ms',
+  'x-envoy-hedge-on-per-try-timeout',
+  'x-envoy-upstream-alt-stat-name',
+  'x-envoy-downstream-service-cluster',
+  'x-envoy-downstream-service-node',
+  'x-envoy-decorator-operation',
+  'x-envoy-force-trace',
+  'x-envoy-ip-tags',
+];
 
-/** Removes hop-by-hop headers in place, including those the Connection header names. */
-export function stripHopByHop(headers: HeaderMap, keepTe = false): void {
-  const connection = headers.connection;
-  if (connection !== undefined) {
-    for (const token of String(connection).split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '' && !(keepTe && name === 'te')) delete headers[name];
-    }
-  }
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) && !(keepTe && name === 'te' && headers[name] === 'trailers')) delete headers[name];
-  }
+export function removeEnvoyControlHeaders(headers: HeaderMap): void {
+  for (const name of ENVOY_CONTROL_HEADERS) if (headers[name] !== undefined) delete headers[name];
 }
 
 /** A request id as Envoy generates one: a random UUID v4. */
 export function newRequestId(): string {
   return randomUUID();
-}
-
-/** The first value of a header that may repeat. */
-export function headerValue(headers: HeaderMap, name: string): string | undefined {
-  const v = headers[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v[0] : String(v);
-}
-
-/** Joins repeated values with ',' as an HTTP list. */
-export function joinedHeaderValue(headers: HeaderMap, name: string): string | undefined {
-  const v = headers[name];
-  if (v === undefined) return undefined;
-  return Array.isArray(v) ? v.join(',') : String(v);
 }

@@ -23,6 +23,8 @@ export class HttpStream implements RouterStream {
   includeAttemptCount = false;
   includeAttemptCountInResponse = false;
   private resetCallback: (() => void) | undefined;
+  /** The downstream went away or a timeout ended the stream: nothing more may start for it. */
+  ended = false;
 
   /** The request as route matching saw it (original path and authority). */
   readonly request: RouteRequest;
@@ -68,12 +70,15 @@ export class HttpStream implements RouterStream {
     this.hcm.prepareResponseHeaders(this, headers, status);
   }
 
+  /** cb runs when the downstream goes away (at once if it already has). */
   onReset(cb: () => void): void {
-    this.resetCallback = cb;
+    if (this.ended) cb();
+    else this.resetCallback = cb;
   }
 
   /** The downstream went away before the response was complete. */
   reset(): void {
+    this.ended = true;
     const cb = this.resetCallback;
     this.resetCallback = undefined;
     cb?.();

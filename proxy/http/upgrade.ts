@@ -17,7 +17,8 @@ import type { ClusterManager, UpstreamCluster } from '../upstream/index.ts';
 import type { RouteMatchResult, RouteRequest, RouteTable } from '../router/index.ts';
 import { closeAfterFlush, connectUpstream, Relay, upstreamFlowStats, type RelayObserver, type UpstreamFlowStats } from '../tcp/index.ts';
 import type { HcmStats } from './hcm-stats.ts';
-import { newRequestId, stripHopByHop } from './headers.ts';
+import { newRequestId } from './headers.ts';
+import { stripHopByHop } from '../router/index.ts';
 
 export interface UpgradeContext {
   store: Store;

@@ -49,7 +49,10 @@ export class ActiveListener {
   private accepting = false;
   private onEmpty: (() => void) | undefined; // set while draining
 
-  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup) {
+  private readonly log: (line: string) => void;
+
+  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup, log: (line: string) => void) {
+    this.log = log;
     this.config = config;
     this.reusePort = reusePort;
     this.lookup = lookup;
@@ -82,6 +85,8 @@ export class ActiveListener {
         { host: this.config.address.address, port: this.config.address.port, exclusive: this.reusePort, reusePort: this.reusePort || undefined, backlog: 1024 },
         () => {
           this.server.off('error', onError);
+          // An accept error later (EMFILE under load) must not take the worker down.
+          this.server.on('error', (err) => this.log(`listener '${this.config.name}': ${err.message}`));
           this.accepting = true;
           resolve();
         },

@@ -20,7 +20,10 @@ export class ListenerManager {
   private readonly drainTimeMs: number;
 
   /** drainTimeMs: how long a removed or replaced listener's connections may take to finish. */
-  constructor(store: Store, reusePort: boolean, drainTimeMs: number) {
+  private readonly log: (line: string) => void;
+
+  constructor(store: Store, reusePort: boolean, drainTimeMs: number, log: (line: string) => void) {
+    this.log = log;
     this.store = store;
     this.reusePort = reusePort;
     this.drainTimeMs = drainTimeMs;
@@ -43,7 +46,7 @@ export class ListenerManager {
         continue;
       }
       if (active !== undefined) void active.drainAndClose(this.drainTimeMs);
-      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port));
+      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port), this.log);
       this.listeners.set(config.name, fresh);
       binds.push(fresh.listen());
     }

@@ -14,3 +14,4 @@ export type { HeaderMap, RouteRequest } from './request.ts';
 export { routeToCluster } from './router-filter.ts';
 export type { RouterOptions, RouterStream } from './router-filter.ts';
 export { RetryState, meshRetryPolicy } from './retry-state.ts';
+export { stripHopByHop } from './hop-by-hop.ts';

@@ -10,6 +10,7 @@ import type { ClusterManager, UpstreamCluster, Host } from '../upstream/index.ts
 import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
 import { failureReply, resetReasonOf } from './upstream-errors.ts';
 import { sendShadows } from './mirror.ts';
+import { stripHopByHop } from './hop-by-hop.ts';
 
 /** What the router needs of the downstream stream (the HTTP connection manager implements it). */
 export interface RouterStream {
@@ -85,8 +86,14 @@ class UpstreamRequest {
   start(): void {
     const timeoutMs = this.timeoutMs();
     if (timeoutMs > 0) {
-      this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeoutMs);
       this.stream.headers['x-envoy-expected-rq-timeout-ms'] = String(timeoutMs);
+      // As Envoy, the route timeout runs from the end of the downstream request.
+      const arm = () => {
+        if (!this.done) this.globalTimer = setTimeout(() => this.onGlobalTimeout(), timeoutMs);
+      };
+      const req = this.stream.req;
+      if (req.complete || !this.stream.requestHasBody) arm();
+      else req.once('end', arm);
     }
     this.stream.onReset(() => this.onDownstreamReset());
     if (this.bodyPending === null) this.firstAttempt();
@@ -94,6 +101,7 @@ class UpstreamRequest {
   }
 
   private firstAttempt(): void {
+    if (this.done) return;
     if (this.action.requestMirrorPolicies.length > 0 && (this.body === null || Buffer.isBuffer(this.body))) {
       const { req, path, headers } = this.stream;
       sendShadows(this.action.requestMirrorPolicies, { method: req.method ?? 'GET', path, headers, body: this.body, timeoutMs: this.timeoutMs() }, this.clusters);
@@ -187,7 +195,7 @@ class UpstreamRequest {
     if (this.attempts > 1 && status < 500) this.cluster.stats.upstreamRqRetrySuccess.inc();
     const out: OutgoingHttpHeaders = {};
     for (const name in headers) out[name] = headers[name];
-    stripResponseHopByHop(out);
+    stripHopByHop(out);
     out['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - attempt.startMs));
     if (this.stream.includeAttemptCountInResponse) out['x-envoy-attempt-count'] = String(this.attempts);
     this.stream.prepareResponseHeaders(out, status);
@@ -443,16 +451,6 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 }
 
-function stripResponseHopByHop(headers: OutgoingHttpHeaders): void {
-  const connection = headers.connection;
-  if (connection !== undefined) for (const t of String(connection).split(',')) delete headers[t.trim().toLowerCase()];
-  delete headers.connection;
-  delete headers['keep-alive'];
-  delete headers['proxy-connection'];
-  delete headers['transfer-encoding'];
-  delete headers.upgrade;
-  delete headers.trailer;
-}
 
 async function* concatStreams(head: Buffer[], rest: IncomingMessage): AsyncGenerator<Buffer> {
   yield* head;

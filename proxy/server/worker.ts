@@ -50,7 +50,7 @@ export class Worker {
   constructor(options: WorkerOptions) {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
-    this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs);
+    this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs, options.log);
     this.rateLimit = options.rateLimitService === undefined ? undefined : createRateLimitService(options.rateLimitService, this.store, options.log);
     this.hcmContext = {
       store: this.store,

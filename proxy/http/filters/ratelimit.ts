@@ -89,11 +89,11 @@ export class RateLimitFilter implements HttpFilterInstance {
     return this.onResponse(stream, stats, answer);
   }
 
-  // request_type: internal requests carry x-envoy-internal: true.
+  // request_type: internal or external as the connection manager judged the downstream.
   private appliesTo(stream: HttpStream): boolean {
     const type = this.config.requestType;
     if (type === 'both') return true;
-    return (stream.headers['x-envoy-internal'] === 'true') === (type === 'internal');
+    return stream.trustedDownstream === (type === 'internal');
   }
 
   private onResponse(stream: HttpStream, stats: ClusterStats, response: RateLimitResponse): boolean {

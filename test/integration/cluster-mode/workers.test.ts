@@ -2,19 +2,15 @@
 // load, a killed worker replaced, and SIGTERM draining requests in flight.
 import t from 'tap';
 import { request } from 'undici';
-import { bootstrap, httpListener, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { waitFor } from '../../support/http.ts';
 import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { steadyLoad } from '../../support/load.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
-async function pickPort(): Promise<number> {
-  const { closedPort } = await import('../../support/upstream.ts');
-  return closedPort();
-}
-
-function config(listenerPort: number, upstreamPort: number, tag: string) {
+// The listener binds port 0: the primary picks one port for all workers and keeps it across reloads.
+function config(upstreamPort: number, tag: string) {
   const listener = httpListener('ingress', routes([{ match: { prefix: '/' }, route: { cluster: 'app' }, response_headers_to_add: [{ header: { key: 'x-config', value: tag } }] }]));
-  listener.address = socketAddress('127.0.0.1', listenerPort);
   return bootstrap([listener], [staticCluster('app', [{ port: upstreamPort }])]);
 }
 
@@ -26,7 +22,7 @@ async function workerPids(legate: LegateProcess): Promise<number[]> {
 t.test('two workers serve one config and the admin merges their stats', async (t) => {
   const app = await startUpstream('app');
   t.teardown(() => app.close());
-  const legate = await spawnLegate(config(await pickPort(), app.port, 'v1'), ['--workers', '2']);
+  const legate = await spawnLegate(config(app.port, 'v1'), ['--workers', '2']);
   t.teardown(() => legate.stop('SIGKILL'));
   const url = `http://127.0.0.1:${legate.port('ingress')}/`;
   const load = steadyLoad(url, { concurrency: 8, maxRequests: 400 });
@@ -41,13 +37,13 @@ t.test('two workers serve one config and the admin merges their stats', async (t
 t.test('20 config reloads under load: every request gets its real answer', async (t) => {
   const app = await startUpstream('app');
   t.teardown(() => app.close());
-  const port = await pickPort();
-  const legate = await spawnLegate(config(port, app.port, 'v0'), ['--workers', '2']);
+  const legate = await spawnLegate(config(app.port, 'v0'), ['--workers', '2']);
   t.teardown(() => legate.stop('SIGKILL'));
+  const port = legate.port('ingress');
   const load = steadyLoad(`http://127.0.0.1:${port}/`, { concurrency: 6, maxMs: 60_000, maxRequests: 50_000 });
   let seen = 0;
   for (let i = 1; i <= 20; i++) {
-    legate.rewriteConfig(config(port, app.port, `v${i}`));
+    legate.rewriteConfig(config(app.port, `v${i}`));
     legate.child.kill('SIGHUP');
     // The reload is visible when a response carries the new tag.
     const deadline = Date.now() + 10_000;
@@ -70,9 +66,9 @@ t.test('20 config reloads under load: every request gets its real answer', async
 t.test('a killed worker is replaced within a second while the other keeps serving', async (t) => {
   const app = await startUpstream('app');
   t.teardown(() => app.close());
-  const port = await pickPort();
-  const legate = await spawnLegate(config(port, app.port, 'v1'), ['--workers', '2']);
+  const legate = await spawnLegate(config(app.port, 'v1'), ['--workers', '2']);
   t.teardown(() => legate.stop('SIGKILL'));
+  const port = legate.port('ingress');
   const before = await workerPids(legate);
   t.equal(before.length, 2);
   const load = steadyLoad(`http://127.0.0.1:${port}/`, { concurrency: 4, maxMs: 30_000, maxRequests: 4000 });
@@ -105,7 +101,7 @@ t.test('SIGTERM drains: requests in flight get their real answer, then exit 0', 
     release = () => res.end('slow answer');
   });
   t.teardown(() => slow.close());
-  const legate = await spawnLegate(config(await pickPort(), slow.port, 'v1'), ['--workers', '2', '--drain-time-s', '10']);
+  const legate = await spawnLegate(config(slow.port, 'v1'), ['--workers', '2', '--drain-time-s', '10']);
   t.teardown(() => legate.stop('SIGKILL'));
   const url = `http://127.0.0.1:${legate.port('ingress')}/`;
   const inFlight = request(url).then(async (r) => ({ status: r.statusCode, body: await r.body.text() }));
@@ -114,7 +110,7 @@ t.test('SIGTERM drains: requests in flight get their real answer, then exit 0', 
   t.ok(release, 'the request reached the upstream');
   legate.child.kill('SIGTERM');
   // Wait until the drain started (the log says so), then let the upstream answer.
-  while (!legate.stderrLines.join('\n').includes('draining') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  await waitFor('the drain to start', () => (legate.stderrLines.some((l) => l.includes('draining')) ? true : undefined));
   release!();
   const answer = await inFlight;
   t.same(answer, { status: 200, body: 'slow answer' });

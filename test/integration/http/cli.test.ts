@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { request } from 'undici';
+import { Client, request } from 'undici';
 import { bootstrap, httpListener, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { waitFor } from '../../support/http.ts';
 import { runCli, spawnLegate, type CliResult } from '../../support/legate-process.ts';
@@ -95,4 +95,23 @@ t.test('run: SIGTERM drains a request in flight, which gets its real answer, the
   t.same(await inFlight, { status: 200, body: 'the real answer' }, 'the request in flight completed normally');
   const exit = await legate.exited;
   t.equal(exit.code, 0, 'exit 0 after draining');
+});
+
+t.test('run: SIGTERM closes idle keep-alive connections at once instead of waiting the drain time', async (t) => {
+  const app = await startUpstream('app');
+  t.teardown(() => app.close());
+  const legate = await spawnLegate(
+    bootstrap([httpListener('ingress', routes([{ match: { prefix: '/' }, route: { cluster: 'app' } }]))], [staticCluster('app', [{ port: app.port }])]),
+    ['--drain-time-s', '60'],
+  );
+  t.teardown(() => legate.stop('SIGKILL'));
+  const client = new Client(`http://127.0.0.1:${legate.port()}`, { keepAliveTimeout: 60_000 });
+  t.teardown(() => client.destroy());
+  const first = await client.request({ path: '/', method: 'GET' });
+  await first.body.text();
+  const started = Date.now();
+  legate.child.kill('SIGTERM');
+  const exit = await legate.exited;
+  t.equal(exit.code, 0);
+  t.ok(Date.now() - started < 20_000, `exited in ${Date.now() - started} ms, well before the 60 s drain time`);
 });

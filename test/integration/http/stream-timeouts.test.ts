@@ -2,7 +2,7 @@
 // max_stream_duration -> 408 DT (HCM) or UMSDR (route), and a reset once the response started.
 import t from 'tap';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, statsMap } from '../../support/http.ts';
+import { fetchText, rawExchange, statsMap } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
@@ -62,4 +62,14 @@ t.test("a route's max_stream_duration answers 408", async (t) => {
   const reply = await fetchText(legate.url('/route-max'));
   t.equal(reply.status, 408);
   t.equal(reply.body, 'upstream max stream duration reached');
+});
+
+t.test('request_headers_timeout: headers that never finish get 408', async (t) => {
+  const slowHeaders = await startLegate(
+    bootstrap([httpListener('ingress', routes([{ match: { prefix: '/' }, route: { cluster: 'slow' } }]), { request_headers_timeout: '0.3s' })], [staticCluster('slow', [{ port: upstream.port }])]),
+  );
+  t.teardown(() => slowHeaders.stop());
+  // Half a request head, then nothing: the proxy answers 408 and closes.
+  const answer = await rawExchange(slowHeaders.port(), 'GET / HTTP/1.1\r\nhost: x\r\n', 10_000);
+  t.match(answer, /^HTTP\/1\.1 408 /);
 });

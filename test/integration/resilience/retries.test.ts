@@ -122,8 +122,14 @@ t.test('sidecar mode retries 5xx three times on a route without a policy; ingres
   t.equal(ingress.status, 503, 'ingress: no retries');
   t.equal(flaky.seen.length, 1);
 
+  // Listeners named like sidecar mode's virtual ones stand in for them, so this test binds no
+  // fixed port (15001/15006) on the host.
+  const stub = routes([{ match: { prefix: '/' }, direct_response: { status: 204 } }]);
   const sidecar = await startLegate(
-    bootstrap([httpListener('outbound', routes([{ match: { prefix: '/' }, route: { cluster: 'flaky' } }]))], [staticCluster('flaky', [{ port: flaky.port }])]),
+    bootstrap(
+      [httpListener('outbound', routes([{ match: { prefix: '/' }, route: { cluster: 'flaky' } }])), httpListener('virtualOutbound', stub), httpListener('virtualInbound', stub)],
+      [staticCluster('flaky', [{ port: flaky.port }])],
+    ),
     { mode: 'sidecar' },
   );
   t.teardown(() => sidecar.stop());

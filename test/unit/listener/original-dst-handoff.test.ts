@@ -20,7 +20,7 @@ function listener(name: string, address: string, port: number, extra: object = {
 const idle: ChainHandler = { onConnection: (socket) => socket.destroy(), drain: () => {} };
 
 t.test('the listener for an original destination', async (t) => {
-  const manager = new ListenerManager(new Store(), false, 0);
+  const manager = new ListenerManager(new Store(), false, 0, () => {});
   t.teardown(() => manager.drain(0));
   const virtual = { bind_to_port: false };
   await manager.update(
