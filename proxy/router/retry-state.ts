@@ -10,11 +10,11 @@ export type ResetReason = 'connect-failure' | 'reset' | 'protocol-error' | 'per-
 
 export class RetryState {
   private readonly policy: RetryPolicy;
-  private readonly retryOn: Set<string>;
+  private readonly retryOn: ReadonlySet<string>;
   private remaining: number;
   private attempt = 0;
 
-  constructor(policy: RetryPolicy, retryOn: Set<string>, numRetries: number) {
+  constructor(policy: RetryPolicy, retryOn: ReadonlySet<string>, numRetries: number) {
     this.policy = policy;
     this.retryOn = retryOn;
     this.remaining = numRetries;
@@ -22,17 +22,18 @@ export class RetryState {
 
   /** Builds the state from the route's policy and, from trusted downstreams, Envoy's request headers. */
   static create(policy: RetryPolicy | undefined, headers: HeaderMap, trustHeaders: boolean): RetryState | null {
-    let retryOn = policy?.retryOn ?? [];
+    let retryOn = policy === undefined ? NO_CONDITIONS : conditionsOf(policy);
     let numRetries = policy?.numRetries ?? 1;
     if (trustHeaders) {
       const headerOn = headers['x-envoy-retry-on'];
-      if (headerOn !== undefined) retryOn = [...retryOn, ...String(headerOn).split(',').map((s) => s.trim())];
+      if (headerOn !== undefined) retryOn = new Set([...retryOn, ...String(headerOn).split(',').map((s) => s.trim())]);
       const headerMax = headers['x-envoy-max-retries'];
       if (headerMax !== undefined && /^\d+$/.test(String(headerMax))) numRetries = Number(headerMax);
     }
-    if (retryOn.length === 0 || numRetries <= 0) return null;
-    return new RetryState(policy ?? defaultPolicy(), new Set(retryOn), numRetries);
+    if (retryOn.size === 0 || numRetries <= 0) return null;
+    return new RetryState(policy ?? defaultPolicy(), retryOn, numRetries);
   }
+
 
   get perTryTimeoutMs(): number {
     return this.policy.perTryTimeoutMs;
@@ -87,6 +88,19 @@ export class RetryState {
     const ceiling = Math.min(maxIntervalMs, baseIntervalMs * (2 ** this.attempt - 1));
     return Math.floor(random() * (ceiling + 1));
   }
+}
+
+// A policy's retry_on as a set, built once per policy (policies are immutable per snapshot).
+const NO_CONDITIONS: ReadonlySet<string> = new Set();
+const conditionSets = new WeakMap<RetryPolicy, ReadonlySet<string>>();
+
+function conditionsOf(policy: RetryPolicy): ReadonlySet<string> {
+  let set = conditionSets.get(policy);
+  if (set === undefined) {
+    set = new Set(policy.retryOn);
+    conditionSets.set(policy, set);
+  }
+  return set;
 }
 
 /** The mesh default a sidecar gives routes without a policy: retry_on 5xx, three retries. */

@@ -319,6 +319,8 @@ class UpstreamRequest {
   }
 }
 
+const DISCARD_LIMIT_BYTES = 64 * 1024;
+
 /** One attempt on one host: an undici dispatch handler. */
 class Attempt implements Dispatcher.DispatchHandler {
   readonly startMs = performance.now();
@@ -331,6 +333,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private aborted = false;
   private ended = false;
   private pending = false; // waiting for a connection (max_pending_requests)
+  private discarding = false; // answered, but a retry replaced it: its body is read and dropped
   private status = 0;
 
   constructor(owner: UpstreamRequest, host: Host, perTryTimeoutMs: number) {
@@ -384,7 +387,13 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.perTryTimer = undefined;
     }
     if (!this.owner.onResponseStart(this, statusCode, headers)) {
-      // Discarded for a retry: the connection is not reusable mid-body, so reset it.
+      // Discarded for a retry. A small body is read to its end and dropped, so the keep-alive
+      // connection goes back to the pool; anything else would cost a reset and a new connection.
+      const length = Number(headers['content-length']);
+      if (statusCode === 204 || statusCode === 304 || (length >= 0 && length <= DISCARD_LIMIT_BYTES)) {
+        this.discarding = true;
+        return;
+      }
       this.aborted = true;
       controller.abort(new Error('retrying'));
       this.finish(false);
@@ -392,7 +401,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.aborted) return;
+    if (this.aborted || this.discarding) return;
     if (!this.owner.onResponseData(chunk, this)) {
       controller.pause();
       this.owner.waitDrain(() => controller.resume());
@@ -402,13 +411,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: IncomingHttpHeaders): void {
     if (this.aborted) return;
     this.finish(true);
-    this.owner.onResponseEnd(this, trailers);
+    if (!this.discarding) this.owner.onResponseEnd(this, trailers);
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.aborted) return;
     this.aborted = true;
     this.finish(false);
+    if (this.discarding) return;
     this.cluster!.outlier?.putLocalOrigin(this.host.address, 'connect-failed'); // Envoy counts resets alike
     this.owner.onAttemptError(this, resetReasonOf(error));
   }
