@@ -1,6 +1,6 @@
 // What the admin endpoints read and do: implemented by the primary, so the admin knows nothing
 // of processes or workers.
-import type { Node, SocketAddress } from '../config/model.ts';
+import type { Node } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { MergedStats } from '../stats/index.ts';
 import type { ClusterStatus } from '../upstream/index.ts';
@@ -40,7 +40,3 @@ export type AdminHandler = (ctx: AdminContext, req: AdminRequest) => Promise<Adm
 
 export const text = (body: string, status = 200): AdminResponse => ({ status, contentType: 'text/plain; charset=UTF-8', body });
 export const json = (value: unknown, status = 200): AdminResponse => ({ status, contentType: 'application/json', body: JSON.stringify(value, null, 2) + '\n' });
-
-export function addressText(a: SocketAddress): string {
-  return a.address.includes(':') ? `[${a.address}]:${a.port}` : `${a.address}:${a.port}`;
-}

@@ -350,7 +350,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.host.stats.rqTotal++;
     this.host.stats.rqActive++;
     if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
-    cluster.pool(this.host).dispatch({ ...options, headersTimeout: 0, bodyTimeout: 0 }, this);
+    cluster.pool(this.host).dispatch(options, this); // header/body timeouts are off in the pool: the router times
     // undici starts the request at once on a free connection; otherwise it waits in the pool.
     if (this.controller === null && !this.ended) {
       this.pending = true;

@@ -4,8 +4,8 @@
 import type { Pool } from 'undici';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
-import { createLoadBalancer } from './lb/index.ts';
-import type { LbContext, LoadBalancer } from './lb/host.ts';
+import { createLoadBalancer, type RefreshableLoadBalancer } from './lb/index.ts';
+import type { LbContext } from './lb/host.ts';
 import { CircuitBreaker } from './circuit-breaker.ts';
 import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
@@ -30,7 +30,7 @@ export class UpstreamCluster {
   /** The DEFAULT priority's thresholds: Legate routes every request at that priority. */
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
-  private lb: LoadBalancer & { refresh(): void };
+  private lb: RefreshableLoadBalancer;
   private readonly pools = new Map<string, Pool>();
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
   private readonly originalDst: OriginalDstHosts | null;
