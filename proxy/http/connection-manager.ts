@@ -174,6 +174,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stream.route = result;
     info.routeName = result.route.name;
     const action = result.route.model.action;
+    // As Envoy's route entry: the weighted cluster is chosen once, so filters and router agree.
+    if (action.kind === 'route') stream.cluster = result.route.pickCluster(stream.request);
     armStreamTimeouts(stream, this.config, action.kind === 'route' ? action : undefined, stats);
     this.runFilters(stream, 0);
   }
@@ -215,7 +217,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       stream.localReply(action.responseCode, '', '', 'direct_response', { location: route.redirectLocation(request) });
       return;
     }
-    const picked = route.pickCluster(request);
+    const picked = stream.cluster!;
     stream.includeAttemptCount = virtualHost.model.includeRequestAttemptCount || action.includeAttemptCount;
     stream.includeAttemptCountInResponse = virtualHost.model.includeAttemptCountInResponse;
     const rewritten = route.rewritePath(stream.path);
@@ -228,7 +230,6 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       const v = stream.headers[action.hostRewriteHeader];
       if (typeof v === 'string' && v !== '') stream.headers.host = v;
     }
-    stream.weightedCluster = picked.weighted;
     route.mutations(picked.weighted).applyRequest(stream.headers, stream.info);
     if (!routeToCluster(stream, action, picked.name, this.routerOptions)) this.stats.noCluster.inc();
   }
@@ -263,7 +264,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
 
   prepareResponseHeaders(stream: HttpStream, headers: OutgoingHttpHeaders, _status: number): void {
     const route = stream.route;
-    if (route !== null) route.route.mutations(stream.weightedCluster).applyResponse(headers, stream.info);
+    if (route !== null) route.route.mutations(stream.cluster?.weighted).applyResponse(headers, stream.info);
     const transform = this.config.serverHeaderTransformation;
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     if (this.draining) headers.connection = 'close';

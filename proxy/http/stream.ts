@@ -4,8 +4,7 @@
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { StreamInfo } from '../access-log/index.ts';
 import type { RouterStream } from '../router/index.ts';
-import type { RouteMatchResult, RouteRequest } from '../router/index.ts';
-import type { WeightedCluster } from '../config/model.ts';
+import type { ClusterChoice, RouteMatchResult, RouteRequest } from '../router/index.ts';
 import type { HttpConnectionManagerHandler } from './connection-manager.ts';
 
 export class HttpStream implements RouterStream {
@@ -17,7 +16,8 @@ export class HttpStream implements RouterStream {
   readonly hcm: HttpConnectionManagerHandler;
   path: string;
   route: RouteMatchResult<StreamInfo> | null = null;
-  weightedCluster: WeightedCluster | undefined;
+  /** The route's cluster for this request, picked once (weighted, or from a header) when the route matched. */
+  cluster: ClusterChoice | undefined;
   trustedDownstream = false;
   readonly requestHasBody: boolean;
   includeAttemptCount = false;

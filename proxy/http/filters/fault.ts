@@ -48,17 +48,9 @@ function settingsOf(config: FaultConfig): FaultSettings {
   return settings;
 }
 
-/**
- * The cluster the route names, as Envoy's route entry gives it to the filter. Weighted clusters
- * are picked after the filters run, so upstream_cluster never matches them.
- */
+/** The cluster the route entry sends this request to (picked once, before the filters run). */
 function routeCluster(stream: HttpStream): string | undefined {
-  const action = stream.route?.route.model.action;
-  if (action?.kind !== 'route') return undefined;
-  const spec = action.cluster;
-  if (spec.kind === 'cluster') return spec.name;
-  if (spec.kind === 'cluster_header') return headerValue(stream.headers, spec.header);
-  return undefined;
+  return stream.cluster?.name;
 }
 
 export class FaultFilter implements HttpFilterInstance {

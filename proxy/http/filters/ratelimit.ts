@@ -59,7 +59,7 @@ export class RateLimitFilter implements HttpFilterInstance {
     const perRoute = perRouteConfig<RateLimitPerRouteConfig>(stream, this.name);
     if (isDisabled(perRoute) || !this.appliesTo(stream)) return true;
 
-    const ctx: DescriptorContext = { localCluster: this.localCluster, targetCluster: matched.route.pickCluster(stream.request).name };
+    const ctx: DescriptorContext = { localCluster: this.localCluster, targetCluster: stream.cluster?.name ?? '' };
     const descriptors: Descriptor[] = [];
     // The filter's stage selects the rate_limits of that stage; Legate's are all stage 0.
     if (this.config.stage === 0) {
