@@ -284,9 +284,12 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const stats = this.stats;
     stats.downstreamRqActive.sub(1);
     if (!res.writableFinished) {
-      stats.downstreamRqRxReset.inc();
+      if (stream.localReset) stats.downstreamRqTxReset.inc();
+      else {
+        stats.downstreamRqRxReset.inc();
+        if (!res.headersSent) info.setResponseFlag('DC');
+      }
       stream.reset();
-      if (!res.headersSent) info.setResponseFlag('DC');
     } else {
       stats.downstreamRqCompleted.inc();
       const cls = (res.statusCode / 100) | 0;

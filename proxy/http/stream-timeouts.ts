@@ -31,7 +31,7 @@ function expire(stream: HttpStream, flag: string, body: string, details: string)
   if (stream.res.writableFinished) return;
   if (stream.res.headersSent) {
     stream.info.setResponseFlag(flag);
-    stream.res.destroy();
+    stream.resetDownstream();
     return;
   }
   stream.reset(); // cancels the upstream request

@@ -50,7 +50,7 @@ export class HttpStream implements RouterStream {
     if (flag !== '') this.info.setResponseFlag(flag);
     this.info.responseCodeDetails = details;
     if (this.res.headersSent) {
-      this.res.destroy();
+      this.resetDownstream();
       return;
     }
     const out: OutgoingHttpHeaders = { ...headers };
@@ -68,6 +68,14 @@ export class HttpStream implements RouterStream {
 
   prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void {
     this.hcm.prepareResponseHeaders(this, headers, status);
+  }
+
+  /** Legate, not the client, ended the stream early: counted as downstream_rq_tx_reset. */
+  localReset = false;
+
+  resetDownstream(): void {
+    this.localReset = true;
+    this.res.destroy();
   }
 
   /** cb runs when the downstream goes away (at once if it already has). */

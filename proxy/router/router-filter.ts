@@ -32,6 +32,8 @@ export interface RouterStream {
   readonly info: StreamInfo;
   /** Called when the downstream goes away before the response finished. */
   onReset(cb: () => void): void;
+  /** Resets the downstream stream from this side (the response cannot be completed). */
+  resetDownstream(): void;
 }
 
 export interface RouterOptions {
@@ -232,7 +234,7 @@ class UpstreamRequest {
       this.done = true;
       this.stream.info.setResponseFlag('UC');
       this.cluster.stats.upstreamRqRxReset.inc();
-      this.stream.res.destroy();
+      this.stream.resetDownstream();
       return;
     }
     if (reason === 'per-try-timeout') this.cluster.stats.upstreamRqPerTryTimeout.inc();
@@ -287,7 +289,7 @@ class UpstreamRequest {
       this.done = true;
       this.clearTimers();
       this.stream.info.setResponseFlag('UT');
-      this.stream.res.destroy();
+      this.stream.resetDownstream();
       return;
     }
     this.finishLocal(504, 'upstream request timeout', 'UT', 'upstream_response_timeout');

@@ -56,6 +56,8 @@ t.test("a route's idle_timeout overrides the connection manager's", async (t) =>
 
 t.test('an idle stream whose response started is reset', async (t) => {
   await t.rejects(fetchText(legate.url('/trickle')), 'the body never completes');
+  const stats = await statsMap(legate.adminUrl(''));
+  t.ok((stats.get('http.ingress.downstream_rq_tx_reset') ?? 0) >= 1, 'counted as a reset Legate sent');
 });
 
 t.test("a route's max_stream_duration answers 408", async (t) => {
