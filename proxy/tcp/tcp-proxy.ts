@@ -134,8 +134,7 @@ class TcpSession implements RelayObserver {
     }
     this.cluster = cluster;
     info.upstreamCluster = cluster.config.name;
-    if (cluster.stats.upstreamCxActive.value >= cluster.breaker.thresholds.maxConnections) {
-      cluster.stats.upstreamCxOverflow.inc();
+    if (!cluster.breaker.admitConnection()) {
       info.setResponseFlag('UO');
       this.closeNow();
       return;

@@ -114,6 +114,13 @@ export class CircuitBreaker {
     this.retries.dec();
   }
 
+  /** Whether max_connections allows one more connection; counts the overflow when not (TCP proxy). */
+  admitConnection(): boolean {
+    if (this.cx.canCreate()) return true;
+    this.stats.upstreamCxOverflow.inc();
+    return false;
+  }
+
   connectionOpened(): void {
     this.cx.inc();
   }
