@@ -70,9 +70,11 @@ export class ClusterManager {
         if (running !== undefined) void running.close();
         // A DNS cluster starts without hosts; its config keeps the names that DNS resolves.
         const initial = needsDns(config) ? { ...config, loadAssignment: { ...config.loadAssignment, endpoints: [] } } : config;
+        const keepBreaker = running !== undefined && sameBreaker(running.config, config);
         const cluster = new UpstreamCluster(initial, this.store, {
           onEjection: (address, ejected) => this.ejectionListener?.(config.name, address, ejected),
           activeHealth: this.knownHealth(config.name),
+          breaker: keepBreaker ? running.breaker : undefined,
         });
         cluster.config = config;
         this.clusters.set(config.name, cluster);
@@ -122,6 +124,11 @@ export class ClusterManager {
     if (timer !== undefined) clearInterval(timer);
     this.dnsTimers.delete(name);
   }
+}
+
+/** Same thresholds under the same stat name: the breaker's counts stay valid across a rebuild. */
+function sameBreaker(a: Cluster, b: Cluster): boolean {
+  return (a.altStatName || a.name) === (b.altStatName || b.name) && isDeepStrictEqual(a.circuitBreakers[0], b.circuitBreakers[0]);
 }
 
 function sameExceptEndpoints(a: Cluster, b: Cluster): boolean {

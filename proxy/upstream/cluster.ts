@@ -21,6 +21,9 @@ export interface ClusterOptions {
    * ClusterManager across rebuilds. A new host without a result starts failed, as in Envoy.
    */
   activeHealth?: ReadonlyMap<string, boolean>;
+  /** The rebuilt cluster's breaker, when its thresholds did not change: the old cluster's
+   *  connections and requests in flight still count against the same limits. */
+  breaker?: CircuitBreaker;
 }
 
 export class UpstreamCluster {
@@ -39,7 +42,7 @@ export class UpstreamCluster {
     this.config = config;
     const statName = config.altStatName || config.name;
     this.stats = new ClusterStats(store, statName);
-    this.breaker = new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
+    this.breaker = options.breaker ?? new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
     this.outlier = config.outlierDetection === undefined ? null : new OutlierDetector(config.outlierDetection, this, store, statName, { onEjection: options.onEjection });
     this.activeHealth = options.activeHealth;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
