@@ -2,7 +2,7 @@
 // them in both directions, with the headers the Connection header names.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
-const HOP_BY_HOP = new Set([
+const HOP_BY_HOP = [
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -13,7 +13,7 @@ const HOP_BY_HOP = new Set([
   'transfer-encoding',
   'upgrade',
   'http2-settings',
-]);
+];
 
 /** Removes hop-by-hop headers in place, including those the Connection header names. */
 export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders, keepTe = false): void {
@@ -24,8 +24,9 @@ export function stripHopByHop(headers: IncomingHttpHeaders | OutgoingHttpHeaders
       if (name !== '' && !(keepTe && name === 'te')) delete headers[name];
     }
   }
-  for (const name in headers) {
-    if (HOP_BY_HOP.has(name) && !(keepTe && name === 'te' && headers[name] === 'trailers')) delete headers[name];
+  // Ten lookups, not a walk over every request header: this runs twice per request.
+  for (const name of HOP_BY_HOP) {
+    if (headers[name] !== undefined && !(keepTe && name === 'te' && headers[name] === 'trailers')) delete headers[name];
   }
 }
 
