@@ -1,0 +1,2 @@
+// The codec boundary's public surface.
+export type * from './types.ts';

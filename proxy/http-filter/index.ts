@@ -1,0 +1,67 @@
+// The HTTP filter contract, as Envoy's envoy/http/filter.h: what a filter implements (decode hooks
+// for the request, encode hooks for the response) and what it may do with the stream it runs on.
+// The connection manager (http/) runs the chain; the router (router/) is its last filter. This
+// folder holds types only, so both can import it without importing each other.
+import type { HeaderMap, RequestHeaders, ResponseHeaders } from '../codec/index.ts';
+import type { StreamInfo } from '../access-log/index.ts';
+
+/**
+ * A hook's answer: 'continue' passes the call to the next filter; 'stop' holds it (the filter
+ * calls continueDecoding/continueEncoding later, or answers locally). Data arriving while the
+ * headers are held is buffered by the connection manager, up to the buffer limit.
+ */
+export type FilterStatus = 'continue' | 'stop';
+
+/** What a filter may do with its stream (Envoy's StreamDecoderFilterCallbacks and StreamEncoderFilterCallbacks). */
+export interface FilterStream {
+  /** The request head; filters mutate headers in place. */
+  readonly request: RequestHeaders;
+  readonly info: StreamInfo;
+  /** Requests from an internal peer (Envoy's XFF rule) may use x-envoy-* control headers. */
+  readonly trustedDownstream: boolean;
+  /** The request has a body still to come (headers did not end the stream). */
+  readonly requestHasBody: boolean;
+  /** performance.now() when the stream began. */
+  readonly startMs: number;
+  /** Resumes the decode chain after a hook returned 'stop'. */
+  continueDecoding(): void;
+  /** Answers locally (status, a plain-text body), or resets when the response already started. */
+  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap): void;
+  /** The response from the router (or a filter): runs the encode chain, then the codec. */
+  encodeHeaders(headers: ResponseHeaders, endStream: boolean): void;
+  encodeData(data: Buffer, endStream: boolean): void;
+  encodeTrailers(trailers: HeaderMap): void;
+  encode1xxHeaders(headers: ResponseHeaders): void;
+  /** Whether response headers went out. */
+  readonly responseStarted: boolean;
+  /** Stops or resumes reading the downstream request body (nests). */
+  readDisable(disable: boolean): void;
+  /** Legate ends the stream: a reset towards the client (downstream_rq_tx_reset). */
+  resetStream(): void;
+  /**
+   * Called once when the stream ends before completing (client gone, timeout, local reset);
+   * the watcher releases what it holds. Several watchers may register.
+   */
+  onDestroy(watcher: StreamWatcher): void;
+  /** The downstream's write queue: the router pauses its upstream when it is full. */
+  addWatermarkCallbacks(callbacks: WatermarkCallbacks): void;
+}
+
+export interface StreamWatcher {
+  onStreamDestroy(): void;
+}
+
+export interface WatermarkCallbacks {
+  onAboveWriteBufferHighWatermark(): void;
+  onBelowWriteBufferLowWatermark(): void;
+}
+
+/** A filter instance is shared by every stream of its connection manager; per-stream state lives with the stream. */
+export interface HttpFilter<S extends FilterStream = FilterStream> {
+  decodeHeaders?(stream: S, endStream: boolean): FilterStatus;
+  decodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
+  decodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
+  encodeHeaders?(stream: S, headers: ResponseHeaders, endStream: boolean): FilterStatus;
+  encodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
+  encodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
+}
