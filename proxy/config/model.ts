@@ -245,7 +245,8 @@ export interface HttpConnectionManager {
   httpFilters: HttpFilter[]; // in order; the router is last
   accessLog: AccessLog[];
   useRemoteAddress: boolean;
-  xffNumTrustedHops: number;
+  xffNumTrustedHops: number; // 0
+  internalAddressConfig?: InternalAddressConfig; // absent: no downstream address is internal (Envoy >= 1.33)
   skipXffAppend: boolean;
   generateRequestId: boolean; // true
   preserveExternalRequestId: boolean;
@@ -261,6 +262,13 @@ export interface HttpConnectionManager {
   normalizePath: boolean;
   mergeSlashes: boolean;
   maxRequestHeadersKb: number; // 60
+}
+
+// HttpConnectionManager.InternalAddressConfig: which downstream addresses are internal, so their
+// requests may carry x-envoy-* control headers.
+export interface InternalAddressConfig {
+  unixSockets: boolean; // a unix socket downstream is internal
+  cidrRanges: CidrRange[]; // empty: Envoy's private set (10/8, 172.16/12, 192.168/16, 127.0.0.1, fd00::/8, ::1)
 }
 
 export interface TcpProxy {

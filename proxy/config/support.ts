@@ -61,19 +61,20 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [
     `codec_type stat_prefix rds route_config http_filters server_name server_header_transformation
      max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout access_log
-     use_remote_address skip_xff_append generate_request_id preserve_external_request_id
-     upgrade_configs normalize_path merge_slashes common_http_protocol_options`,
+     use_remote_address xff_num_trusted_hops internal_address_config skip_xff_append generate_request_id
+     preserve_external_request_id upgrade_configs normalize_path merge_slashes common_http_protocol_options`,
     `add_user_agent tracing http_protocol_options http2_protocol_options delayed_close_timeout
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
      proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
-     internal_address_config stream_error_on_invalid_http_message forward_client_cert_details
+     stream_error_on_invalid_http_message forward_client_cert_details
      set_current_client_cert_details scheme_header_transformation proxy_status_config
-     typed_header_validation_config add_proxy_protocol_connection_state drain_timeout xff_num_trusted_hops`,
+     typed_header_validation_config add_proxy_protocol_connection_state drain_timeout`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
     'idle_timeout max_stream_duration max_requests_per_connection',
     'max_connection_duration max_headers_count headers_with_underscores_action',
   ],
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig': ['unix_sockets cidr_ranges', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.Rds': ['config_source route_config_name', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': ['name typed_config is_optional disabled', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig': ['upgrade_type enabled', ''],

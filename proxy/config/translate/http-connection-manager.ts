@@ -1,11 +1,11 @@
 // envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager ->
 // HttpConnectionManager. An inline route_config is returned beside it under a synthetic name so
 // that inline and RDS route configs live in one place (Snapshot.routeConfigs).
-import { joinPath } from '../errors.ts';
-import type { HttpConnectionManager, RouteConfig } from '../model.ts';
+import { indexPath, joinPath } from '../errors.ts';
+import type { HttpConnectionManager, InternalAddressConfig, RouteConfig } from '../model.ts';
 import { translateAccessLogs } from './access-log.ts';
 import { configSource } from './config-source.ts';
-import { bool, list, ms, num, obj, reject, str } from './common.ts';
+import { bool, cidrRange, list, ms, num, obj, reject, str } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpFilters } from './http-filters.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
@@ -45,6 +45,8 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     mergeSlashes: bool(raw, 'merge_slashes', false),
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
   };
+  const internal = obj(raw, 'internal_address_config');
+  if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
   const rds = obj(raw, 'rds');
   if (rds !== undefined) {
     const rdsPath = joinPath(path, 'rds');
@@ -57,4 +59,14 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
   }
   const inline = obj(raw, 'route_config') as Raw;
   return { hcm, routeConfig: translateRouteConfig(inline, joinPath(path, 'route_config'), ctx, inlineName) };
+}
+
+// HttpConnectionManager.InternalAddressConfig; each cidr_ranges entry needs an IP address_prefix
+// and a prefix_len that fits its family.
+function internalAddressConfig(raw: Raw, path: string): InternalAddressConfig {
+  const rangesPath = joinPath(path, 'cidr_ranges');
+  return {
+    unixSockets: bool(raw, 'unix_sockets', false),
+    cidrRanges: list(raw, 'cidr_ranges').map((r, i) => cidrRange(r, indexPath(rangesPath, i))),
+  };
 }
