@@ -1,12 +1,19 @@
 // The load generator, run in its own process so it never shares an event loop with the upstream
-// or a proxy. HTTP scenarios use autocannon; the TCP scenario reads streams with plain sockets.
-// One connection set serves warm-up then measurement, so pools stay warm; only the measured
-// window is counted, and the proxy's CPU time is read from /proc at its two ends.
+// or a proxy. HTTP scenarios use wrk (a child of this process, so it inherits its CPU pinning) or
+// autocannon (in this process), as generator.ts decides; the TCP scenario reads streams with plain
+// sockets. With autocannon and sockets one connection set serves warm-up then measurement; wrk
+// warms up in a run of its own, then measures in a second one (the proxy's upstream pools stay
+// warm, the client connections are new). Only the measured window is counted, and the proxy's CPU
+// time is read from /proc at its two ends.
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
-import { sampleProcesses, type ProcSample } from './proc-stats.ts';
+import { generatorFor, wrkBinary, type GeneratorUsed, type LoadGeneratorName } from './generator.ts';
+import { cpuDelta, sampleProcesses, type ProcSample } from './proc-stats.ts';
 import {
   ATTEMPT_HEADER,
   ROUTES_PER_HOST,
@@ -16,11 +23,14 @@ import {
   virtualHostName,
   type HttpLoad,
 } from './scenarios.ts';
+import { runWrk, wrkResult, wrkScript } from './wrk.ts';
 
 export interface LoadConfig {
   /** http://127.0.0.1:PORT for HTTP scenarios, tcp://127.0.0.1:PORT for TCP. */
   url: string;
   scenario: string;
+  /** The generator asked for; generatorFor() says what runs this scenario. */
+  generator: LoadGeneratorName;
   connections: number;
   warmupSeconds: number;
   durationSeconds: number;
@@ -39,15 +49,20 @@ export interface LatencyMs {
 
 export interface LoadResult {
   type: 'result';
+  generator: GeneratorUsed;
   seconds: number;
   /** Completed responses (HTTP only). */
   requests: number;
+  /** Successful responses: 2xx (autocannon), status below 400 (wrk, which tells no finer). */
+  ok: number;
   /** Bytes received, headers included. */
   bytes: number;
+  /** Per status code (autocannon); '<400' and '>=400' (wrk). */
   statusCounts: Record<string, number>;
+  /** Connection errors and timeouts (non-2xx responses are in requests - ok). */
   errors: number;
   latencyMs?: LatencyMs;
-  /** The latency histogram in microseconds, hdr-histogram compressed base64. */
+  /** The latency histogram in microseconds, hdr-histogram compressed base64 (autocannon only). */
   latencyHistogram?: string;
   /** Proxy CPU seconds spent in the measured window; memory at its end. */
   proc?: ProcSample;
@@ -95,16 +110,21 @@ class MeasuredWindow {
 
   proc(): ProcSample | undefined {
     if (!this.#procStart || !this.#procEnd) return undefined;
-    return { ...this.#procEnd, cpuSeconds: this.#procEnd.cpuSeconds - this.#procStart.cpuSeconds };
+    return cpuDelta(this.#procStart, this.#procEnd);
   }
 
-  result(withLatency: boolean): LoadResult {
+  result(generator: GeneratorUsed, withLatency: boolean): LoadResult {
     const h = this.histogram;
     const ms = (us: number) => us / 1000;
+    const ok = Object.entries(this.statusCounts)
+      .filter(([code]) => code.startsWith('2'))
+      .reduce((sum, [, n]) => sum + n, 0);
     return {
       type: 'result',
+      generator,
       seconds: this.seconds,
       requests: this.requests,
+      ok,
       bytes: this.bytes,
       statusCounts: this.statusCounts,
       errors: this.errors,
@@ -212,7 +232,29 @@ async function httpLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult>
   window.close();
   instance.stop();
   await finished;
-  return window.result(true);
+  return window.result('autocannon', true);
+}
+
+async function wrkLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult> {
+  const binary = wrkBinary();
+  if (!binary) throw new Error('wrk not found on PATH');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-'));
+  try {
+    const run = async (phase: string, seconds: number) => {
+      const scriptFile = path.join(dir, `${phase}.lua`);
+      fs.writeFileSync(scriptFile, wrkScript(load, `${process.pid}-${phase}-`));
+      return runWrk({ binary, url: config.url + load.path, connections: config.connections, seconds, scriptFile });
+    };
+    await run('warmup', config.warmupSeconds);
+    // The proxy's CPU time from just before wrk starts to just after it exits.
+    const window = new MeasuredWindow(config.watchPids);
+    window.open();
+    const { summary } = await run('measure', config.durationSeconds);
+    window.close();
+    return wrkResult(summary, window.proc());
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 async function tcpLoad(config: LoadConfig, connections: number): Promise<LoadResult> {
@@ -236,13 +278,22 @@ async function tcpLoad(config: LoadConfig, connections: number): Promise<LoadRes
   await sleep(config.durationSeconds * 1000);
   window.close();
   for (const socket of sockets) socket.destroy();
-  return window.result(false);
+  return window.result('node-sockets', false);
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadConfig;
 const scenario = scenarioByName(config.scenario);
-const result =
-  scenario.protocol === 'tcp'
-    ? await tcpLoad(config, scenario.connections ?? config.connections)
-    : await httpLoad(config, scenario.http as HttpLoad);
-process.send?.(result, () => process.exit(0));
+const generator = generatorFor(scenario, config.generator);
+try {
+  const result =
+    generator === 'node-sockets'
+      ? await tcpLoad(config, scenario.connections ?? config.connections)
+      : generator === 'wrk'
+        ? await wrkLoad(config, scenario.http as HttpLoad)
+        : await httpLoad(config, scenario.http as HttpLoad);
+  process.send?.(result, () => process.exit(0));
+} catch (error) {
+  // One line, last: the bench quotes the tail of what the load generator printed.
+  console.error(`loadgen (${generator}): ${error instanceof Error ? error.message : String(error)}`.replace(/\s*\n\s*/g, ' | '));
+  process.exit(1);
+}

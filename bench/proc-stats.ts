@@ -1,5 +1,6 @@
 // CPU time and memory of a process tree from /proc: the proxy's own process plus its children
-// (nginx workers, Legate's cluster workers).
+// (nginx workers, Legate's cluster workers). A window's CPU time is the difference of two samples,
+// and its CPU per 1,000 requests that difference over the successful responses.
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
@@ -18,26 +19,35 @@ const clockTicks = (() => {
   return Number.isFinite(ticks) && ticks > 0 ? ticks : 100;
 })();
 
-interface StatLine {
+export interface StatLine {
   ppid: number;
+  /** utime + stime + cutime + cstime, in clock ticks. */
   ticks: number;
 }
 
+/** The parent and CPU ticks from the text of /proc/PID/stat (see proc_pid_stat(5)). */
+export function parseStat(text: string): StatLine | undefined {
+  // The command name may hold spaces and parentheses: the fields start after the last ')'.
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  // Fields from the 3rd (state): ppid is the 4th, utime..cstime the 14th..17th.
+  const fields = text.slice(close + 2).trim().split(' ');
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  const ticks = utime + stime + cutime + cstime;
+  if (!Number.isFinite(ticks)) return undefined;
+  return { ppid: Number(fields[1]), ticks };
+}
+
 function readStat(pid: number): StatLine | undefined {
-  let text: string;
   try {
-    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return parseStat(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined; // exited between listing and reading
   }
-  // The command name may hold spaces and parentheses: the fields start after the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
-  return { ppid: Number(fields[1]), ticks: utime + stime + cutime + cstime };
 }
 
 /** The roots and all their descendants that are alive now. */
-function processTree(roots: readonly number[]): number[] {
+export function processTree(roots: readonly number[]): number[] {
   const children = new Map<number, number[]>();
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);
@@ -83,4 +93,14 @@ export function sampleProcesses(roots: readonly number[]): ProcSample {
     peakRssBytes: peakKiB * 1024,
     processes: pids.length,
   };
+}
+
+/** The CPU seconds spent between two samples of the same tree; memory as at the end. */
+export function cpuDelta(start: ProcSample, end: ProcSample): ProcSample {
+  return { ...end, cpuSeconds: end.cpuSeconds - start.cpuSeconds };
+}
+
+/** CPU seconds per 1,000 successful requests; undefined when nothing succeeded. */
+export function cpuPer1k(cpuSeconds: number, okRequests: number): number | undefined {
+  return okRequests > 0 ? (cpuSeconds / okRequests) * 1000 : undefined;
 }

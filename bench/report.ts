@@ -1,18 +1,21 @@
-// The run's outputs: a Markdown table (each row's ratio to nginx and to the Node L4 pipe), the
-// JSON with every raw figure, and an SVG latency plot per scenario.
+// The run's outputs: a Markdown table (per scenario and target: req/s, the proxy's CPU seconds per
+// 1,000 requests, p99, and the row's ratios to the Node L4 pipe, nginx and the naive Node proxy),
+// the JSON with every raw figure, and an SVG latency plot per scenario.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MachineInfo } from './machine.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Cell } from './session.ts';
-import type { CellSummary, Spread } from './summary.ts';
+import { RATIO_REFERENCES, type CellSummary, type RatioReference, type Spread } from './summary.ts';
 import { PALETTE, PERCENTILE_LABELS, latencyPlot } from './svg.ts';
 
 export interface BenchReport {
   startedAt: string;
   finishedAt: string;
   command: string;
-  options: { durationSeconds: number; warmupSeconds: number; connections: number; rounds: number };
+  options: { durationSeconds: number; warmupSeconds: number; connections: number; rounds: number; loadGenerator: string };
+  /** What generated the load, for the header. */
+  loadGenerator: string;
   pinning: string;
   machine: MachineInfo;
   scenarios: Scenario[];
@@ -22,22 +25,27 @@ export interface BenchReport {
   summary: CellSummary[];
 }
 
+const RATIO_HEADINGS: Record<RatioReference, string> = {
+  'l4-pipe': 'vs L4 pipe',
+  nginx: 'vs nginx',
+  'naive-node': 'vs naive-node',
+};
+
 const COLUMNS = [
   'scenario',
   'target',
   'req/s',
+  'CPU s/1k req',
+  'p99 ms',
+  ...RATIO_REFERENCES.map((reference) => RATIO_HEADINGS[reference]),
   'MiB/s',
   'p50 ms',
   'p90 ms',
-  'p99 ms',
   'p99.9 ms',
   'max ms',
   '+p50 ms',
   '+p99 ms',
-  'CPU s/1k req',
   'RSS MiB',
-  'vs nginx',
-  'vs L4 pipe',
   'errors',
 ];
 
@@ -56,8 +64,8 @@ function withSpread(value: Spread | undefined, digits: number, showSpread: boole
   return showSpread ? `${median} (${fixed(value.min, digits)}–${fixed(value.max, digits)})` : median;
 }
 
-function ratio(value: number | undefined): string {
-  return value === undefined ? '–' : `${value.toFixed(2)}×`;
+function ratio(value: Spread | undefined): string {
+  return value === undefined ? '–' : `${value.median.toFixed(2)}×`;
 }
 
 /** A reason short enough for a table cell; the JSON keeps the whole of it. */
@@ -77,18 +85,17 @@ function row(summary: CellSummary, scenario: Scenario, multiRound: boolean): str
     scenario.name,
     summary.target,
     withSpread(summary.rps, 0, spreadOn('rps')),
+    withSpread(summary.cpuPer1k, 3, spreadOn('cpuPer1k')),
+    ms(latency?.p99),
+    ...RATIO_REFERENCES.map((reference) => ratio(summary.ratios[reference])),
     withSpread(summary.mibps, summary.mibps && summary.mibps.median >= 100 ? 0 : 1, spreadOn('mibps')),
     ms(latency?.p50),
     ms(latency?.p90),
-    ms(latency?.p99),
     ms(latency?.p999),
     ms(latency?.max),
     ms(summary.addedMs?.p50),
     ms(summary.addedMs?.p99),
-    withSpread(summary.cpuPer1k, 3, spreadOn('cpuPer1k')),
     withSpread(summary.rssMiB, 0, false),
-    ratio(summary.vsNginx),
-    ratio(summary.vsL4Pipe),
     String(summary.errors),
   ];
 }
@@ -122,16 +129,20 @@ export function renderMarkdown(report: BenchReport): string {
     `Run ${report.startedAt}: ${options.rounds} round(s), ${options.durationSeconds} s measured per target after ${options.warmupSeconds} s warm-up, ${options.connections} connections unless the scenario fixes them.`,
     '',
     `- Machine: ${machineLine(report.machine)}`,
+    `- Load generator: ${report.loadGenerator}`,
     `- Pinning: ${report.pinning}`,
     `- Reproduce: \`${report.command}\``,
     '',
     table(report),
     '',
     'Figures are medians over the rounds; the headline figure of each scenario shows (min–max) when there is more than one round.',
-    'req/s counts 2xx responses only; errors counts non-2xx responses plus connection errors and timeouts, summed over the rounds.',
-    '"vs nginx" and "vs L4 pipe" divide the row\'s headline figure by theirs: req/s (higher is better), MiB/s for download1m and tcp,',
-    'and CPU seconds per 1000 requests for rate1k (lower is better). +p50/+p99 is the latency added over going direct, at the fixed rate.',
-    'CPU and RSS are the proxy\'s own processes (with its workers), read from /proc.',
+    'req/s counts 2xx responses only (with wrk: responses below 400, all the upstream sends are 200 and 503); errors counts the other',
+    'responses plus connection errors and timeouts, summed over the rounds.',
+    'CPU s/1k req is the CPU time (user + system) of the proxy\'s processes, workers included, read from /proc at the two ends of the',
+    'measured window, per 1,000 successful requests; – where there is no proxy process (direct) or no requests (tcp). RSS likewise.',
+    '"vs L4 pipe", "vs nginx" and "vs naive-node" divide the row\'s headline figure by theirs in the same round, then take the median',
+    'over the rounds: req/s (higher is better), MiB/s for download1m and tcp, and CPU s per 1,000 requests for rate1k (lower is better).',
+    '+p50/+p99 is the latency added over going direct, at the fixed rate.',
     '',
     'Scenarios:',
     ...report.scenarios.map((s) => `- ${s.name}: ${s.title}`),

@@ -2,6 +2,7 @@
 // See bench/README.md for what each scenario and target is and how to read the table.
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import { LOAD_GENERATORS, defaultLoadGenerator, describeLoadGenerator, wrkBinary, type LoadGeneratorName } from './generator.ts';
 import { describeMachine } from './machine.ts';
 import { planPinning } from './pinning.ts';
 import { QUICK_SCENARIOS, SCENARIOS, scenarioByName } from './scenarios.ts';
@@ -25,18 +26,30 @@ function whole(value: string): number {
   return number;
 }
 
+function generatorName(value: string): LoadGeneratorName {
+  if (!(LOAD_GENERATORS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`expected one of ${LOAD_GENERATORS.join(', ')}`);
+  }
+  return value as LoadGeneratorName;
+}
+
 function list(value: string): string[] {
   return value.split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 const program = new Command('npm run bench --')
-  .description('Measure Legate against direct, a Node L4 pipe, http-proxy, fast-proxy, nginx and HAProxy in one run.')
+  .description('Measure Legate against direct, a Node L4 pipe, a naive node:http + undici proxy, http-proxy, fast-proxy, nginx and HAProxy in one run.')
   .option('-d, --duration <seconds>', 'measured seconds per target, scenario and round', positive, 5)
   .option('-w, --warmup <seconds>', 'warm-up seconds before each measurement', positive, 1)
   .option('-c, --connections <n>', 'load generator connections (the tcp scenario uses 8 streams)', whole, 50)
   .option('-r, --rounds <n>', 'rounds; each round runs every target once per scenario', whole, 3)
   .option('-s, --scenarios <list>', `comma-separated, of: ${SCENARIOS.map((s) => s.name).join(', ')}`, list)
   .option('-t, --targets <list>', `comma-separated, of: ${TARGETS.map((t) => t.name).join(', ')}`, list)
+  .option(
+    '-g, --load-generator <name>',
+    `HTTP load generator, ${LOAD_GENERATORS.join(' or ')} (default: wrk when installed, else autocannon; rate1k always uses paced autocannon)`,
+    generatorName,
+  )
   .option('-q, --quick', `1 round, 2 s per target, scenarios ${QUICK_SCENARIOS.join(' and ')} (explicit options win)`)
   .option('--json <file>', 'also write the JSON with every raw figure to this file')
   .option('--out <dir>', 'results directory (README.md is updated only for the default one)', DEFAULT_OUT)
@@ -51,6 +64,7 @@ const opts = program.opts<{
   rounds: number;
   scenarios?: string[];
   targets?: string[];
+  loadGenerator?: LoadGeneratorName;
   quick?: boolean;
   json?: string;
   out: string;
@@ -74,6 +88,12 @@ try {
   process.exit(2);
 }
 
+const loadGenerator = opts.loadGenerator ?? defaultLoadGenerator();
+if (loadGenerator === 'wrk' && !wrkBinary()) {
+  console.error('bench: --load-generator wrk, but wrk is not on PATH (apt-get install wrk)');
+  process.exit(2);
+}
+
 // Ctrl-C and kill go through process.exit, whose handler in child.ts stops every child.
 process.on('SIGINT', () => process.exit(130));
 process.on('SIGTERM', () => process.exit(143));
@@ -81,6 +101,8 @@ process.on('SIGTERM', () => process.exit(143));
 const pinning = planPinning(opts.pin);
 const log = (line: string) => console.error(line);
 log(`bench: ${pinning.description}`);
+const loadGeneratorDescription = describeLoadGenerator(loadGenerator, scenarios, opts.loadGenerator === undefined);
+log(`bench: load generator ${loadGeneratorDescription}`);
 const startedAt = new Date().toISOString();
 const machine = describeMachine();
 const cells = await runSession({
@@ -90,6 +112,7 @@ const cells = await runSession({
   durationSeconds: opts.duration,
   warmupSeconds: opts.warmup,
   connections: opts.connections,
+  loadGenerator,
   pinning,
   log,
 });
@@ -98,7 +121,14 @@ const report: BenchReport = {
   startedAt,
   finishedAt: new Date().toISOString(),
   command: `npm run bench${args ? ` -- ${args}` : ''}`,
-  options: { durationSeconds: opts.duration, warmupSeconds: opts.warmup, connections: opts.connections, rounds: opts.rounds },
+  options: {
+    durationSeconds: opts.duration,
+    warmupSeconds: opts.warmup,
+    connections: opts.connections,
+    rounds: opts.rounds,
+    loadGenerator,
+  },
+  loadGenerator: loadGeneratorDescription,
   pinning: pinning.description,
   machine,
   scenarios,

@@ -5,8 +5,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Child, startNodeProgram } from './child.ts';
+import type { GeneratorUsed, LoadGeneratorName } from './generator.ts';
 import type { LoadConfig, LoadResult, LatencyMs } from './loadgen.ts';
 import type { Pinning } from './pinning.ts';
+import { cpuPer1k } from './proc-stats.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Target, Upstream } from './targets/types.ts';
 import type { UpstreamReady } from './upstream.ts';
@@ -18,6 +20,7 @@ export interface SessionOptions {
   durationSeconds: number;
   warmupSeconds: number;
   connections: number;
+  loadGenerator: LoadGeneratorName;
   pinning: Pinning;
   log(line: string): void;
 }
@@ -25,10 +28,14 @@ export interface SessionOptions {
 /** One target x scenario x round. */
 export interface Measurement {
   round: number;
+  /** What generated the load: wrk, autocannon, or Node sockets (tcp). */
+  generator: GeneratorUsed;
   seconds: number;
   /** Responses of any status. */
   requests: number;
-  /** 2xx responses per second. */
+  /** Successful responses: 2xx (below 400 with wrk, which tells no finer; see wrk.ts). */
+  ok: number;
+  /** Successful responses per second. */
   rps: number;
   bytes: number;
   mibps: number;
@@ -37,7 +44,9 @@ export interface Measurement {
   errors: number;
   latencyMs?: LatencyMs;
   latencyHistogram?: string;
+  /** The proxy's process tree, utime+stime from /proc over the measured window. */
   cpuSeconds?: number;
+  /** cpuSeconds per 1,000 successful responses. */
   cpuPer1k?: number;
   rssBytes?: number;
   peakRssBytes?: number;
@@ -61,15 +70,15 @@ const LOADGEN = path.join(import.meta.dirname, 'loadgen.ts');
 const UPSTREAM = path.join(import.meta.dirname, 'upstream.ts');
 const MiB = 1024 * 1024;
 
-function toMeasurement(round: number, result: LoadResult, isTcp: boolean): Measurement {
-  const ok = Object.entries(result.statusCounts)
-    .filter(([code]) => code.startsWith('2'))
-    .reduce((sum, [, count]) => sum + count, 0);
+export function toMeasurement(round: number, result: LoadResult, isTcp: boolean): Measurement {
+  const ok = result.ok;
   const proc = result.proc;
   return {
     round,
+    generator: result.generator,
     seconds: result.seconds,
     requests: result.requests,
+    ok,
     rps: ok / result.seconds,
     bytes: result.bytes,
     mibps: result.bytes / MiB / result.seconds,
@@ -80,7 +89,7 @@ function toMeasurement(round: number, result: LoadResult, isTcp: boolean): Measu
     ...(proc
       ? {
           cpuSeconds: proc.cpuSeconds,
-          cpuPer1k: isTcp || ok === 0 ? undefined : (proc.cpuSeconds / ok) * 1000,
+          cpuPer1k: isTcp ? undefined : cpuPer1k(proc.cpuSeconds, ok),
           rssBytes: proc.rssBytes,
           peakRssBytes: proc.peakRssBytes,
           processes: proc.processes,
@@ -139,7 +148,10 @@ export async function runSession(options: SessionOptions): Promise<Cell[]> {
             cell.status = 'ok';
             const figure =
               scenario.headline === 'mibps' ? `${measurement.mibps.toFixed(0)} MiB/s` : `${measurement.rps.toFixed(0)} req/s`;
-            log(`${label}: ${figure}, p99 ${measurement.latencyMs?.p99.toFixed(2) ?? '-'} ms, errors ${measurement.errors}`);
+            const cpu = measurement.cpuPer1k === undefined ? '' : `, CPU ${measurement.cpuPer1k.toFixed(3)} s/1k req`;
+            log(
+              `${label}: ${figure}, p99 ${measurement.latencyMs?.p99.toFixed(2) ?? '-'} ms${cpu}, errors ${measurement.errors} (${measurement.generator})`,
+            );
           } catch (error) {
             const message = error instanceof Error ? error.message : String(error);
             cell.failures.push(`round ${round}: ${message}`);
@@ -174,6 +186,7 @@ async function measure(
     const config: LoadConfig = {
       url: running.url,
       scenario: scenario.name,
+      generator: options.loadGenerator,
       connections: scenario.connections ?? options.connections,
       warmupSeconds: options.warmupSeconds,
       durationSeconds: options.durationSeconds,

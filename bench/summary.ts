@@ -1,5 +1,7 @@
-// Reduce the rounds of each cell to medians with min/max, and relate each row to the ceilings:
-// the Node L4 pipe, nginx, and (for the fixed-rate scenario) the latency of going direct.
+// Reduce the rounds of each cell to medians with min/max, and relate each row to its peers: the
+// Node L4 pipe, nginx and the naive Node proxy (the ratio of the headline figures within each
+// round, then the median of those ratios, so that a round run while the machine was busier
+// compares like with like), and for the fixed-rate scenario the latency of going direct.
 import type { LatencyMs } from './loadgen.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Cell, CellStatus, Measurement } from './session.ts';
@@ -26,11 +28,14 @@ export interface CellSummary {
   errors: number;
   /** Fixed-rate scenarios: median latency minus that of going direct. */
   addedMs?: { p50: number; p99: number };
-  /** The headline figure divided by nginx's / the L4 pipe's. */
-  vsNginx?: number;
-  vsL4Pipe?: number;
+  /** Per reference target: the median over rounds of this row's headline figure over theirs in the same round. */
+  ratios: Partial<Record<RatioReference, Spread>>;
   upstreamShares?: number[];
 }
+
+/** The targets every row is compared with, in the order of the report's columns. */
+export const RATIO_REFERENCES = ['l4-pipe', 'nginx', 'naive-node'] as const;
+export type RatioReference = (typeof RATIO_REFERENCES)[number];
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -51,8 +56,26 @@ function latencyMedians(measurements: Measurement[]): LatencyMs | undefined {
   return { p50: of('p50'), p90: of('p90'), p99: of('p99'), p999: of('p999'), max: of('max'), mean: of('mean') };
 }
 
-function headlineOf(summary: CellSummary, scenario: Scenario): number | undefined {
-  return summary[scenario.headline]?.median;
+/** A measurement's headline figure: req/s, MiB/s or CPU s per 1,000 requests. */
+export function headlineValue(m: Measurement, scenario: Scenario): number | undefined {
+  const value = scenario.headline === 'rps' ? (m.requests > 0 ? m.rps : undefined) : m[scenario.headline];
+  return value !== undefined && Number.isFinite(value) ? value : undefined;
+}
+
+/** The row's headline over the reference's, round by round (rounds both measured). */
+export function roundRatios(row: Cell, reference: Cell, scenario: Scenario): number[] {
+  const ratios: number[] = [];
+  for (const m of row.measurements) {
+    const value = headlineValue(m, scenario);
+    const peer = reference.measurements.find((r) => r.round === m.round);
+    const base = peer && headlineValue(peer, scenario);
+    if (value !== undefined && base) ratios.push(value / base);
+  }
+  return ratios;
+}
+
+function spreadOf(values: number[]): Spread | undefined {
+  return values.length === 0 ? undefined : { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
 function summarizeCell(cell: Cell): CellSummary {
@@ -70,6 +93,7 @@ function summarizeCell(cell: Cell): CellSummary {
     cpuPer1k: spread(ms, (m) => m.cpuPer1k),
     rssMiB: spread(ms, (m) => (m.rssBytes === undefined ? undefined : m.rssBytes / 2 ** 20)),
     errors: ms.reduce((sum, m) => sum + m.errors, 0),
+    ratios: {},
     upstreamShares: shares.length > 0 ? shares[0].map((_, i) => median(shares.map((s) => s[i]))) : undefined,
   };
 }
@@ -78,19 +102,15 @@ export function summarize(cells: readonly Cell[], scenarios: readonly Scenario[]
   const summaries = cells.map(summarizeCell);
   for (const scenario of scenarios) {
     const rows = summaries.filter((s) => s.scenario === scenario.name);
-    const find = (target: string) => rows.find((s) => s.target === target);
-    const nginx = find('nginx');
-    const pipe = find('l4-pipe');
-    const direct = find('direct');
+    const cellOf = (target: string) => cells.find((c) => c.scenario === scenario.name && c.target === target);
+    const direct = rows.find((s) => s.target === 'direct');
     for (const row of rows) {
-      const value = headlineOf(row, scenario);
-      if (value === undefined) continue;
-      const ratio = (reference: CellSummary | undefined) => {
-        const base = reference && headlineOf(reference, scenario);
-        return base ? value / base : undefined;
-      };
-      row.vsNginx = ratio(nginx);
-      row.vsL4Pipe = ratio(pipe);
+      const cell = cellOf(row.target) as Cell;
+      for (const reference of RATIO_REFERENCES) {
+        const peer = cellOf(reference);
+        const ratios = peer ? spreadOf(roundRatios(cell, peer, scenario)) : undefined;
+        if (ratios) row.ratios[reference] = ratios;
+      }
       if (scenario.http?.rate && row.latencyMs && direct?.latencyMs) {
         row.addedMs = { p50: row.latencyMs.p50 - direct.latencyMs.p50, p99: row.latencyMs.p99 - direct.latencyMs.p99 };
       }

@@ -3,12 +3,13 @@ import type { Target } from './types.ts';
 import { direct } from './direct.ts';
 import { l4Pipe } from './l4-pipe.ts';
 import { legateAllShared, legateAllWorkers, legateOneWorker } from './legate.ts';
+import { naiveNode } from './naive-node.ts';
 import { httpProxy } from './http-proxy.ts';
 import { fastProxy } from './fast-proxy.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
 
-export const TARGETS: readonly Target[] = [direct, l4Pipe, legateOneWorker, legateAllWorkers, legateAllShared, httpProxy, fastProxy, nginx, haproxy];
+export const TARGETS: readonly Target[] = [direct, l4Pipe, legateOneWorker, legateAllWorkers, legateAllShared, naiveNode, httpProxy, fastProxy, nginx, haproxy];
 
 export function targetByName(name: string): Target {
   const target = TARGETS.find((t) => t.name === name);

@@ -1,14 +1,27 @@
-// The bench harness end to end on a 1-second run: it must produce figures for each target and
-// a table row for each. Nothing here judges the figures themselves: bench is not a timed test.
+// The bench harness: end to end on 1-second runs (it must produce figures for each target and a
+// table row for each, with wrk when installed and with autocannon), and unit by unit where a
+// figure is computed: wrk's scripts and output, the proxy's CPU time from /proc and per 1,000
+// requests, and the ratios taken within each round. Nothing here judges the figures themselves:
+// bench is not a timed test.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
+import { generatorFor, wrkBinary } from '../../bench/generator.ts';
+import { cpuDelta, cpuPer1k, parseStat, sampleProcesses } from '../../bench/proc-stats.ts';
+import { scenarioByName, ATTEMPT_HEADER, VIRTUAL_HOSTS } from '../../bench/scenarios.ts';
+import { toMeasurement, type Cell, type Measurement } from '../../bench/session.ts';
+import { summarize } from '../../bench/summary.ts';
+import { WRK_MARKER, parseWrkOutput, runWrk, wrkArgs, wrkResult, wrkScript } from '../../bench/wrk.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const LEGATE = fs.existsSync(path.join(REPO, 'proxy', 'cli.ts'));
-const TARGETS = ['direct', 'l4-pipe', ...(LEGATE ? ['legate-1'] : [])];
+const WRK = wrkBinary();
+const TARGETS = ['direct', 'l4-pipe', 'naive-node', ...(LEGATE ? ['legate-1'] : [])];
 
 interface Exit {
   code: number | null;
@@ -32,6 +45,11 @@ function runBench(args: string[], timeoutMs: number, teardown: (fn: () => void) 
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
+interface Row {
+  scenario: string;
+  target: string;
+}
+
 t.test('a 1-second run measures every target and reports it', async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-harness-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
@@ -43,32 +61,265 @@ t.test('a 1-second run measures every target and reports it', async (t) => {
 
   const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
   t.equal(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'), fs.readFileSync(jsonFile, 'utf8'), '--json copies latest.json');
-  const cell = (target: string) => report.cells.find((c: { scenario: string; target: string }) => c.scenario === 'get64' && c.target === target);
-  const summary = (target: string) => report.summary.find((c: { scenario: string; target: string }) => c.scenario === 'get64' && c.target === target);
+  const cell = (target: string) => report.cells.find((c: Row) => c.scenario === 'get64' && c.target === target);
+  const summary = (target: string) => report.summary.find((c: Row) => c.scenario === 'get64' && c.target === target);
+  const generator = WRK ? 'wrk' : 'autocannon';
+  t.equal(report.options.loadGenerator, generator, `the default load generator is ${generator}`);
 
-  for (const target of ['direct', 'l4-pipe']) {
+  for (const target of ['direct', 'l4-pipe', 'naive-node']) {
     const measured = cell(target);
     t.equal(measured?.status, 'ok', `${target} measured: ${measured?.reason ?? ''}`);
     const [m] = measured.measurements;
+    t.equal(m.generator, generator, `${target} load from ${generator}`);
     t.ok(m.requests > 0, `${target} completed requests`);
-    t.equal(m.statusCounts['200'], m.requests, `${target}: every response a 200`);
+    t.equal(m.ok, m.requests, `${target}: every response a success`);
+    t.equal(m.errors, 0, `${target}: no errors`);
     for (const key of ['p50', 'p90', 'p99', 'p999', 'max']) t.ok(m.latencyMs[key] > 0, `${target} latency ${key}`);
-    t.type(m.latencyHistogram, 'string', `${target} raw histogram kept`);
+    if (generator === 'autocannon') t.type(m.latencyHistogram, 'string', `${target} raw histogram kept`);
     t.ok(summary(target).rps.median > 0, `${target} summarised`);
   }
-  const pipe = cell('l4-pipe').measurements[0];
-  t.ok(pipe.cpuSeconds >= 0 && pipe.rssBytes > 0, 'proxy CPU and memory read from /proc');
-  t.equal(summary('l4-pipe').vsL4Pipe, 1, 'the L4 pipe is its own reference');
+  for (const target of ['l4-pipe', 'naive-node']) {
+    const m = cell(target).measurements[0];
+    t.ok(m.cpuSeconds >= 0 && m.rssBytes > 0, `${target}: proxy CPU and memory read from /proc`);
+    t.equal(m.cpuPer1k, (m.cpuSeconds / m.ok) * 1000, `${target}: CPU s per 1,000 successful requests`);
+    t.equal(summary(target).ratios[target].median, 1, `${target} is its own reference`);
+  }
+  t.ok(cell('naive-node').measurements[0].cpuSeconds > 0, 'the naive proxy spent CPU time');
+  t.ok(summary('direct').ratios['naive-node'].median > 0, 'direct compared with the naive proxy');
   t.equal(cell('direct').measurements[0].cpuSeconds, undefined, 'no proxy process for direct');
 
   if (LEGATE) {
     const legate = cell('legate-1');
-    if (legate.status === 'ok') t.ok(legate.measurements[0].requests > 0, 'legate-1 completed requests');
-    else t.ok(legate.reason, `legate-1 not measured, with a reason: ${legate.reason}`);
+    if (legate.status === 'ok') {
+      t.ok(legate.measurements[0].requests > 0, 'legate-1 completed requests');
+      t.ok(legate.measurements[0].cpuPer1k > 0, 'legate-1 CPU per 1,000 requests');
+    } else {
+      t.ok(legate.reason, `legate-1 not measured, with a reason: ${legate.reason}`);
+    }
   }
 
   const markdown = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
+  t.match(markdown, new RegExp(`^- Load generator: ${generator} `, 'm'), 'the header names the load generator');
+  t.match(markdown, /^\| scenario \| target \| req\/s \| CPU s\/1k req \| p99 ms \| vs L4 pipe \| vs nginx \| vs naive-node \|/m, 'columns');
   for (const target of TARGETS) t.match(markdown, new RegExp(`^\\| get64 \\| ${target} \\|`, 'm'), `table row for ${target}`);
   t.match(exit.stdout, /\| get64 \| direct \|/, 'the table is printed');
   t.match(fs.readFileSync(path.join(out, 'latency-get64.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>\s*$/, 'latency plot written');
+});
+
+t.test('autocannon stays supported', async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-harness-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const args = ['--duration', '1', '--warmup', '0.2', '--rounds', '1', '--scenarios', 'get64', '--targets', 'direct,l4-pipe'];
+  args.push('--load-generator', 'autocannon', '--out', out);
+  const exit = await runBench(args, 60_000, (fn) => t.teardown(fn));
+  t.equal(exit.code, 0, `bench exits 0: ${exit.stderr.slice(-2000)}`);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
+  for (const target of ['direct', 'l4-pipe']) {
+    const [m] = report.cells.find((c: Row) => c.target === target).measurements;
+    t.equal(m.generator, 'autocannon', `${target} load from autocannon`);
+    t.equal(m.statusCounts['200'], m.requests, `${target}: every response a 200`);
+    t.type(m.latencyHistogram, 'string', `${target} raw histogram kept`);
+  }
+  t.match(fs.readFileSync(path.join(out, 'latest.md'), 'utf8'), /^- Load generator: autocannon \S+, chosen with --load-generator/m);
+});
+
+t.test('an unknown load generator is refused', async (t) => {
+  const exit = await runBench(['--load-generator', 'ab'], 30_000, (fn) => t.teardown(fn));
+  t.not(exit.code, 0);
+  t.match(exit.stderr, /expected one of wrk, autocannon/);
+});
+
+t.test('which generator runs which scenario', async (t) => {
+  t.equal(generatorFor(scenarioByName('get64'), 'wrk'), 'wrk');
+  t.equal(generatorFor(scenarioByName('post16k'), 'autocannon'), 'autocannon');
+  t.equal(generatorFor(scenarioByName('rate1k'), 'wrk'), 'autocannon', 'wrk cannot pace: the fixed rate stays on autocannon');
+  t.equal(generatorFor(scenarioByName('tcp'), 'wrk'), 'node-sockets');
+});
+
+// Real output of `wrk --latency` with bench's script, for a run where half the responses were 503.
+const WRK_OUTPUT = `Running 10s test @ http://127.0.0.1:18080/503
+  1 threads and 4 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency   632.12us    1.38ms  14.55ms   92.17%
+    Req/Sec    18.03k     9.47k   25.98k    75.00%
+  Latency Distribution
+     50%  134.00us
+     75%  447.00us
+     90%    1.63ms
+     99%    7.79ms
+  7160 requests in 400.58ms, 1.13MB read
+  Non-2xx or 3xx responses: 3580
+Requests/sec:  17874.22
+Transfer/sec:      2.82MB
+
+${WRK_MARKER}{"durationUs":400577,"requests":7160,"bytes":1184980,"errors":{"connect":0,"read":2,"write":0,"status":3580,"timeout":1},"latencyUs":{"p50":134,"p90":1626,"p99":7788,"p999":12770,"max":14554,"mean":632.121}}
+`;
+
+t.test('wrk output: the summary line done() prints', async (t) => {
+  const summary = parseWrkOutput(WRK_OUTPUT);
+  t.same(summary, {
+    seconds: 0.400577,
+    requests: 7160,
+    bytes: 1184980,
+    errors: { connect: 0, read: 2, write: 0, status: 3580, timeout: 1 },
+    latencyUs: { p50: 134, p90: 1626, p99: 7788, p999: 12770, max: 14554, mean: 632.121 },
+  });
+  const result = wrkResult(summary, { cpuSeconds: 0.5, rssBytes: 1, peakRssBytes: 1, processes: 1 });
+  t.equal(result.generator, 'wrk');
+  t.equal(result.ok, 3580, 'responses of 400 and above are not successes');
+  t.same(result.statusCounts, { '<400': 3580, '>=400': 3580 });
+  t.equal(result.errors, 3, 'socket errors and timeouts');
+  t.same(result.latencyMs, { p50: 134 / 1000, p90: 1626 / 1000, p99: 7788 / 1000, p999: 12770 / 1000, max: 14554 / 1000, mean: 632.121 / 1000 }, 'milliseconds');
+  const m = toMeasurement(1, result, false);
+  t.equal(m.rps, 3580 / 0.400577, 'req/s over wrk\'s own duration, successes only');
+  t.equal(m.errors, 3580 + 3, 'errors: the other responses plus socket errors and timeouts');
+  t.equal(m.cpuPer1k, (0.5 / 3580) * 1000, 'CPU per 1,000 successful requests');
+  t.equal(m.latencyHistogram, undefined, 'wrk gives percentiles, not a histogram');
+
+  t.throws(() => parseWrkOutput('unable to connect to 127.0.0.1:1 Connection refused\n'), /no summary line: unable to connect/);
+  t.throws(() => parseWrkOutput(`${WRK_MARKER}{"durationUs":`), /not JSON/);
+  t.throws(() => parseWrkOutput(WRK_OUTPUT.replace('"requests":7160', '"requests":-1')), /requests is not a count/);
+  t.throws(() => parseWrkOutput(WRK_OUTPUT.replace('7160 requests in', '7161 requests in')), /7161 requests printed/);
+  t.throws(() => parseWrkOutput(WRK_OUTPUT.replace('Non-2xx or 3xx responses: 3580\n', '')), /0 non-2xx responses printed/);
+  const quiet = `${WRK_MARKER}{"durationUs":1000000,"requests":0,"bytes":0,"errors":{"connect":50,"read":0,"write":0,"status":0,"timeout":0},"latencyUs":{"p50":0,"p90":0,"p99":0,"p999":0,"max":0,"mean":0}}\n`;
+  const none = wrkResult(parseWrkOutput(quiet), undefined);
+  t.equal(none.latencyMs, undefined, 'no latency without responses');
+  t.equal(toMeasurement(1, none, false).cpuPer1k, undefined, 'no CPU per request without requests');
+});
+
+t.test('wrk scripts per scenario', async (t) => {
+  const script = (name: string) => wrkScript(scenarioByName(name).http!, 'k-');
+  t.match(script('get64'), /^wrk\.method = "GET"$/m);
+  t.notMatch(script('get64'), /function request\(/, 'a static request: wrk sends its prebuilt buffer');
+  t.match(script('post16k'), /^wrk\.method = "POST"$/m);
+  t.match(script('post16k'), /^wrk\.body = string\.rep\("p", 16384\)$/m);
+  t.match(script('newconn'), /^wrk\.headers\["Connection"\] = "close"$/m);
+  t.notMatch(script('get64'), /Connection/);
+  const vhosts = script('vhosts');
+  t.equal(vhosts.match(/"h\d+\.bench\.test"/g)?.length, VIRTUAL_HOSTS, 'every virtual host');
+  t.match(vhosts, /function request\(/);
+  t.match(script('retry'), new RegExp(`\\["${ATTEMPT_HEADER}"\\] = "k-" \\.\\. \\(thread_id or 0\\)`));
+  t.throws(() => wrkScript(scenarioByName('rate1k').http!, 'k-'), /fixed rate/);
+  for (const name of ['get64', 'post16k', 'retry']) t.match(script(name), /function done\(summary, latency, requests\)/);
+  const args = wrkArgs('http://127.0.0.1:1/64', 50, 2.5, '/tmp/s.lua');
+  t.same(args.slice(0, 4), ['--threads', '1', '--connections', '50']);
+  t.ok(args.includes('--latency'));
+  t.equal(args.at(-1), 'http://127.0.0.1:1/64');
+});
+
+t.test('wrk runs the scripts as meant', { skip: WRK ? false : 'wrk not installed' }, async (t) => {
+  // Per connection: the requests seen, methods, body sizes and attempt keys.
+  const seen = { requests: 0, connections: 0, methods: new Set<string>(), bodies: new Set<number>(), keys: new Set<string>() };
+  const tried = new Set<string>();
+  const server = http.createServer((req, res) => {
+    seen.requests++;
+    seen.methods.add(req.method ?? '');
+    let length = 0;
+    req.on('data', (chunk: Buffer) => (length += chunk.length));
+    req.on('end', () => {
+      seen.bodies.add(length);
+      const key = req.headers[ATTEMPT_HEADER];
+      if (typeof key === 'string') {
+        seen.keys.add(key);
+        if (!tried.has(key)) {
+          tried.add(key);
+          res.writeHead(503, { 'content-length': 0 }).end();
+          return;
+        }
+      }
+      res.writeHead(200, { 'content-length': 2 }).end('ok');
+    });
+  });
+  server.on('connection', () => seen.connections++);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-wrk-test-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const run = async (name: string, seconds: number) => {
+    const scriptFile = path.join(dir, `${name}.lua`);
+    const load = scenarioByName(name).http!;
+    fs.writeFileSync(scriptFile, wrkScript(load, `${name}-`));
+    seen.requests = 0;
+    seen.connections = 0;
+    seen.methods.clear();
+    seen.bodies.clear();
+    seen.keys.clear();
+    return (await runWrk({ binary: WRK as string, url: url + load.path, connections: 4, seconds, scriptFile })).summary;
+  };
+
+  const post = await run('post16k', 0.4);
+  t.ok(post.seconds > 0.3 && post.seconds < 1.5, `stopped by SIGINT after a fraction of a second (${post.seconds} s)`);
+  t.ok(post.requests > 0 && post.errors.status === 0, 'POSTs answered 200');
+  t.same([...seen.methods], ['POST']);
+  t.same([...seen.bodies], [16384], 'every body 16 KiB');
+
+  const newconn = await run('newconn', 0.4);
+  t.ok(newconn.requests > 0, 'new-connection requests answered');
+  t.ok(seen.connections >= seen.requests - 4, `a connection per request (${seen.connections} for ${seen.requests})`);
+
+  const retry = await run('retry', 0.4);
+  t.ok(retry.requests > 0, 'keyed requests answered');
+  t.equal(retry.errors.status, retry.requests, 'every first attempt is a 503, a status error');
+  t.equal(seen.keys.size, seen.requests, 'a unique key per request');
+});
+
+t.test('CPU time of a process tree from /proc', async (t) => {
+  // comm may hold spaces and parentheses; fields 14-17 are utime, stime, cutime, cstime.
+  const stat = '4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 150 25 7 3 20 0 1 0 1234 1000000 100 18446744073709551615';
+  t.same(parseStat(stat), { ppid: 17, ticks: 150 + 25 + 7 + 3 });
+  t.equal(parseStat('garbage'), undefined);
+  const start = { cpuSeconds: 1.25, rssBytes: 10, peakRssBytes: 10, processes: 2 };
+  const end = { cpuSeconds: 2, rssBytes: 20, peakRssBytes: 30, processes: 3 };
+  t.same(cpuDelta(start, end), { cpuSeconds: 0.75, rssBytes: 20, peakRssBytes: 30, processes: 3 });
+  t.equal(cpuPer1k(0.75, 1500), 0.5);
+  t.equal(cpuPer1k(0.75, 0), undefined);
+
+  // A parent (like nginx's master or Legate's primary) whose child burns CPU, then exits and is
+  // reaped: its time must count, first as the child's own, then as the parent's cutime/cstime.
+  const program = `
+    const { spawn } = require('node:child_process');
+    const burn = 'process.stdin.once("data", () => { const from = process.cpuUsage(); let x = 0; ' +
+      'while (true) { x++; if ((x & 0xffff) === 0) { const d = process.cpuUsage(from); if (d.user + d.system >= 400000) break; } } process.exit(0); })';
+    const worker = spawn(process.execPath, ['-e', burn], { stdio: ['pipe', 'ignore', 'ignore'] });
+    process.send('up');
+    process.on('message', () => worker.stdin.write('go'));
+    worker.on('exit', () => process.send('reaped'));
+    setInterval(() => {}, 1000);
+  `;
+  const parent = spawn(process.execPath, ['-e', program], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] });
+  t.teardown(() => parent.kill('SIGKILL'));
+  await once(parent, 'message');
+  await new Promise((resolve) => setTimeout(resolve, 200)); // let the worker start
+  const before = sampleProcesses([parent.pid as number]);
+  t.equal(before.processes, 2, 'parent and worker');
+  t.ok(before.rssBytes > 0);
+  parent.send('go');
+  await once(parent, 'message'); // 'reaped'
+  const after = sampleProcesses([parent.pid as number]);
+  t.equal(after.processes, 1, 'the worker is gone');
+  const spent = cpuDelta(before, after).cpuSeconds;
+  t.ok(spent >= 0.3, `the worker's 0.4 s of CPU still counts after it exited (${spent} s)`);
+  t.same(sampleProcesses([2 ** 22 + 1]), { cpuSeconds: 0, rssBytes: 0, peakRssBytes: 0, processes: 0 }, 'a pid that is gone');
+});
+
+t.test('ratios are taken within each round, then the median', async (t) => {
+  const scenario = scenarioByName('get64');
+  const measurement = (round: number, rps: number, cpu?: number): Measurement =>
+    ({ round, generator: 'wrk', seconds: 1, requests: rps, ok: rps, rps, bytes: 0, mibps: 0, statusCounts: {}, errors: 0, cpuPer1k: cpu }) as Measurement;
+  const cell = (target: string, ms: Measurement[]): Cell => ({ scenario: 'get64', target, status: 'ok', measurements: ms, failures: [] });
+  const cells = [
+    cell('legate-1', [measurement(1, 100, 0.1), measurement(2, 200, 0.2), measurement(3, 300, 0.3)]),
+    // A busier round 2 slows everyone: round by round, legate-1 is 2x, 0.5x and 1x of nginx.
+    cell('nginx', [measurement(1, 50), measurement(2, 400), measurement(3, 300)]),
+    cell('naive-node', [measurement(1, 50), measurement(3, 100)]), // round 2 failed
+    cell('l4-pipe', []),
+  ];
+  const [legate, nginx] = summarize(cells, [scenario]);
+  t.same(legate.ratios.nginx, { median: 1, min: 0.5, max: 2 }, 'median of per-round ratios, not the ratio of medians (200/300)');
+  t.same(legate.ratios['naive-node'], { median: 2.5, min: 2, max: 3 }, 'rounds the reference missed are left out');
+  t.equal(legate.ratios['l4-pipe'], undefined, 'no ratio to a reference never measured');
+  t.equal(nginx.ratios.nginx?.median, 1);
+  t.same(legate.cpuPer1k, { median: 0.2, min: 0.1, max: 0.3 });
 });
