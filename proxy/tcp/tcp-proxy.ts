@@ -7,9 +7,9 @@ import type { TcpProxy } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
-import { hostAddress, type ClusterManager, type Host, type UpstreamCluster } from '../upstream/index.ts';
+import { connect, hostAddress, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver } from './relay.ts';
-import { connectUpstream, upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
+import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 
 export interface TcpProxyContext {
   store: Store;
@@ -79,7 +79,7 @@ export class TcpProxyHandler implements ChainHandler {
 }
 
 /** One downstream connection: connect attempts, then the relay; logs once when the downstream closes. */
-class TcpSession implements RelayObserver {
+class TcpSession implements RelayObserver, ConnectCallbacks {
   private readonly proxy: TcpProxyHandler;
   private readonly downstream: Socket;
   private readonly facts: ConnectionFacts;
@@ -88,6 +88,7 @@ class TcpSession implements RelayObserver {
   private attempts = 0;
   private cluster: UpstreamCluster | undefined;
   private upstream: Socket | undefined;
+  private connecting: ConnectAttempt | undefined;
   private relay: Relay | undefined;
   private closed = false;
   private durationTimer: NodeJS.Timeout | undefined;
@@ -119,10 +120,10 @@ class TcpSession implements RelayObserver {
         this.closeNow();
       }, maxDuration);
     }
-    void this.connect();
+    this.connect();
   }
 
-  private async connect(): Promise<void> {
+  private connect(): void {
     const { proxy, info } = this;
     const name = proxy.pickCluster();
     const cluster = proxy.clusters.get(name);
@@ -160,22 +161,25 @@ class TcpSession implements RelayObserver {
     this.attempts++;
     info.attemptCount = this.attempts;
     info.upstreamHost = host.address;
-    const outcome = await connectUpstream(cluster, host);
-    if (!outcome.ok) {
-      info.setResponseFlag('UF');
-      info.upstreamTransportFailureReason = outcome.reason;
-      if (!this.closed) void this.connect();
-      return;
-    }
-    const upstream = outcome.socket;
-    if (this.closed) {
-      upstream.destroy();
-      return;
-    }
+    this.connecting = connect(cluster, host, this, { allowHalfOpen: true });
+  }
+
+  // ---- ConnectCallbacks ----
+
+  onConnect(upstream: Socket): void {
+    this.connecting = undefined;
+    const proxy = this.proxy;
     this.upstream = upstream;
-    info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
+    this.info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
     this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this);
     this.relay.start();
+  }
+
+  onConnectFailure(_reason: ConnectFailureReason, details: string): void {
+    this.connecting = undefined;
+    this.info.setResponseFlag('UF');
+    this.info.upstreamTransportFailureReason = details;
+    if (!this.closed) this.connect();
   }
 
   /** Closes both connections without flushing (Envoy's NoFlush local close). */
@@ -187,6 +191,8 @@ class TcpSession implements RelayObserver {
   private onDownstreamClose(): void {
     this.closed = true;
     if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+    this.connecting?.cancel();
+    this.connecting = undefined;
     if (this.relay === undefined) this.upstream?.destroy();
     const info = this.info;
     info.durationMs = info.elapsedMs();

@@ -68,12 +68,17 @@ export class CircuitBreaker {
   }
 
   /**
-   * Admits one attempt, or counts the overflow and returns false. Envoy checks max_requests when
-   * a request gets a connection; Legate checks it here, so a pending request counts too.
-   * `hasFreeConnection` is only asked when the pending queue is full.
+   * max_requests: admits one attempt (the router asks before it picks a pool), or counts the
+   * overflow and returns false. Envoy checks it when a request gets a connection; Legate checks
+   * it up front, so a pending request counts too. Envoy counts this overflow as
+   * upstream_rq_pending_overflow.
+   *
+   * `legacyHasFreeConnection` is the undici router's combined check (max_pending_requests too,
+   * asked only when the pending queue is full); the connection pools check pending admission
+   * themselves with admitPending(). It goes away with the undici pools.
    */
-  admitRequest(hasFreeConnection: () => boolean): boolean {
-    if (!this.rq.canCreate() || (!this.pending.canCreate() && !hasFreeConnection())) {
+  admitRequest(legacyHasFreeConnection?: () => boolean): boolean {
+    if (!this.rq.canCreate() || (legacyHasFreeConnection !== undefined && !this.pending.canCreate() && !legacyHasFreeConnection())) {
       this.stats.upstreamRqPendingOverflow.inc();
       return false;
     }
@@ -81,12 +86,27 @@ export class CircuitBreaker {
     return true;
   }
 
-  /** The admitted attempt waits for a connection (undici queued it). */
+  /**
+   * max_pending_requests: a request that has to wait for a connection takes a pending slot, or
+   * the overflow is counted (upstream_rq_pending_overflow) and false returned. The pool asks this
+   * only when no connection is free. Release the slot with pendingDone().
+   */
+  admitPending(): boolean {
+    if (!this.pending.canCreate()) {
+      this.stats.upstreamRqPendingOverflow.inc();
+      return false;
+    }
+    this.addPending();
+    return true;
+  }
+
+  /**
+   * The undici router's: the admitted attempt waits for a connection (undici queued it); counts
+   * upstream_cx_overflow when the connection limit is why. The pools use admitPending() and count
+   * the connection overflow where they are refused a connection.
+   */
   requestPending(): void {
-    this.pending.inc();
-    this.stats.upstreamRqPendingTotal.inc();
-    this.stats.upstreamRqPendingActive.add(1);
-    // It waits because this host's connections are busy; more would pass the limit.
+    this.addPending();
     if (!this.cx.canCreate()) this.stats.upstreamCxOverflow.inc();
   }
 
@@ -94,6 +114,12 @@ export class CircuitBreaker {
   pendingDone(): void {
     this.pending.dec();
     this.stats.upstreamRqPendingActive.sub(1);
+  }
+
+  private addPending(): void {
+    this.pending.inc();
+    this.stats.upstreamRqPendingTotal.inc();
+    this.stats.upstreamRqPendingActive.add(1);
   }
 
   requestDone(): void {
@@ -114,7 +140,12 @@ export class CircuitBreaker {
     this.retries.dec();
   }
 
-  /** Whether max_connections allows one more connection; counts the overflow when not (TCP proxy). */
+  /** Whether max_connections allows one more connection (nothing counted). */
+  canOpenConnection(): boolean {
+    return this.cx.canCreate();
+  }
+
+  /** Whether max_connections allows one more connection; counts upstream_cx_overflow when not. */
   admitConnection(): boolean {
     if (this.cx.canCreate()) return true;
     this.stats.upstreamCxOverflow.inc();

@@ -25,6 +25,10 @@ export class ClusterStats {
   readonly upstreamCxConnectTimeout: Counter;
   readonly upstreamCxDestroy: Counter;
   readonly upstreamCxNone: Counter;
+  readonly upstreamCxMaxRequests: Counter;
+  readonly upstreamCxIdleTimeout: Counter;
+  readonly upstreamRqPendingFailureEject: Counter;
+  readonly upstreamRqCancelled: Counter;
   readonly upstreamCxRxBytesTotal: Counter;
   readonly upstreamCxTxBytesTotal: Counter;
   readonly membershipTotal: Gauge;
@@ -65,6 +69,10 @@ export class ClusterStats {
     this.upstreamCxConnectTimeout = c('upstream_cx_connect_timeout');
     this.upstreamCxDestroy = c('upstream_cx_destroy');
     this.upstreamCxNone = c('upstream_cx_none_healthy');
+    this.upstreamCxMaxRequests = c('upstream_cx_max_requests');
+    this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
+    this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
+    this.upstreamRqCancelled = c('upstream_rq_cancelled');
     this.upstreamCxRxBytesTotal = c('upstream_cx_rx_bytes_total');
     this.upstreamCxTxBytesTotal = c('upstream_cx_tx_bytes_total');
     this.membershipTotal = g('membership_total');

@@ -12,6 +12,7 @@ import { HEALTH_FLAG, Host } from './host.ts';
 import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
 import { createPool } from './pool.ts';
+import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
 export interface ClusterOptions {
   /** Outlier ejections and unejections this worker decides, for the other workers. */
@@ -24,6 +25,10 @@ export interface ClusterOptions {
   /** The rebuilt cluster's breaker, when its thresholds did not change: the old cluster's
    *  connections and requests in flight still count against the same limits. */
   breaker?: CircuitBreaker;
+  /** The HTTP/1 client codec the host pools run (tests inject a fake). Default: Http1ClientConnection. */
+  httpCodec?: ClientCodecFactory;
+  /** How the pools open sockets (tests). Default net.connect. */
+  openSocket?: OpenSocket;
 }
 
 export class UpstreamCluster {
@@ -35,6 +40,9 @@ export class UpstreamCluster {
   readonly outlier: OutlierDetector | null;
   private lb: RefreshableLoadBalancer;
   private readonly pools = new Map<string, Pool>();
+  private readonly httpPools = new Map<string, Http1Pool>();
+  private readonly httpCodec: ClientCodecFactory;
+  private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
   private readonly originalDst: OriginalDstHosts | null;
 
@@ -45,6 +53,8 @@ export class UpstreamCluster {
     this.breaker = options.breaker ?? new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
     this.outlier = config.outlierDetection === undefined ? null : new OutlierDetector(config.outlierDetection, this, store, statName, { onEjection: options.onEjection });
     this.activeHealth = options.activeHealth;
+    this.httpCodec = options.httpCodec ?? defaultHttpCodec;
+    this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
     this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(config.cleanupIntervalMs ?? 5000, (hosts, removed) => this.setOriginalDstHosts(hosts, removed)) : null;
     this.lb = this.originalDst ?? createLoadBalancer(config.lbPolicy, [], config);
@@ -78,6 +88,12 @@ export class UpstreamCluster {
         void pool.close();
       }
     }
+    for (const [address, pool] of this.httpPools) {
+      if (!live.has(address)) {
+        this.httpPools.delete(address);
+        pool.drain();
+      }
+    }
     const changed = next.length !== this.hosts.length || next.some((h, i) => h !== this.hosts[i]);
     this.hosts = next;
     this.outlier?.setHosts(live);
@@ -95,6 +111,8 @@ export class UpstreamCluster {
       const pool = this.pools.get(host.address);
       this.pools.delete(host.address);
       void pool?.close();
+      this.httpPools.get(host.address)?.drain();
+      this.httpPools.delete(host.address);
     }
     this.hosts = hosts;
     this.outlier?.setHosts(hosts.map((h) => h.address));
@@ -130,6 +148,16 @@ export class UpstreamCluster {
     return pool;
   }
 
+  /** The host's HTTP/1 connection pool (one per address, made on first use). */
+  httpPool(host: Host): HttpConnectionPool {
+    let pool = this.httpPools.get(host.address);
+    if (pool === undefined) {
+      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
+      this.httpPools.set(host.address, pool);
+    }
+    return pool;
+  }
+
   hostByAddress(address: string): Host | undefined {
     return this.hosts.find((h) => h.address === address);
   }
@@ -140,7 +168,10 @@ export class UpstreamCluster {
     this.outlier?.close();
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.allSettled(pools.map((p) => p.close()));
+    const httpPools = [...this.httpPools.values()];
+    this.httpPools.clear();
+    for (const pool of httpPools) pool.drain();
+    await Promise.allSettled([...pools.map((p) => p.close()), ...httpPools.map((p) => p.closed())]);
   }
 
   private updateMembership(): void {
@@ -155,6 +186,11 @@ export class UpstreamCluster {
     this.stats.membershipDegraded.set(degraded);
   }
 }
+
+// Until the HTTP/1 client codec lands in codec/http1/, a cluster needs one injected to use httpPool().
+const defaultHttpCodec: ClientCodecFactory = () => {
+  throw new Error('no HTTP/1 client codec yet: pass ClusterOptions.httpCodec');
+};
 
 function hostKey(h: Host): string {
   return `${h.address}|${h.weight}|${h.priority}|${h.localityKey}|${h.localityWeight}`;

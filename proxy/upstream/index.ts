@@ -5,3 +5,20 @@ export { Host, HEALTH_FLAG, hostAddress } from './host.ts';
 export { ClusterStats } from './cluster-stats.ts';
 export { clusterStatuses, mergeClusterStatuses, type ClusterStatus, type HostStatus } from './cluster-status.ts';
 export { HealthCheckManager, type HealthChangeListener, type HostHealthStatus } from './health-check.ts';
+export {
+  connect,
+  ConnectAttempt,
+  Http1Pool,
+  type Cancellable,
+  type ClientCodecFactory,
+  type ConnectCallbacks,
+  type ConnectFailureReason,
+  type ConnectOptions,
+  type HttpConnectionPool,
+  type HttpPoolCallbacks,
+  type NewStreamOptions,
+  type OpenSocket,
+  type PoolCluster,
+  type PoolFailureReason,
+  type TcpPoolCallbacks,
+} from './pool/index.ts';

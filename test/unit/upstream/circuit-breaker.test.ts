@@ -14,45 +14,68 @@ function setup(limits: Partial<CircuitBreakerThresholds>) {
   return { breaker, counter, gauge };
 }
 
-const noFree = () => false;
-
 t.test('max_requests: the request past the limit overflows until one ends', async (t) => {
   const { breaker, counter, gauge } = setup({ maxRequests: 2 });
-  t.ok(breaker.admitRequest(noFree));
+  t.ok(breaker.admitRequest());
   t.equal(gauge('circuit_breakers.default.rq_open'), 0);
-  t.ok(breaker.admitRequest(noFree));
+  t.ok(breaker.admitRequest());
   t.equal(gauge('circuit_breakers.default.rq_open'), 1, 'open at the limit');
-  t.notOk(breaker.admitRequest(noFree));
+  t.notOk(breaker.admitRequest());
   t.equal(counter('upstream_rq_pending_overflow'), 1, 'Envoy counts it as a pending overflow');
   breaker.requestDone();
   t.equal(gauge('circuit_breakers.default.rq_open'), 0);
-  t.ok(breaker.admitRequest(noFree));
+  t.ok(breaker.admitRequest());
 });
 
-t.test('max_pending_requests: only a request that would wait overflows', async (t) => {
+t.test('max_requests alone: admitRequest() does not look at the pending queue', async (t) => {
+  const { breaker } = setup({ maxPendingRequests: 1 });
+  t.ok(breaker.admitPending());
+  t.ok(breaker.admitRequest());
+  t.ok(breaker.admitRequest(), 'a full pending queue is the pool\'s check');
+});
+
+t.test('max_pending_requests: admitPending takes a slot until pendingDone, or counts the overflow', async (t) => {
   const { breaker, counter, gauge } = setup({ maxPendingRequests: 1 });
-  t.ok(breaker.admitRequest(noFree));
-  breaker.requestPending();
+  t.ok(breaker.admitPending());
   t.equal(gauge('upstream_rq_pending_active'), 1);
   t.equal(counter('upstream_rq_pending_total'), 1);
   t.equal(gauge('circuit_breakers.default.rq_pending_open'), 1);
+  t.notOk(breaker.admitPending(), 'it would be the second waiting');
+  t.equal(counter('upstream_rq_pending_overflow'), 1);
+  t.equal(counter('upstream_rq_pending_total'), 1, 'the refused one never waited');
+  breaker.pendingDone();
+  t.equal(gauge('upstream_rq_pending_active'), 0);
+  t.equal(gauge('circuit_breakers.default.rq_pending_open'), 0);
+  t.ok(breaker.admitPending());
+});
+
+t.test('legacy (undici router): admitRequest(hasFreeConnection) also checks the pending queue', async (t) => {
+  const noFree = () => false;
+  const { breaker, counter } = setup({ maxPendingRequests: 1 });
+  t.ok(breaker.admitRequest(noFree));
+  breaker.requestPending();
   t.ok(breaker.admitRequest(() => true), 'a free connection means no waiting');
   t.notOk(breaker.admitRequest(noFree), 'it would be the second waiting');
   t.equal(counter('upstream_rq_pending_overflow'), 1);
   breaker.pendingDone();
-  t.equal(gauge('upstream_rq_pending_active'), 0);
   t.ok(breaker.admitRequest(noFree));
 });
 
-t.test('max_connections: waiting at the limit counts upstream_cx_overflow', async (t) => {
+t.test('max_connections: admitConnection counts upstream_cx_overflow, canOpenConnection does not', async (t) => {
   const { breaker, counter, gauge } = setup({ maxConnections: 1 });
+  t.ok(breaker.canOpenConnection());
+  t.ok(breaker.admitConnection());
   breaker.connectionOpened();
   t.equal(gauge('circuit_breakers.default.cx_open'), 1);
-  t.ok(breaker.admitRequest(noFree));
-  breaker.requestPending();
+  t.notOk(breaker.canOpenConnection());
+  t.equal(counter('upstream_cx_overflow'), 0);
+  t.notOk(breaker.admitConnection());
   t.equal(counter('upstream_cx_overflow'), 1);
+  breaker.requestPending(); // the undici router's: waiting at the limit counts it too
+  t.equal(counter('upstream_cx_overflow'), 2);
   breaker.connectionClosed();
   t.equal(gauge('circuit_breakers.default.cx_open'), 0);
+  t.ok(breaker.admitConnection());
 });
 
 t.test('max_retries: a slot is taken per retry until released', async (t) => {
@@ -69,14 +92,14 @@ t.test('a retry budget allows a share of the active requests, at least min_retry
   const { breaker } = setup({ maxRetries: 100, retryBudget: { budgetPercent: 50, minRetryConcurrency: 1 } });
   t.ok(breaker.acquireRetry(), 'the minimum with no requests');
   t.notOk(breaker.acquireRetry());
-  for (let i = 0; i < 4; i++) breaker.admitRequest(noFree);
+  for (let i = 0; i < 4; i++) breaker.admitRequest();
   t.ok(breaker.acquireRetry(), '50 % of 4 active is 2');
   t.notOk(breaker.acquireRetry());
 });
 
 t.test('remaining_* gauges exist only with track_remaining', async (t) => {
   const tracked = setup({ maxRequests: 3, trackRemaining: true });
-  tracked.breaker.admitRequest(noFree);
+  tracked.breaker.admitRequest();
   t.equal(tracked.gauge('circuit_breakers.default.remaining_rq'), 2);
   t.equal(tracked.gauge('circuit_breakers.default.remaining_retries'), 3);
   t.equal(tracked.gauge('circuit_breakers.default.remaining_cx'), 1024);

@@ -1,0 +1,133 @@
+// The one place that opens a TCP connection to an upstream host, for the HTTP pools, the TCP
+// proxy and HTTP upgrades. It applies the cluster's connect_timeout (an exact timer: a sidecar
+// retrying on another instance waits no longer than configured), upstream_bind_config and
+// TCP_NODELAY, and keeps the connection counts Envoy keeps for every upstream connection: the
+// cluster's upstream_cx_total/active/destroy/connect_fail/connect_timeout, the host's
+// cx_total/cx_active/cx_connect_fail, the circuit breaker's open connections, and the outlier
+// detector's local-origin results. Bytes are the caller's to count (a relay counts as it goes, a
+// pool at close).
+import net, { type Socket } from 'node:net';
+import type { Cluster } from '../../config/model.ts';
+import type { CircuitBreaker } from '../circuit-breaker.ts';
+import type { ClusterStats } from '../cluster-stats.ts';
+import type { Host } from '../host.ts';
+import type { OutlierDetector } from '../outlier.ts';
+
+/** What connecting and pooling need of a cluster (an UpstreamCluster has all of it). */
+export interface PoolCluster {
+  readonly config: Cluster;
+  readonly stats: ClusterStats;
+  readonly breaker: CircuitBreaker;
+  readonly outlier: OutlierDetector | null;
+}
+
+export type ConnectFailureReason = 'connection-failure' | 'timeout';
+
+/** Told exactly once, unless the attempt is cancelled first (then never). */
+export interface ConnectCallbacks {
+  onConnect(socket: Socket): void;
+  /** The socket is already destroyed. `details` is the transport failure reason for the access log. */
+  onConnectFailure(reason: ConnectFailureReason, details: string): void;
+}
+
+/** How a socket is opened: net.connect, or a test's stand-in. */
+export type OpenSocket = (options: net.TcpNetConnectOpts) => Socket;
+
+export interface ConnectOptions {
+  /** Keep our write side open when the upstream sends FIN (the TCP proxy relays half-closes). */
+  allowHalfOpen?: boolean;
+  openSocket?: OpenSocket;
+}
+
+/** A connection being made; cancel() gives it up without a callback and without a failure count. */
+export class ConnectAttempt {
+  readonly socket: Socket;
+  private readonly cluster: PoolCluster;
+  private readonly host: Host;
+  private callbacks: ConnectCallbacks | null;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(cluster: PoolCluster, host: Host, callbacks: ConnectCallbacks, options: ConnectOptions | undefined) {
+    this.cluster = cluster;
+    this.host = host;
+    this.callbacks = callbacks;
+    const open = options?.openSocket ?? net.connect;
+    const socket = open({
+      host: host.ip,
+      port: host.port,
+      localAddress: cluster.config.upstreamBindAddress,
+      noDelay: true,
+      allowHalfOpen: options?.allowHalfOpen ?? false,
+    });
+    this.socket = socket;
+    const stats = cluster.stats;
+    stats.upstreamCxTotal.inc();
+    stats.upstreamCxActive.add(1);
+    host.stats.cxTotal++;
+    host.stats.cxActive++;
+    cluster.breaker.connectionOpened();
+    // Registered first, so the counts are released before any later 'close' listener runs (a
+    // pool making a replacement connection sees the breaker's slot free).
+    socket.once('close', () => {
+      stats.upstreamCxActive.sub(1);
+      stats.upstreamCxDestroy.inc();
+      host.stats.cxActive--;
+      cluster.breaker.connectionClosed();
+    });
+    socket.on('error', this.onError);
+    socket.once('connect', this.onConnected);
+    this.timer = setTimeout(this.onTimeout, cluster.config.connectTimeoutMs);
+  }
+
+  /** Gives the attempt up (the pool drained, the downstream left): destroys the socket, tells no one. */
+  cancel(): void {
+    if (this.callbacks === null) return;
+    this.callbacks = null;
+    this.settle();
+    this.socket.destroy();
+  }
+
+  private settle(): void {
+    clearTimeout(this.timer);
+    this.socket.off('connect', this.onConnected);
+  }
+
+  private readonly onConnected = (): void => {
+    const callbacks = this.callbacks;
+    if (callbacks === null) return;
+    this.callbacks = null;
+    this.settle();
+    // The owner of the connected socket handles its errors from here on.
+    this.socket.off('error', this.onError);
+    this.cluster.outlier?.putLocalOrigin(this.host.address, 'connect-success');
+    callbacks.onConnect(this.socket);
+  };
+
+  private readonly onError = (err: NodeJS.ErrnoException): void => {
+    // After a cancel or a timeout the destroyed socket may still report the aborted connect.
+    if (this.callbacks === null) return;
+    this.fail('connection-failure', err.code ?? err.message);
+  };
+
+  private readonly onTimeout = (): void => {
+    this.cluster.stats.upstreamCxConnectTimeout.inc();
+    this.fail('timeout', 'connect timeout');
+  };
+
+  private fail(reason: ConnectFailureReason, details: string): void {
+    const callbacks = this.callbacks!;
+    this.callbacks = null;
+    this.settle();
+    const { cluster, host } = this;
+    cluster.stats.upstreamCxConnectFail.inc();
+    host.stats.cxConnectFail++;
+    cluster.outlier?.putLocalOrigin(host.address, reason === 'timeout' ? 'timeout' : 'connect-failed');
+    this.socket.destroy();
+    callbacks.onConnectFailure(reason, details);
+  }
+}
+
+/** Opens a connection to `host`; `callbacks` hears once whether it connected. */
+export function connect(cluster: PoolCluster, host: Host, callbacks: ConnectCallbacks, options?: ConnectOptions): ConnectAttempt {
+  return new ConnectAttempt(cluster, host, callbacks, options);
+}
