@@ -1,0 +1,116 @@
+// A connection's outgoing bytes, coalesced: everything encoded in one event-loop turn (a head, a
+// small body, the chunk terminator, even several pipelined responses) leaves in one socket write,
+// from one microtask per connection. Large output is written at once, without copying.
+import type { Socket } from 'node:net';
+import type { HeaderMap } from '../types.ts';
+
+/** Above this many pending bytes, write now instead of waiting for the microtask. */
+const FLUSH_AT = 64 * 1024;
+
+export interface WatermarkListener {
+  onAboveWriteBufferHighWatermark(): void;
+  onBelowWriteBufferLowWatermark(): void;
+}
+
+export class Output {
+  readonly socket: Socket;
+  /** Who hears about back-pressure (the current stream's owner), or null. */
+  listener: WatermarkListener | null = null;
+  /** Whether socket.write said "stop" and no 'drain' came yet. */
+  aboveHighWatermark = false;
+  private chunks: (string | Buffer)[] = [];
+  private bytes = 0;
+  private allStrings = true;
+  private scheduled = false;
+  private endAfterFlush = false;
+  private readonly flushBound: () => void;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    this.flushBound = () => this.flush();
+    socket.on('drain', () => {
+      if (!this.aboveHighWatermark) return;
+      this.aboveHighWatermark = false;
+      this.listener?.onBelowWriteBufferLowWatermark();
+    });
+  }
+
+  /** Queues latin1 text (heads, chunk framing). */
+  text(s: string): void {
+    this.chunks.push(s);
+    this.bytes += s.length;
+    this.queued();
+  }
+
+  /** Queues body bytes (kept by reference: the caller must not reuse the buffer). */
+  data(b: Buffer): void {
+    if (b.length === 0) return;
+    this.chunks.push(b);
+    this.bytes += b.length;
+    this.allStrings = false;
+    this.queued();
+  }
+
+  /** Writes what is pending, then half-closes the socket (FIN). */
+  end(): void {
+    this.endAfterFlush = true;
+    this.flush();
+  }
+
+  private queued(): void {
+    if (this.bytes >= FLUSH_AT) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      queueMicrotask(this.flushBound);
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    const socket = this.socket;
+    if (this.bytes > 0 && socket.writable) {
+      const chunks = this.chunks;
+      let ok: boolean;
+      if (chunks.length === 1) {
+        const c = chunks[0];
+        ok = typeof c === 'string' ? socket.write(c, 'latin1') : socket.write(c);
+      } else if (this.allStrings) {
+        ok = socket.write(chunks.join(''), 'latin1');
+      } else if (this.bytes < FLUSH_AT) {
+        const out = Buffer.allocUnsafe(this.bytes);
+        let at = 0;
+        for (const c of chunks) at += typeof c === 'string' ? out.write(c, at, 'latin1') : c.copy(out, at);
+        ok = socket.write(out);
+      } else {
+        // Big: let the socket gather the pieces (one writev) instead of copying them.
+        socket.cork();
+        for (const c of chunks) typeof c === 'string' ? socket.write(c, 'latin1') : socket.write(c);
+        socket.uncork();
+        ok = socket.writableLength < socket.writableHighWaterMark;
+      }
+      if (!ok && !this.aboveHighWatermark) {
+        this.aboveHighWatermark = true;
+        this.listener?.onAboveWriteBufferHighWatermark();
+      }
+    }
+    this.chunks = [];
+    this.bytes = 0;
+    this.allStrings = true;
+    if (this.endAfterFlush) {
+      this.endAfterFlush = false;
+      if (socket.writable) socket.end();
+    }
+  }
+}
+
+/** `name: value\r\n` lines of a header map (arrays one line per value), skipping `skip`'s names. */
+export function headerLines(headers: HeaderMap, skip: (name: string) => boolean): string {
+  let out = '';
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || skip(name)) continue;
+    if (typeof value === 'string') out += name + ': ' + value + '\r\n';
+    else for (const v of value) out += name + ': ' + v + '\r\n';
+  }
+  return out;
+}
