@@ -2,7 +2,7 @@
 // reuse, the cluster's max_connections and max_pending_requests, connect failures and timeouts,
 // cancel, max_requests_per_connection, idle_timeout, drain, fresh connections and byte counts.
 import t from 'tap';
-import type { Host } from '../../../../proxy/upstream/index.ts';
+import type { Host, Http1Pool } from '../../../../proxy/upstream/index.ts';
 import { breakers, clusterSetup, fakeCodecs, LineUpstream, neverConnects, refusedPort, Request, waitFor } from './support.ts';
 
 const hostOf = (setup: { cluster: { hosts: Host[] } }, i = 0): Host => setup.cluster.hosts[i];
@@ -56,6 +56,7 @@ t.test('max_connections: requests past it wait for a connection of the cluster t
   t.ok(setup.counter('upstream_cx_overflow') >= 1, 'the refused connection counts as upstream_cx_overflow');
   t.equal(setup.gauge('upstream_rq_pending_active'), 1);
   t.equal(setup.gauge('circuit_breakers.default.cx_open'), 1);
+  t.same((pool as Http1Pool).counts, { connecting: 0, idle: 0, busy: 2, pending: 1, total: 2 });
   requests[0].send();
   requests[1].send();
   await waitFor('both requests held upstream', () => upstream.heldCount === 2);
@@ -234,13 +235,11 @@ t.test('a busy connection that closes resets its stream and serves nothing more'
   const request = new Request();
   pool.newStream(request, request);
   await request.settled();
-  let reset = '';
-  request.encoder!.stream.setCallbacks({ onResetStream: (reason) => (reset = reason), onAboveWriteBufferHighWatermark() {}, onBelowWriteBufferLowWatermark() {} });
   request.send();
   await waitFor('the request held upstream', () => upstream.heldCount === 1);
   for (const socket of upstream.sockets) socket.destroy();
   await pool.closed();
-  t.equal(reset, 'connection-termination', "the codec's business");
+  t.equal(request.reset, 'connection-termination', "the codec's business");
   t.notOk(pool.hasFreeConnection());
 });
 

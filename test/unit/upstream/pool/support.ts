@@ -198,8 +198,10 @@ export function fakeCodecs(): { factory: ClientCodecFactory; made: FakeClientCon
 }
 
 /** One request's view of the pool: what it was told and what its response did. */
-export class Request implements HttpPoolCallbacks, ResponseDecoder {
+export class Request implements HttpPoolCallbacks, ResponseDecoder, StreamCallbacks {
   ready = false;
+  reset: StreamResetReason | null = null;
+  body = '';
   reused: boolean | undefined;
   encoder: RequestEncoder | null = null;
   failure: { reason: PoolFailureReason; details: string } | null = null;
@@ -212,8 +214,17 @@ export class Request implements HttpPoolCallbacks, ResponseDecoder {
     this.ready = true;
     this.reused = reused;
     this.encoder = encoder;
+    encoder.stream.setCallbacks(this);
     this.wake();
   }
+
+  // StreamCallbacks
+  onResetStream(reason: StreamResetReason, _details: string): void {
+    this.reset = reason;
+    this.wake();
+  }
+  onAboveWriteBufferHighWatermark(): void {}
+  onBelowWriteBufferLowWatermark(): void {}
 
   onPoolFailure(reason: PoolFailureReason, details: string): void {
     if (this.ready || this.failure !== null) throw new Error('pool called back twice');
@@ -221,9 +232,9 @@ export class Request implements HttpPoolCallbacks, ResponseDecoder {
     this.wake();
   }
 
-  /** Sends the request head (the fake codec writes a line). */
-  send(): void {
-    this.encoder!.encodeHeaders({ method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1', headers: {} }, true);
+  /** Sends a GET without a body (the fake codec writes a line). */
+  send(path = '/'): void {
+    this.encoder!.encodeHeaders({ method: 'GET', path, scheme: 'http', protocol: 'HTTP/1.1', headers: { host: 'upstream.test' } }, true);
   }
 
   decode1xxHeaders(_headers: ResponseHeaders): void {}
@@ -231,7 +242,8 @@ export class Request implements HttpPoolCallbacks, ResponseDecoder {
     this.status = headers.status;
     if (endStream) this.complete();
   }
-  decodeData(_data: Buffer, endStream: boolean): void {
+  decodeData(data: Buffer, endStream: boolean): void {
+    this.body += data.toString();
     if (endStream) this.complete();
   }
   decodeTrailers(_trailers: HeaderMap): void {
@@ -251,6 +263,11 @@ export class Request implements HttpPoolCallbacks, ResponseDecoder {
   /** Resolves once the response ended. */
   done(): Promise<void> {
     return this.until(() => this.completed);
+  }
+
+  /** Resolves once the response ended or the stream was reset. */
+  finished(): Promise<void> {
+    return this.until(() => this.completed || this.reset !== null);
   }
 
   private until(check: () => boolean): Promise<void> {
