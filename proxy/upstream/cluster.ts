@@ -41,7 +41,7 @@ export class UpstreamCluster {
   private lb: RefreshableLoadBalancer;
   private readonly pools = new Map<string, Pool>();
   private readonly httpPools = new Map<string, Http1Pool>();
-  private readonly httpCodec: ClientCodecFactory;
+  private readonly httpCodec: ClientCodecFactory | undefined;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
   private readonly originalDst: OriginalDstHosts | null;
@@ -152,6 +152,7 @@ export class UpstreamCluster {
   httpPool(host: Host): HttpConnectionPool {
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
+      if (this.httpCodec === undefined) throw new Error('no HTTP/1 client codec yet: pass ClusterOptions.httpCodec');
       pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
       this.httpPools.set(host.address, pool);
     }
@@ -188,9 +189,7 @@ export class UpstreamCluster {
 }
 
 // Until the HTTP/1 client codec lands in codec/http1/, a cluster needs one injected to use httpPool().
-const defaultHttpCodec: ClientCodecFactory = () => {
-  throw new Error('no HTTP/1 client codec yet: pass ClusterOptions.httpCodec');
-};
+const defaultHttpCodec: ClientCodecFactory | undefined = undefined;
 
 function hostKey(h: Host): string {
   return `${h.address}|${h.weight}|${h.priority}|${h.localityKey}|${h.localityWeight}`;

@@ -106,7 +106,7 @@ export class ConnectAttempt {
   private readonly onError = (err: NodeJS.ErrnoException): void => {
     // After a cancel or a timeout the destroyed socket may still report the aborted connect.
     if (this.callbacks === null) return;
-    this.fail('connection-failure', err.code ?? err.message);
+    this.fail('connection-failure', err.message);
   };
 
   private readonly onTimeout = (): void => {
