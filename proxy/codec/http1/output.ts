@@ -51,6 +51,17 @@ export class Output {
     this.queued();
   }
 
+  /** Queues `b` as one chunk of a chunked body; endStream adds the last chunk. Empty data is no chunk. */
+  chunk(b: Buffer, endStream: boolean): void {
+    if (b.length > 0) {
+      this.text(b.length.toString(16) + '\r\n');
+      this.data(b);
+      this.text(endStream ? '\r\n0\r\n\r\n' : '\r\n');
+    } else if (endStream) {
+      this.text('0\r\n\r\n');
+    }
+  }
+
   /** Writes what is pending, then half-closes the socket (FIN). */
   end(): void {
     this.endAfterFlush = true;

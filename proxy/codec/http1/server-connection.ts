@@ -593,15 +593,8 @@ class ServerStream implements ResponseEncoder, Stream {
   encodeData(data: Buffer, endStream: boolean): void {
     if (this.responseComplete || this.done) return;
     const out = this.conn.output;
-    if (this.body === BODY_CHUNKED) {
-      if (data.length > 0) {
-        out.text(data.length.toString(16) + '\r\n');
-        out.data(data);
-        out.text(endStream ? '\r\n0\r\n\r\n' : '\r\n');
-      } else if (endStream) {
-        out.text('0\r\n\r\n');
-      }
-    } else if (this.body !== BODY_NONE) {
+    if (this.body === BODY_CHUNKED) out.chunk(data, endStream);
+    else if (this.body !== BODY_NONE) {
       out.data(data);
     }
     if (endStream) this.endResponse();
