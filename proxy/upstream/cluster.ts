@@ -2,6 +2,7 @@
 // and connection pools, and its stats. Host objects and pools survive updates for hosts that did
 // not change, so a config push never drops warm connections.
 import type { Pool } from 'undici';
+import { Http1ClientConnection, type Http1ClientOptions } from '../codec/index.ts';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { createLoadBalancer, type RefreshableLoadBalancer } from './lb/index.ts';
@@ -41,7 +42,7 @@ export class UpstreamCluster {
   private lb: RefreshableLoadBalancer;
   private readonly pools = new Map<string, Pool>();
   private readonly httpPools = new Map<string, Http1Pool>();
-  private readonly httpCodec: ClientCodecFactory | undefined;
+  private readonly httpCodec: ClientCodecFactory;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
   private readonly originalDst: OriginalDstHosts | null;
@@ -152,7 +153,6 @@ export class UpstreamCluster {
   httpPool(host: Host): HttpConnectionPool {
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
-      if (this.httpCodec === undefined) throw new Error('no HTTP/1 client codec yet: pass ClusterOptions.httpCodec');
       pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
       this.httpPools.set(host.address, pool);
     }
@@ -188,8 +188,11 @@ export class UpstreamCluster {
   }
 }
 
-// Until the HTTP/1 client codec lands in codec/http1/, a cluster needs one injected to use httpPool().
-const defaultHttpCodec: ClientCodecFactory | undefined = undefined;
+// Envoy's defaults: max_response_headers_kb 60, common_http_protocol_options.max_headers_count 100
+// (the cluster model does not carry them yet).
+const HTTP1_CLIENT_OPTIONS: Http1ClientOptions = { maxResponseHeadersKb: 60, maxHeadersCount: 100 };
+
+const defaultHttpCodec: ClientCodecFactory = (socket, callbacks) => new Http1ClientConnection(socket, callbacks, HTTP1_CLIENT_OPTIONS);
 
 function hostKey(h: Host): string {
   return `${h.address}|${h.weight}|${h.priority}|${h.localityKey}|${h.localityWeight}`;

@@ -1,18 +1,11 @@
-// The HTTP/1 pool on the real client codec (codec/http1/client-connection.ts) against a real
+// The HTTP/1 pool on the cluster's own codec (Http1ClientConnection) against a real
 // node:http upstream on loopback: keep-alive reuse, max_requests_per_connection, idle_timeout,
 // the keep-alive race and its resend on a fresh connection, drain.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import t, { type Test } from 'tap';
-import type { ClientCodecFactory } from '../../../../proxy/upstream/index.ts';
 import type { Host } from '../../../../proxy/upstream/index.ts';
 import { breakers, clusterSetup, Request, waitFor } from './support.ts';
-
-// The codec is written beside this work; until it exists these tests are skipped by name.
-const codecModule = await import('../../../../proxy/codec/http1/client-connection.ts' as string).catch(() => null);
-const skip = codecModule === null || typeof codecModule.Http1ClientConnection !== 'function' ? 'no Http1ClientConnection in proxy/codec/http1/ yet' : false;
-
-const realCodec: ClientCodecFactory = (socket, callbacks) => new codecModule.Http1ClientConnection(socket, callbacks, { maxResponseHeadersKb: 60, maxHeadersCount: 100 });
 
 /** A node:http upstream on 127.0.0.1:0 answering 'ok <path>'; counts connections, can drop the Nth request's connection. */
 async function httpUpstream(t: Test) {
@@ -42,9 +35,9 @@ async function httpUpstream(t: Test) {
 
 const hostOf = (setup: { cluster: { hosts: Host[] } }): Host => setup.cluster.hosts[0];
 
-t.test('100 sequential requests on one keep-alive connection', { skip }, async (t) => {
+t.test('100 sequential requests on one keep-alive connection', async (t) => {
   const upstream = await httpUpstream(t);
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec });
+  const setup = clusterSetup(t, [upstream.port], {});
   const pool = setup.cluster.httpPool(hostOf(setup));
   let ok = 0;
   for (let i = 0; i < 100; i++) {
@@ -66,9 +59,9 @@ t.test('100 sequential requests on one keep-alive connection', { skip }, async (
   t.ok(setup.counter('upstream_cx_tx_bytes_total') > 100 * 'GET / HTTP/1.1\r\n'.length, 'request bytes counted at close');
 });
 
-t.test('max_connections 1: concurrent requests queue and take the connection in turn', { skip }, async (t) => {
+t.test('max_connections 1: concurrent requests queue and take the connection in turn', async (t) => {
   const upstream = await httpUpstream(t);
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec, raw: breakers({ max_connections: 1 }) });
+  const setup = clusterSetup(t, [upstream.port], { raw: breakers({ max_connections: 1 }) });
   const pool = setup.cluster.httpPool(hostOf(setup));
   const requests = Array.from({ length: 5 }, () => new Request());
   for (const r of requests) pool.newStream(r, r);
@@ -85,9 +78,9 @@ t.test('max_connections 1: concurrent requests queue and take the connection in 
   t.equal(setup.gauge('upstream_rq_pending_active'), 0);
 });
 
-t.test('max_requests_per_connection 2: four requests, two connections', { skip }, async (t) => {
+t.test('max_requests_per_connection 2: four requests, two connections', async (t) => {
   const upstream = await httpUpstream(t);
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec, model: { maxRequestsPerConnection: 2 } });
+  const setup = clusterSetup(t, [upstream.port], { model: { maxRequestsPerConnection: 2 } });
   const pool = setup.cluster.httpPool(hostOf(setup));
   for (let i = 0; i < 4; i++) {
     const request = new Request();
@@ -102,9 +95,9 @@ t.test('max_requests_per_connection 2: four requests, two connections', { skip }
   await waitFor('the used-up connections closed', () => upstream.state.connections === 2 && upstream.state.sockets.size === 0);
 });
 
-t.test('idle_timeout closes the idle connection', { skip }, async (t) => {
+t.test('idle_timeout closes the idle connection', async (t) => {
   const upstream = await httpUpstream(t);
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec, model: { upstreamIdleTimeoutMs: 50 } });
+  const setup = clusterSetup(t, [upstream.port], { model: { upstreamIdleTimeoutMs: 50 } });
   const pool = setup.cluster.httpPool(hostOf(setup));
   const request = new Request();
   pool.newStream(request, request);
@@ -117,10 +110,10 @@ t.test('idle_timeout closes the idle connection', { skip }, async (t) => {
   t.equal(setup.gauge('upstream_cx_active'), 0);
 });
 
-t.test('keep-alive race: the reused connection dies before a byte; the resend goes on a fresh connection', { skip }, async (t) => {
+t.test('keep-alive race: the reused connection dies before a byte; the resend goes on a fresh connection', async (t) => {
   const upstream = await httpUpstream(t);
   upstream.state.dropRequest = 2;
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec });
+  const setup = clusterSetup(t, [upstream.port], {});
   const pool = setup.cluster.httpPool(hostOf(setup));
   const first = new Request();
   pool.newStream(first, first);
@@ -146,9 +139,9 @@ t.test('keep-alive race: the reused connection dies before a byte; the resend go
   t.equal(upstream.state.connections, 2);
 });
 
-t.test('drain: the busy connection finishes its response, then every connection is closed', { skip }, async (t) => {
+t.test('drain: the busy connection finishes its response, then every connection is closed', async (t) => {
   const upstream = await httpUpstream(t);
-  const setup = clusterSetup(t, [upstream.port], { codec: realCodec });
+  const setup = clusterSetup(t, [upstream.port], {});
   const pool = setup.cluster.httpPool(hostOf(setup));
   const request = new Request();
   pool.newStream(request, request);

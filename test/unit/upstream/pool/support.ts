@@ -307,9 +307,10 @@ export interface ClusterSetup {
 
 /**
  * An UpstreamCluster 'c' with the given endpoints (127.0.0.1 ports), Envoy cluster fields in
- * `raw` (circuit_breakers, connect_timeout, ...) and model overrides in `model`.
+ * `raw` (circuit_breakers, connect_timeout, ...) and model overrides in `model`; without `codec`,
+ * the cluster's own (the real HTTP/1 client codec).
  */
-export function clusterSetup(t: Test, ports: number[], options: { raw?: object; model?: Partial<Cluster>; codec: ClientCodecFactory; openSocket?: OpenSocket }): ClusterSetup {
+export function clusterSetup(t: Test, ports: number[], options: { raw?: object; model?: Partial<Cluster>; codec?: ClientCodecFactory; openSocket?: OpenSocket }): ClusterSetup {
   const { cluster: translated } = translateCluster(staticCluster('c', ports.map((port) => ({ port })), options.raw ?? {}));
   const config: Cluster = { ...translated, ...options.model };
   const store = new Store();
