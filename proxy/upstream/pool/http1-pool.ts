@@ -265,10 +265,7 @@ export class Http1Pool implements HttpConnectionPool {
   }
 
   onSocketClose(conn: PoolConnection): void {
-    if (conn.attempt !== null) {
-      // Destroyed while connecting without a failure callback: only a cancel does that.
-      conn.attempt = null;
-    }
+    conn.attempt = null;
     this.retire(conn);
     this.connections.delete(conn);
     const socket = conn.socket;
