@@ -74,7 +74,8 @@ function brief(reason: string): string {
   return flat.length > 100 ? `${flat.slice(0, 99)}…` : flat;
 }
 
-function row(summary: CellSummary, scenario: Scenario, multiRound: boolean): string[] {
+function row(summary: CellSummary, scenario: Scenario, rounds: number): string[] {
+  const multiRound = rounds > 1;
   if (summary.status !== 'ok') {
     const why = `${summary.status}${summary.reason ? `: ${brief(summary.reason)}` : ''}`;
     return [scenario.name, summary.target, why, ...COLUMNS.slice(3).map(() => '–')];
@@ -83,7 +84,7 @@ function row(summary: CellSummary, scenario: Scenario, multiRound: boolean): str
   const latency = summary.latencyMs;
   return [
     scenario.name,
-    summary.target,
+    summary.rounds < rounds ? `${summary.target} (${summary.rounds}/${rounds} rounds)` : summary.target,
     withSpread(summary.rps, 0, spreadOn('rps')),
     withSpread(summary.cpuPer1k, 3, spreadOn('cpuPer1k')),
     ms(latency?.p99),
@@ -102,11 +103,10 @@ function row(summary: CellSummary, scenario: Scenario, multiRound: boolean): str
 
 function table(report: BenchReport): string {
   const lines = [`| ${COLUMNS.join(' | ')} |`, `|${COLUMNS.map((_, i) => (i < 2 ? ' --- ' : ' ---: ')).join('|')}|`];
-  const multiRound = report.options.rounds > 1;
   for (const scenario of report.scenarios) {
     for (const target of report.targets) {
       const summary = report.summary.find((s) => s.scenario === scenario.name && s.target === target.name);
-      if (summary) lines.push(`| ${row(summary, scenario, multiRound).join(' | ')} |`);
+      if (summary) lines.push(`| ${row(summary, scenario, report.options.rounds).join(' | ')} |`);
     }
   }
   return lines.join('\n');
@@ -118,6 +118,14 @@ function machineLine(machine: MachineInfo): string {
     `${machine.cpuModel}, ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}` +
     `${peers ? `, ${peers}` : ''}; load average ${machine.loadAverage} at the start`
   );
+}
+
+/** Rounds that failed in a row that has figures from other rounds (a row with none says why itself). */
+function failedRounds(report: BenchReport): string[] {
+  const lines = report.cells
+    .filter((cell) => cell.status === 'ok' && cell.failures.length > 0)
+    .flatMap((cell) => cell.failures.map((failure) => `- ${cell.scenario} ${cell.target}, ${brief(failure)}`));
+  return lines.length > 0 ? ['Rounds left out of the figures above (the row says how many rounds it has):', ...lines, ''] : [];
 }
 
 /** The results as Markdown, without a top-level heading (it goes into README.md too). */
@@ -135,6 +143,7 @@ export function renderMarkdown(report: BenchReport): string {
     '',
     table(report),
     '',
+    ...failedRounds(report),
     'Figures are medians over the rounds; the headline figure of each scenario shows (min–max) when there is more than one round.',
     'req/s counts 2xx responses only (with wrk: responses below 400, all the upstream sends are 200 and 503); errors counts the other',
     'responses plus connection errors and timeouts, summed over the rounds.',

@@ -203,6 +203,12 @@ async function measure(
       await loadgen.stop();
     }
     const measurement = toMeasurement(round, result, scenario.protocol === 'tcp');
+    // Requests still in flight when the window closes count neither as responses nor as errors
+    // (the generators' timeout is 10 s): a proxy that accepts and never answers would otherwise
+    // pass for a round with no errors.
+    if (scenario.protocol === 'http' && measurement.requests === 0 && measurement.errors === 0) {
+      throw new Error('no response in the measured window: connections were accepted but nothing was answered');
+    }
     if (scenario.route === 'split') {
       const counts = await upstreamCounts(upstreamChild);
       const total = counts.reduce((a, b) => a + b, 0);
