@@ -1,7 +1,7 @@
 // Stats: Envoy-named counters, gauges and histograms per process, merged by the primary and
 // rendered in Envoy's admin formats.
 export { Counter, Gauge, type GaugeImportMode } from './metrics.ts';
-export { Histogram, type HistogramUnit } from './histogram.ts';
+export { Histogram, type HistogramData, type HistogramUnit } from './histogram.ts';
 export { Store, Scope, type StatsSnapshot } from './store.ts';
 export { mergeSnapshots, MergedStats, MergedHistogram, SUPPORTED_QUANTILES } from './merge.ts';
 export type { StatsQuery } from './query.ts';

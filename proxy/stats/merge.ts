@@ -1,67 +1,74 @@
 // The primary's view of all processes: the latest cumulative snapshot of each worker (and its own)
 // merged into one set of stats, as Envoy's single store would hold them.
-import hdr from 'hdr-histogram-js';
-import type { Histogram as HdrHistogram } from 'hdr-histogram-js';
 import type { StatsSnapshot } from './store.ts';
-import { HDR_SIGNIFICANT_DIGITS } from './histogram.ts';
+import { BUCKET_COUNT, BUCKET_UPPER, type HistogramData } from './histogram.ts';
 
 /** Envoy's supported quantiles, in the order the admin prints them. */
 export const SUPPORTED_QUANTILES: readonly number[] = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 1];
 
+/** One histogram's buckets added over every process. */
 export class MergedHistogram {
   // Undefined while nothing was recorded anywhere.
-  readonly #hdr: HdrHistogram | undefined;
+  #counts: Float64Array | undefined;
+  #count = 0;
+  #sum = 0;
 
-  constructor(h: HdrHistogram | undefined) {
-    this.#hdr = h;
+  /** Adds one process's histogram. */
+  add(data: HistogramData): void {
+    if (data.count === 0) return;
+    const counts = (this.#counts ??= new Float64Array(BUCKET_COUNT));
+    const buckets = data.buckets;
+    for (let i = 0; i + 1 < buckets.length; i += 2) counts[buckets[i]] += buckets[i + 1];
+    this.#count += data.count;
+    this.#sum += data.sum;
   }
 
   get count(): number {
-    return this.#hdr === undefined ? 0 : this.#hdr.totalCount;
+    return this.#count;
   }
 
-  /** Sum of the recorded values, each taken as the middle of its bucket (exact below 256). */
+  /** Sum of the recorded values (exact: kept beside the buckets). */
   get sum(): number {
-    let sum = 0;
-    this.#forEachBucket((value, count, h) => {
-      sum += h.medianEquivalentValue(value) * count;
-    });
-    return sum;
+    return this.#sum;
   }
 
-  /** Envoy's computed quantiles (q in 0..1); NaN when nothing was recorded, as Envoy's nan. */
+  /**
+   * Envoy's computed quantiles (q in 0..1); NaN when nothing was recorded, as Envoy's nan. The
+   * value at quantile q is the upper edge of the bucket holding the ceil(q * count)-th smallest
+   * value (the first value for q = 0), so a quantile never reads lower than the data.
+   */
   quantiles(qs: readonly number[] = SUPPORTED_QUANTILES): number[] {
-    const h = this.#hdr;
-    return qs.map((q) => (h === undefined ? NaN : h.getValueAtPercentile(q * 100)));
-  }
-
-  /** Cumulative counts of values <= each upper bound (ascending), as Prometheus buckets want. */
-  cumulativeCounts(upperBounds: readonly number[]): number[] {
-    const counts = new Array<number>(upperBounds.length).fill(0);
-    this.#forEachBucket((value, count) => {
-      // Buckets arrive in ascending order of value; a bound at or above it counts it.
-      for (let i = upperBounds.length - 1; i >= 0 && upperBounds[i] >= value; i--) counts[i] += count;
+    const counts = this.#counts;
+    if (counts === undefined) return qs.map(() => NaN);
+    return qs.map((q) => {
+      const rank = Math.max(1, Math.ceil(q * this.#count));
+      let seen = 0;
+      for (let i = 0; i < BUCKET_COUNT; i++) {
+        seen += counts[i];
+        if (seen >= rank) return i === 0 ? 0 : BUCKET_UPPER[i];
+      }
+      return BUCKET_UPPER[BUCKET_COUNT - 1];
     });
-    return counts;
   }
 
-  /** Calls fn(lowest value of the bucket, count) for every non-empty bucket, ascending. */
-  #forEachBucket(fn: (value: number, count: number, h: JsBuckets) => void): void {
-    const h = this.#hdr as (HdrHistogram & JsBuckets) | undefined;
-    if (h === undefined) return;
-    for (let i = 0; i < h.countsArrayLength; i++) {
-      const count = h.getCountAtIndex(i);
-      if (count > 0) fn(h.valueFromIndex(i), count, h);
+  /**
+   * Cumulative counts of values <= each upper bound (ascending), as Prometheus buckets want. Exact
+   * for bounds with two significant digits (Envoy's defaults): they are bucket edges.
+   */
+  cumulativeCounts(upperBounds: readonly number[]): number[] {
+    const out = new Array<number>(upperBounds.length).fill(0);
+    const counts = this.#counts;
+    if (counts === undefined) return out;
+    let seen = 0;
+    let b = 0;
+    for (let i = 0; i < BUCKET_COUNT && b < upperBounds.length; i++) {
+      // Every value of bucket i is <= BUCKET_UPPER[i]: bounds below that edge are complete.
+      while (b < upperBounds.length && upperBounds[b] < BUCKET_UPPER[i]) out[b++] = seen;
+      seen += counts[i];
     }
+    while (b < upperBounds.length) out[b++] = seen;
+    return out;
   }
-}
-
-// The JS histograms the decoder returns expose their buckets (not part of the Histogram interface).
-interface JsBuckets {
-  countsArrayLength: number;
-  getCountAtIndex(index: number): number;
-  valueFromIndex(index: number): number;
-  medianEquivalentValue(value: number): number;
 }
 
 export class MergedStats {
@@ -95,7 +102,7 @@ export function mergeSnapshots(list: readonly StatsSnapshot[]): MergedStats {
   const counters = new Map<string, number>();
   const gauges = new Map<string, number>();
   const used = new Set<string>();
-  const hists = new Map<string, HdrHistogram | undefined>();
+  const histograms = new Map<string, MergedHistogram>();
   for (const snap of list) {
     const unused = new Set(snap.unused);
     const neverImport = new Set(snap.neverImport);
@@ -110,16 +117,11 @@ export function mergeSnapshots(list: readonly StatsSnapshot[]): MergedStats {
       if (!unused.has(name)) used.add(name);
     }
     for (const name of Object.keys(snap.histograms)) {
-      const encoded = snap.histograms[name];
-      let acc = hists.get(name);
-      if (encoded !== '') {
-        acc ??= hdr.build({ bitBucketSize: 64, numberOfSignificantValueDigits: HDR_SIGNIFICANT_DIGITS, autoResize: true });
-        acc.add(hdr.decodeFromCompressedBase64(encoded, 64, false));
-      }
-      hists.set(name, acc);
+      let merged = histograms.get(name);
+      if (merged === undefined) histograms.set(name, (merged = new MergedHistogram()));
+      const data = snap.histograms[name];
+      if (data !== null) merged.add(data);
     }
   }
-  const histograms = new Map<string, MergedHistogram>();
-  for (const [name, h] of hists) histograms.set(name, new MergedHistogram(h));
   return new MergedStats(counters, gauges, histograms, used);
 }

@@ -2,7 +2,7 @@
 // is for set-up time: callers resolve their Counter/Gauge/Histogram objects once per snapshot and
 // then only inc()/set()/record(). snapshot() turns the store into plain data for the primary.
 import { Counter, Gauge, type GaugeImportMode } from './metrics.ts';
-import { Histogram, type HistogramUnit } from './histogram.ts';
+import { Histogram, type HistogramData, type HistogramUnit } from './histogram.ts';
 
 /**
  * One process's stats as plain, structured-clone safe data (workers send it over IPC). Values are
@@ -11,8 +11,8 @@ import { Histogram, type HistogramUnit } from './histogram.ts';
 export interface StatsSnapshot {
   counters: Record<string, number>;
   gauges: Record<string, number>;
-  /** Compressed base64 HdrHistograms; '' for a histogram with nothing recorded. */
-  histograms: Record<string, string>;
+  /** Bucket counts and sums; null for a histogram with nothing recorded. */
+  histograms: Record<string, HistogramData | null>;
   /** Counters and gauges never written (Envoy's ?usedonly hides them). */
   unused: string[];
   /** Gauges in 'never' import mode: merged by maximum, not summed. */
@@ -61,7 +61,7 @@ export class Store {
   snapshot(): StatsSnapshot {
     const counters: Record<string, number> = Object.create(null);
     const gauges: Record<string, number> = Object.create(null);
-    const histograms: Record<string, string> = Object.create(null);
+    const histograms: Record<string, HistogramData | null> = Object.create(null);
     const unused: string[] = [];
     const neverImport: string[] = [];
     for (const [name, c] of this.#counters) {
@@ -73,7 +73,7 @@ export class Store {
       if (!g.used) unused.push(name);
       if (g.importMode === 'never') neverImport.push(name);
     }
-    for (const [name, h] of this.#histograms) histograms[name] = h.encode();
+    for (const [name, h] of this.#histograms) histograms[name] = h.data();
     return { counters, gauges, histograms, unused, neverImport };
   }
 }
