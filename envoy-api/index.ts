@@ -2,10 +2,21 @@
 // into one protobufjs Root with snake_case field names. Shared by proxy/config (validating
 // bootstraps and resources) and xds-client (the discovery service and the proto3 JSON mapping),
 // so the schema is loaded once per process. Loading takes ~200 ms. Imports no other part.
+// protobufjs itself is loaded on first use too: importing this module costs a worker process
+// nothing (workers take translated snapshots and never read a proto).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
+
+const require = createRequire(import.meta.url);
+let protobufModule: typeof protobuf | undefined;
+
+/** The protobufjs module, loaded on first call. */
+export function protobufjs(): typeof protobuf {
+  protobufModule ??= require('protobufjs') as typeof protobuf;
+  return protobufModule;
+}
 
 // The bootstrap, the discovery service, the four resource types, and the extensions that appear
 // inside their typed_config fields. Their imports bring the core messages.
@@ -46,11 +57,10 @@ export function envoyProtoRoot(): protobuf.Root {
 /** The message type with this full name (with or without the leading dot), or undefined. */
 export function lookupMessage(fullName: string): protobuf.Type | undefined {
   const found = envoyProtoRoot().lookup(fullName.startsWith('.') ? fullName : `.${fullName}`);
-  return found instanceof protobuf.Type ? found : undefined;
+  return found instanceof protobufjs().Type ? found : undefined;
 }
 
 function loadRoot(): protobuf.Root {
-  const require = createRequire(import.meta.url);
   const xdsPackage = path.resolve(path.dirname(require.resolve('@grpc/grpc-js-xds')), '..', '..');
   const deps = path.join(xdsPackage, 'deps');
   const includeDirs = [
@@ -58,7 +68,7 @@ function loadRoot(): protobuf.Root {
     // google/protobuf/descriptor.proto, which the validate annotations import.
     path.dirname(require.resolve('protobufjs')),
   ];
-  const loaded = new protobuf.Root();
+  const loaded = new (protobufjs().Root)();
   loaded.resolvePath = (_origin, target) => {
     if (path.isAbsolute(target)) return target;
     for (const dir of includeDirs) {

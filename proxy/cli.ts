@@ -1,12 +1,12 @@
 // The `legate` command line: run, validate, demo, iptables. A user error is one line on stderr
 // and a non-zero exit; never a stack trace (LEGATE_DEBUG=1 shows it).
+// Each command imports what it runs when it runs (config, server, demo), after main() has turned
+// on Node's compile cache, so the modules worker processes load are cached for them.
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerIptablesCommand } from '../iptables/index.ts';
-import { loadBootstrap } from './config/index.ts';
-import { checkRateLimitService } from './ratelimit/index.ts';
-import { runDemo } from './demo/index.ts';
-import { Primary } from './server/index.ts';
+import type { Primary } from './server/index.ts';
+import { enableCompileCache } from './server/compile-cache.ts';
 import { idOrName } from './server/privileges.ts';
 import { LEGATE_VERSION } from './admin/version.ts';
 
@@ -47,6 +47,7 @@ export function buildProgram(): Command {
     .action(async (opts: { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; uid?: number | string; gid?: number | string }) => {
       if (opts.gid !== undefined && opts.uid === undefined) throw new Error('--gid needs --uid');
       const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
+      const { Primary } = await import('./server/index.ts');
       const primary = new Primary({ configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, runAs, log });
       await primary.start();
       const bound = primary.applied?.listeners ?? [];
@@ -61,9 +62,10 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a bootstrap file and exit non-zero with one line per problem')
     .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
-    .action((opts: { config: string }) => {
+    .action(async (opts: { config: string }) => {
+      const { loadBootstrap } = await import('./config/index.ts');
       const boot = loadBootstrap(opts.config);
-      if (boot.rateLimitService !== undefined) checkRateLimitService(boot.rateLimitService);
+      if (boot.rateLimitService !== undefined) (await import('./ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
       for (const w of boot.warnings) log(`warning: ${w}`);
       console.log(`${opts.config}: OK (${boot.listeners.length} listeners, ${boot.clusters.length} clusters, ${Object.keys(boot.routeConfigs).length} route configs)`);
     });
@@ -74,6 +76,7 @@ export function buildProgram(): Command {
     .option('--workers <n>', 'worker processes', positiveInt, 1)
     .option('--apps-only', 'start only the two demo apps (then: legate run -c examples/demo.yaml)')
     .action(async (opts: { workers: number; appsOnly?: boolean }) => {
+      const { runDemo } = await import('./demo/index.ts');
       await runDemo({ workers: opts.workers, appsOnly: opts.appsOnly, log });
     });
 
@@ -92,6 +95,7 @@ function installSignals(primary: Primary): void {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  enableCompileCache();
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

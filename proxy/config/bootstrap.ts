@@ -1,9 +1,17 @@
 // Reads a config file (YAML or JSON; JSON is parsed as YAML, which keeps positions for both) and
 // keeps the parsed document so an error's field path can be mapped back to a line.
+// The yaml package is loaded on first use: a worker process that reads no file never loads it.
 import { readFileSync } from 'node:fs';
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { createRequire } from 'node:module';
 import type { Document, Node as YamlNode } from 'yaml';
 import { ConfigError, parsePath } from './errors.ts';
+
+let yamlModule: typeof import('yaml') | undefined;
+
+function yaml(): typeof import('yaml') {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlModule;
+}
 
 export interface ConfigFile {
   file: string;
@@ -25,6 +33,7 @@ export function readConfigFile(file: string): ConfigFile {
 }
 
 export function parseConfigText(text: string, file: string): ConfigFile {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
@@ -62,6 +71,7 @@ function locateIn(doc: Document, path: string, lineAt: (offset: number) => numbe
 }
 
 function step(node: unknown, segment: string | number): { node: unknown; offset: number | undefined } | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yaml();
   if (typeof segment === 'number') {
     if (!isSeq(node)) return undefined;
     const item = node.items[segment];

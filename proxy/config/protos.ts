@@ -1,11 +1,10 @@
 // The Envoy schema config is checked against (loaded once per process by envoy-api/).
-import protobuf from 'protobufjs';
-import { envoyProtoRoot, lookupMessage } from '../../envoy-api/index.ts';
+import { envoyProtoRoot, lookupMessage, protobufjs } from '../../envoy-api/index.ts';
 
-export { envoyProtoRoot, lookupMessage };
+export { envoyProtoRoot, lookupMessage, protobufjs };
 
 // The number of an enum value given by name (the schema normalises enums to names).
 export function enumNumber(enumName: string, valueName: string): number | undefined {
   const found = envoyProtoRoot().lookup(`.${enumName}`);
-  return found instanceof protobuf.Enum ? found.values[valueName] : undefined;
+  return found instanceof protobufjs().Enum ? found.values[valueName] : undefined;
 }

@@ -8,10 +8,10 @@
 // The result is the same object normalised: snake_case keys, enums as names, integers as numbers,
 // Durations as milliseconds, wrappers unwrapped, Any as {'@type': full type name, ...fields},
 // Struct/Value as plain JSON, bytes as base64. Unset (null) fields are dropped.
-import protobuf from 'protobufjs';
+import type protobuf from 'protobufjs';
 import { ConfigError, indexPath, joinPath, keyPath } from './errors.ts';
 import { ANY_PLACES } from './extensions.ts';
-import { envoyProtoRoot, lookupMessage } from './protos.ts';
+import { envoyProtoRoot, lookupMessage, protobufjs } from './protos.ts';
 import { fieldSupport } from './support.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -219,8 +219,8 @@ function walkField(field: protobuf.Field, value: unknown, path: string, walk: Wa
 
 function walkSingle(field: protobuf.Field, value: unknown, path: string, walk: Walk, place: AnyPlace): unknown {
   const resolved = field.resolvedType;
-  if (resolved instanceof protobuf.Type) return walkMessage(resolved, value, path, walk, place);
-  if (resolved instanceof protobuf.Enum) return walkEnum(resolved, value, path);
+  if (resolved instanceof protobufjs().Type) return walkMessage(resolved, value, path, walk, place);
+  if (resolved instanceof protobufjs().Enum) return walkEnum(resolved, value, path);
   return walkScalar(field.type, value, path);
 }
 
@@ -476,13 +476,13 @@ function checkRules(field: protobuf.Field, out: Normalized, path: string): void 
   }
   // Scalars outside a oneof are checked even when unset: their value is then the default, and an
   // empty string failing min_len means the field is required.
-  const isWrapperOrMessage = field.resolvedType instanceof protobuf.Type;
+  const isWrapperOrMessage = field.resolvedType instanceof protobufjs().Type;
   if (!present && isWrapperOrMessage) return;
   checkScalarRules(rules, present ? value : defaultOf(field), fieldPath, field, !present);
 }
 
 function defaultOf(field: protobuf.Field): unknown {
-  if (field.resolvedType instanceof protobuf.Enum) return field.resolvedType.valuesById[0];
+  if (field.resolvedType instanceof protobufjs().Enum) return field.resolvedType.valuesById[0];
   if (field.type === 'string' || field.type === 'bytes') return '';
   if (field.type === 'bool') return false;
   return 0;

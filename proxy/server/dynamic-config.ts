@@ -41,11 +41,6 @@ export interface DynamicConfigOptions {
   update(parts: SnapshotParts): Promise<void>;
 }
 
-export function hasDynamicResources(boot: BootstrapConfig): boolean {
-  const d = boot.dynamicResources;
-  return d.ads !== undefined || d.lds !== undefined || d.cds !== undefined;
-}
-
 const TYPE_URLS: Record<Kind, string> = { lds: LISTENER_TYPE_URL, cds: CLUSTER_TYPE_URL, rds: ROUTE_TYPE_URL, eds: ENDPOINT_TYPE_URL };
 const KIND_OF_TYPE = new Map(Object.entries(TYPE_URLS).map(([kind, typeUrl]) => [typeUrl, kind as Kind]));
 

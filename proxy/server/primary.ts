@@ -9,14 +9,15 @@ import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
 import { AdminServer, type AdminContext } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
-import { ClusterWorkerHandle, LocalWorkerHandle, type HostHealthUpdate, type WorkerHandle } from './worker-handle.ts';
-import { Worker, type ApplyResult, type FilterSettings } from './worker.ts';
-import { checkRateLimitService } from '../ratelimit/index.ts';
+import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
+import type { ApplyResult, HostHealthUpdate } from './messages.ts';
+import type { FilterSettings } from './worker.ts';
+import { enableCompileCache, flushCompileCache } from './compile-cache.ts';
 import { reservePorts } from './port-reservation.ts';
 import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
 import { withSidecarDefaults } from './sidecar.ts';
 import { originalDstUnavailableMessage } from '../listener/index.ts';
-import { DynamicConfigSource, hasDynamicResources, type SnapshotParts } from './dynamic-config.ts';
+import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -64,13 +65,13 @@ export class Primary implements AdminContext {
     if (added.length > 0) this.options.log(`sidecar mode added ${added.join(', ')}`);
     this.node = boot.node;
     // A bad limits file or redis_url is a start-up error here, not a crash loop in every worker.
-    if (boot.rateLimitService !== undefined) checkRateLimitService(boot.rateLimitService);
+    if (boot.rateLimitService !== undefined) (await import('../ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
     this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService };
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
     const reservation = multi && this.options.reusePort ? await reservePorts(snapshotOf(boot, 1)) : null;
     this.snapshot = reservation?.snapshot ?? snapshotOf(boot, 1);
-    this.handles = multi ? this.forkWorkers(this.options.workers) : [this.localWorker()];
+    this.handles = multi ? await this.forkWorkers(this.options.workers) : [await this.localWorker()];
     for (const h of this.handles) this.listenForOutliers(h);
     this.healthChecks.onChange((cluster, address, failed) => void this.broadcastHealth([{ source: 'active', cluster, address, unhealthy: failed }]));
     try {
@@ -85,7 +86,9 @@ export class Primary implements AdminContext {
     // Before the control-plane stream: the primary's own connections must not be captured either.
     if (this.options.runAs !== undefined) dropPrivileges(this.options.runAs);
     if (hasDynamicResources(boot)) {
-      // /ready stays 503 until the control plane's first complete config is applied.
+      // /ready stays 503 until the control plane's first complete config is applied. The xDS
+      // client (gRPC and Envoy's protos) is loaded only by a primary that has a control plane.
+      const { DynamicConfigSource } = await import('./dynamic-config.ts');
       this.dynamic = new DynamicConfigSource(boot, { store: this.store, log: this.options.log, update: (parts) => this.update(parts) });
       await this.dynamic.start();
     }
@@ -205,11 +208,17 @@ export class Primary implements AdminContext {
     return this.stopping;
   }
 
-  private localWorker(): WorkerHandle {
+  private async localWorker(): Promise<WorkerHandle> {
+    const { Worker } = await import('./worker.ts');
     return new LocalWorkerHandle(new Worker({ mode: this.options.mode, reusePort: false, drainTimeMs: this.options.drainTimeMs, log: this.options.log, ...this.filterSettings }));
   }
 
-  private forkWorkers(count: number): WorkerHandle[] {
+  private async forkWorkers(count: number): Promise<WorkerHandle[]> {
+    // Every module a worker loads goes through Node's compile cache here first, so that worker
+    // processes start without loading the TypeScript transpiler (see compile-cache.ts).
+    enableCompileCache();
+    await import('./worker-main.ts');
+    flushCompileCache();
     cluster.setupPrimary({ exec: WORKER_ENTRY, execArgv: process.execArgv, silent: false });
     const handles: WorkerHandle[] = [];
     for (let i = 0; i < count; i++) {
@@ -277,6 +286,12 @@ function keepBoundPorts(next: Snapshot, current: Snapshot): Snapshot {
     return l.address.port === 0 && running !== undefined && running.address.address === l.address.address ? { ...l, address: running.address } : l;
   });
   return { ...next, listeners };
+}
+
+/** A bootstrap with dynamic_resources (ADS, or LDS/CDS from files) needs the xDS machinery. */
+function hasDynamicResources(boot: BootstrapConfig): boolean {
+  const d = boot.dynamicResources;
+  return d.ads !== undefined || d.lds !== undefined || d.cds !== undefined;
 }
 
 function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {

@@ -4,7 +4,8 @@ import type { Worker as ClusterWorker } from 'node:cluster';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { StatsSnapshot } from '../stats/index.ts';
 import type { ClusterStatus } from '../upstream/index.ts';
-import type { ApplyResult, Worker } from './worker.ts';
+import type { ApplyResult, EventMessage, HostHealthUpdate, ReplyMessage, RequestMessage, WorkerMemory, WorkerRequest } from './messages.ts';
+import type { Worker } from './worker.ts';
 
 export interface WorkerHandle {
   readonly id: number;
@@ -19,50 +20,6 @@ export interface WorkerHandle {
   hostHealth(updates: HostHealthUpdate[]): Promise<void>;
   /** Outlier ejections this worker decided, for the primary to pass on to the others. */
   onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
-}
-
-export interface HostHealthUpdate {
-  source: 'active' | 'outlier';
-  cluster: string;
-  address: string;
-  unhealthy: boolean; // failed active check, or ejected
-}
-
-/** Worker to primary, unasked. */
-export interface EventMessage {
-  legate: 'event';
-  outlier: HostHealthUpdate;
-}
-
-export interface WorkerMemory {
-  pid: number;
-  rss_bytes: number;
-  heap_used_bytes: number;
-  applied_snapshot_version: number;
-}
-
-export type WorkerRequest =
-  | { kind: 'apply'; snapshot: Snapshot }
-  | { kind: 'stats' }
-  | { kind: 'clusters' }
-  | { kind: 'stopAccepting' }
-  | { kind: 'drain'; timeoutMs: number }
-  | { kind: 'memory' }
-  | { kind: 'reopenLogs' }
-  | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
-
-export interface RequestMessage {
-  legate: 'request';
-  id: number;
-  request: WorkerRequest;
-}
-
-export interface ReplyMessage {
-  legate: 'reply';
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: string;
 }
 
 /** Runs a request against a worker object: the one dispatcher both handle kinds use. */

@@ -5,7 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { EmbeddedRateLimitService, FilterChain, RouteConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
-import { ListenerManager, type BoundListener, type ChainHandler } from '../listener/index.ts';
+import { ListenerManager, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
@@ -14,7 +14,7 @@ import { createRateLimitService, type RateLimitService } from '../ratelimit/inde
 
 import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 
-import type { HostHealthUpdate } from './worker-handle.ts';
+import type { ApplyResult, HostHealthUpdate } from './messages.ts';
 
 export interface WorkerOptions {
   mode: 'ingress' | 'sidecar';
@@ -31,11 +31,6 @@ export interface WorkerOptions {
 
 /** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
 export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService'>;
-
-export interface ApplyResult {
-  version: number;
-  listeners: BoundListener[];
-}
 
 export class Worker {
   readonly store = new Store();

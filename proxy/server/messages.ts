@@ -1,0 +1,58 @@
+// What the primary and its workers say to each other: the calls a worker serves and the small typed
+// messages that carry them over IPC. Plain data only (structured-clone and JSON safe); this file
+// imports no runtime code, so the primary's handles and the worker depend on it and not on each
+// other.
+import type { Snapshot } from '../config/snapshot.ts';
+import type { BoundListener } from '../listener/index.ts';
+
+/** What a worker answers to a snapshot: the version it now serves and the sockets it holds. */
+export interface ApplyResult {
+  version: number;
+  listeners: BoundListener[];
+}
+
+export interface HostHealthUpdate {
+  source: 'active' | 'outlier';
+  cluster: string;
+  address: string;
+  unhealthy: boolean; // failed active check, or ejected
+}
+
+export interface WorkerMemory {
+  pid: number;
+  rss_bytes: number;
+  heap_used_bytes: number;
+  applied_snapshot_version: number;
+}
+
+export type WorkerRequest =
+  | { kind: 'apply'; snapshot: Snapshot }
+  | { kind: 'stats' }
+  | { kind: 'clusters' }
+  | { kind: 'stopAccepting' }
+  | { kind: 'drain'; timeoutMs: number }
+  | { kind: 'memory' }
+  | { kind: 'reopenLogs' }
+  | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
+
+/** Primary to worker. */
+export interface RequestMessage {
+  legate: 'request';
+  id: number;
+  request: WorkerRequest;
+}
+
+/** Worker to primary, the answer to one request. */
+export interface ReplyMessage {
+  legate: 'reply';
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: string;
+}
+
+/** Worker to primary, unasked. */
+export interface EventMessage {
+  legate: 'event';
+  outlier: HostHealthUpdate;
+}

@@ -1,0 +1,108 @@
+// The folder-level arrows of DESIGN.md, held to the code: a part imports another only along an
+// arrow (or a chain of them), or as one of the exceptions listed below as the code stands.
+// Every static import counts, type-only ones included; dynamic import() does not.
+import t from 'tap';
+import { importGraph } from '../../support/import-graph.ts';
+
+/** DESIGN.md's arrows. A part may import what it reaches along them. */
+const ARROWS: Record<string, readonly string[]> = {
+  cli: ['server', 'iptables'], // cli.ts "delegates to iptables/"
+  server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client'],
+  listener: ['transport'],
+  http: ['codec', 'router'],
+  codec: ['transport'],
+  router: ['upstream'],
+  upstream: ['codec', 'transport', 'config/model', 'stats'],
+  config: ['config/model', 'envoy-api'], // envoy-api: "shared by config/ and xds-client/"
+  'xds-client': ['envoy-api'],
+  'config/model': [],
+  'envoy-api': [], // "imports no other part"
+};
+
+/** Imports the arrows do not draw, as the code stands. Each is a `from -> to` pair. */
+const EXCEPTIONS: readonly string[] = [
+  // The snapshot's plain data types (config/model.ts, snapshot.ts) are what every part is
+  // configured by.
+  'access-log -> config/model',
+  'admin -> config/model',
+  'listener -> config/model',
+  'ratelimit -> config/model',
+  'tcp -> config/model',
+  // Stats are counted everywhere.
+  'admin -> stats',
+  'listener -> stats',
+  'ratelimit -> stats',
+  'tcp -> stats',
+  // Access logs are written by both network filters and flushed by the worker at drain.
+  'http -> access-log',
+  'tcp -> access-log',
+  'router -> access-log',
+  'server -> access-log',
+  // Rate limiting: the http filters use its token bucket and service; the worker creates it; its
+  // limits file is read with config's YAML reader and errors.
+  'http -> ratelimit',
+  'server -> ratelimit',
+  'ratelimit -> config',
+  // Runtime helpers that live in config/: the listener's extension names, the router's RE2 check.
+  'listener -> config',
+  'router -> config',
+  // The HCM reads the listener's connection types; CONNECT/upgrades hand the socket to tcp/.
+  'http -> listener',
+  'http -> tcp',
+  // tcp_proxy connects through the upstream clusters and uses the listener's connection types.
+  'tcp -> upstream',
+  'tcp -> listener',
+  // The admin reports cluster status; the CLI prints the version.
+  'admin -> upstream',
+  'cli -> admin',
+  // `legate demo` runs a Primary.
+  'demo -> server',
+  // http-filter/: the filter interface the HTTP rewrite in progress adds.
+  'http -> http-filter',
+  'router -> http-filter',
+  'http-filter -> access-log',
+  'http-filter -> codec',
+];
+
+/** The part a source file belongs to: its top folder, proxy/'s subfolder, cli for proxy/cli.ts. */
+function partOf(file: string): string {
+  const [top, second, third] = file.split('/');
+  if (top !== 'proxy') return top;
+  if (third === undefined) return second.replace(/\.ts$/, '');
+  if (second === 'config' && (third === 'model.ts' || third === 'snapshot.ts')) return 'config/model';
+  return second;
+}
+
+function reachable(from: string): Set<string> {
+  const seen = new Set<string>();
+  const queue = [...(ARROWS[from] ?? [])];
+  while (queue.length > 0) {
+    const next = queue.shift()!;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    queue.push(...(ARROWS[next] ?? []));
+  }
+  return seen;
+}
+
+t.test('parts import each other only along the arrows or a listed exception', async (t) => {
+  const graph = importGraph(['proxy', 'xds-client', 'envoy-api', 'iptables']);
+  const found = new Map<string, string>(); // "a -> b" -> one import that makes it
+  for (const [file, edges] of graph) {
+    for (const edge of edges) {
+      if (edge.external || !graph.has(edge.target)) continue;
+      const from = partOf(file);
+      const to = partOf(edge.target);
+      if (from !== to && !found.has(`${from} -> ${to}`)) found.set(`${from} -> ${to}`, `${file} imports ${edge.target}`);
+    }
+  }
+  t.ok(found.size > 10, `${found.size} part-to-part imports`);
+  const exceptions = new Set(EXCEPTIONS);
+  const undrawn = [...found].filter(([arrow]) => {
+    const [from, to] = arrow.split(' -> ');
+    return !reachable(from).has(to) && !exceptions.has(arrow);
+  });
+  t.same(undrawn.map(([arrow, example]) => `${arrow} (${example})`), [], 'no import outside the arrows and exceptions');
+  const unused = EXCEPTIONS.filter((e) => !found.has(e));
+  if (unused.length > 0) t.comment(`exceptions no longer needed: ${unused.join(', ')}`);
+});
