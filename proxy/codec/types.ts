@@ -103,7 +103,7 @@ export interface ResponseDecoder extends StreamDecoder {
 
 /** A request the server codec could not parse: the status Envoy answers and its details string. */
 export interface CodecError {
-  status: 400 | 413 | 431 | 501;
+  status: 400 | 408 | 413 | 431 | 501;
   /** Envoy's response code details, e.g. 'http1.codec_error', 'http1.headers_too_large'. */
   details: string;
 }
@@ -121,12 +121,16 @@ export interface ServerConnectionCallbacks {
    * nothing more and closes the connection once that response is written.
    */
   onProtocolError(decoder: RequestDecoder, error: CodecError): void;
+  /** The first byte of a request arrived (Envoy starts request_headers_timeout here). */
+  onMessageBegin?(): void;
 }
 
 export interface ServerConnection {
   readonly protocol: Protocol;
   /** Envoy's shutdownNotice/goAway: no new streams; HTTP/1 answers the active one with Connection: close. Idle connections close now. */
   drain(): void;
+  /** request_headers_timeout fired: a request whose head is still incomplete is answered 408 (through onProtocolError) and the connection closes. */
+  expireRequestHeaders(): void;
   /** Closes at once; active streams are reset with 'connection-termination'. */
   close(): void;
 }

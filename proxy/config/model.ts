@@ -262,6 +262,7 @@ export interface HttpConnectionManager {
   normalizePath: boolean;
   mergeSlashes: boolean;
   maxRequestHeadersKb: number; // 60
+  maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
 }
 
 // HttpConnectionManager.InternalAddressConfig: which downstream addresses are internal, so their

@@ -71,8 +71,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
      typed_header_validation_config add_proxy_protocol_connection_state drain_timeout`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
-    'idle_timeout max_stream_duration max_requests_per_connection',
-    'max_connection_duration max_headers_count headers_with_underscores_action',
+    'idle_timeout max_stream_duration max_requests_per_connection max_headers_count',
+    'max_connection_duration headers_with_underscores_action',
   ],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig': ['unix_sockets cidr_ranges', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.Rds': ['config_source route_config_name', ''],

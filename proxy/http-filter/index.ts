@@ -14,8 +14,8 @@ export type FilterStatus = 'continue' | 'stop';
 
 /** What a filter may do with its stream (Envoy's StreamDecoderFilterCallbacks and StreamEncoderFilterCallbacks). */
 export interface FilterStream {
-  /** The request head; filters mutate headers in place. */
-  readonly request: RequestHeaders;
+  /** The request head as it will go upstream; filters mutate its headers and path in place. */
+  readonly head: RequestHeaders;
   readonly info: StreamInfo;
   /** Requests from an internal peer (Envoy's XFF rule) may use x-envoy-* control headers. */
   readonly trustedDownstream: boolean;
@@ -34,6 +34,8 @@ export interface FilterStream {
   encode1xxHeaders(headers: ResponseHeaders): void;
   /** Whether response headers went out. */
   readonly responseStarted: boolean;
+  /** Headers added to the response when it is encoded (e.g. x-ratelimit-*, a hash policy's set-cookie). */
+  appendResponseHeader(name: string, value: string | string[]): void;
   /** Stops or resumes reading the downstream request body (nests). */
   readDisable(disable: boolean): void;
   /** Legate ends the stream: a reset towards the client (downstream_rq_tx_reset). */

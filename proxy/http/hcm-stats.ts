@@ -21,6 +21,10 @@ export class HcmStats {
   readonly downstreamRqIdleTimeout: Counter;
   readonly downstreamRqMaxDurationReached: Counter;
   readonly downstreamRqWsOnNonWsRoute: Counter;
+  readonly downstreamCxUpgradesTotal: Counter;
+  readonly downstreamCxUpgradesActive: Gauge;
+  readonly downstreamFlowControlPausedReading: Counter;
+  readonly downstreamFlowControlResumedReading: Counter;
   readonly downstreamRqTime: Histogram;
   readonly downstreamRqClass: Counter[]; // 1..5 -> downstream_rq_1xx..5xx
   readonly noRoute: Counter;
@@ -51,6 +55,10 @@ export class HcmStats {
     this.downstreamRqIdleTimeout = c('downstream_rq_idle_timeout');
     this.downstreamRqMaxDurationReached = c('downstream_rq_max_duration_reached');
     this.downstreamRqWsOnNonWsRoute = c('downstream_rq_ws_on_non_ws_route');
+    this.downstreamCxUpgradesTotal = c('downstream_cx_upgrades_total');
+    this.downstreamCxUpgradesActive = g('downstream_cx_upgrades_active');
+    this.downstreamFlowControlPausedReading = c('downstream_flow_control_paused_reading_total');
+    this.downstreamFlowControlResumedReading = c('downstream_flow_control_resumed_reading_total');
     this.downstreamRqTime = store.histogram(p + 'downstream_rq_time');
     this.downstreamRqClass = [0, 1, 2, 3, 4, 5].map((k) => c(`downstream_rq_${k}xx`));
     this.noRoute = c('no_route');

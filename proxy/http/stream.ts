@@ -1,94 +1,357 @@
-// One downstream HTTP request as the connection manager runs it: the request and response, the
-// headers bound upstream, the route it matched, and the StreamInfo the access log reads. It gives
-// the router filter what it needs (RouterStream) and ends the stream's stats and log exactly once.
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+// One downstream request as the connection manager runs it (Envoy's ActiveStream and its filter
+// manager): it decodes the request from the codec, runs the decode hooks of the HTTP filters in
+// order (the router last), runs the response back through the encode hooks to the codec, and
+// ends the stream's stats and access log exactly once.
+import type { CodecError, HeaderMap, RequestDecoder, RequestHeaders, ResponseEncoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../codec/index.ts';
+import type { HttpFilter, StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
 import { StreamInfo } from '../access-log/index.ts';
-import type { RouterStream } from '../router/index.ts';
-import type { ClusterChoice, RouteMatchResult, RouteRequest } from '../router/index.ts';
-import type { HttpConnectionManagerHandler } from './connection-manager.ts';
+import type { ClusterChoice, RouteMatchResult, RouteRequest, RouterStream } from '../router/index.ts';
+import type { Socket } from 'node:net';
+import type { HcmStats } from './hcm-stats.ts';
 
-export class HttpStream implements RouterStream {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  readonly headers: IncomingHttpHeaders;
+/** What a stream needs of its connection manager (the HCM implements it). */
+export interface StreamManager {
+  readonly filters: readonly HttpFilter<HttpStream>[];
+  readonly stats: HcmStats;
+  readonly bufferLimitBytes: number;
+  onRequestHeaders(stream: HttpStream): void;
+  finishResponseHeaders(stream: HttpStream, response: ResponseHeaders): void;
+  endStream(stream: HttpStream): void;
+}
+
+/** What a stream needs of its downstream connection. */
+export interface StreamConnection {
+  readonly hcm: StreamManager;
+  readonly socket: Socket;
+  /** 'ip:port' of the client, and where it was going (the original destination, if restored). */
+  readonly remoteAddress: string;
+  readonly localAddress: string;
+  onRequestComplete(stream: HttpStream): void;
+  onStreamEnd(stream: HttpStream): void;
+  /** A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream. */
+  setStreamIdleTimeout(ms: number): void;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream {
+  readonly connection: StreamConnection;
+  readonly encoder: ResponseEncoder;
   readonly info: StreamInfo;
-  readonly startMs = performance.now();
-  readonly hcm: HttpConnectionManagerHandler;
-  path: string;
+  readonly startMs: number;
+  head: RequestHeaders = EMPTY_HEAD;
+  /** The request as route matching saw it (original path and authority). */
+  request: RouteRequest = EMPTY_HEAD as unknown as RouteRequest;
   route: RouteMatchResult<StreamInfo> | null = null;
   /** The route's cluster for this request, picked once (weighted, or from a header) when the route matched. */
-  cluster: ClusterChoice | undefined;
+  cluster: ClusterChoice | undefined = undefined;
   trustedDownstream = false;
-  readonly requestHasBody: boolean;
-  includeAttemptCount = false;
-  includeAttemptCountInResponse = false;
-  private resetCallback: (() => void) | undefined;
-  /** The downstream went away or a timeout ended the stream: nothing more may start for it. */
+  /** Internal as Envoy judges it (XFF rule and internal_address_config): the rate limit filter's request_type. */
+  internalRequest = false;
+  requestHasBody = false;
+  /** 'websocket', 'connect', …: the request asks for an upgrade (or is a CONNECT). */
+  upgradeType: string | undefined = undefined;
+  /** The router's per-request state. */
+  routerState: unknown = undefined;
+
+  /** The request was fully received (or the stream ended). */
+  requestComplete = false;
+  /** The response was fully encoded (or the stream ended). */
+  responseComplete = false;
+  /** The stream ended, completed or reset: nothing more happens on it. */
   ended = false;
+  /** Legate, not the client, ended the stream early: counted as downstream_rq_tx_reset. */
+  localReset = false;
+  responseStarted = false;
 
-  /** The request as route matching saw it (original path and authority). */
-  readonly request: RouteRequest;
+  // The decode chain: the filter whose decodeHeaders stopped it, and what arrived meanwhile.
+  private decodeIndex = 0;
+  private decodeHeadersDone = false;
+  private buffered: Buffer[] | null = null;
+  private bufferedBytes = 0;
+  private bufferedEnd = false;
+  private bufferedTrailers: HeaderMap | null = null;
+  private readDisabledForBuffer = false;
 
-  constructor(hcm: HttpConnectionManagerHandler, req: IncomingMessage, res: ServerResponse, info: StreamInfo, request: RouteRequest) {
-    this.request = request;
-    this.hcm = hcm;
-    this.req = req;
-    this.res = res;
-    this.headers = req.headers;
-    // Read before hop-by-hop removal drops transfer-encoding from these same headers.
-    const length = req.headers['content-length'];
-    this.requestHasBody = length !== undefined ? length !== '0' : req.headers['transfer-encoding'] !== undefined;
-    this.path = req.url ?? '/';
-    this.info = info;
+  private watchers: StreamWatcher[] | null = null;
+  private watermarkCallbacks: WatermarkCallbacks[] | null = null;
+  private extraResponseHeaders: HeaderMap | null = null;
+  private durationTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(connection: StreamConnection, encoder: ResponseEncoder) {
+    this.connection = connection;
+    this.encoder = encoder;
+    this.startMs = performance.now();
+    this.info = new StreamInfo(Date.now(), this.startMs);
+    encoder.stream.setCallbacks(this);
+  }
+
+  get headers(): HeaderMap {
+    return this.head.headers;
+  }
+
+  get filters(): readonly HttpFilter<HttpStream>[] {
+    return this.connection.hcm.filters;
+  }
+
+  // ---- RequestDecoder: the codec delivers the request ----
+
+  decodeHeaders(head: RequestHeaders, endStream: boolean): void {
+    this.head = head;
+    this.requestHasBody = !endStream;
+    if (endStream) this.requestComplete = true;
+    this.connection.hcm.onRequestHeaders(this);
+    if (this.ended) return;
+    this.runDecodeHeaders(0);
+  }
+
+  decodeData(data: Buffer, endStream: boolean): void {
+    if (this.ended) return;
+    this.info.bytesReceived += data.length;
+    if (endStream) this.onRequestComplete();
+    if (!this.decodeHeadersDone) {
+      this.bufferData(data, endStream);
+      return;
+    }
+    this.passData(data, endStream);
+  }
+
+  decodeTrailers(trailers: HeaderMap): void {
+    if (this.ended) return;
+    this.onRequestComplete();
+    if (!this.decodeHeadersDone) {
+      this.bufferedTrailers = trailers;
+      return;
+    }
+    this.passTrailers(trailers);
+  }
+
+  private onRequestComplete(): void {
+    this.requestComplete = true;
+    this.info.requestDurationMs = this.info.elapsedMs();
+    this.connection.onRequestComplete(this);
+    if (this.responseComplete) this.connection.hcm.endStream(this);
+  }
+
+  /** The codec could not parse the rest of the request: 400 (or 413/431) with DPE, then the connection closes. */
+  onCodecError(error: CodecError): void {
+    const stats = this.connection.hcm.stats;
+    const timeout = error.status === 408;
+    // A request head that never completed is a timeout, not a protocol error.
+    if (timeout) stats.downstreamRqTimeout.inc();
+    else stats.downstreamCxProtocolError.inc();
+    if (this.ended) return;
+    this.requestComplete = true;
+    const body = timeout ? 'request header timeout' : error.status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+    this.sendLocalReply(error.status, body, timeout ? '' : 'DPE', error.details);
+  }
+
+  // ---- the decode chain ----
+
+  private runDecodeHeaders(from: number): void {
+    const filters = this.filters;
+    for (let i = from; i < filters.length; i++) {
+      const hook = filters[i].decodeHeaders;
+      if (hook === undefined) continue;
+      this.decodeIndex = i;
+      if (hook.call(filters[i], this, this.requestComplete && this.buffered === null && this.bufferedTrailers === null) === 'stop' || this.ended) return;
+    }
+    this.decodeHeadersDone = true;
+    this.flushBuffered();
+  }
+
+  continueDecoding(): void {
+    if (this.ended || this.decodeHeadersDone) return;
+    this.runDecodeHeaders(this.decodeIndex + 1);
+  }
+
+  private bufferData(data: Buffer, endStream: boolean): void {
+    if (data.length > 0) {
+      (this.buffered ??= []).push(data);
+      this.bufferedBytes += data.length;
+    }
+    if (endStream) this.bufferedEnd = true;
+    // Envoy's buffer limit: past it, stop reading the client until the filters go on.
+    if (!this.readDisabledForBuffer && this.bufferedBytes > this.connection.hcm.bufferLimitBytes) {
+      this.readDisabledForBuffer = true;
+      this.encoder.stream.readDisable(true);
+    }
+  }
+
+  private flushBuffered(): void {
+    const chunks = this.buffered;
+    if (chunks !== null) {
+      this.buffered = null;
+      for (let i = 0; i < chunks.length && !this.ended; i++) this.passData(chunks[i], this.bufferedEnd && i === chunks.length - 1 && this.bufferedTrailers === null);
+    } else if (this.bufferedEnd && this.bufferedTrailers === null) {
+      this.passData(EMPTY, true);
+    }
+    if (this.bufferedTrailers !== null && !this.ended) this.passTrailers(this.bufferedTrailers);
+    this.bufferedTrailers = null;
+    if (this.readDisabledForBuffer) {
+      this.readDisabledForBuffer = false;
+      this.encoder.stream.readDisable(false);
+    }
+  }
+
+  private passData(data: Buffer, endStream: boolean): void {
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const hook = filters[i].decodeData;
+      if (hook !== undefined && (hook.call(filters[i], this, data, endStream) === 'stop' || this.ended)) return;
+    }
+  }
+
+  private passTrailers(trailers: HeaderMap): void {
+    const filters = this.filters;
+    for (let i = 0; i < filters.length; i++) {
+      const hook = filters[i].decodeTrailers;
+      if (hook !== undefined && (hook.call(filters[i], this, trailers) === 'stop' || this.ended)) return;
+    }
+  }
+
+  // ---- the encode chain (the router, or a filter answering locally) ----
+
+  encode1xxHeaders(headers: ResponseHeaders): void {
+    if (!this.ended && !this.responseStarted) this.encoder.encode1xxHeaders(headers);
+  }
+
+  encodeHeaders(response: ResponseHeaders, endStream: boolean): void {
+    if (this.ended || this.responseStarted) return;
+    const filters = this.filters;
+    for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeHeaders?.(this, response, endStream);
+    const extra = this.extraResponseHeaders;
+    if (extra !== null) for (const name in extra) appendHeader(response.headers, name, extra[name]!);
+    this.connection.hcm.finishResponseHeaders(this, response);
+    // HTTP/1 cannot answer and keep reading a request it no longer wants: the connection closes after it.
+    if (!this.requestComplete && this.upgradeType === undefined) response.headers.connection = 'close';
+    this.responseStarted = true;
+    this.info.responseCode = response.status;
+    this.info.responseHeaders = response.headers;
+    this.encoder.encodeHeaders(response, endStream);
+    if (endStream) this.onResponseComplete();
+  }
+
+  encodeData(data: Buffer, endStream: boolean): void {
+    if (this.ended) return;
+    const filters = this.filters;
+    for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeData?.(this, data, endStream);
+    this.info.bytesSent += data.length;
+    this.encoder.encodeData(data, endStream);
+    if (endStream) this.onResponseComplete();
+  }
+
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.ended) return;
+    const filters = this.filters;
+    for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeTrailers?.(this, trailers);
+    this.info.responseTrailers = trailers;
+    this.encoder.encodeTrailers(trailers);
+    this.onResponseComplete();
+  }
+
+  appendResponseHeader(name: string, value: string | string[]): void {
+    appendHeader((this.extraResponseHeaders ??= {}), name, value);
+  }
+
+  /** A local answer (Envoy's sendLocalReply): a plain-text body, or a reset once the response started. */
+  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap): void {
+    if (this.ended) return;
+    if (flag !== '') this.info.setResponseFlag(flag);
+    this.info.responseCodeDetails = details;
+    if (this.responseStarted) {
+      this.resetStream();
+      return;
+    }
+    const out: HeaderMap = headers === undefined ? {} : { ...headers };
+    const bytes = body === '' ? EMPTY : Buffer.from(body);
+    if (bytes.length > 0) out['content-type'] ??= 'text/plain';
+    out['content-length'] = String(bytes.length);
+    if (this.head.method === 'HEAD' || bytes.length === 0) this.encodeHeaders({ status, headers: out }, true);
+    else {
+      this.encodeHeaders({ status, headers: out }, false);
+      this.encodeData(bytes, true);
+    }
+  }
+
+  private onResponseComplete(): void {
+    this.responseComplete = true;
+    // A tunnel whose upstream half-closed still carries the client's bytes until it ends too.
+    if (!this.requestComplete && this.tunnelEstablished()) return;
+    this.connection.hcm.endStream(this);
+  }
+
+  // ---- the stream's lifetime ----
+
+  /** The upgrade was accepted (101, or a 2xx to a CONNECT): bytes flow both ways until both sides end. */
+  private tunnelEstablished(): boolean {
+    const status = this.info.responseCode;
+    return status === 101 ? this.upgradeType !== undefined : this.upgradeType === 'connect' && status >= 200 && status < 300;
+  }
+
+  readDisable(disable: boolean): void {
+    if (!this.ended) this.encoder.stream.readDisable(disable);
+  }
+
+  /** Legate resets the stream (counted as downstream_rq_tx_reset); HTTP/1 closes the connection. */
+  resetStream(): void {
+    if (this.ended) return;
+    this.localReset = true;
+    this.encoder.stream.resetStream('local-reset');
+    this.connection.hcm.endStream(this);
+  }
+
+  onDestroy(watcher: StreamWatcher): void {
+    (this.watchers ??= []).push(watcher);
+  }
+
+  addWatermarkCallbacks(callbacks: WatermarkCallbacks): void {
+    (this.watermarkCallbacks ??= []).push(callbacks);
+  }
+
+  /** Runs the stream's watchers once, when it ends for any reason. */
+  destroy(): void {
+    if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+    const watchers = this.watchers;
+    this.watchers = null;
+    if (watchers !== null) for (const w of watchers) w.onStreamDestroy();
+  }
+
+  /** max_stream_duration: one timer, only when configured. */
+  armDurationTimer(ms: number, onExpire: () => void): void {
+    this.durationTimer = setTimeout(onExpire, ms);
   }
 
   hashKey(): number | undefined {
-    return this.route === null ? undefined : this.hcm.hashFor(this);
+    const route = this.route?.route;
+    if (route == null || route.model.action.kind !== 'route' || route.model.action.hashPolicy.length === 0) return undefined;
+    const computed = route.hash(this.request, this.connection.socket);
+    if (computed?.setCookies !== undefined) this.appendResponseHeader('set-cookie', computed.setCookies);
+    return computed?.hash;
   }
 
-  localReply(status: number, body: string, flag: string, details: string, headers?: OutgoingHttpHeaders): void {
-    if (flag !== '') this.info.setResponseFlag(flag);
-    this.info.responseCodeDetails = details;
-    if (this.res.headersSent) {
-      this.resetDownstream();
-      return;
-    }
-    const out: OutgoingHttpHeaders = { ...headers };
-    if (body !== '') {
-      out['content-type'] = 'text/plain';
-      out['content-length'] = Buffer.byteLength(body);
-    } else {
-      out['content-length'] = 0;
-    }
-    this.prepareResponseHeaders(out, status);
-    this.res.writeHead(status, out);
-    this.res.end(body);
-    this.info.bytesSent = Buffer.byteLength(body);
+  // ---- StreamCallbacks: the codec's news about the downstream stream ----
+
+  onResetStream(_reason: StreamResetReason, _details: string): void {
+    if (this.ended) return;
+    this.connection.hcm.endStream(this);
   }
 
-  prepareResponseHeaders(headers: OutgoingHttpHeaders, status: number): void {
-    this.hcm.prepareResponseHeaders(this, headers, status);
+  onAboveWriteBufferHighWatermark(): void {
+    const list = this.watermarkCallbacks;
+    if (list !== null) for (const cb of list) cb.onAboveWriteBufferHighWatermark();
   }
 
-  /** Legate, not the client, ended the stream early: counted as downstream_rq_tx_reset. */
-  localReset = false;
-
-  resetDownstream(): void {
-    this.localReset = true;
-    this.res.destroy();
+  onBelowWriteBufferLowWatermark(): void {
+    const list = this.watermarkCallbacks;
+    if (list !== null) for (const cb of list) cb.onBelowWriteBufferLowWatermark();
   }
+}
 
-  /** cb runs when the downstream goes away (at once if it already has). */
-  onReset(cb: () => void): void {
-    if (this.ended) cb();
-    else this.resetCallback = cb;
-  }
+const EMPTY_HEAD: RequestHeaders = { method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1', headers: {} };
 
-  /** The downstream went away before the response was complete. */
-  reset(): void {
-    this.ended = true;
-    const cb = this.resetCallback;
-    this.resetCallback = undefined;
-    cb?.();
-  }
+function appendHeader(headers: HeaderMap, name: string, value: string | string[]): void {
+  const current = headers[name];
+  if (current === undefined) headers[name] = value;
+  else headers[name] = ([] as string[]).concat(current, value);
 }

@@ -11,7 +11,7 @@ export { compileHeaderMatcher, compileQueryParameterMatcher, compileStringMatche
 export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
 export { headerValue, requestHeaderGetter } from './request.ts';
 export type { HeaderMap, RouteRequest } from './request.ts';
-export { routeToCluster } from './router-filter.ts';
-export type { RouterOptions, RouterStream } from './router-filter.ts';
+export { RouterFilter } from './router-filter.ts';
+export type { RouterOptions, RouterStats, RouterStream } from './router-filter.ts';
 export { RetryState, meshRetryPolicy } from './retry-state.ts';
 export { stripHopByHop } from './hop-by-hop.ts';

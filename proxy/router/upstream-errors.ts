@@ -1,26 +1,27 @@
 // How an upstream failure maps to Envoy's response: the reset reason, the local reply and flag.
+import type { StreamResetReason } from '../codec/index.ts';
+import type { PoolFailureReason } from '../upstream/index.ts';
 import type { ResetReason } from './retry-state.ts';
 
-const CONNECT_FAILURES = new Set([
-  'ECONNREFUSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-]);
+/** A pool that could not give a connection: overflow (UO), else a connection failure (UF). */
+export function poolFailureReason(reason: PoolFailureReason): ResetReason {
+  return reason === 'overflow' ? 'overflow' : 'connect-failure';
+}
 
-// A response the codec could not parse: undici's HTTPParserError (its code, HPE_*, is not always
-// set), headers over the limit, a body longer or shorter than its content-length.
-const PROTOCOL_ERRORS = new Set(['UND_ERR_HEADERS_OVERFLOW', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH']);
-
-export function resetReasonOf(err: Error & { code?: string }): ResetReason {
-  const code = err.code;
-  if (code !== undefined && CONNECT_FAILURES.has(code)) return 'connect-failure';
-  if (err.name === 'HTTPParserError' || (code !== undefined && PROTOCOL_ERRORS.has(code))) return 'protocol-error';
-  return 'reset';
+/** An upstream stream that ended early, in retry_on's terms. */
+export function streamResetReason(reason: StreamResetReason): ResetReason {
+  switch (reason) {
+    case 'connection-failure':
+      return 'connect-failure';
+    case 'protocol-error':
+      return 'protocol-error';
+    case 'refused-stream':
+      return 'refused-stream';
+    case 'overflow':
+      return 'overflow';
+    default:
+      return 'reset';
+  }
 }
 
 export interface LocalFailure {

@@ -1,22 +1,7 @@
-// A raw TCP connection to one upstream host, for HTTP upgrades (websocket, CONNECT): a promise
-// over the upstream's connect (upstream/pool/connect.ts), which applies the cluster's
-// connect_timeout and keeps the cluster's and host's connection stats, circuit breaker count and
-// outlier results as Envoy's TCP connection pool does. The TCP proxy uses the callback form.
-import type net from 'node:net';
+// The cluster's flow-control counters for a raw upstream connection of the TCP proxy (Envoy's
+// upstream_flow_control_*).
 import type { Counter, Store } from '../stats/index.ts';
-import { connect, type Host, type UpstreamCluster } from '../upstream/index.ts';
-
-export type ConnectOutcome = { ok: true; socket: net.Socket } | { ok: false; timeout: boolean; reason: string };
-
-/** Connects to host; resolves once connected or failed (the socket is destroyed on failure). */
-export function connectUpstream(cluster: UpstreamCluster, host: Host): Promise<ConnectOutcome> {
-  return new Promise((resolve) => {
-    connect(cluster, host, {
-      onConnect: (socket) => resolve({ ok: true, socket }),
-      onConnectFailure: (reason, details) => resolve({ ok: false, timeout: reason === 'timeout', reason: details }),
-    }, { allowHalfOpen: true });
-  });
-}
+import type { UpstreamCluster } from '../upstream/index.ts';
 
 /** The cluster's flow-control counters for a raw upstream connection (Envoy's upstream_flow_control_*). */
 export interface UpstreamFlowStats {

@@ -71,14 +71,10 @@ export class CircuitBreaker {
    * max_requests: admits one attempt (the router asks before it picks a pool), or counts the
    * overflow and returns false. Envoy checks it when a request gets a connection; Legate checks
    * it up front, so a pending request counts too. Envoy counts this overflow as
-   * upstream_rq_pending_overflow.
-   *
-   * `legacyHasFreeConnection` is the undici router's combined check (max_pending_requests too,
-   * asked only when the pending queue is full); the connection pools check pending admission
-   * themselves with admitPending(). It goes away with the undici pools.
+   * upstream_rq_pending_overflow. The pools check max_pending_requests with admitPending().
    */
-  admitRequest(legacyHasFreeConnection?: () => boolean): boolean {
-    if (!this.rq.canCreate() || (legacyHasFreeConnection !== undefined && !this.pending.canCreate() && !legacyHasFreeConnection())) {
+  admitRequest(): boolean {
+    if (!this.rq.canCreate()) {
       this.stats.upstreamRqPendingOverflow.inc();
       return false;
     }
@@ -98,16 +94,6 @@ export class CircuitBreaker {
     }
     this.addPending();
     return true;
-  }
-
-  /**
-   * The undici router's: the admitted attempt waits for a connection (undici queued it); counts
-   * upstream_cx_overflow when the connection limit is why. The pools use admitPending() and count
-   * the connection overflow where they are refused a connection.
-   */
-  requestPending(): void {
-    this.addPending();
-    if (!this.cx.canCreate()) this.stats.upstreamCxOverflow.inc();
   }
 
   /** A pending attempt got its connection, or ended without one. */

@@ -26,6 +26,9 @@ export class ClusterStats {
   readonly upstreamCxDestroy: Counter;
   readonly upstreamCxNone: Counter;
   readonly upstreamCxMaxRequests: Counter;
+  /** Reads from an upstream connection paused (the downstream is not taking bytes) and resumed. */
+  readonly upstreamFlowControlPausedReading: Counter;
+  readonly upstreamFlowControlResumedReading: Counter;
   readonly upstreamCxIdleTimeout: Counter;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqCancelled: Counter;
@@ -70,6 +73,8 @@ export class ClusterStats {
     this.upstreamCxDestroy = c('upstream_cx_destroy');
     this.upstreamCxNone = c('upstream_cx_none_healthy');
     this.upstreamCxMaxRequests = c('upstream_cx_max_requests');
+    this.upstreamFlowControlPausedReading = c('upstream_flow_control_paused_reading_total');
+    this.upstreamFlowControlResumedReading = c('upstream_flow_control_resumed_reading_total');
     this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
     this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
     this.upstreamRqCancelled = c('upstream_rq_cancelled');

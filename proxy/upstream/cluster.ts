@@ -1,7 +1,6 @@
 // A running upstream cluster: its hosts (from load_assignment, DNS or EDS), their load balancer
 // and connection pools, and its stats. Host objects and pools survive updates for hosts that did
 // not change, so a config push never drops warm connections.
-import type { Pool } from 'undici';
 import { Http1ClientConnection, type Http1ClientOptions } from '../codec/index.ts';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
@@ -12,7 +11,6 @@ import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
 import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
-import { createPool } from './pool.ts';
 import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
 export interface ClusterOptions {
@@ -40,7 +38,6 @@ export class UpstreamCluster {
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
   private lb: RefreshableLoadBalancer;
-  private readonly pools = new Map<string, Pool>();
   private readonly httpPools = new Map<string, Http1Pool>();
   private readonly httpCodec: ClientCodecFactory;
   private readonly openSocket: OpenSocket | undefined;
@@ -83,12 +80,6 @@ export class UpstreamCluster {
       }
     }
     const live = new Set(next.map((h) => h.address));
-    for (const [address, pool] of this.pools) {
-      if (!live.has(address)) {
-        this.pools.delete(address);
-        void pool.close();
-      }
-    }
     for (const [address, pool] of this.httpPools) {
       if (!live.has(address)) {
         this.httpPools.delete(address);
@@ -109,9 +100,6 @@ export class UpstreamCluster {
 
   private setOriginalDstHosts(hosts: Host[], removed: Host[]): void {
     for (const host of removed) {
-      const pool = this.pools.get(host.address);
-      this.pools.delete(host.address);
-      void pool?.close();
       this.httpPools.get(host.address)?.drain();
       this.httpPools.delete(host.address);
     }
@@ -140,15 +128,6 @@ export class UpstreamCluster {
     return this.lb.chooseHost(ctx) as Host | null;
   }
 
-  pool(host: Host): Pool {
-    let pool = this.pools.get(host.address);
-    if (pool === undefined) {
-      pool = createPool(host, this.config, this.stats, this.breaker);
-      this.pools.set(host.address, pool);
-    }
-    return pool;
-  }
-
   /** The host's HTTP/1 connection pool (one per address, made on first use). */
   httpPool(host: Host): HttpConnectionPool {
     let pool = this.httpPools.get(host.address);
@@ -167,12 +146,10 @@ export class UpstreamCluster {
   async close(): Promise<void> {
     this.originalDst?.close();
     this.outlier?.close();
-    const pools = [...this.pools.values()];
-    this.pools.clear();
     const httpPools = [...this.httpPools.values()];
     this.httpPools.clear();
     for (const pool of httpPools) pool.drain();
-    await Promise.allSettled([...pools.map((p) => p.close()), ...httpPools.map((p) => p.closed())]);
+    await Promise.allSettled(httpPools.map((p) => p.closed()));
   }
 
   private updateMembership(): void {

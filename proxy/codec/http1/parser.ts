@@ -50,6 +50,7 @@ export const RESPONSE = HTTPParser.RESPONSE;
 export const kOnHeaders = HTTPParser.kOnHeaders;
 export const kOnHeadersComplete = HTTPParser.kOnHeadersComplete;
 export const kOnBody = HTTPParser.kOnBody;
+export const kOnMessageBegin = HTTPParser.kOnMessageBegin;
 export const kOnMessageComplete = HTTPParser.kOnMessageComplete;
 export const kOnExecute = HTTPParser.kOnExecute;
 /** llhttp's method table: kOnHeadersComplete gets an index into it. */

@@ -31,6 +31,7 @@ import {
   kOnExecute,
   kOnHeaders,
   kOnHeadersComplete,
+  kOnMessageBegin,
   kOnMessageComplete,
   methods,
   newHeaderMap,
@@ -147,21 +148,34 @@ export class Http1ServerConnection implements ServerConnection {
     socket.setNoDelay(true);
     const parser = allocParser(REQUEST, options.maxRequestHeadersKb * 1024);
     this.parser = parser;
+    parser[kOnMessageBegin] = () => this.onMessageBegin();
     parser[kOnHeaders] = (flat: string[], url: string) => this.onHeaders(flat, url);
     parser[kOnHeadersComplete] = (major: number, minor: number, flat: string[] | undefined, method: number, url: string | undefined, _s: number, _m: string, upgrade: boolean, keepAlive: boolean) =>
       this.onHeadersComplete(major, minor, flat, method, url, upgrade, keepAlive);
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
     this.onDataBound = (chunk) => this.onData(chunk);
+    // Bytes a listener filter (tls_inspector) read and gave back wait in the socket's buffer,
+    // where a consumed handle would never see them: they are parsed first.
+    const early = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
     if (consumeSocket(socket, parser)) {
       this.consumed = true;
       parser[kOnExecute] = (ret: number | ParseError) => this.onExecute(ret);
     } else {
       socket.on('data', this.onDataBound);
     }
+    if (early !== null) this.dispatch(early);
     socket.on('end', () => this.onEnd());
     socket.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message));
     socket.on('close', () => this.onClose());
+  }
+
+  /** request_headers_timeout: a request begun but without its whole head gets 408, then the connection closes. */
+  expireRequestHeaders(): void {
+    if (this.active !== null || this.closing || this.failed || this.closed) return;
+    this.failed = true;
+    this.updateReading();
+    this.startErrorStream({ status: 408, details: 'request_header_timeout' });
   }
 
   drain(): void {
@@ -235,6 +249,10 @@ export class Http1ServerConnection implements ServerConnection {
       return null;
     }
     return rest.length > 0 ? rest : null; // h2c is served as HTTP/1.1: parsing goes on
+  }
+
+  private onMessageBegin(): void {
+    if (this.active === null) this.callbacks.onMessageBegin?.();
   }
 
   private onHeaders(flat: string[], url: string): void {

@@ -17,7 +17,7 @@ export interface TranslatedHcm {
 
 export function translateHttpConnectionManager(raw: Raw, path: string, ctx: TranslateContext, inlineName: string): TranslatedHcm {
   const codecType = str(raw, 'codec_type', 'AUTO');
-  if (codecType === 'HTTP3') reject(joinPath(path, 'codec_type'), 'HTTP/3 is not supported by Legate', 'use AUTO, HTTP1 or HTTP2');
+  if (codecType === 'HTTP3' || codecType === 'HTTP2') reject(joinPath(path, 'codec_type'), `not supported by Legate: codec_type ${codecType} (Legate's connection manager speaks HTTP/1.1)`, 'use AUTO or HTTP1');
   const common = obj(raw, 'common_http_protocol_options') ?? {};
   const hcm: HttpConnectionManager = {
     kind: 'http_connection_manager',
@@ -44,6 +44,7 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     normalizePath: bool(raw, 'normalize_path', false),
     mergeSlashes: bool(raw, 'merge_slashes', false),
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
+    maxHeadersCount: num(common, 'max_headers_count', 100),
   };
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));

@@ -2,12 +2,13 @@
 // requests, from the filter's config or the route's typed_per_filter_config override (the most
 // specific one wins, as Envoy). Header-controlled faults read Envoy's x-envoy-fault-* headers.
 // Stats: http.<stat_prefix>.fault.{delays_injected,aborts_injected,faults_overflow,active_faults}.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { HeaderMap as CodecHeaderMap } from '../../codec/index.ts';
+import type { FilterStatus, StreamWatcher } from '../../http-filter/index.ts';
 import type { FaultConfig } from '../../config/model.ts';
 import { compileHeaderMatcher, headerValue, requestHeaderGetter, type CompiledHeaderMatcher, type HeaderMap } from '../../router/index.ts';
 import type { Counter, Gauge, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
-import type { FilterContext, HttpFilterInstance } from './index.ts';
+import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
 const DELAY_HEADER = 'x-envoy-fault-delay-request';
@@ -77,25 +78,21 @@ export class FaultFilter implements HttpFilterInstance {
     this.random = random;
   }
 
-  decodeHeaders(stream: HttpStream): boolean | Promise<boolean> {
+  decodeHeaders(stream: HttpStream): FilterStatus {
     const settings = this.settingsFor(stream);
-    if (settings === null || !settings.applies(stream)) return true;
+    if (settings === null || !settings.applies(stream)) return 'continue';
     const delayMs = this.delayMs(settings.config, stream.headers);
     if (delayMs === undefined || !this.activate(stream, settings.config)) return this.maybeAbort(stream, settings.config);
     this.count(stream, this.delaysInjected, 'delays_injected');
     stream.info.setResponseFlag('DI');
-    return new Promise((resolve) => {
-      // A downstream that goes away during the delay ends the stream here.
-      const onClose = () => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = setTimeout(() => {
-        stream.res.off('close', onClose);
-        resolve(this.maybeAbort(stream, settings.config)); // a delay may be followed by an abort
-      }, delayMs);
-      stream.res.once('close', onClose);
-    });
+    // The stream holds here; its end (the client gone, a timeout) cancels the delay.
+    const delay = new InjectedDelay();
+    delay.timer = setTimeout(() => {
+      // A delay may be followed by an abort.
+      if (!stream.ended && this.maybeAbort(stream, settings.config) === 'continue') stream.continueDecoding();
+    }, delayMs);
+    stream.onDestroy(delay);
+    return 'stop';
   }
 
   /** The route's override under this filter's name, else the virtual host's, else the filter's own; null when disabled. */
@@ -119,9 +116,9 @@ export class FaultFilter implements HttpFilterInstance {
     return ms > 0 && this.enabled(percent) ? ms : undefined;
   }
 
-  private maybeAbort(stream: HttpStream, config: FaultConfig): boolean {
+  private maybeAbort(stream: HttpStream, config: FaultConfig): FilterStatus {
     const abort = config.abort;
-    if (abort === undefined) return true;
+    if (abort === undefined) return 'continue';
     let httpStatus = abort.httpStatus;
     let grpcStatus = abort.grpcStatus;
     let percent = abort.percent;
@@ -132,16 +129,16 @@ export class FaultFilter implements HttpFilterInstance {
       grpcStatus = grpc !== undefined && /^\d+$/.test(grpc) ? Number(grpc) : undefined;
       percent = headerPercent(percent, headerValue(stream.headers, ABORT_PERCENT_HEADER));
     }
-    if ((httpStatus === undefined && grpcStatus === undefined) || !this.enabled(percent) || !this.activate(stream, config)) return true;
+    if ((httpStatus === undefined && grpcStatus === undefined) || !this.enabled(percent) || !this.activate(stream, config)) return 'continue';
     this.count(stream, this.abortsInjected, 'aborts_injected');
-    const headers: OutgoingHttpHeaders = {};
+    const headers: CodecHeaderMap = {};
     if (grpcStatus !== undefined) {
       headers['content-type'] = 'application/grpc';
       headers['grpc-status'] = String(grpcStatus);
       headers['grpc-message'] = 'fault filter abort';
     }
-    stream.localReply(httpStatus ?? 200, grpcStatus === undefined ? 'fault filter abort' : '', 'FI', 'fault_filter_abort', headers);
-    return false;
+    stream.sendLocalReply(httpStatus ?? 200, grpcStatus === undefined ? 'fault filter abort' : '', 'FI', 'fault_filter_abort', headers);
+    return 'stop';
   }
 
   private enabled(percent: number): boolean {
@@ -157,7 +154,7 @@ export class FaultFilter implements HttpFilterInstance {
     }
     this.active.add(stream);
     this.activeFaults.add(1);
-    stream.res.once('close', () => this.activeFaults.sub(1));
+    stream.onDestroy(new ActiveFault(this.activeFaults));
     return true;
   }
 
@@ -166,6 +163,25 @@ export class FaultFilter implements HttpFilterInstance {
     counter.inc();
     const cluster = headerValue(stream.headers, 'x-envoy-downstream-service-cluster');
     if (cluster !== undefined && cluster !== '') this.store.counter(`${this.prefix}${cluster}.${name}`).inc();
+  }
+}
+
+/** A delay in progress: the stream's end cancels its timer. */
+class InjectedDelay implements StreamWatcher {
+  timer: NodeJS.Timeout | undefined;
+  onStreamDestroy(): void {
+    clearTimeout(this.timer);
+  }
+}
+
+/** An active fault counts in active_faults until its stream ends. */
+class ActiveFault implements StreamWatcher {
+  private readonly gauge: Gauge;
+  constructor(gauge: Gauge) {
+    this.gauge = gauge;
+  }
+  onStreamDestroy(): void {
+    this.gauge.sub(1);
   }
 }
 

@@ -4,7 +4,8 @@
 // bucket answers 429 (flag RL, body local_rate_limited, x-envoy-ratelimited) or only counts.
 // With N workers each holds 1/N of every bucket: see proxy/ratelimit/README.md.
 // Stats: <stat_prefix>.http_local_rate_limit.{enabled,enforced,rate_limited,ok}.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { HeaderMap } from '../../codec/index.ts';
+import type { FilterStatus } from '../../http-filter/index.ts';
 import type { Socket } from 'node:net';
 import { compileTemplate, type StreamInfo } from '../../access-log/index.ts';
 import type { LocalRateLimitConfig } from '../../config/model.ts';
@@ -12,7 +13,7 @@ import { TokenBucket } from '../../ratelimit/index.ts';
 import { HeaderOperations } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
-import type { FilterContext, HttpFilterInstance } from './index.ts';
+import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
 /** One LocalRateLimitConfig made runnable: its bucket(s), stats and header operations. */
@@ -48,7 +49,7 @@ class LocalRateLimiter {
   /** The bucket this request draws from; undefined when the config has no token bucket. */
   bucketFor(stream: HttpStream, nowMs: number): TokenBucket | undefined {
     if (this.connectionBuckets === undefined) return this.bucket;
-    const socket = stream.req.socket;
+    const socket = stream.connection.socket;
     let bucket = this.connectionBuckets.get(socket);
     if (bucket === undefined) {
       bucket = new TokenBucket(this.config.tokenBucket!, 1, nowMs);
@@ -79,32 +80,32 @@ export class LocalRateLimitFilter implements HttpFilterInstance {
     this.limiter = new LocalRateLimiter(config, ctx.store, this.workers);
   }
 
-  decodeHeaders(stream: HttpStream): boolean {
+  decodeHeaders(stream: HttpStream): FilterStatus {
     const override = perRouteConfig<LocalRateLimitConfig>(stream, this.name);
-    if (isDisabled(override)) return true;
+    if (isDisabled(override)) return 'continue';
     const limiter = override === undefined ? this.limiter : this.limiterOf(override);
     const { config } = limiter;
-    if (!chance(config.filterEnabledPercent)) return true;
+    if (!chance(config.filterEnabledPercent)) return 'continue';
     limiter.enabled.inc();
     const now = performance.now();
     const bucket = limiter.bucketFor(stream, now);
     // No token bucket anywhere: nothing to limit (Envoy requires one on per-route configs).
     if (bucket === undefined || bucket.consume(now)) {
       limiter.ok.inc();
-      if (bucket !== undefined && config.enableXRatelimitHeaders) setRateLimitHeaders(stream.res, bucket, now);
-      return true;
+      if (bucket !== undefined && config.enableXRatelimitHeaders) setRateLimitHeaders(stream, bucket, now);
+      return 'continue';
     }
     limiter.rateLimited.inc();
-    if (config.enableXRatelimitHeaders) setRateLimitHeaders(stream.res, bucket, now);
+    if (config.enableXRatelimitHeaders) setRateLimitHeaders(stream, bucket, now);
     if (!chance(config.filterEnforcedPercent)) {
       limiter.requestHeaders.apply(stream.headers, stream.info);
-      return true;
+      return 'continue';
     }
     limiter.enforced.inc();
-    const headers: OutgoingHttpHeaders = { 'x-envoy-ratelimited': 'true' };
+    const headers: HeaderMap = { 'x-envoy-ratelimited': 'true' };
     limiter.responseHeaders.apply(headers, stream.info);
-    stream.localReply(limiter.status, 'local_rate_limited', 'RL', 'local_rate_limited', headers);
-    return false;
+    stream.sendLocalReply(limiter.status, 'local_rate_limited', 'RL', 'local_rate_limited', headers);
+    return 'stop';
   }
 
   private limiterOf(config: LocalRateLimitConfig): LocalRateLimiter {
@@ -118,11 +119,11 @@ export class LocalRateLimitFilter implements HttpFilterInstance {
 }
 
 // x-ratelimit-* (enable_x_ratelimit_headers: DRAFT_VERSION_03) on whatever answers the request:
-// set on the response now, node merges them into the headers written later.
-function setRateLimitHeaders(res: HttpStream['res'], bucket: TokenBucket, nowMs: number): void {
-  res.setHeader('x-ratelimit-limit', String(bucket.limit));
-  res.setHeader('x-ratelimit-remaining', String(bucket.remaining(nowMs)));
-  res.setHeader('x-ratelimit-reset', String(bucket.resetSeconds(nowMs)));
+// added to the response when it is encoded.
+function setRateLimitHeaders(stream: HttpStream, bucket: TokenBucket, nowMs: number): void {
+  stream.appendResponseHeader('x-ratelimit-limit', String(bucket.limit));
+  stream.appendResponseHeader('x-ratelimit-remaining', String(bucket.remaining(nowMs)));
+  stream.appendResponseHeader('x-ratelimit-reset', String(bucket.resetSeconds(nowMs)));
 }
 
 export function createLocalRateLimitFilter(config: unknown, ctx: FilterContext, name: string): HttpFilterInstance {

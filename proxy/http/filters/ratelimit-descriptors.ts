@@ -52,7 +52,7 @@ function compileAction(action: RateLimitAction): Producer {
       return (_stream, ctx) => ({ key: 'destination_cluster', value: ctx.targetCluster });
     case 'remote_address':
       return (stream) => {
-        const address = stream.req.socket.remoteAddress;
+        const address = stream.connection.socket.remoteAddress;
         return address === undefined ? null : { key: 'remote_address', value: address };
       };
     case 'generic_key': {

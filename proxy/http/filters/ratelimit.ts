@@ -5,7 +5,8 @@
 // failure_mode_deny status_on_error (500), flag RLSE.
 // Stats, as Envoy's: cluster.<route target cluster>.ratelimit[.<stat_prefix>].{ok,over_limit,
 // error,failure_mode_allowed}.
-import type { OutgoingHttpHeaders } from 'node:http';
+import type { HeaderMap } from '../../codec/index.ts';
+import type { FilterStatus } from '../../http-filter/index.ts';
 import { compileTemplate, type StreamInfo } from '../../access-log/index.ts';
 import type { RateLimitConfig, RateLimitPerRouteConfig } from '../../config/model.ts';
 import type { Descriptor, DescriptorStatus, RateLimitResponse, RateLimitService } from '../../ratelimit/index.ts';
@@ -13,7 +14,7 @@ import { UNIT_SECONDS } from '../../ratelimit/index.ts';
 import { HeaderOperations } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
-import type { FilterContext, HttpFilterInstance } from './index.ts';
+import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 import { addDescriptors, type DescriptorContext } from './ratelimit-descriptors.ts';
 
@@ -51,13 +52,13 @@ export class RateLimitFilter implements HttpFilterInstance {
     }
   }
 
-  decodeHeaders(stream: HttpStream): boolean | Promise<boolean> {
+  decodeHeaders(stream: HttpStream): FilterStatus {
     const matched = stream.route;
-    if (matched === null) return true;
+    if (matched === null) return 'continue';
     const action = matched.route.model.action;
-    if (action.kind !== 'route') return true;
+    if (action.kind !== 'route') return 'continue';
     const perRoute = perRouteConfig<RateLimitPerRouteConfig>(stream, this.name);
-    if (isDisabled(perRoute) || !this.appliesTo(stream)) return true;
+    if (isDisabled(perRoute) || !this.appliesTo(stream)) return 'continue';
 
     const ctx: DescriptorContext = { localCluster: this.localCluster, targetCluster: stream.cluster?.name ?? '' };
     const descriptors: Descriptor[] = [];
@@ -70,7 +71,7 @@ export class RateLimitFilter implements HttpFilterInstance {
       const useVh = vhMode === 'INCLUDE' || (vhMode === 'OVERRIDE' && (routePolicies === undefined || routePolicies.length === 0));
       if (useVh && vhPolicies !== undefined) addDescriptors(descriptors, vhPolicies, stream, ctx);
     }
-    if (descriptors.length === 0) return true;
+    if (descriptors.length === 0) return 'continue';
 
     const stats = this.statsFor(ctx.targetCluster);
     if (this.service === undefined) return this.onError(stream, stats);
@@ -81,10 +82,16 @@ export class RateLimitFilter implements HttpFilterInstance {
       return this.onError(stream, stats);
     }
     if (answer instanceof Promise) {
-      return answer.then(
-        (response) => this.onResponse(stream, stats, response),
-        () => this.onError(stream, stats),
+      // The stream waits (its body is buffered) until the service answers.
+      answer.then(
+        (response) => {
+          if (this.onResponse(stream, stats, response) === 'continue') stream.continueDecoding();
+        },
+        () => {
+          if (this.onError(stream, stats) === 'continue') stream.continueDecoding();
+        },
       );
+      return 'stop';
     }
     return this.onResponse(stream, stats, answer);
   }
@@ -93,32 +100,32 @@ export class RateLimitFilter implements HttpFilterInstance {
   private appliesTo(stream: HttpStream): boolean {
     const type = this.config.requestType;
     if (type === 'both') return true;
-    return stream.trustedDownstream === (type === 'internal');
+    return stream.internalRequest === (type === 'internal');
   }
 
-  private onResponse(stream: HttpStream, stats: ClusterStats, response: RateLimitResponse): boolean {
-    const headers: OutgoingHttpHeaders = {};
+  private onResponse(stream: HttpStream, stats: ClusterStats, response: RateLimitResponse): FilterStatus {
+    const headers: HeaderMap = {};
     if (this.config.enableXRatelimitHeaders) rateLimitHeaders(headers, response.statuses);
     if (!response.overLimit) {
       stats.ok.inc();
-      for (const name in headers) stream.res.setHeader(name, headers[name]!);
-      return true;
+      for (const name in headers) stream.appendResponseHeader(name, headers[name]!);
+      return 'continue';
     }
     stats.overLimit.inc();
     if (!this.config.disableXEnvoyRatelimitedHeader) headers['x-envoy-ratelimited'] = 'true';
     this.responseHeaders.apply(headers, stream.info);
-    stream.localReply(this.rateLimitedStatus, '', 'RL', 'request_rate_limited', headers);
-    return false;
+    stream.sendLocalReply(this.rateLimitedStatus, '', 'RL', 'request_rate_limited', headers);
+    return 'stop';
   }
 
-  private onError(stream: HttpStream, stats: ClusterStats): boolean {
+  private onError(stream: HttpStream, stats: ClusterStats): FilterStatus {
     stats.error.inc();
     if (!this.config.failureModeDeny) {
       stats.failureModeAllowed.inc();
-      return true;
+      return 'continue';
     }
-    stream.localReply(this.config.statusOnError, '', 'RLSE', 'rate_limiter_error');
-    return false;
+    stream.sendLocalReply(this.config.statusOnError, '', 'RLSE', 'rate_limiter_error');
+    return 'stop';
   }
 
   private statsFor(cluster: string): ClusterStats {
@@ -139,7 +146,7 @@ export class RateLimitFilter implements HttpFilterInstance {
 
 // Envoy's XRateLimitHeaderUtils (draft 03): the descriptor with the least remaining names limit,
 // remaining and reset; the limit header lists every limit's quota policy after it.
-function rateLimitHeaders(headers: OutgoingHttpHeaders, statuses: readonly DescriptorStatus[]): void {
+function rateLimitHeaders(headers: HeaderMap, statuses: readonly DescriptorStatus[]): void {
   let least: DescriptorStatus | undefined;
   let policies = '';
   for (const status of statuses) {

@@ -1,5 +1,6 @@
 // Small builders for router model objects with Envoy's defaults, so tests state only what matters.
 import type {
+  DirectResponseAction,
   HeaderMatcher,
   HeaderMutations,
   PathSpecifier,
@@ -30,6 +31,10 @@ export function routeAction(partial: Partial<RouteAction> = {}): RouteAction {
     includeAttemptCount: false,
     ...partial,
   };
+}
+
+export function directResponse(status: number, body?: string): DirectResponseAction {
+  return { kind: 'direct_response', status, body };
 }
 
 export function redirectAction(partial: Partial<RedirectAction> = {}): RedirectAction {

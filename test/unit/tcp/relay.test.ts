@@ -4,7 +4,7 @@
 import { once } from 'node:events';
 import net, { type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
-import { Relay, type RelayObserver } from '../../../proxy/tcp/index.ts';
+import { Relay, type RelayObserver } from '../../../proxy/tcp/relay.ts';
 import { waitFor } from '../../support/http.ts';
 
 /** A connected pair on loopback: [the side Legate holds, the peer]. */

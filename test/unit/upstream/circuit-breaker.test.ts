@@ -49,18 +49,6 @@ t.test('max_pending_requests: admitPending takes a slot until pendingDone, or co
   t.ok(breaker.admitPending());
 });
 
-t.test('legacy (undici router): admitRequest(hasFreeConnection) also checks the pending queue', async (t) => {
-  const noFree = () => false;
-  const { breaker, counter } = setup({ maxPendingRequests: 1 });
-  t.ok(breaker.admitRequest(noFree));
-  breaker.requestPending();
-  t.ok(breaker.admitRequest(() => true), 'a free connection means no waiting');
-  t.notOk(breaker.admitRequest(noFree), 'it would be the second waiting');
-  t.equal(counter('upstream_rq_pending_overflow'), 1);
-  breaker.pendingDone();
-  t.ok(breaker.admitRequest(noFree));
-});
-
 t.test('max_connections: admitConnection counts upstream_cx_overflow, canOpenConnection does not', async (t) => {
   const { breaker, counter, gauge } = setup({ maxConnections: 1 });
   t.ok(breaker.canOpenConnection());
@@ -71,8 +59,6 @@ t.test('max_connections: admitConnection counts upstream_cx_overflow, canOpenCon
   t.equal(counter('upstream_cx_overflow'), 0);
   t.notOk(breaker.admitConnection());
   t.equal(counter('upstream_cx_overflow'), 1);
-  breaker.requestPending(); // the undici router's: waiting at the limit counts it too
-  t.equal(counter('upstream_cx_overflow'), 2);
   breaker.connectionClosed();
   t.equal(gauge('circuit_breakers.default.cx_open'), 0);
   t.ok(breaker.admitConnection());

@@ -1,0 +1,131 @@
+// One downstream connection of a connection manager: its codec, the stream it is serving, and the
+// per-connection timers (stream idle through the socket's own inactivity timer, refreshed by every
+// read and write; request and headers timeouts only when configured). HTTP/1 serves one stream at
+// a time, so a per-connection timer covers the stream too.
+import type { Socket } from 'node:net';
+import { Http1ServerConnection } from '../codec/index.ts';
+import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnection, ServerConnectionCallbacks } from '../codec/index.ts';
+import type { ConnectionFacts } from '../listener/index.ts';
+import type { HttpConnectionManager } from '../config/model.ts';
+import { HttpStream, type StreamConnection, type StreamManager } from './stream.ts';
+
+/** What a connection needs of its connection manager (the HCM implements it). */
+export interface ConnectionOwner extends StreamManager {
+  readonly config: HttpConnectionManager;
+  onNewStream(stream: HttpStream): void;
+  expireStream(stream: HttpStream, flag: string, body: string, details: string): void;
+}
+
+export class DownstreamConnection implements ServerConnectionCallbacks, StreamConnection {
+  readonly hcm: ConnectionOwner;
+  readonly socket: Socket;
+  readonly facts: ConnectionFacts | undefined;
+  readonly codec: ServerConnection;
+  /** 'ip:port' where the client was going: the original_dst listener filter's restored address, if any. */
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  active: HttpStream | null = null;
+  /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
+  idleSince: number;
+  private timeoutMs: number;
+  private requestTimer: NodeJS.Timeout | undefined = undefined;
+  private headersTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(hcm: ConnectionOwner, socket: Socket, facts: ConnectionFacts | undefined) {
+    this.hcm = hcm;
+    this.socket = socket;
+    this.facts = facts;
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    this.localAddress = facts === undefined ? `${socket.localAddress}:${socket.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
+    this.idleSince = performance.now();
+    const config = hcm.config;
+    this.codec = new Http1ServerConnection(socket, this, { maxRequestHeadersKb: config.maxRequestHeadersKb, maxHeadersCount: config.maxHeadersCount, scheme: 'http' });
+    this.timeoutMs = config.streamIdleTimeoutMs;
+    if (this.timeoutMs > 0) {
+      socket.setTimeout(this.timeoutMs);
+      socket.on('timeout', () => this.onSocketTimeout());
+    }
+  }
+
+  /** A request's first byte: request_headers_timeout runs until its head is complete. */
+  onMessageBegin(): void {
+    const ms = this.hcm.config.requestHeadersTimeoutMs;
+    if (ms > 0 && this.headersTimer === undefined) this.headersTimer = setTimeout(() => this.onHeadersTimeout(), ms);
+  }
+
+  newStream(encoder: ResponseEncoder): RequestDecoder {
+    this.clearHeadersTimer();
+    const stream = new HttpStream(this, encoder);
+    this.active = stream;
+    this.hcm.onNewStream(stream);
+    // request_timeout runs until the whole request is in.
+    const ms = this.hcm.config.requestTimeoutMs;
+    if (ms > 0) this.requestTimer = setTimeout(() => this.onRequestTimeout(stream), ms);
+    return stream;
+  }
+
+  onProtocolError(decoder: RequestDecoder, error: CodecError): void {
+    (decoder as HttpStream).onCodecError(error);
+  }
+
+  onRequestComplete(_stream: HttpStream): void {
+    this.clearRequestTimer();
+  }
+
+  /** A route's idle_timeout replaces the connection manager's for this stream. */
+  setStreamIdleTimeout(ms: number): void {
+    if (ms === this.timeoutMs) return;
+    if (this.timeoutMs === 0 && ms > 0) this.socket.on('timeout', () => this.onSocketTimeout());
+    this.timeoutMs = ms;
+    this.socket.setTimeout(ms);
+  }
+
+  onStreamEnd(stream: HttpStream): void {
+    if (this.active !== stream) return;
+    this.active = null;
+    this.clearRequestTimer();
+    this.idleSince = performance.now();
+    const base = this.hcm.config.streamIdleTimeoutMs;
+    if (this.timeoutMs !== base && base > 0) this.setStreamIdleTimeout(base);
+  }
+
+  drain(): void {
+    this.codec.drain();
+  }
+
+  close(): void {
+    this.codec.close();
+  }
+
+  private clearRequestTimer(): void {
+    if (this.requestTimer === undefined) return;
+    clearTimeout(this.requestTimer);
+    this.requestTimer = undefined;
+  }
+
+  private onRequestTimeout(stream: HttpStream): void {
+    this.requestTimer = undefined;
+    if (stream.ended || stream.requestComplete) return;
+    this.hcm.stats.downstreamRqTimeout.inc();
+    stream.sendLocalReply(408, 'request timeout', '', 'request_overall_timeout', { connection: 'close' });
+  }
+
+  private onHeadersTimeout(): void {
+    this.headersTimer = undefined;
+    this.codec.expireRequestHeaders();
+  }
+
+  private clearHeadersTimer(): void {
+    if (this.headersTimer === undefined) return;
+    clearTimeout(this.headersTimer);
+    this.headersTimer = undefined;
+  }
+
+  /** No bytes either way for the stream idle timeout: the active stream expires (408 SI, or a reset). */
+  private onSocketTimeout(): void {
+    const stream = this.active;
+    if (stream === null || stream.ended) return;
+    this.hcm.stats.downstreamRqIdleTimeout.inc();
+    this.hcm.expireStream(stream, 'SI', 'stream timeout', 'stream_idle_timeout');
+  }
+}

@@ -1,0 +1,19 @@
+// What every HTTP filter is built with, and the filter type the connection manager runs.
+import type { HttpFilter } from '../../http-filter/index.ts';
+import type { RateLimitService } from '../../ratelimit/index.ts';
+import type { Store } from '../../stats/index.ts';
+import type { HttpStream } from '../stream.ts';
+
+export type HttpFilterInstance = HttpFilter<HttpStream>;
+
+export interface FilterContext {
+  store: Store;
+  statPrefix: string;
+  log(line: string): void;
+  /** Worker processes serving this config (1 unless given): local rate limits split by it. */
+  workers?: number;
+  /** node.cluster, Envoy's local service cluster (the source_cluster rate limit descriptor). */
+  localCluster?: string;
+  /** The embedded rate limit service of node.metadata["legate.ratelimit"], when configured. */
+  rateLimitService?: RateLimitService;
+}

@@ -1,0 +1,228 @@
+// One attempt of a routed request on one host (Envoy's UpstreamRequest): it asks the host's pool
+// for a stream, encodes the request head and body on it, decodes the response for its owner,
+// and keeps the host's and cluster's request stats, the circuit breaker's request count and the
+// outlier detector's results.
+import type { HeaderMap, RequestEncoder, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../codec/index.ts';
+import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason } from '../upstream/index.ts';
+import { poolFailureReason, streamResetReason } from './upstream-errors.ts';
+import type { UpstreamRequest } from './upstream-request.ts';
+
+const EMPTY = Buffer.alloc(0);
+
+export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
+  readonly startMs = performance.now();
+  readonly host: Host;
+  private readonly owner: UpstreamRequest;
+  private readonly perTryTimeoutMs: number;
+  private perTryTimer: NodeJS.Timeout | undefined;
+  private pending: Cancellable | null = null;
+  private encoder: RequestEncoder | null = null;
+  private reused = false;
+  private fresh = false;
+  /** Body chunks of the owner's list already written. */
+  private sent = 0;
+  private endSent = false;
+  private aborted = false;
+  private ended = false;
+  private discarding = false; // answered, but a retry replaced it: its body is read and dropped
+  private gotResponse = false;
+  private upstreamBackedUp = false;
+  private status = 0;
+
+  constructor(owner: UpstreamRequest, host: Host, perTryTimeoutMs: number) {
+    this.owner = owner;
+    this.host = host;
+    this.perTryTimeoutMs = perTryTimeoutMs;
+  }
+
+  start(fresh: boolean): void {
+    this.fresh = fresh;
+    const cluster = this.owner.cluster;
+    cluster.stats.upstreamRqTotal.inc();
+    cluster.stats.upstreamRqActive.add(1);
+    this.host.activeRequests++;
+    this.host.stats.rqTotal++;
+    this.host.stats.rqActive++;
+    if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
+    this.pending = cluster.httpPool(this.host).newStream(this, this, fresh ? FRESH : undefined);
+  }
+
+  // ---- HttpPoolCallbacks ----
+
+  onPoolReady(encoder: RequestEncoder, reused: boolean): void {
+    this.pending = null;
+    if (this.aborted) {
+      encoder.stream.resetStream('local-reset');
+      return;
+    }
+    this.encoder = encoder;
+    this.reused = reused;
+    encoder.stream.setCallbacks(this);
+    this.owner.stream.info.upstreamLocalAddress = encoder.stream.localAddress;
+    this.owner.sendHead(this);
+    this.sendBody();
+  }
+
+  onPoolFailure(reason: PoolFailureReason, details: string): void {
+    this.pending = null;
+    if (this.aborted) return;
+    this.aborted = true;
+    this.owner.stream.info.upstreamTransportFailureReason = details;
+    this.finish(false);
+    this.owner.onAttemptError(this, poolFailureReason(reason), false);
+  }
+
+  // ---- the request, towards the upstream ----
+
+  encodeHead(head: RequestHeaders, endStream: boolean): void {
+    this.encoder!.encodeHeaders(head, endStream);
+    if (endStream) this.endSent = true;
+  }
+
+  /** Writes the owner's body chunks not yet written, and the end of the request once it came. */
+  sendBody(): void {
+    const encoder = this.encoder;
+    if (encoder === null || this.aborted || this.endSent) return;
+    const owner = this.owner;
+    const chunks = owner.chunks;
+    const last = chunks.length - 1;
+    while (this.sent <= last) {
+      const end = this.sent === last && owner.requestEnded && owner.trailers === null;
+      encoder.encodeData(chunks[this.sent++], end);
+      if (end) this.endSent = true;
+    }
+    if (owner.requestEnded && !this.endSent) {
+      this.endSent = true;
+      if (owner.trailers !== null) encoder.encodeTrailers(owner.trailers);
+      else encoder.encodeData(EMPTY, true);
+    }
+    owner.bodySent();
+  }
+
+  /** The owner dropped the chunks it will never replay. */
+  bodyReleased(): void {
+    this.sent = 0;
+  }
+
+  readDisable(disable: boolean): void {
+    this.encoder?.stream.readDisable(disable);
+  }
+
+  /** Cancels the attempt; a route timeout counts as the host's timeout for outlier detection. */
+  abort(timedOut = false): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    if (timedOut && this.status === 0) this.owner.cluster.outlier?.putLocalOrigin(this.host.address, 'timeout');
+    this.pending?.cancel();
+    this.pending = null;
+    this.encoder?.stream.resetStream('local-reset');
+    this.finish(false);
+  }
+
+  /** A retry replaced this attempt's answer: its small body is read and dropped, keeping the connection. */
+  discard(): void {
+    this.discarding = true;
+  }
+
+  // ---- ResponseDecoder ----
+
+  decode1xxHeaders(_headers: ResponseHeaders): void {
+    // Envoy answered the client's 100-continue itself; the upstream's is not passed on.
+    this.gotResponse = true;
+  }
+
+  decodeHeaders(response: ResponseHeaders, endStream: boolean): void {
+    if (this.aborted) return;
+    this.gotResponse = true;
+    this.status = response.status;
+    // Before the owner decides on a retry, so an ejection already steers the retry elsewhere.
+    this.owner.cluster.outlier?.putHttpStatus(this.host.address, response.status);
+    this.clearPerTryTimer();
+    if (!this.owner.onResponseHeaders(this, response, endStream) && endStream) this.finish(true);
+  }
+
+  decodeData(data: Buffer, endStream: boolean): void {
+    if (this.aborted) return;
+    if (this.discarding) {
+      if (endStream) this.finish(true);
+      return;
+    }
+    this.owner.onResponseData(this, data, endStream);
+  }
+
+  decodeTrailers(trailers: HeaderMap): void {
+    if (this.aborted) return;
+    if (this.discarding) {
+      this.finish(true);
+      return;
+    }
+    this.owner.onResponseTrailers(this, trailers);
+  }
+
+  // ---- StreamCallbacks of the upstream stream ----
+
+  onResetStream(reason: StreamResetReason, _details: string): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.finish(false);
+    if (this.discarding) return;
+    this.owner.cluster.outlier?.putLocalOrigin(this.host.address, 'connect-failed'); // Envoy counts resets alike
+    // A reused connection that died before any byte of an answer: the keep-alive race.
+    const resendable = this.reused && !this.fresh && !this.gotResponse && reason === 'connection-termination';
+    this.owner.onAttemptError(this, streamResetReason(reason), resendable);
+  }
+
+  onAboveWriteBufferHighWatermark(): void {
+    this.upstreamBackedUp = true;
+    this.owner.onUpstreamBackedUp(true);
+  }
+
+  onBelowWriteBufferLowWatermark(): void {
+    if (!this.upstreamBackedUp) return;
+    this.upstreamBackedUp = false;
+    this.owner.onUpstreamBackedUp(false);
+  }
+
+  private onPerTryTimeout(): void {
+    this.perTryTimer = undefined;
+    if (this.aborted || this.ended) return;
+    const cluster = this.owner.cluster;
+    cluster.stats.upstreamRqPerTryTimeout.inc();
+    this.host.stats.rqTimeout++;
+    this.abort();
+    cluster.outlier?.putLocalOrigin(this.host.address, 'timeout');
+    this.owner.onAttemptError(this, 'per-try-timeout', false);
+  }
+
+  private clearPerTryTimer(): void {
+    if (this.perTryTimer === undefined) return;
+    clearTimeout(this.perTryTimer);
+    this.perTryTimer = undefined;
+  }
+
+  /** The attempt's accounting, once: breaker, active gauges, the host's and cluster's results. */
+  finish(completed: boolean): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.clearPerTryTimer();
+    if (this.upstreamBackedUp) {
+      this.upstreamBackedUp = false;
+      this.owner.onUpstreamBackedUp(false);
+    }
+    const cluster = this.owner.cluster;
+    cluster.breaker.requestDone();
+    cluster.stats.upstreamRqActive.sub(1);
+    this.host.activeRequests--;
+    this.host.stats.rqActive--;
+    if (completed) {
+      cluster.stats.recordResponse(this.status);
+      cluster.stats.upstreamRqTime.record(performance.now() - this.startMs);
+      if (this.status >= 500) this.host.stats.rqError++;
+      else this.host.stats.rqSuccess++;
+    } else {
+      this.host.stats.rqError++;
+    }
+  }
+}
+
+const FRESH = { freshConnection: true };
