@@ -3,16 +3,34 @@
 // and keeps the host's and cluster's request stats, the circuit breaker's request count and the
 // outlier detector's results.
 import type { HeaderMap, RequestEncoder, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../codec/index.ts';
-import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason } from '../upstream/index.ts';
+import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason, UpstreamCluster } from '../upstream/index.ts';
+import type { ResetReason } from './retry-state.ts';
+import type { RouterStream } from './router-stream.ts';
 import { poolFailureReason, streamResetReason } from './upstream-errors.ts';
-import type { UpstreamRequest } from './upstream-request.ts';
+
+/** What an attempt needs of the request it tries (the UpstreamRequest implements it). */
+export interface AttemptOwner {
+  readonly stream: RouterStream;
+  readonly cluster: UpstreamCluster;
+  /** The request body so far (or what was not sent yet), the end of the request and its trailers. */
+  readonly chunks: readonly Buffer[];
+  readonly requestEnded: boolean;
+  readonly trailers: HeaderMap | null;
+  sendHead(attempt: Attempt): void;
+  bodySent(): void;
+  onResponseHeaders(attempt: Attempt, response: ResponseHeaders, endStream: boolean): boolean;
+  onResponseData(attempt: Attempt, data: Buffer, endStream: boolean): void;
+  onResponseTrailers(attempt: Attempt, trailers: HeaderMap): void;
+  onAttemptError(attempt: Attempt, reason: ResetReason, resendable: boolean): void;
+  onUpstreamBackedUp(backedUp: boolean): void;
+}
 
 const EMPTY = Buffer.alloc(0);
 
 export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
   readonly startMs = performance.now();
   readonly host: Host;
-  private readonly owner: UpstreamRequest;
+  private readonly owner: AttemptOwner;
   private readonly perTryTimeoutMs: number;
   private perTryTimer: NodeJS.Timeout | undefined;
   private pending: Cancellable | null = null;
@@ -29,7 +47,7 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
   private upstreamBackedUp = false;
   private status = 0;
 
-  constructor(owner: UpstreamRequest, host: Host, perTryTimeoutMs: number) {
+  constructor(owner: AttemptOwner, host: Host, perTryTimeoutMs: number) {
     this.owner = owner;
     this.host = host;
     this.perTryTimeoutMs = perTryTimeoutMs;

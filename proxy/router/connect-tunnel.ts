@@ -6,7 +6,7 @@ import type { StreamInfo } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
 import type { StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
 import { ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type UpstreamCluster } from '../upstream/index.ts';
-import type { RouterState, RouterStats, RouterStream } from './router-filter.ts';
+import type { RouterState, RouterStats, RouterStream } from './router-stream.ts';
 import { failureReply } from './upstream-errors.ts';
 
 const EMPTY = Buffer.alloc(0);

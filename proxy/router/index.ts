@@ -12,6 +12,6 @@ export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
 export { headerValue, requestHeaderGetter } from './request.ts';
 export type { HeaderMap, RouteRequest } from './request.ts';
 export { RouterFilter } from './router-filter.ts';
-export type { RouterOptions, RouterStats, RouterStream } from './router-filter.ts';
+export type { RouterOptions, RouterStats, RouterStream } from './router-stream.ts';
 export { RetryState, meshRetryPolicy } from './retry-state.ts';
 export { stripHopByHop } from './hop-by-hop.ts';

@@ -5,11 +5,11 @@ import type { HeaderMap, ResponseHeaders } from '../codec/index.ts';
 import type { StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
 import type { RouteAction } from '../config/model.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
-import { Attempt } from './attempt.ts';
+import { Attempt, type AttemptOwner } from './attempt.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { sendShadows } from './mirror.ts';
 import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
-import type { RouterOptions, RouterState, RouterStream } from './router-filter.ts';
+import type { RouterOptions, RouterState, RouterStream } from './router-stream.ts';
 import { failureReply } from './upstream-errors.ts';
 
 const MESH_RETRY_POLICY = meshRetryPolicy();
@@ -21,7 +21,7 @@ export interface AttemptCountOptions {
   includeAttemptCountInResponse: boolean;
 }
 
-export class UpstreamRequest implements RouterState, StreamWatcher, WatermarkCallbacks {
+export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher, WatermarkCallbacks {
   readonly stream: RouterStream;
   readonly cluster: UpstreamCluster;
   private readonly action: RouteAction;

@@ -1,0 +1,52 @@
+// The router filter's contracts: what it needs of the downstream stream, its per-request state,
+// the connection manager's counters it adds to, and how it is built. Types only, so the router's
+// parts (router-filter, upstream-request, attempt, connect-tunnel) share them without a cycle.
+import type { StreamInfo } from '../access-log/index.ts';
+import type { HeaderMap } from '../codec/index.ts';
+import type { FilterStream } from '../http-filter/index.ts';
+import type { Counter, Gauge, Store } from '../stats/index.ts';
+import type { ClusterManager } from '../upstream/index.ts';
+import type { ClusterChoice } from './cluster-picker.ts';
+import type { RouteRequest } from './request.ts';
+import type { RouteMatchResult } from './route-table.ts';
+
+/** What the router needs of the downstream stream beyond any filter's view (the HCM's stream implements it). */
+export interface RouterStream extends FilterStream {
+  /** The request as route matching saw it (original path and authority). */
+  readonly request: RouteRequest;
+  readonly route: RouteMatchResult<StreamInfo> | null;
+  /** The route's cluster, picked once when the route matched. */
+  readonly cluster: ClusterChoice | undefined;
+  /** 'websocket', 'connect', …: the stream is an upgrade (or a CONNECT). */
+  readonly upgradeType: string | undefined;
+  /** The route's hash policy result for the load balancer (it may add a Set-Cookie). */
+  hashKey(): number | undefined;
+  /** The router's per-request state (an UpstreamRequest or a ConnectTunnel). */
+  routerState: unknown;
+}
+
+/** The per-request router state the filter hands body and trailers to. */
+export interface RouterState {
+  decodeData(data: Buffer, endStream: boolean): void;
+  decodeTrailers(trailers: HeaderMap): void;
+}
+
+/** The connection manager's counters the router adds to (Envoy keeps them under http.<prefix>.). */
+export interface RouterStats {
+  rqTotal: Counter;
+  rqDirectResponse: Counter;
+  rqRedirect: Counter;
+  noCluster: Counter;
+  downstreamCxUpgradesTotal: Counter;
+  downstreamCxUpgradesActive: Gauge;
+  downstreamFlowControlPausedReading: Counter;
+  downstreamFlowControlResumedReading: Counter;
+}
+
+export interface RouterOptions {
+  clusters: ClusterManager;
+  meshRetries: boolean; // sidecar mode: routes without a policy retry 5xx three times
+  bufferLimitBytes: number;
+  stats: RouterStats;
+  store: Store;
+}
