@@ -7,7 +7,7 @@ import type { Descriptor } from '../../../proxy/ratelimit/index.ts';
 
 function stream(headers: Record<string, string | string[]>, opts: { remoteAddress?: string; method?: string } = { remoteAddress: '10.1.2.3' }): HttpStream {
   return {
-    req: { socket: { remoteAddress: opts.remoteAddress } },
+    connection: { socket: { remoteAddress: opts.remoteAddress } },
     request: { authority: 'example.com', path: '/', method: opts.method ?? 'GET', scheme: 'http', headers },
   } as unknown as HttpStream;
 }
