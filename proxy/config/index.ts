@@ -76,7 +76,7 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
     listeners.push(listener);
     for (const rc of inline) routeConfigs[rc.name] = rc;
   });
-  const clusters = list(staticResources, 'clusters').map((c, i) => translateClusterResource(c, indexPath('static_resources.clusters', i)));
+  const clusters = list(staticResources, 'clusters').map((c, i) => translateClusterResource(c, indexPath('static_resources.clusters', i), ctx));
   const rateLimitService = embeddedRateLimitService(node, 'node');
   validateSnapshot(
     { listeners, clusters, routeConfigs },
@@ -143,7 +143,7 @@ export function translateRouteConfiguration(raw: unknown, path = ''): { routeCon
 }
 
 export function translateCluster(raw: unknown, path = ''): { cluster: Cluster; warnings: string[] } {
-  return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path), warnings: ctx.warnings }), raw);
+  return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path, ctx), warnings: ctx.warnings }), raw);
 }
 
 export function translateClusterLoadAssignment(raw: unknown, path = ''): { loadAssignment: ClusterLoadAssignment; warnings: string[] } {

@@ -223,8 +223,6 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     const extra = this.extraResponseHeaders;
     if (extra !== null) for (const name in extra) appendHeader(response.headers, name, extra[name]!);
     this.connection.hcm.finishResponseHeaders(this, response);
-    // HTTP/1 cannot answer and keep reading a request it no longer wants: the connection closes after it.
-    if (!this.requestComplete && this.upgradeType === undefined) response.headers.connection = 'close';
     this.responseStarted = true;
     this.info.responseCode = response.status;
     this.info.responseHeaders = response.headers;
@@ -264,6 +262,8 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
       return;
     }
     const out: HeaderMap = headers === undefined ? {} : { ...headers };
+    // An answer before the whole request: the codec closes the connection after it, so say so.
+    if (!this.requestComplete && this.tunnelEstablished() === false) out.connection = 'close';
     const bytes = body === '' ? EMPTY : Buffer.from(body);
     if (bytes.length > 0) out['content-type'] ??= 'text/plain';
     out['content-length'] = String(bytes.length);

@@ -630,7 +630,9 @@ class ServerStream implements ResponseEncoder, Stream {
     if (this.body === BODY_RAW) {
       conn.output.end(); // half-close: the peer may still send
       if (this.requestComplete) conn.streamDone(this);
-    } else if (this.closeAfter) {
+    } else if (this.closeAfter || !this.endDecoded) {
+      // A response complete before its request's body: as Envoy, the connection closes after it
+      // rather than reading the rest of a body nobody wants.
       conn.finishAndClose(this);
     } else if (this.requestComplete) {
       conn.streamDone(this);

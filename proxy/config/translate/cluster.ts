@@ -6,7 +6,7 @@ import { indexPath, joinPath, keyPath } from '../errors.ts';
 import { HTTP_PROTOCOL_OPTIONS_TYPE } from '../extensions.ts';
 import type { CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection } from '../model.ts';
 import { bool, list, ms, num, obj, recordPath, reject, str } from './common.ts';
-import type { Raw } from './common.ts';
+import type { Raw, TranslateContext } from './common.ts';
 import { configSource } from './config-source.ts';
 import { translateLoadAssignment } from './endpoint.ts';
 import { translateHealthCheck } from './health-check.ts';
@@ -14,7 +14,7 @@ import { translateHealthCheck } from './health-check.ts';
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 const MAX_RING_SIZE = 8_388_608;
 
-export function translateClusterResource(raw: Raw, path: string): Cluster {
+export function translateClusterResource(raw: Raw, path: string, ctx?: TranslateContext): Cluster {
   const name = str(raw, 'name');
   const type = str(raw, 'type', 'STATIC') as Cluster['type'];
   const lbPolicy = str(raw, 'lb_policy', 'ROUND_ROBIN') as Cluster['lbPolicy'] | 'LOAD_BALANCING_POLICY_CONFIG';
@@ -41,6 +41,9 @@ export function translateClusterResource(raw: Raw, path: string): Cluster {
   if (!isPrime(maglevTableSize)) reject(joinPath(path, 'maglev_lb_config.table_size'), `${maglevTableSize} is not a prime number`, 'use a prime such as 65537');
 
   const protocol = protocolOptions(raw, path);
+  // Envoy's upstream HTTP/2 is not built: Legate's pools speak HTTP/1.1 to every host. gRPC
+  // services Legate calls itself (the xDS server) use HTTP/2 whatever this says.
+  if (protocol.http2) ctx?.warnings.push(`${joinPath(path, 'http2_protocol_options')}: HTTP/2 to upstream hosts is not supported by Legate yet; its requests to cluster '${name}' use HTTP/1.1`);
   const cluster: Cluster = {
     name,
     type,

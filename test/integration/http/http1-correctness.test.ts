@@ -27,7 +27,10 @@ app.server.on('connection', () => upstreamConnections++);
 
 const legate = await startLegate(
   bootstrap(
-    [httpListener('ingress', routes([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n')] })],
+    [httpListener('ingress', routes([
+      { match: { prefix: '/early' }, direct_response: { status: 200, body: { inline_string: 'early' } } },
+      { match: { prefix: '/' }, route: { cluster: 'app' } },
+    ]), { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n')] })],
     [staticCluster('app', [{ port: app.port }])],
   ),
 );
@@ -80,6 +83,14 @@ t.test('bad chunk framing mid-body: 400, DPE in the access log', async (t) => {
   t.match(raw, /^HTTP\/1\.1 400 /);
   const line = await waitFor('the access log line', () => (existsSync(logPath) ? readFileSync(logPath, 'utf8') : '').split('\n').find((l) => l.startsWith('/chunky ')));
   t.equal(line, '/chunky 400 DPE');
+});
+
+t.test('an answer before the request body ended: Connection: close, and the connection closes after it', async (t) => {
+  // 10 of the announced 100 bytes: the rest never comes, yet the answer arrives and the socket closes.
+  const raw = await rawExchange(legate.port(), 'POST /early HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n0123456789');
+  t.match(raw, /^HTTP\/1\.1 200 /);
+  t.match(raw, /\r\nconnection: close\r\n/);
+  t.ok(raw.endsWith('early'));
 });
 
 t.test('more than 100 request headers (max_headers_count): 431', async (t) => {

@@ -157,12 +157,23 @@ t.test('Expect: 100-continue is answered by the connection manager and not forwa
   t.equal(upstream.head?.headers.expect, undefined);
 });
 
-t.test('an answer before the request ended closes the connection after it', async (t) => {
-  const { open, harness } = setup();
-  const { encoder } = open('POST', '/up', { 'content-length': '100' }, false);
-  harness.ready(0).respond(413, 'too big');
-  t.equal(encoder.headers?.status, 413);
+t.test('a local answer before the request ended says Connection: close', async (t) => {
+  const { open } = setup();
+  const { encoder } = open('POST', '/direct', { 'content-length': '100' }, false);
+  t.equal(encoder.headers?.status, 200);
   t.equal(encoder.headers?.headers.connection, 'close');
+});
+
+t.test('an upstream answer that starts before the request ended streams without closing', async (t) => {
+  const { open, harness } = setup();
+  const { stream, encoder } = open('POST', '/echo', { 'content-length': '6' }, false);
+  const upstream = harness.ready(0);
+  upstream.decoder.decodeHeaders({ status: 200, headers: { 'content-length': '6' } }, false);
+  stream.decodeData(Buffer.from('abcdef'), true);
+  upstream.decoder.decodeData(Buffer.from('abcdef'), true);
+  t.equal(encoder.headers?.headers.connection, undefined);
+  t.equal(upstream.bodyText(), 'abcdef');
+  t.equal(encoder.text(), 'abcdef');
 });
 
 t.test('a client gone before the response: DC and downstream_rq_rx_reset', async (t) => {
