@@ -1,9 +1,14 @@
 // One active health check on one host, as Envoy's HTTP and TCP health checkers do it. A probe
 // answers 'success', 'failure' (the host answered wrongly: an HTTP status outside
 // expected_statuses) or 'network-failure' (no connection, reset, timeout, TCP payload not seen).
-import http from 'node:http';
+import type { ClientRequest } from 'node:http';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { HealthCheck } from '../config/model.ts';
+
+// Through require, not an ESM import: importing node:http as ESM reads all its exports, and its
+// lazy WebSocket getters load tls, http2 and zlib into every worker that imports upstream/.
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 export type ProbeResult = 'success' | 'failure' | 'network-failure';
 
@@ -58,7 +63,7 @@ class HttpProbe implements Probe {
   }
 
   run(timeoutMs: number): Promise<ProbeResult> {
-    let req: http.ClientRequest | undefined;
+    let req: ClientRequest | undefined;
     return once(
       timeoutMs,
       () => req?.destroy(),

@@ -2,7 +2,6 @@
 // is complete the next one is held (llhttp pauses right after its head) until the current stream
 // completed both ways, so pipelined requests are answered in order and a bad second request
 // cannot cost the first its response. See ../README.md.
-import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type {
   CodecError,
@@ -37,6 +36,7 @@ import {
   newHeaderMap,
   releaseParser,
   REQUEST,
+  STATUS_CODES,
   type NativeParser,
   type ParseError,
 } from './parser.ts';
