@@ -6,6 +6,8 @@ import type { HeaderMap } from '../types.ts';
 
 /** Above this many pending bytes, write now instead of waiting for the microtask. */
 const FLUSH_AT = 64 * 1024;
+/** Up to this many bytes the pieces are copied into one buffer; above, one writev takes them as they are. */
+const COPY_UP_TO = 4 * 1024;
 
 export interface WatermarkListener {
   onAboveWriteBufferHighWatermark(): void;
@@ -87,7 +89,7 @@ export class Output {
         ok = typeof c === 'string' ? socket.write(c, 'latin1') : socket.write(c);
       } else if (this.allStrings) {
         ok = socket.write(chunks.join(''), 'latin1');
-      } else if (this.bytes < FLUSH_AT) {
+      } else if (this.bytes <= COPY_UP_TO) {
         const out = Buffer.allocUnsafe(this.bytes);
         let at = 0;
         for (const c of chunks) at += typeof c === 'string' ? out.write(c, at, 'latin1') : c.copy(out, at);

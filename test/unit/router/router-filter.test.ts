@@ -25,6 +25,17 @@ t.test('a request goes to a pool and its response streams back', async (t) => {
   t.equal(h.counter('upstream_rq_total'), 1);
 });
 
+t.test('a connection ready inside newStream gets a request that ends with its headers (no stray chunked framing)', async (t) => {
+  const h = new RouterHarness();
+  h.readyAtOnce = true;
+  const down = h.request('GET', '/now');
+  const up = h.upstreams[0];
+  t.ok(up.ended, 'the head went out as a complete request');
+  up.respond(200, 'ok');
+  await down.done();
+  t.equal(down.bodyText(), 'ok');
+});
+
 t.test('a streamed body reaches the upstream in order, sent once the pool is ready', async (t) => {
   const h = new RouterHarness();
   const down = h.request('POST', '/up', { 'content-length': '6' }, false);

@@ -173,12 +173,18 @@ interface PendingStream {
 export class FakePool implements HttpConnectionPool {
   readonly host: Host;
   readonly requests: PendingStream[] = [];
+  /** Set: a free keep-alive connection takes each stream at once, inside newStream (as a real pool does). */
+  readyAtOnce: ((pending: PendingStream) => void) | null = null;
   constructor(host: Host) {
     this.host = host;
   }
   newStream(decoder: ResponseDecoder, callbacks: HttpPoolCallbacks, options?: NewStreamOptions): Cancellable | null {
     const pending: PendingStream = { decoder, callbacks, options, cancelled: false };
     this.requests.push(pending);
+    if (this.readyAtOnce !== null) {
+      this.readyAtOnce(pending);
+      return null;
+    }
     return { cancel: () => (pending.cancelled = true) };
   }
   hasFreeConnection(): boolean {
@@ -200,6 +206,8 @@ export class RouterHarness {
   readonly table: RouteTable<StreamInfo>;
   /** Every upstream stream made ready, in order. */
   readonly upstreams: FakeUpstreamStream[] = [];
+  /** Pools hand out streams inside newStream, on reused connections. */
+  readyAtOnce = false;
 
   constructor(action: Partial<RouteAction> = {}, ports = [1001], clusterExtra: object = {}) {
     const config: Cluster = translateCluster(staticCluster('backend', ports.map((port) => ({ port })), clusterExtra)).cluster;
@@ -210,6 +218,13 @@ export class RouterHarness {
       let pool = this.pools.get(host.address);
       if (pool === undefined) {
         pool = new FakePool(host);
+        if (this.readyAtOnce) {
+          pool.readyAtOnce = (pending) => {
+            const upstream = new FakeUpstreamStream(pending.decoder);
+            this.upstreams.push(upstream);
+            pending.callbacks.onPoolReady(upstream, true);
+          };
+        }
         this.pools.set(host.address, pool);
       }
       return pool;
