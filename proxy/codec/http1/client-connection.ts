@@ -10,13 +10,9 @@ import type {
   RequestEncoder,
   RequestHeaders,
   ResponseDecoder,
-  Stream,
-  StreamCallbacks,
-  StreamResetReason,
 } from '../types.ts';
 import {
   addHeaders,
-  allocParser,
   connectionHas,
   HEADERS_FAIL,
   HEADERS_OK,
@@ -24,18 +20,18 @@ import {
   HEADERS_UPGRADE,
   isParseError,
   kOnBody,
-  kOnExecute,
   kOnHeaders,
   kOnHeadersComplete,
   kOnMessageComplete,
   newHeaderMap,
   releaseParser,
   RESPONSE,
-  type NativeParser,
   type ParseError,
 } from './parser.ts';
-import { headerLines, Output } from './output.ts';
-import { addressText, consumeSocket, setSocketReading, unrefTimer } from './socket.ts';
+import { Http1Connection } from './connection-base.ts';
+import { headerLines } from './output.ts';
+import { Http1Stream } from './stream-base.ts';
+import { unrefTimer } from './socket.ts';
 
 export interface Http1ClientOptions {
   /** Envoy's max_response_headers_kb (60). */
@@ -59,17 +55,13 @@ function isTransferEncoding(name: string): boolean {
   return name === 'transfer-encoding';
 }
 
-export class Http1ClientConnection implements ClientConnection {
+export class Http1ClientConnection extends Http1Connection implements ClientConnection {
   readonly protocol: Protocol = 'HTTP/1.1';
-  readonly socket: Socket;
   readonly callbacks: ClientConnectionCallbacks;
   readonly options: Http1ClientOptions;
-  readonly output: Output;
   active: ClientStream | null = null;
   /** Nothing said this connection must close (a response's keep-alive, our own requests). */
   reusable = true;
-  private readonly parser: NativeParser;
-  private consumed = false;
   private pairs: string[] | null = null;
   private inBody = false;
   private trailers: string[] | null = null;
@@ -77,40 +69,20 @@ export class Http1ClientConnection implements ClientConnection {
   private informational = false;
   private upgradeStop = false;
   private headerError: string | null = null;
-  private readDisables = 0;
-  private reading = true;
-  private raw = false;
-  private closed = false;
-  private lastError = '';
-  private local: string | null = null;
-  private remote: string | null = null;
   /** The stream completed inside the current consumed read, if any. */
   private justDone: ClientStream | null = null;
-  private readonly onDataBound: (chunk: Buffer) => void;
 
   constructor(socket: Socket, callbacks: ClientConnectionCallbacks, options: Http1ClientOptions) {
-    this.socket = socket;
+    super(socket, RESPONSE, options.maxResponseHeadersKb * 1024);
     this.callbacks = callbacks;
     this.options = options;
-    this.output = new Output(socket);
-    socket.setNoDelay(true);
-    const parser = allocParser(RESPONSE, options.maxResponseHeadersKb * 1024);
-    this.parser = parser;
+    const parser = this.parser;
     parser[kOnHeaders] = (flat: string[]) => this.onHeaders(flat);
     parser[kOnHeadersComplete] = (_major: number, _minor: number, flat: string[] | undefined, _m: number, _u: string, status: number, _text: string, _upgrade: boolean, keepAlive: boolean) =>
       this.onHeadersComplete(flat, status, keepAlive);
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
-    this.onDataBound = (chunk) => this.onData(chunk);
-    if (consumeSocket(socket, parser)) {
-      this.consumed = true;
-      parser[kOnExecute] = (ret: number | ParseError) => this.onExecute(ret);
-    } else {
-      socket.on('data', this.onDataBound);
-    }
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message));
-    socket.on('close', () => this.onClose());
+    this.startReading(null);
   }
 
   get capacity(): number {
@@ -119,14 +91,6 @@ export class Http1ClientConnection implements ClientConnection {
 
   get bytesReceivedOnStream(): number {
     return this.active?.bytesReceived ?? 0;
-  }
-
-  get localAddress(): string {
-    return (this.local ??= addressText(this.socket.localAddress, this.socket.localPort));
-  }
-
-  get remoteAddress(): string {
-    return (this.remote ??= addressText(this.socket.remoteAddress, this.socket.remotePort));
   }
 
   newStream(decoder: ResponseDecoder): RequestEncoder {
@@ -140,24 +104,14 @@ export class Http1ClientConnection implements ClientConnection {
     return stream;
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
-  readDisable(disable: boolean): void {
-    if (disable) this.readDisables++;
-    else if (this.readDisables > 0) this.readDisables--;
-    this.updateReading();
-  }
-
   // --- reading ---
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (!this.received(this.active, chunk.length)) return;
     this.dispatch(chunk);
   }
 
-  private onExecute(ret: number | ParseError): void {
+  protected onExecute(ret: number | ParseError): void {
     unrefTimer(this.socket);
     // The callbacks already ran: the read belongs to the stream they may have just completed.
     const stream = this.active ?? this.justDone;
@@ -280,34 +234,18 @@ export class Http1ClientConnection implements ClientConnection {
   }
 
   /** A 101 or CONNECT 2xx: the parser lets go of the socket; later bytes go to the stream raw. */
-  private enterRaw(rest: Buffer): void {
-    this.raw = true;
-    if (this.consumed) {
-      this.parser.unconsume();
-      this.consumed = false;
-    } else {
-      this.socket.removeListener('data', this.onDataBound);
-    }
-    this.reading = true;
-    this.socket.on('data', (chunk: Buffer) => {
-      const stream = this.active;
-      if (stream === null || stream.done) return;
-      stream.bytesReceived += chunk.length;
-      stream.decoder.decodeData(chunk, false);
-    });
+  protected onRawData(chunk: Buffer): void {
     const stream = this.active;
-    if (rest.length > 0 && stream !== null && !stream.done) stream.decoder.decodeData(rest, false);
-    this.updateReading();
+    if (stream === null || stream.done) return;
+    stream.bytesReceived += chunk.length;
+    stream.decoder.decodeData(chunk, false);
   }
 
-  updateReading(): void {
-    const want = !this.closed && this.readDisables === 0;
-    if (want === this.reading) return;
-    this.reading = want;
-    setSocketReading(this.socket, this.consumed, want);
+  protected wantsToRead(): boolean {
+    return !this.closed && this.readDisables === 0;
   }
 
-  private onEnd(): void {
+  protected onEnd(): void {
     const stream = this.active;
     if (this.raw) {
       if (stream !== null && !stream.done && !stream.responseComplete) {
@@ -326,7 +264,7 @@ export class Http1ClientConnection implements ClientConnection {
     this.socket.destroy();
   }
 
-  private onClose(): void {
+  protected onClose(): void {
     this.closed = true;
     this.reusable = false;
     const stream = this.active;
@@ -358,10 +296,8 @@ export class Http1ClientConnection implements ClientConnection {
 }
 
 /** One request/response exchange upstream: the RequestEncoder and the Stream in one object. */
-class ClientStream implements RequestEncoder, Stream {
-  readonly conn: Http1ClientConnection;
+class ClientStream extends Http1Stream<Http1ClientConnection> implements RequestEncoder {
   readonly decoder: ResponseDecoder;
-  callbacks: StreamCallbacks | null = null;
   method = '';
   bytesReceived = 0;
   requestComplete = false;
@@ -369,49 +305,12 @@ class ClientStream implements RequestEncoder, Stream {
   endDecoded = false;
   /** The response switched protocols (101, CONNECT 2xx). */
   tunnel = false;
-  done = false;
   private headersSent = false;
   private body = BODY_LENGTH;
 
   constructor(conn: Http1ClientConnection, decoder: ResponseDecoder) {
-    this.conn = conn;
+    super(conn);
     this.decoder = decoder;
-  }
-
-  get stream(): Stream {
-    return this;
-  }
-
-  get localAddress(): string {
-    return this.conn.localAddress;
-  }
-
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
-  }
-
-  setCallbacks(callbacks: StreamCallbacks): void {
-    this.callbacks = callbacks;
-    if (this.conn.output.aboveHighWatermark && this.conn.active === this) callbacks.onAboveWriteBufferHighWatermark();
-  }
-
-  resetStream(_reason: StreamResetReason): void {
-    if (this.done) return;
-    this.done = true;
-    this.conn.reusable = false;
-    this.conn.socket.destroy();
-  }
-
-  readDisable(disable: boolean): void {
-    if (!this.done) this.conn.readDisable(disable);
-  }
-
-  onAboveWriteBufferHighWatermark(): void {
-    this.callbacks?.onAboveWriteBufferHighWatermark();
-  }
-
-  onBelowWriteBufferLowWatermark(): void {
-    this.callbacks?.onBelowWriteBufferLowWatermark();
   }
 
   encodeHeaders(request: RequestHeaders, endStream: boolean): void {

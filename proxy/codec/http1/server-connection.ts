@@ -12,14 +12,10 @@ import type {
   ResponseHeaders,
   ServerConnection,
   ServerConnectionCallbacks,
-  Stream,
-  StreamCallbacks,
-  StreamResetReason,
   HeaderMap,
 } from '../types.ts';
 import {
   addHeaders,
-  allocParser,
   connectionHas,
   HEADERS_FAIL,
   HEADERS_OK,
@@ -27,7 +23,6 @@ import {
   HEADERS_UPGRADE,
   isParseError,
   kOnBody,
-  kOnExecute,
   kOnHeaders,
   kOnHeadersComplete,
   kOnMessageBegin,
@@ -37,11 +32,12 @@ import {
   releaseParser,
   REQUEST,
   STATUS_CODES,
-  type NativeParser,
   type ParseError,
 } from './parser.ts';
-import { headerLines, Output } from './output.ts';
-import { addressText, consumeSocket, setSocketReading, unrefTimer } from './socket.ts';
+import { Http1Connection } from './connection-base.ts';
+import { headerLines } from './output.ts';
+import { Http1Stream } from './stream-base.ts';
+import { unrefTimer } from './socket.ts';
 
 export interface Http1ServerOptions {
   /** Envoy's max_request_headers_kb (60). */
@@ -102,18 +98,14 @@ function keepAll(): boolean {
   return false;
 }
 
-export class Http1ServerConnection implements ServerConnection {
+export class Http1ServerConnection extends Http1Connection implements ServerConnection {
   readonly protocol: Protocol = 'HTTP/1.1';
-  readonly socket: Socket;
   readonly callbacks: ServerConnectionCallbacks;
   readonly options: Http1ServerOptions;
-  readonly output: Output;
   /** The stream being served (at most one). */
   active: ServerStream | null = null;
   /** No new streams: the active one answers with Connection: close. */
   draining = false;
-  private readonly parser: NativeParser;
-  private consumed = false;
   // The message being parsed.
   private pairs: string[] | null = null;
   private url = '';
@@ -127,47 +119,24 @@ export class Http1ServerConnection implements ServerConnection {
   private held: HeldHead | null = null;
   private stash: Buffer | null = null;
   private heldError: CodecError | null = null;
-  // Reading.
-  private readDisables = 0;
-  private reading = true;
-  private raw = false;
   /** The current request asked to close (or we decided to): nothing after it is read. */
   private closing = false;
   private failed = false;
-  private closed = false;
-  private lastError = '';
-  private local: string | null = null;
-  private remote: string | null = null;
-  private readonly onDataBound: (chunk: Buffer) => void;
 
   constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http1ServerOptions) {
-    this.socket = socket;
+    super(socket, REQUEST, options.maxRequestHeadersKb * 1024);
     this.callbacks = callbacks;
     this.options = options;
-    this.output = new Output(socket);
-    socket.setNoDelay(true);
-    const parser = allocParser(REQUEST, options.maxRequestHeadersKb * 1024);
-    this.parser = parser;
+    const parser = this.parser;
     parser[kOnMessageBegin] = () => this.onMessageBegin();
     parser[kOnHeaders] = (flat: string[], url: string) => this.onHeaders(flat, url);
     parser[kOnHeadersComplete] = (major: number, minor: number, flat: string[] | undefined, method: number, url: string | undefined, _s: number, _m: string, upgrade: boolean, keepAlive: boolean) =>
       this.onHeadersComplete(major, minor, flat, method, url, upgrade, keepAlive);
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
-    this.onDataBound = (chunk) => this.onData(chunk);
     // Bytes a listener filter (tls_inspector) read and gave back wait in the socket's buffer,
     // where a consumed handle would never see them: they are parsed first.
-    const early = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
-    if (consumeSocket(socket, parser)) {
-      this.consumed = true;
-      parser[kOnExecute] = (ret: number | ParseError) => this.onExecute(ret);
-    } else {
-      socket.on('data', this.onDataBound);
-    }
-    if (early !== null) this.dispatch(early);
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message));
-    socket.on('close', () => this.onClose());
+    this.startReading(socket.readableLength > 0 ? (socket.read() as Buffer | null) : null);
   }
 
   /** request_headers_timeout: a request begun but without its whole head gets 408, then the connection closes. */
@@ -183,27 +152,10 @@ export class Http1ServerConnection implements ServerConnection {
     if (this.active === null) this.closeAfterFlush();
   }
 
-  close(): void {
-    this.socket.destroy();
-  }
-
-  readDisable(disable: boolean): void {
-    if (disable) this.readDisables++;
-    else if (this.readDisables > 0) this.readDisables--;
-    this.updateReading();
-  }
-
-  get localAddress(): string {
-    return (this.local ??= addressText(this.socket.localAddress, this.socket.localPort));
-  }
-
-  get remoteAddress(): string {
-    return (this.remote ??= addressText(this.socket.remoteAddress, this.socket.remotePort));
-  }
 
   // --- reading ---
 
-  private onData(chunk: Buffer): void {
+  protected onData(chunk: Buffer): void {
     if (this.held !== null || this.stash !== null) {
       // Read before the pause took effect: keep it behind the held request.
       this.stash = this.stash === null ? chunk : Buffer.concat([this.stash, chunk]);
@@ -213,7 +165,7 @@ export class Http1ServerConnection implements ServerConnection {
   }
 
   /** The consumed socket's read was parsed (C++ called execute). */
-  private onExecute(ret: number | ParseError): void {
+  protected onExecute(ret: number | ParseError): void {
     unrefTimer(this.socket);
     const rest = this.afterExecute(ret, null);
     if (rest !== null) this.dispatch(rest);
@@ -381,34 +333,18 @@ export class Http1ServerConnection implements ServerConnection {
   }
 
   /** Upgrade/CONNECT: the parser lets go of the socket; every later byte is the stream's payload. */
-  private enterRaw(rest: Buffer): void {
-    this.raw = true;
-    if (this.consumed) {
-      this.parser.unconsume();
-      this.consumed = false;
-    } else {
-      this.socket.removeListener('data', this.onDataBound);
-    }
-    this.reading = true;
-    this.socket.on('data', (chunk: Buffer) => {
-      const stream = this.active;
-      if (stream !== null && !stream.done) stream.decoder.decodeData(chunk, false);
-    });
+  protected onRawData(chunk: Buffer): void {
     const stream = this.active;
-    if (rest.length > 0 && stream !== null && !stream.done) stream.decoder.decodeData(rest, false);
-    this.updateReading();
+    if (stream !== null && !stream.done) stream.decoder.decodeData(chunk, false);
   }
 
-  updateReading(): void {
-    const want = this.raw
+  protected wantsToRead(): boolean {
+    return this.raw
       ? !this.closed && this.readDisables === 0
       : !this.closed && !this.failed && !this.closing && this.readDisables === 0 && this.held === null && this.heldError === null;
-    if (want === this.reading) return;
-    this.reading = want;
-    setSocketReading(this.socket, this.consumed, want);
   }
 
-  private onEnd(): void {
+  protected onEnd(): void {
     const stream = this.active;
     if (this.raw && stream !== null) {
       // The peer half-closed the tunnel.
@@ -428,7 +364,7 @@ export class Http1ServerConnection implements ServerConnection {
     this.closeAfterFlush();
   }
 
-  private onClose(): void {
+  protected onClose(): void {
     this.closed = true;
     const stream = this.active;
     if (stream !== null && !stream.done) {
@@ -499,66 +435,27 @@ const NO_DECODER: RequestDecoder = {
 };
 
 /** One request/response exchange: the ResponseEncoder and the Stream in one object. */
-class ServerStream implements ResponseEncoder, Stream {
-  readonly conn: Http1ServerConnection;
+class ServerStream extends Http1Stream<Http1ServerConnection> implements ResponseEncoder {
   readonly method: string;
   readonly protocol: Protocol;
   readonly keepAlive: boolean;
   /** Upgrade or CONNECT: the request's payload is raw bytes. */
   readonly raw: boolean;
   decoder: RequestDecoder = NO_DECODER;
-  callbacks: StreamCallbacks | null = null;
   requestComplete = false;
   /** The decoder was told endStream. */
   endDecoded = false;
   responseComplete = false;
   headersSent = false;
-  /** Removed from the connection: completed or reset; nothing more is delivered. */
-  done = false;
   closeAfter = false;
   private body = BODY_LENGTH;
 
   constructor(conn: Http1ServerConnection, method: string, protocol: Protocol, keepAlive: boolean, raw: boolean) {
-    this.conn = conn;
+    super(conn);
     this.method = method;
     this.protocol = protocol;
     this.keepAlive = keepAlive;
     this.raw = raw;
-  }
-
-  get stream(): Stream {
-    return this;
-  }
-
-  get localAddress(): string {
-    return this.conn.localAddress;
-  }
-
-  get remoteAddress(): string {
-    return this.conn.remoteAddress;
-  }
-
-  setCallbacks(callbacks: StreamCallbacks): void {
-    this.callbacks = callbacks;
-    if (this.conn.output.aboveHighWatermark && this.conn.active === this) callbacks.onAboveWriteBufferHighWatermark();
-  }
-
-  resetStream(_reason: StreamResetReason): void {
-    if (this.done) return;
-    this.done = true;
-    this.conn.socket.destroy();
-  }
-
-  readDisable(disable: boolean): void {
-    if (!this.done) this.conn.readDisable(disable);
-  }
-
-  onAboveWriteBufferHighWatermark(): void {
-    this.callbacks?.onAboveWriteBufferHighWatermark();
-  }
-
-  onBelowWriteBufferLowWatermark(): void {
-    this.callbacks?.onBelowWriteBufferLowWatermark();
   }
 
   encode1xxHeaders(headers: ResponseHeaders): void {

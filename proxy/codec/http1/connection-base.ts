@@ -1,0 +1,97 @@
+// What both HTTP/1 connection sides share: the socket and its coalesced output, the parser fed
+// by a consumed socket handle (node:http's read path) or by 'data' events, nested read disabling,
+// the switch to raw bytes after an upgrade, and the connection's addresses.
+import type { Socket } from 'node:net';
+import { allocParser, type NativeParser, type ParseError, kOnExecute } from './parser.ts';
+import { Output } from './output.ts';
+import { addressText, consumeSocket, setSocketReading } from './socket.ts';
+
+export abstract class Http1Connection {
+  readonly socket: Socket;
+  readonly output: Output;
+  protected readonly parser: NativeParser;
+  protected consumed = false;
+  protected readDisables = 0;
+  protected reading = true;
+  /** After an upgrade or CONNECT: the socket's bytes are the stream's, not HTTP/1. */
+  protected raw = false;
+  protected closed = false;
+  protected lastError = '';
+  private local: string | null = null;
+  private remote: string | null = null;
+  private readonly onDataBound: (chunk: Buffer) => void;
+
+  constructor(socket: Socket, parserType: number, maxHeaderBytes: number) {
+    this.socket = socket;
+    this.output = new Output(socket);
+    socket.setNoDelay(true);
+    this.parser = allocParser(parserType, maxHeaderBytes);
+    this.onDataBound = (chunk) => this.onData(chunk);
+  }
+
+  /** Starts reading once the subclass set its parser callbacks; `early` are bytes already read from the socket. */
+  protected startReading(early: Buffer | null): void {
+    const socket = this.socket;
+    if (consumeSocket(socket, this.parser)) {
+      this.consumed = true;
+      this.parser[kOnExecute] = (ret: number | ParseError) => this.onExecute(ret);
+    } else {
+      socket.on('data', this.onDataBound);
+    }
+    if (early !== null) this.onData(early);
+    socket.on('end', () => this.onEnd());
+    socket.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message));
+    socket.on('close', () => this.onClose());
+  }
+
+  get localAddress(): string {
+    return (this.local ??= addressText(this.socket.localAddress, this.socket.localPort));
+  }
+
+  get remoteAddress(): string {
+    return (this.remote ??= addressText(this.socket.remoteAddress, this.socket.remotePort));
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  readDisable(disable: boolean): void {
+    if (disable) this.readDisables++;
+    else if (this.readDisables > 0) this.readDisables--;
+    this.updateReading();
+  }
+
+  updateReading(): void {
+    const want = this.wantsToRead();
+    if (want === this.reading) return;
+    this.reading = want;
+    setSocketReading(this.socket, this.consumed, want);
+  }
+
+  /** Upgrade or CONNECT accepted: the parser lets go of the socket; `rest` and every later byte go to onRawData. */
+  protected enterRaw(rest: Buffer): void {
+    this.raw = true;
+    if (this.consumed) {
+      this.parser.unconsume();
+      this.consumed = false;
+    } else {
+      this.socket.removeListener('data', this.onDataBound);
+    }
+    this.reading = true;
+    this.socket.on('data', (chunk: Buffer) => this.onRawData(chunk));
+    if (rest.length > 0) this.onRawData(rest);
+    this.updateReading();
+  }
+
+  /** Whether the socket should be read now (raw or not, nothing disabled, the side's own rules). */
+  protected abstract wantsToRead(): boolean;
+  /** Bytes read without a consumed handle (to parse). */
+  protected abstract onData(chunk: Buffer): void;
+  /** The consumed handle's read was parsed. */
+  protected abstract onExecute(ret: number | ParseError): void;
+  /** Bytes of an upgraded stream. */
+  protected abstract onRawData(chunk: Buffer): void;
+  protected abstract onEnd(): void;
+  protected abstract onClose(): void;
+}
