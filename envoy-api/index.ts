@@ -42,6 +42,7 @@ const PROTO_FILES = [
   'envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'xds/type/v3/typed_struct.proto',
   'udpa/type/v1/typed_struct.proto',

@@ -48,6 +48,10 @@ export class StreamInfo {
   downstreamLocalAddress: string | undefined = undefined;
 
   requestedServerName: string | undefined = undefined;
+  /** From the downstream TLS connection: 'TLSv1.3', the peer certificate's URI SANs (comma-joined) and subject. */
+  downstreamTlsVersion: string | undefined = undefined;
+  downstreamPeerUriSan: string | undefined = undefined;
+  downstreamPeerSubject: string | undefined = undefined;
   routeName: string | undefined = undefined;
   connectionId = 0;
   /** Upstream attempts made (1 without retries). */

@@ -19,6 +19,10 @@ export const HTTP_INSPECTOR_TYPE = 'envoy.extensions.filters.listener.http_inspe
 export const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 export const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
+export const DOWNSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE];
 export const HTTP_FILTER_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
@@ -38,6 +42,7 @@ export const ANY_PLACES: Record<string, string[]> = {
   'envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config': PER_ROUTE_TYPES,
   'envoy.config.route.v3.FilterConfig.config': PER_ROUTE_TYPES.filter((t) => t !== FILTER_CONFIG_TYPE),
   'envoy.config.route.v3.RetryPolicy.RetryHostPredicate.typed_config': [PREVIOUS_HOSTS_TYPE],
+  'envoy.config.core.v3.TransportSocket.typed_config': [DOWNSTREAM_TLS_TYPE, UPSTREAM_TLS_TYPE, RAW_BUFFER_TYPE],
 };
 
 // Filters that older configs name without a typed_config; Envoy resolves them by name.

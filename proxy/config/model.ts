@@ -298,10 +298,54 @@ export interface FilterChainMatch {
   applicationProtocols: string[];
 }
 
+// ---- transport sockets (envoy.transport_sockets.tls) ----
+
+export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; // node:tls names
+
+export interface TlsCertificate {
+  certificateChain: string; // PEM
+  privateKey: string; // PEM; never shown (/config_dump redacts it, errors name its source only)
+  source: string; // where the pair came from, for messages: a file name or 'inline'
+}
+
+export type SanType = 'DNS' | 'URI' | 'IP_ADDRESS' | 'EMAIL';
+
+export interface SanMatcher {
+  sanTypes: SanType[]; // one type for match_typed_subject_alt_names; all four for the deprecated field
+  matcher: StringMatcher;
+}
+
+export interface CertificateValidation {
+  trustedCa?: string; // PEM bundle; without it the peer's chain is not verified (Envoy's behaviour)
+  sanMatchers: SanMatcher[]; // any SAN of a matcher's type matching any matcher passes
+  spkiPins: string[]; // base64 SHA-256 of the SubjectPublicKeyInfo
+  certHashes: string[]; // lower-case hex SHA-256 of the DER certificate, no colons
+}
+
+export interface TlsContext {
+  certificates: TlsCertificate[];
+  minVersion: TlsVersion; // TLSv1.2
+  maxVersion: TlsVersion; // TLSv1.3 downstream, TLSv1.2 upstream (Envoy's defaults)
+  cipherSuites: string[]; // OpenSSL names; empty = node's defaults
+  ecdhCurves: string[]; // empty = node's defaults
+  alpnProtocols: string[];
+  validation?: CertificateValidation;
+}
+
+export interface DownstreamTlsContext extends TlsContext {
+  requireClientCertificate: boolean;
+}
+
+export interface UpstreamTlsContext extends TlsContext {
+  sni: string; // '' = no SNI
+}
+
 export interface FilterChain {
   name: string;
   match: FilterChainMatch;
   network: NetworkFilter; // the terminal network filter; Legate supports one per chain
+  tls?: DownstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
+  transportSocketConnectTimeoutMs?: number; // the TLS handshake's deadline (absent: Legate's 15 s guard; 0 = none)
 }
 
 export interface ListenerFilter {
@@ -427,6 +471,7 @@ export interface Cluster {
   perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
+  tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
 }
 
 // ---- the bootstrap's process-level parts ----

@@ -48,7 +48,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
      tcp_backlog_size max_connections_to_accept_per_socket_event ignore_global_conn_limit bypass_overload_manager`,
   ],
-  'envoy.config.listener.v3.FilterChain': ['filter_chain_match filters name', 'metadata transport_socket_connect_timeout'],
+  'envoy.config.listener.v3.FilterChain': ['filter_chain_match filters name transport_socket transport_socket_connect_timeout', 'metadata'],
   'envoy.config.listener.v3.FilterChainMatch': [
     `destination_port prefix_ranges direct_source_prefix_ranges source_type source_prefix_ranges source_ports
      server_names transport_protocol application_protocols`,
@@ -57,6 +57,24 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.listener.v3.Filter': ['name typed_config', ''],
   'envoy.config.listener.v3.ListenerFilter': ['name typed_config', ''],
   'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
+  // ---- transport sockets (TLS) ----
+  'envoy.config.core.v3.TransportSocket': ['name typed_config', ''],
+  'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': ['common_tls_context require_client_certificate', ''],
+  'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': ['common_tls_context sni', ''],
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': [
+    'tls_params tls_certificates validation_context alpn_protocols',
+    '',
+  ],
+  'envoy.extensions.transport_sockets.tls.v3.TlsParameters': [
+    'tls_minimum_protocol_version tls_maximum_protocol_version cipher_suites ecdh_curves',
+    '',
+  ],
+  'envoy.extensions.transport_sockets.tls.v3.TlsCertificate': ['certificate_chain private_key', ''],
+  'envoy.extensions.transport_sockets.tls.v3.CertificateValidationContext': [
+    'trusted_ca verify_certificate_spki verify_certificate_hash match_typed_subject_alt_names match_subject_alt_names',
+    '',
+  ],
+  'envoy.extensions.transport_sockets.tls.v3.SubjectAltNameMatcher': ['san_type matcher', ''],
   // ---- HTTP connection manager ----
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager': [
     `codec_type stat_prefix rds route_config http_filters server_name server_header_transformation
@@ -66,8 +84,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     `add_user_agent tracing http_protocol_options http2_protocol_options delayed_close_timeout
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
      proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
-     stream_error_on_invalid_http_message forward_client_cert_details
-     set_current_client_cert_details scheme_header_transformation proxy_status_config
+     stream_error_on_invalid_http_message scheme_header_transformation proxy_status_config
      typed_header_validation_config add_proxy_protocol_connection_state drain_timeout`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
@@ -179,8 +196,9 @@ const table: Record<string, [supported: string, ignored: string]> = {
      load_assignment health_checks max_requests_per_connection circuit_breakers http2_protocol_options
      typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
      ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
-     common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config`,
-    `http_protocol_options upstream_http_protocol_options metadata wait_for_warm_on_init
+     common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config transport_socket
+     upstream_http_protocol_options`,
+    `http_protocol_options metadata wait_for_warm_on_init
      dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
      close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
@@ -188,9 +206,11 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
   'envoy.config.core.v3.BindConfig': ['source_address', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [
-    'common_http_protocol_options explicit_http_config',
-    'upstream_http_protocol_options header_validation_config',
+    'common_http_protocol_options explicit_http_config upstream_http_protocol_options',
+    'header_validation_config',
   ],
+  // auto_sni / auto_san_validation (SNI and SAN check from the request's Host) are not built.
+  'envoy.config.core.v3.UpstreamHttpProtocolOptions': ['', 'override_auto_sni_header'],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': ['http_protocol_options http2_protocol_options', ''],
   'envoy.config.cluster.v3.Cluster.CommonLbConfig': [
     'healthy_panic_threshold locality_weighted_lb_config',

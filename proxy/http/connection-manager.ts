@@ -21,6 +21,7 @@ import { prepareRequestHeaders } from './request-headers.ts';
 import { normalizeRequestPath } from './path-normalization.ts';
 import type { HttpStream } from './stream.ts';
 import { upgradeEnabled, upgradeTypeOf } from './upgrade.ts';
+import { tlsInfo } from '../transport/index.ts';
 
 export interface HcmContext {
   store: Store;
@@ -127,6 +128,13 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
     info.downstreamLocalAddress = stream.connection.localAddress;
     info.protocol = 'HTTP/1.1';
+    const tls = tlsInfo(stream.connection.socket);
+    if (tls !== undefined) {
+      info.downstreamTlsVersion = tls.version;
+      info.downstreamPeerUriSan = tls.peerUriSans.join(',');
+      info.downstreamPeerSubject = tls.peerSubject;
+      if (tls.serverName !== '') info.requestedServerName = tls.serverName;
+    }
   }
 
   /** The request's headers are in: fill the stream info, prepare the headers, find the route. */

@@ -39,7 +39,9 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     this.localAddress = facts === undefined ? `${socket.localAddress}:${socket.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
     this.idleSince = performance.now();
     const config = hcm.config;
-    this.codec = new Http1ServerConnection(socket, this, { maxRequestHeadersKb: config.maxRequestHeadersKb, maxHeadersCount: config.maxHeadersCount, scheme: 'http' });
+    // A TLSSocket (the chain's transport socket terminated TLS) has encrypted = true.
+    const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
+    this.codec = new Http1ServerConnection(socket, this, { maxRequestHeadersKb: config.maxRequestHeadersKb, maxHeadersCount: config.maxHeadersCount, scheme });
     this.timeoutMs = config.streamIdleTimeoutMs;
     if (this.timeoutMs > 0) {
       socket.setTimeout(this.timeoutMs);

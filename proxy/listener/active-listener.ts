@@ -9,6 +9,7 @@ import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
 import { TlsInspector } from './tls-inspector.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, SslStats } from '../transport/index.ts';
 
 export interface ChainHandler {
   /** Takes ownership of an accepted connection. */
@@ -58,8 +59,8 @@ export class ActiveListener {
     this.lookup = lookup;
     this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
-    this.handlers = buildHandlers(config, factory, new Map());
     this.store = store;
+    this.handlers = buildHandlers(config, factory, new Map(), store);
     this.tlsInspector = hasTlsInspector(config) ? new TlsInspector(store) : undefined;
     const prefix = `listener.${config.address.address}_${config.address.port}.`;
     this.stats = {
@@ -107,7 +108,7 @@ export class ActiveListener {
     this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.tlsInspector = hasTlsInspector(config) ? (this.tlsInspector ?? new TlsInspector(this.store)) : undefined;
-    this.handlers = buildHandlers(config, factory, previous);
+    this.handlers = buildHandlers(config, factory, previous, this.store);
     const kept = new Set(this.handlers.values());
     for (const handler of previous.values()) if (!kept.has(handler)) handler.drain();
   }
@@ -208,7 +209,7 @@ export class ActiveListener {
 
 }
 
-function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous: Map<FilterChain, ChainHandler>): Map<FilterChain, ChainHandler> {
+function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous: Map<FilterChain, ChainHandler>, store: Store): Map<FilterChain, ChainHandler> {
   const handlers = new Map<FilterChain, ChainHandler>();
   const chains = config.defaultFilterChain ? [...config.filterChains, config.defaultFilterChain] : config.filterChains;
   for (const chain of chains) {
@@ -219,9 +220,21 @@ function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous:
         break;
       }
     }
-    handlers.set(chain, reused ?? factory(chain, config));
+    handlers.set(chain, reused ?? withTransportSocket(factory(chain, config), chain, config, store));
   }
   return handlers;
+}
+
+// A chain with a TLS transport socket: the handler gets the TLSSocket once the handshake is done
+// and the client verified; the SecureContext is built here, once per chain config.
+function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: Listener, store: Store): ChainHandler {
+  if (chain.tls === undefined) return handler;
+  const stats = new SslStats(store, `listener.${config.address.address}_${config.address.port}.`);
+  const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  return {
+    onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts)),
+    drain: () => handler.drain(),
+  };
 }
 
 function hasTlsInspector(config: Listener): boolean {

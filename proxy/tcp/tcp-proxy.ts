@@ -9,6 +9,7 @@ import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { connect, hostAddress, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver } from './relay.ts';
+import { tlsInfo } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 
 export interface TcpProxyContext {
@@ -112,6 +113,12 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     info.downstreamDirectRemoteAddress = hostAddress(facts.directSourceIp, facts.sourcePort);
     info.downstreamLocalAddress = hostAddress(facts.destinationIp, facts.destinationPort);
     if (facts.serverName !== '') info.requestedServerName = facts.serverName;
+    const tls = tlsInfo(downstream);
+    if (tls !== undefined) {
+      info.downstreamTlsVersion = tls.version;
+      info.downstreamPeerUriSan = tls.peerUriSans.join(',');
+      info.downstreamPeerSubject = tls.peerSubject;
+    }
     const maxDuration = proxy.config.maxDownstreamConnectionDurationMs;
     if (maxDuration !== undefined) {
       this.durationTimer = setTimeout(() => {

@@ -11,6 +11,7 @@ import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
 import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
+import { SslStats, UpstreamTls } from '../transport/index.ts';
 import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
 export interface ClusterOptions {
@@ -37,6 +38,8 @@ export class UpstreamCluster {
   /** The DEFAULT priority's thresholds: Legate routes every request at that priority. */
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
+  /** TLS to every host (transport_socket), its SecureContext built once for this cluster config. */
+  readonly tls: UpstreamTls | null;
   private lb: RefreshableLoadBalancer;
   private readonly httpPools = new Map<string, Http1Pool>();
   private readonly httpCodec: ClientCodecFactory;
@@ -51,6 +54,7 @@ export class UpstreamCluster {
     this.breaker = options.breaker ?? new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
     this.outlier = config.outlierDetection === undefined ? null : new OutlierDetector(config.outlierDetection, this, store, statName, { onEjection: options.onEjection });
     this.activeHealth = options.activeHealth;
+    this.tls = config.tls === undefined ? null : new UpstreamTls(config.tls, new SslStats(store, `cluster.${statName}.`));
     this.httpCodec = options.httpCodec ?? defaultHttpCodec;
     this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.

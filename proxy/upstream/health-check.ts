@@ -171,7 +171,7 @@ class ClusterChecker {
   }
 
   update(cluster: Cluster): void {
-    const reconfigured = !isDeepStrictEqual(cluster.healthChecks[0], this.config);
+    const reconfigured = !isDeepStrictEqual(cluster.healthChecks[0], this.config) || !isDeepStrictEqual(cluster.tls, this.cluster.tls);
     this.cluster = cluster;
     this.config = cluster.healthChecks[0];
     this.stats = new HealthCheckStats(this.manager.store, cluster.altStatName || cluster.name);
@@ -197,7 +197,7 @@ class ClusterChecker {
 
   probeFor(endpoint: Endpoint): Probe {
     const hostHeader = this.config.check.kind === 'http' && this.config.check.host !== '' ? this.config.check.host : this.name;
-    return createProbe(this.config.check, { ip: endpoint.ip, port: endpoint.checkPort, hostHeader });
+    return createProbe(this.config.check, { ip: endpoint.ip, port: endpoint.checkPort, hostHeader }, this.cluster.tls);
   }
 
   hostChanged(session: Session): void {

@@ -1,10 +1,13 @@
 // One active health check on one host, as Envoy's HTTP and TCP health checkers do it. A probe
 // answers 'success', 'failure' (the host answered wrongly: an HTTP status outside
 // expected_statuses) or 'network-failure' (no connection, reset, timeout, TCP payload not seen).
-import type { ClientRequest } from 'node:http';
+import type { Agent, ClientRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import type { HealthCheck } from '../config/model.ts';
+import type { HealthCheck, UpstreamTlsContext } from '../config/model.ts';
+import type { SecureContext, TLSSocket } from 'node:tls';
+import { buildSecureContext, verifyPeer } from '../transport/index.ts';
+import { nodeTls } from '../transport/node-tls.ts';
 
 // Through require, not an ESM import: importing node:http as ESM reads all its exports, and its
 // lazy WebSocket getters load tls, http2 and zlib into every worker that imports upstream/.
@@ -23,8 +26,36 @@ export interface Probe {
   close(): void;
 }
 
-export function createProbe(check: HealthCheck['check'], target: ProbeTarget): Probe {
-  return check.kind === 'http' ? new HttpProbe(check, target) : new TcpProbe(check, target);
+/** `tls`: the cluster's transport socket; probes go over TLS as the cluster's traffic does (Envoy). */
+export function createProbe(check: HealthCheck['check'], target: ProbeTarget, tls?: UpstreamTlsContext): Probe {
+  const secure = tls === undefined ? undefined : new ProbeTls(tls);
+  return check.kind === 'http' ? new HttpProbe(check, target, secure) : new TcpProbe(check, target, secure);
+}
+
+/** TLS for one probe: the cluster's context and the same server certificate checks as its traffic. */
+class ProbeTls {
+  readonly config: UpstreamTlsContext;
+  readonly secureContext: SecureContext;
+
+  constructor(config: UpstreamTlsContext) {
+    this.config = config;
+    this.secureContext = buildSecureContext(config);
+  }
+
+  connect(ip: string, port: number): TLSSocket {
+    return nodeTls().connect({
+      host: ip,
+      port,
+      secureContext: this.secureContext,
+      servername: this.config.sni === '' ? undefined : this.config.sni,
+      rejectUnauthorized: false,
+      checkServerIdentity: () => undefined,
+    });
+  }
+
+  verified(socket: TLSSocket): boolean {
+    return verifyPeer(socket, this.config.validation, true).ok;
+  }
 }
 
 type HttpCheck = Extract<HealthCheck['check'], { kind: 'http' }>;
@@ -56,10 +87,31 @@ class HttpProbe implements Probe {
   private readonly target: ProbeTarget;
   // Envoy reuses the health check connection between checks.
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-  constructor(check: HttpCheck, target: ProbeTarget) {
+  constructor(check: HttpCheck, target: ProbeTarget, tls?: ProbeTls) {
     this.check = check;
     this.target = target;
+    if (tls !== undefined) {
+      // The agent's connections are the cluster's TLS; a server failing verification is a network failure.
+      // An Agent takes the socket from createConnection's callback when it returns nothing.
+      const agent: Agent = this.agent;
+      agent.createConnection = (_options, callback) => {
+        let told = false;
+        const cb = (err: Error | null, s: net.Socket): void => {
+          if (!told) callback?.(err, s);
+          told = true;
+        };
+        const socket = tls.connect(target.ip, target.port);
+        socket.once('secureConnect', () => {
+          if (tls.verified(socket)) cb(null, socket);
+          else {
+            socket.destroy();
+            cb(new Error('TLS verification failed'), socket);
+          }
+        });
+        socket.once('error', (err) => cb(err, socket));
+        return undefined;
+      };
+    }
   }
 
   run(timeoutMs: number): Promise<ProbeResult> {
@@ -102,21 +154,29 @@ class TcpProbe implements Probe {
   private readonly target: ProbeTarget;
   private readonly sockets = new Set<net.Socket>();
 
-  constructor(check: TcpCheck, target: ProbeTarget) {
+  private readonly tls: ProbeTls | undefined;
+
+  constructor(check: TcpCheck, target: ProbeTarget, tls?: ProbeTls) {
     this.send = check.send === undefined ? undefined : Buffer.from(check.send, 'hex');
     this.receive = check.receive.map((hex) => Buffer.from(hex, 'hex'));
     this.target = target;
+    this.tls = tls;
   }
 
   run(timeoutMs: number): Promise<ProbeResult> {
-    const socket = net.connect({ host: this.target.ip, port: this.target.port });
+    const tls = this.tls;
+    const socket: net.Socket = tls === undefined ? net.connect({ host: this.target.ip, port: this.target.port }) : tls.connect(this.target.ip, this.target.port);
     this.sockets.add(socket);
     let received = Buffer.alloc(0);
     const result = once(
       timeoutMs,
       () => socket.destroy(),
       (done) => {
-        socket.once('connect', () => {
+        socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
+          if (tls !== undefined && !tls.verified(socket as TLSSocket)) {
+            done('network-failure');
+            return;
+          }
           if (this.send !== undefined) socket.write(this.send);
           if (this.receive.length === 0) done('success'); // connect-only check
         });

@@ -10,6 +10,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { configSource } from './config-source.ts';
 import { translateLoadAssignment } from './endpoint.ts';
 import { translateHealthCheck } from './health-check.ts';
+import { upstreamTransportSocket } from './transport-socket.ts';
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 const MAX_RING_SIZE = 8_388_608;
@@ -76,6 +77,8 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
+  const tls = upstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
+  if (tls !== undefined) cluster.tls = tls;
   const outlier = obj(raw, 'outlier_detection');
   if (outlier !== undefined) cluster.outlierDetection = outlierDetection(outlier, joinPath(path, 'outlier_detection'));
   return recordPath(cluster, path);

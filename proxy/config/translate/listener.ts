@@ -13,6 +13,7 @@ import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress,
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpConnectionManager } from './http-connection-manager.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
+import { downstreamTransportSocket } from './transport-socket.ts';
 
 export interface TranslatedListener {
   listener: Listener;
@@ -102,11 +103,15 @@ function translateFilterChain(
   if (network === undefined) {
     return reject(filtersPath, 'the filter chain has no terminal filter', 'end it with an http_connection_manager or tcp_proxy filter');
   }
-  return {
+  const filterChain: FilterChain = {
     name: str(raw, 'name'),
     match: filterChainMatch(obj(raw, 'filter_chain_match') ?? {}, joinPath(path, 'filter_chain_match')),
     network,
   };
+  const tls = downstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
+  if (tls !== undefined) filterChain.tls = tls;
+  if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);
+  return filterChain;
 }
 
 function filterChainMatch(raw: Raw, path: string): FilterChainMatch {

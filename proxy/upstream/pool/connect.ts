@@ -5,9 +5,12 @@
 // cluster's upstream_cx_total/active/destroy/connect_fail/connect_timeout, the host's
 // cx_total/cx_active/cx_connect_fail, the circuit breaker's open connections, and the outlier
 // detector's local-origin results. Bytes are the caller's to count (a relay counts as it goes, a
-// pool at close).
+// pool at close). A cluster with TLS gets its handshake here too: onConnect hears of the TLSSocket
+// once the server is verified, and a failed handshake is a connect failure whose details are the
+// TLS error ("TLS_error:|CERTIFICATE_VERIFY_FAILED: ...").
 import net, { type Socket } from 'node:net';
 import type { Cluster } from '../../config/model.ts';
+import type { UpstreamTls } from '../../transport/index.ts';
 import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
 import type { Host } from '../host.ts';
@@ -19,6 +22,8 @@ export interface PoolCluster {
   readonly stats: ClusterStats;
   readonly breaker: CircuitBreaker;
   readonly outlier: OutlierDetector | null;
+  /** The cluster's TLS origination (transport_socket envoy.transport_sockets.tls), if any. */
+  readonly tls?: UpstreamTls | null;
 }
 
 export type ConnectFailureReason = 'connection-failure' | 'timeout';
@@ -93,6 +98,23 @@ export class ConnectAttempt {
   }
 
   private readonly onConnected = (): void => {
+    if (this.callbacks === null) return;
+    const tls = this.cluster.tls;
+    if (tls !== undefined && tls !== null) {
+      // The connect timeout keeps running: it covers the handshake, as Envoy's does.
+      this.socket.off('connect', this.onConnected);
+      tls.connect(this.socket, {
+        onSecure: (secure) => this.connected(secure),
+        onFailure: (reason) => {
+          if (this.callbacks !== null) this.fail('connection-failure', reason);
+        },
+      });
+      return;
+    }
+    this.connected(this.socket);
+  };
+
+  private connected(socket: Socket): void {
     const callbacks = this.callbacks;
     if (callbacks === null) return;
     this.callbacks = null;
@@ -100,8 +122,8 @@ export class ConnectAttempt {
     // The owner of the connected socket handles its errors from here on.
     this.socket.off('error', this.onError);
     this.cluster.outlier?.putLocalOrigin(this.host.address, 'connect-success');
-    callbacks.onConnect(this.socket);
-  };
+    callbacks.onConnect(socket);
+  }
 
   private readonly onError = (err: NodeJS.ErrnoException): void => {
     // After a cancel or a timeout the destroyed socket may still report the aborted connect.

@@ -52,7 +52,8 @@ class PoolConnection implements ConnectCallbacks, ClientConnectionCallbacks {
   readonly pool: Http1Pool;
   state: ConnectionState = CONNECTING;
   attempt: ConnectAttempt | null;
-  readonly socket: Socket;
+  /** The TCP socket, then the TLSSocket on it once connected to a TLS cluster. */
+  socket: Socket;
   codec: ClientConnection | null = null;
   /** Streams started on this connection. */
   streams = 0;
@@ -68,7 +69,8 @@ class PoolConnection implements ConnectCallbacks, ClientConnectionCallbacks {
     this.socket.once('close', this.onSocketClose);
   }
 
-  onConnect(): void {
+  onConnect(socket: Socket): void {
+    this.socket = socket;
     this.pool.onConnected(this);
   }
 

@@ -28,11 +28,13 @@ const EXCEPTIONS: readonly string[] = [
   'listener -> config/model',
   'ratelimit -> config/model',
   'tcp -> config/model',
+  'transport -> config/model',
   // Stats are counted everywhere.
   'admin -> stats',
   'listener -> stats',
   'ratelimit -> stats',
   'tcp -> stats',
+  'transport -> stats',
   // Access logs are written by both network filters and flushed by the worker at drain.
   'http -> access-log',
   'tcp -> access-log',
@@ -52,6 +54,8 @@ const EXCEPTIONS: readonly string[] = [
   // tcp_proxy connects through the upstream clusters and uses the listener's connection types.
   'tcp -> upstream',
   'tcp -> listener',
+  // The TCP proxy reads the downstream TLS facts (version, peer certificate) for its access log.
+  'tcp -> transport',
   // The admin reports cluster status; the CLI prints the version.
   'admin -> upstream',
   'cli -> admin',

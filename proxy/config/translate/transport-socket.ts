@@ -1,0 +1,246 @@
+// envoy.config.core.v3.TransportSocket -> the TLS context of a filter chain (DownstreamTlsContext)
+// or of a cluster (UpstreamTlsContext); raw_buffer is plain TCP (no context). Certificates, keys
+// and CAs are read here, at config time, and checked by building the node SecureContext they
+// make: a missing file, bad PEM, a key that does not match its certificate, an unknown cipher or
+// curve is a ConfigError naming the field. A private key's text never appears in a message.
+import { createRequire } from 'node:module';
+import { indexPath, joinPath } from '../errors.ts';
+import { DOWNSTREAM_TLS_TYPE, RAW_BUFFER_TYPE, UPSTREAM_TLS_TYPE } from '../extensions.ts';
+import type {
+  CertificateValidation,
+  DownstreamTlsContext,
+  SanMatcher,
+  SanType,
+  TlsCertificate,
+  TlsContext,
+  TlsVersion,
+  UpstreamTlsContext,
+} from '../model.ts';
+import { bool, dataSourceText, list, obj, reject, str, stringMatcher, strings } from './common.ts';
+import type { Raw } from './common.ts';
+
+
+const TLS_NAMES = ['envoy.transport_sockets.tls', 'tls'];
+const RAW_NAMES = ['envoy.transport_sockets.raw_buffer', 'raw_buffer'];
+
+const VERSIONS: Record<string, TlsVersion | undefined> = {
+  TLS_AUTO: undefined,
+  TLSv1_0: 'TLSv1',
+  TLSv1_1: 'TLSv1.1',
+  TLSv1_2: 'TLSv1.2',
+  TLSv1_3: 'TLSv1.3',
+};
+const VERSION_ORDER: TlsVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
+
+/** A filter chain's transport_socket: its TLS context, or undefined for raw_buffer. */
+// node:tls on first use (a config without TLS never loads it).
+type NodeTls = typeof import('node:tls');
+let tlsModule: NodeTls | undefined;
+function nodeTls(): NodeTls {
+  tlsModule ??= createRequire(import.meta.url)('node:tls') as NodeTls;
+  return tlsModule;
+}
+const createSecureContext = (options: import('node:tls').SecureContextOptions) => nodeTls().createSecureContext(options);
+const getCiphers = () => nodeTls().getCiphers();
+
+export function downstreamTransportSocket(raw: Raw | undefined, path: string): DownstreamTlsContext | undefined {
+  const config = tlsConfig(raw, path, DOWNSTREAM_TLS_TYPE);
+  if (config === undefined) return undefined;
+  const at = joinPath(path, 'typed_config');
+  if (bool(config, 'require_sni', false)) reject(joinPath(at, 'require_sni'), 'require_sni is not supported by Legate', 'match server_names in filter_chain_match instead');
+  for (const field of ['session_ticket_keys', 'session_ticket_keys_sds_secret_config', 'ocsp_staple_policy']) {
+    if (config[field] !== undefined) reject(joinPath(at, field), `${field} is not supported by Legate`);
+  }
+  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.3');
+  if (common.certificates.length === 0) {
+    reject(joinPath(at, 'common_tls_context.tls_certificates'), 'a TLS listener needs a certificate', 'add tls_certificates with certificate_chain and private_key');
+  }
+  const requireClientCertificate = bool(config, 'require_client_certificate', false);
+  return { ...common, requireClientCertificate };
+}
+
+/** A cluster's transport_socket: its TLS context, or undefined for raw_buffer. */
+export function upstreamTransportSocket(raw: Raw | undefined, path: string): UpstreamTlsContext | undefined {
+  const config = tlsConfig(raw, path, UPSTREAM_TLS_TYPE);
+  if (config === undefined) return undefined;
+  const at = joinPath(path, 'typed_config');
+  if (bool(config, 'allow_renegotiation', false)) reject(joinPath(at, 'allow_renegotiation'), 'TLS renegotiation is not supported by Legate');
+  if (config.max_session_keys !== undefined) reject(joinPath(at, 'max_session_keys'), 'max_session_keys is not supported by Legate');
+  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.2');
+  if (common.certificates.length > 1) reject(joinPath(at, 'common_tls_context.tls_certificates'), 'an upstream TLS context takes at most one client certificate', 'keep one');
+  return { ...common, sni: str(config, 'sni') };
+}
+
+function tlsConfig(raw: Raw | undefined, path: string, wanted: string): Raw | undefined {
+  if (raw === undefined) return undefined;
+  const name = str(raw, 'name');
+  const config = obj(raw, 'typed_config');
+  const type = config?.['@type'] as string | undefined;
+  if (type === RAW_BUFFER_TYPE || (type === undefined && RAW_NAMES.includes(name))) return undefined;
+  if (type === undefined) {
+    if (TLS_NAMES.includes(name)) reject(joinPath(path, 'typed_config'), `transport socket '${name}' needs a typed_config`, `set "@type": type.googleapis.com/${wanted}`);
+    return reject(joinPath(path, 'name'), `transport socket '${name}' is not supported by Legate`, 'use envoy.transport_sockets.tls or envoy.transport_sockets.raw_buffer');
+  }
+  if (type !== wanted) reject(joinPath(path, 'typed_config'), `a ${type.split('.').pop()} does not belong here`, `use ${wanted}`);
+  return config;
+}
+
+function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion): TlsContext {
+  const params = obj(raw, 'tls_params') ?? {};
+  const paramsPath = joinPath(path, 'tls_params');
+  const minVersion = VERSIONS[str(params, 'tls_minimum_protocol_version', 'TLS_AUTO')] ?? 'TLSv1.2';
+  const maxVersion = VERSIONS[str(params, 'tls_maximum_protocol_version', 'TLS_AUTO')] ?? defaultMax;
+  if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {
+    reject(joinPath(paramsPath, 'tls_minimum_protocol_version'), `the minimum version ${minVersion} is above the maximum ${maxVersion}`, 'lower the minimum or raise tls_maximum_protocol_version');
+  }
+  if (strings(params, 'signature_algorithms').length > 0) reject(joinPath(paramsPath, 'signature_algorithms'), 'signature_algorithms is not supported by Legate');
+  const cipherSuites = ciphers(strings(params, 'cipher_suites'), joinPath(paramsPath, 'cipher_suites'));
+  const ecdhCurves = curves(strings(params, 'ecdh_curves'), joinPath(paramsPath, 'ecdh_curves'));
+
+  if (raw.custom_handshaker !== undefined) reject(joinPath(path, 'custom_handshaker'), 'custom_handshaker is not supported by Legate');
+  const certsPath = joinPath(path, 'tls_certificates');
+  const certificates = list(raw, 'tls_certificates').map((c, i) => tlsCertificate(c, indexPath(certsPath, i)));
+
+  // combined_validation_context is not accepted (the support table rejects it): Envoy requires
+  // its SDS part, and SDS is not built.
+  const direct = obj(raw, 'validation_context');
+  const validation = direct === undefined ? undefined : validationContext(direct, joinPath(path, 'validation_context'));
+
+  const context: TlsContext = { certificates, minVersion, maxVersion, cipherSuites, ecdhCurves, alpnProtocols: strings(raw, 'alpn_protocols') };
+  if (validation !== undefined) context.validation = validation;
+  // The whole context once more, as the runtime builds it (catches what a part alone cannot).
+  checkSecureContext(context, path);
+  return context;
+}
+
+function tlsCertificate(raw: Raw, path: string): TlsCertificate {
+  for (const field of ['pkcs12', 'private_key_provider', 'password', 'ocsp_staple', 'signed_certificate_timestamp', 'watched_directory']) {
+    if (raw[field] !== undefined) reject(joinPath(path, field), `${field} is not supported by Legate`, 'give certificate_chain and private_key as PEM');
+  }
+  const chainRaw = obj(raw, 'certificate_chain');
+  const keyRaw = obj(raw, 'private_key');
+  if (chainRaw === undefined) reject(joinPath(path, 'certificate_chain'), 'required field is missing', 'set certificate_chain (filename or inline_string)');
+  if (keyRaw === undefined) reject(joinPath(path, 'private_key'), 'required field is missing', 'set private_key (filename or inline_string)');
+  const certificateChain = dataSourceText(chainRaw, joinPath(path, 'certificate_chain'));
+  const privateKey = dataSourceText(keyRaw, joinPath(path, 'private_key'));
+  const source = chainRaw.filename !== undefined ? str(chainRaw, 'filename') : 'inline';
+  try {
+    createSecureContext({ cert: certificateChain });
+  } catch (err) {
+    reject(joinPath(path, 'certificate_chain'), `cannot load the certificate from ${source}: ${opensslReason(err)}`, 'give a PEM certificate chain (-----BEGIN CERTIFICATE-----)');
+  }
+  try {
+    createSecureContext({ key: privateKey });
+  } catch (err) {
+    const keySource = keyRaw.filename !== undefined ? str(keyRaw, 'filename') : 'inline';
+    reject(joinPath(path, 'private_key'), `cannot load the private key from ${keySource}: ${opensslReason(err)}`, 'give an unencrypted PEM private key');
+  }
+  try {
+    createSecureContext({ cert: certificateChain, key: privateKey });
+  } catch (err) {
+    reject(joinPath(path, 'private_key'), `the private key does not match the certificate from ${source} (${opensslReason(err)})`, 'give the key the certificate was issued for');
+  }
+  return { certificateChain, privateKey, source };
+}
+
+const SAN_TYPES: SanType[] = ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL'];
+
+function validationContext(raw: Raw, path: string): CertificateValidation {
+  for (const field of [
+    'ca_certificate_provider_instance', 'system_root_certs', 'watched_directory', 'require_signed_certificate_timestamp',
+    'crl', 'custom_validator_config', 'only_verify_leaf_cert_crl', 'max_verify_depth',
+  ]) {
+    if (raw[field] !== undefined) reject(joinPath(path, field), `${field} is not supported by Legate`);
+  }
+  if (bool(raw, 'allow_expired_certificate', false)) reject(joinPath(path, 'allow_expired_certificate'), 'allow_expired_certificate is not supported by Legate');
+  if (str(raw, 'trust_chain_verification', 'VERIFY_TRUST_CHAIN') !== 'VERIFY_TRUST_CHAIN') {
+    reject(joinPath(path, 'trust_chain_verification'), 'ACCEPT_UNTRUSTED is not supported by Legate', 'remove it (VERIFY_TRUST_CHAIN)');
+  }
+  const validation: CertificateValidation = { sanMatchers: [], spkiPins: [], certHashes: [] };
+  const caRaw = obj(raw, 'trusted_ca');
+  if (caRaw !== undefined) {
+    const caPath = joinPath(path, 'trusted_ca');
+    const ca = dataSourceText(caRaw, caPath);
+    if (!ca.includes('-----BEGIN CERTIFICATE-----')) reject(caPath, 'no PEM certificate in trusted_ca', 'give a PEM CA bundle (-----BEGIN CERTIFICATE-----)');
+    try {
+      createSecureContext({ ca });
+    } catch (err) {
+      reject(caPath, `cannot load the CA certificates: ${opensslReason(err)}`, 'give a PEM CA bundle');
+    }
+    validation.trustedCa = ca;
+  }
+  const typedPath = joinPath(path, 'match_typed_subject_alt_names');
+  list(raw, 'match_typed_subject_alt_names').forEach((m, i) => {
+    const at = indexPath(typedPath, i);
+    const sanType = str(m, 'san_type') as SanType | 'OTHER_NAME';
+    if (sanType === 'OTHER_NAME') reject(joinPath(at, 'san_type'), 'OTHER_NAME SANs are not supported by Legate', 'use DNS, URI, IP_ADDRESS or EMAIL');
+    validation.sanMatchers.push({ sanTypes: [sanType], matcher: stringMatcher(obj(m, 'matcher') ?? {}, joinPath(at, 'matcher')) });
+  });
+  const legacyPath = joinPath(path, 'match_subject_alt_names');
+  list(raw, 'match_subject_alt_names').forEach((m, i) => {
+    const matcher: SanMatcher = { sanTypes: SAN_TYPES, matcher: stringMatcher(m, indexPath(legacyPath, i)) };
+    validation.sanMatchers.push(matcher);
+  });
+  if (validation.sanMatchers.length > 0 && validation.trustedCa === undefined) {
+    reject(joinPath(path, 'trusted_ca'), 'SAN verification without a trusted CA is insecure (Envoy refuses it too)', 'set trusted_ca');
+  }
+  strings(raw, 'verify_certificate_spki').forEach((pin, i) => {
+    const bytes = Buffer.from(pin, 'base64');
+    if (bytes.length !== 32 || bytes.toString('base64') !== pin) reject(indexPath(joinPath(path, 'verify_certificate_spki'), i), `'${pin}' is not a base64 SHA-256 hash`, 'give the base64 SHA-256 of the SubjectPublicKeyInfo');
+    validation.spkiPins.push(pin);
+  });
+  strings(raw, 'verify_certificate_hash').forEach((hash, i) => {
+    const hex = hash.replace(/:/g, '').toLowerCase();
+    if (!/^[0-9a-f]{64}$/.test(hex)) reject(indexPath(joinPath(path, 'verify_certificate_hash'), i), `'${hash}' is not a hex SHA-256 hash`, 'give the hex SHA-256 of the DER certificate (colons allowed)');
+    validation.certHashes.push(hex);
+  });
+  return validation;
+}
+
+// Envoy's default lists group ciphers of equal preference as [A|B]; OpenSSL has no such groups,
+// so a group is taken in its written order.
+function ciphers(given: string[], path: string): string[] {
+  const known = new Set(getCiphers());
+  const out: string[] = [];
+  given.forEach((entry, i) => {
+    for (const name of entry.replace(/^\[|\]$/g, '').split('|')) {
+      if (!known.has(name.toLowerCase())) reject(indexPath(path, i), `unknown cipher suite '${name}'`, 'use an OpenSSL cipher name such as ECDHE-RSA-AES128-GCM-SHA256 (see `openssl ciphers`)');
+      out.push(name);
+    }
+  });
+  return out;
+}
+
+function curves(given: string[], path: string): string[] {
+  given.forEach((curve, i) => {
+    try {
+      createSecureContext({ ecdhCurve: curve });
+    } catch {
+      reject(indexPath(path, i), `unknown ECDH curve '${curve}'`, 'use X25519, P-256 or P-384');
+    }
+  });
+  return given;
+}
+
+function checkSecureContext(context: TlsContext, path: string): void {
+  const certificate = context.certificates[0];
+  try {
+    createSecureContext({
+      minVersion: context.minVersion,
+      maxVersion: context.maxVersion,
+      ...(context.cipherSuites.length > 0 ? { ciphers: context.cipherSuites.join(':') } : {}),
+      ...(context.ecdhCurves.length > 0 ? { ecdhCurve: context.ecdhCurves.join(':') } : {}),
+      ...(certificate !== undefined ? { cert: certificate.certificateChain, key: certificate.privateKey } : {}),
+      ...(context.validation?.trustedCa !== undefined ? { ca: context.validation.trustedCa } : {}),
+    });
+  } catch (err) {
+    reject(joinPath(path, 'tls_params'), `node cannot build this TLS context: ${opensslReason(err)}`, 'check tls_params against the certificates');
+  }
+}
+
+// OpenSSL's reason without the error-queue noise, e.g. "key values mismatch" or "no start line".
+function opensslReason(err: unknown): string {
+  const e = err as { reason?: string; message?: string };
+  const text = e.reason ?? e.message ?? String(err);
+  return text.replace(/^error:[0-9A-F]+:[^:]*:[^:]*:/i, '').replace(/\s+/g, ' ').trim();
+}

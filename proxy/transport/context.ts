@@ -1,0 +1,25 @@
+// The node SecureContext of a TLS context from the model, built once per config (a chain's or a
+// cluster's), never per connection: createSecureContext parses PEM and keys, which is the costly
+// part of setting up TLS.
+import type tls from 'node:tls';
+import { nodeTls } from './node-tls.ts';
+import type { TlsContext } from '../config/model.ts';
+
+export function buildSecureContext(context: TlsContext): tls.SecureContext {
+  const certificate = context.certificates[0];
+  const options: tls.SecureContextOptions = { minVersion: context.minVersion, maxVersion: context.maxVersion };
+  if (certificate !== undefined) {
+    options.cert = certificate.certificateChain;
+    options.key = certificate.privateKey;
+  }
+  if (context.cipherSuites.length > 0) options.ciphers = context.cipherSuites.join(':');
+  if (context.ecdhCurves.length > 0) options.ecdhCurve = context.ecdhCurves.join(':');
+  if (context.validation?.trustedCa !== undefined) options.ca = context.validation.trustedCa;
+  const secureContext = nodeTls().createSecureContext(options);
+  // Further certificates (e.g. an RSA and an ECDSA one): OpenSSL picks by the client's algorithms.
+  for (const extra of context.certificates.slice(1)) {
+    secureContext.context.setCert(extra.certificateChain);
+    secureContext.context.setKey(extra.privateKey, undefined);
+  }
+  return secureContext;
+}

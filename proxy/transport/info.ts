@@ -1,0 +1,48 @@
+// What the access log and the connection manager read from a connection's TLS: version, peer
+// certificate facts, SNI. Empty for a plain connection.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import { parseSubjectAltName } from './verify.ts';
+
+export interface TlsInfo {
+  version: string; // 'TLSv1.3'
+  peerUriSans: string[];
+  peerSubject: string; // RFC 2253-ish, as Envoy prints it: CN=x,O=y
+  serverName: string; // the SNI the client sent
+}
+
+export function isTls(socket: Socket): socket is TLSSocket {
+  return (socket as { encrypted?: boolean }).encrypted === true;
+}
+
+// Read once per connection: every request on it reads the same facts.
+const cache = new WeakMap<Socket, TlsInfo>();
+
+/** The TLS facts of a downstream or upstream socket (once its handshake is done), or undefined for a plain one. */
+export function tlsInfo(socket: Socket): TlsInfo | undefined {
+  if (!isTls(socket)) return undefined;
+  let info = cache.get(socket);
+  if (info === undefined) {
+    info = readTlsInfo(socket);
+    cache.set(socket, info);
+  }
+  return info;
+}
+
+function readTlsInfo(socket: TLSSocket): TlsInfo {
+  const cert = socket.getPeerCertificate(false);
+  const hasCert = cert !== null && cert !== undefined && cert.raw !== undefined;
+  const servername = (socket as TLSSocket & { servername?: string | false }).servername;
+  return {
+    version: socket.getProtocol() ?? '',
+    peerUriSans: hasCert ? parseSubjectAltName(cert.subjectaltname).URI : [],
+    peerSubject: hasCert ? subjectText(cert.subject as unknown as Record<string, string | string[]>) : '',
+    serverName: typeof servername === 'string' ? servername : '',
+  };
+}
+
+function subjectText(subject: Record<string, string | string[]> | undefined): string {
+  if (subject === undefined) return '';
+  // Envoy prints the most specific part first (CN=leaf,OU=...,O=...,C=...).
+  return Object.entries(subject).reverse().flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)).join(',');
+}

@@ -1,0 +1,147 @@
+// transport_socket on filter chains and clusters: what is accepted becomes the model's TLS
+// context (files read, PEM checked by building node's SecureContext); what is wrong or not built
+// is one ConfigError naming the field, and a private key never appears in a message.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { ConfigError, translateBootstrap, translateCluster, translateListener } from '../../../proxy/config/index.ts';
+import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
+
+const skip = opensslMissing();
+const DOWNSTREAM = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+const UPSTREAM = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
+const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+
+function listenerWith(chain: object) {
+  return {
+    name: 'l',
+    address: { socket_address: { address: '127.0.0.1', port_value: 8443 } },
+    filter_chains: [{ filters: [{ name: 'tcp', typed_config: { '@type': TCP, stat_prefix: 'tcp', cluster: 'c' } }], ...chain }],
+  };
+}
+
+function clusterWith(extra: object) {
+  return { name: 'c', type: 'STATIC', connect_timeout: '1s', ...extra };
+}
+
+function errorOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err.message;
+    throw err;
+  }
+  return 'no error';
+}
+
+t.test('transport sockets', { skip }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const leaf = ca.issue('server.test', ['DNS:server.test']);
+  const other = ca.issue('other.test', ['DNS:other.test']);
+  const certs = (key = leaf.keyFile, cert = leaf.certFile) => [{ certificate_chain: { filename: cert }, private_key: { filename: key } }];
+  const downstream = (common: object, extra: object = {}) => ({
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': DOWNSTREAM, common_tls_context: common, ...extra } },
+  });
+  const at = 'filter_chains[0].transport_socket.typed_config';
+
+  t.test('a downstream context becomes the chain\'s TLS', async (t) => {
+    const { listener } = translateListener(listenerWith(downstream({
+      tls_certificates: certs(),
+      tls_params: { tls_minimum_protocol_version: 'TLSv1_3', cipher_suites: ['[ECDHE-ECDSA-AES128-GCM-SHA256|ECDHE-ECDSA-CHACHA20-POLY1305]'], ecdh_curves: ['X25519', 'P-256'] },
+      alpn_protocols: ['http/1.1'],
+      validation_context: {
+        trusted_ca: { filename: ca.certFile },
+        match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { prefix: 'spiffe://cluster.local/' } }],
+        match_subject_alt_names: [{ exact: 'client.test' }],
+      },
+    }, { require_client_certificate: true })));
+    const tls = listener.filterChains[0].tls!;
+    t.equal(tls.requireClientCertificate, true);
+    t.equal(tls.minVersion, 'TLSv1.3');
+    t.equal(tls.maxVersion, 'TLSv1.3', 'downstream maximum defaults to TLS 1.3');
+    t.same(tls.cipherSuites, ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-CHACHA20-POLY1305'], 'an equal-preference group in written order');
+    t.same(tls.ecdhCurves, ['X25519', 'P-256']);
+    t.equal(tls.certificates[0].source, leaf.certFile);
+    t.equal(tls.certificates[0].privateKey, leaf.key);
+    t.same(tls.validation!.sanMatchers.map((m) => m.sanTypes), [['URI'], ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL']]);
+  });
+
+  t.test('raw_buffer is plain', async (t) => {
+    const { listener } = translateListener(listenerWith({ transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }));
+    t.equal(listener.filterChains[0].tls, undefined);
+  });
+
+  t.test('an upstream context: sni, Envoy\'s TLS 1.2 maximum, inline PEM', async (t) => {
+    const { cluster } = translateCluster(clusterWith({
+      transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM, sni: 'server.test', common_tls_context: {
+        tls_certificates: [{ certificate_chain: { inline_string: other.cert }, private_key: { inline_bytes: Buffer.from(other.key).toString('base64') } }],
+        validation_context: { trusted_ca: { inline_string: ca.cert }, verify_certificate_spki: [Buffer.alloc(32, 1).toString('base64')] },
+      } } },
+    }));
+    const tls = cluster.tls!;
+    t.equal(tls.sni, 'server.test');
+    t.equal(tls.maxVersion, 'TLSv1.2');
+    t.equal(tls.certificates[0].source, 'inline');
+    t.equal(tls.validation!.trustedCa, ca.cert);
+    t.equal(tls.validation!.spkiPins.length, 1);
+  });
+
+  const cases: [string, object, string][] = [
+    ['a missing certificate file', downstream({ tls_certificates: certs(leaf.keyFile, join(ca.dir, 'missing.pem')) }),
+      `${at}.common_tls_context.tls_certificates[0].certificate_chain.filename: cannot read '${join(ca.dir, 'missing.pem')}' (ENOENT)`],
+    ['a key that does not match its certificate', downstream({ tls_certificates: certs(other.keyFile) }),
+      `${at}.common_tls_context.tls_certificates[0].private_key: the private key does not match the certificate from ${leaf.certFile}`],
+    ['an unknown cipher', downstream({ tls_certificates: certs(), tls_params: { cipher_suites: ['ECDHE-RSA-AES128-GCM-SHA256', 'NOT-A-CIPHER'] } }),
+      `${at}.common_tls_context.tls_params.cipher_suites[1]: unknown cipher suite 'NOT-A-CIPHER'`],
+    ['an unknown curve', downstream({ tls_certificates: certs(), tls_params: { ecdh_curves: ['P-999'] } }),
+      `${at}.common_tls_context.tls_params.ecdh_curves[0]: unknown ECDH curve 'P-999'`],
+    ['minimum above maximum', downstream({ tls_certificates: certs(), tls_params: { tls_minimum_protocol_version: 'TLSv1_3', tls_maximum_protocol_version: 'TLSv1_2' } }),
+      `${at}.common_tls_context.tls_params.tls_minimum_protocol_version: the minimum version TLSv1.3 is above the maximum TLSv1.2`],
+    ['a listener without a certificate', downstream({}), `${at}.common_tls_context.tls_certificates: a TLS listener needs a certificate`],
+    ['SAN matching without a trusted CA', downstream({ tls_certificates: certs(), validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'a' } }] } }),
+      `${at}.common_tls_context.validation_context.trusted_ca: SAN verification without a trusted CA is insecure`],
+    ['SDS certificates', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert' }] }),
+      `${at}.common_tls_context.tls_certificate_sds_secret_configs: field 'tls_certificate_sds_secret_configs' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
+    ['SDS validation', downstream({ tls_certificates: certs(), validation_context_sds_secret_config: { name: 'ca' } }),
+      `${at}.common_tls_context.validation_context_sds_secret_config: field 'validation_context_sds_secret_config' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
+    ['a combined validation context', downstream({ tls_certificates: certs(), combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ca' } } }),
+      `${at}.common_tls_context.combined_validation_context: field 'combined_validation_context' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
+    ['session ticket keys', downstream({ tls_certificates: certs() }, { session_ticket_keys: { keys: [{ inline_string: 'x'.repeat(80) }] } }),
+      `${at}.session_ticket_keys: field 'session_ticket_keys' of envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext is not supported by Legate`],
+    ['OCSP', downstream({ tls_certificates: certs() }, { ocsp_staple_policy: 'STRICT_STAPLING' }),
+      `${at}.ocsp_staple_policy: field 'ocsp_staple_policy' of envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext is not supported by Legate`],
+    ['a private key provider', downstream({ tls_certificates: [{ certificate_chain: { filename: leaf.certFile }, private_key_provider: { provider_name: 'x' } }] }),
+      `${at}.common_tls_context.tls_certificates[0].private_key_provider: field 'private_key_provider' of envoy.extensions.transport_sockets.tls.v3.TlsCertificate is not supported by Legate`],
+    ['an upstream context on a listener', { transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM } } },
+      'filter_chains[0].transport_socket.typed_config: a UpstreamTlsContext does not belong here'],
+  ];
+  for (const [name, chain, message] of cases) {
+    t.test(name, async (t) => {
+      const text = errorOf(() => translateListener(listenerWith(chain)));
+      t.ok(text.startsWith(message), `${text}\n  starts with\n${message}`);
+      t.notOk(text.includes('PRIVATE KEY'), 'no key in the message');
+    });
+  }
+
+  t.test('bad PEM in a key file names the key, not its contents', async (t) => {
+    const bad = join(ca.dir, 'bad.key');
+    writeFileSync(bad, '-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n');
+    const text = errorOf(() => translateListener(listenerWith(downstream({ tls_certificates: certs(bad) }))));
+    t.match(text, new RegExp(`^${at.replace(/[[\].]/g, '\\$&')}\\.common_tls_context\\.tls_certificates\\[0\\]\\.private_key: cannot load the private key from ${bad.replace(/[.]/g, '\\.')}`));
+    t.notOk(text.includes('not base64 at all'));
+  });
+
+  t.test('static secrets (SDS) are rejected', async (t) => {
+    t.match(errorOf(() => translateBootstrap({ static_resources: { secrets: [{ name: 's' }] } })),
+      /static_resources\.secrets: field 'secrets' of envoy\.config\.bootstrap\.v3\.Bootstrap\.StaticResources is not supported by Legate/);
+  });
+
+  t.test('cluster-side rejections', async (t) => {
+    t.match(errorOf(() => translateCluster(clusterWith({ transport_socket_matches: [{ name: 'm', transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }] }))),
+      /^transport_socket_matches: field 'transport_socket_matches' of envoy\.config\.cluster\.v3\.Cluster is not supported by Legate/);
+    t.match(errorOf(() => translateCluster(clusterWith({ typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', upstream_http_protocol_options: { auto_sni: true }, explicit_http_config: { http_protocol_options: {} } } } }))),
+      /upstream_http_protocol_options\.auto_sni: field 'auto_sni' of envoy\.config\.core\.v3\.UpstreamHttpProtocolOptions is not supported by Legate/);
+  });
+});
