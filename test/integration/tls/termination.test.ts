@@ -3,6 +3,9 @@
 // chain chosen by SNI, mutual TLS with a SPIFFE URI SAN, and bad input (plain HTTP to a TLS
 // port, no client certificate, an untrusted one, a wrong SAN) refused with the right stat.
 import { join } from 'node:path';
+import { once } from 'node:events';
+import https from 'node:https';
+import net from 'node:net';
 import tls from 'node:tls';
 import t from 'tap';
 import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
@@ -72,8 +75,13 @@ t.test('TLS termination', { skip }, async (t) => {
       })],
     }],
   };
+  const slowListener = {
+    name: 'slow',
+    address: socketAddress('127.0.0.1', 0),
+    filter_chains: [{ transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), transport_socket_connect_timeout: '0.2s', filters: [hcm('slow')] }],
+  };
   const plainListener = { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcm('plain')] }] };
-  const legate = await startLegate(bootstrap([sniListener, mtlsListener, plainListener], [staticCluster('backend', [{ port: upstream.port }])]));
+  const legate = await startLegate(bootstrap([sniListener, mtlsListener, slowListener, plainListener], [staticCluster('backend', [{ port: upstream.port }])]));
   t.teardown(() => legate.stop());
   const sniPort = legate.port('sni');
   const mtlsPort = legate.port('mtls');
@@ -134,7 +142,7 @@ t.test('TLS termination', { skip }, async (t) => {
     await waitFor('ssl.connection_error', async () => ((await statsMap(legate.adminUrl(''))).get(mtlsStat('connection_error')) ?? 0) > before ? true : undefined);
   });
 
-  t.test('TLS to a plain port is answered 400 and counted as a protocol error', async (t) => {
+  t.test('TLS to a plain port is closed and counted as a protocol error', async (t) => {
     const port = legate.port('plain');
     const socket = tls.connect({ host: '127.0.0.1', port, servername: 'x.test', rejectUnauthorized: false });
     const outcome = await new Promise<string>((resolve) => {
@@ -147,6 +155,40 @@ t.test('TLS termination', { skip }, async (t) => {
     await waitFor('downstream_cx_protocol_error', async () => ((await statsMap(legate.adminUrl(''))).get('http.plain.downstream_cx_protocol_error') ?? 0) > 0 ? true : undefined);
     const ok = await fetchText(legate.url('/', 'plain'));
     t.equal(ok.status, 200, 'the plain listener still serves');
+  });
+
+  t.test('large bodies both ways and keep-alive over one TLS connection', async (t) => {
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 1, ca: ca.cert, servername: 'alpha.test', checkServerIdentity: () => undefined });
+    t.teardown(() => agent.destroy());
+    const body = Buffer.alloc(2 * 1024 * 1024, 'x');
+    const post = () => new Promise<{ status: number; length: number; socket: unknown }>((resolve, reject) => {
+      const req = https.request({ host: '127.0.0.1', port: sniPort, path: '/upload', method: 'POST', agent, headers: { 'content-length': body.length } }, (res) => {
+        let length = 0;
+        res.on('data', (c: Buffer) => (length += c.length));
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, length, socket: req.socket }));
+        res.once('error', reject);
+      });
+      req.once('error', reject);
+      req.end(body);
+    });
+    const first = await post();
+    const second = await post();
+    t.equal(first.status, 200);
+    t.ok(first.length > body.length, 'the echo carries the whole 2 MiB body back');
+    t.equal(second.length, first.length);
+    t.equal(first.socket, second.socket, 'the second request reused the TLS connection');
+  });
+
+  t.test('a handshake that never comes ends at transport_socket_connect_timeout', async (t) => {
+    const before = (await statsMap(legate.adminUrl(''))).get(sniStat('connection_error')) ?? 0;
+    const socket = net.connect(legate.port('slow'), '127.0.0.1');
+    socket.on('error', () => undefined);
+    const started = performance.now();
+    await once(socket, 'close');
+    const waited = performance.now() - started;
+    t.ok(waited >= 150 && waited < 5000, `closed after ${Math.round(waited)} ms`);
+    const after = (await statsMap(legate.adminUrl(''))).get(sniStat('connection_error')) ?? 0;
+    t.ok(after > before, 'counted as ssl.connection_error');
   });
 
   t.test('the private key is not in /config_dump', async (t) => {
