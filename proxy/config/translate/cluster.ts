@@ -78,7 +78,14 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
   const tls = upstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
-  if (tls !== undefined) cluster.tls = tls;
+  if (tls !== undefined) {
+    // The pools speak HTTP/1.1 to hosts: a host must not be offered h2.
+    if (tls.alpnProtocols.includes('h2')) {
+      tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
+      ctx?.warnings.push(`${joinPath(path, 'transport_socket.typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate speaks HTTP/1.1 to upstream hosts`);
+    }
+    cluster.tls = tls;
+  }
   const outlier = obj(raw, 'outlier_detection');
   if (outlier !== undefined) cluster.outlierDetection = outlierDetection(outlier, joinPath(path, 'outlier_detection'));
   return recordPath(cluster, path);

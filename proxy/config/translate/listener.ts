@@ -109,7 +109,15 @@ function translateFilterChain(
     network,
   };
   const tls = downstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
-  if (tls !== undefined) filterChain.tls = tls;
+  if (tls !== undefined) {
+    // Legate's connection manager speaks HTTP/1.1 only: offering h2 in ALPN would have clients
+    // pick a protocol it cannot serve, so h2 is left out of the offer (they fall back to HTTP/1.1).
+    if (network.kind === 'http_connection_manager' && tls.alpnProtocols.includes('h2')) {
+      tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
+      ctx.warnings.push(`${joinPath(path, 'transport_socket.typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate's HTTP connection manager speaks HTTP/1.1 only`);
+    }
+    filterChain.tls = tls;
+  }
   if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);
   return filterChain;
 }
