@@ -76,6 +76,8 @@ t.test('TLS origination', { skip }, async (t) => {
       listener('wrongca', 'wrongca'),
       listener('wrongsan', 'wrongsan'),
       listener('checked', 'checked'),
+      listener('tcpchecked', 'tcpchecked'),
+      listener('badcheck', 'badcheck'),
       { name: 'tcp', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'tcp', cluster: 'good' } }] }] },
     ],
     [
@@ -83,6 +85,12 @@ t.test('TLS origination', { skip }, async (t) => {
       cluster('wrongca', otherCa.certFile, 'backend.test'),
       cluster('wrongsan', ca.certFile, 'other.test'),
       cluster('checked', ca.certFile, 'backend.test', {
+        health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
+      }),
+      cluster('tcpchecked', ca.certFile, 'backend.test', {
+        health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
+      }),
+      cluster('badcheck', otherCa.certFile, 'backend.test', {
         health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
       }),
     ],
@@ -134,6 +142,23 @@ t.test('TLS origination', { skip }, async (t) => {
     });
     const reply = await fetchText(legate.url('/checked', 'checked'));
     t.equal(reply.status, 200);
+  });
+
+  t.test('a TCP health check connects over TLS', async (t) => {
+    await waitFor('a healthy host', async () => {
+      const stats = await statsMap(legate.adminUrl(''));
+      return (stats.get('cluster.tcpchecked.health_check.success') ?? 0) >= 1 ? true : undefined;
+    });
+    t.equal((await fetchText(legate.url('/tcp-checked', 'tcpchecked'))).status, 200);
+  });
+
+  t.test('a health check verifies the server as the traffic does', async (t) => {
+    await waitFor('a failed check', async () => {
+      const stats = await statsMap(legate.adminUrl(''));
+      return (stats.get('cluster.badcheck.health_check.network_failure') ?? 0) >= 1 ? true : undefined;
+    });
+    const stats = await statsMap(legate.adminUrl(''));
+    t.equal(stats.get('cluster.badcheck.health_check.success') ?? 0, 0, 'never healthy: the CA does not sign the server');
   });
 });
 
