@@ -9,6 +9,7 @@ export class SslStats {
   readonly handshake: Counter;
   readonly connectionError: Counter;
   readonly noCertificate: Counter;
+  readonly failVerifyNoCert: Counter;
   readonly failVerifyError: Counter;
   readonly failVerifySan: Counter;
   readonly failVerifyCertHash: Counter;
@@ -20,14 +21,18 @@ export class SslStats {
     this.handshake = store.counter(`${this.prefix}handshake`);
     this.connectionError = store.counter(`${this.prefix}connection_error`);
     this.noCertificate = store.counter(`${this.prefix}no_certificate`);
+    this.failVerifyNoCert = store.counter(`${this.prefix}fail_verify_no_cert`);
     this.failVerifyError = store.counter(`${this.prefix}fail_verify_error`);
     this.failVerifySan = store.counter(`${this.prefix}fail_verify_san`);
     this.failVerifyCertHash = store.counter(`${this.prefix}fail_verify_cert_hash`);
   }
 
-  /** A completed handshake: handshake, versions.<v>, ciphers.<c>. */
+  /** A completed, verified handshake: handshake, versions.<v>, ciphers.<c>, and no_certificate
+   *  when the peer sent none (Envoy: successful connections without a peer certificate). */
   onHandshake(socket: TLSSocket): void {
     this.handshake.inc();
+    const peer = socket.getPeerCertificate(false);
+    if (peer === null || peer === undefined || peer.raw === undefined) this.noCertificate.inc();
     const version = socket.getProtocol();
     if (version) this.store.counter(`${this.prefix}versions.${version}`).inc();
     const cipher = socket.getCipher()?.name; // OpenSSL's name, as Envoy's stat
@@ -35,7 +40,7 @@ export class SslStats {
   }
 
   onVerifyFailure(failure: VerifyFailure): void {
-    if (failure === 'no_certificate') this.noCertificate.inc();
+    if (failure === 'fail_verify_no_cert') this.failVerifyNoCert.inc();
     else if (failure === 'fail_verify_error') this.failVerifyError.inc();
     else if (failure === 'fail_verify_san') this.failVerifySan.inc();
     else this.failVerifyCertHash.inc();

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { CertificateValidation, SanMatcher, SanType, StringMatcher } from '../config/model.ts';
 
-export type VerifyFailure = 'no_certificate' | 'fail_verify_error' | 'fail_verify_san' | 'fail_verify_cert_hash';
+export type VerifyFailure = 'fail_verify_no_cert' | 'fail_verify_error' | 'fail_verify_san' | 'fail_verify_cert_hash';
 
 export type VerifyResult = { ok: true } | { ok: false; failure: VerifyFailure; reason: string };
 
@@ -90,7 +90,7 @@ export function verifyPeer(socket: TLSSocket, validation: CertificateValidation 
   const cert = socket.getPeerCertificate(false);
   const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0 && cert.raw !== undefined;
   if (!present) {
-    return requireCertificate ? { ok: false, failure: 'no_certificate', reason: 'peer did not present a certificate' } : OK;
+    return requireCertificate ? { ok: false, failure: 'fail_verify_no_cert', reason: 'peer did not present a certificate' } : OK;
   }
   if (validation === undefined) return OK;
   if (validation.trustedCa !== undefined) {

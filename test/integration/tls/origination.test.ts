@@ -3,6 +3,7 @@
 // failure reason in the access log, the TCP proxy over TLS, active health checks over TLS, and a
 // Legate -> Legate mutual TLS hop on loopback.
 import { once } from 'node:events';
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -62,6 +63,8 @@ t.test('TLS origination', { skip }, async (t) => {
   const backend = await startHttpsServer(backendCert);
   t.teardown(() => backend.close());
   const logPath = join(ca.dir, 'access.log');
+  // verify_certificate_hash as Envoy prints it: colon-separated hex of the DER's SHA-256.
+  const backendHash = new X509Certificate(backendCert.cert).fingerprint256;
 
   const cluster = (name: string, trustedCa: string, san: string, extra: object = {}) => staticCluster(name, [{ port: backend.port }], {
     transport_socket: upstreamTls({
@@ -78,6 +81,8 @@ t.test('TLS origination', { skip }, async (t) => {
       listener('checked', 'checked'),
       listener('tcpchecked', 'tcpchecked'),
       listener('badcheck', 'badcheck'),
+      listener('pinned', 'pinned'),
+      listener('wrongpin', 'wrongpin'),
       { name: 'tcp', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'tcp', cluster: 'good' } }] }] },
     ],
     [
@@ -90,6 +95,8 @@ t.test('TLS origination', { skip }, async (t) => {
       cluster('tcpchecked', ca.certFile, 'backend.test', {
         health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
       }),
+      staticCluster('pinned', [{ port: backend.port }], { transport_socket: upstreamTls({ validation_context: { verify_certificate_hash: [backendHash], verify_certificate_spki: [Buffer.alloc(32, 7).toString('base64')] } }) }),
+      staticCluster('wrongpin', [{ port: backend.port }], { transport_socket: upstreamTls({ validation_context: { verify_certificate_hash: ['00'.repeat(32)] } }) }),
       cluster('badcheck', otherCa.certFile, 'backend.test', {
         health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
       }),
@@ -122,6 +129,13 @@ t.test('TLS origination', { skip }, async (t) => {
     t.match(line, /^\/wrong-san 503 UF TLS_error:\|CERTIFICATE_VERIFY_FAILED:_no_subject_alternative_name_matches$/);
     const stats = await statsMap(legate.adminUrl(''));
     t.ok((stats.get('cluster.wrongsan.ssl.fail_verify_san') ?? 0) >= 1, 'cluster.wrongsan.ssl.fail_verify_san');
+  });
+
+  t.test('a pinned certificate hash passes without a CA; a wrong pin fails', async (t) => {
+    t.equal((await fetchText(legate.url('/pinned', 'pinned'))).status, 200, 'either list matching is enough');
+    t.equal((await fetchText(legate.url('/wrong-pin', 'wrongpin'))).status, 503);
+    const stats = await statsMap(legate.adminUrl(''));
+    t.ok((stats.get('cluster.wrongpin.ssl.fail_verify_cert_hash') ?? 0) >= 1, 'cluster.wrongpin.ssl.fail_verify_cert_hash');
   });
 
   t.test('the TCP proxy originates TLS too', async (t) => {

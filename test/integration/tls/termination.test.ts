@@ -104,6 +104,7 @@ t.test('TLS termination', { skip }, async (t) => {
     t.ok((stats.get(sniStat('handshake')) ?? 0) >= 2, 'ssl.handshake counts');
     t.ok((stats.get(sniStat('versions.TLSv1.3')) ?? 0) >= 2, 'ssl.versions.TLSv1.3 counts');
     t.ok([...stats.keys()].some((k) => k.startsWith(sniStat('ciphers.'))), 'ssl.ciphers.<name> counts');
+    t.ok((stats.get(sniStat('no_certificate')) ?? 0) >= 2, 'ssl.no_certificate counts connections without a client certificate');
   });
 
   t.test('a TLS client without a matching server name gets no chain', async (t) => {
@@ -129,7 +130,7 @@ t.test('TLS termination', { skip }, async (t) => {
       return (now.get(mtlsStat(name)) ?? 0) > (before.get(mtlsStat(name)) ?? 0) ? true : undefined;
     };
     await waitFor('ssl.fail_verify_san', grew('fail_verify_san'));
-    await waitFor('ssl.no_certificate', grew('no_certificate'));
+    await waitFor('ssl.fail_verify_no_cert', grew('fail_verify_no_cert'));
     await waitFor('ssl.fail_verify_error', grew('fail_verify_error'));
     const reply = await httpsGet(mtlsPort, '/after', { servername: 'mtls.test', ca: ca.cert, cert: goodClient.cert, key: goodClient.key });
     t.equal(reply.status, 200, 'the listener still serves');
