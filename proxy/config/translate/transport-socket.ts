@@ -3,6 +3,8 @@
 // and CAs are read here, at config time, and checked by building the node SecureContext they
 // make: a missing file, bad PEM, a key that does not match its certificate, an unknown cipher or
 // curve is a ConfigError naming the field. A private key's text never appears in a message.
+// Fields that are not built (SDS, session tickets, OCSP, providers, CRLs, ...) never get here: the
+// support table (support.ts) rejects them by name while the schema is checked.
 import { createRequire } from 'node:module';
 import { indexPath, joinPath } from '../errors.ts';
 import { DOWNSTREAM_TLS_TYPE, RAW_BUFFER_TYPE, UPSTREAM_TLS_TYPE } from '../extensions.ts';
@@ -47,10 +49,6 @@ export function downstreamTransportSocket(raw: Raw | undefined, path: string): D
   const config = tlsConfig(raw, path, DOWNSTREAM_TLS_TYPE);
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
-  if (bool(config, 'require_sni', false)) reject(joinPath(at, 'require_sni'), 'require_sni is not supported by Legate', 'match server_names in filter_chain_match instead');
-  for (const field of ['session_ticket_keys', 'session_ticket_keys_sds_secret_config', 'ocsp_staple_policy']) {
-    if (config[field] !== undefined) reject(joinPath(at, field), `${field} is not supported by Legate`);
-  }
   const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.3');
   if (common.certificates.length === 0) {
     reject(joinPath(at, 'common_tls_context.tls_certificates'), 'a TLS listener needs a certificate', 'add tls_certificates with certificate_chain and private_key');
@@ -64,8 +62,6 @@ export function upstreamTransportSocket(raw: Raw | undefined, path: string): Ups
   const config = tlsConfig(raw, path, UPSTREAM_TLS_TYPE);
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
-  if (bool(config, 'allow_renegotiation', false)) reject(joinPath(at, 'allow_renegotiation'), 'TLS renegotiation is not supported by Legate');
-  if (config.max_session_keys !== undefined) reject(joinPath(at, 'max_session_keys'), 'max_session_keys is not supported by Legate');
   const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.2');
   if (common.certificates.length > 1) reject(joinPath(at, 'common_tls_context.tls_certificates'), 'an upstream TLS context takes at most one client certificate', 'keep one');
   return { ...common, sni: str(config, 'sni') };
@@ -93,11 +89,9 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion): TlsCo
   if (VERSION_ORDER.indexOf(minVersion) > VERSION_ORDER.indexOf(maxVersion)) {
     reject(joinPath(paramsPath, 'tls_minimum_protocol_version'), `the minimum version ${minVersion} is above the maximum ${maxVersion}`, 'lower the minimum or raise tls_maximum_protocol_version');
   }
-  if (strings(params, 'signature_algorithms').length > 0) reject(joinPath(paramsPath, 'signature_algorithms'), 'signature_algorithms is not supported by Legate');
   const cipherSuites = ciphers(strings(params, 'cipher_suites'), joinPath(paramsPath, 'cipher_suites'));
   const ecdhCurves = curves(strings(params, 'ecdh_curves'), joinPath(paramsPath, 'ecdh_curves'));
 
-  if (raw.custom_handshaker !== undefined) reject(joinPath(path, 'custom_handshaker'), 'custom_handshaker is not supported by Legate');
   const certsPath = joinPath(path, 'tls_certificates');
   const certificates = list(raw, 'tls_certificates').map((c, i) => tlsCertificate(c, indexPath(certsPath, i)));
 
@@ -114,9 +108,6 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion): TlsCo
 }
 
 function tlsCertificate(raw: Raw, path: string): TlsCertificate {
-  for (const field of ['pkcs12', 'private_key_provider', 'password', 'ocsp_staple', 'signed_certificate_timestamp', 'watched_directory']) {
-    if (raw[field] !== undefined) reject(joinPath(path, field), `${field} is not supported by Legate`, 'give certificate_chain and private_key as PEM');
-  }
   const chainRaw = obj(raw, 'certificate_chain');
   const keyRaw = obj(raw, 'private_key');
   if (chainRaw === undefined) reject(joinPath(path, 'certificate_chain'), 'required field is missing', 'set certificate_chain (filename or inline_string)');
@@ -146,16 +137,6 @@ function tlsCertificate(raw: Raw, path: string): TlsCertificate {
 const SAN_TYPES: SanType[] = ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL'];
 
 function validationContext(raw: Raw, path: string): CertificateValidation {
-  for (const field of [
-    'ca_certificate_provider_instance', 'system_root_certs', 'watched_directory', 'require_signed_certificate_timestamp',
-    'crl', 'custom_validator_config', 'only_verify_leaf_cert_crl', 'max_verify_depth',
-  ]) {
-    if (raw[field] !== undefined) reject(joinPath(path, field), `${field} is not supported by Legate`);
-  }
-  if (bool(raw, 'allow_expired_certificate', false)) reject(joinPath(path, 'allow_expired_certificate'), 'allow_expired_certificate is not supported by Legate');
-  if (str(raw, 'trust_chain_verification', 'VERIFY_TRUST_CHAIN') !== 'VERIFY_TRUST_CHAIN') {
-    reject(joinPath(path, 'trust_chain_verification'), 'ACCEPT_UNTRUSTED is not supported by Legate', 'remove it (VERIFY_TRUST_CHAIN)');
-  }
   const validation: CertificateValidation = { sanMatchers: [], spkiPins: [], certHashes: [] };
   const caRaw = obj(raw, 'trusted_ca');
   if (caRaw !== undefined) {
