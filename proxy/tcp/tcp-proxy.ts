@@ -118,6 +118,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
       info.downstreamTlsVersion = tls.version;
       info.downstreamPeerUriSan = tls.peerUriSans.join(',');
       info.downstreamPeerSubject = tls.peerSubject;
+      if (tls.serverName !== '') info.requestedServerName = tls.serverName;
     }
     const maxDuration = proxy.config.maxDownstreamConnectionDurationMs;
     if (maxDuration !== undefined) {

@@ -12,6 +12,7 @@ import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster 
 import { fetchText, rawExchange, statsMap, waitFor, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
+import { startTcpServer, tcpProxyFilter } from '../l4/support.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
 import { certFiles, downstreamTls, httpsGet, TLS_INSPECTOR } from './support.ts';
 
@@ -45,6 +46,7 @@ t.test('TLS termination', { skip }, async (t) => {
   const upstream = await startUpstream('backend', echoHandler('backend'));
   t.teardown(() => upstream.close());
   const logPath = join(ca.dir, 'access.log');
+  const tcpLogPath = join(ca.dir, 'tcp-access.log');
 
   const sniListener = {
     name: 'sni',
@@ -80,8 +82,21 @@ t.test('TLS termination', { skip }, async (t) => {
     address: socketAddress('127.0.0.1', 0),
     filter_chains: [{ transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), transport_socket_connect_timeout: '0.2s', filters: [hcm('slow')] }],
   };
+  const echoServer = await startTcpServer((socket) => socket.pipe(socket));
+  t.teardown(() => echoServer.close());
+  const tcpTlsListener = {
+    name: 'tcptls',
+    address: socketAddress('127.0.0.1', 0),
+    filter_chains: [{
+      transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }),
+      filters: [tcpProxyFilter('tcptls', 'echo', {
+        access_log: [{ name: 'file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: tcpLogPath,
+          log_format: { text_format_source: { inline_string: 'tcp %DOWNSTREAM_TLS_VERSION% %REQUESTED_SERVER_NAME% %BYTES_RECEIVED%\n' } } } }],
+      })],
+    }],
+  };
   const plainListener = { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcm('plain')] }] };
-  const legate = await startLegate(bootstrap([sniListener, mtlsListener, slowListener, plainListener], [staticCluster('backend', [{ port: upstream.port }])]));
+  const legate = await startLegate(bootstrap([sniListener, mtlsListener, slowListener, tcpTlsListener, plainListener], [staticCluster('backend', [{ port: upstream.port }]), staticCluster('echo', [{ port: echoServer.port }])]));
   t.teardown(() => legate.stop());
   const sniPort = legate.port('sni');
   const mtlsPort = legate.port('mtls');
@@ -178,6 +193,19 @@ t.test('TLS termination', { skip }, async (t) => {
     t.ok(first.length > body.length, 'the echo carries the whole 2 MiB body back');
     t.equal(second.length, first.length);
     t.equal(first.socket, second.socket, 'the second request reused the TLS connection');
+  });
+
+  t.test('tcp_proxy behind TLS termination relays the plaintext', async (t) => {
+    const socket = tls.connect({ host: '127.0.0.1', port: legate.port('tcptls'), servername: 'alpha.test', ca: ca.cert, checkServerIdentity: () => undefined });
+    await once(socket, 'secureConnect');
+    socket.end('ping over tls');
+    let text = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (c: string) => (text += c));
+    await once(socket, 'close');
+    t.equal(text, 'ping over tls', 'the plain echo upstream got the decrypted bytes and they came back encrypted');
+    const [line] = await waitForLines(tcpLogPath, 1);
+    t.equal(line, 'tcp TLSv1.3 alpha.test 13');
   });
 
   t.test('a handshake that never comes ends at transport_socket_connect_timeout', async (t) => {
