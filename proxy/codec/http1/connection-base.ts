@@ -72,6 +72,8 @@ export abstract class Http1Connection {
   /** Upgrade or CONNECT accepted: the parser lets go of the socket; `rest` and every later byte go to onRawData. */
   protected enterRaw(rest: Buffer): void {
     this.raw = true;
+    // A tunnel closes one direction at a time: the peer's FIN must not end our side too.
+    this.socket.allowHalfOpen = true;
     if (this.consumed) {
       this.parser.unconsume();
       this.consumed = false;
