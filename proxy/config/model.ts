@@ -263,7 +263,14 @@ export interface HttpConnectionManager {
   mergeSlashes: boolean;
   maxRequestHeadersKb: number; // 60
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
+  forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'
+  // set_current_client_cert_details, in the order Envoy writes them: Cert, Chain, Subject, URI, DNS.
+  setCurrentClientCertDetails: ClientCertDetail[];
 }
+
+// What the connection manager does with x-forwarded-client-cert (Envoy's ForwardClientCertDetails).
+export type ForwardClientCertDetails = 'SANITIZE' | 'FORWARD_ONLY' | 'APPEND_FORWARD' | 'SANITIZE_SET' | 'ALWAYS_FORWARD_ONLY';
+export type ClientCertDetail = 'Cert' | 'Chain' | 'Subject' | 'URI' | 'DNS';
 
 // HttpConnectionManager.InternalAddressConfig: which downstream addresses are internal, so their
 // requests may carry x-envoy-* control headers.

@@ -1,13 +1,14 @@
 // The request headers the connection manager sets before routing, as Envoy's
 // mutateRequestHeaders: hop-by-hop removal (an upgrade keeps its Upgrade and Connection), the
 // downstream address and internal/edge judgement with x-forwarded-for and -proto
-// (downstream-address.ts), and x-request-id.
+// (downstream-address.ts), x-request-id, and x-forwarded-client-cert (xfcc.ts).
 import { stripHopByHop } from '../router/index.ts';
 import type { HttpConnectionManager } from '../config/model.ts';
 import type { DownstreamAddressConfig } from './downstream-address.ts';
 import { mutateDownstreamAddress } from './downstream-address.ts';
 import { newRequestId } from './headers.ts';
 import type { HttpStream } from './stream.ts';
+import { mutateXfcc } from './xfcc.ts';
 
 export function prepareRequestHeaders(stream: HttpStream, config: HttpConnectionManager, addressConfig: DownstreamAddressConfig): void {
   const headers = stream.head.headers;
@@ -26,4 +27,5 @@ export function prepareRequestHeaders(stream: HttpStream, config: HttpConnection
   if (config.generateRequestId && (headers['x-request-id'] === undefined || (!config.preserveExternalRequestId && verdict.edge))) {
     headers['x-request-id'] = newRequestId();
   }
+  mutateXfcc(config, headers, stream.connection.socket);
 }

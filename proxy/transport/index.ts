@@ -6,3 +6,4 @@ export { UpstreamTls, type UpstreamTlsCallbacks } from './upstream.ts';
 export { SslStats } from './stats.ts';
 export { verifyPeer, parseSubjectAltName, sanMatches, type VerifyResult, type VerifyFailure } from './verify.ts';
 export { tlsInfo, isTls, type TlsInfo } from './info.ts';
+export { peerCertificateDetails, type PeerCertificateDetails } from './peer-certificate.ts';

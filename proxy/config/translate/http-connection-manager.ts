@@ -2,7 +2,7 @@
 // HttpConnectionManager. An inline route_config is returned beside it under a synthetic name so
 // that inline and RDS route configs live in one place (Snapshot.routeConfigs).
 import { indexPath, joinPath } from '../errors.ts';
-import type { HttpConnectionManager, InternalAddressConfig, RouteConfig } from '../model.ts';
+import type { ClientCertDetail, HttpConnectionManager, InternalAddressConfig, RouteConfig } from '../model.ts';
 import { translateAccessLogs } from './access-log.ts';
 import { configSource } from './config-source.ts';
 import { bool, cidrRange, list, ms, num, obj, reject, str } from './common.ts';
@@ -45,6 +45,8 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     mergeSlashes: bool(raw, 'merge_slashes', false),
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
     maxHeadersCount: num(common, 'max_headers_count', 100),
+    forwardClientCertDetails: str(raw, 'forward_client_cert_details', 'SANITIZE') as HttpConnectionManager['forwardClientCertDetails'],
+    setCurrentClientCertDetails: clientCertDetails(obj(raw, 'set_current_client_cert_details') ?? {}),
   };
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
@@ -60,6 +62,18 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
   }
   const inline = obj(raw, 'route_config') as Raw;
   return { hcm, routeConfig: translateRouteConfig(inline, joinPath(path, 'route_config'), ctx, inlineName) };
+}
+
+// SetCurrentClientCertDetails -> the details in the order Envoy appends them (its HCM config
+// builds the list cert, chain, subject, uri, dns).
+function clientCertDetails(raw: Raw): ClientCertDetail[] {
+  const details: ClientCertDetail[] = [];
+  if (bool(raw, 'cert', false)) details.push('Cert');
+  if (bool(raw, 'chain', false)) details.push('Chain');
+  if (bool(raw, 'subject', false)) details.push('Subject');
+  if (bool(raw, 'uri', false)) details.push('URI');
+  if (bool(raw, 'dns', false)) details.push('DNS');
+  return details;
 }
 
 // HttpConnectionManager.InternalAddressConfig; each cidr_ranges entry needs an IP address_prefix
