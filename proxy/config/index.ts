@@ -65,10 +65,10 @@ export function loadBootstrap(file: string): BootstrapConfig {
 export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
   const warnings: string[] = [];
   const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings);
-  const ctx: TranslateContext = { warnings };
   const node = translateNode(obj(bootstrap, 'node'));
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
   const staticResources = obj(bootstrap, 'static_resources') ?? {};
+  const ctx: TranslateContext = { warnings, secrets: staticSecrets(staticResources) };
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfig> = {};
   list(staticResources, 'listeners').forEach((l, i) => {
@@ -95,6 +95,23 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
   return result;
+}
+
+// static_resources.secrets by name. Each is read (files, PEM checks) where a chain or cluster
+// names it, so an unused secret costs nothing and a bad one is an error at its first use.
+function staticSecrets(staticResources: Raw): Map<string, { raw: Raw; path: string }> {
+  const secrets = new Map<string, { raw: Raw; path: string }>();
+  list(staticResources, 'secrets').forEach((raw, i) => {
+    const path = indexPath('static_resources.secrets', i);
+    const name = str(raw, 'name');
+    if (name === '') reject(`${path}.name`, 'required field is missing', 'give the secret the name its SdsSecretConfig references use');
+    if (secrets.has(name)) reject(`${path}.name`, `duplicate secret name '${name}'`, 'secret names must be unique');
+    if (raw.tls_certificate === undefined && raw.validation_context === undefined) {
+      reject(path, `secret '${name}' has neither tls_certificate nor validation_context`, 'give it one of them');
+    }
+    secrets.set(name, { raw, path });
+  });
+  return secrets;
 }
 
 // The management server must be a static cluster; RDS and EDS over ADS need an ADS stream.

@@ -21,7 +21,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
      tracing fatal_actions application_log_config stats_server_version_override memory_allocator_manager
      use_tcp_for_dns_lookups default_regex_engine`,
   ],
-  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': ['listeners clusters', ''],
+  'envoy.config.bootstrap.v3.Bootstrap.StaticResources': ['listeners clusters secrets', ''],
   'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': ['lds_config cds_config ads_config', ''],
   'envoy.config.bootstrap.v3.Admin': ['address access_log_path', 'access_log profile_path socket_options ignore_global_conn_limit'],
   'envoy.config.core.v3.Node': [
@@ -62,9 +62,12 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': ['common_tls_context require_client_certificate', ''],
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': ['common_tls_context sni', ''],
   'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': [
-    'tls_params tls_certificates validation_context alpn_protocols',
+    'tls_params tls_certificates validation_context alpn_protocols tls_certificate_sds_secret_configs validation_context_sds_secret_config',
     '',
   ],
+  // Static secrets only: a reference with an sds_config (SDS from files or over ADS) is rejected.
+  'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': ['name', ''],
+  'envoy.extensions.transport_sockets.tls.v3.Secret': ['name tls_certificate validation_context', ''],
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': [
     'tls_minimum_protocol_version tls_maximum_protocol_version cipher_suites ecdh_curves',
     '',

@@ -77,7 +77,7 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
-  const tls = upstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
+  const tls = upstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
   if (tls !== undefined) {
     // The pools speak HTTP/1.1 to hosts: a host must not be offered h2.
     if (tls.alpnProtocols.includes('h2')) {

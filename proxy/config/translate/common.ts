@@ -19,6 +19,9 @@ export type Raw = Record<string, unknown>;
 // Whatever a translator collects besides the resource itself.
 export interface TranslateContext {
   warnings: string[];
+  // static_resources.secrets by name (raw, with their source paths), for SdsSecretConfig
+  // references without an sds_config. Absent for xDS resources: nothing is static there.
+  secrets?: ReadonlyMap<string, { raw: Raw; path: string }>;
 }
 
 // ---- where model objects came from ----

@@ -108,7 +108,7 @@ function translateFilterChain(
     match: filterChainMatch(obj(raw, 'filter_chain_match') ?? {}, joinPath(path, 'filter_chain_match')),
     network,
   };
-  const tls = downstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'));
+  const tls = downstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
   if (tls !== undefined) {
     // Legate's connection manager speaks HTTP/1.1 only: offering h2 in ALPN would have clients
     // pick a protocol it cannot serve, so h2 is left out of the offer (they fall back to HTTP/1.1).

@@ -120,10 +120,10 @@ t.test('transport sockets', { skip }, async (t) => {
     ['a listener without a certificate', downstream({}), `${at}.common_tls_context.tls_certificates: a TLS listener needs a certificate`],
     ['SAN matching without a trusted CA', downstream({ tls_certificates: certs(), validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'a' } }] } }),
       `${at}.common_tls_context.validation_context.trusted_ca: SAN verification without a trusted CA is insecure`],
-    ['SDS certificates', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert' }] }),
-      `${at}.common_tls_context.tls_certificate_sds_secret_configs: field 'tls_certificate_sds_secret_configs' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
-    ['SDS validation', downstream({ tls_certificates: certs(), validation_context_sds_secret_config: { name: 'ca' } }),
-      `${at}.common_tls_context.validation_context_sds_secret_config: field 'validation_context_sds_secret_config' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
+    ['an SDS certificate from a config source', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }),
+      `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config: field 'sds_config' of envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig is not supported by Legate`],
+    ['a static secret named in an xDS listener', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert' }] }),
+      `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].name: secret 'cert' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets`],
     ['a combined validation context', downstream({ tls_certificates: certs(), combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ca' } } }),
       `${at}.common_tls_context.combined_validation_context: field 'combined_validation_context' of envoy.extensions.transport_sockets.tls.v3.CommonTlsContext is not supported by Legate`],
     ['session ticket keys', downstream({ tls_certificates: certs() }, { session_ticket_keys: { keys: [{ inline_string: 'x'.repeat(80) }] } }),
@@ -151,9 +151,54 @@ t.test('transport sockets', { skip }, async (t) => {
     t.notOk(text.includes('not base64 at all'));
   });
 
-  t.test('static secrets (SDS) are rejected', async (t) => {
-    t.match(errorOf(() => translateBootstrap({ static_resources: { secrets: [{ name: 's' }] } })),
-      /static_resources\.secrets: field 'secrets' of envoy\.config\.bootstrap\.v3\.Bootstrap\.StaticResources is not supported by Legate/);
+  t.test('static secrets: SdsSecretConfig without sds_config names static_resources.secrets', async (t) => {
+    const secrets = [
+      { name: 'server-cert', tls_certificate: { certificate_chain: { filename: leaf.certFile }, private_key: { inline_string: leaf.key } } },
+      { name: 'ca', validation_context: { trusted_ca: { filename: ca.certFile }, match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'client.test' } }] } },
+    ];
+    const common = { tls_certificate_sds_secret_configs: [{ name: 'server-cert' }], validation_context_sds_secret_config: { name: 'ca' } };
+    const bootstrap = (extra: object = {}, listenerCommon: object = common) => ({
+      static_resources: {
+        secrets,
+        listeners: [listenerWith(downstream(listenerCommon))],
+        clusters: [clusterWith({
+          transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM, common_tls_context: common } },
+        })],
+        ...extra,
+      },
+    });
+    const config = translateBootstrap(bootstrap());
+    const tls = config.listeners[0].filterChains[0].tls!;
+    t.equal(tls.certificates.length, 1);
+    t.equal(tls.certificates[0].certificateChain, leaf.cert);
+    t.equal(tls.certificates[0].privateKey, leaf.key);
+    t.equal(tls.certificates[0].source, leaf.certFile);
+    t.equal(tls.validation!.trustedCa, ca.cert);
+    t.equal(tls.validation!.sanMatchers.length, 1);
+    t.equal(config.clusters[0].tls!.certificates[0].certificateChain, leaf.cert);
+
+    const errors: [object, string][] = [
+      [bootstrap({}, { tls_certificate_sds_secret_configs: [{ name: 'nope' }] }),
+        `static_resources.listeners[0].${at}.common_tls_context.tls_certificate_sds_secret_configs[0].name: unknown secret 'nope'`],
+      [bootstrap({}, { tls_certificate_sds_secret_configs: [{ name: 'ca' }] }),
+        `static_resources.listeners[0].${at}.common_tls_context.tls_certificate_sds_secret_configs[0].name: secret 'ca' has no tls_certificate`],
+      [bootstrap({}, { tls_certificates: certs(), tls_certificate_sds_secret_configs: [{ name: 'server-cert' }] }),
+        `static_resources.listeners[0].${at}.common_tls_context.tls_certificate_sds_secret_configs: tls_certificates and tls_certificate_sds_secret_configs are both set`],
+      [bootstrap({}, { tls_certificates: certs(), validation_context: {}, validation_context_sds_secret_config: { name: 'ca' } }),
+        `static_resources.listeners[0].${at}.common_tls_context.validation_context_sds_secret_config: only one of 'validation_context', 'validation_context_sds_secret_config' may be set`],
+      [bootstrap({ secrets: [...secrets, { name: 'ca', validation_context: {} }] }), `static_resources.secrets[2].name: duplicate secret name 'ca'`],
+      [bootstrap({ secrets: [{ name: 'empty' }] }), `static_resources.secrets[0]: secret 'empty' has neither tls_certificate nor validation_context`],
+      // A bad secret is named by its own path, and its key never appears.
+      [bootstrap({ secrets: [{ ...secrets[0], tls_certificate: { certificate_chain: { filename: leaf.certFile }, private_key: { inline_string: other.key } } }, secrets[1]] }),
+        `static_resources.secrets[0].tls_certificate.private_key: the private key does not match the certificate from ${leaf.certFile}`],
+      [bootstrap({ secrets: [{ name: 's', generic_secret: { secret: { inline_string: 'x' } } }] }),
+        `static_resources.secrets[0].generic_secret: field 'generic_secret' of envoy.extensions.transport_sockets.tls.v3.Secret is not supported by Legate`],
+    ];
+    for (const [config, message] of errors) {
+      const text = errorOf(() => translateBootstrap(config));
+      t.ok(text.startsWith(message), `${text}\n  starts with\n${message}`);
+      t.notOk(text.includes('PRIVATE KEY'), 'no key in the message');
+    }
   });
 
   t.test('cluster-side rejections', async (t) => {
