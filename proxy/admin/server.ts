@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { SocketAddress } from '../config/model.ts';
 import { type AdminContext, type AdminHandler, text } from './context.ts';
 import { clusters } from './handlers/clusters.ts';
+import { certs } from './handlers/certs.ts';
 import { configDump } from './handlers/config-dump.ts';
 import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit, reopenLogs } from './handlers/lifecycle.ts';
 import { listeners } from './handlers/listeners.ts';
@@ -23,6 +24,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/stats': { handler: stats, mutates: false, help: 'print server stats (?format=json, ?filter=REGEX, ?usedonly)' },
   '/stats/prometheus': { handler: statsPrometheus, mutates: false, help: 'print server stats in prometheus format' },
   '/clusters': { handler: clusters, mutates: false, help: 'upstream cluster status (?format=json)' },
+  '/certs': { handler: certs, mutates: false, help: 'print certs on machine' },
   '/config_dump': { handler: configDump, mutates: false, help: 'dump current Legate configs' },
   '/listeners': { handler: listeners, mutates: false, help: 'print listener info (?format=json)' },
   '/quitquitquit': { handler: quitQuitQuit, mutates: true, help: 'drain and exit the server' },

@@ -324,6 +324,7 @@ export interface SanMatcher {
 
 export interface CertificateValidation {
   trustedCa?: string; // PEM bundle; without it the peer's chain is not verified (Envoy's behaviour)
+  trustedCaSource?: string; // where trustedCa came from, for /certs: a file name or 'inline'
   sanMatchers: SanMatcher[]; // any SAN of a matcher's type matching any matcher passes
   spkiPins: string[]; // base64 SHA-256 of the SubjectPublicKeyInfo
   certHashes: string[]; // lower-case hex SHA-256 of the DER certificate, no colons

@@ -97,6 +97,18 @@ t.test('x-forwarded-client-cert', { skip }, async (t) => {
     }
   });
 
+  t.test('/certs shows the listeners\' certificate and CA files from the running config', async (t) => {
+    const reply = await fetchText(legate.adminUrl('/certs'));
+    const body = JSON.parse(reply.body) as { certificates: { ca_cert: { path: string }[]; cert_chain: { path: string; subject_alt_names: object[] }[] }[] };
+    t.equal(body.certificates.length, 4, 'one per TLS filter chain');
+    for (const c of body.certificates) {
+      t.same(c.ca_cert.map((x) => x.path), [ca.certFile]);
+      t.same(c.cert_chain.map((x) => x.path), [server.certFile]);
+      t.same(c.cert_chain[0].subject_alt_names, [{ dns: 'proxy.test' }, { uri: 'spiffe://cluster.local/ns/p/sa/proxy' }]);
+    }
+    t.notOk(reply.body.includes('PRIVATE KEY'));
+  });
+
   t.test('plain HTTP: ALWAYS_FORWARD_ONLY keeps the header, APPEND_FORWARD removes it', async (t) => {
     const always = await fetchText(`http://127.0.0.1:${legate.port('always')}/`, { headers: prior });
     t.equal(xfccOf(always.body), prior['x-forwarded-client-cert']);
