@@ -3,8 +3,10 @@
 // and CAs are read here, at config time, and checked by building the node SecureContext they
 // make: a missing file, bad PEM, a key that does not match its certificate, an unknown cipher or
 // curve is a ConfigError naming the field. A private key's text never appears in a message.
-// Fields that are not built (SDS, session tickets, OCSP, providers, CRLs, ...) never get here: the
-// support table (support.ts) rejects them by name while the schema is checked.
+// Secrets: an SdsSecretConfig without sds_config names a static secret (static_resources.secrets),
+// read here like an inline certificate or validation context. Fields that are not built (an
+// sds_config, session tickets, OCSP, providers, CRLs, ...) never get here: the support table
+// (support.ts) rejects them by name while the schema is checked.
 import { createRequire } from 'node:module';
 import { indexPath, joinPath } from '../errors.ts';
 import { DOWNSTREAM_TLS_TYPE, RAW_BUFFER_TYPE, UPSTREAM_TLS_TYPE } from '../extensions.ts';
@@ -19,7 +21,7 @@ import type {
   UpstreamTlsContext,
 } from '../model.ts';
 import { bool, dataSourceText, list, obj, reject, str, stringMatcher, strings } from './common.ts';
-import type { Raw } from './common.ts';
+import type { Raw, TranslateContext } from './common.ts';
 
 
 const TLS_NAMES = ['envoy.transport_sockets.tls', 'tls'];
@@ -45,24 +47,24 @@ function nodeTls(): NodeTls {
 const createSecureContext = (options: import('node:tls').SecureContextOptions) => nodeTls().createSecureContext(options);
 const getCiphers = () => nodeTls().getCiphers();
 
-export function downstreamTransportSocket(raw: Raw | undefined, path: string): DownstreamTlsContext | undefined {
+export function downstreamTransportSocket(raw: Raw | undefined, path: string, ctx?: TranslateContext): DownstreamTlsContext | undefined {
   const config = tlsConfig(raw, path, DOWNSTREAM_TLS_TYPE);
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
-  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.3');
+  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.3', ctx);
   if (common.certificates.length === 0) {
-    reject(joinPath(at, 'common_tls_context.tls_certificates'), 'a TLS listener needs a certificate', 'add tls_certificates with certificate_chain and private_key');
+    reject(joinPath(at, 'common_tls_context.tls_certificates'), 'a TLS listener needs a certificate', 'add tls_certificates with certificate_chain and private_key, or tls_certificate_sds_secret_configs naming a static secret');
   }
   const requireClientCertificate = bool(config, 'require_client_certificate', false);
   return { ...common, requireClientCertificate };
 }
 
 /** A cluster's transport_socket: its TLS context, or undefined for raw_buffer. */
-export function upstreamTransportSocket(raw: Raw | undefined, path: string): UpstreamTlsContext | undefined {
+export function upstreamTransportSocket(raw: Raw | undefined, path: string, ctx?: TranslateContext): UpstreamTlsContext | undefined {
   const config = tlsConfig(raw, path, UPSTREAM_TLS_TYPE);
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
-  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.2');
+  const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.2', ctx);
   if (common.certificates.length > 1) reject(joinPath(at, 'common_tls_context.tls_certificates'), 'an upstream TLS context takes at most one client certificate', 'keep one');
   return { ...common, sni: str(config, 'sni') };
 }
@@ -81,7 +83,7 @@ function tlsConfig(raw: Raw | undefined, path: string, wanted: string): Raw | un
   return config;
 }
 
-function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion): TlsContext {
+function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: TranslateContext | undefined): TlsContext {
   const params = obj(raw, 'tls_params') ?? {};
   const paramsPath = joinPath(path, 'tls_params');
   const minVersion = VERSIONS[str(params, 'tls_minimum_protocol_version', 'TLS_AUTO')] ?? 'TLSv1.2';
@@ -93,18 +95,52 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion): TlsCo
   const ecdhCurves = curves(strings(params, 'ecdh_curves'), joinPath(paramsPath, 'ecdh_curves'));
 
   const certsPath = joinPath(path, 'tls_certificates');
+  const sdsCertsPath = joinPath(path, 'tls_certificate_sds_secret_configs');
+  const sdsCerts = list(raw, 'tls_certificate_sds_secret_configs');
+  if (sdsCerts.length > 0 && list(raw, 'tls_certificates').length > 0) {
+    reject(sdsCertsPath, 'tls_certificates and tls_certificate_sds_secret_configs are both set (Envoy takes one)', 'keep one of them');
+  }
   const certificates = list(raw, 'tls_certificates').map((c, i) => tlsCertificate(c, indexPath(certsPath, i)));
+  sdsCerts.forEach((ref, i) => {
+    const secret = staticSecret(ref, indexPath(sdsCertsPath, i), 'tls_certificate', ctx);
+    certificates.push(tlsCertificate(secret.raw, secret.path));
+  });
 
-  // combined_validation_context is not accepted (the support table rejects it): Envoy requires
-  // its SDS part, and SDS is not built.
+  // combined_validation_context is not accepted (the support table rejects it): its default part
+  // merged into an SDS validation context is not built.
   const direct = obj(raw, 'validation_context');
-  const validation = direct === undefined ? undefined : validationContext(direct, joinPath(path, 'validation_context'));
+  const sdsValidation = obj(raw, 'validation_context_sds_secret_config');
+  let validation: CertificateValidation | undefined; // the two are a oneof (the schema check)
+  if (direct !== undefined) validation = validationContext(direct, joinPath(path, 'validation_context'));
+  if (sdsValidation !== undefined) {
+    const secret = staticSecret(sdsValidation, joinPath(path, 'validation_context_sds_secret_config'), 'validation_context', ctx);
+    validation = validationContext(secret.raw, secret.path);
+  }
 
   const context: TlsContext = { certificates, minVersion, maxVersion, cipherSuites, ecdhCurves, alpnProtocols: strings(raw, 'alpn_protocols') };
   if (validation !== undefined) context.validation = validation;
   // The whole context once more, as the runtime builds it (catches what a part alone cannot).
   checkSecureContext(context, path);
   return context;
+}
+
+// The part of a static secret an SdsSecretConfig asks for; errors name the reference, then the
+// secret's own fields by their static_resources.secrets path.
+function staticSecret(ref: Raw, path: string, part: 'tls_certificate' | 'validation_context', ctx: TranslateContext | undefined): { raw: Raw; path: string } {
+  const name = str(ref, 'name');
+  if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name a secret of static_resources.secrets');
+  const secrets = ctx?.secrets;
+  if (secrets === undefined) {
+    return reject(joinPath(path, 'name'), `secret '${name}' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets in Legate`, 'inline the certificate (tls_certificates / validation_context)');
+  }
+  const secret = secrets.get(name);
+  if (secret === undefined) {
+    const known = [...secrets.keys()].slice(0, 10).join(', ');
+    return reject(joinPath(path, 'name'), `unknown secret '${name}'`, `define it in static_resources.secrets${known === '' ? '' : ` (defined: ${known})`}`);
+  }
+  const body = obj(secret.raw, part);
+  if (body === undefined) return reject(joinPath(path, 'name'), `secret '${name}' has no ${part}`, `give secret '${name}' a ${part}, or name another secret`);
+  return { raw: body, path: joinPath(secret.path, part) };
 }
 
 function tlsCertificate(raw: Raw, path: string): TlsCertificate {
