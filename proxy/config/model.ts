@@ -480,6 +480,15 @@ export interface Cluster {
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
+  autoSni?: AutoSni; // upstream_http_protocol_options; absent when auto_sni and auto_san_validation are off
+}
+
+// UpstreamHttpProtocolOptions: each request's host (or override_auto_sni_header) names the TLS
+// server: the SNI sent (auto_sni; not for an IP address) and the SAN required (auto_san_validation).
+export interface AutoSni {
+  sni: boolean;
+  sanValidation: boolean;
+  header: string; // override_auto_sni_header, lower-case; '' = the request's host
 }
 
 // ---- the bootstrap's process-level parts ----

@@ -213,8 +213,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'common_http_protocol_options explicit_http_config upstream_http_protocol_options',
     'header_validation_config',
   ],
-  // auto_sni / auto_san_validation (SNI and SAN check from the request's Host) are not built.
-  'envoy.config.core.v3.UpstreamHttpProtocolOptions': ['', 'override_auto_sni_header'],
+  'envoy.config.core.v3.UpstreamHttpProtocolOptions': ['auto_sni auto_san_validation override_auto_sni_header', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': ['http_protocol_options http2_protocol_options', ''],
   'envoy.config.cluster.v3.Cluster.CommonLbConfig': [
     'healthy_panic_threshold locality_weighted_lb_config',

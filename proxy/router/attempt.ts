@@ -4,6 +4,7 @@
 // outlier detector's results.
 import type { HeaderMap, RequestEncoder, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../codec/index.ts';
 import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason, UpstreamCluster } from '../upstream/index.ts';
+import { autoSniOptions } from './auto-sni.ts';
 import type { ResetReason } from './retry-state.ts';
 import type { RouterStream } from './router-stream.ts';
 import { poolFailureReason, streamResetReason } from './upstream-errors.ts';
@@ -62,7 +63,10 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     this.host.stats.rqTotal++;
     this.host.stats.rqActive++;
     if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
-    this.pending = cluster.httpPool(this.host).newStream(this, this, fresh ? FRESH : undefined);
+    // auto_sni / auto_san_validation: a pool per server name; otherwise the host's one pool.
+    const auto = cluster.config.autoSni;
+    const pool = auto === undefined ? cluster.httpPool(this.host) : cluster.httpPool(this.host, autoSniOptions(auto, this.owner.stream.head.headers));
+    this.pending = pool.newStream(this, this, fresh ? FRESH : undefined);
   }
 
   // ---- HttpPoolCallbacks ----

@@ -1,6 +1,7 @@
 // request_mirror_policies: a copy of the request goes to each shadow cluster, fire and forget.
 // Its :authority gets Envoy's "-shadow" suffix (before any port), its answer is read and dropped,
 // and nothing about it reaches the client; it counts in the shadow cluster's stats.
+import { autoSniOptions } from './auto-sni.ts';
 import type { HeaderMap, RequestEncoder, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../codec/index.ts';
 import type { RequestMirrorPolicy } from '../config/model.ts';
 import type { ClusterManager, HttpPoolCallbacks, UpstreamCluster } from '../upstream/index.ts';
@@ -22,7 +23,8 @@ export function sendShadows(policies: readonly RequestMirrorPolicy[], request: S
     const headers = { ...request.headers, host: shadowAuthority(String(request.headers.host ?? '')) };
     cluster.stats.upstreamRqTotal.inc();
     const shadow = new Shadow(cluster, { ...request, headers });
-    shadow.pending = cluster.httpPool(host).newStream(shadow, shadow);
+    const auto = cluster.config.autoSni;
+    shadow.pending = (auto === undefined ? cluster.httpPool(host) : cluster.httpPool(host, autoSniOptions(auto, headers))).newStream(shadow, shadow);
   }
 }
 

@@ -2,7 +2,7 @@
 // upstream, with certificate validation by Envoy's rules.
 export { buildSecureContext } from './context.ts';
 export { DownstreamTls, DEFAULT_HANDSHAKE_TIMEOUT_MS } from './downstream.ts';
-export { UpstreamTls, type UpstreamTlsCallbacks } from './upstream.ts';
+export { UpstreamTls, type UpstreamTlsCallbacks, type UpstreamTlsOptions } from './upstream.ts';
 export { SslStats } from './stats.ts';
 export { verifyPeer, parseSubjectAltName, sanMatches, type VerifyResult, type VerifyFailure } from './verify.ts';
 export { tlsInfo, isTls, type TlsInfo } from './info.ts';

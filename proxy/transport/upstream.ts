@@ -5,7 +5,7 @@
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { nodeTls } from './node-tls.ts';
-import type { UpstreamTlsContext } from '../config/model.ts';
+import type { CertificateValidation, SanMatcher, UpstreamTlsContext } from '../config/model.ts';
 import { buildSecureContext } from './context.ts';
 import type { SslStats } from './stats.ts';
 import { verifyPeer } from './verify.ts';
@@ -14,6 +14,16 @@ export interface UpstreamTlsCallbacks {
   onSecure(secure: tls.TLSSocket): void;
   /** `reason` reads like Envoy's upstream transport failure reason: "TLS_error:|...". */
   onFailure(reason: string): void;
+}
+
+/**
+ * Per-connection choices from the request (the cluster's auto_sni / auto_san_validation): the SNI
+ * to send instead of the configured `sni`, and the name the server's certificate must carry instead
+ * of the configured SAN matchers.
+ */
+export interface UpstreamTlsOptions {
+  serverName?: string;
+  verifySan?: string;
 }
 
 export class UpstreamTls {
@@ -28,12 +38,14 @@ export class UpstreamTls {
   }
 
   /** Starts the client handshake on `socket`; returns the TLSSocket (destroy it to give up). */
-  connect(socket: Socket, callbacks: UpstreamTlsCallbacks): tls.TLSSocket {
+  connect(socket: Socket, callbacks: UpstreamTlsCallbacks, options?: UpstreamTlsOptions): tls.TLSSocket {
     const { config } = this;
+    const sni = options?.serverName ?? config.sni;
+    const validation = options?.verifySan === undefined ? config.validation : sanOverride(config.validation, options.verifySan);
     const secure = nodeTls().connect({
       socket,
       secureContext: this.secureContext,
-      servername: config.sni === '' ? undefined : config.sni,
+      servername: sni === '' ? undefined : sni,
       ALPNProtocols: config.alpnProtocols.length > 0 ? config.alpnProtocols : undefined,
       // Envoy does not check the host name against the certificate: the validation context says
       // what to check (SANs), and without trusted_ca nothing is verified.
@@ -56,7 +68,7 @@ export class UpstreamTls {
     secure.once('close', onClose);
     secure.once('secureConnect', () => {
       if (done) return;
-      const verdict = verifyPeer(secure, config.validation, true);
+      const verdict = verifyPeer(secure, validation, true);
       if (!verdict.ok) {
         this.stats?.onVerifyFailure(verdict.failure);
         fail(verdict.reason);
@@ -72,4 +84,11 @@ export class UpstreamTls {
     });
     return secure;
   }
+}
+
+// Envoy's SAN override list replaces the configured matchers: the name must be a DNS SAN (a
+// `*.` wildcard SAN one label deep matches), or equal a URI or IP SAN.
+function sanOverride(validation: CertificateValidation | undefined, name: string): CertificateValidation {
+  const matcher: SanMatcher = { sanTypes: ['DNS', 'URI', 'IP_ADDRESS'], matcher: { kind: 'exact', value: name, ignoreCase: false } };
+  return { ...(validation ?? { spkiPins: [], certHashes: [] }), sanMatchers: [matcher] };
 }

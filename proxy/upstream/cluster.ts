@@ -11,7 +11,7 @@ import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
 import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
-import { SslStats, UpstreamTls } from '../transport/index.ts';
+import { SslStats, UpstreamTls, type UpstreamTlsOptions } from '../transport/index.ts';
 import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
 export interface ClusterOptions {
@@ -42,6 +42,9 @@ export class UpstreamCluster {
   readonly tls: UpstreamTls | null;
   private lb: RefreshableLoadBalancer;
   private readonly httpPools = new Map<string, Http1Pool>();
+  /** auto_sni / auto_san_validation: per address, a pool per (SNI, SAN), so connections made for
+   *  different server names never mix. */
+  private readonly namedPools = new Map<string, Map<string, Http1Pool>>();
   private readonly httpCodec: ClientCodecFactory;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
@@ -90,6 +93,7 @@ export class UpstreamCluster {
         pool.drain();
       }
     }
+    for (const address of this.namedPools.keys()) if (!live.has(address)) this.dropNamedPools(address);
     const changed = next.length !== this.hosts.length || next.some((h, i) => h !== this.hosts[i]);
     this.hosts = next;
     this.outlier?.setHosts(live);
@@ -106,6 +110,7 @@ export class UpstreamCluster {
     for (const host of removed) {
       this.httpPools.get(host.address)?.drain();
       this.httpPools.delete(host.address);
+      this.dropNamedPools(host.address);
     }
     this.hosts = hosts;
     this.outlier?.setHosts(hosts.map((h) => h.address));
@@ -132,14 +137,40 @@ export class UpstreamCluster {
     return this.lb.chooseHost(ctx) as Host | null;
   }
 
-  /** The host's HTTP/1 connection pool (one per address, made on first use). */
-  httpPool(host: Host): HttpConnectionPool {
+  /**
+   * The host's HTTP/1 connection pool (one per address, made on first use). With `tls` (the
+   * request's SNI and SAN under auto_sni / auto_san_validation) one per address and server name.
+   */
+  httpPool(host: Host, tls?: UpstreamTlsOptions): HttpConnectionPool {
+    if (tls !== undefined && this.tls !== null) return this.namedPool(host, tls);
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
       pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
       this.httpPools.set(host.address, pool);
     }
     return pool;
+  }
+
+  private namedPool(host: Host, tls: UpstreamTlsOptions): HttpConnectionPool {
+    let pools = this.namedPools.get(host.address);
+    if (pools === undefined) {
+      pools = new Map();
+      this.namedPools.set(host.address, pools);
+    }
+    const key = `${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`;
+    let pool = pools.get(key);
+    if (pool === undefined) {
+      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket, tlsOptions: tls });
+      pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  private dropNamedPools(address: string): void {
+    const pools = this.namedPools.get(address);
+    if (pools === undefined) return;
+    this.namedPools.delete(address);
+    for (const pool of pools.values()) pool.drain();
   }
 
   hostByAddress(address: string): Host | undefined {
@@ -150,8 +181,9 @@ export class UpstreamCluster {
   async close(): Promise<void> {
     this.originalDst?.close();
     this.outlier?.close();
-    const httpPools = [...this.httpPools.values()];
+    const httpPools = [...this.httpPools.values(), ...[...this.namedPools.values()].flatMap((m) => [...m.values()])];
     this.httpPools.clear();
+    this.namedPools.clear();
     for (const pool of httpPools) pool.drain();
     await Promise.allSettled(httpPools.map((p) => p.closed()));
   }

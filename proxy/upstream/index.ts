@@ -1,6 +1,7 @@
 // The upstream part: clusters, hosts, load balancing and connection pools.
 export { ClusterManager, type OutlierEjectionListener } from './cluster-manager.ts';
 export { UpstreamCluster } from './cluster.ts';
+export type { UpstreamTlsOptions } from '../transport/index.ts';
 export { Host, HEALTH_FLAG, hostAddress } from './host.ts';
 export { ClusterStats } from './cluster-stats.ts';
 export { clusterStatuses, mergeClusterStatuses, type ClusterStatus, type HostStatus } from './cluster-status.ts';

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { indexPath, joinPath, keyPath } from '../errors.ts';
 import { HTTP_PROTOCOL_OPTIONS_TYPE } from '../extensions.ts';
-import type { CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection } from '../model.ts';
+import type { AutoSni, CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection } from '../model.ts';
 import { bool, list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { configSource } from './config-source.ts';
@@ -46,6 +46,7 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   // services Legate calls itself (the xDS server) use HTTP/2 whatever this says.
   if (protocol.http2) ctx?.warnings.push(`${joinPath(path, 'http2_protocol_options')}: HTTP/2 to upstream hosts is not supported by Legate yet; its requests to cluster '${name}' use HTTP/1.1`);
   const cluster: Cluster = {
+    ...(protocol.autoSni !== undefined ? { autoSni: protocol.autoSni } : {}),
     name,
     type,
     altStatName: str(raw, 'alt_stat_name'),
@@ -127,6 +128,7 @@ function bindAddress(raw: Raw, path: string): string {
 }
 
 interface ProtocolOptions {
+  autoSni?: AutoSni;
   http2: boolean;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
@@ -145,7 +147,11 @@ function protocolOptions(raw: Raw, path: string): ProtocolOptions {
   }
   const common = obj(options ?? {}, 'common_http_protocol_options') ?? obj(raw, 'common_http_protocol_options') ?? {};
   const explicit = obj(options ?? {}, 'explicit_http_config');
+  const upstream = obj(options ?? {}, 'upstream_http_protocol_options') ?? obj(raw, 'upstream_http_protocol_options') ?? {};
+  const sni = bool(upstream, 'auto_sni', false);
+  const sanValidation = bool(upstream, 'auto_san_validation', false);
   return {
+    ...(sni || sanValidation ? { autoSni: { sni, sanValidation, header: str(upstream, 'override_auto_sni_header').toLowerCase() } } : {}),
     http2: explicit?.http2_protocol_options !== undefined || raw.http2_protocol_options !== undefined,
     maxRequestsPerConnection: num(common, 'max_requests_per_connection', num(raw, 'max_requests_per_connection', 0)),
     idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),

@@ -10,7 +10,7 @@
 // TLS error ("TLS_error:|CERTIFICATE_VERIFY_FAILED: ...").
 import net, { type Socket } from 'node:net';
 import type { Cluster } from '../../config/model.ts';
-import type { UpstreamTls } from '../../transport/index.ts';
+import type { UpstreamTls, UpstreamTlsOptions } from '../../transport/index.ts';
 import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
 import type { Host } from '../host.ts';
@@ -42,6 +42,8 @@ export interface ConnectOptions {
   /** Keep our write side open when the upstream sends FIN (the TCP proxy relays half-closes). */
   allowHalfOpen?: boolean;
   openSocket?: OpenSocket;
+  /** SNI and SAN from the request (auto_sni, auto_san_validation) for a TLS cluster. */
+  tlsOptions?: UpstreamTlsOptions;
 }
 
 /** A connection being made; cancel() gives it up without a callback and without a failure count. */
@@ -49,12 +51,14 @@ export class ConnectAttempt {
   readonly socket: Socket;
   private readonly cluster: PoolCluster;
   private readonly host: Host;
+  private readonly tlsOptions: UpstreamTlsOptions | undefined;
   private callbacks: ConnectCallbacks | null;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(cluster: PoolCluster, host: Host, callbacks: ConnectCallbacks, options: ConnectOptions | undefined) {
     this.cluster = cluster;
     this.host = host;
+    this.tlsOptions = options?.tlsOptions;
     this.callbacks = callbacks;
     const open = options?.openSocket ?? net.connect;
     const socket = open({
@@ -108,7 +112,7 @@ export class ConnectAttempt {
         onFailure: (reason) => {
           if (this.callbacks !== null) this.fail('connection-failure', reason);
         },
-      });
+      }, this.tlsOptions);
       return;
     }
     this.connected(this.socket);

@@ -9,12 +9,15 @@
 import type { Socket } from 'node:net';
 import type { ClientConnection, ClientConnectionCallbacks, ResponseDecoder } from '../../codec/index.ts';
 import type { Host } from '../host.ts';
-import { connect, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type OpenSocket, type PoolCluster } from './connect.ts';
+import { connect, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type ConnectOptions, type OpenSocket, type PoolCluster } from './connect.ts';
+import type { UpstreamTlsOptions } from '../../transport/index.ts';
 import type { Cancellable, ClientCodecFactory, HttpConnectionPool, HttpPoolCallbacks, NewStreamOptions, PoolFailureReason } from './types.ts';
 
 export interface Http1PoolOptions {
   /** How sockets are opened (tests: a connect that never completes). Default net.connect. */
   openSocket?: OpenSocket;
+  /** The SNI and SAN this pool's TLS connections use (auto_sni / auto_san_validation pools). */
+  tlsOptions?: UpstreamTlsOptions;
 }
 
 // A connection's state (plain numbers: erasable syntax has no enums).
@@ -60,9 +63,9 @@ class PoolConnection implements ConnectCallbacks, ClientConnectionCallbacks {
   /** Close once idle: max_requests_per_connection reached. */
   draining = false;
 
-  constructor(pool: Http1Pool, openSocket: OpenSocket | undefined) {
+  constructor(pool: Http1Pool, options: ConnectOptions) {
     this.pool = pool;
-    this.attempt = connect(pool.cluster, pool.host, this, { openSocket });
+    this.attempt = connect(pool.cluster, pool.host, this, options);
     this.socket = this.attempt.socket;
     // After connect()'s own 'close' listener: the breaker has released this connection when the
     // pool looks for a replacement.
@@ -99,7 +102,7 @@ export class Http1Pool implements HttpConnectionPool {
   readonly host: Host;
   readonly cluster: PoolCluster;
   private readonly codecFactory: ClientCodecFactory;
-  private readonly openSocket: OpenSocket | undefined;
+  private readonly connectOptions: ConnectOptions;
   /** Idle connections, the most recently idle last (LIFO keeps the warmest ones busy). */
   private idle: PoolConnection[] = [];
   /** Every connection whose socket has not closed yet, in any state. */
@@ -119,7 +122,7 @@ export class Http1Pool implements HttpConnectionPool {
     this.host = host;
     this.cluster = cluster;
     this.codecFactory = codecFactory;
-    this.openSocket = options.openSocket;
+    this.connectOptions = { openSocket: options.openSocket, tlsOptions: options.tlsOptions };
   }
 
   newStream(decoder: ResponseDecoder, callbacks: HttpPoolCallbacks, options?: NewStreamOptions): Cancellable | null {
@@ -330,7 +333,7 @@ export class Http1Pool implements HttpConnectionPool {
   private openConnection(): void {
     this.connectingCount++;
     this.usableCount++;
-    this.connections.add(new PoolConnection(this, this.openSocket));
+    this.connections.add(new PoolConnection(this, this.connectOptions));
   }
 
   private cancelConnect(conn: PoolConnection): void {
