@@ -20,6 +20,9 @@ import type { ResourceConsumer, ResourceUpdate, TypeStats, UpdateResult, XdsLogg
 export interface FileSourceOptions {
   path: string;
   typeUrl: string; // the type the file must hold (it backs lds_config, cds_config, ...)
+  // path_config_source.watched_directory: changes there reload the file too (a mounted secret
+  // or ConfigMap swaps a symlink in its own directory, which may not be the file's).
+  watchedDirectory?: string;
   onResources: ResourceConsumer;
   // The file could not be read or parsed, so onResources was not called; the last good set stays.
   onInvalid?: (error: string) => void;
@@ -42,6 +45,7 @@ class WatchedFile implements FileSource {
   readonly #options: FileSourceOptions;
   readonly #subscription: Subscription;
   #watcher: FSWatcher | undefined;
+  #directoryWatcher: FSWatcher | undefined;
   #lastText: string | undefined;
   #lastResult: UpdateResult = { ok: false, error: 'not loaded yet' };
   #loading = false;
@@ -57,12 +61,18 @@ class WatchedFile implements FileSource {
     // Watch before the first read, so that a change during it is not missed.
     this.#watcher = watch(path.dirname(this.#options.path), () => this.#changed());
     this.#watcher.on('error', (error) => this.#options.logger?.warn(`${this.#options.path}: watch failed: ${error.message}`));
+    const watched = this.#options.watchedDirectory;
+    if (watched !== undefined && path.resolve(watched) !== path.resolve(path.dirname(this.#options.path))) {
+      this.#directoryWatcher = watch(watched, () => this.#changed());
+      this.#directoryWatcher.on('error', (error) => this.#options.logger?.warn(`${watched}: watch failed: ${error.message}`));
+    }
     return this.#reload();
   }
 
   stop(): void {
     this.#stopped = true;
     this.#watcher?.close();
+    this.#directoryWatcher?.close();
   }
 
   state(): TypeStats {

@@ -11,6 +11,7 @@ export {
   ENDPOINT_TYPE_URL,
   LISTENER_TYPE_URL,
   ROUTE_TYPE_URL,
+  SECRET_TYPE_URL,
   WARMING_ORDER,
 } from './resource-types.ts';
 export { anyFromJson, anyToJson, ProtoJsonError } from './proto-json.ts';

@@ -11,6 +11,7 @@ import type {
   Listener,
   Node,
   RouteConfig,
+  TlsSecret,
 } from './model.ts';
 import { checkMessage, checkResource } from './schema.ts';
 import type { Normalized } from './schema.ts';
@@ -21,6 +22,7 @@ import type { Raw, TranslateContext } from './translate/common.ts';
 import { translateLoadAssignment } from './translate/endpoint.ts';
 import { translateListenerResource } from './translate/listener.ts';
 import { translateRouteConfig } from './translate/route.ts';
+import { tlsCertificate, validationContext } from './translate/transport-socket.ts';
 import { validateSnapshot } from './validate.ts';
 
 export { ConfigError } from './errors.ts';
@@ -161,6 +163,23 @@ export function translateRouteConfiguration(raw: unknown, path = ''): { routeCon
 
 export function translateCluster(raw: unknown, path = ''): { cluster: Cluster; warnings: string[] } {
   return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path, ctx), warnings: ctx.warnings }), raw);
+}
+
+export const SECRET_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Secret';
+
+/** An SDS Secret resource: its certificate or validation context, read and checked (files, PEM, key). */
+export function translateSecret(raw: unknown, path = ''): { secret: TlsSecret; warnings: string[] } {
+  return guarded(path, SECRET_TYPE, (resource, ctx) => {
+    const name = str(resource, 'name');
+    if (name === '') reject(path === '' ? 'name' : `${path}.name`, 'required field is missing', 'SDS secrets need a name');
+    const secret: TlsSecret = { name };
+    const certificate = obj(resource, 'tls_certificate');
+    const validation = obj(resource, 'validation_context');
+    if (certificate !== undefined) secret.tlsCertificate = tlsCertificate(certificate, path === '' ? 'tls_certificate' : `${path}.tls_certificate`);
+    if (validation !== undefined) secret.validation = validationContext(validation, path === '' ? 'validation_context' : `${path}.validation_context`);
+    if (certificate === undefined && validation === undefined) reject(path, `secret '${name}' has neither tls_certificate nor validation_context`, 'give it one of them');
+    return { secret, warnings: ctx.warnings };
+  }, raw);
 }
 
 export function translateClusterLoadAssignment(raw: unknown, path = ''): { loadAssignment: ClusterLoadAssignment; warnings: string[] } {

@@ -338,6 +338,23 @@ export interface TlsContext {
   ecdhCurves: string[]; // empty = node's defaults
   alpnProtocols: string[];
   validation?: CertificateValidation;
+  // Secrets from SDS files (sds_config.path_config_source). The primary fills `certificates` and
+  // `validation` from them before a snapshot goes to the workers; a listener or cluster whose
+  // secret has not loaded yet is left out of the snapshot (it warms).
+  sds?: { certificates: SdsSecretRef[]; validation?: SdsSecretRef };
+}
+
+export interface SdsSecretRef {
+  name: string;
+  path: string; // the file holding a DiscoveryResponse of Secret resources
+  watchedDirectory?: string; // reload on changes there (path_config_source.watched_directory)
+}
+
+// A Secret resource (envoy.extensions.transport_sockets.tls.v3.Secret), read and checked.
+export interface TlsSecret {
+  name: string;
+  tlsCertificate?: TlsCertificate;
+  validation?: CertificateValidation;
 }
 
 export interface DownstreamTlsContext extends TlsContext {
@@ -507,7 +524,9 @@ export interface Admin {
 
 // Where a dynamic resource comes from: the ADS stream, or a file watched on disk (Envoy's
 // path_config_source: a DiscoveryResponse in YAML/JSON).
-export type ConfigSourceRef = { kind: 'ads' } | { kind: 'path'; path: string };
+// watchedDirectory: path_config_source.watched_directory (LDS, CDS and SDS files reload on changes
+// there too; RDS/EDS files watch their own directory only).
+export type ConfigSourceRef = { kind: 'ads' } | { kind: 'path'; path: string; watchedDirectory?: string };
 
 export interface GrpcServiceRef {
   clusterName?: string; // envoy_grpc: a cluster from static_resources

@@ -29,7 +29,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'user_agent_name user_agent_version user_agent_build_version extensions client_features dynamic_parameters listening_addresses',
   ],
   'envoy.config.core.v3.ConfigSource': ['path path_config_source ads self initial_fetch_timeout resource_api_version', ''],
-  'envoy.config.core.v3.PathConfigSource': ['path', 'watched_directory'],
+  'envoy.config.core.v3.PathConfigSource': ['path watched_directory', ''],
   'envoy.config.core.v3.ApiConfigSource': [
     'api_type transport_api_version grpc_services set_node_on_first_message_only request_timeout',
     'refresh_delay rate_limit_settings',
@@ -65,8 +65,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'tls_params tls_certificates validation_context alpn_protocols tls_certificate_sds_secret_configs validation_context_sds_secret_config',
     '',
   ],
-  // Static secrets only: a reference with an sds_config (SDS from files or over ADS) is rejected.
-  'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': ['name', ''],
+  // sds_config: from files (path_config_source); SDS over ADS is refused by the translator.
+  'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': ['name sds_config', ''],
   'envoy.extensions.transport_sockets.tls.v3.Secret': ['name tls_certificate validation_context', ''],
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': [
     'tls_minimum_protocol_version tls_maximum_protocol_version cipher_suites ecdh_curves',

@@ -109,8 +109,10 @@ export class ActiveListener {
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.tlsInspector = hasTlsInspector(config) ? (this.tlsInspector ?? new TlsInspector(this.store)) : undefined;
     this.handlers = buildHandlers(config, factory, previous, this.store);
-    const kept = new Set(this.handlers.values());
-    for (const handler of previous.values()) if (!kept.has(handler)) handler.drain();
+    // A chain whose TLS material alone changed (an SDS rotation) keeps its inner handler: its
+    // connections go on, new handshakes get the new SecureContext.
+    const kept = new Set([...this.handlers.values()].map(innerOf));
+    for (const handler of previous.values()) if (!kept.has(innerOf(handler))) handler.drain();
   }
 
   /** Also the entry for connections handed over by an original_dst listener. */
@@ -214,15 +216,25 @@ function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous:
   const chains = config.defaultFilterChain ? [...config.filterChains, config.defaultFilterChain] : config.filterChains;
   for (const chain of chains) {
     let reused: ChainHandler | undefined;
+    let sameButTls: ChainHandler | undefined;
     for (const [old, handler] of previous) {
       if (isDeepStrictEqual(old, chain)) {
         reused = handler;
         break;
       }
+      if (sameButTls === undefined && old.tls !== undefined && chain.tls !== undefined && isDeepStrictEqual({ ...old, tls: undefined }, { ...chain, tls: undefined })) {
+        sameButTls = handler;
+      }
     }
-    handlers.set(chain, reused ?? withTransportSocket(factory(chain, config), chain, config, store));
+    handlers.set(chain, reused ?? withTransportSocket(sameButTls !== undefined ? innerOf(sameButTls) : factory(chain, config), chain, config, store));
   }
   return handlers;
+}
+
+// The handler a TLS wrapper hands its secure sockets to (a plain chain's handler is its own).
+const innerHandlers = new WeakMap<ChainHandler, ChainHandler>();
+function innerOf(handler: ChainHandler): ChainHandler {
+  return innerHandlers.get(handler) ?? handler;
 }
 
 // A chain with a TLS transport socket: the handler gets the TLSSocket once the handshake is done
@@ -231,10 +243,12 @@ function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: 
   if (chain.tls === undefined) return handler;
   const stats = new SslStats(store, `listener.${config.address.address}_${config.address.port}.`);
   const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
-  return {
+  const wrapped: ChainHandler = {
     onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts)),
     drain: () => handler.drain(),
   };
+  innerHandlers.set(wrapped, handler);
+  return wrapped;
 }
 
 function hasTlsInspector(config: Listener): boolean {

@@ -105,7 +105,7 @@ export class DynamicConfigSource {
     this.#client?.start();
     for (const kind of ['cds', 'lds'] as const) {
       const source = this.#dynamic[kind];
-      if (source?.kind === 'path') this.#watchFile(kind, source.path);
+      if (source?.kind === 'path') this.#watchFile(kind, source.path, source.watchedDirectory);
     }
     await this.#initialized.promise;
   }
@@ -319,13 +319,14 @@ export class DynamicConfigSource {
     this.#timers.set(key, timer);
   }
 
-  #watchFile(kind: Kind, path: string): void {
+  #watchFile(kind: Kind, path: string, watchedDirectory?: string): void {
     const key = `${kind} ${path}`;
     if (this.#files.has(key) || this.#stopped) return;
     const source = `path:${path}`;
     const file = createFileSource({
       path,
       typeUrl: TYPE_URLS[kind],
+      ...(watchedDirectory !== undefined ? { watchedDirectory } : {}),
       onResources: this.#consumer(kind, source),
       onInvalid: (error) => void this.#serial(() => this.#rejected(kind, source, '', error, [])),
       logger: { info: this.#options.log, warn: this.#options.log },

@@ -18,6 +18,7 @@ import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.t
 import { withSidecarDefaults } from './sidecar.ts';
 import { originalDstUnavailableMessage } from '../listener/index.ts';
 import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
+import type { SecretFiles } from './secret-files.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -47,6 +48,8 @@ export class Primary implements AdminContext {
   private stopping: Promise<void> | null = null;
   private spare: ClusterWorkerHandle | null = null;
   private dynamic: DynamicConfigSource | null = null;
+  private secretFiles: SecretFiles | null = null; // SDS files, when a TLS context names one
+  private lastParts: SnapshotParts | null = null; // what the last update was given, before SDS resolution
   private updating: Promise<void> = Promise.resolve();
   private readonly healthChecks: HealthCheckManager;
   private quickCrashes = 0;
@@ -69,8 +72,16 @@ export class Primary implements AdminContext {
     this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService };
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
-    const reservation = multi && this.options.reusePort ? await reservePorts(snapshotOf(boot, 1)) : null;
-    this.snapshot = reservation?.snapshot ?? snapshotOf(boot, 1);
+    let initial = snapshotOf(boot, 1);
+    if (hasSdsFiles(initial)) {
+      // Loaded only when needed: it brings the xDS client's file watcher and protos.
+      const { SecretFiles } = await import('./secret-files.ts');
+      this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
+      await this.secretFiles.watch(initial);
+      initial = this.secretFiles.resolve(initial);
+    }
+    const reservation = multi && this.options.reusePort ? await reservePorts(initial) : null;
+    this.snapshot = reservation?.snapshot ?? initial;
     this.handles = multi ? await this.forkWorkers(this.options.workers) : [await this.localWorker()];
     for (const h of this.handles) this.listenForOutliers(h);
     this.healthChecks.onChange((cluster, address, failed) => void this.broadcastHealth([{ source: 'active', cluster, address, unhealthy: failed }]));
@@ -79,6 +90,7 @@ export class Primary implements AdminContext {
     } finally {
       await reservation?.release();
     }
+    this.lastParts = partsOf(boot);
     if (boot.admin.address !== undefined) {
       this.admin = new AdminServer(this, this.options.log);
       await this.admin.listen(boot.admin.address);
@@ -116,13 +128,29 @@ export class Primary implements AdminContext {
    * worker. Updates are serialised: each one starts from the snapshot the previous one left.
    */
   update(parts: SnapshotParts): Promise<void> {
+    this.lastParts = parts;
     const run = this.updating.then(async () => {
+      if (this.secretFiles === null && hasSdsFiles(parts)) {
+        const { SecretFiles } = await import('./secret-files.ts');
+        this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
+      }
+      if (this.secretFiles !== null) {
+        await this.secretFiles.watch(parts);
+        parts = this.secretFiles.resolve(parts);
+      }
       const next = keepBoundPorts({ version: this.snapshot.version + 1, ...parts }, this.snapshot);
       await this.applyToAll(next);
       this.snapshot = next;
     });
     this.updating = run.catch(() => undefined);
     return run;
+  }
+
+  /** An SDS file brought new secrets: the same resources again, with them. */
+  private secretsChanged(): void {
+    const parts = this.lastParts;
+    if (parts === null || this.stopping !== null) return; // the start applies what loaded first
+    this.update(parts).catch((err: Error) => this.options.log(`SDS update not applied, keeping the running config: ${err.message}`));
   }
 
   /** The bootstrap file, with the sidecar's defaults in sidecar mode. */
@@ -199,6 +227,7 @@ export class Primary implements AdminContext {
       this.state = 'DRAINING';
       this.store.gauge('server.live').set(0);
       await this.dynamic?.stop();
+      this.secretFiles?.stop();
       this.healthChecks.close();
       await Promise.all(this.handles.map((h) => h.drain(this.options.drainTimeMs).catch(() => undefined)));
       await this.admin?.close();
@@ -292,6 +321,16 @@ function keepBoundPorts(next: Snapshot, current: Snapshot): Snapshot {
 function hasDynamicResources(boot: BootstrapConfig): boolean {
   const d = boot.dynamicResources;
   return d.ads !== undefined || d.lds !== undefined || d.cds !== undefined;
+}
+
+function partsOf(boot: BootstrapConfig): SnapshotParts {
+  return { listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs, versions: staticVersions() };
+}
+
+/** Does a listener or cluster take a secret from an SDS file? */
+function hasSdsFiles(parts: Pick<SnapshotParts, 'listeners' | 'clusters'>): boolean {
+  const chains = parts.listeners.flatMap((l) => (l.defaultFilterChain === undefined ? l.filterChains : [...l.filterChains, l.defaultFilterChain]));
+  return chains.some((c) => c.tls?.sds !== undefined) || parts.clusters.some((c) => c.tls?.sds !== undefined);
 }
 
 function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {

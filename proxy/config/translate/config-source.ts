@@ -11,6 +11,9 @@ export function configSource(raw: Raw, path: string): ConfigSourceRef {
   if (raw.ads !== undefined || raw.self !== undefined) return { kind: 'ads' };
   if (raw.path !== undefined) return { kind: 'path', path: str(raw, 'path') };
   const pathSource = obj(raw, 'path_config_source');
-  if (pathSource !== undefined) return { kind: 'path', path: str(pathSource, 'path') };
+  if (pathSource !== undefined) {
+    const watched = obj(pathSource, 'watched_directory');
+    return watched === undefined ? { kind: 'path', path: str(pathSource, 'path') } : { kind: 'path', path: str(pathSource, 'path'), watchedDirectory: str(watched, 'path') };
+  }
   return reject(path, 'the config source names no source', `set ads: {} (with dynamic_resources.ads_config) or path_config_source.path (${joinPath(path, 'path_config_source')})`);
 }

@@ -14,6 +14,7 @@ import type {
   CertificateValidation,
   DownstreamTlsContext,
   SanMatcher,
+  SdsSecretRef,
   SanType,
   TlsCertificate,
   TlsContext,
@@ -22,6 +23,7 @@ import type {
 } from '../model.ts';
 import { bool, dataSourceText, list, obj, reject, str, stringMatcher, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
+import { configSource } from './config-source.ts';
 
 
 const TLS_NAMES = ['envoy.transport_sockets.tls', 'tls'];
@@ -52,7 +54,7 @@ export function downstreamTransportSocket(raw: Raw | undefined, path: string, ct
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
   const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.3', ctx);
-  if (common.certificates.length === 0) {
+  if (common.certificates.length === 0 && (common.sds?.certificates.length ?? 0) === 0) {
     reject(joinPath(at, 'common_tls_context.tls_certificates'), 'a TLS listener needs a certificate', 'add tls_certificates with certificate_chain and private_key, or tls_certificate_sds_secret_configs naming a static secret');
   }
   const requireClientCertificate = bool(config, 'require_client_certificate', false);
@@ -65,7 +67,7 @@ export function upstreamTransportSocket(raw: Raw | undefined, path: string, ctx?
   if (config === undefined) return undefined;
   const at = joinPath(path, 'typed_config');
   const common = commonTlsContext(obj(config, 'common_tls_context') ?? {}, joinPath(at, 'common_tls_context'), 'TLSv1.2', ctx);
-  if (common.certificates.length > 1) reject(joinPath(at, 'common_tls_context.tls_certificates'), 'an upstream TLS context takes at most one client certificate', 'keep one');
+  if (common.certificates.length + (common.sds?.certificates.length ?? 0) > 1) reject(joinPath(at, 'common_tls_context.tls_certificates'), 'an upstream TLS context takes at most one client certificate', 'keep one');
   return { ...common, sni: str(config, 'sni') };
 }
 
@@ -101,8 +103,15 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
     reject(sdsCertsPath, 'tls_certificates and tls_certificate_sds_secret_configs are both set (Envoy takes one)', 'keep one of them');
   }
   const certificates = list(raw, 'tls_certificates').map((c, i) => tlsCertificate(c, indexPath(certsPath, i)));
+  const sdsRefs: SdsSecretRef[] = [];
   sdsCerts.forEach((ref, i) => {
-    const secret = staticSecret(ref, indexPath(sdsCertsPath, i), 'tls_certificate', ctx);
+    const at = indexPath(sdsCertsPath, i);
+    const file = sdsFileRef(ref, at);
+    if (file !== undefined) {
+      sdsRefs.push(file);
+      return;
+    }
+    const secret = staticSecret(ref, at, 'tls_certificate', ctx);
     certificates.push(tlsCertificate(secret.raw, secret.path));
   });
 
@@ -112,16 +121,42 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
   const sdsValidation = obj(raw, 'validation_context_sds_secret_config');
   let validation: CertificateValidation | undefined; // the two are a oneof (the schema check)
   if (direct !== undefined) validation = validationContext(direct, joinPath(path, 'validation_context'));
+  let validationRef: SdsSecretRef | undefined;
   if (sdsValidation !== undefined) {
-    const secret = staticSecret(sdsValidation, joinPath(path, 'validation_context_sds_secret_config'), 'validation_context', ctx);
-    validation = validationContext(secret.raw, secret.path);
+    const at = joinPath(path, 'validation_context_sds_secret_config');
+    validationRef = sdsFileRef(sdsValidation, at);
+    if (validationRef === undefined) {
+      const secret = staticSecret(sdsValidation, at, 'validation_context', ctx);
+      validation = validationContext(secret.raw, secret.path);
+    }
   }
 
   const context: TlsContext = { certificates, minVersion, maxVersion, cipherSuites, ecdhCurves, alpnProtocols: strings(raw, 'alpn_protocols') };
   if (validation !== undefined) context.validation = validation;
+  if (sdsRefs.length > 0 || validationRef !== undefined) {
+    context.sds = { certificates: sdsRefs };
+    if (validationRef !== undefined) context.sds.validation = validationRef;
+  }
   // The whole context once more, as the runtime builds it (catches what a part alone cannot).
   checkSecureContext(context, path);
   return context;
+}
+
+// An SdsSecretConfig with an sds_config: SDS from a file (path_config_source) is a reference the
+// primary resolves; SDS over ADS is not built. Without sds_config: undefined (a static secret).
+function sdsFileRef(ref: Raw, path: string): SdsSecretRef | undefined {
+  const source = obj(ref, 'sds_config');
+  if (source === undefined) return undefined;
+  const name = str(ref, 'name');
+  if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name the secret the SDS file holds');
+  const sourcePath = joinPath(path, 'sds_config');
+  const at = configSource(source, sourcePath);
+  if (at.kind !== 'path') {
+    return reject(sourcePath, 'SDS over ADS is not built in Legate', 'serve the secret from a file (sds_config.path_config_source) or name a static secret (no sds_config)');
+  }
+  const file: SdsSecretRef = { name, path: at.path };
+  if (at.watchedDirectory !== undefined) file.watchedDirectory = at.watchedDirectory;
+  return file;
 }
 
 // The part of a static secret an SdsSecretConfig asks for; errors name the reference, then the
@@ -143,7 +178,7 @@ function staticSecret(ref: Raw, path: string, part: 'tls_certificate' | 'validat
   return { raw: body, path: joinPath(secret.path, part) };
 }
 
-function tlsCertificate(raw: Raw, path: string): TlsCertificate {
+export function tlsCertificate(raw: Raw, path: string): TlsCertificate {
   const chainRaw = obj(raw, 'certificate_chain');
   const keyRaw = obj(raw, 'private_key');
   if (chainRaw === undefined) reject(joinPath(path, 'certificate_chain'), 'required field is missing', 'set certificate_chain (filename or inline_string)');
@@ -172,7 +207,7 @@ function tlsCertificate(raw: Raw, path: string): TlsCertificate {
 
 const SAN_TYPES: SanType[] = ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL'];
 
-function validationContext(raw: Raw, path: string): CertificateValidation {
+export function validationContext(raw: Raw, path: string): CertificateValidation {
   const validation: CertificateValidation = { sanMatchers: [], spkiPins: [], certHashes: [] };
   const caRaw = obj(raw, 'trusted_ca');
   if (caRaw !== undefined) {

@@ -120,8 +120,8 @@ t.test('transport sockets', { skip }, async (t) => {
     ['a listener without a certificate', downstream({}), `${at}.common_tls_context.tls_certificates: a TLS listener needs a certificate`],
     ['SAN matching without a trusted CA', downstream({ tls_certificates: certs(), validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'a' } }] } }),
       `${at}.common_tls_context.validation_context.trusted_ca: SAN verification without a trusted CA is insecure`],
-    ['an SDS certificate from a config source', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }),
-      `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config: field 'sds_config' of envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig is not supported by Legate`],
+    ['an SDS certificate over ADS', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }),
+      `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config: SDS over ADS is not built in Legate`],
     ['a static secret named in an xDS listener', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert' }] }),
       `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].name: secret 'cert' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets`],
     ['a combined validation context', downstream({ tls_certificates: certs(), combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ca' } } }),
@@ -201,11 +201,26 @@ t.test('transport sockets', { skip }, async (t) => {
     }
   });
 
+  t.test('SDS from a file: the context keeps references the primary fills in', async (t) => {
+    const sds = (name: string) => ({ name, sds_config: { path_config_source: { path: '/etc/certs/sds.yaml', watched_directory: { path: '/etc/certs' } } } });
+    const { listener } = translateListener(listenerWith(downstream({
+      tls_certificate_sds_secret_configs: [sds('server')],
+      validation_context_sds_secret_config: sds('ca'),
+    })));
+    const tls = listener.filterChains[0].tls!;
+    t.same(tls.certificates, [], 'nothing read yet');
+    t.equal(tls.validation, undefined);
+    t.same(tls.sds, {
+      certificates: [{ name: 'server', path: '/etc/certs/sds.yaml', watchedDirectory: '/etc/certs' }],
+      validation: { name: 'ca', path: '/etc/certs/sds.yaml', watchedDirectory: '/etc/certs' },
+    });
+    t.match(errorOf(() => translateCluster(clusterWith({
+      transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM, common_tls_context: { tls_certificate_sds_secret_configs: [sds('a'), sds('b')] } } },
+    }))), /common_tls_context\.tls_certificates: an upstream TLS context takes at most one client certificate/);
+  });
+
   t.test('cluster-side rejections', async (t) => {
     t.match(errorOf(() => translateCluster(clusterWith({ transport_socket_matches: [{ name: 'm', transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }] }))),
       /^transport_socket_matches: field 'transport_socket_matches' of envoy\.config\.cluster\.v3\.Cluster is not supported by Legate/);
-    t.match(errorOf(() => translateCluster(clusterWith({ typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', upstream_http_protocol_options: { auto_sni: true }, explicit_http_config: { http_protocol_options: {} } } } }))),
-      /upstream_http_protocol_options\.auto_sni: field 'auto_sni' of envoy\.config\.core\.v3\.UpstreamHttpProtocolOptions is not supported by Legate/);
   });
 });
