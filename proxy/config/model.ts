@@ -403,6 +403,7 @@ export interface LbEndpoint {
   healthStatus: HealthStatus;
   loadBalancingWeight: number; // 1
   healthCheckPort: number; // 0 = the endpoint's port
+  transportSocketMatch?: Record<string, unknown>; // metadata.filter_metadata["envoy.transport_socket_match"]
 }
 
 export interface Locality {
@@ -498,6 +499,15 @@ export interface Cluster {
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   autoSni?: AutoSni; // upstream_http_protocol_options; absent when auto_sni and auto_san_validation are off
+  transportSocketMatches?: TransportSocketMatch[]; // in order; a host without a match uses `tls`
+}
+
+// Cluster.TransportSocketMatch: a host whose "envoy.transport_socket_match" metadata has every
+// field of `match` (equal values; an empty match takes every host) uses this transport socket.
+export interface TransportSocketMatch {
+  name: string;
+  match: Record<string, unknown>;
+  tls?: UpstreamTlsContext; // absent = raw_buffer
 }
 
 // UpstreamHttpProtocolOptions: each request's host (or override_auto_sni_header) names the TLS

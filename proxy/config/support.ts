@@ -201,12 +201,13 @@ const table: Record<string, [supported: string, ignored: string]> = {
      typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
      ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
      common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config transport_socket
-     upstream_http_protocol_options`,
+     upstream_http_protocol_options transport_socket_matches`,
     `http_protocol_options metadata wait_for_warm_on_init
      dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
      close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
   ],
+  'envoy.config.cluster.v3.Cluster.TransportSocketMatch': ['name match transport_socket', ''],
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
   'envoy.config.core.v3.BindConfig': ['source_address', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [
@@ -253,7 +254,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.endpoint.v3.ClusterLoadAssignment': ['cluster_name endpoints policy', ''],
   'envoy.config.endpoint.v3.ClusterLoadAssignment.Policy': ['overprovisioning_factor', 'endpoint_stale_after weighted_priority_health'],
   'envoy.config.endpoint.v3.LocalityLbEndpoints': ['locality lb_endpoints load_balancing_weight priority', 'metadata proximity'],
-  'envoy.config.endpoint.v3.LbEndpoint': ['endpoint health_status load_balancing_weight', 'metadata'],
+  // metadata: the "envoy.transport_socket_match" namespace picks a cluster's transport socket.
+  'envoy.config.endpoint.v3.LbEndpoint': ['endpoint health_status load_balancing_weight metadata', ''],
   'envoy.config.endpoint.v3.Endpoint': ['address health_check_config hostname', ''],
   'envoy.config.endpoint.v3.Endpoint.HealthCheckConfig': ['port_value', 'hostname disable_active_health_check'],
 };

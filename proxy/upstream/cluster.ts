@@ -1,6 +1,7 @@
 // A running upstream cluster: its hosts (from load_assignment, DNS or EDS), their load balancer
 // and connection pools, and its stats. Host objects and pools survive updates for hosts that did
 // not change, so a config push never drops warm connections.
+import { isDeepStrictEqual } from 'node:util';
 import { Http1ClientConnection, type Http1ClientOptions } from '../codec/index.ts';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
@@ -40,11 +41,17 @@ export class UpstreamCluster {
   readonly outlier: OutlierDetector | null;
   /** TLS to every host (transport_socket), its SecureContext built once for this cluster config. */
   readonly tls: UpstreamTls | null;
+  /** Set when the cluster has transport_socket_matches: the transport each host gets. */
+  readonly tlsFor?: (host: Host) => UpstreamTls | null;
   private lb: RefreshableLoadBalancer;
   private readonly httpPools = new Map<string, Http1Pool>();
   /** auto_sni / auto_san_validation: per address, a pool per (SNI, SAN), so connections made for
    *  different server names never mix. */
   private readonly namedPools = new Map<string, Map<string, Http1Pool>>();
+  /** transport_socket_matches, compiled: each entry's TLS (null: raw_buffer); null without matches. */
+  private readonly transportMatches: { name: string; match: [string, unknown][]; tls: UpstreamTls | null }[] | null;
+  /** The match index each host got (-1: the cluster's own transport_socket). */
+  private readonly hostTransport = new WeakMap<Host, number>();
   private readonly httpCodec: ClientCodecFactory;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
@@ -57,7 +64,14 @@ export class UpstreamCluster {
     this.breaker = options.breaker ?? new CircuitBreaker(config.circuitBreakers[0], store, statName, this.stats);
     this.outlier = config.outlierDetection === undefined ? null : new OutlierDetector(config.outlierDetection, this, store, statName, { onEjection: options.onEjection });
     this.activeHealth = options.activeHealth;
-    this.tls = config.tls === undefined ? null : new UpstreamTls(config.tls, new SslStats(store, `cluster.${statName}.`));
+    const sslStats = new SslStats(store, `cluster.${statName}.`);
+    this.tls = config.tls === undefined ? null : new UpstreamTls(config.tls, sslStats);
+    this.transportMatches = config.transportSocketMatches === undefined ? null : config.transportSocketMatches.map((m) => ({
+      name: m.name,
+      match: Object.entries(m.match),
+      tls: m.tls === undefined ? null : new UpstreamTls(m.tls, sslStats),
+    }));
+    if (this.transportMatches !== null) this.tlsFor = (host) => this.transportOf(host).tls;
     this.httpCodec = options.httpCodec ?? defaultHttpCodec;
     this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
@@ -142,7 +156,13 @@ export class UpstreamCluster {
    * request's SNI and SAN under auto_sni / auto_san_validation) one per address and server name.
    */
   httpPool(host: Host, tls?: UpstreamTlsOptions): HttpConnectionPool {
-    if (tls !== undefined && this.tls !== null) return this.namedPool(host, tls);
+    if (this.transportMatches !== null) {
+      // Keyed by the host's matched transport too: TLS and plain connections never mix.
+      const transport = this.transportOf(host);
+      const options = transport.tls === null ? undefined : tls;
+      return this.namedPool(host, `${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}`, transport.tls, options);
+    }
+    if (tls !== undefined && this.tls !== null) return this.namedPool(host, `\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`, this.tls, tls);
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
       pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
@@ -151,16 +171,28 @@ export class UpstreamCluster {
     return pool;
   }
 
-  private namedPool(host: Host, tls: UpstreamTlsOptions): HttpConnectionPool {
+  /** The host's transport under transport_socket_matches: the first entry whose every field the
+   *  host's metadata has with an equal value, else the cluster's transport_socket (index -1). */
+  private transportOf(host: Host): { index: number; tls: UpstreamTls | null } {
+    const matches = this.transportMatches!;
+    let index = this.hostTransport.get(host);
+    if (index === undefined) {
+      const metadata = host.transportSocketMatch ?? {};
+      index = matches.findIndex((m) => m.match.every(([k, v]) => k in metadata && isDeepStrictEqual(metadata[k], v)));
+      this.hostTransport.set(host, index);
+    }
+    return { index, tls: index < 0 ? this.tls : matches[index].tls };
+  }
+
+  private namedPool(host: Host, key: string, transport: UpstreamTls | null, tls: UpstreamTlsOptions | undefined): HttpConnectionPool {
     let pools = this.namedPools.get(host.address);
     if (pools === undefined) {
       pools = new Map();
       this.namedPools.set(host.address, pools);
     }
-    const key = `${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`;
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket, tlsOptions: tls });
+      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket, tls: transport, tlsOptions: tls });
       pools.set(key, pool);
     }
     return pool;
@@ -208,5 +240,6 @@ const HTTP1_CLIENT_OPTIONS: Http1ClientOptions = { maxResponseHeadersKb: 60, max
 const defaultHttpCodec: ClientCodecFactory = (socket, callbacks) => new Http1ClientConnection(socket, callbacks, HTTP1_CLIENT_OPTIONS);
 
 function hostKey(h: Host): string {
-  return `${h.address}|${h.weight}|${h.priority}|${h.localityKey}|${h.localityWeight}`;
+  const match = h.transportSocketMatch === undefined ? '' : JSON.stringify(h.transportSocketMatch);
+  return `${h.address}|${h.weight}|${h.priority}|${h.localityKey}|${h.localityWeight}|${match}`;
 }

@@ -31,6 +31,8 @@ export class Host implements LbHost {
   readonly localityKey: string;
   readonly localityWeight: number;
   readonly healthCheckPort: number;
+  /** The endpoint's "envoy.transport_socket_match" metadata, for the cluster's transport_socket_matches. */
+  readonly transportSocketMatch: Record<string, unknown> | undefined;
   edsStatus: HealthStatus;
   healthFlags = 0;
   activeRequests = 0;
@@ -48,6 +50,7 @@ export class Host implements LbHost {
     this.localityKey = localityKey;
     this.localityWeight = localityWeight;
     this.healthCheckPort = endpoint.healthCheckPort || endpoint.address.port;
+    this.transportSocketMatch = endpoint.transportSocketMatch;
     this.edsStatus = endpoint.healthStatus;
     if (!edsHealthy(endpoint.healthStatus) && endpoint.healthStatus !== 'DEGRADED') this.healthFlags |= HEALTH_FLAG.failedEdsHealth;
   }

@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import { indexPath, joinPath, keyPath } from '../errors.ts';
 import { HTTP_PROTOCOL_OPTIONS_TYPE } from '../extensions.ts';
-import type { AutoSni, CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection } from '../model.ts';
+import type { AutoSni, CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection, UpstreamTlsContext } from '../model.ts';
 import { bool, list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { configSource } from './config-source.ts';
@@ -78,18 +78,34 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
-  const tls = upstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
-  if (tls !== undefined) {
-    // The pools speak HTTP/1.1 to hosts: a host must not be offered h2.
-    if (tls.alpnProtocols.includes('h2')) {
-      tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
-      ctx?.warnings.push(`${joinPath(path, 'transport_socket.typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate speaks HTTP/1.1 to upstream hosts`);
+  const tls = clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
+  if (tls !== undefined) cluster.tls = tls;
+  const matches = list(raw, 'transport_socket_matches');
+  if (matches.length > 0) {
+    const matchesPath = joinPath(path, 'transport_socket_matches');
+    if (cluster.healthChecks.length > 0) {
+      reject(matchesPath, 'transport_socket_matches with health_checks is not supported by Legate (probes would not follow the matched transport)', 'remove the health checks or the transport socket matches');
     }
-    cluster.tls = tls;
+    cluster.transportSocketMatches = matches.map((m, i) => {
+      const at = indexPath(matchesPath, i);
+      const matchTls = clusterTransportSocket(obj(m, 'transport_socket'), joinPath(at, 'transport_socket'), ctx);
+      return { name: str(m, 'name'), match: obj(m, 'match') ?? {}, ...(matchTls !== undefined ? { tls: matchTls } : {}) };
+    });
   }
   const outlier = obj(raw, 'outlier_detection');
   if (outlier !== undefined) cluster.outlierDetection = outlierDetection(outlier, joinPath(path, 'outlier_detection'));
   return recordPath(cluster, path);
+}
+
+// A transport_socket of the cluster or of a transport_socket_matches entry. The pools speak
+// HTTP/1.1 to hosts: a host must not be offered h2.
+function clusterTransportSocket(raw: Raw | undefined, path: string, ctx: TranslateContext | undefined): UpstreamTlsContext | undefined {
+  const tls = upstreamTransportSocket(raw, path, ctx);
+  if (tls !== undefined && tls.alpnProtocols.includes('h2')) {
+    tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
+    ctx?.warnings.push(`${joinPath(path, 'typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate speaks HTTP/1.1 to upstream hosts`);
+  }
+  return tls;
 }
 
 function loadAssignment(raw: Raw, path: string, name: string, type: Cluster['type']): ClusterLoadAssignment {

@@ -33,11 +33,15 @@ function lbEndpoint(raw: Raw, path: string): LbEndpoint {
   if (endpoint === undefined) return reject(endpointPath, 'required field is missing', 'set endpoint.address.socket_address');
   const address = socketAddress(obj(endpoint, 'address'), joinPath(endpointPath, 'address'));
   if (address.address === '') reject(joinPath(endpointPath, 'address.socket_address.address'), 'required field is missing', 'set the host address');
-  return {
+  const result: LbEndpoint = {
     address,
     hostname: str(endpoint, 'hostname'),
     healthStatus: str(raw, 'health_status', 'UNKNOWN') as LbEndpoint['healthStatus'],
     loadBalancingWeight: num(raw, 'load_balancing_weight', 1),
     healthCheckPort: num(obj(endpoint, 'health_check_config') ?? {}, 'port_value', 0),
   };
+  // The namespace a cluster's transport_socket_matches look at (Istio's tlsMode: istio).
+  const match = obj(obj(obj(raw, 'metadata') ?? {}, 'filter_metadata') ?? {}, 'envoy.transport_socket_match');
+  if (match !== undefined) result.transportSocketMatch = match;
+  return result;
 }

@@ -24,6 +24,8 @@ export interface PoolCluster {
   readonly outlier: OutlierDetector | null;
   /** The cluster's TLS origination (transport_socket envoy.transport_sockets.tls), if any. */
   readonly tls?: UpstreamTls | null;
+  /** The host's transport when the cluster has transport_socket_matches (else `tls`). */
+  tlsFor?(host: Host): UpstreamTls | null;
 }
 
 export type ConnectFailureReason = 'connection-failure' | 'timeout';
@@ -44,6 +46,8 @@ export interface ConnectOptions {
   openSocket?: OpenSocket;
   /** SNI and SAN from the request (auto_sni, auto_san_validation) for a TLS cluster. */
   tlsOptions?: UpstreamTlsOptions;
+  /** The transport to use instead of the cluster's (a pool of a transport_socket_matches entry); null = plain. */
+  tls?: UpstreamTls | null;
 }
 
 /** A connection being made; cancel() gives it up without a callback and without a failure count. */
@@ -52,6 +56,7 @@ export class ConnectAttempt {
   private readonly cluster: PoolCluster;
   private readonly host: Host;
   private readonly tlsOptions: UpstreamTlsOptions | undefined;
+  private readonly tls: UpstreamTls | null | undefined;
   private callbacks: ConnectCallbacks | null;
   private timer: NodeJS.Timeout | undefined;
 
@@ -59,6 +64,7 @@ export class ConnectAttempt {
     this.cluster = cluster;
     this.host = host;
     this.tlsOptions = options?.tlsOptions;
+    this.tls = options?.tls;
     this.callbacks = callbacks;
     const open = options?.openSocket ?? net.connect;
     const socket = open({
@@ -103,7 +109,8 @@ export class ConnectAttempt {
 
   private readonly onConnected = (): void => {
     if (this.callbacks === null) return;
-    const tls = this.cluster.tls;
+    const cluster = this.cluster;
+    const tls = this.tls !== undefined ? this.tls : cluster.tlsFor !== undefined ? cluster.tlsFor(this.host) : cluster.tls;
     if (tls !== undefined && tls !== null) {
       // The connect timeout keeps running: it covers the handshake, as Envoy's does.
       this.socket.off('connect', this.onConnected);

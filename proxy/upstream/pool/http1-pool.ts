@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import type { ClientConnection, ClientConnectionCallbacks, ResponseDecoder } from '../../codec/index.ts';
 import type { Host } from '../host.ts';
 import { connect, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type ConnectOptions, type OpenSocket, type PoolCluster } from './connect.ts';
-import type { UpstreamTlsOptions } from '../../transport/index.ts';
+import type { UpstreamTls, UpstreamTlsOptions } from '../../transport/index.ts';
 import type { Cancellable, ClientCodecFactory, HttpConnectionPool, HttpPoolCallbacks, NewStreamOptions, PoolFailureReason } from './types.ts';
 
 export interface Http1PoolOptions {
@@ -18,6 +18,8 @@ export interface Http1PoolOptions {
   openSocket?: OpenSocket;
   /** The SNI and SAN this pool's TLS connections use (auto_sni / auto_san_validation pools). */
   tlsOptions?: UpstreamTlsOptions;
+  /** This pool's transport (transport_socket_matches): overrides the cluster's TLS; null = plain. */
+  tls?: UpstreamTls | null;
 }
 
 // A connection's state (plain numbers: erasable syntax has no enums).
@@ -122,7 +124,7 @@ export class Http1Pool implements HttpConnectionPool {
     this.host = host;
     this.cluster = cluster;
     this.codecFactory = codecFactory;
-    this.connectOptions = { openSocket: options.openSocket, tlsOptions: options.tlsOptions };
+    this.connectOptions = { openSocket: options.openSocket, tlsOptions: options.tlsOptions, tls: options.tls };
   }
 
   newStream(decoder: ResponseDecoder, callbacks: HttpPoolCallbacks, options?: NewStreamOptions): Cancellable | null {

@@ -178,9 +178,9 @@ const cases: Case[] = [
   },
   {
     name: 'valid Envoy that Legate does not implement',
-    replace: ['    type: STATIC\n', '    type: STATIC\n    transport_socket_matches: [{ name: m }]\n'],
-    line: 'transport_socket_matches',
-    message: "static_resources.clusters[0].transport_socket_matches: field 'transport_socket_matches' of envoy.config.cluster.v3.Cluster is not supported by Legate (remove it; see proxy/config/README.md for what Legate implements)",
+    replace: ['    type: STATIC\n', '    type: STATIC\n    filters: [{ name: m }]\n'],
+    line: 'filters: [{ name: m }]',
+    message: "static_resources.clusters[0].filters: field 'filters' of envoy.config.cluster.v3.Cluster is not supported by Legate (remove it; see proxy/config/README.md for what Legate implements)",
   },
   {
     name: 'STATIC cluster with a host name',

@@ -219,8 +219,23 @@ t.test('transport sockets', { skip }, async (t) => {
     }))), /common_tls_context\.tls_certificates: an upstream TLS context takes at most one client certificate/);
   });
 
-  t.test('cluster-side rejections', async (t) => {
-    t.match(errorOf(() => translateCluster(clusterWith({ transport_socket_matches: [{ name: 'm', transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }] }))),
-      /^transport_socket_matches: field 'transport_socket_matches' of envoy\.config\.cluster\.v3\.Cluster is not supported by Legate/);
+  t.test('transport_socket_matches: translated in order; refused beside health checks', async (t) => {
+    const { cluster } = translateCluster(clusterWith({ transport_socket_matches: [
+      { name: 'tls', match: { tlsMode: 'istio' }, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'x' } } },
+      { name: 'plain', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
+    ] }));
+    t.match(cluster.transportSocketMatches, [{ name: 'tls', match: { tlsMode: 'istio' }, tls: { sni: 'x' } }, { name: 'plain', match: {} }]);
+    t.equal(cluster.transportSocketMatches?.[1].tls, undefined, 'raw_buffer: no TLS');
+    t.match(errorOf(() => translateCluster(clusterWith({
+      transport_socket_matches: [{ name: 'm', transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }],
+      health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
+    }))), /^transport_socket_matches: transport_socket_matches with health_checks is not supported by Legate/);
+  });
+
+  t.test('upstream_http_protocol_options: auto_sni, auto_san_validation, override_auto_sni_header', async (t) => {
+    const { cluster } = translateCluster(clusterWith({ typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+      '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', upstream_http_protocol_options: { auto_sni: true, auto_san_validation: true, override_auto_sni_header: 'X-Name' }, explicit_http_config: { http_protocol_options: {} } } } }));
+    t.same(cluster.autoSni, { sni: true, sanValidation: true, header: 'x-name' });
+    t.equal(translateCluster(clusterWith({})).cluster.autoSni, undefined, 'absent when off');
   });
 });
