@@ -123,6 +123,16 @@ function checkBootstrapRefs(listeners: Listener[], clusters: Cluster[], dynamic:
     reject('dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', `unknown cluster '${adsCluster}'`, 'define the management server as a static cluster (STRICT_DNS or STATIC, with http2_protocol_options)');
   }
   if (dynamic.ads !== undefined) return;
+  const adsSecret = (tls: { sds?: { certificates: { path?: string }[]; validation?: { path?: string } } } | undefined) =>
+    tls?.sds !== undefined && [...tls.sds.certificates, ...(tls.sds.validation ? [tls.sds.validation] : [])].some((r) => r.path === undefined);
+  listeners.forEach((listener, i) => {
+    if ([...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])].some((c) => adsSecret(c.tls))) {
+      reject(indexPath('static_resources.listeners', i), `listener '${listener.name}' gets a secret over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use sds_config.path_config_source');
+    }
+  });
+  clusters.forEach((cluster, i) => {
+    if (adsSecret(cluster.tls)) reject(indexPath('static_resources.clusters', i), `cluster '${cluster.name}' gets a secret over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use sds_config.path_config_source');
+  });
   listeners.forEach((listener, i) => {
     for (const chain of [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])]) {
       if (chain.network.kind === 'http_connection_manager' && chain.network.rdsConfigSource?.kind === 'ads') {

@@ -338,7 +338,7 @@ export interface TlsContext {
   ecdhCurves: string[]; // empty = node's defaults
   alpnProtocols: string[];
   validation?: CertificateValidation;
-  // Secrets from SDS files (sds_config.path_config_source). The primary fills `certificates` and
+  // Secrets from SDS (files, or ADS when `path` is absent). The primary fills `certificates` and
   // `validation` from them before a snapshot goes to the workers; a listener or cluster whose
   // secret has not loaded yet is left out of the snapshot (it warms).
   sds?: { certificates: SdsSecretRef[]; validation?: SdsSecretRef };
@@ -346,7 +346,7 @@ export interface TlsContext {
 
 export interface SdsSecretRef {
   name: string;
-  path: string; // the file holding a DiscoveryResponse of Secret resources
+  path?: string; // the file holding a DiscoveryResponse of Secret resources; absent = over ADS
   watchedDirectory?: string; // reload on changes there (path_config_source.watched_directory)
 }
 

@@ -65,7 +65,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'tls_params tls_certificates validation_context alpn_protocols tls_certificate_sds_secret_configs validation_context_sds_secret_config',
     '',
   ],
-  // sds_config: from files (path_config_source); SDS over ADS is refused by the translator.
+  // sds_config: from files (path_config_source) or over ADS.
   'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': ['name sds_config', ''],
   'envoy.extensions.transport_sockets.tls.v3.Secret': ['name tls_certificate validation_context', ''],
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': [

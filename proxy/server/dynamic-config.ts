@@ -10,6 +10,7 @@ import {
   ENDPOINT_TYPE_URL,
   LISTENER_TYPE_URL,
   ROUTE_TYPE_URL,
+  SECRET_TYPE_URL,
 } from '../../xds-client/index.ts';
 import type { FileSource, JsonObject, NodeInfo, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
@@ -39,6 +40,8 @@ export interface DynamicConfigOptions {
   log(line: string): void;
   /** Applies a complete, validated resource set to the workers; rejects if a worker could not. */
   update(parts: SnapshotParts): Promise<void>;
+  /** Secret responses over ADS (SDS); the result is the ACK or NACK. */
+  secrets?(update: ResourceUpdate): Promise<UpdateResult>;
 }
 
 const TYPE_URLS: Record<Kind, string> = { lds: LISTENER_TYPE_URL, cds: CLUSTER_TYPE_URL, rds: ROUTE_TYPE_URL, eds: ENDPOINT_TYPE_URL };
@@ -91,7 +94,10 @@ export class DynamicConfigSource {
         // LDS and CDS over ADS only when their config source says so (they may be files).
         wildcardTypes: (['cds', 'lds'] as const).filter((kind) => this.#dynamic[kind]?.kind === 'ads').map((kind) => TYPE_URLS[kind]),
         initialFetchTimeoutMs: this.#dynamic.initialFetchTimeoutMs,
-        onResources: (typeUrl, update) => this.#consumer(KIND_OF_TYPE.get(typeUrl)!, ADS_SOURCE)(typeUrl, update),
+        onResources: (typeUrl, update) => {
+          if (typeUrl === SECRET_TYPE_URL) return options.secrets?.(update) ?? Promise.resolve({ ok: false, error: 'no secrets wanted' });
+          return this.#consumer(KIND_OF_TYPE.get(typeUrl)!, ADS_SOURCE)(typeUrl, update);
+        },
         logger: { info: options.log, warn: options.log },
       });
       this.#watchClient(this.#client);
@@ -108,6 +114,11 @@ export class DynamicConfigSource {
       if (source?.kind === 'path') this.#watchFile(kind, source.path, source.watchedDirectory);
     }
     await this.#initialized.promise;
+  }
+
+  /** SDS over ADS: subscribe to exactly these secrets (by name, as Envoy). */
+  setSecretNames(names: string[]): void {
+    this.#client?.setResourceNames(SECRET_TYPE_URL, names);
   }
 
   async stop(): Promise<void> {

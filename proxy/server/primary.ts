@@ -101,7 +101,16 @@ export class Primary implements AdminContext {
       // /ready stays 503 until the control plane's first complete config is applied. The xDS
       // client (gRPC and Envoy's protos) is loaded only by a primary that has a control plane.
       const { DynamicConfigSource } = await import('./dynamic-config.ts');
-      this.dynamic = new DynamicConfigSource(boot, { store: this.store, log: this.options.log, update: (parts) => this.update(parts) });
+      const { SecretFiles } = await import('./secret-files.ts');
+      const secrets = this.secretFiles ?? new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
+      this.secretFiles = secrets;
+      this.dynamic = new DynamicConfigSource(boot, {
+        store: this.store,
+        log: this.options.log,
+        update: (parts) => this.update(parts),
+        secrets: (update) => secrets.adsUpdate(update),
+      });
+      this.dynamic.setSecretNames(secrets.adsNames(partsOf(boot)));
       await this.dynamic.start();
     }
     this.state = 'LIVE';
@@ -135,6 +144,7 @@ export class Primary implements AdminContext {
         this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
       }
       if (this.secretFiles !== null) {
+        this.dynamic?.setSecretNames(this.secretFiles.adsNames(parts));
         await this.secretFiles.watch(parts);
         parts = this.secretFiles.resolve(parts);
       }

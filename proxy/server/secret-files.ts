@@ -1,5 +1,8 @@
-// SDS from files (sds_config.path_config_source): the primary watches each file named by a TLS
-// context's SdsSecretRef with the same watcher as file-based LDS/CDS (xds-client's FileSource),
+// SDS from files (sds_config.path_config_source) and over ADS (sds_config.ads). The primary
+// watches each file named by a TLS context's SdsSecretRef with the same watcher as file-based
+// LDS/CDS (xds-client's FileSource); ADS secrets come from the xDS client (dynamic-config.ts
+// subscribes to the names `adsNames` gives and hands each Secret response to `adsUpdate`, whose
+// result is the ACK or NACK). Either way the primary
 // checks every Secret in it (files read, PEM parsed, key matched to its certificate) and fills the
 // listeners' and clusters' TLS contexts before a snapshot goes to the workers. A file whose
 // secrets do not check out is rejected as a whole and the last good secrets stay. A listener or
@@ -27,7 +30,7 @@ interface Loaded {
 export class SecretFiles {
   readonly #options: SecretFilesOptions;
   readonly #files = new Map<string, FileSource>(); // by path
-  readonly #secrets = new Map<string, Map<string, Loaded>>(); // path -> name -> secret
+  readonly #secrets = new Map<string, Map<string, Loaded>>(); // path ('' = ADS) -> name -> secret
   readonly #warming = new Set<string>(); // what was said to warm, said once
   #stopped = false;
 
@@ -39,8 +42,8 @@ export class SecretFiles {
   async watch(parts: Pick<SnapshotParts, 'listeners' | 'clusters'>): Promise<void> {
     const starts: Promise<UpdateResult>[] = [];
     for (const ref of sdsRefs(parts)) {
-      if (this.#files.has(ref.path) || this.#stopped) continue;
       const path = ref.path;
+      if (path === undefined || this.#files.has(path) || this.#stopped) continue;
       const source = createFileSource({
         path,
         typeUrl: SECRET_TYPE_URL,
@@ -52,6 +55,16 @@ export class SecretFiles {
       starts.push(source.start().catch((err: Error) => ({ ok: false as const, error: err.message })));
     }
     await Promise.all(starts);
+  }
+
+  /** The names of the secrets `parts` wants over ADS. */
+  adsNames(parts: Pick<SnapshotParts, 'listeners' | 'clusters'>): string[] {
+    return [...new Set(sdsRefs(parts).filter((r) => r.path === undefined).map((r) => r.name))].sort();
+  }
+
+  /** A Secret response from the ADS stream: ok (ACK) when every secret in it checks out. */
+  adsUpdate(update: ResourceUpdate): Promise<UpdateResult> {
+    return this.#load('', update);
   }
 
   /** `parts` with every SDS reference filled in; what waits for a secret is left out. */
@@ -114,13 +127,13 @@ export class SecretFiles {
   }
 
   #find(ref: SdsSecretRef, _owner: string): TlsSecret | undefined {
-    return this.#secrets.get(ref.path)?.get(ref.name)?.secret;
+    return this.#secrets.get(ref.path ?? '')?.get(ref.name)?.secret;
   }
 
   #waiting(ref: SdsSecretRef, owner: string, part: string): undefined {
     if (!this.#warming.has(owner)) {
       this.#warming.add(owner);
-      this.#options.log(`${owner} warms: waiting for secret '${ref.name}' (${part}) from ${ref.path}`);
+      this.#options.log(`${owner} warms: waiting for secret '${ref.name}' (${part}) from ${ref.path ?? 'ADS'}`);
     }
     return undefined;
   }
@@ -132,7 +145,7 @@ export class SecretFiles {
     for (const [index, resource] of update.resources.entries()) {
       try {
         const { secret, warnings } = translateSecret(resource.resource, `resources[${index}]`);
-        for (const w of warnings) this.#options.log(`warning: ${path}: ${w}`);
+        for (const w of warnings) this.#options.log(`warning: ${path || 'SDS over ADS'}: ${w}`);
         next.set(secret.name, { secret, version: resource.version });
       } catch (err) {
         for (const r of update.resources) counter(r.name, 'update_rejected').inc();

@@ -142,8 +142,8 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
   return context;
 }
 
-// An SdsSecretConfig with an sds_config: SDS from a file (path_config_source) is a reference the
-// primary resolves; SDS over ADS is not built. Without sds_config: undefined (a static secret).
+// An SdsSecretConfig with an sds_config: SDS from a file (path_config_source) or over ADS (ads or
+// self) is a reference the primary resolves. Without sds_config: undefined (a static secret).
 function sdsFileRef(ref: Raw, path: string): SdsSecretRef | undefined {
   const source = obj(ref, 'sds_config');
   if (source === undefined) return undefined;
@@ -151,9 +151,7 @@ function sdsFileRef(ref: Raw, path: string): SdsSecretRef | undefined {
   if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name the secret the SDS file holds');
   const sourcePath = joinPath(path, 'sds_config');
   const at = configSource(source, sourcePath);
-  if (at.kind !== 'path') {
-    return reject(sourcePath, 'SDS over ADS is not built in Legate', 'serve the secret from a file (sds_config.path_config_source) or name a static secret (no sds_config)');
-  }
+  if (at.kind !== 'path') return { name };
   const file: SdsSecretRef = { name, path: at.path };
   if (at.watchedDirectory !== undefined) file.watchedDirectory = at.watchedDirectory;
   return file;

@@ -120,8 +120,6 @@ t.test('transport sockets', { skip }, async (t) => {
     ['a listener without a certificate', downstream({}), `${at}.common_tls_context.tls_certificates: a TLS listener needs a certificate`],
     ['SAN matching without a trusted CA', downstream({ tls_certificates: certs(), validation_context: { match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: 'a' } }] } }),
       `${at}.common_tls_context.validation_context.trusted_ca: SAN verification without a trusted CA is insecure`],
-    ['an SDS certificate over ADS', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }),
-      `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].sds_config: SDS over ADS is not built in Legate`],
     ['a static secret named in an xDS listener', downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert' }] }),
       `${at}.common_tls_context.tls_certificate_sds_secret_configs[0].name: secret 'cert' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets`],
     ['a combined validation context', downstream({ tls_certificates: certs(), combined_validation_context: { default_validation_context: {}, validation_context_sds_secret_config: { name: 'ca' } } }),
@@ -201,7 +199,7 @@ t.test('transport sockets', { skip }, async (t) => {
     }
   });
 
-  t.test('SDS from a file: the context keeps references the primary fills in', async (t) => {
+  t.test('SDS from a file or ADS: the context keeps references the primary fills in', async (t) => {
     const sds = (name: string) => ({ name, sds_config: { path_config_source: { path: '/etc/certs/sds.yaml', watched_directory: { path: '/etc/certs' } } } });
     const { listener } = translateListener(listenerWith(downstream({
       tls_certificate_sds_secret_configs: [sds('server')],
@@ -214,6 +212,10 @@ t.test('transport sockets', { skip }, async (t) => {
       certificates: [{ name: 'server', path: '/etc/certs/sds.yaml', watchedDirectory: '/etc/certs' }],
       validation: { name: 'ca', path: '/etc/certs/sds.yaml', watchedDirectory: '/etc/certs' },
     });
+    const overAds = translateListener(listenerWith(downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }))).listener;
+    t.same(overAds.filterChains[0].tls!.sds, { certificates: [{ name: 'cert' }] }, 'SDS over ADS: a name, no path');
+    t.match(errorOf(() => translateBootstrap({ static_resources: { listeners: [listenerWith(downstream({ tls_certificate_sds_secret_configs: [{ name: 'cert', sds_config: { ads: {} } }] }))], clusters: [clusterWith({})] } })),
+      /^static_resources\.listeners\[0\]: listener 'l' gets a secret over ADS but there is no ads_config/);
     t.match(errorOf(() => translateCluster(clusterWith({
       transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM, common_tls_context: { tls_certificate_sds_secret_configs: [sds('a'), sds('b')] } } },
     }))), /common_tls_context\.tls_certificates: an upstream TLS context takes at most one client certificate/);
