@@ -32,6 +32,9 @@ export class SecretFiles {
   readonly #files = new Map<string, FileSource>(); // by path
   readonly #secrets = new Map<string, Map<string, Loaded>>(); // path ('' = ADS) -> name -> secret
   readonly #warming = new Set<string>(); // what was said to warm, said once
+  // The last resolved version of each listener and cluster: while a new version waits for a
+  // secret, the previous one keeps serving (Envoy warms the new one beside it).
+  #served = { listeners: new Map<string, Listener>(), clusters: new Map<string, Cluster>() };
   #stopped = false;
 
   constructor(options: SecretFilesOptions) {
@@ -69,20 +72,26 @@ export class SecretFiles {
 
   /** `parts` with every SDS reference filled in; what waits for a secret is left out. */
   resolve<T extends Pick<SnapshotParts, 'listeners' | 'clusters'>>(parts: T): T {
+    const served = { listeners: new Map<string, Listener>(), clusters: new Map<string, Cluster>() };
     const listeners: Listener[] = [];
     for (const listener of parts.listeners) {
-      const resolved = this.#resolveListener(listener);
-      if (resolved !== undefined) listeners.push(resolved);
+      const resolved = this.#resolveListener(listener) ?? this.#served.listeners.get(listener.name);
+      if (resolved === undefined) continue;
+      listeners.push(resolved);
+      served.listeners.set(resolved.name, resolved);
     }
     const clusters: Cluster[] = [];
     for (const cluster of parts.clusters) {
-      if (cluster.tls?.sds === undefined) {
-        clusters.push(cluster);
-        continue;
+      let resolved: Cluster | undefined = cluster;
+      if (cluster.tls?.sds !== undefined) {
+        const tls = this.#resolveContext(cluster.tls, `cluster '${cluster.name}'`);
+        resolved = tls !== undefined ? { ...cluster, tls: { ...cluster.tls, ...tls } } : this.#served.clusters.get(cluster.name);
       }
-      const tls = this.#resolveContext(cluster.tls, `cluster '${cluster.name}'`);
-      if (tls !== undefined) clusters.push({ ...cluster, tls: { ...cluster.tls, ...tls } });
+      if (resolved === undefined) continue;
+      clusters.push(resolved);
+      served.clusters.set(resolved.name, resolved);
     }
+    this.#served = served;
     return { ...parts, listeners, clusters };
   }
 
