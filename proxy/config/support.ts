@@ -242,8 +242,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     `timeout interval interval_jitter unhealthy_threshold healthy_threshold http_health_check tcp_health_check
      no_traffic_interval unhealthy_interval unhealthy_edge_interval healthy_edge_interval`,
     `initial_jitter interval_jitter_percent reuse_connection no_traffic_healthy_interval event_log_path
-     event_logger event_service always_log_health_check_failures always_log_health_check_success tls_options
-     transport_socket_match_criteria`,
+     event_logger event_service always_log_health_check_failures always_log_health_check_success tls_options`,
   ],
   'envoy.config.core.v3.HealthCheck.HttpHealthCheck': [
     'host path expected_statuses method codec_client_type',

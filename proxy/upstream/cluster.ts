@@ -1,7 +1,6 @@
 // A running upstream cluster: its hosts (from load_assignment, DNS or EDS), their load balancer
 // and connection pools, and its stats. Host objects and pools survive updates for hosts that did
 // not change, so a config push never drops warm connections.
-import { isDeepStrictEqual } from 'node:util';
 import { Http1ClientConnection, type Http1ClientOptions } from '../codec/index.ts';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
@@ -12,6 +11,7 @@ import { ClusterStats } from './cluster-stats.ts';
 import { HEALTH_FLAG, Host } from './host.ts';
 import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
+import { matchTransport } from './transport-match.ts';
 import { SslStats, UpstreamTls, type UpstreamTlsOptions } from '../transport/index.ts';
 import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
@@ -49,7 +49,7 @@ export class UpstreamCluster {
    *  different server names never mix. */
   private readonly namedPools = new Map<string, Map<string, Http1Pool>>();
   /** transport_socket_matches, compiled: each entry's TLS (null: raw_buffer); null without matches. */
-  private readonly transportMatches: { name: string; match: [string, unknown][]; tls: UpstreamTls | null }[] | null;
+  private readonly transportMatches: { name: string; tls: UpstreamTls | null }[] | null;
   /** The match index each host got (-1: the cluster's own transport_socket). */
   private readonly hostTransport = new WeakMap<Host, number>();
   private readonly httpCodec: ClientCodecFactory;
@@ -68,7 +68,6 @@ export class UpstreamCluster {
     this.tls = config.tls === undefined ? null : new UpstreamTls(config.tls, sslStats);
     this.transportMatches = config.transportSocketMatches === undefined ? null : config.transportSocketMatches.map((m) => ({
       name: m.name,
-      match: Object.entries(m.match),
       tls: m.tls === undefined ? null : new UpstreamTls(m.tls, sslStats),
     }));
     if (this.transportMatches !== null) this.tlsFor = (host) => this.transportOf(host).tls;
@@ -177,8 +176,7 @@ export class UpstreamCluster {
     const matches = this.transportMatches!;
     let index = this.hostTransport.get(host);
     if (index === undefined) {
-      const metadata = host.transportSocketMatch ?? {};
-      index = matches.findIndex((m) => m.match.every(([k, v]) => k in metadata && isDeepStrictEqual(metadata[k], v)));
+      index = matchTransport(this.config.transportSocketMatches!, host.transportSocketMatch);
       this.hostTransport.set(host, index);
     }
     return { index, tls: index < 0 ? this.tls : matches[index].tls };

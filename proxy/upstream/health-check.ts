@@ -5,6 +5,7 @@
 // As Envoy, a host starts failed_active_hc until its first check: the first success makes it
 // healthy at once, later transitions need healthy_threshold successes or unhealthy_threshold
 // network failures; a wrong HTTP status fails it at once.
+import { matchTransport } from './transport-match.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, HealthCheck } from '../config/model.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
@@ -38,6 +39,7 @@ interface Endpoint {
   address: string; // the host's identity: ip:port
   ip: string;
   checkPort: number;
+  transportIndex?: number; // transport_socket_matches: the host's entry (-1: the cluster's transport_socket)
 }
 
 class HealthCheckStats {
@@ -171,7 +173,8 @@ class ClusterChecker {
   }
 
   update(cluster: Cluster): void {
-    const reconfigured = !isDeepStrictEqual(cluster.healthChecks[0], this.config) || !isDeepStrictEqual(cluster.tls, this.cluster.tls);
+    const reconfigured = !isDeepStrictEqual(cluster.healthChecks[0], this.config) || !isDeepStrictEqual(cluster.tls, this.cluster.tls) ||
+      !isDeepStrictEqual(cluster.transportSocketMatches, this.cluster.transportSocketMatches);
     this.cluster = cluster;
     this.config = cluster.healthChecks[0];
     this.stats = new HealthCheckStats(this.manager.store, cluster.altStatName || cluster.name);
@@ -197,7 +200,10 @@ class ClusterChecker {
 
   probeFor(endpoint: Endpoint): Probe {
     const hostHeader = this.config.check.kind === 'http' && this.config.check.host !== '' ? this.config.check.host : this.name;
-    return createProbe(this.config.check, { ip: endpoint.ip, port: endpoint.checkPort, hostHeader }, this.cluster.tls);
+    // Under transport_socket_matches the probe uses the host's matched transport, as its traffic does.
+    const index = endpoint.transportIndex ?? -1;
+    const tls = index < 0 ? this.cluster.tls : this.cluster.transportSocketMatches![index].tls;
+    return createProbe(this.config.check, { ip: endpoint.ip, port: endpoint.checkPort, hostHeader }, tls);
   }
 
   hostChanged(session: Session): void {
@@ -261,7 +267,9 @@ function endpointsOf(cluster: Cluster): Endpoint[] {
   const out: Endpoint[] = [];
   for (const locality of cluster.loadAssignment.endpoints) {
     for (const e of locality.lbEndpoints) {
-      out.push({ address: hostAddress(e.address.address, e.address.port), ip: e.address.address, checkPort: e.healthCheckPort || e.address.port });
+      const endpoint: Endpoint = { address: hostAddress(e.address.address, e.address.port), ip: e.address.address, checkPort: e.healthCheckPort || e.address.port };
+      if (cluster.transportSocketMatches !== undefined) endpoint.transportIndex = matchTransport(cluster.transportSocketMatches, e.transportSocketMatch);
+      out.push(endpoint);
     }
   }
   return out;

@@ -83,9 +83,6 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   const matches = list(raw, 'transport_socket_matches');
   if (matches.length > 0) {
     const matchesPath = joinPath(path, 'transport_socket_matches');
-    if (cluster.healthChecks.length > 0) {
-      reject(matchesPath, 'transport_socket_matches with health_checks is not supported by Legate (probes would not follow the matched transport)', 'remove the health checks or the transport socket matches');
-    }
     cluster.transportSocketMatches = matches.map((m, i) => {
       const at = indexPath(matchesPath, i);
       const matchTls = clusterTransportSocket(obj(m, 'transport_socket'), joinPath(at, 'transport_socket'), ctx);

@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress } from '../../support/bootstrap.ts';
-import { fetchText, statsMap } from '../../support/http.ts';
+import { fetchText, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { upstreamTls } from './support.ts';
@@ -79,8 +79,23 @@ t.test('transport_socket_matches', { skip }, async (t) => {
     ] }),
     // No entry matches the plain endpoint: it gets the cluster's own transport_socket (raw here).
     cluster('fallback', { transport_socket_matches: [{ name: 'tls', match: { tlsMode: 'istio' }, transport_socket: tls }] }),
+    // Active HTTP health checks: each probe must use its host's transport, or that host fails.
+    cluster('checked', {
+      health_checks: [{ timeout: '1s', interval: '0.1s', unhealthy_threshold: 1, healthy_threshold: 1, http_health_check: { path: '/healthz' } }],
+      transport_socket_matches: [{ name: 'tls', match: { tlsMode: 'istio' }, transport_socket: tls }],
+    }),
   ]));
   t.teardown(() => legate.stop());
+
+  t.test('health checks probe each host over its matched transport', async (t) => {
+    const healthy = await waitFor('both hosts healthy', async () => {
+      const stats = await statsMap(legate.adminUrl(''));
+      return stats.get('cluster.checked.health_check.healthy') === 2 ? 2 : undefined;
+    });
+    t.equal(healthy, 2);
+    const stats = await statsMap(legate.adminUrl(''));
+    t.equal(stats.get('cluster.checked.health_check.failure') ?? 0, 0, 'no probe failed');
+  });
 
   for (const [path, stat] of [['/', 'mesh'], ['/fallback', 'fallback']] as const) {
     t.test(`${stat}: the tlsMode istio endpoint gets TLS, the other plain`, async (t) => {

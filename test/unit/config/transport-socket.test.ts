@@ -221,7 +221,7 @@ t.test('transport sockets', { skip }, async (t) => {
     }))), /common_tls_context\.tls_certificates: an upstream TLS context takes at most one client certificate/);
   });
 
-  t.test('transport_socket_matches: translated in order; refused beside health checks', async (t) => {
+  t.test('transport_socket_matches: translated in order; a health check\'s match criteria are refused', async (t) => {
     const { cluster } = translateCluster(clusterWith({ transport_socket_matches: [
       { name: 'tls', match: { tlsMode: 'istio' }, transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'x' } } },
       { name: 'plain', match: {}, transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } },
@@ -230,8 +230,8 @@ t.test('transport sockets', { skip }, async (t) => {
     t.equal(cluster.transportSocketMatches?.[1].tls, undefined, 'raw_buffer: no TLS');
     t.match(errorOf(() => translateCluster(clusterWith({
       transport_socket_matches: [{ name: 'm', transport_socket: { name: 'envoy.transport_sockets.raw_buffer' } }],
-      health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {} }],
-    }))), /^transport_socket_matches: transport_socket_matches with health_checks is not supported by Legate/);
+      health_checks: [{ timeout: '1s', interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1, tcp_health_check: {}, transport_socket_match_criteria: { tlsMode: 'istio' } }],
+    }))), /^health_checks\[0\]\.transport_socket_match_criteria: field 'transport_socket_match_criteria' of envoy\.config\.core\.v3\.HealthCheck is not supported by Legate/);
   });
 
   t.test('upstream_http_protocol_options: auto_sni, auto_san_validation, override_auto_sni_header', async (t) => {
