@@ -51,7 +51,11 @@ export interface BootstrapConfig {
   dynamicResources: DynamicResources;
   rateLimitService?: EmbeddedRateLimitService;
   warnings: string[]; // ignored fields, deprecated fields, skipped optional filters
+  // static_resources.secrets (raw, primary-only): xDS listeners and clusters may name them too.
+  staticSecrets: StaticSecrets;
 }
+
+export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
 
 export function loadBootstrap(file: string): BootstrapConfig {
   const config = readConfigFile(file);
@@ -70,7 +74,8 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
   const node = translateNode(obj(bootstrap, 'node'));
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
   const staticResources = obj(bootstrap, 'static_resources') ?? {};
-  const ctx: TranslateContext = { warnings, secrets: staticSecrets(staticResources) };
+  const secrets = staticSecrets(staticResources);
+  const ctx: TranslateContext = { warnings, secrets };
   const listeners: Listener[] = [];
   const routeConfigs: Record<string, RouteConfig> = {};
   list(staticResources, 'listeners').forEach((l, i) => {
@@ -94,6 +99,7 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
     routeConfigs,
     dynamicResources,
     warnings,
+    staticSecrets: secrets,
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
   return result;
@@ -157,11 +163,12 @@ export interface TranslatedListener {
   warnings: string[];
 }
 
-export function translateListener(raw: unknown, path = ''): TranslatedListener {
+// `secrets`: the bootstrap's static secrets, which an xDS listener or cluster may name.
+export function translateListener(raw: unknown, path = '', secrets?: StaticSecrets): TranslatedListener {
   return guarded(path, RESOURCE_TYPES.listener, (resource, ctx) => {
     const { listener, routeConfigs } = translateListenerResource(resource, path, ctx);
     return { listener, routeConfigs, warnings: ctx.warnings };
-  }, raw);
+  }, raw, secrets);
 }
 
 export function translateRouteConfiguration(raw: unknown, path = ''): { routeConfig: RouteConfig; warnings: string[] } {
@@ -171,8 +178,8 @@ export function translateRouteConfiguration(raw: unknown, path = ''): { routeCon
   }, raw);
 }
 
-export function translateCluster(raw: unknown, path = ''): { cluster: Cluster; warnings: string[] } {
-  return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path, ctx), warnings: ctx.warnings }), raw);
+export function translateCluster(raw: unknown, path = '', secrets?: StaticSecrets): { cluster: Cluster; warnings: string[] } {
+  return guarded(path, RESOURCE_TYPES.cluster, (resource, ctx) => ({ cluster: translateClusterResource(resource, path, ctx), warnings: ctx.warnings }), raw, secrets);
 }
 
 export const SECRET_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -199,8 +206,8 @@ export function translateClusterLoadAssignment(raw: unknown, path = ''): { loadA
   }), raw);
 }
 
-function guarded<T>(path: string, type: string, translate: (resource: Raw, ctx: TranslateContext) => T, raw: unknown): T {
-  const ctx: TranslateContext = { warnings: [] };
+function guarded<T>(path: string, type: string, translate: (resource: Raw, ctx: TranslateContext) => T, raw: unknown, secrets?: StaticSecrets): T {
+  const ctx: TranslateContext = secrets === undefined ? { warnings: [] } : { warnings: [], secrets };
   try {
     const resource: Normalized = checkResource(raw, type, path, ctx.warnings);
     return translate(resource, ctx);

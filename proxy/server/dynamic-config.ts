@@ -14,7 +14,7 @@ import {
 } from '../../xds-client/index.ts';
 import type { FileSource, JsonObject, NodeInfo, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
-import type { BootstrapConfig } from '../config/index.ts';
+import type { BootstrapConfig, StaticSecrets } from '../config/index.ts';
 import type { DynamicResources } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import {
@@ -59,6 +59,7 @@ export class DynamicConfigSource {
   readonly #statics: StaticResources;
   readonly #dynamic: DynamicResources;
   readonly #embeddedRateLimitService: boolean;
+  readonly #staticSecrets: StaticSecrets; // the bootstrap's, which xDS listeners and clusters may name
   readonly #stats: XdsStats;
   readonly #client: XdsClient | undefined;
   readonly #serverAddress: string | undefined;
@@ -79,6 +80,7 @@ export class DynamicConfigSource {
     this.#statics = { listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs };
     this.#dynamic = boot.dynamicResources;
     this.#embeddedRateLimitService = boot.rateLimitService !== undefined;
+    this.#staticSecrets = boot.staticSecrets;
     this.#stats = new XdsStats(options.store);
     this.#state = initialState(this.#dynamic.lds === undefined ? 'static' : '', this.#dynamic.cds === undefined ? 'static' : '');
     this.#composition = compose(this.#statics, this.#state, { listeners: new Map(), clusters: new Map() });
@@ -177,7 +179,7 @@ export class DynamicConfigSource {
     const names = update.resources.map((r) => r.name);
     let applied;
     try {
-      applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined);
+      applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined, this.#staticSecrets);
       await this.#commit(applied.state);
     } catch (err) {
       const error = (err as Error).message ?? String(err);

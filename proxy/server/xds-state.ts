@@ -12,6 +12,7 @@ import {
   translateListener,
   translateRouteConfiguration,
 } from '../config/index.ts';
+import type { StaticSecrets } from '../config/index.ts';
 import type { Cluster, ClusterLoadAssignment, ConfigSourceRef, Listener, RouteConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 
@@ -89,13 +90,13 @@ export interface Applied {
  * Removals count for LDS and CDS only: Envoy ignores a delta removal of a route config, and an
  * absent load assignment leaves the cluster's hosts as they are.
  */
-export function applyUpdate(state: XdsState, kind: Kind, source: SourceKey, update: ResourceUpdate, now: number, hasAds: boolean): Applied {
+export function applyUpdate(state: XdsState, kind: Kind, source: SourceKey, update: ResourceUpdate, now: number, hasAds: boolean, secrets?: StaticSecrets): Applied {
   const warnings: string[] = [];
   switch (kind) {
     case 'lds': {
       const r = merge(state.listeners, update, now, (raw, name) => {
         const path = `listeners[${JSON.stringify(name)}]`;
-        const t = translateListener(raw, path);
+        const t = translateListener(raw, path, secrets);
         warnings.push(...t.warnings);
         for (const dep of listenerDependencies(t.listener)) requireAds(dep.source, hasAds, path, `listener '${name}' gets routes over ADS`);
         return { listener: t.listener, inlineRouteConfigs: t.routeConfigs };
@@ -105,7 +106,7 @@ export function applyUpdate(state: XdsState, kind: Kind, source: SourceKey, upda
     case 'cds': {
       const r = merge(state.clusters, update, now, (raw, name) => {
         const path = `clusters[${JSON.stringify(name)}]`;
-        const t = translateCluster(raw, path);
+        const t = translateCluster(raw, path, secrets);
         warnings.push(...t.warnings);
         const dep = clusterDependency(t.cluster);
         if (dep !== undefined) requireAds(dep.source, hasAds, path, `cluster '${name}' gets endpoints over ADS`);

@@ -164,7 +164,7 @@ function staticSecret(ref: Raw, path: string, part: 'tls_certificate' | 'validat
   if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name a secret of static_resources.secrets');
   const secrets = ctx?.secrets;
   if (secrets === undefined) {
-    return reject(joinPath(path, 'name'), `secret '${name}' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets in Legate`, 'inline the certificate (tls_certificates / validation_context)');
+    return reject(joinPath(path, 'name'), `secret '${name}' without sds_config names a static secret, and xDS resources cannot see static_resources.secrets when translated without their bootstrap`, 'translate it with the bootstrap\'s static secrets (as the primary does), or give an sds_config');
   }
   const secret = secrets.get(name);
   if (secret === undefined) {

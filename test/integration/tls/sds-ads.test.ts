@@ -1,14 +1,15 @@
 // SDS over ADS (sds_config: { ads: {} }) with a real gRPC management server, state of the world
 // and delta: a TLS listener warms (is not bound) until its secret arrives, then serves it; a bad
 // secret (key not matching its certificate) is NACKed, counted in sds.<name>.update_rejected,
-// and the last good one keeps serving; a new good one rotates new handshakes.
+// and the last good one keeps serving; a new good one rotates new handshakes. And a listener from
+// LDS naming one of the bootstrap's static secrets.
 import t from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { adsBootstrap, startManagementServer } from '../../support/xds-proxy.ts';
+import { adsBootstrap, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, startManagementServer } from '../../support/xds-proxy.ts';
 import { downstreamTls, httpsGet } from './support.ts';
 
 const skip = opensslMissing();
@@ -89,3 +90,39 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
     t.notOk(logs.some((l) => l.includes('PRIVATE KEY')), 'no key in the log');
   });
 }
+
+t.test('an LDS listener names a static secret of the bootstrap', { skip }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const cert = ca.issue('static.test', ['DNS:sds.test']);
+  const upstream = await startUpstream('backend', echoHandler('backend'));
+  t.teardown(() => upstream.close());
+  const server = await startManagementServer(t);
+  server.setResources(CLUSTER_TYPE_URL, 'c1', []);
+  server.setResources(LISTENER_TYPE_URL, 'l1', [JSON.parse(JSON.stringify({
+    '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener',
+    name: 'from-lds',
+    address: socketAddress('127.0.0.1', 0),
+    filter_chains: [{
+      transport_socket: downstreamTls({ tls_certificate_sds_secret_configs: [{ name: 'static-cert' }] }),
+      filters: [{
+        name: 'envoy.filters.network.http_connection_manager',
+        typed_config: {
+          '@type': HCM_TYPE,
+          stat_prefix: 'lds',
+          route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
+          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
+        },
+      }],
+    }],
+  }))]);
+  const config = adsBootstrap(server.port, { clusters: [staticCluster('backend', [{ port: upstream.port }])] });
+  const withSecret = { ...config, static_resources: { ...config.static_resources, secrets: [
+    { name: 'static-cert', tls_certificate: { certificate_chain: { filename: cert.certFile }, private_key: { filename: cert.keyFile } } },
+  ] } };
+  const legate = await startLegate(withSecret);
+  t.teardown(() => legate.stop());
+  const reply = await httpsGet(legate.port('from-lds'), '/', { ca: ca.cert, servername: 'sds.test' });
+  t.equal(reply.status, 200);
+  t.equal(reply.peerCn, 'static.test');
+});
