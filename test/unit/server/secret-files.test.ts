@@ -2,7 +2,7 @@
 // fills the TLS context in, a bad one is rejected (update_rejected) and the last good one kept,
 // and a new version of a listener that waits for a new secret leaves the previous one serving.
 import t from 'tap';
-import { translateListener } from '../../../proxy/config/index.ts';
+import { translateCluster, translateListener } from '../../../proxy/config/index.ts';
 import { SecretFiles } from '../../../proxy/server/secret-files.ts';
 import { Store } from '../../../proxy/stats/index.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
@@ -10,6 +10,7 @@ import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-
 const skip = opensslMissing();
 const DOWNSTREAM = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 const TCP = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
+const UPSTREAM = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 
 function listener(secret: string, statPrefix = 'tcp') {
   return translateListener({
@@ -68,4 +69,30 @@ t.test('SecretFiles over ADS', { skip }, async (t) => {
   await secrets.adsUpdate(update('1', 'two', b));
   const now = secrets.resolve(v2).listeners;
   t.equal(now[0].filterChains[0].tls!.certificates[0].certificateChain, b.cert, 'the new version once its secret is there');
+});
+
+t.test('SecretFiles: a cluster with its client certificate and CA over ADS', { skip }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const client = ca.issue('client.test', ['DNS:client.test']);
+  const store = new Store();
+  const secrets = new SecretFiles({ store, log: () => undefined, onChange: () => undefined });
+  t.teardown(() => secrets.stop());
+  const { cluster } = translateCluster({
+    name: 'c', type: 'STATIC', connect_timeout: '1s',
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': UPSTREAM, sni: 'server.test', common_tls_context: {
+      tls_certificate_sds_secret_configs: [{ name: 'client', sds_config: { ads: {} } }],
+      validation_context_sds_secret_config: { name: 'ca', sds_config: { ads: {} } },
+    } } },
+  });
+  const parts = { listeners: [], clusters: [cluster] };
+  t.same(secrets.adsNames(parts), ['ca', 'client']);
+  await secrets.adsUpdate(update('1', 'client', client));
+  t.same(secrets.resolve(parts).clusters, [], 'still waiting for its CA');
+  const ok = await secrets.adsUpdate({ version: '2', resources: [{ name: 'ca', version: '2', resource: { name: 'ca', validation_context: { trusted_ca: { inline_string: ca.cert } } } }], removed: [], complete: false });
+  t.same(ok, { ok: true });
+  const [resolved] = secrets.resolve(parts).clusters;
+  t.equal(resolved.tls!.certificates[0].certificateChain, client.cert);
+  t.equal(resolved.tls!.validation!.trustedCa, ca.cert);
+  t.equal(resolved.tls!.sni, 'server.test', 'the rest of the context as configured');
 });
