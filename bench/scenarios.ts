@@ -2,10 +2,10 @@
 // bench process and the load generator process both read it by name.
 
 /** What a proxy must be able to do for a scenario to apply to it. */
-export type Capability = 'host-routing' | 'weighted-split' | 'retry' | 'tcp';
+export type Capability = 'host-routing' | 'weighted-split' | 'retry' | 'tcp' | 'tls';
 
 /** Which peer config template a scenario uses (bench/peers/<target>/<route>.*). */
-export type RouteKind = 'single' | 'vhosts' | 'split' | 'retry' | 'tcp';
+export type RouteKind = 'single' | 'vhosts' | 'split' | 'retry' | 'tcp' | 'tls';
 
 /** The figure a scenario is about; the ratio columns compare it. */
 export type Headline = 'rps' | 'mibps' | 'cpuPer1k';
@@ -27,6 +27,8 @@ export interface Scenario {
   name: string;
   title: string;
   protocol: 'http' | 'tcp';
+  /** The client speaks HTTPS to the proxy, which terminates TLS and talks plain HTTP upstream. */
+  tls?: boolean;
   route: RouteKind;
   requires: readonly Capability[];
   /** Whether direct and the L4 pipe are a meaningful ceiling here; if not, why. */
@@ -38,6 +40,8 @@ export interface Scenario {
 }
 
 export const VIRTUAL_HOSTS = 1000;
+/** Why direct and the L4 pipe have no TLS row: the upstream speaks plain HTTP only. */
+const TLS_BASELINE_NA = 'the upstream speaks plain HTTP: nothing here terminates TLS';
 export const ROUTES_PER_HOST = 10;
 /** Weights of the 3-way split, in upstream order. */
 export const SPLIT_WEIGHTS = [50, 30, 20] as const;
@@ -134,6 +138,28 @@ export const SCENARIOS: readonly Scenario[] = [
     requires: [],
     http: { method: 'GET', path: '/64', rate: 1000 },
     headline: 'cpuPer1k',
+  },
+  {
+    name: 'tls-get64',
+    title: 'GET 64 B over HTTPS, keep-alive, the proxy terminating TLS',
+    protocol: 'http',
+    tls: true,
+    route: 'tls',
+    requires: ['tls'],
+    baselineNa: TLS_BASELINE_NA,
+    http: { method: 'GET', path: '/64' },
+    headline: 'rps',
+  },
+  {
+    name: 'tls-newconn',
+    title: 'GET 64 B over HTTPS, a new TLS connection per request',
+    protocol: 'http',
+    tls: true,
+    route: 'tls',
+    requires: ['tls'],
+    baselineNa: TLS_BASELINE_NA,
+    http: { method: 'GET', path: '/64', newConnectionPerRequest: true },
+    headline: 'rps',
   },
 ];
 

@@ -12,6 +12,7 @@ import { cpuPer1k } from './proc-stats.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Target, Upstream } from './targets/types.ts';
 import type { UpstreamReady } from './upstream.ts';
+import { makeBenchCertificate, opensslUnavailable } from './tls-cert.ts';
 
 export interface SessionOptions {
   scenarios: readonly Scenario[];
@@ -111,12 +112,13 @@ function rotate<T>(items: readonly T[], by: number): T[] {
 export async function runSession(options: SessionOptions): Promise<Cell[]> {
   const { pinning, log } = options;
   const cells = new Map<string, Cell>();
+  const noOpenssl = options.scenarios.some((scenario) => scenario.tls) ? opensslUnavailable() : undefined;
   const key = (scenario: Scenario, target: Target) => `${scenario.name}\0${target.name}`;
   for (const target of options.targets) {
     const unavailable = target.unavailable();
     if (unavailable) log(`skipping ${target.name}: ${unavailable}`);
     for (const scenario of options.scenarios) {
-      const notApplicable = unavailable ? undefined : target.notApplicable(scenario);
+      const notApplicable = unavailable ? undefined : (target.notApplicable(scenario) ?? (scenario.tls ? noOpenssl : undefined));
       cells.set(key(scenario, target), {
         scenario: scenario.name,
         target: target.name,
@@ -133,6 +135,8 @@ export async function runSession(options: SessionOptions): Promise<Cell[]> {
   process.on('exit', removeWorkDir); // also on Ctrl-C, which skips the finally below
   let upstreamChild: Child | undefined;
   try {
+    // One certificate per run, shared by every TLS target (peers/values.ts names its files).
+    if (options.scenarios.some((scenario) => scenario.tls) && !noOpenssl) makeBenchCertificate(workDir);
     const started = await startNodeProgram<UpstreamReady>('upstream', UPSTREAM, { httpListeners: 3 }, pinning.upstream);
     upstreamChild = started.child;
     const upstream: Upstream = { http: started.ready.http, tcp: started.ready.tcp };

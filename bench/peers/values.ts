@@ -2,6 +2,7 @@
 import { SPLIT_WEIGHTS, type Scenario } from '../scenarios.ts';
 import type { Upstream } from '../targets/types.ts';
 import { VHOST_COUNTS } from './vhosts.ts';
+import { benchCertificateFiles } from '../tls-cert.ts';
 
 export function peerValues(
   upstream: Upstream,
@@ -10,6 +11,7 @@ export function peerValues(
   workDir: string,
 ): Record<string, string | number> {
   const [a, b, c] = upstream.http;
+  const tls = benchCertificateFiles(workDir);
   return {
     listen_port: listenPort,
     work_dir: workDir,
@@ -20,6 +22,10 @@ export function peerValues(
     weight_a: SPLIT_WEIGHTS[0],
     weight_b: SPLIT_WEIGHTS[1],
     weight_c: SPLIT_WEIGHTS[2],
+    // The TLS scenarios' certificate, made once per run in the work dir (tls-cert.ts).
+    tls_cert_file: tls.certFile,
+    tls_key_file: tls.keyFile,
+    tls_cert_key_file: tls.combinedFile,
     ...VHOST_COUNTS,
   };
 }

@@ -17,7 +17,7 @@ export interface TargetContext {
 }
 
 export interface RunningTarget {
-  /** http://127.0.0.1:PORT or tcp://127.0.0.1:PORT */
+  /** http://127.0.0.1:PORT, https://127.0.0.1:PORT (TLS scenarios) or tcp://127.0.0.1:PORT */
   url: string;
   /** Root processes to measure CPU and memory of (their children count too); none for direct. */
   pids: number[];
@@ -41,6 +41,7 @@ const CAPABILITY_WORDS: Record<Capability, string> = {
   'weighted-split': 'split traffic by weight',
   retry: 'retry a 503',
   tcp: 'proxy plain TCP',
+  tls: 'terminate TLS',
 };
 
 /** The n/a reason for a proxy with these capabilities. */
@@ -55,5 +56,6 @@ export function upstreamPortFor(upstream: Upstream, scenario: Scenario): number 
 }
 
 export function targetUrl(scenario: Scenario, port: number): string {
-  return `${scenario.protocol === 'tcp' ? 'tcp' : 'http'}://127.0.0.1:${port}`;
+  const scheme = scenario.protocol === 'tcp' ? 'tcp' : scenario.tls ? 'https' : 'http';
+  return `${scheme}://127.0.0.1:${port}`;
 }

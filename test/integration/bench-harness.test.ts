@@ -17,6 +17,12 @@ import { scenarioByName, ATTEMPT_HEADER, VIRTUAL_HOSTS } from '../../bench/scena
 import { toMeasurement, type Cell, type Measurement } from '../../bench/session.ts';
 import { summarize } from '../../bench/summary.ts';
 import { WRK_MARKER, parseWrkOutput, runWrk, wrkArgs, wrkResult, wrkScript } from '../../bench/wrk.ts';
+import { execFileSync } from 'node:child_process';
+import { renderPeerConfig } from '../../bench/peers/render.ts';
+import { peerValues } from '../../bench/peers/values.ts';
+import { targetByName } from '../../bench/targets/index.ts';
+import { targetUrl } from '../../bench/targets/types.ts';
+import { makeBenchCertificate, opensslUnavailable } from '../../bench/tls-cert.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const LEGATE = fs.existsSync(path.join(REPO, 'proxy', 'cli.ts'));
@@ -322,4 +328,64 @@ t.test('ratios are taken within each round, then the median', async (t) => {
   t.equal(legate.ratios['l4-pipe'], undefined, 'no ratio to a reference never measured');
   t.equal(nginx.ratios.nginx?.median, 1);
   t.same(legate.cpuPer1k, { median: 0.2, min: 0.1, max: 0.3 });
+});
+
+t.test('TLS scenarios: the certificate, the peer configs, who runs them', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-tls-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const upstream = { http: [7001, 7002, 7003], tcp: 7004 };
+  for (const name of ['tls-get64', 'tls-newconn']) {
+    const scenario = scenarioByName(name);
+    t.equal(scenario.tls, true, `${name} speaks TLS`);
+    t.equal(scenario.http?.path, '/64', `${name}: the 64 B response`);
+    t.equal(targetUrl(scenario, 8443), 'https://127.0.0.1:8443', `${name}: wrk and autocannon get an https URL`);
+    for (const target of ['legate-1', 'nginx', 'haproxy']) t.equal(targetByName(target).notApplicable(scenario), undefined, `${target} runs ${name}`);
+    t.match(targetByName('naive-node').notApplicable(scenario), /cannot terminate TLS/);
+    t.match(targetByName('direct').notApplicable(scenario), /plain HTTP/);
+    t.match(targetByName('l4-pipe').notApplicable(scenario), /plain HTTP/);
+  }
+  t.equal(scenarioByName('tls-get64').http?.newConnectionPerRequest, undefined, 'tls-get64 keeps its connections');
+  t.match(wrkScript(scenarioByName('tls-newconn').http!, 'k-'), /^wrk\.headers\["Connection"\] = "close"$/m);
+
+  const values = { ...peerValues(upstream, scenarioByName('tls-get64'), 8443, dir), admin_port: 9901, virtual_hosts: '' };
+  const legate = renderPeerConfig('legate/tls.yaml', values);
+  t.match(legate, /name: envoy\.transport_sockets\.tls/);
+  t.match(legate, /"@type": type\.googleapis\.com\/envoy\.extensions\.transport_sockets\.tls\.v3\.DownstreamTlsContext/);
+  t.match(legate, `certificate_chain: { filename: "${path.join(dir, 'tls-cert.pem')}" }`);
+  t.match(legate, `private_key: { filename: "${path.join(dir, 'tls-key.pem')}" }`);
+  t.match(legate, /socket_address: \{ address: 127\.0\.0\.1, port_value: 7001 \}/, 'plain HTTP to the get64 upstream');
+  const nginx = renderPeerConfig('nginx/tls.conf', values);
+  t.match(nginx, /^\s*listen 127\.0\.0\.1:8443 ssl;$/m);
+  t.match(nginx, `ssl_certificate ${path.join(dir, 'tls-cert.pem')};`);
+  t.match(nginx, `ssl_certificate_key ${path.join(dir, 'tls-key.pem')};`);
+  t.match(nginx, /proxy_pass http:\/\/app;/);
+  const haproxy = renderPeerConfig('haproxy/tls.cfg', values);
+  t.match(haproxy, `bind 127.0.0.1:8443 ssl crt ${path.join(dir, 'tls-cert-key.pem')}`);
+  t.match(haproxy, /server s1 127\.0\.0\.1:7001$/m);
+
+  if (opensslUnavailable()) return;
+  const made = makeBenchCertificate(dir);
+  const text = execFileSync('openssl', ['x509', '-in', made.certFile, '-noout', '-text'], { encoding: 'utf8' });
+  t.match(text, /prime256v1|P-256/, 'an ECDSA P-256 certificate');
+  t.match(text, /DNS:localhost, IP Address:127\.0\.0\.1/);
+  const combined = fs.readFileSync(made.combinedFile, 'utf8');
+  t.ok(combined.includes(fs.readFileSync(made.certFile, 'utf8')) && combined.includes(fs.readFileSync(made.keyFile, 'utf8')), 'HAProxy gets certificate and key in one file');
+});
+
+t.test('a 1-second TLS run through Legate', { skip: LEGATE && !opensslUnavailable() ? false : 'needs proxy/cli.ts and openssl' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-harness-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const args = ['--duration', '1', '--warmup', '0.2', '--rounds', '1', '--scenarios', 'tls-get64,tls-newconn', '--targets', 'direct,legate-1', '--out', out];
+  const exit = await runBench(args, 90_000, (fn) => t.teardown(fn));
+  t.equal(exit.code, 0, `bench exits 0: ${exit.stderr.slice(-2000)}`);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
+  for (const scenario of ['tls-get64', 'tls-newconn']) {
+    const cell = (target: string) => report.cells.find((c: Row) => c.scenario === scenario && c.target === target);
+    t.equal(cell('direct').status, 'n/a', `${scenario}: no direct row`);
+    const legate = cell('legate-1');
+    t.equal(legate.status, 'ok', `${scenario} through legate-1: ${legate.reason ?? ''}`);
+    const [m] = legate.measurements;
+    t.ok(m?.requests > 0, `${scenario}: responses over HTTPS`);
+    t.equal(m?.errors, 0, `${scenario}: no errors`);
+  }
 });
