@@ -215,7 +215,7 @@ t.test('wrk scripts per scenario', async (t) => {
 
 t.test('wrk runs the scripts as meant', { skip: WRK ? false : 'wrk not installed' }, async (t) => {
   // Per connection: the requests seen, methods, body sizes and attempt keys.
-  const seen = { requests: 0, connections: 0, methods: new Set<string>(), bodies: new Set<number>(), keys: new Set<string>() };
+  const seen = { requests: 0, connections: 0, keyed: 0, methods: new Set<string>(), bodies: new Set<number>(), keys: new Set<string>() };
   const tried = new Set<string>();
   const server = http.createServer((req, res) => {
     seen.requests++;
@@ -226,6 +226,7 @@ t.test('wrk runs the scripts as meant', { skip: WRK ? false : 'wrk not installed
       seen.bodies.add(length);
       const key = req.headers[ATTEMPT_HEADER];
       if (typeof key === 'string') {
+        seen.keyed++;
         seen.keys.add(key);
         if (!tried.has(key)) {
           tried.add(key);
@@ -249,6 +250,7 @@ t.test('wrk runs the scripts as meant', { skip: WRK ? false : 'wrk not installed
     fs.writeFileSync(scriptFile, wrkScript(load, `${name}-`));
     seen.requests = 0;
     seen.connections = 0;
+    seen.keyed = 0;
     seen.methods.clear();
     seen.bodies.clear();
     seen.keys.clear();
@@ -268,7 +270,8 @@ t.test('wrk runs the scripts as meant', { skip: WRK ? false : 'wrk not installed
   const retry = await run('retry', 0.4);
   t.ok(retry.requests > 0, 'keyed requests answered');
   t.equal(retry.errors.status, retry.requests, 'every first attempt is a 503, a status error');
-  t.equal(seen.keys.size, seen.requests, 'a unique key per request');
+  // Counted where the key is read: a request still arriving when wrk stopped has no key yet.
+  t.equal(seen.keys.size, seen.keyed, 'a unique key per request');
 });
 
 t.test('CPU time of a process tree from /proc', async (t) => {
