@@ -7,27 +7,16 @@ import https from 'node:https';
 import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { downstreamTls, httpsGet } from './support.ts';
+import { downstreamTls, httpsGet, hcmToBackend } from './support.ts';
 
 const skip = opensslMissing();
 const SECRET = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
-function hcm(statPrefix: string) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-    },
-  };
-}
 
 // A DiscoveryResponse with one Secret, written elsewhere and renamed over the file.
 function writeSecret(file: string, version: string, name: string, cert: string, key: string): void {
@@ -67,12 +56,12 @@ t.test('SDS from files', { skip }, async (t) => {
       transport_socket: downstreamTls({
         tls_certificate_sds_secret_configs: [{ name: 'server', sds_config: { path_config_source: { path: file, watched_directory: { path: ca.dir } } } }],
       }),
-      filters: [hcm(name)],
+      filters: [hcmToBackend(name)],
     }],
   });
   const logs: string[] = [];
   const legate = await startLegate(bootstrap(
-    [sdsListener('rotating', sdsFile), sdsListener('later', laterFile), { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcm('plain')] }] }],
+    [sdsListener('rotating', sdsFile), sdsListener('later', laterFile), { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcmToBackend('plain')] }] }],
     [staticCluster('backend', [{ port: upstream.port }])],
   ), { log: (line) => logs.push(line) });
   t.teardown(() => legate.stop());

@@ -1,11 +1,26 @@
 // Builders and clients for the TLS integration tests: transport_socket blocks in Envoy's shape,
 // and an HTTPS request that reports how the TLS connection went.
 import https from 'node:https';
+import { HCM_TYPE, ROUTER_TYPE, routes } from '../../support/bootstrap.ts';
 import type { LeafCert } from '../../support/test-ca.ts';
 
 export const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
 export const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
+
+/** An HTTP connection manager sending everything to cluster 'backend'; `extra` adds HCM fields. */
+export function hcmToBackend(statPrefix: string, extra: object = {}) {
+  return {
+    name: 'envoy.filters.network.http_connection_manager',
+    typed_config: {
+      '@type': HCM_TYPE,
+      stat_prefix: statPrefix,
+      route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
+      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
+      ...extra,
+    },
+  };
+}
 
 export function certFiles(leaf: LeafCert) {
   return { certificate_chain: { filename: leaf.certFile }, private_key: { filename: leaf.keyFile } };

@@ -8,28 +8,16 @@ import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText, rawExchange, statsMap, waitFor, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { startTcpServer, tcpProxyFilter } from '../l4/support.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { certFiles, downstreamTls, httpsGet, TLS_INSPECTOR } from './support.ts';
+import { certFiles, downstreamTls, httpsGet, TLS_INSPECTOR, hcmToBackend } from './support.ts';
 
 const skip = opensslMissing();
 
-function hcm(statPrefix: string, extra: object = {}) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      ...extra,
-    },
-  };
-}
 
 t.test('TLS termination', { skip }, async (t) => {
   const ca = createTestCa();
@@ -53,11 +41,11 @@ t.test('TLS termination', { skip }, async (t) => {
     address: socketAddress('127.0.0.1', 0),
     listener_filters: [{ name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': TLS_INSPECTOR } }],
     filter_chains: [
-      { filter_chain_match: { server_names: ['alpha.test'] }, transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), filters: [hcm('alpha', {
+      { filter_chain_match: { server_names: ['alpha.test'] }, transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), filters: [hcmToBackend('alpha', {
         access_log: [{ name: 'file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: logPath,
           log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %DOWNSTREAM_TLS_VERSION% %REQUESTED_SERVER_NAME% %DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_PEER_SUBJECT%\n' } } } }],
       })] },
-      { filter_chain_match: { server_names: ['beta.test', '*.beta.test'] }, transport_socket: downstreamTls({ tls_certificates: [{ certificate_chain: { inline_string: beta.cert }, private_key: { inline_string: beta.key } }] }), filters: [hcm('beta')] },
+      { filter_chain_match: { server_names: ['beta.test', '*.beta.test'] }, transport_socket: downstreamTls({ tls_certificates: [{ certificate_chain: { inline_string: beta.cert }, private_key: { inline_string: beta.key } }] }), filters: [hcmToBackend('beta')] },
     ],
   };
   const mtlsListener = {
@@ -71,7 +59,7 @@ t.test('TLS termination', { skip }, async (t) => {
           match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: 'spiffe://cluster.local/ns/a/sa/b' } }],
         },
       }, { require_client_certificate: true }),
-      filters: [hcm('mtls', {
+      filters: [hcmToBackend('mtls', {
         access_log: [{ name: 'file', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog', path: logPath,
           log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %DOWNSTREAM_TLS_VERSION% %REQUESTED_SERVER_NAME% %DOWNSTREAM_PEER_URI_SAN% %DOWNSTREAM_PEER_SUBJECT%\n' } } } }],
       })],
@@ -80,7 +68,7 @@ t.test('TLS termination', { skip }, async (t) => {
   const slowListener = {
     name: 'slow',
     address: socketAddress('127.0.0.1', 0),
-    filter_chains: [{ transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), transport_socket_connect_timeout: '0.2s', filters: [hcm('slow')] }],
+    filter_chains: [{ transport_socket: downstreamTls({ tls_certificates: [certFiles(alpha)] }), transport_socket_connect_timeout: '0.2s', filters: [hcmToBackend('slow')] }],
   };
   const echoServer = await startTcpServer((socket) => socket.pipe(socket));
   t.teardown(() => echoServer.close());
@@ -95,7 +83,7 @@ t.test('TLS termination', { skip }, async (t) => {
       })],
     }],
   };
-  const plainListener = { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcm('plain')] }] };
+  const plainListener = { name: 'plain', address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcmToBackend('plain')] }] };
   const legate = await startLegate(bootstrap([sniListener, mtlsListener, slowListener, tcpTlsListener, plainListener], [staticCluster('backend', [{ port: upstream.port }]), staticCluster('echo', [{ port: echoServer.port }])]));
   t.teardown(() => legate.stop());
   const sniPort = legate.port('sni');

@@ -4,27 +4,15 @@
 // but ALWAYS_FORWARD_ONLY removes the header; SANITIZE (the default) always removes it.
 import { createHash, X509Certificate } from 'node:crypto';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { certFiles, downstreamTls, httpsGet } from './support.ts';
+import { certFiles, downstreamTls, httpsGet, hcmToBackend } from './support.ts';
 
 const skip = opensslMissing();
 
-function hcm(statPrefix: string, extra: object = {}) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      ...extra,
-    },
-  };
-}
 
 const xfccOf = (body: string) => (JSON.parse(body) as { headers: Record<string, string | undefined> }).headers['x-forwarded-client-cert'];
 
@@ -44,10 +32,10 @@ t.test('x-forwarded-client-cert', { skip }, async (t) => {
     address: socketAddress('127.0.0.1', 0),
     filter_chains: [{
       transport_socket: downstreamTls({ tls_certificates: [certFiles(server)], validation_context: { trusted_ca: { filename: ca.certFile } } }),
-      filters: [hcm(name, extra)],
+      filters: [hcmToBackend(name, extra)],
     }],
   });
-  const plain = (name: string, extra: object) => ({ name, address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcm(name, extra)] }] });
+  const plain = (name: string, extra: object) => ({ name, address: socketAddress('127.0.0.1', 0), filter_chains: [{ filters: [hcmToBackend(name, extra)] }] });
   const legate = await startLegate(bootstrap([
     tlsChain('set', { forward_client_cert_details: 'SANITIZE_SET', set_current_client_cert_details: { subject: true, cert: true, uri: true, dns: true } }),
     tlsChain('append', { forward_client_cert_details: 'APPEND_FORWARD', set_current_client_cert_details: { uri: true } }),
