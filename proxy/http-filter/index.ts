@@ -19,8 +19,6 @@ export interface FilterStream {
   readonly info: StreamInfo;
   /** Requests from an internal peer (Envoy's XFF rule) may use x-envoy-* control headers. */
   readonly trustedDownstream: boolean;
-  /** The request has a body still to come (headers did not end the stream). */
-  readonly requestHasBody: boolean;
   /** performance.now() when the stream began. */
   readonly startMs: number;
   /** Resumes the decode chain after a hook returned 'stop'. */

@@ -55,7 +55,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.config = config;
     this.ctx = ctx;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
-    const router = new RouterFilter({ clusters: ctx.clusters, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats, store: ctx.store });
+    const router = new RouterFilter({ clusters: ctx.clusters, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats });
     this.filters = [
       ...createHttpFilters(config.httpFilters, {
         store: ctx.store,

@@ -48,7 +48,6 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   trustedDownstream = false;
   /** Internal as Envoy judges it (XFF rule and internal_address_config): the rate limit filter's request_type. */
   internalRequest = false;
-  requestHasBody = false;
   /** 'websocket', 'connect', …: the request asks for an upgrade (or is a CONNECT). */
   upgradeType: string | undefined = undefined;
   /** The router's per-request state. */
@@ -98,7 +97,6 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
 
   decodeHeaders(head: RequestHeaders, endStream: boolean): void {
     this.head = head;
-    this.requestHasBody = !endStream;
     if (endStream) this.requestComplete = true;
     this.connection.hcm.onRequestHeaders(this);
     if (this.ended) return;

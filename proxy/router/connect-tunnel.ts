@@ -2,7 +2,6 @@
 // connection to a host of the route's cluster, answers 200, and carries the stream's bytes both
 // ways with flow control, half-closes included, as Envoy's TCP upstream for CONNECT.
 import type { Socket } from 'node:net';
-import type { StreamInfo } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
 import type { StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
 import { ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type UpstreamCluster } from '../upstream/index.ts';
@@ -10,10 +9,6 @@ import type { RouterState, RouterStats, RouterStream } from './router-stream.ts'
 import { failureReply } from './upstream-errors.ts';
 
 const EMPTY = Buffer.alloc(0);
-
-interface ResponseMutations {
-  applyResponse(headers: HeaderMap, info: StreamInfo): void;
-}
 
 export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatcher, WatermarkCallbacks {
   private readonly stream: RouterStream;
@@ -26,7 +21,7 @@ export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatch
   private established = false;
   private ended = false;
 
-  constructor(stream: RouterStream, cluster: UpstreamCluster, _mutations: ResponseMutations, stats: RouterStats) {
+  constructor(stream: RouterStream, cluster: UpstreamCluster, stats: RouterStats) {
     this.stream = stream;
     this.cluster = cluster;
     this.stats = stats;

@@ -43,7 +43,7 @@ export class RouterFilter implements HttpFilter<RouterStream> {
     if (stream.upgradeType === 'connect') {
       // A CONNECT the route terminates (connect_config): Legate answers 200 and carries raw TCP.
       if (action.upgradeConfigs.some((u) => u.upgradeType === 'connect' && u.connectConfig !== undefined)) {
-        const tunnel = new ConnectTunnel(stream, cluster, route.mutations(picked.weighted), stats);
+        const tunnel = new ConnectTunnel(stream, cluster, stats);
         stream.routerState = tunnel;
         tunnel.start();
         return 'continue';

@@ -4,7 +4,7 @@
 import type { StreamInfo } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
 import type { FilterStream } from '../http-filter/index.ts';
-import type { Counter, Gauge, Store } from '../stats/index.ts';
+import type { Counter, Gauge } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import type { ClusterChoice } from './cluster-picker.ts';
 import type { RouteRequest } from './request.ts';
@@ -48,5 +48,4 @@ export interface RouterOptions {
   meshRetries: boolean; // sidecar mode: routes without a policy retry 5xx three times
   bufferLimitBytes: number;
   stats: RouterStats;
-  store: Store;
 }

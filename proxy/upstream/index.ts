@@ -21,5 +21,4 @@ export {
   type OpenSocket,
   type PoolCluster,
   type PoolFailureReason,
-  type TcpPoolCallbacks,
 } from './pool/index.ts';

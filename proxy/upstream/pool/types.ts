@@ -52,8 +52,3 @@ export interface HttpConnectionPool {
   /** Resolves once every connection of the pool closed. */
   closed(): Promise<void>;
 }
-
-export interface TcpPoolCallbacks {
-  onPoolReady(socket: Socket): void;
-  onPoolFailure(reason: PoolFailureReason, details: string): void;
-}

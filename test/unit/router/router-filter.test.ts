@@ -204,7 +204,10 @@ t.test('a 101 turns the stream into a tunnel past the route timeout', async (t) 
   t.equal(up.bodyText(), 'ping');
   up.decoder.decodeData(Buffer.from('pong'), false);
   t.equal(down.bodyText(), 'pong');
-  await new Promise((resolve) => setTimeout(resolve, 60)); // past the route timeout: nothing may fire
+  // A plain request started now times out after the same route timeout; by then the tunnel's would have fired.
+  const plain = h.request('GET', '/plain');
+  await plain.done();
+  t.equal(plain.localReply?.status, 504, 'the route timeout ran out');
   t.notOk(down.ended, 'the tunnel outlives the route timeout');
   t.equal(h.store.snapshot().counters['http.t.downstream_cx_upgrades_total'], 1);
   down.clientReset();

@@ -33,7 +33,6 @@ export class FakeDownstream implements RouterStream {
   upgradeType: string | undefined = undefined;
   routerState: unknown = undefined;
   trustedDownstream = true;
-  requestHasBody = false;
   responseStarted = false;
   response: ResponseHeaders | null = null;
   body: Buffer[] = [];
@@ -239,7 +238,7 @@ export class RouterHarness {
       downstreamFlowControlPausedReading: this.store.counter('http.t.downstream_flow_control_paused_reading_total'),
       downstreamFlowControlResumedReading: this.store.counter('http.t.downstream_flow_control_resumed_reading_total'),
     };
-    this.router = new RouterFilter({ clusters: this.clusters, meshRetries: false, bufferLimitBytes: 64 * 1024, stats, store: this.store });
+    this.router = new RouterFilter({ clusters: this.clusters, meshRetries: false, bufferLimitBytes: 64 * 1024, stats });
     this.table = new RouteTable(routeConfig([virtualHost('vh', ['*'], [route('r', { kind: 'prefix', value: '/' }, { action: routeAction({ cluster: { kind: 'cluster', name: 'backend' }, ...action }) })])]));
   }
 
@@ -248,7 +247,6 @@ export class RouterHarness {
     const head: RequestHeaders = { method, path, scheme: 'http', protocol: 'HTTP/1.1', headers: { host: 'example.com', ...headers } };
     const matched = this.table.route({ authority: 'example.com', path, method, scheme: 'http', headers: head.headers }) as RouteMatchResult<StreamInfo>;
     const stream = new FakeDownstream(head, matched);
-    stream.requestHasBody = !endStream;
     this.router.decodeHeaders(stream, endStream);
     return stream;
   }
