@@ -235,6 +235,16 @@ export type AccessLogFilter =
   | { kind: 'response_flag'; flags: string[] }
   | { kind: 'and' | 'or'; filters: AccessLogFilter[] };
 
+/** envoy.config.core.v3.Http2ProtocolOptions, the fields node:http2 (nghttp2) can honour. */
+export interface Http2Options {
+  hpackTableSize: number; // 4096
+  maxConcurrentStreams: number; // 2147483647
+  initialStreamWindowSize: number; // 268435456 (256 MiB)
+  initialConnectionWindowSize: number; // 268435456 (256 MiB)
+  allowConnect: boolean; // extended CONNECT (RFC 8441)
+  keepalive?: { intervalMs: number; timeoutMs: number }; // connection_keepalive: PING every interval, close if no ACK within timeout
+}
+
 export interface HttpConnectionManager {
   kind: 'http_connection_manager';
   statPrefix: string;
@@ -266,6 +276,7 @@ export interface HttpConnectionManager {
   forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'
   // set_current_client_cert_details, in the order Envoy writes them: Cert, Chain, Subject, URI, DNS.
   setCurrentClientCertDetails: ClientCertDetail[];
+  http2: Http2Options; // http2_protocol_options, Envoy's defaults when absent
 }
 
 // What the connection manager does with x-forwarded-client-cert (Envoy's ForwardClientCertDetails).

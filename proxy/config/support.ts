@@ -84,8 +84,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
      max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout access_log
      use_remote_address xff_num_trusted_hops internal_address_config skip_xff_append generate_request_id
      preserve_external_request_id upgrade_configs normalize_path merge_slashes common_http_protocol_options
-     forward_client_cert_details set_current_client_cert_details`,
-    `add_user_agent tracing http_protocol_options http2_protocol_options delayed_close_timeout
+     forward_client_cert_details set_current_client_cert_details http2_protocol_options`,
+    `add_user_agent tracing http_protocol_options delayed_close_timeout
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
      proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
      stream_error_on_invalid_http_message scheme_header_transformation proxy_status_config
@@ -95,6 +95,14 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'idle_timeout max_stream_duration max_requests_per_connection max_headers_count',
     'max_connection_duration headers_with_underscores_action',
   ],
+  // node:http2 (nghttp2) enforces its own flood limits, so Envoy's counters are ignored (warned).
+  'envoy.config.core.v3.Http2ProtocolOptions': [
+    'hpack_table_size max_concurrent_streams initial_stream_window_size initial_connection_window_size allow_connect connection_keepalive',
+    `max_outbound_frames max_outbound_control_frames max_consecutive_inbound_frames_with_empty_payload
+     max_inbound_priority_frames_per_stream max_inbound_window_update_frames_per_data_frame_sent
+     stream_error_on_invalid_http_messaging override_stream_error_on_invalid_http_message use_oghttp2_codec`,
+  ],
+  'envoy.config.core.v3.KeepaliveSettings': ['interval timeout', 'interval_jitter connection_idle_interval'],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig': ['unix_sockets cidr_ranges', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.Rds': ['config_source route_config_name', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': ['name typed_config is_optional disabled', ''],

@@ -8,6 +8,7 @@ import { configSource } from './config-source.ts';
 import { bool, cidrRange, list, ms, num, obj, reject, str } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpFilters } from './http-filters.ts';
+import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
 
 export interface TranslatedHcm {
@@ -17,7 +18,7 @@ export interface TranslatedHcm {
 
 export function translateHttpConnectionManager(raw: Raw, path: string, ctx: TranslateContext, inlineName: string): TranslatedHcm {
   const codecType = str(raw, 'codec_type', 'AUTO');
-  if (codecType === 'HTTP3' || codecType === 'HTTP2') reject(joinPath(path, 'codec_type'), `not supported by Legate: codec_type ${codecType} (Legate's connection manager speaks HTTP/1.1)`, 'use AUTO or HTTP1');
+  if (codecType === 'HTTP3') reject(joinPath(path, 'codec_type'), 'not supported by Legate: codec_type HTTP3 (Legate has no QUIC)', 'use AUTO, HTTP1 or HTTP2');
   const common = obj(raw, 'common_http_protocol_options') ?? {};
   const hcm: HttpConnectionManager = {
     kind: 'http_connection_manager',
@@ -47,6 +48,7 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     maxHeadersCount: num(common, 'max_headers_count', 100),
     forwardClientCertDetails: str(raw, 'forward_client_cert_details', 'SANITIZE') as HttpConnectionManager['forwardClientCertDetails'],
     setCurrentClientCertDetails: clientCertDetails(obj(raw, 'set_current_client_cert_details') ?? {}),
+    http2: translateHttp2ProtocolOptions(obj(raw, 'http2_protocol_options'), joinPath(path, 'http2_protocol_options')),
   };
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
