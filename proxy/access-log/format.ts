@@ -4,6 +4,7 @@
 // operator (numbers stay numbers, a missing value is null) and sort the keys, as Envoy does.
 import { hostname } from 'node:os';
 import type { AccessLogFormat } from '../config/model.ts';
+import { compileGrpcStatus } from './grpc-status.ts';
 import { formatResponseFlags } from './response-flags.ts';
 import { compileStartTime } from './start-time.ts';
 import type { HeaderMap, StreamInfo } from './stream-info.ts';
@@ -288,6 +289,7 @@ const OPERATORS: Record<string, OperatorDef> = {
   RESP: headerOperator(responseHeader),
   TRAILER: headerOperator((name) => (info) => headerValue(info.responseTrailers, name)),
   RESPONSE_CODE: simple((info) => info.responseCode),
+  GRPC_STATUS: { args: 'optional', make: compileGrpcStatus },
   RESPONSE_CODE_DETAILS: simple((info) => nonEmpty(info.responseCodeDetails)),
   CONNECTION_TERMINATION_DETAILS: simple((info) => nonEmpty(info.connectionTerminationDetails)),
   RESPONSE_FLAGS: simple((info) => formatResponseFlags(info.responseFlags)),

@@ -140,7 +140,13 @@ export interface RouteAction {
   hostRewriteHeader?: string;
   timeoutMs: number; // 15000; 0 disables
   idleTimeoutMs: number; // 0 = none
-  maxStreamDurationMs: number; // 0 = none
+  // max_stream_duration. Set at all, it is Envoy's "new timeouts": the route timeout does not apply.
+  usingNewTimeouts: boolean;
+  maxStreamDurationMs?: number; // unset: the connection manager's; 0 turns that off for the route
+  grpcTimeoutHeaderMaxMs?: number; // set: a gRPC request's grpc-timeout limits the stream, capped by this (0 = uncapped)
+  grpcTimeoutHeaderOffsetMs?: number; // taken off that grpc-timeout
+  maxGrpcTimeoutMs?: number; // max_grpc_timeout (older): a gRPC request's grpc-timeout is the route timeout, capped (0 = uncapped)
+  grpcTimeoutOffsetMs?: number; // grpc_timeout_offset: taken off that grpc-timeout
   retryPolicy?: RetryPolicy; // the route's, else the virtual host's, resolved at translate time
   hashPolicy: HashPolicy[];
   requestMirrorPolicies: RequestMirrorPolicy[];

@@ -175,10 +175,12 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.route.v3.RouteAction': [
     `cluster cluster_header weighted_clusters prefix_rewrite regex_rewrite host_rewrite_literal auto_host_rewrite
      host_rewrite_header timeout idle_timeout retry_policy request_mirror_policies hash_policy upgrade_configs
-     max_stream_duration rate_limits include_vh_rate_limits priority cluster_not_found_response_code`,
-    'early_data_policy max_grpc_timeout grpc_timeout_offset',
+     max_stream_duration rate_limits include_vh_rate_limits priority cluster_not_found_response_code
+     max_grpc_timeout grpc_timeout_offset`,
+    'early_data_policy',
   ],
-  'envoy.config.route.v3.RouteAction.MaxStreamDuration': ['max_stream_duration', 'grpc_timeout_header_max grpc_timeout_header_offset'],
+  'envoy.config.route.v3.RouteAction.MaxStreamDuration': ['max_stream_duration grpc_timeout_header_max grpc_timeout_header_offset', ''],
+
   'envoy.config.route.v3.RouteAction.RequestMirrorPolicy': ['cluster runtime_fraction', 'trace_sampled disable_shadow_host_suffix_append'],
   'envoy.config.route.v3.RouteAction.HashPolicy': ['header cookie connection_properties query_parameter terminal', ''],
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': ['header_name', ''],

@@ -23,8 +23,11 @@ export interface FilterStream {
   readonly startMs: number;
   /** Resumes the decode chain after a hook returned 'stop'. */
   continueDecoding(): void;
-  /** Answers locally (status, a plain-text body), or resets when the response already started. */
-  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap): void;
+  /**
+   * Answers locally (status, a plain-text body), or resets when the response already started. A
+   * gRPC request gets a trailers-only answer whose grpc-status is grpcStatus, else the status mapped.
+   */
+  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap, grpcStatus?: number): void;
   /** The response from the router (or a filter): runs the encode chain, then the codec. */
   encodeHeaders(headers: ResponseHeaders, endStream: boolean): void;
   encodeData(data: Buffer, endStream: boolean): void;

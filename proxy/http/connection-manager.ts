@@ -11,7 +11,8 @@ import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log
 import type { RateLimitService } from '../ratelimit/index.ts';
 import type { Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
-import { RouterFilter, type RouteRequest, type RouteTable } from '../router/index.ts';
+import { GrpcStatus, isGrpcRequest } from '../grpc/index.ts';
+import { RouterFilter, streamDuration, type RouteRequest, type RouteTable } from '../router/index.ts';
 import { createHttpFilters } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
@@ -195,26 +196,27 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       stream.cluster = matched.route.pickCluster(request);
       if (action.idleTimeoutMs > 0) stream.connection.setStreamIdleTimeout(action.idleTimeoutMs);
     }
-    const routeMax = action.kind === 'route' ? action.maxStreamDurationMs ?? 0 : 0;
-    const maxMs = routeMax > 0 ? routeMax : config.maxStreamDurationMs;
-    if (maxMs > 0) {
-      stream.armDurationTimer(maxMs, () => {
+    // max_stream_duration (route, else HCM) or a gRPC request's grpc-timeout: see router/timeouts.ts.
+    const duration = streamDuration(action.kind === 'route' ? action : undefined, config.maxStreamDurationMs, headers, isGrpcRequest(head));
+    if (duration !== undefined) {
+      // As Envoy, the limit counts from the start of the stream; a gRPC client hears DEADLINE_EXCEEDED.
+      stream.armDurationTimer(Math.max(0, duration.ms - stream.info.elapsedMs()), () => {
         this.stats.downstreamRqMaxDurationReached.inc();
-        if (routeMax > 0) this.expireStream(stream, 'UMSDR', 'upstream max stream duration reached', 'upstream_max_stream_duration_reached');
-        else this.expireStream(stream, 'DT', 'downstream duration timeout', 'max_duration_timeout');
+        if (duration.source === 'route') this.expireStream(stream, 'UMSDR', 'upstream max stream duration reached', 'upstream_max_stream_duration_reached', GrpcStatus.DeadlineExceeded);
+        else this.expireStream(stream, 'DT', 'downstream duration timeout', 'max_duration_timeout', GrpcStatus.DeadlineExceeded);
       });
     }
   }
 
   /** A stream timeout: 408 with the flag, or a reset once the response started. */
-  expireStream(stream: HttpStream, flag: string, body: string, details: string): void {
+  expireStream(stream: HttpStream, flag: string, body: string, details: string, grpcStatus?: number): void {
     if (stream.ended) return;
     if (stream.responseStarted) {
       stream.info.setResponseFlag(flag);
       stream.resetStream();
       return;
     }
-    stream.sendLocalReply(408, body, flag, details);
+    stream.sendLocalReply(408, body, flag, details, undefined, grpcStatus);
   }
 
   /** Response header mutations of the route, the server and date headers, Connection: close while draining. */

@@ -8,6 +8,8 @@ import { StreamInfo } from '../access-log/index.ts';
 import type { ClusterChoice, RouteMatchResult, RouteRequest, RouterStream } from '../router/index.ts';
 import type { Socket } from 'node:net';
 import type { HcmStats } from './hcm-stats.ts';
+import { isGrpcRequest } from '../grpc/index.ts';
+import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
 
 /** What a stream needs of its connection manager (the HCM implements it). */
 export interface StreamManager {
@@ -250,8 +252,11 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     appendHeader((this.extraResponseHeaders ??= {}), name, value);
   }
 
-  /** A local answer (Envoy's sendLocalReply): a plain-text body, or a reset once the response started. */
-  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap): void {
+  /**
+   * A local answer (Envoy's sendLocalReply): a plain-text body, a trailers-only answer to a gRPC
+   * request (grpcStatus, else the status mapped), or a reset once the response started.
+   */
+  sendLocalReply(status: number, body: string, flag: string, details: string, headers?: HeaderMap, grpcStatus?: number): void {
     if (this.ended) return;
     if (flag !== '') this.info.setResponseFlag(flag);
     this.info.responseCodeDetails = details;
@@ -259,13 +264,19 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
       this.resetStream();
       return;
     }
-    const out: HeaderMap = headers === undefined ? {} : { ...headers };
+    const head = this.head;
+    const grpc = isGrpcRequest(head);
+    const out: HeaderMap = grpc ? grpcLocalReplyHeaders(status, body, grpcStatus, headers, head.method === 'HEAD') : headers === undefined ? {} : { ...headers };
     // An answer before the whole request: the codec closes the connection after it, so say so.
     if (!this.requestComplete && this.tunnelEstablished() === false) out.connection = 'close';
+    if (grpc) {
+      this.encodeHeaders({ status: 200, headers: out }, true);
+      return;
+    }
     const bytes = body === '' ? EMPTY : Buffer.from(body);
     if (bytes.length > 0) out['content-type'] ??= 'text/plain';
     out['content-length'] = String(bytes.length);
-    if (this.head.method === 'HEAD' || bytes.length === 0) this.encodeHeaders({ status, headers: out }, true);
+    if (head.method === 'HEAD' || bytes.length === 0) this.encodeHeaders({ status, headers: out }, true);
     else {
       this.encodeHeaders({ status, headers: out }, false);
       this.encodeData(bytes, true);

@@ -15,3 +15,5 @@ export { RouterFilter } from './router-filter.ts';
 export type { RouterOptions, RouterStats, RouterStream } from './router-stream.ts';
 export { RetryState, meshRetryPolicy } from './retry-state.ts';
 export { stripHopByHop } from './hop-by-hop.ts';
+export { streamDuration } from './timeouts.ts';
+export type { StreamDuration, StreamDurationSource } from './timeouts.ts';

@@ -77,14 +77,3 @@ export function portStart(host: string): number {
   }
   return colon;
 }
-
-// gRPC is content-type application/grpc or application/grpc+<codec>; application/grpc-web is not
-// (Envoy's Grpc::Common::hasGrpcContentType).
-export function isGrpcRequest(req: RouteRequest): boolean {
-  const type = req.headers['content-type'];
-  return (
-    typeof type === 'string' &&
-    type.startsWith('application/grpc') &&
-    (type.length === 16 || type.charCodeAt(16) === 43 /* + */)
-  );
-}

@@ -1,6 +1,7 @@
 // The per-request half of retries: it reads the immutable RetryPolicy built at config time and
 // counts what this request has used. Semantics are Envoy's x-envoy-retry-on conditions.
 import type { RetryPolicy } from '../config/model.ts';
+import { GrpcStatus, grpcStatusOf } from '../grpc/index.ts';
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 type HeaderMap = IncomingHttpHeaders | OutgoingHttpHeaders;
@@ -25,8 +26,12 @@ export class RetryState {
     let retryOn = policy === undefined ? NO_CONDITIONS : conditionsOf(policy);
     let numRetries = policy?.numRetries ?? 1;
     if (trustHeaders) {
+      // Both headers add to the route's conditions, the HTTP ones and the gRPC ones respectively
+      // (Envoy's parseRetryOn / parseRetryGrpcOn).
       const headerOn = headers['x-envoy-retry-on'];
-      if (headerOn !== undefined) retryOn = new Set([...retryOn, ...String(headerOn).split(',').map((s) => s.trim())]);
+      if (headerOn !== undefined) retryOn = new Set([...retryOn, ...tokens(headerOn).filter((c) => !GRPC_CONDITIONS.has(c))]);
+      const headerGrpcOn = headers['x-envoy-retry-grpc-on'];
+      if (headerGrpcOn !== undefined) retryOn = new Set([...retryOn, ...tokens(headerGrpcOn).filter((c) => GRPC_CONDITIONS.has(c))]);
       const headerMax = headers['x-envoy-max-retries'];
       if (headerMax !== undefined && /^\d+$/.test(String(headerMax))) numRetries = Number(headerMax);
     }
@@ -61,6 +66,13 @@ export class RetryState {
         if (m.kind === 'present' || (m.kind === 'exact' && String(v) === m.value)) return !m.invertMatch;
       }
     }
+    // gRPC conditions read grpc-status from the headers only (a trailers-only answer), as Envoy:
+    // a status in the trailers comes after the response has started and is not retried.
+    const grpcStatus = grpcStatusOf(headers);
+    if (grpcStatus !== undefined) {
+      const condition = GRPC_CONDITION_OF[grpcStatus];
+      if (condition !== undefined && on.has(condition)) return true;
+    }
     return false;
   }
 
@@ -88,6 +100,22 @@ export class RetryState {
     const ceiling = Math.min(maxIntervalMs, baseIntervalMs * (2 ** this.attempt - 1));
     return Math.floor(random() * (ceiling + 1));
   }
+}
+
+// retry_on's gRPC conditions by the grpc-status they retry.
+const GRPC_CONDITION_OF: Record<number, string> = {
+  [GrpcStatus.Canceled]: 'cancelled',
+  [GrpcStatus.DeadlineExceeded]: 'deadline-exceeded',
+  [GrpcStatus.Internal]: 'internal',
+  [GrpcStatus.ResourceExhausted]: 'resource-exhausted',
+  [GrpcStatus.Unavailable]: 'unavailable',
+};
+const GRPC_CONDITIONS: ReadonlySet<string> = new Set(Object.values(GRPC_CONDITION_OF));
+
+function tokens(value: string | string[] | number): string[] {
+  return String(value)
+    .split(',')
+    .map((s) => s.trim());
 }
 
 // A policy's retry_on as a set, built once per policy (policies are immutable per snapshot).

@@ -3,7 +3,8 @@
 import type { PathSpecifier, RouteMatch } from '../config/model.ts';
 import { asciiLowerCase, compileHeaderMatcher, compileQueryParameterMatcher, equalsIgnoreCaseAt } from './match.ts';
 import { fullMatchRegExp } from './regex.ts';
-import { isGrpcRequest, requestHeaderGetter } from './request.ts';
+import { isGrpcRequest } from '../grpc/index.ts';
+import { requestHeaderGetter } from './request.ts';
 import type { RouteRequest } from './request.ts';
 
 // end: where the path stops and the query begins (request.ts pathEnd), computed once per request.

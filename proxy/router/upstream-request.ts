@@ -4,12 +4,14 @@
 import type { HeaderMap, ResponseHeaders } from '../codec/index.ts';
 import type { StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
 import type { RouteAction } from '../config/model.ts';
+import { isGrpcRequest } from '../grpc/index.ts';
 import type { Host, UpstreamCluster } from '../upstream/index.ts';
 import { Attempt, type AttemptOwner } from './attempt.ts';
 import { stripHopByHop } from './hop-by-hop.ts';
 import { sendShadows } from './mirror.ts';
 import { RetryState, meshRetryPolicy, type ResetReason } from './retry-state.ts';
 import type { RouterOptions, RouterState, RouterStream } from './router-stream.ts';
+import { routeTimeoutMs, setGrpcTimeoutHeader } from './timeouts.ts';
 import { failureReply } from './upstream-errors.ts';
 
 const MESH_RETRY_POLICY = meshRetryPolicy();
@@ -62,8 +64,10 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
 
   start(endStream: boolean): void {
     const stream = this.stream;
-    this.timeoutMs = this.routeTimeoutMs();
+    const grpc = isGrpcRequest(stream.head);
+    this.timeoutMs = this.routeTimeoutMs(grpc);
     if (this.timeoutMs > 0 && stream.upgradeType === undefined) stream.head.headers['x-envoy-expected-rq-timeout-ms'] = String(this.timeoutMs);
+    setGrpcTimeoutHeader(this.action, stream.head.headers, grpc, this.timeoutMs);
     if (this.action.requestMirrorPolicies.length > 0) this.shadowHeaders = { ...stream.head.headers };
     stream.onDestroy(this);
     stream.addWatermarkCallbacks(this);
@@ -116,12 +120,15 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     }
   }
 
-  private routeTimeoutMs(): number {
-    if (this.stream.trustedDownstream) {
-      const h = this.stream.head.headers['x-envoy-upstream-rq-timeout-ms'];
+  /** The route timeout (timeouts.ts), or a trusted x-envoy-upstream-rq-timeout-ms, which Envoy reads and removes. */
+  private routeTimeoutMs(grpc: boolean): number {
+    const headers = this.stream.head.headers;
+    const h = headers['x-envoy-upstream-rq-timeout-ms'];
+    if (this.stream.trustedDownstream && h !== undefined) {
+      delete headers['x-envoy-upstream-rq-timeout-ms'];
       if (typeof h === 'string' && /^\d+$/.test(h)) return Number(h);
     }
-    return this.action.timeoutMs;
+    return routeTimeoutMs(this.action, headers, grpc);
   }
 
   // ---- attempts ----

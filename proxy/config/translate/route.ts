@@ -177,7 +177,7 @@ function translateRouteAction(raw: Raw, path: string, match: RouteMatch, default
     autoHostRewrite: bool(raw, 'auto_host_rewrite', false),
     timeoutMs: ms(raw, 'timeout', DEFAULT_ROUTE_TIMEOUT_MS),
     idleTimeoutMs: ms(raw, 'idle_timeout', 0),
-    maxStreamDurationMs: ms(obj(raw, 'max_stream_duration') ?? {}, 'max_stream_duration', 0),
+    usingNewTimeouts: raw.max_stream_duration !== undefined,
     hashPolicy: list(raw, 'hash_policy').map((h, i) => hashPolicy(h, indexPath(joinPath(path, 'hash_policy'), i))),
     requestMirrorPolicies: list(raw, 'request_mirror_policies').map((m, i) => mirrorPolicy(m, indexPath(joinPath(path, 'request_mirror_policies'), i))),
     upgradeConfigs: translateUpgradeConfigs(raw, path),
@@ -187,6 +187,12 @@ function translateRouteAction(raw: Raw, path: string, match: RouteMatch, default
   if (raw.regex_rewrite !== undefined) action.regexRewrite = regexRewrite(obj(raw, 'regex_rewrite') as Raw, joinPath(path, 'regex_rewrite'));
   if (raw.host_rewrite_literal !== undefined) action.hostRewriteLiteral = str(raw, 'host_rewrite_literal');
   if (raw.host_rewrite_header !== undefined) action.hostRewriteHeader = str(raw, 'host_rewrite_header').toLowerCase();
+  const duration = obj(raw, 'max_stream_duration');
+  if (duration?.max_stream_duration !== undefined) action.maxStreamDurationMs = ms(duration, 'max_stream_duration', 0);
+  if (duration?.grpc_timeout_header_max !== undefined) action.grpcTimeoutHeaderMaxMs = ms(duration, 'grpc_timeout_header_max', 0);
+  if (duration?.grpc_timeout_header_offset !== undefined) action.grpcTimeoutHeaderOffsetMs = ms(duration, 'grpc_timeout_header_offset', 0);
+  if (raw.max_grpc_timeout !== undefined) action.maxGrpcTimeoutMs = ms(raw, 'max_grpc_timeout', 0);
+  if (raw.grpc_timeout_offset !== undefined) action.grpcTimeoutOffsetMs = ms(raw, 'grpc_timeout_offset', 0);
   const retry = obj(raw, 'retry_policy');
   const retryPolicy = retry === undefined ? defaults.vhostRetry : translateRetryPolicy(retry, joinPath(path, 'retry_policy'));
   if (retryPolicy !== undefined) action.retryPolicy = retryPolicy;

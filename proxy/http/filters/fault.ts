@@ -2,7 +2,6 @@
 // requests, from the filter's config or the route's typed_per_filter_config override (the most
 // specific one wins, as Envoy). Header-controlled faults read Envoy's x-envoy-fault-* headers.
 // Stats: http.<stat_prefix>.fault.{delays_injected,aborts_injected,faults_overflow,active_faults}.
-import type { HeaderMap as CodecHeaderMap } from '../../codec/index.ts';
 import type { FilterStatus, StreamWatcher } from '../../http-filter/index.ts';
 import type { FaultConfig } from '../../config/model.ts';
 import { compileHeaderMatcher, headerValue, requestHeaderGetter, type CompiledHeaderMatcher, type HeaderMap } from '../../router/index.ts';
@@ -131,13 +130,10 @@ export class FaultFilter implements HttpFilterInstance {
     }
     if ((httpStatus === undefined && grpcStatus === undefined) || !this.enabled(percent) || !this.activate(stream, config)) return 'continue';
     this.count(stream, this.abortsInjected, 'aborts_injected');
-    const headers: CodecHeaderMap = {};
-    if (grpcStatus !== undefined) {
-      headers['content-type'] = 'application/grpc';
-      headers['grpc-status'] = String(grpcStatus);
-      headers['grpc-message'] = 'fault filter abort';
-    }
-    stream.sendLocalReply(httpStatus ?? 200, grpcStatus === undefined ? 'fault filter abort' : '', 'FI', 'fault_filter_abort', headers);
+    // As Envoy: an HTTP status wins; a gRPC status alone answers 200 and names the grpc-status
+    // of a gRPC request's trailers-only reply (other requests just get the 200).
+    if (httpStatus !== undefined) stream.sendLocalReply(httpStatus, 'fault filter abort', 'FI', 'fault_filter_abort');
+    else stream.sendLocalReply(200, 'fault filter abort', 'FI', 'fault_filter_abort', undefined, grpcStatus);
     return 'stop';
   }
 

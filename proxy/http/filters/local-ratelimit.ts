@@ -12,6 +12,7 @@ import type { LocalRateLimitConfig } from '../../config/model.ts';
 import { TokenBucket } from '../../ratelimit/index.ts';
 import { HeaderOperations } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
+import { GrpcStatus } from '../../grpc/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
@@ -104,7 +105,7 @@ export class LocalRateLimitFilter implements HttpFilterInstance {
     limiter.enforced.inc();
     const headers: HeaderMap = { 'x-envoy-ratelimited': 'true' };
     limiter.responseHeaders.apply(headers, stream.info);
-    stream.sendLocalReply(limiter.status, 'local_rate_limited', 'RL', 'local_rate_limited', headers);
+    stream.sendLocalReply(limiter.status, 'local_rate_limited', 'RL', 'local_rate_limited', headers, config.rateLimitedAsResourceExhausted ? GrpcStatus.ResourceExhausted : undefined);
     return 'stop';
   }
 

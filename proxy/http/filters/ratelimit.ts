@@ -14,6 +14,7 @@ import { UNIT_SECONDS } from '../../ratelimit/index.ts';
 import { HeaderOperations } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
+import { GrpcStatus } from '../../grpc/index.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 import { addDescriptors, type DescriptorContext } from './ratelimit-descriptors.ts';
@@ -114,7 +115,8 @@ export class RateLimitFilter implements HttpFilterInstance {
     stats.overLimit.inc();
     if (!this.config.disableXEnvoyRatelimitedHeader) headers['x-envoy-ratelimited'] = 'true';
     this.responseHeaders.apply(headers, stream.info);
-    stream.sendLocalReply(this.rateLimitedStatus, '', 'RL', 'request_rate_limited', headers);
+    // rate_limited_as_resource_exhausted: a gRPC client hears RESOURCE_EXHAUSTED, not the 429's UNAVAILABLE.
+    stream.sendLocalReply(this.rateLimitedStatus, '', 'RL', 'request_rate_limited', headers, this.config.rateLimitedAsResourceExhausted ? GrpcStatus.ResourceExhausted : undefined);
     return 'stop';
   }
 

@@ -9,9 +9,10 @@ const ARROWS: Record<string, readonly string[]> = {
   cli: ['server', 'iptables'], // cli.ts "delegates to iptables/"
   server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client'],
   listener: ['transport'],
-  http: ['codec', 'router'],
+  http: ['codec', 'router', 'grpc'],
   codec: ['transport'],
-  router: ['upstream'],
+  router: ['upstream', 'grpc'],
+  grpc: [], // gRPC's wire facts (status codes, grpc-timeout): pure, like Envoy's source/common/grpc
   upstream: ['codec', 'transport', 'config/model', 'stats'],
   config: ['config/model', 'envoy-api'], // envoy-api: "shared by config/ and xds-client/"
   'xds-client': ['envoy-api'],
@@ -66,6 +67,8 @@ const EXCEPTIONS: readonly string[] = [
   'router -> http-filter',
   'http-filter -> access-log',
   'http-filter -> codec',
+  // %GRPC_STATUS% reads gRPC's status codes.
+  'access-log -> grpc',
 ];
 
 /** The part a source file belongs to: its top folder, proxy/'s subfolder, cli for proxy/cli.ts. */

@@ -24,7 +24,7 @@ export function routeAction(partial: Partial<RouteAction> = {}): RouteAction {
     autoHostRewrite: false,
     timeoutMs: 15000,
     idleTimeoutMs: 0,
-    maxStreamDurationMs: 0,
+    usingNewTimeouts: false,
     hashPolicy: [],
     requestMirrorPolicies: [],
     upgradeConfigs: [],
