@@ -55,6 +55,8 @@ export class RetryState {
   /** Whether a response with this status (and headers) is to be retried. */
   retriableResponse(status: number, headers: HeaderMap): boolean {
     const on = this.retryOn;
+    // An answer an upstream Envoy rate limited is retried for envoy-ratelimited only, whatever its status.
+    if (headers['x-envoy-ratelimited'] !== undefined) return on.has('envoy-ratelimited');
     if (status >= 500 && on.has('5xx')) return true;
     if ((status === 502 || status === 503 || status === 504) && on.has('gateway-error')) return true;
     if (status === 409 && on.has('retriable-4xx')) return true;

@@ -26,3 +26,13 @@ t.test('x-envoy-retry-grpc-on from a trusted downstream adds gRPC conditions onl
   t.ok(both.retriableResponse(502, {}));
   t.ok(both.retriableResponse(200, { 'grpc-status': '1' }));
 });
+
+t.test('x-envoy-ratelimited answers are retried for envoy-ratelimited only', async (t) => {
+  const fivexx = RetryState.create(policy(['5xx', 'unavailable']), {}, false)!;
+  t.ok(fivexx.retriableResponse(503, {}));
+  t.notOk(fivexx.retriableResponse(503, { 'x-envoy-ratelimited': 'true' }), 'not as a 5xx');
+  t.notOk(fivexx.retriableResponse(200, { 'x-envoy-ratelimited': 'true', 'grpc-status': '14' }), 'nor as UNAVAILABLE');
+  const limited = RetryState.create(policy(['envoy-ratelimited']), {}, false)!;
+  t.ok(limited.retriableResponse(429, { 'x-envoy-ratelimited': 'true' }));
+  t.notOk(limited.retriableResponse(429, {}));
+});
