@@ -508,7 +508,11 @@ export interface Cluster {
   outlierDetection?: OutlierDetection;
   healthChecks: HealthCheck[];
   perConnectionBufferLimitBytes: number; // 1 MiB
-  http2: boolean; // upstream speaks HTTP/2 (typed_extension_protocol_options / http2_protocol_options)
+  // The protocol to hosts (HttpProtocolOptions): HTTP1; HTTP2 (explicit http2_protocol_options);
+  // DOWNSTREAM (use_downstream_protocol_config: HTTP/2 for an HTTP/2 request); AUTO (auto_config:
+  // ALPN picks, TLS only).
+  upstreamProtocol: 'HTTP1' | 'HTTP2' | 'DOWNSTREAM' | 'AUTO';
+  http2: Http2Options; // http2_protocol_options for upstream HTTP/2 connections, Envoy's defaults when absent
   maxRequestsPerConnection: number; // 0 = unlimited
   upstreamIdleTimeoutMs: number; // 3600000
   perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)

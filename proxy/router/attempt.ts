@@ -65,7 +65,8 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
     // auto_sni / auto_san_validation: a pool per server name; otherwise the host's one pool.
     const auto = cluster.config.autoSni;
-    const pool = auto === undefined ? cluster.httpPool(this.host) : cluster.httpPool(this.host, autoSniOptions(auto, this.owner.stream.head.headers));
+    const head = this.owner.stream.head;
+    const pool = cluster.httpPool(this.host, auto === undefined ? undefined : autoSniOptions(auto, head.headers), head.protocol);
     this.pending = pool.newStream(this, this, fresh ? FRESH : undefined);
   }
 
@@ -189,8 +190,9 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     this.finish(false);
     if (this.discarding) return;
     this.owner.cluster.outlier?.putLocalOrigin(this.host.address, 'connect-failed'); // Envoy counts resets alike
-    // A reused connection that died before any byte of an answer: the keep-alive race.
-    const resendable = this.reused && !this.fresh && !this.gotResponse && reason === 'connection-termination';
+    // Before any byte of an answer, once: a reused connection that died (the keep-alive race), or
+    // a stream the upstream refused unprocessed (HTTP/2 REFUSED_STREAM, above a GOAWAY's last id).
+    const resendable = !this.fresh && !this.gotResponse && (reason === 'refused-stream' || (this.reused && reason === 'connection-termination'));
     this.owner.onAttemptError(this, streamResetReason(reason), resendable);
   }
 

@@ -32,6 +32,13 @@ export class ClusterStats {
   readonly upstreamCxIdleTimeout: Counter;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqCancelled: Counter;
+  readonly upstreamCxHttp1Total: Counter;
+  readonly upstreamCxHttp2Total: Counter;
+  /** Connections the upstream announced it closes (HTTP/2 GOAWAY). */
+  readonly upstreamCxCloseNotify: Counter;
+  /** The HTTP/2 codec's cluster.<name>.http2.rx_reset / tx_reset. */
+  readonly http2RxReset: Counter;
+  readonly http2TxReset: Counter;
   readonly upstreamCxRxBytesTotal: Counter;
   readonly upstreamCxTxBytesTotal: Counter;
   readonly membershipTotal: Gauge;
@@ -78,6 +85,11 @@ export class ClusterStats {
     this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
     this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
     this.upstreamRqCancelled = c('upstream_rq_cancelled');
+    this.upstreamCxHttp1Total = c('upstream_cx_http1_total');
+    this.upstreamCxHttp2Total = c('upstream_cx_http2_total');
+    this.upstreamCxCloseNotify = c('upstream_cx_close_notify');
+    this.http2RxReset = c('http2.rx_reset');
+    this.http2TxReset = c('http2.tx_reset');
     this.upstreamCxRxBytesTotal = c('upstream_cx_rx_bytes_total');
     this.upstreamCxTxBytesTotal = c('upstream_cx_tx_bytes_total');
     this.membershipTotal = g('membership_total');

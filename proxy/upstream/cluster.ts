@@ -1,7 +1,8 @@
 // A running upstream cluster: its hosts (from load_assignment, DNS or EDS), their load balancer
 // and connection pools, and its stats. Host objects and pools survive updates for hosts that did
 // not change, so a config push never drops warm connections.
-import { Http1ClientConnection, type Http1ClientOptions } from '../codec/index.ts';
+import { Http1ClientConnection, Http2ClientConnection, type ClientConnection, type Http1ClientOptions, type Http2ClientConnectionCallbacks, type Protocol } from '../codec/index.ts';
+import type { Socket } from 'node:net';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { createLoadBalancer, type RefreshableLoadBalancer } from './lb/index.ts';
@@ -13,7 +14,7 @@ import { OutlierDetector, type EjectionListener } from './outlier.ts';
 import { OriginalDstHosts } from './original-dst-cluster.ts';
 import { matchTransport } from './transport-match.ts';
 import { SslStats, UpstreamTls, type UpstreamTlsOptions } from '../transport/index.ts';
-import { Http1Pool, type ClientCodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
+import { Http1Pool, Http2Pool, type ClientCodecFactory, type Http2CodecFactory, type HttpConnectionPool, type OpenSocket } from './pool/index.ts';
 
 export interface ClusterOptions {
   /** Outlier ejections and unejections this worker decides, for the other workers. */
@@ -28,6 +29,8 @@ export interface ClusterOptions {
   breaker?: CircuitBreaker;
   /** The HTTP/1 client codec the host pools run (tests inject a fake). Default: Http1ClientConnection. */
   httpCodec?: ClientCodecFactory;
+  /** The codec HTTP/2 pools run (tests). Default: Http2ClientConnection, or by ALPN for auto_config. */
+  http2Codec?: Http2CodecFactory;
   /** How the pools open sockets (tests). Default net.connect. */
   openSocket?: OpenSocket;
 }
@@ -44,15 +47,20 @@ export class UpstreamCluster {
   /** Set when the cluster has transport_socket_matches: the transport each host gets. */
   readonly tlsFor?: (host: Host) => UpstreamTls | null;
   private lb: RefreshableLoadBalancer;
-  private readonly httpPools = new Map<string, Http1Pool>();
-  /** auto_sni / auto_san_validation: per address, a pool per (SNI, SAN), so connections made for
-   *  different server names never mix. */
-  private readonly namedPools = new Map<string, Map<string, Http1Pool>>();
+  /** Per address, the pool of the cluster's protocol (HTTP/1 for use_downstream_protocol_config). */
+  private readonly httpPools = new Map<string, HttpConnectionPool>();
+  /** Per address, the other pools: per (protocol, transport match, SNI, SAN) under auto_sni /
+   *  auto_san_validation, transport_socket_matches and use_downstream_protocol_config, so
+   *  connections made for different server names, transports or protocols never mix. */
+  private readonly namedPools = new Map<string, Map<string, HttpConnectionPool>>();
+  /** use_downstream_protocol_config with TLS and no configured ALPN: the HTTP/2 pools offer h2. */
+  private readonly h2Tls: UpstreamTls | null;
   /** transport_socket_matches, compiled: each entry's TLS (null: raw_buffer); null without matches. */
   private readonly transportMatches: { name: string; tls: UpstreamTls | null }[] | null;
   /** The match index each host got (-1: the cluster's own transport_socket). */
   private readonly hostTransport = new WeakMap<Host, number>();
   private readonly httpCodec: ClientCodecFactory;
+  private readonly http2Codec: Http2CodecFactory;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
   private readonly originalDst: OriginalDstHosts | null;
@@ -71,7 +79,11 @@ export class UpstreamCluster {
       tls: m.tls === undefined ? null : new UpstreamTls(m.tls, sslStats),
     }));
     if (this.transportMatches !== null) this.tlsFor = (host) => this.transportOf(host).tls;
+    this.h2Tls = config.upstreamProtocol === 'DOWNSTREAM' && config.tls !== undefined && config.tls.alpnProtocols.length === 0
+      ? new UpstreamTls({ ...config.tls, alpnProtocols: ['h2'] }, sslStats)
+      : null;
     this.httpCodec = options.httpCodec ?? defaultHttpCodec;
+    this.http2Codec = options.http2Codec ?? ((socket, callbacks) => this.makeHttp2Codec(socket, callbacks));
     this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
     this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(config.cleanupIntervalMs ?? 5000, (hosts, removed) => this.setOriginalDstHosts(hosts, removed)) : null;
@@ -151,23 +163,51 @@ export class UpstreamCluster {
   }
 
   /**
-   * The host's HTTP/1 connection pool (one per address, made on first use). With `tls` (the
-   * request's SNI and SAN under auto_sni / auto_san_validation) one per address and server name.
+   * The host's connection pool (made on first use): one per address for the cluster's protocol;
+   * with `tls` (the request's SNI and SAN under auto_sni / auto_san_validation) one per address and
+   * server name. Under use_downstream_protocol_config an HTTP/2 request (`downstream`) gets the
+   * host's HTTP/2 pool, any other its HTTP/1 pool.
    */
-  httpPool(host: Host, tls?: UpstreamTlsOptions): HttpConnectionPool {
+  httpPool(host: Host, tls?: UpstreamTlsOptions, downstream?: Protocol): HttpConnectionPool {
+    const protocol = this.config.upstreamProtocol;
+    const perRequest = protocol === 'DOWNSTREAM' && downstream === 'HTTP/2';
+    const h2 = perRequest || protocol === 'HTTP2' || protocol === 'AUTO';
+    const kind = perRequest ? 'h2' : '';
     if (this.transportMatches !== null) {
       // Keyed by the host's matched transport too: TLS and plain connections never mix.
       const transport = this.transportOf(host);
       const options = transport.tls === null ? undefined : tls;
-      return this.namedPool(host, `${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}`, transport.tls, options);
+      return this.namedPool(host, `${kind}\n${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}`, h2, transport.tls, options);
     }
-    if (tls !== undefined && this.tls !== null) return this.namedPool(host, `\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`, this.tls, tls);
+    const transport = perRequest && this.h2Tls !== null ? this.h2Tls : this.tls;
+    if (tls !== undefined && transport !== null) return this.namedPool(host, `${kind}\n\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`, h2, transport, tls);
+    if (perRequest) return this.namedPool(host, kind, h2, transport, undefined);
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
-      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket });
+      pool = this.newPool(host, h2, undefined, undefined);
       this.httpPools.set(host.address, pool);
     }
     return pool;
+  }
+
+  private newPool(host: Host, h2: boolean, tls: UpstreamTls | null | undefined, tlsOptions: UpstreamTlsOptions | undefined): HttpConnectionPool {
+    const options = { openSocket: this.openSocket, tls, tlsOptions };
+    if (!h2) return new Http1Pool(host, this, this.httpCodec, options);
+    return new Http2Pool(host, this, this.http2Codec, { ...options, expectedStreams: this.config.http2.maxConcurrentStreams });
+  }
+
+  /** HTTP/2, or under auto_config what ALPN chose (HTTP/1.1 when the host did not pick h2). */
+  private makeHttp2Codec(socket: Socket, callbacks: Http2ClientConnectionCallbacks): ClientConnection {
+    const config = this.config;
+    if (config.upstreamProtocol === 'AUTO' && (socket as { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
+      return new Http1ClientConnection(socket, callbacks, HTTP1_CLIENT_OPTIONS);
+    }
+    return new Http2ClientConnection(socket, callbacks, {
+      ...config.http2,
+      maxResponseHeadersKb: HTTP1_CLIENT_OPTIONS.maxResponseHeadersKb,
+      maxStreams: config.maxRequestsPerConnection,
+      stats: { rxReset: this.stats.http2RxReset, txReset: this.stats.http2TxReset },
+    });
   }
 
   /** The host's transport under transport_socket_matches: the first entry whose every field the
@@ -182,7 +222,7 @@ export class UpstreamCluster {
     return { index, tls: index < 0 ? this.tls : matches[index].tls };
   }
 
-  private namedPool(host: Host, key: string, transport: UpstreamTls | null, tls: UpstreamTlsOptions | undefined): HttpConnectionPool {
+  private namedPool(host: Host, key: string, h2: boolean, transport: UpstreamTls | null, tls: UpstreamTlsOptions | undefined): HttpConnectionPool {
     let pools = this.namedPools.get(host.address);
     if (pools === undefined) {
       pools = new Map();
@@ -190,7 +230,7 @@ export class UpstreamCluster {
     }
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = new Http1Pool(host, this, this.httpCodec, { openSocket: this.openSocket, tls: transport, tlsOptions: tls });
+      pool = this.newPool(host, h2, transport, tls);
       pools.set(key, pool);
     }
     return pool;

@@ -4,12 +4,13 @@
 import { isIP } from 'node:net';
 import { indexPath, joinPath, keyPath } from '../errors.ts';
 import { HTTP_PROTOCOL_OPTIONS_TYPE } from '../extensions.ts';
-import type { AutoSni, CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, OutlierDetection, UpstreamTlsContext } from '../model.ts';
+import type { AutoSni, CircuitBreakerThresholds, Cluster, ClusterLoadAssignment, Http2Options, OutlierDetection, UpstreamTlsContext } from '../model.ts';
 import { bool, list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { configSource } from './config-source.ts';
 import { translateLoadAssignment } from './endpoint.ts';
 import { translateHealthCheck } from './health-check.ts';
+import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { upstreamTransportSocket } from './transport-socket.ts';
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
@@ -27,9 +28,6 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
       ? `lb_policy ${lbPolicy} is not valid for an ORIGINAL_DST cluster`
       : `lb_policy CLUSTER_PROVIDED is only valid for ORIGINAL_DST clusters`, type === 'ORIGINAL_DST' ? 'use lb_policy: CLUSTER_PROVIDED' : 'use ROUND_ROBIN or another policy');
   }
-  if (str(raw, 'protocol_selection', 'USE_CONFIGURED_PROTOCOL') !== 'USE_CONFIGURED_PROTOCOL') {
-    reject(joinPath(path, 'protocol_selection'), 'USE_DOWNSTREAM_PROTOCOL is not supported by Legate', 'configure the upstream protocol explicitly');
-  }
 
   const common = obj(raw, 'common_lb_config') ?? {};
   const ringHash = obj(raw, 'ring_hash_lb_config') ?? {};
@@ -42,9 +40,6 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (!isPrime(maglevTableSize)) reject(joinPath(path, 'maglev_lb_config.table_size'), `${maglevTableSize} is not a prime number`, 'use a prime such as 65537');
 
   const protocol = protocolOptions(raw, path);
-  // Envoy's upstream HTTP/2 is not built: Legate's pools speak HTTP/1.1 to every host. gRPC
-  // services Legate calls itself (the xDS server) use HTTP/2 whatever this says.
-  if (protocol.http2) ctx?.warnings.push(`${joinPath(path, 'http2_protocol_options')}: HTTP/2 to upstream hosts is not supported by Legate yet; its requests to cluster '${name}' use HTTP/1.1`);
   const cluster: Cluster = {
     ...(protocol.autoSni !== undefined ? { autoSni: protocol.autoSni } : {}),
     name,
@@ -64,6 +59,7 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     circuitBreakers: circuitBreakers(obj(raw, 'circuit_breakers'), joinPath(path, 'circuit_breakers')),
     healthChecks: list(raw, 'health_checks').map((h, i) => translateHealthCheck(h, indexPath(joinPath(path, 'health_checks'), i))),
     perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
+    upstreamProtocol: protocol.upstreamProtocol,
     http2: protocol.http2,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs,
@@ -78,14 +74,17 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
-  const tls = clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
+  const tls = clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), protocol.upstreamProtocol, ctx);
   if (tls !== undefined) cluster.tls = tls;
+  if (protocol.upstreamProtocol === 'AUTO' && tls === undefined) {
+    reject(protocol.at, 'auto_config needs a TLS transport_socket (ALPN chooses the protocol)', 'add a transport_socket envoy.transport_sockets.tls, or use explicit_http_config');
+  }
   const matches = list(raw, 'transport_socket_matches');
   if (matches.length > 0) {
     const matchesPath = joinPath(path, 'transport_socket_matches');
     cluster.transportSocketMatches = matches.map((m, i) => {
       const at = indexPath(matchesPath, i);
-      const matchTls = clusterTransportSocket(obj(m, 'transport_socket'), joinPath(at, 'transport_socket'), ctx);
+      const matchTls = clusterTransportSocket(obj(m, 'transport_socket'), joinPath(at, 'transport_socket'), protocol.upstreamProtocol, ctx);
       return { name: str(m, 'name'), match: obj(m, 'match') ?? {}, ...(matchTls !== undefined ? { tls: matchTls } : {}) };
     });
   }
@@ -94,13 +93,20 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   return recordPath(cluster, path);
 }
 
-// A transport_socket of the cluster or of a transport_socket_matches entry. The pools speak
-// HTTP/1.1 to hosts: a host must not be offered h2.
-function clusterTransportSocket(raw: Raw | undefined, path: string, ctx: TranslateContext | undefined): UpstreamTlsContext | undefined {
+// A transport_socket of the cluster or of a transport_socket_matches entry, with the ALPN the
+// upstream protocol needs (Envoy's fallback when alpn_protocols is empty): h2 for HTTP/2, h2 and
+// http/1.1 for auto_config. An HTTP/1.1 cluster must not offer h2. DOWNSTREAM clusters keep the
+// configured list; the cluster sets each protocol's ALPN on its own connections.
+function clusterTransportSocket(raw: Raw | undefined, path: string, protocol: Cluster['upstreamProtocol'], ctx: TranslateContext | undefined): UpstreamTlsContext | undefined {
   const tls = upstreamTransportSocket(raw, path, ctx);
-  if (tls !== undefined && tls.alpnProtocols.includes('h2')) {
+  if (tls === undefined) return tls;
+  if (protocol === 'HTTP1' && tls.alpnProtocols.includes('h2')) {
     tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
-    ctx?.warnings.push(`${joinPath(path, 'typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate speaks HTTP/1.1 to upstream hosts`);
+    ctx?.warnings.push(`${joinPath(path, 'typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate speaks HTTP/1.1 to upstream hosts of this cluster (configure http2_protocol_options for HTTP/2)`);
+  } else if (tls.alpnProtocols.length === 0 && protocol === 'HTTP2') {
+    tls.alpnProtocols = ['h2'];
+  } else if (tls.alpnProtocols.length === 0 && protocol === 'AUTO') {
+    tls.alpnProtocols = ['h2', 'http/1.1'];
   }
   return tls;
 }
@@ -142,7 +148,10 @@ function bindAddress(raw: Raw, path: string): string {
 
 interface ProtocolOptions {
   autoSni?: AutoSni;
-  http2: boolean;
+  upstreamProtocol: Cluster['upstreamProtocol'];
+  http2: Http2Options;
+  /** Where the protocol was chosen (for errors). */
+  at: string;
   maxRequestsPerConnection: number;
   idleTimeoutMs: number;
 }
@@ -151,24 +160,66 @@ interface ProtocolOptions {
 function protocolOptions(raw: Raw, path: string): ProtocolOptions {
   const typed = obj(raw, 'typed_extension_protocol_options') ?? {};
   let options: Raw | undefined;
+  let optionsPath = path;
   for (const [key, value] of Object.entries(typed)) {
     const v = value as Raw;
     if (key !== HTTP_PROTOCOL_OPTIONS_TYPE && v['@type'] !== HTTP_PROTOCOL_OPTIONS_TYPE) {
       reject(keyPath(joinPath(path, 'typed_extension_protocol_options'), key), `protocol options '${key}' are not supported by Legate`, `use the key ${HTTP_PROTOCOL_OPTIONS_TYPE}`);
     }
     options = v;
+    optionsPath = keyPath(joinPath(path, 'typed_extension_protocol_options'), key);
   }
   const common = obj(options ?? {}, 'common_http_protocol_options') ?? obj(raw, 'common_http_protocol_options') ?? {};
-  const explicit = obj(options ?? {}, 'explicit_http_config');
   const upstream = obj(options ?? {}, 'upstream_http_protocol_options') ?? obj(raw, 'upstream_http_protocol_options') ?? {};
   const sni = bool(upstream, 'auto_sni', false);
   const sanValidation = bool(upstream, 'auto_san_validation', false);
+  const selected = upstreamProtocol(raw, path, options, optionsPath);
   return {
     ...(sni || sanValidation ? { autoSni: { sni, sanValidation, header: str(upstream, 'override_auto_sni_header').toLowerCase() } } : {}),
-    http2: explicit?.http2_protocol_options !== undefined || raw.http2_protocol_options !== undefined,
+    upstreamProtocol: selected.protocol,
+    http2: upstreamHttp2Options(selected.http2, selected.http2Path),
+    at: selected.at,
     maxRequestsPerConnection: num(common, 'max_requests_per_connection', num(raw, 'max_requests_per_connection', 0)),
     idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
   };
+}
+
+interface SelectedProtocol {
+  protocol: Cluster['upstreamProtocol'];
+  http2: Raw | undefined;
+  http2Path: string;
+  at: string;
+}
+
+// HttpProtocolOptions' upstream_protocol_options oneof: explicit_http_config,
+// use_downstream_protocol_config or auto_config; without it, the cluster-level
+// http2_protocol_options and protocol_selection (deprecated) decide.
+function upstreamProtocol(raw: Raw, path: string, options: Raw | undefined, optionsPath: string): SelectedProtocol {
+  for (const field of ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'] as const) {
+    const config = obj(options ?? {}, field);
+    if (config === undefined) continue;
+    const at = joinPath(optionsPath, field);
+    if (config.http3_protocol_options !== undefined) reject(joinPath(at, 'http3_protocol_options'), 'not supported by Legate: HTTP/3 to upstream hosts (Legate has no QUIC)', 'use http2_protocol_options or http_protocol_options');
+    const http2 = obj(config, 'http2_protocol_options');
+    const http2Path = joinPath(at, 'http2_protocol_options');
+    if (field === 'explicit_http_config') return { protocol: http2 !== undefined ? 'HTTP2' : 'HTTP1', http2, http2Path, at };
+    if (field === 'auto_config' && config.alternate_protocols_cache_options !== undefined) {
+      reject(joinPath(at, 'alternate_protocols_cache_options'), 'not supported by Legate: alternate_protocols_cache_options (it serves HTTP/3)', 'remove it');
+    }
+    return { protocol: field === 'auto_config' ? 'AUTO' : 'DOWNSTREAM', http2, http2Path, at };
+  }
+  const http2 = obj(raw, 'http2_protocol_options');
+  const http2Path = joinPath(path, 'http2_protocol_options');
+  if (str(raw, 'protocol_selection', 'USE_CONFIGURED_PROTOCOL') === 'USE_DOWNSTREAM_PROTOCOL') return { protocol: 'DOWNSTREAM', http2, http2Path, at: joinPath(path, 'protocol_selection') };
+  return { protocol: http2 !== undefined ? 'HTTP2' : 'HTTP1', http2, http2Path, at: http2Path };
+}
+
+// Http2ProtocolOptions for upstream connections: the settings node:http2 sends. Extended CONNECT
+// and PING keepalive are not built for upstream connections.
+function upstreamHttp2Options(raw: Raw | undefined, path: string): Http2Options {
+  if (raw?.allow_connect !== undefined) reject(joinPath(path, 'allow_connect'), 'not supported by Legate: allow_connect on upstream HTTP/2 connections', 'remove it; CONNECT to HTTP/2 hosts is not built');
+  if (raw?.connection_keepalive !== undefined) reject(joinPath(path, 'connection_keepalive'), 'not supported by Legate: connection_keepalive on upstream HTTP/2 connections', 'remove it; idle_timeout closes idle connections');
+  return translateHttp2ProtocolOptions(raw, path);
 }
 
 function circuitBreakers(raw: Raw | undefined, path: string): CircuitBreakerThresholds[] {

@@ -104,8 +104,8 @@ t.test('ingress: listener, HCM, inline routes, filters, clusters', async (t) => 
   ]);
   t.match(v1.healthChecks, [{ timeoutMs: 1000, intervalMs: 5000, unhealthyThreshold: 3, healthyThreshold: 2, noTrafficIntervalMs: 60000, check: { kind: 'http', path: '/healthz', expectedStatuses: [{ start: 200, end: 201 }] } }]);
   t.match(v1.outlierDetection, { consecutive5xx: 3, intervalMs: 10000, baseEjectionTimeMs: 30000, maxEjectionPercent: 10, enforcingConsecutive5xx: 100 });
-  t.equal(v1.http2, false);
-  t.equal(v2.http2, true, 'typed_extension_protocol_options explicit http2');
+  t.equal(v1.upstreamProtocol, 'HTTP1');
+  t.equal(v2.upstreamProtocol, 'HTTP2', 'typed_extension_protocol_options explicit http2');
   t.equal(v2.connectTimeoutMs, 5000, 'connect_timeout defaults to 5 s');
   t.match(v2.circuitBreakers[0], { priority: 'DEFAULT', maxConnections: 100, maxPendingRequests: 1024, maxRequests: 1024, maxRetries: 5 });
 });
@@ -211,7 +211,7 @@ t.test('ADS: dynamic resources and the management cluster', async (t) => {
     cds: { kind: 'ads' },
   });
   t.same(boot.node.locality, { region: '', zone: 'z1', subZone: '' });
-  t.equal(boot.clusters[0].http2, true, 'deprecated http2_protocol_options still selects HTTP/2');
+  t.equal(boot.clusters[0].upstreamProtocol, 'HTTP2', 'deprecated http2_protocol_options still selects HTTP/2');
   t.same(boot.listeners, []);
 });
 
