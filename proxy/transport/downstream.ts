@@ -3,13 +3,15 @@
 // by the validation context once the handshake is done, and hands the secure socket on. A failed
 // handshake or verification closes the connection and counts Envoy's ssl.* stat; nothing else
 // sees that connection.
+import { randomBytes, randomFillSync } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type tls from 'node:tls';
 import { nodeTls } from './node-tls.ts';
 import type { DownstreamTlsContext } from '../config/model.ts';
 import { buildSecureContext } from './context.ts';
 import type { SslStats } from './stats.ts';
-import { verifyPeer } from './verify.ts';
+import { hasCertificate, verifyPeer } from './verify.ts';
+import { rememberTlsInfo } from './info.ts';
 
 /** Legate's handshake deadline when transport_socket_connect_timeout is not set (Envoy has none). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -23,6 +25,7 @@ export class DownstreamTls {
   constructor(config: DownstreamTlsContext, stats: SslStats, timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS) {
     this.config = config;
     this.secureContext = buildSecureContext(config);
+    renewTicketsOnResumption(this.secureContext);
     this.stats = stats;
     this.timeoutMs = timeoutMs;
   }
@@ -31,8 +34,13 @@ export class DownstreamTls {
    * Runs the server handshake on `socket`; `onSecure` gets the TLSSocket once the peer is verified.
    * On failure the connection is destroyed and `onSecure` is never called.
    */
-  accept(socket: Socket, onSecure: (secure: tls.TLSSocket) => void): void {
+  accept(socket: Socket, onSecure: (secure: tls.TLSSocket) => void, clientAlpn?: readonly string[]): void {
     const { config } = this;
+    // Envoy (BoringSSL) goes on without ALPN when the client offers none of the chain's protocols
+    // (Istio's clients offer istio-peer-exchange, which no server lists); node's server would end
+    // the handshake with a fatal alert instead. With the ClientHello's offer known (tls_inspector),
+    // such a connection is not offered ALPN at all, which is the same outcome.
+    const offerAlpn = config.alpnProtocols.length > 0 && (clientAlpn === undefined || clientAlpn.some((p) => config.alpnProtocols.includes(p)));
     // Bytes the TLS inspector read and put back must reach the TLS layer, not a 'data' event:
     // paused, they stay buffered until the TLSSocket takes them (node feeds a wrapped socket's
     // buffered bytes to OpenSSL when it starts reading).
@@ -43,7 +51,7 @@ export class DownstreamTls {
       // The certificate is checked here after the handshake, so every failure has its stat.
       requestCert: config.requireClientCertificate || config.validation !== undefined,
       rejectUnauthorized: false,
-      ALPNProtocols: config.alpnProtocols.length > 0 ? config.alpnProtocols : undefined,
+      ALPNProtocols: offerAlpn ? config.alpnProtocols : undefined,
     });
     let done = false;
     const fail = (count: () => void): void => {
@@ -60,14 +68,17 @@ export class DownstreamTls {
     secure.once('close', onError);
     secure.once('secure', () => {
       if (done) return;
-      const verdict = verifyPeer(secure, config.validation, config.requireClientCertificate);
+      // One conversion of the peer certificate serves the checks, the stats and tlsInfo().
+      const peer = secure.getPeerCertificate(false);
+      const verdict = verifyPeer(secure, config.validation, config.requireClientCertificate, peer);
       if (!verdict.ok) {
         fail(() => this.stats.onVerifyFailure(verdict.failure));
         return;
       }
       done = true;
       clearTimeout(timer);
-      this.stats.onHandshake(secure);
+      this.stats.onHandshake(secure, hasCertificate(peer));
+      rememberTlsInfo(secure, peer);
       // From here the chain's handler owns the socket and its errors.
       secure.off('error', onError);
       secure.off('close', onError);
@@ -75,4 +86,33 @@ export class DownstreamTls {
       onSecure(secure);
     });
   }
+}
+
+/**
+ * Stateless session tickets as Envoy (BoringSSL) issues them: every resumed handshake also gets a
+ * fresh ticket. node's built-in ticket callback never renews, so a client that resumes with the
+ * ticket it last got (OpenSSL's, wrk's) makes every other connection a full handshake, with its
+ * certificate signature. The keys are random per SecureContext, as node's own are (one context per
+ * chain and version: a rotated certificate starts new tickets), and the ticket format is node's:
+ * AES-128-CBC with HMAC-SHA256.
+ */
+function renewTicketsOnResumption(secureContext: tls.SecureContext): void {
+  const native = secureContext.context as TicketKeyContext;
+  // node's hook for a JS ticket key callback; without it, node's default tickets stay.
+  if (typeof native.enableTicketKeyCallback !== 'function') return;
+  const name = randomBytes(16);
+  const hmacKey = randomBytes(16);
+  const aesKey = randomBytes(16);
+  const iv = Buffer.alloc(16); // copied out by node before the callback returns
+  native.onticketkeycallback = (ticketName, _iv, encrypt) => {
+    if (encrypt) return [1, hmacKey, aesKey, name, randomFillSync(iv)];
+    // 2: decrypted, and a new ticket goes out with this handshake; 0: not ours, full handshake.
+    return ticketName.equals(name) ? [2, hmacKey, aesKey] : [0];
+  };
+  native.enableTicketKeyCallback();
+}
+
+interface TicketKeyContext {
+  enableTicketKeyCallback?: () => void;
+  onticketkeycallback?: (name: Buffer, iv: Buffer, encrypt: boolean) => unknown[];
 }

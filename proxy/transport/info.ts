@@ -1,8 +1,8 @@
 // What the access log and the connection manager read from a connection's TLS: version, peer
 // certificate facts, SNI. Empty for a plain connection.
 import type { Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
-import { parseSubjectAltName } from './verify.ts';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import { hasCertificate, parseSubjectAltName } from './verify.ts';
 
 export interface TlsInfo {
   version: string; // 'TLSv1.3'
@@ -23,15 +23,19 @@ export function tlsInfo(socket: Socket): TlsInfo | undefined {
   if (!isTls(socket)) return undefined;
   let info = cache.get(socket);
   if (info === undefined) {
-    info = readTlsInfo(socket);
+    info = readTlsInfo(socket, socket.getPeerCertificate(false));
     cache.set(socket, info);
   }
   return info;
 }
 
-function readTlsInfo(socket: TLSSocket): TlsInfo {
-  const cert = socket.getPeerCertificate(false);
-  const hasCert = cert !== null && cert !== undefined && cert.raw !== undefined;
+/** Keeps the facts of a handshake whose peer certificate the caller has just read. */
+export function rememberTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined): void {
+  cache.set(socket, readTlsInfo(socket, cert));
+}
+
+function readTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined): TlsInfo {
+  const hasCert = hasCertificate(cert);
   const servername = (socket as TLSSocket & { servername?: string | false }).servername;
   return {
     version: socket.getProtocol() ?? '',

@@ -1,7 +1,7 @@
 // Envoy's TLS stats, under `listener.<address>.ssl.` downstream and `cluster.<name>.ssl.` upstream.
 import type { TLSSocket } from 'node:tls';
 import type { Counter, Store } from '../stats/index.ts';
-import type { VerifyFailure } from './verify.ts';
+import { hasCertificate, type VerifyFailure } from './verify.ts';
 
 export class SslStats {
   private readonly store: Store;
@@ -13,6 +13,9 @@ export class SslStats {
   readonly failVerifyError: Counter;
   readonly failVerifySan: Counter;
   readonly failVerifyCertHash: Counter;
+  readonly sessionReused: Counter;
+  // versions.<v> and ciphers.<c>, resolved once per name rather than per handshake.
+  private readonly byName = new Map<string, Counter>();
 
   /** `scope` is e.g. 'listener.127.0.0.1_8443.' or 'cluster.backend.'. */
   constructor(store: Store, scope: string) {
@@ -25,18 +28,30 @@ export class SslStats {
     this.failVerifyError = store.counter(`${this.prefix}fail_verify_error`);
     this.failVerifySan = store.counter(`${this.prefix}fail_verify_san`);
     this.failVerifyCertHash = store.counter(`${this.prefix}fail_verify_cert_hash`);
+    this.sessionReused = store.counter(`${this.prefix}session_reused`);
   }
 
-  /** A completed, verified handshake: handshake, versions.<v>, ciphers.<c>, and no_certificate
-   *  when the peer sent none (Envoy: successful connections without a peer certificate). */
-  onHandshake(socket: TLSSocket): void {
+  /** A completed, verified handshake: handshake, session_reused, versions.<v>, ciphers.<c>, and
+   *  no_certificate when the peer sent none (Envoy: successful connections without a peer
+   *  certificate). `hasPeerCertificate` when the caller has read the peer certificate already. */
+  onHandshake(socket: TLSSocket, hasPeerCertificate = hasCertificate(socket.getPeerCertificate(false))): void {
     this.handshake.inc();
-    const peer = socket.getPeerCertificate(false);
-    if (peer === null || peer === undefined || peer.raw === undefined) this.noCertificate.inc();
+    if (!hasPeerCertificate) this.noCertificate.inc();
+    if (socket.isSessionReused()) this.sessionReused.inc();
     const version = socket.getProtocol();
-    if (version) this.store.counter(`${this.prefix}versions.${version}`).inc();
+    if (version) this.named('versions.', version).inc();
     const cipher = socket.getCipher()?.name; // OpenSSL's name, as Envoy's stat
-    if (cipher) this.store.counter(`${this.prefix}ciphers.${cipher}`).inc();
+    if (cipher) this.named('ciphers.', cipher).inc();
+  }
+
+  private named(kind: string, name: string): Counter {
+    const key = kind + name;
+    let counter = this.byName.get(key);
+    if (counter === undefined) {
+      counter = this.store.counter(this.prefix + key);
+      this.byName.set(key, counter);
+    }
+    return counter;
   }
 
   onVerifyFailure(failure: VerifyFailure): void {

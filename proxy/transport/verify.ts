@@ -4,7 +4,7 @@
 // one of either list. OpenSSL verified the chain during the handshake (node reports it as
 // `authorized`); the rest is checked here, once the handshake is done.
 import { createHash } from 'node:crypto';
-import type { TLSSocket } from 'node:tls';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { CertificateValidation, SanMatcher, SanType, StringMatcher } from '../config/model.ts';
 
 export type VerifyFailure = 'fail_verify_no_cert' | 'fail_verify_error' | 'fail_verify_san' | 'fail_verify_cert_hash';
@@ -85,11 +85,18 @@ function chainError(socket: TLSSocket): string | null {
   return socket.authorized ? null : String(socket.authorizationError ?? 'verify failed');
 }
 
-/** The peer of a finished handshake against `validation`; `requireCertificate` fails a peer without one. */
-export function verifyPeer(socket: TLSSocket, validation: CertificateValidation | undefined, requireCertificate: boolean): VerifyResult {
-  const cert = socket.getPeerCertificate(false);
-  const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0 && cert.raw !== undefined;
-  if (!present) {
+/** Whether getPeerCertificate() found a certificate (node gives {} or null without one). */
+export function hasCertificate(cert: PeerCertificate | null | undefined): cert is PeerCertificate {
+  return cert !== null && cert !== undefined && cert.raw !== undefined;
+}
+
+/**
+ * The peer of a finished handshake against `validation`; `requireCertificate` fails a peer without
+ * one. `cert` is the socket's getPeerCertificate(false) when the caller has read it already (node
+ * converts the whole certificate on every call).
+ */
+export function verifyPeer(socket: TLSSocket, validation: CertificateValidation | undefined, requireCertificate: boolean, cert = socket.getPeerCertificate(false)): VerifyResult {
+  if (!hasCertificate(cert)) {
     return requireCertificate ? { ok: false, failure: 'fail_verify_no_cert', reason: 'peer did not present a certificate' } : OK;
   }
   if (validation === undefined) return OK;

@@ -196,6 +196,30 @@ t.test('TLS termination', { skip }, async (t) => {
     t.equal(line, 'tcp TLSv1.3 alpha.test 13');
   });
 
+  t.test('session tickets: a resumed handshake gets a new ticket, as Envoy issues them', async (t) => {
+    const reusedBefore = (await statsMap(legate.adminUrl(''))).get(sniStat('session_reused')) ?? 0;
+    const connect = async (session?: Buffer) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: legate.port('tcptls'), servername: 'alpha.test', ca: ca.cert, checkServerIdentity: () => undefined, session });
+      let ticket: Buffer | undefined;
+      socket.on('session', (s: Buffer) => (ticket = s));
+      await once(socket, 'secureConnect');
+      const reused = socket.isSessionReused();
+      socket.end('x');
+      socket.resume();
+      await once(socket, 'close');
+      return { reused, ticket };
+    };
+    const first = await connect();
+    t.equal(first.reused, false, 'a full handshake first');
+    t.ok(first.ticket, 'with a ticket');
+    const second = await connect(first.ticket);
+    t.equal(second.reused, true, 'resumed with that ticket');
+    t.ok(second.ticket, 'the resumed handshake brings a new ticket');
+    const third = await connect(second.ticket);
+    t.equal(third.reused, true, 'which resumes too');
+    await waitFor('ssl.session_reused', async () => ((await statsMap(legate.adminUrl(''))).get(sniStat('session_reused')) ?? 0) >= reusedBefore + 2 ? true : undefined);
+  });
+
   t.test('a handshake that never comes ends at transport_socket_connect_timeout', async (t) => {
     const before = (await statsMap(legate.adminUrl(''))).get(sniStat('connection_error')) ?? 0;
     const socket = net.connect(legate.port('slow'), '127.0.0.1');
