@@ -361,6 +361,7 @@ t.test('TLS scenarios: the certificate, the peer configs, who runs them', async 
   t.match(nginx, /^\s*listen 127\.0\.0\.1:8443 ssl;$/m);
   t.match(nginx, `ssl_certificate ${path.join(dir, 'tls-cert.pem')};`);
   t.match(nginx, `ssl_certificate_key ${path.join(dir, 'tls-key.pem')};`);
+  t.match(nginx, /^\s*ssl_protocols TLSv1\.2 TLSv1\.3;$/m, 'nginx 1.22 negotiates TLS 1.3 as the others do');
   t.match(nginx, /proxy_pass http:\/\/app;/);
   const haproxy = renderPeerConfig('haproxy/tls.cfg', values);
   t.match(haproxy, `bind 127.0.0.1:8443 ssl crt ${path.join(dir, 'tls-cert-key.pem')}`);
