@@ -17,6 +17,8 @@ import { createHttpFilters } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
 import { DownstreamConnection } from './downstream-connection.ts';
+import { Http2DownstreamConnection } from './http2-downstream-connection.ts';
+import { detectHttp2Preface, type Http2CodecStats } from '../codec/index.ts';
 import { compileDownstreamAddressConfig, type DownstreamAddressConfig } from './downstream-address.ts';
 import { prepareRequestHeaders } from './request-headers.ts';
 import { normalizeRequestPath } from './path-normalization.ts';
@@ -39,6 +41,8 @@ export interface HcmContext {
 // Envoy's per_connection_buffer_limit_bytes default: what a stream buffers before it stops reading.
 const BUFFER_LIMIT_BYTES = 1024 * 1024;
 
+function ignoreSocketError(): void {}
+
 export class HttpConnectionManagerHandler implements ChainHandler {
   readonly config: HttpConnectionManager;
   readonly stats: HcmStats;
@@ -48,7 +52,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   readonly bufferLimitBytes = BUFFER_LIMIT_BYTES;
   private readonly accessLoggers: AccessLogger[];
   private readonly addressConfig: DownstreamAddressConfig;
-  private readonly connections = new Set<DownstreamConnection>();
+  private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
+  /** AUTO connections whose first bytes are not in yet (HTTP/1 or the HTTP/2 preface). */
+  private readonly sniffing = new Map<Socket, number>();
+  private readonly http2Stats: Http2CodecStats;
   private draining = false;
   private idleSweep: NodeJS.Timeout | undefined;
 
@@ -70,23 +77,51 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     ];
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
     this.addressConfig = compileDownstreamAddressConfig(config);
+    // Envoy roots the downstream HTTP/2 codec's counters at http2.*.
+    const c = (n: string) => ctx.store.counter(`http2.${n}`);
+    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), headerOverflow: c('header_overflow'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout') };
   }
 
   onConnection(socket: Socket, facts: ConnectionFacts): void {
     const stats = this.stats;
     stats.downstreamCxTotal.inc();
-    stats.downstreamCxHttp1Total.inc();
     stats.downstreamCxActive.add(1);
-    stats.downstreamCxHttp1Active.add(1);
-    const connection = new DownstreamConnection(this, socket, facts);
+    const codecType = this.config.codecType;
+    // HTTP/2 by configuration or by ALPN; AUTO without ALPN h2 looks for the HTTP/2 preface.
+    if (codecType === 'HTTP1') this.serve(socket, facts, false);
+    else if (codecType === 'HTTP2' || (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.serve(socket, facts, true);
+    else {
+      this.sniffing.set(socket, performance.now());
+      const onEarlyClose = (): void => {
+        this.sniffing.delete(socket);
+        stats.downstreamCxActive.sub(1);
+      };
+      socket.once('close', onEarlyClose);
+      socket.on('error', ignoreSocketError); // 'close' follows
+      detectHttp2Preface(socket, (http2) => {
+        this.sniffing.delete(socket);
+        socket.removeListener('close', onEarlyClose);
+        this.serve(socket, facts, http2);
+      });
+      if (this.draining) socket.destroy();
+      else this.armIdleSweep();
+    }
+  }
+
+  private serve(socket: Socket, facts: ConnectionFacts, http2: boolean): void {
+    const stats = this.stats;
+    (http2 ? stats.downstreamCxHttp2Total : stats.downstreamCxHttp1Total).inc();
+    const active = http2 ? stats.downstreamCxHttp2Active : stats.downstreamCxHttp1Active;
+    active.add(1);
+    const connection = http2 ? new Http2DownstreamConnection(this, socket, facts, this.http2Stats) : new DownstreamConnection(this, socket, facts);
     this.connections.add(connection);
     socket.once('close', () => {
       this.connections.delete(connection);
       stats.downstreamCxActive.sub(1);
-      stats.downstreamCxHttp1Active.sub(1);
+      active.sub(1);
       stats.downstreamCxRxBytesTotal.inc(socket.bytesRead);
       stats.downstreamCxTxBytesTotal.inc(socket.bytesWritten);
-      if (connection.active !== null) stats.downstreamCxDestroyRemoteActiveRq.inc();
+      if (connection.busy) stats.downstreamCxDestroyRemoteActiveRq.inc();
     });
     if (this.draining) connection.drain();
     else this.armIdleSweep();
@@ -96,6 +131,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   drain(): void {
     this.draining = true;
     for (const connection of this.connections) connection.drain();
+    for (const socket of this.sniffing.keys()) socket.destroy();
   }
 
   // Envoy's connection idle_timeout, checked by one sweep per connection manager instead of a
@@ -105,30 +141,31 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (idleMs <= 0 || this.idleSweep !== undefined) return;
     const period = Math.min(1000, Math.max(25, idleMs / 4));
     this.idleSweep = setInterval(() => {
-      if (this.connections.size === 0) {
+      if (this.connections.size === 0 && this.sniffing.size === 0) {
         clearInterval(this.idleSweep);
         this.idleSweep = undefined;
         return;
       }
       const now = performance.now();
       for (const connection of this.connections) {
-        if (connection.active === null && now - connection.idleSince >= idleMs) connection.close();
+        if (!connection.busy && now - connection.idleSince >= idleMs) connection.close();
       }
+      for (const [socket, since] of this.sniffing) if (now - since >= idleMs) socket.destroy();
     }, period);
     this.idleSweep.unref();
   }
 
   /** A request began (the codec saw its first byte). */
-  onNewStream(stream: HttpStream): void {
+  onNewStream(stream: HttpStream, http2 = false): void {
     const stats = this.stats;
     stats.downstreamRqTotal.inc();
-    stats.downstreamRqHttp1Total.inc();
+    (http2 ? stats.downstreamRqHttp2Total : stats.downstreamRqHttp1Total).inc();
     stats.downstreamRqActive.add(1);
     const info = stream.info;
     info.downstreamRemoteAddress = stream.connection.remoteAddress;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
     info.downstreamLocalAddress = stream.connection.localAddress;
-    info.protocol = 'HTTP/1.1';
+    info.protocol = http2 ? 'HTTP/2' : 'HTTP/1.1';
     const tls = tlsInfo(stream.connection.socket);
     if (tls !== undefined) {
       info.downstreamTlsVersion = tls.version;

@@ -12,7 +12,7 @@ import { HttpStream, type StreamConnection, type StreamManager } from './stream.
 /** What a connection needs of its connection manager (the HCM implements it). */
 export interface ConnectionOwner extends StreamManager {
   readonly config: HttpConnectionManager;
-  onNewStream(stream: HttpStream): void;
+  onNewStream(stream: HttpStream, http2?: boolean): void;
   expireStream(stream: HttpStream, flag: string, body: string, details: string): void;
 }
 
@@ -53,6 +53,11 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
   onMessageBegin(): void {
     const ms = this.hcm.config.requestHeadersTimeoutMs;
     if (ms > 0 && this.headersTimer === undefined) this.headersTimer = setTimeout(() => this.onHeadersTimeout(), ms);
+  }
+
+  /** A stream in flight (the connection manager's idle sweep and close accounting). */
+  get busy(): boolean {
+    return this.active !== null;
   }
 
   newStream(encoder: ResponseEncoder): RequestDecoder {

@@ -110,11 +110,11 @@ function translateFilterChain(
   };
   const tls = downstreamTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), ctx);
   if (tls !== undefined) {
-    // Legate's connection manager speaks HTTP/1.1 only: offering h2 in ALPN would have clients
-    // pick a protocol it cannot serve, so h2 is left out of the offer (they fall back to HTTP/1.1).
-    if (network.kind === 'http_connection_manager' && tls.alpnProtocols.includes('h2')) {
+    // A connection manager with codec_type HTTP1 cannot serve h2: offering it in ALPN would have
+    // clients pick a protocol it does not speak, so h2 is left out (they fall back to HTTP/1.1).
+    if (network.kind === 'http_connection_manager' && network.codecType === 'HTTP1' && tls.alpnProtocols.includes('h2')) {
       tls.alpnProtocols = tls.alpnProtocols.filter((p) => p !== 'h2');
-      ctx.warnings.push(`${joinPath(path, 'transport_socket.typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, Legate's HTTP connection manager speaks HTTP/1.1 only`);
+      ctx.warnings.push(`${joinPath(path, 'transport_socket.typed_config.common_tls_context.alpn_protocols')}: 'h2' is not offered, the HTTP connection manager's codec_type is HTTP1`);
     }
     filterChain.tls = tls;
   }

@@ -67,9 +67,9 @@ t.test('transport sockets', { skip }, async (t) => {
     t.same(tls.validation!.sanMatchers.map((m) => m.sanTypes), [['URI'], ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL']]);
   });
 
-  t.test('h2 is left out of the ALPN offer of an HTTP chain and a cluster, with a warning', async (t) => {
+  t.test('h2 is left out of the ALPN offer of an HTTP1 chain and a cluster, with a warning', async (t) => {
     const hcmChain = {
-      filters: [{ name: 'hcm', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'h',
+      filters: [{ name: 'hcm', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager', stat_prefix: 'h', codec_type: 'HTTP1',
         route_config: { virtual_hosts: [{ name: 'a', domains: ['*'], routes: [{ match: { prefix: '/' }, direct_response: { status: 200 } }] }] },
         http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } }] } }],
       ...downstream({ tls_certificates: certs(), alpn_protocols: ['h2', 'http/1.1'] }),
@@ -77,6 +77,9 @@ t.test('transport sockets', { skip }, async (t) => {
     const { listener, warnings } = translateListener({ name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 8443 } }, filter_chains: [hcmChain] });
     t.same(listener.filterChains[0].tls!.alpnProtocols, ['http/1.1']);
     t.match(warnings.join('\n'), /alpn_protocols: 'h2' is not offered/);
+    const autoChain = { ...hcmChain, filters: [{ ...hcmChain.filters[0], typed_config: { ...hcmChain.filters[0].typed_config, codec_type: 'AUTO' } }] };
+    const auto = translateListener({ name: 'l', address: { socket_address: { address: '127.0.0.1', port_value: 8443 } }, filter_chains: [autoChain] });
+    t.same(auto.listener.filterChains[0].tls!.alpnProtocols, ['h2', 'http/1.1'], 'an AUTO chain serves h2 and keeps its offer');
     const tcp = translateListener(listenerWith(downstream({ tls_certificates: certs(), alpn_protocols: ['h2'] })));
     t.same(tcp.listener.filterChains[0].tls!.alpnProtocols, ['h2'], 'a tcp_proxy chain keeps its offer');
     const { cluster, warnings: clusterWarnings } = translateCluster(clusterWith({

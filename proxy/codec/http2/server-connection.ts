@@ -1,0 +1,345 @@
+// HTTP/2 downstream connections on node:http2's core API: performServerHandshake puts a server
+// session on a socket the listener already accepted (plain or TLS), and each peer stream becomes
+// one codec stream. nghttp2 does the framing, HPACK, flow control and its own flood protection;
+// this file maps its events onto the codec interfaces and counts what Envoy counts under http2.*.
+import type { Socket } from 'node:net';
+import { constants, performServerHandshake, type Http2Session, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import type {
+  Protocol,
+  RequestDecoder,
+  ResponseEncoder,
+  ResponseHeaders,
+  ServerConnection,
+  ServerConnectionCallbacks,
+  HeaderMap,
+  Stream,
+  StreamCallbacks,
+  StreamResetReason,
+} from '../types.ts';
+import { http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2 } from './headers.ts';
+
+interface Counter {
+  inc(): void;
+}
+
+/** Envoy's http2.* codec counters the connection can observe. */
+export interface Http2CodecStats {
+  rxReset: Counter; // RST_STREAM received
+  txReset: Counter; // RST_STREAM sent
+  headerOverflow: Counter; // a header block over the limits
+  goawaySent: Counter;
+  keepaliveTimeout: Counter; // no PING ACK within connection_keepalive.timeout
+}
+
+export interface Http2ServerOptions {
+  scheme: 'http' | 'https';
+  /** Envoy's max_request_headers_kb (60) and max_headers_count (100). */
+  maxRequestHeadersKb: number;
+  maxHeadersCount: number;
+  hpackTableSize: number;
+  maxConcurrentStreams: number;
+  initialStreamWindowSize: number;
+  initialConnectionWindowSize: number;
+  allowConnect: boolean;
+  keepalive?: { intervalMs: number; timeoutMs: number };
+  stats: Http2CodecStats;
+}
+
+const EMPTY = Buffer.alloc(0);
+const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
+
+/** Envoy's reasonToReset: refused streams say so, everything else is NO_ERROR. */
+function resetCode(reason: StreamResetReason): number {
+  return reason === 'refused-stream' ? constants.NGHTTP2_REFUSED_STREAM : constants.NGHTTP2_NO_ERROR;
+}
+
+export class Http2ServerConnection implements ServerConnection {
+  readonly protocol: Protocol = 'HTTP/2';
+  readonly session: ServerHttp2Session;
+  readonly callbacks: ServerConnectionCallbacks;
+  readonly options: Http2ServerOptions;
+  readonly localAddress: string;
+  readonly remoteAddress: string;
+  readonly streams = new Set<Http2ServerStream>();
+  /** A stream was ever started (request_headers_timeout closes a connection that never sent one). */
+  private started = false;
+  private draining = false;
+  private keepaliveTimer: NodeJS.Timeout | undefined = undefined;
+
+  constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http2ServerOptions) {
+    this.callbacks = callbacks;
+    this.options = options;
+    this.localAddress = `${socket.localAddress}:${socket.localPort}`;
+    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
+    // A server TLSSocket made without a tls.Server (transport/) never clears secureConnecting,
+    // and node's session would wait for a 'secureConnect' that never comes: the handshake is done.
+    const tlsSocket = socket as Socket & { secureConnecting?: boolean };
+    if (tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
+    this.session = performServerHandshake(socket, {
+      settings: {
+        headerTableSize: options.hpackTableSize,
+        maxConcurrentStreams: options.maxConcurrentStreams,
+        initialWindowSize: options.initialStreamWindowSize,
+        maxHeaderListSize: options.maxRequestHeadersKb * 1024,
+        enableConnectProtocol: options.allowConnect,
+        enablePush: false,
+      },
+      maxHeaderListPairs: options.maxHeadersCount + 4, // node counts the pseudo-headers too
+      maxSendHeaderBlockLength: 2 ** 24,
+    });
+    const session = this.session;
+    session.on('stream', (stream: ServerHttp2Stream, _h: unknown, flags: number, raw: string[]) => this.onStream(stream, flags, raw));
+    session.on('error', () => undefined); // 'close' follows and resets what is left
+    session.on('close', () => this.onClose());
+    session.on('frameError', () => undefined);
+    session.once('localSettings', () => {
+      // The connection window is not a SETTING: a WINDOW_UPDATE on stream 0 opens it.
+      if (options.initialConnectionWindowSize > 65535) session.setLocalWindowSize(options.initialConnectionWindowSize);
+    });
+    if (options.keepalive !== undefined && options.keepalive.intervalMs > 0) this.startKeepalive(options.keepalive.intervalMs, options.keepalive.timeoutMs);
+  }
+
+  private onStream(h2: ServerHttp2Stream, flags: number, raw: string[]): void {
+    this.started = true;
+    if (this.draining) {
+      h2.close(constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
+    const stream = new Http2ServerStream(this, h2);
+    this.streams.add(stream);
+    const head = requestFromHttp2(raw, this.options.scheme);
+    stream.extendedConnect = head.headers.upgrade !== undefined && raw.includes(':protocol');
+    stream.decoder = this.callbacks.newStream(stream);
+    const endStream = (flags & END_STREAM) !== 0;
+    stream.remoteComplete = endStream;
+    stream.listen();
+    stream.decoder.decodeHeaders(head, endStream);
+  }
+
+  /** GOAWAY: streams in flight finish, new ones are refused; the session closes when the last ends. */
+  drain(): void {
+    if (this.draining || this.session.destroyed) return;
+    this.draining = true;
+    this.options.stats.goawaySent.inc();
+    this.session.close();
+  }
+
+  /** Envoy answers 408 only on HTTP/1: an HTTP/2 connection that never started a stream is closed. */
+  expireRequestHeaders(): void {
+    if (!this.started) this.close();
+  }
+
+  close(): void {
+    if (this.session.destroyed) return;
+    if (!this.session.closed) this.options.stats.goawaySent.inc();
+    this.session.destroy();
+  }
+
+  removeStream(stream: Http2ServerStream): void {
+    this.streams.delete(stream);
+  }
+
+  private onClose(): void {
+    if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
+    for (const stream of this.streams) stream.onConnectionClosed();
+    this.streams.clear();
+  }
+
+  private startKeepalive(intervalMs: number, timeoutMs: number): void {
+    const session = this.session as Http2Session;
+    this.keepaliveTimer = setInterval(() => {
+      const deadline = setTimeout(() => {
+        this.options.stats.keepaliveTimeout.inc();
+        this.close();
+      }, timeoutMs);
+      const sent = session.ping((err) => {
+        if (err === null) clearTimeout(deadline);
+      });
+      if (!sent) clearTimeout(deadline);
+    }, intervalMs);
+    this.keepaliveTimer.unref();
+  }
+}
+
+/** One request/response exchange: the ResponseEncoder and Stream over a ServerHttp2Stream. */
+export class Http2ServerStream implements ResponseEncoder, Stream {
+  readonly conn: Http2ServerConnection;
+  readonly h2: ServerHttp2Stream;
+  decoder: RequestDecoder = null as unknown as RequestDecoder;
+  callbacks: StreamCallbacks | null = null;
+  headersSent = false;
+  /** The request arrived whole (END_STREAM or trailers). */
+  remoteComplete = false;
+  /** The response was ended by the owner. */
+  private localComplete = false;
+  /** Reset or closed: nothing more is delivered either way. */
+  done = false;
+  /** An RFC 8441 CONNECT given to the owner as an HTTP/1 upgrade: its 101 goes out as 200. */
+  extendedConnect = false;
+  private readDisables = 0;
+  private aboveHighWatermark = false;
+  private trailers: OutgoingHttpHeaders | null = null;
+  private idleCallback: (() => void) | null = null;
+
+  constructor(conn: Http2ServerConnection, h2: ServerHttp2Stream) {
+    this.conn = conn;
+    this.h2 = h2;
+  }
+
+  get stream(): Stream {
+    return this;
+  }
+
+  get localAddress(): string {
+    return this.conn.localAddress;
+  }
+
+  get remoteAddress(): string {
+    return this.conn.remoteAddress;
+  }
+
+  /** Hears the request's body and trailers (delivered from the next tick on) and the stream's end. */
+  listen(): void {
+    const h2 = this.h2;
+    h2.on('error', () => undefined); // 'close' follows
+    h2.on('close', () => this.onClose());
+    h2.on('wantTrailers', () => h2.sendTrailers(this.trailers ?? {}));
+    h2.on('drain', () => {
+      if (!this.aboveHighWatermark) return;
+      this.aboveHighWatermark = false;
+      this.callbacks?.onBelowWriteBufferLowWatermark();
+    });
+    h2.on('trailers', (_t: unknown, _f: number, raw: string[]) => {
+      if (this.done || this.remoteComplete) return;
+      this.remoteComplete = true;
+      this.decoder.decodeTrailers(trailersFromHttp2(raw));
+    });
+    h2.on('data', (chunk: Buffer) => {
+      if (!this.done) this.decoder.decodeData(chunk, false);
+    });
+    h2.on('end', () => {
+      if (this.done || this.remoteComplete) return;
+      this.remoteComplete = true;
+      this.decoder.decodeData(EMPTY, true);
+    });
+  }
+
+  // ---- Stream ----
+
+  setCallbacks(callbacks: StreamCallbacks): void {
+    this.callbacks = callbacks;
+  }
+
+  resetStream(reason: StreamResetReason): void {
+    if (this.done) return;
+    this.finish();
+    this.conn.options.stats.txReset.inc();
+    if (!this.h2.closed) this.h2.close(resetCode(reason));
+  }
+
+  readDisable(disable: boolean): void {
+    if (this.done) return;
+    if (disable) {
+      if (this.readDisables++ === 0) this.h2.pause();
+    } else if (this.readDisables > 0 && --this.readDisables === 0) {
+      this.h2.resume();
+    }
+  }
+
+  /** Envoy's per-stream stream_idle_timeout: node's stream timer, refreshed by every frame either way. */
+  setIdleTimeout(ms: number, onTimeout: () => void): void {
+    if (this.idleCallback === null) this.h2.on('timeout', () => this.idleCallback?.());
+    this.idleCallback = onTimeout;
+    this.h2.setTimeout(ms);
+  }
+
+  // ---- ResponseEncoder ----
+
+  encode1xxHeaders(headers: ResponseHeaders): void {
+    if (this.done || this.headersSent) return;
+    try {
+      this.h2.additionalHeaders(http2ResponseHeaders(headers));
+    } catch {
+      // A header node refuses: the interim answer is optional.
+    }
+  }
+
+  encodeHeaders(headers: ResponseHeaders, endStream: boolean): void {
+    if (this.done || this.headersSent) return;
+    this.headersSent = true;
+    // The upgrade an extended CONNECT stood for was accepted: HTTP/2 says 200 (RFC 8441).
+    const head = headers.status === 101 && this.extendedConnect ? { status: 200, headers: headers.headers } : headers;
+    try {
+      this.h2.respond(http2ResponseHeaders(head), { endStream, waitForTrailers: !endStream });
+    } catch {
+      // A header node refuses to send (an invalid value from upstream).
+      this.resetStream('local-reset');
+      return;
+    }
+    if (endStream) this.onLocalComplete();
+  }
+
+  encodeData(data: Buffer, endStream: boolean): void {
+    if (this.done) return;
+    const h2 = this.h2;
+    // HEAD, 204 and 304 were ended by node with the headers: their body bytes are dropped.
+    if (h2.writableEnded) {
+      if (endStream) this.onLocalComplete();
+      return;
+    }
+    if (endStream) {
+      if (data.length > 0) h2.end(data);
+      else h2.end();
+      this.onLocalComplete();
+    } else if (!h2.write(data) && !this.aboveHighWatermark) {
+      this.aboveHighWatermark = true;
+      this.callbacks?.onAboveWriteBufferHighWatermark();
+    }
+  }
+
+  encodeTrailers(trailers: HeaderMap): void {
+    if (this.done) return;
+    if (!this.h2.writableEnded) {
+      this.trailers = http2Trailers(trailers);
+      this.h2.end();
+    }
+    this.onLocalComplete();
+  }
+
+  // ---- the stream's end ----
+
+  /** The response is out. A request still arriving is cut short, as Envoy resets it on HTTP/2. */
+  private onLocalComplete(): void {
+    this.localComplete = true;
+    if (this.remoteComplete) return;
+    this.finish();
+    this.h2.once('finish', () => {
+      if (!this.h2.closed) this.h2.close(constants.NGHTTP2_NO_ERROR);
+    });
+  }
+
+  private onClose(): void {
+    if (this.done) return;
+    const complete = this.localComplete && this.remoteComplete;
+    this.finish();
+    if (complete) return;
+    const code = this.h2.rstCode;
+    if (this.conn.session.destroyed || code === undefined) {
+      this.callbacks?.onResetStream('connection-termination', 'codec_error');
+      return;
+    }
+    this.conn.options.stats.rxReset.inc();
+    this.callbacks?.onResetStream(code === constants.NGHTTP2_REFUSED_STREAM ? 'refused-stream' : 'remote-reset', `http2.remote_reset: ${code}`);
+  }
+
+  onConnectionClosed(): void {
+    if (this.done) return;
+    this.finish();
+    this.callbacks?.onResetStream('connection-termination', 'http2.connection_termination');
+  }
+
+  private finish(): void {
+    this.done = true;
+    this.conn.removeStream(this);
+  }
+}

@@ -1,0 +1,300 @@
+// HTTP/2 downstream: node:http2 clients through a running Legate to plain HTTP/1 upstreams. h2c
+// with prior knowledge, many streams on one connection, flow control both ways, trailers, client
+// resets, GOAWAY on drain, codec_type AUTO serving HTTP/1 and h2c on one listener, h2 over TLS by
+// ALPN, and curl when it is installed.
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import http2 from 'node:http2';
+import net from 'node:net';
+import t, { type Test } from 'tap';
+import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { startLegate, type RunningLegate } from '../../support/legate.ts';
+import { startUpstream, type Upstream } from '../../support/upstream.ts';
+import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
+
+const MiB = 1024 * 1024;
+
+interface H2Response {
+  status: number;
+  headers: http2.IncomingHttpHeaders;
+  body: Buffer;
+  trailers: http2.IncomingHttpHeaders | undefined;
+}
+
+/** One request on an open session; the body (if any) is written whole. */
+function h2request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: Buffer | string): Promise<H2Response> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(headers, { endStream: body === undefined });
+    const chunks: Buffer[] = [];
+    let status = 0;
+    let head: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      head = h;
+    });
+    req.on('trailers', (h) => (trailers = h));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve({ status, headers: head, body: Buffer.concat(chunks), trailers }));
+    req.on('error', reject);
+    if (body !== undefined) req.end(body);
+  });
+}
+
+function connect(t: Test, url: string, options: http2.SecureClientSessionOptions = {}): http2.ClientHttp2Session {
+  const session = http2.connect(url, options);
+  session.on('error', () => undefined);
+  t.teardown(() => session.destroy());
+  return session;
+}
+
+async function stat(legate: RunningLegate, name: string): Promise<number> {
+  const res = await fetch(legate.adminUrl('/stats?format=json'));
+  const json = (await res.json()) as { stats: { name: string; value: number }[] };
+  return json.stats.find((s) => s.name === name)?.value ?? 0;
+}
+
+// The upstream: /echo answers with what it got (method, url, headers, body length and digest);
+// /big/N sends N MiB; /chunked sends a chunked body with trailers; /slow never answers.
+const upstream: Upstream = await startUpstream('h1', (req, res) => {
+  const url = req.url ?? '';
+  if (url.startsWith('/big/')) {
+    const total = Number(url.slice(5)) * MiB;
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': total });
+    const chunk = Buffer.alloc(64 * 1024, 'x');
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < total) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', pump);
+      }
+      res.end();
+    };
+    pump();
+    return;
+  }
+  if (url === '/chunked') {
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum' });
+    res.write('part one, ');
+    res.addTrailers({ 'x-checksum': 'abc123' });
+    res.end('part two');
+    return;
+  }
+  if (url === '/slow') return;
+  const hash = createHash('sha256');
+  let bytes = 0;
+  req.on('data', (c: Buffer) => {
+    bytes += c.length;
+    hash.update(c);
+  });
+  req.on('end', () => {
+    const text = JSON.stringify({ method: req.method, url, headers: req.headers, bytes, digest: hash.digest('hex') });
+    res.writeHead(200, { 'content-type': 'application/json', 'set-cookie': ['a=1', 'b=2'], 'x-upstream': 'h1' });
+    res.end(text);
+  });
+});
+t.teardown(() => upstream.close());
+
+const route = routes([{ match: { prefix: '/' }, route: { cluster: 'h1', timeout: '10s' } }]);
+
+async function legateWith(t: Test, hcmExtra: object, listenerExtra: object = {}): Promise<RunningLegate> {
+  const legate = await startLegate(bootstrap([{ ...httpListener('h2in', route, hcmExtra), ...listenerExtra }], [staticCluster('h1', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  return legate;
+}
+
+t.test('h2c with prior knowledge (codec_type HTTP2)', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+
+  t.test('GET: pseudo-headers become the HTTP/1 request, set-cookie comes back as two', async (t) => {
+    const res = await h2request(session, { ':method': 'GET', ':path': '/echo?q=1', ':authority': 'example.test', cookie: ['a=1', 'b=2'] });
+    t.equal(res.status, 200);
+    const seen = JSON.parse(res.body.toString());
+    t.equal(seen.method, 'GET');
+    t.equal(seen.url, '/echo?q=1');
+    t.equal(seen.headers.host, 'example.test', ':authority is the Host');
+    t.equal(seen.headers.cookie, 'a=1; b=2', 'split cookies are joined for HTTP/1');
+    t.equal(seen.headers['x-forwarded-proto'], 'http');
+    t.same(res.headers['set-cookie'], ['a=1', 'b=2']);
+    t.equal(res.headers['x-upstream'], 'h1');
+    t.equal(res.headers.connection, undefined, 'no connection-specific headers');
+  });
+
+  t.test('POST with a body', async (t) => {
+    const body = Buffer.alloc(100_000, 'p');
+    const res = await h2request(session, { ':method': 'POST', ':path': '/echo', ':authority': 'example.test', 'content-type': 'text/plain' }, body);
+    const seen = JSON.parse(res.body.toString());
+    t.equal(seen.method, 'POST');
+    t.equal(seen.bytes, body.length);
+    t.equal(seen.digest, createHash('sha256').update(body).digest('hex'));
+  });
+
+  t.test('100 concurrent streams on one connection', async (t) => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => h2request(session, { ':method': 'GET', ':path': `/echo/${i}`, ':authority': 'example.test' })),
+    );
+    t.same(results.map((r) => r.status), Array(100).fill(200));
+    t.same(results.map((r) => JSON.parse(r.body.toString()).url), Array.from({ length: 100 }, (_, i) => `/echo/${i}`));
+  });
+
+  t.test('trailers of a chunked HTTP/1 upstream response reach the HTTP/2 client', async (t) => {
+    const res = await h2request(session, { ':method': 'GET', ':path': '/chunked', ':authority': 'example.test' });
+    t.equal(res.body.toString(), 'part one, part two');
+    t.equal(res.trailers?.['x-checksum'], 'abc123');
+  });
+
+  t.test('an unknown route is a local reply over HTTP/2', async (t) => {
+    const legate404 = await startLegate(bootstrap([httpListener('nr', routes([{ match: { prefix: '/only' }, route: { cluster: 'h1' } }]), { codec_type: 'HTTP2' })], [staticCluster('h1', [{ port: upstream.port }])]));
+    t.teardown(() => legate404.stop());
+    const s = connect(t, `http://127.0.0.1:${legate404.port()}`);
+    const res = await h2request(s, { ':method': 'GET', ':path': '/other', ':authority': 'x' });
+    t.equal(res.status, 404);
+  });
+
+  t.test('stats and protocol', async (t) => {
+    t.ok((await stat(legate, 'http.h2in.downstream_cx_http2_total')) >= 1);
+    t.equal(await stat(legate, 'http.h2in.downstream_cx_http2_active'), 1);
+    t.ok((await stat(legate, 'http.h2in.downstream_rq_http2_total')) >= 103);
+    t.equal(await stat(legate, 'http.h2in.downstream_rq_http1_total'), 0);
+  });
+});
+
+t.test('large bodies both ways with flow control', async (t) => {
+  // Small windows make flow control matter: 64 KiB per stream.
+  const legate = await legateWith(t, { codec_type: 'HTTP2', http2_protocol_options: { initial_stream_window_size: 65535, initial_connection_window_size: 1048576 } });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const up = Buffer.alloc(8 * MiB);
+  for (let i = 0; i < up.length; i += 4096) up.writeUInt32BE(i, i);
+  const post = await h2request(session, { ':method': 'POST', ':path': '/echo', ':authority': 'x' }, up);
+  const seen = JSON.parse(post.body.toString());
+  t.equal(seen.bytes, up.length, '8 MiB up');
+  t.equal(seen.digest, createHash('sha256').update(up).digest('hex'));
+
+  // Down: the client reads slowly at first (paused), so Legate must stop reading the upstream.
+  const req = session.request({ ':method': 'GET', ':path': '/big/16', ':authority': 'x' });
+  let received = 0;
+  req.pause();
+  await new Promise<void>((resolve) => req.once('response', () => resolve()));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  req.on('data', (c: Buffer) => (received += c.length));
+  req.resume();
+  await new Promise((resolve, reject) => {
+    req.once('end', resolve);
+    req.once('error', reject);
+  });
+  t.equal(received, 16 * MiB, '16 MiB down');
+});
+
+t.test('RST_STREAM from the client resets the upstream request', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const req = session.request({ ':method': 'GET', ':path': '/slow', ':authority': 'x' });
+  req.on('error', () => undefined);
+  await upstream.waitFor('/slow');
+  req.close(http2.constants.NGHTTP2_CANCEL);
+  const done = await upstream.waitFor('/slow', 'done');
+  t.equal(done.aborted, true, 'the upstream request was cut');
+  t.ok((await stat(legate, 'http2.rx_reset')) >= 1, 'http2.rx_reset');
+  t.ok((await stat(legate, 'http.h2in.downstream_rq_rx_reset')) >= 1);
+  // The connection serves on.
+  const res = await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' });
+  t.equal(res.status, 200);
+});
+
+t.test('a route timeout after the response started resets the stream (tx_reset)', async (t) => {
+  const legate = await startLegate(bootstrap([httpListener('h2in', routes([{ match: { prefix: '/' }, route: { cluster: 'h1', timeout: '0.2s' } }]), { codec_type: 'HTTP2' })], [staticCluster('h1', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const res = await h2request(session, { ':method': 'GET', ':path': '/slow', ':authority': 'x' });
+  t.equal(res.status, 504, 'no response yet: a 504');
+});
+
+t.test('GOAWAY on drain: the stream in flight finishes, the connection then closes', async (t) => {
+  const legate = await startLegate(bootstrap([httpListener('h2in', route, { codec_type: 'HTTP2' })], [staticCluster('h1', [{ port: upstream.port }])]));
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const first = await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' });
+  t.equal(first.status, 200);
+  const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+  // A request whose body is still coming when the drain starts.
+  const req = session.request({ ':method': 'POST', ':path': '/echo/draining', ':authority': 'x' });
+  req.write('early ');
+  await upstream.waitFor('/echo/draining');
+  const drainedGoaway = await stat(legate, 'http2.goaway_sent');
+  const stopping = legate.stop();
+  t.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR, 'GOAWAY NO_ERROR');
+  req.end('late');
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  const status = await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status']))));
+  await new Promise((resolve) => req.once('end', resolve));
+  t.equal(status, 200, 'the stream in flight finished');
+  t.equal(JSON.parse(Buffer.concat(chunks).toString()).bytes, 'early late'.length);
+  await new Promise<void>((resolve) => (session.closed || session.destroyed ? resolve() : session.once('close', () => resolve())));
+  await stopping;
+  t.equal(drainedGoaway, 0);
+});
+
+t.test('codec_type AUTO: one plaintext listener serves HTTP/1.1 and h2c', async (t) => {
+  const legate = await legateWith(t, {});
+  const h1 = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    http.get(legate.url('/echo'), (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+  t.equal(h1.status, 200);
+  t.equal(JSON.parse(h1.body).method, 'GET');
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const res = await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' });
+  t.equal(res.status, 200);
+  // The preface in two pieces: the sniffer waits for the rest.
+  const raw = net.connect(legate.port(), '127.0.0.1');
+  t.teardown(() => raw.destroy());
+  await new Promise((resolve) => raw.once('connect', resolve));
+  raw.write('PRI * HTTP/2.0\r\n');
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  raw.write('\r\nSM\r\n\r\n');
+  // An empty SETTINGS frame from the client; the server's SETTINGS comes back.
+  raw.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+  const frame = await new Promise<Buffer>((resolve) => raw.once('data', resolve));
+  t.equal(frame[3], 4, 'the server answers with SETTINGS');
+  t.equal(await stat(legate, 'http.h2in.downstream_cx_http1_total'), 1);
+  t.equal(await stat(legate, 'http.h2in.downstream_cx_http2_total'), 2);
+});
+
+t.test('h2 over TLS, chosen by ALPN', { skip: opensslMissing() }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const leaf = ca.issue('legate', ['DNS:legate.test']);
+  const tlsChain = {
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+        common_tls_context: { tls_certificates: [{ certificate_chain: { filename: leaf.certFile }, private_key: { filename: leaf.keyFile } }], alpn_protocols: ['h2', 'http/1.1'] },
+      },
+    },
+  };
+  const listener = httpListener('h2in', route);
+  listener.filter_chains[0] = { ...listener.filter_chains[0], ...tlsChain };
+  const legate = await startLegate(bootstrap([listener], [staticCluster('h1', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  const session = connect(t, `https://127.0.0.1:${legate.port()}`, { ca: ca.cert, servername: 'legate.test' });
+  const res = await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'legate.test' });
+  t.equal(res.status, 200);
+  t.equal(JSON.parse(res.body.toString()).headers['x-forwarded-proto'], 'https');
+  t.equal(await stat(legate, 'http.h2in.downstream_cx_http2_total'), 1);
+});
+
+const curlMissing = await new Promise<string | false>((resolve) => execFile('curl', ['--version'], (err, out) => resolve(err !== null ? 'needs curl' : /HTTP2/.test(out) ? false : 'curl without HTTP/2')));
+
+t.test('curl --http2-prior-knowledge', { skip: curlMissing }, async (t) => {
+  const legate = await legateWith(t, {});
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('curl', ['-sS', '--max-time', '5', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', legate.url('/echo')], (err, stdout) => (err !== null ? reject(err) : resolve(stdout))),
+  );
+  t.equal(out, '2 200');
+});
