@@ -9,6 +9,14 @@ import { requireMessage } from './protos.ts';
 const SERVICE = 'envoy.service.discovery.v3.AggregatedDiscoveryService';
 export const SOTW_METHOD = `/${SERVICE}/StreamAggregatedResources`;
 export const DELTA_METHOD = `/${SERVICE}/DeltaAggregatedResources`;
+// SDS from its own server (sds_config.api_config_source, Istio's sds-grpc): the same messages on
+// the SecretDiscoveryService's methods.
+const SECRET_SERVICE = 'envoy.service.secret.v3.SecretDiscoveryService';
+export const SDS_SOTW_METHOD = `/${SECRET_SERVICE}/StreamSecrets`;
+export const SDS_DELTA_METHOD = `/${SECRET_SERVICE}/DeltaSecrets`;
+
+/** Which discovery service a client speaks: aggregated (ADS) or secrets only (SDS). */
+export type DiscoveryService = 'ads' | 'sds';
 
 export const DISCOVERY_REQUEST = 'envoy.service.discovery.v3.DiscoveryRequest';
 export const DISCOVERY_RESPONSE = 'envoy.service.discovery.v3.DiscoveryResponse';
@@ -50,7 +58,7 @@ export function deserializer<T>(typeName: string): (bytes: Buffer) => T {
 }
 
 // For servers (the test management server): requests and responses are both proto3 JSON.
-export function adsServiceDefinition(): grpc.ServiceDefinition {
+export function adsServiceDefinition(service: DiscoveryService = 'ads'): grpc.ServiceDefinition {
   const method = (path: string, request: string, response: string): grpc.MethodDefinition<JsonObject, JsonObject> => ({
     path,
     requestStream: true,
@@ -60,6 +68,12 @@ export function adsServiceDefinition(): grpc.ServiceDefinition {
     responseSerialize: serializer(response),
     responseDeserialize: (bytes) => toJson(requireMessage(response), requireMessage(response).decode(bytes)) as JsonObject,
   });
+  if (service === 'sds') {
+    return {
+      StreamSecrets: method(SDS_SOTW_METHOD, DISCOVERY_REQUEST, DISCOVERY_RESPONSE),
+      DeltaSecrets: method(SDS_DELTA_METHOD, DELTA_REQUEST, DELTA_RESPONSE),
+    };
+  }
   return {
     StreamAggregatedResources: method(SOTW_METHOD, DISCOVERY_REQUEST, DISCOVERY_RESPONSE),
     DeltaAggregatedResources: method(DELTA_METHOD, DELTA_REQUEST, DELTA_RESPONSE),

@@ -2,7 +2,7 @@
 // holds the current version of the resources it lists (for LDS and CDS: all of them).
 // ACK = version_info of the response + its nonce; NACK = the last accepted version_info + the
 // nonce + error_detail, so the server knows which push failed and what is still in use.
-import { DISCOVERY_REQUEST, DISCOVERY_RESPONSE, SOTW_METHOD } from './ads-service.ts';
+import { DISCOVERY_REQUEST, DISCOVERY_RESPONSE, SDS_SOTW_METHOD, SOTW_METHOD } from './ads-service.ts';
 import type { DiscoveryResponseMessage } from './ads-service.ts';
 import { decodeSotwResponse } from './decode.ts';
 import { AdsStream, INVALID_ARGUMENT } from './stream-base.ts';
@@ -11,7 +11,7 @@ import type { Subscription } from './subscription.ts';
 
 export class SotwStream extends AdsStream<DiscoveryResponseMessage> {
   constructor(options: StreamOptions) {
-    super(options, { path: SOTW_METHOD, request: DISCOVERY_REQUEST, response: DISCOVERY_RESPONSE });
+    super(options, { path: options.service === 'sds' ? SDS_SOTW_METHOD : SOTW_METHOD, request: DISCOVERY_REQUEST, response: DISCOVERY_RESPONSE });
   }
 
   protected requestSubscription(subscription: Subscription): void {

@@ -3,6 +3,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import packageJson from '../package.json' with { type: 'json' };
+import type { DiscoveryService } from './ads-service.ts';
 import { DeltaStream } from './delta-stream.ts';
 import { Backoff } from './backoff.ts';
 import type { BackoffOptions } from './backoff.ts';
@@ -32,6 +33,7 @@ export interface XdsClientOptions {
   server: XdsServerOptions;
   node: NodeInfo;
   apiType?: 'GRPC' | 'DELTA_GRPC'; // default GRPC (state of the world)
+  service?: DiscoveryService; // default 'ads'; 'sds' for a secrets-only server (its types: Secret, by name)
   // Envoy's initial_fetch_timeout (default 15 s; 0 disables): after it, a type that has had no
   // response yet is reported with an 'initialFetchTimeout' event so startup can go on.
   initialFetchTimeoutMs?: number;
@@ -102,6 +104,11 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
     };
   }
 
+  // Log lines name the service: 'xDS' (ADS) or 'SDS'.
+  get #name(): string {
+    return this.#options.service === 'sds' ? 'SDS' : 'xDS';
+  }
+
   start(): void {
     if (this.#started) return;
     this.#started = true;
@@ -138,6 +145,7 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
     const { server, apiType } = this.#options;
     const streamOptions = {
       address: server.address,
+      service: this.#options.service ?? 'ads',
       credentials: server.credentials ?? grpc.credentials.createInsecure(),
       channelOptions: server.channelOptions ?? {},
       node: this.#node,
@@ -156,7 +164,7 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
       if (this.#connected) return;
       this.#connected = true;
       this.#reportedDown = false;
-      this.#logger.info(`xDS: connected to ${server.address} (${apiType ?? 'GRPC'})`);
+      this.#logger.info(`${this.#name}: connected to ${server.address} (${apiType ?? 'GRPC'})`);
       this.emit('connected');
     });
     stream.on('response', () => this.#backoff.reset());
@@ -178,7 +186,7 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
     if (!this.#reportedDown) {
       this.#reportedDown = true;
       const what = wasConnected ? 'lost the stream to' : 'cannot reach';
-      this.#logger.warn(`xDS: ${what} ${this.#options.server.address} (${reason}); retrying with back-off`);
+      this.#logger.warn(`${this.#name}: ${what} ${this.#options.server.address} (${reason}); retrying with back-off`);
     }
     if (wasConnected) this.emit('disconnected', reason);
     this.#reconnectTimer = setTimeout(() => this.#connect(), this.#backoff.next());
@@ -191,7 +199,7 @@ class Client extends EventEmitter<XdsClientEvents> implements XdsClient {
       const subscription = this.#subscriptions.get(typeUrl);
       if (subscription === undefined || subscription.responded || this.#stopped) return;
       subscription.initialFetchTimedOut();
-      this.#logger.warn(`xDS: no ${typeUrl} from ${this.#options.server.address} within ${timeout} ms; going on without it`);
+      this.#logger.warn(`${this.#name}: no ${typeUrl} from ${this.#options.server.address} within ${timeout} ms; going on without it`);
       this.emit('initialFetchTimeout', typeUrl);
     }, timeout);
     timer.unref();

@@ -3,7 +3,7 @@
 // names of removed ones. ACK = the nonce; NACK = the nonce + error_detail. On a new stream the
 // first request of a type lists the versions the proxy holds (initial_resource_versions), so
 // the server sends only what changed meanwhile.
-import { DELTA_METHOD, DELTA_REQUEST, DELTA_RESPONSE } from './ads-service.ts';
+import { DELTA_METHOD, DELTA_REQUEST, DELTA_RESPONSE, SDS_DELTA_METHOD } from './ads-service.ts';
 import type { DeltaDiscoveryResponseMessage } from './ads-service.ts';
 import { decodeAny } from './decode.ts';
 import { resourceNameOf } from './resource-types.ts';
@@ -14,7 +14,7 @@ import type { DecodedResource } from './types.ts';
 
 export class DeltaStream extends AdsStream<DeltaDiscoveryResponseMessage> {
   constructor(options: StreamOptions) {
-    super(options, { path: DELTA_METHOD, request: DELTA_REQUEST, response: DELTA_RESPONSE });
+    super(options, { path: options.service === 'sds' ? SDS_DELTA_METHOD : DELTA_METHOD, request: DELTA_REQUEST, response: DELTA_RESPONSE });
   }
 
   protected requestSubscription(subscription: Subscription): void {

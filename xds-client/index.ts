@@ -17,6 +17,7 @@ export {
 export { anyFromJson, anyToJson, ProtoJsonError } from './proto-json.ts';
 export type { AnyMessage, JsonObject, JsonValue } from './proto-json.ts';
 export { adsServiceDefinition } from './ads-service.ts';
+export type { DiscoveryService } from './ads-service.ts';
 export type {
   DecodedResource,
   ResourceConsumer,

@@ -5,7 +5,7 @@ export const LISTENER_TYPE_URL = 'type.googleapis.com/envoy.config.listener.v3.L
 export const ROUTE_TYPE_URL = 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration';
 export const CLUSTER_TYPE_URL = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
 export const ENDPOINT_TYPE_URL = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
-// SDS: Legate reads Secret resources from files (path_config_source) only.
+// SDS: Secret resources, by name, over ADS, from their own SDS server, or from files.
 export const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
 
 // Clusters before their endpoints, listeners before their routes, clusters before listeners, so

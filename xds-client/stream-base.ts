@@ -5,12 +5,14 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { deserializer, serializer } from './ads-service.ts';
+import type { DiscoveryService } from './ads-service.ts';
 import type { JsonObject } from './proto-json.ts';
 import type { Subscription, Subscriptions } from './subscription.ts';
 import type { ResourceConsumer, ResourceUpdate, UpdateResult } from './types.ts';
 
 export interface StreamOptions {
   address: string;
+  service: DiscoveryService;
   credentials: grpc.ChannelCredentials;
   channelOptions: grpc.ChannelOptions;
   node: JsonObject;

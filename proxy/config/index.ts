@@ -11,6 +11,8 @@ import type {
   Listener,
   Node,
   RouteConfig,
+  SdsSecretRef,
+  TlsContext,
   TlsSecret,
 } from './model.ts';
 import { checkMessage, checkResource } from './schema.ts';
@@ -128,19 +130,32 @@ function checkBootstrapRefs(listeners: Listener[], clusters: Cluster[], dynamic:
   if (adsCluster !== undefined && !clusters.some((c) => c.name === adsCluster)) {
     reject('dynamic_resources.ads_config.grpc_services[0].envoy_grpc.cluster_name', `unknown cluster '${adsCluster}'`, 'define the management server as a static cluster (STRICT_DNS or STATIC, with http2_protocol_options)');
   }
+  const secretRefs = (tls: TlsContext | undefined): SdsSecretRef[] => (tls?.sds === undefined ? [] : [...tls.sds.certificates, ...(tls.sds.validation ? [tls.sds.validation] : [])]);
+  const chainsOf = (listener: Listener) => [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])];
+  // An SDS server named by cluster must be one of the bootstrap's static clusters (as the ADS server).
+  const sdsClusterOk = (refs: SdsSecretRef[], at: string, owner: string) => {
+    for (const ref of refs) {
+      const name = ref.server?.grpcService.clusterName;
+      if (name !== undefined && !clusters.some((c) => c.name === name)) {
+        reject(at, `${owner} gets secret '${ref.name}' from the SDS server of cluster '${name}', which is not a static cluster`, `define '${name}' in static_resources.clusters (Istio's bootstrap names it sds-grpc)`);
+      }
+    }
+  };
+  listeners.forEach((listener, i) => chainsOf(listener).forEach((c) => sdsClusterOk(secretRefs(c.tls), indexPath('static_resources.listeners', i), `listener '${listener.name}'`)));
+  const clusterRefs = (cluster: Cluster) => [cluster.tls, ...(cluster.transportSocketMatches ?? []).map((m) => m.tls)].flatMap(secretRefs);
+  clusters.forEach((cluster, i) => sdsClusterOk(clusterRefs(cluster), indexPath('static_resources.clusters', i), `cluster '${cluster.name}'`));
   if (dynamic.ads !== undefined) return;
-  const adsSecret = (tls: { sds?: { certificates: { path?: string }[]; validation?: { path?: string } } } | undefined) =>
-    tls?.sds !== undefined && [...tls.sds.certificates, ...(tls.sds.validation ? [tls.sds.validation] : [])].some((r) => r.path === undefined);
+  const adsSecret = (tls: TlsContext | undefined) => secretRefs(tls).some((r) => r.path === undefined && r.server === undefined);
   listeners.forEach((listener, i) => {
-    if ([...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])].some((c) => adsSecret(c.tls))) {
+    if (chainsOf(listener).some((c) => adsSecret(c.tls))) {
       reject(indexPath('static_resources.listeners', i), `listener '${listener.name}' gets a secret over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use sds_config.path_config_source');
     }
   });
   clusters.forEach((cluster, i) => {
-    if (adsSecret(cluster.tls)) reject(indexPath('static_resources.clusters', i), `cluster '${cluster.name}' gets a secret over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use sds_config.path_config_source');
+    if (clusterRefs(cluster).some((r) => r.path === undefined && r.server === undefined)) reject(indexPath('static_resources.clusters', i), `cluster '${cluster.name}' gets a secret over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use sds_config.path_config_source');
   });
   listeners.forEach((listener, i) => {
-    for (const chain of [...listener.filterChains, ...(listener.defaultFilterChain ? [listener.defaultFilterChain] : [])]) {
+    for (const chain of chainsOf(listener)) {
       if (chain.network.kind === 'http_connection_manager' && chain.network.rdsConfigSource?.kind === 'ads') {
         reject(indexPath('static_resources.listeners', i), `listener '${listener.name}' gets routes over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use route_config / path_config_source');
       }

@@ -358,13 +358,22 @@ export interface TlsContext {
   // Secrets from SDS (files, or ADS when `path` is absent). The primary fills `certificates` and
   // `validation` from them before a snapshot goes to the workers; a listener or cluster whose
   // secret has not loaded yet is left out of the snapshot (it warms).
-  sds?: { certificates: SdsSecretRef[]; validation?: SdsSecretRef };
+  // combined: combined_validation_context, whose SDS validation context is merged into
+  // `validation` (its default_validation_context) as Envoy merges the two protos.
+  sds?: { certificates: SdsSecretRef[]; validation?: SdsSecretRef; combined?: boolean };
 }
 
 export interface SdsSecretRef {
   name: string;
-  path?: string; // the file holding a DiscoveryResponse of Secret resources; absent = over ADS
+  path?: string; // the file holding a DiscoveryResponse of Secret resources
   watchedDirectory?: string; // reload on changes there (path_config_source.watched_directory)
+  server?: SdsServer; // an SDS server of its own (api_config_source); neither path nor server: over ADS
+}
+
+// sds_config.api_config_source: a SecretDiscoveryService over gRPC (Istio's sds-grpc cluster).
+export interface SdsServer {
+  apiType: 'GRPC' | 'DELTA_GRPC';
+  grpcService: GrpcServiceRef;
 }
 
 // A Secret resource (envoy.extensions.transport_sockets.tls.v3.Secret), read and checked.

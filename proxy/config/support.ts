@@ -28,7 +28,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'id cluster metadata locality',
     'user_agent_name user_agent_version user_agent_build_version extensions client_features dynamic_parameters listening_addresses',
   ],
-  'envoy.config.core.v3.ConfigSource': ['path path_config_source ads self initial_fetch_timeout resource_api_version', ''],
+  // api_config_source: for secrets only (config-source.ts rejects it elsewhere).
+  'envoy.config.core.v3.ConfigSource': ['path path_config_source ads self api_config_source initial_fetch_timeout resource_api_version', ''],
   'envoy.config.core.v3.PathConfigSource': ['path watched_directory', ''],
   'envoy.config.core.v3.ApiConfigSource': [
     'api_type transport_api_version grpc_services set_node_on_first_message_only request_timeout',
@@ -62,10 +63,15 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': ['common_tls_context require_client_certificate', ''],
   'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext': ['common_tls_context sni', ''],
   'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext': [
-    'tls_params tls_certificates validation_context alpn_protocols tls_certificate_sds_secret_configs validation_context_sds_secret_config',
+    `tls_params tls_certificates validation_context alpn_protocols tls_certificate_sds_secret_configs validation_context_sds_secret_config
+     combined_validation_context`,
     '',
   ],
-  // sds_config: from files (path_config_source) or over ADS.
+  'envoy.extensions.transport_sockets.tls.v3.CommonTlsContext.CombinedCertificateValidationContext': [
+    'default_validation_context validation_context_sds_secret_config',
+    '',
+  ],
+  // sds_config: from files (path_config_source), over ADS, or from an SDS server (api_config_source).
   'envoy.extensions.transport_sockets.tls.v3.SdsSecretConfig': ['name sds_config', ''],
   'envoy.extensions.transport_sockets.tls.v3.Secret': ['name tls_certificate validation_context', ''],
   'envoy.extensions.transport_sockets.tls.v3.TlsParameters': [

@@ -244,7 +244,7 @@ function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: 
   const stats = new SslStats(store, `listener.${config.address.address}_${config.address.port}.`);
   const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   const wrapped: ChainHandler = {
-    onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts)),
+    onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts), facts?.transportProtocol === 'tls' ? facts.applicationProtocols : undefined),
     drain: () => handler.drain(),
   };
   innerHandlers.set(wrapped, handler);

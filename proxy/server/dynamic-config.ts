@@ -12,7 +12,7 @@ import {
   ROUTE_TYPE_URL,
   SECRET_TYPE_URL,
 } from '../../xds-client/index.ts';
-import type { FileSource, JsonObject, NodeInfo, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
+import type { FileSource, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
 import type { BootstrapConfig, StaticSecrets } from '../config/index.ts';
 import type { DynamicResources } from '../config/model.ts';
@@ -32,6 +32,7 @@ import {
   type XdsState,
 } from './xds-state.ts';
 import { XdsStats } from './xds-stats.ts';
+import { grpcTarget, nodeInfo } from './grpc-target.ts';
 
 export type { SnapshotParts } from './xds-state.ts';
 
@@ -88,10 +89,10 @@ export class DynamicConfigSource {
     if (this.#dynamic.cds !== undefined) this.#awaiting.add('cds');
     const ads = this.#dynamic.ads;
     if (ads !== undefined) {
-      this.#serverAddress = managementServerAddress(boot);
+      this.#serverAddress = grpcTarget(ads.grpcService, boot.clusters, 'dynamic_resources.ads_config');
       this.#client = createXdsClient({
         server: { address: this.#serverAddress },
-        node: nodeInfo(boot),
+        node: nodeInfo(boot.node),
         apiType: ads.apiType,
         // LDS and CDS over ADS only when their config source says so (they may be files).
         wildcardTypes: (['cds', 'lds'] as const).filter((kind) => this.#dynamic[kind]?.kind === 'ads').map((kind) => TYPE_URLS[kind]),
@@ -391,24 +392,6 @@ export class DynamicConfigSource {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function managementServerAddress(boot: BootstrapConfig): string {
-  const service = boot.dynamicResources.ads!.grpcService;
-  if (service.targetUri !== undefined) return service.targetUri;
-  const cluster = boot.clusters.find((c) => c.name === service.clusterName);
-  const host = cluster?.loadAssignment.endpoints[0]?.lbEndpoints[0]?.address;
-  if (host === undefined) {
-    throw new Error(`dynamic_resources.ads_config: cluster '${service.clusterName}' has no endpoint (give the management server's address in its load_assignment)`);
-  }
-  return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
-}
-
-function nodeInfo(boot: BootstrapConfig): NodeInfo {
-  const { id, cluster, metadata, locality } = boot.node;
-  const node: NodeInfo = { id, cluster, metadata: metadata as JsonObject };
-  if (locality !== undefined) node.locality = { region: locality.region, zone: locality.zone, sub_zone: locality.subZone };
-  return node;
 }
 
 function fileKeyOf(kind: 'rds' | 'eds', dependencyKey: string): string {

@@ -3,7 +3,7 @@
 // With one worker the worker lives in this process; with more, node:cluster children serve.
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import type { Node } from '../config/model.ts';
+import type { Cluster, Node, SdsServer } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
@@ -48,7 +48,8 @@ export class Primary implements AdminContext {
   private stopping: Promise<void> | null = null;
   private spare: ClusterWorkerHandle | null = null;
   private dynamic: DynamicConfigSource | null = null;
-  private secretFiles: SecretFiles | null = null; // SDS files, when a TLS context names one
+  private secretFiles: SecretFiles | null = null; // SDS sources, when a TLS context names one
+  private bootClusters: readonly Cluster[] = []; // the bootstrap's static clusters (how SDS servers are reached)
   private lastParts: SnapshotParts | null = null; // what the last update was given, before SDS resolution
   private updating: Promise<void> = Promise.resolve();
   private readonly healthChecks: HealthCheckManager;
@@ -73,12 +74,11 @@ export class Primary implements AdminContext {
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
     let initial = snapshotOf(boot, 1);
+    this.bootClusters = boot.clusters;
     if (hasSdsFiles(initial)) {
-      // Loaded only when needed: it brings the xDS client's file watcher and protos.
-      const { SecretFiles } = await import('./secret-files.ts');
-      this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
-      await this.secretFiles.watch(initial);
-      initial = this.secretFiles.resolve(initial);
+      const secrets = await this.secretSources();
+      await secrets.watch(initial);
+      initial = secrets.resolve(initial);
     }
     const reservation = multi && this.options.reusePort ? await reservePorts(initial) : null;
     this.snapshot = reservation?.snapshot ?? initial;
@@ -101,9 +101,7 @@ export class Primary implements AdminContext {
       // /ready stays 503 until the control plane's first complete config is applied. The xDS
       // client (gRPC and Envoy's protos) is loaded only by a primary that has a control plane.
       const { DynamicConfigSource } = await import('./dynamic-config.ts');
-      const { SecretFiles } = await import('./secret-files.ts');
-      const secrets = this.secretFiles ?? new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
-      this.secretFiles = secrets;
+      const secrets = await this.secretSources();
       this.dynamic = new DynamicConfigSource(boot, {
         store: this.store,
         log: this.options.log,
@@ -139,10 +137,7 @@ export class Primary implements AdminContext {
   update(parts: SnapshotParts): Promise<void> {
     this.lastParts = parts;
     const run = this.updating.then(async () => {
-      if (this.secretFiles === null && hasSdsFiles(parts)) {
-        const { SecretFiles } = await import('./secret-files.ts');
-        this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged() });
-      }
+      if (this.secretFiles === null && hasSdsFiles(parts)) await this.secretSources();
       if (this.secretFiles !== null) {
         this.dynamic?.setSecretNames(this.secretFiles.adsNames(parts));
         await this.secretFiles.watch(parts);
@@ -154,6 +149,19 @@ export class Primary implements AdminContext {
     });
     this.updating = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * The SDS sources, made on first need: loaded only then, since they bring the xDS client's file
+   * watcher, gRPC and protos. SDS servers are reached through the bootstrap's static clusters.
+   */
+  private async secretSources(): Promise<SecretFiles> {
+    if (this.secretFiles !== null) return this.secretFiles;
+    const [{ SecretFiles }, { grpcTarget, nodeInfo }] = await Promise.all([import('./secret-files.ts'), import('./grpc-target.ts')]);
+    const clusters = this.bootClusters;
+    const servers = { node: nodeInfo(this.node), target: (server: SdsServer) => grpcTarget(server.grpcService, clusters, 'sds_config.api_config_source') };
+    this.secretFiles = new SecretFiles({ store: this.store, log: this.options.log, onChange: () => this.secretsChanged(), servers });
+    return this.secretFiles;
   }
 
   /** An SDS file brought new secrets: the same resources again, with them. */
@@ -340,7 +348,8 @@ function partsOf(boot: BootstrapConfig): SnapshotParts {
 /** Does a listener or cluster take a secret from an SDS file? */
 function hasSdsFiles(parts: Pick<SnapshotParts, 'listeners' | 'clusters'>): boolean {
   const chains = parts.listeners.flatMap((l) => (l.defaultFilterChain === undefined ? l.filterChains : [...l.filterChains, l.defaultFilterChain]));
-  return chains.some((c) => c.tls?.sds !== undefined) || parts.clusters.some((c) => c.tls?.sds !== undefined);
+  return chains.some((c) => c.tls?.sds !== undefined)
+    || parts.clusters.some((c) => c.tls?.sds !== undefined || (c.transportSocketMatches ?? []).some((m) => m.tls?.sds !== undefined));
 }
 
 function snapshotOf(boot: BootstrapConfig, version: number): Snapshot {

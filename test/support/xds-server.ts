@@ -1,11 +1,12 @@
 // A real gRPC xDS management server for tests: state-of-the-world and delta ADS on
-// 127.0.0.1, any number of streams. Resources are proto3 JSON with "@type"; every request is
+// 127.0.0.1, any number of streams; or, with service 'sds', a SecretDiscoveryService (as Istio's
+// pilot-agent serves on sds-grpc). Resources are proto3 JSON with "@type"; every request is
 // recorded (node, version_info, response_nonce, error_detail, ...) so tests can assert ACKs and
 // NACKs. stop() then start() serves again on the same port, for reconnect tests.
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { adsServiceDefinition } from '../../xds-client/index.ts';
-import type { JsonObject } from '../../xds-client/index.ts';
+import type { DiscoveryService, JsonObject } from '../../xds-client/index.ts';
 import { DeltaSession } from './xds/delta-session.ts';
 import { ResourceStore } from './xds/resource-store.ts';
 import { SotwSession } from './xds/sotw-session.ts';
@@ -37,6 +38,11 @@ export class XdsServer {
   #port = 0;
   #streams = 0;
   #nonce = 0;
+  readonly #service: DiscoveryService;
+
+  constructor(options: { service?: DiscoveryService } = {}) {
+    this.#service = options.service ?? 'ads';
+  }
 
   get port(): number {
     return this.#port;
@@ -60,10 +66,11 @@ export class XdsServer {
   async start(): Promise<void> {
     if (this.#server !== undefined) throw new Error('the xDS server is already running');
     const server = new grpc.Server();
-    server.addService(adsServiceDefinition(), {
-      StreamAggregatedResources: (call: AdsCall) => this.#serve(call, false),
-      DeltaAggregatedResources: (call: AdsCall) => this.#serve(call, true),
-    });
+    const sotw = (call: AdsCall) => this.#serve(call, false);
+    const delta = (call: AdsCall) => this.#serve(call, true);
+    server.addService(adsServiceDefinition(this.#service), this.#service === 'sds'
+      ? { StreamSecrets: sotw, DeltaSecrets: delta }
+      : { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta });
     this.#port = await new Promise<number>((resolve, reject) => {
       server.bindAsync(`127.0.0.1:${this.#port}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
         error ? reject(error) : resolve(port),

@@ -4,9 +4,10 @@
 // make: a missing file, bad PEM, a key that does not match its certificate, an unknown cipher or
 // curve is a ConfigError naming the field. A private key's text never appears in a message.
 // Secrets: an SdsSecretConfig without sds_config names a static secret (static_resources.secrets),
-// read here like an inline certificate or validation context. Fields that are not built (an
-// sds_config, session tickets, OCSP, providers, CRLs, ...) never get here: the support table
-// (support.ts) rejects them by name while the schema is checked.
+// read here like an inline certificate or validation context; with one, it is a reference the
+// primary resolves (a file, ADS, or an SDS server). Fields that are not built (session tickets,
+// OCSP, providers, CRLs, ...) never get here: the support table (support.ts) rejects them by name
+// while the schema is checked.
 import { createRequire } from 'node:module';
 import { indexPath, joinPath } from '../errors.ts';
 import { DOWNSTREAM_TLS_TYPE, RAW_BUFFER_TYPE, UPSTREAM_TLS_TYPE } from '../extensions.ts';
@@ -23,7 +24,7 @@ import type {
 } from '../model.ts';
 import { bool, dataSourceText, list, obj, reject, str, stringMatcher, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
-import { configSource } from './config-source.ts';
+import { secretConfigSource } from './config-source.ts';
 
 
 const TLS_NAMES = ['envoy.transport_sockets.tls', 'tls'];
@@ -106,7 +107,7 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
   const sdsRefs: SdsSecretRef[] = [];
   sdsCerts.forEach((ref, i) => {
     const at = indexPath(sdsCertsPath, i);
-    const file = sdsFileRef(ref, at);
+    const file = sdsRef(ref, at);
     if (file !== undefined) {
       sdsRefs.push(file);
       return;
@@ -115,19 +116,35 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
     certificates.push(tlsCertificate(secret.raw, secret.path));
   });
 
-  // combined_validation_context is not accepted (the support table rejects it): its default part
-  // merged into an SDS validation context is not built.
-  const direct = obj(raw, 'validation_context');
-  const sdsValidation = obj(raw, 'validation_context_sds_secret_config');
-  let validation: CertificateValidation | undefined; // the two are a oneof (the schema check)
-  if (direct !== undefined) validation = validationContext(direct, joinPath(path, 'validation_context'));
+  // validation_context, validation_context_sds_secret_config and combined_validation_context are a
+  // oneof (the schema check). Combined: the SDS context is merged into the default one once it
+  // arrives (the primary does it), so SAN matchers may wait there for the CA.
+  let validation: CertificateValidation | undefined;
   let validationRef: SdsSecretRef | undefined;
+  let combined = false;
+  const direct = obj(raw, 'validation_context');
+  if (direct !== undefined) validation = validationContext(direct, joinPath(path, 'validation_context'));
+  let sdsValidation = obj(raw, 'validation_context_sds_secret_config');
+  let sdsValidationPath = joinPath(path, 'validation_context_sds_secret_config');
+  const combinedRaw = obj(raw, 'combined_validation_context');
+  if (combinedRaw !== undefined) {
+    const combinedPath = joinPath(path, 'combined_validation_context');
+    combined = true;
+    validation = validationContext(obj(combinedRaw, 'default_validation_context') ?? {}, joinPath(combinedPath, 'default_validation_context'), true);
+    sdsValidation = obj(combinedRaw, 'validation_context_sds_secret_config');
+    sdsValidationPath = joinPath(combinedPath, 'validation_context_sds_secret_config');
+    if (sdsValidation === undefined) reject(sdsValidationPath, 'required field is missing', 'name the secret holding the trusted CA');
+  }
   if (sdsValidation !== undefined) {
-    const at = joinPath(path, 'validation_context_sds_secret_config');
-    validationRef = sdsFileRef(sdsValidation, at);
+    validationRef = sdsRef(sdsValidation, sdsValidationPath);
     if (validationRef === undefined) {
-      const secret = staticSecret(sdsValidation, at, 'validation_context', ctx);
-      validation = validationContext(secret.raw, secret.path);
+      const secret = staticSecret(sdsValidation, sdsValidationPath, 'validation_context', ctx);
+      const found = validationContext(secret.raw, secret.path);
+      validation = combined && validation !== undefined ? mergeValidation(validation, found) : found;
+      if (combined && validation.sanMatchers.length > 0 && validation.trustedCa === undefined) {
+        reject(joinPath(secret.path, 'trusted_ca'), 'SAN verification without a trusted CA is insecure (Envoy refuses it too)', 'give the secret a trusted_ca');
+      }
+      combined = false;
     }
   }
 
@@ -136,21 +153,23 @@ function commonTlsContext(raw: Raw, path: string, defaultMax: TlsVersion, ctx: T
   if (sdsRefs.length > 0 || validationRef !== undefined) {
     context.sds = { certificates: sdsRefs };
     if (validationRef !== undefined) context.sds.validation = validationRef;
+    if (combined) context.sds.combined = true;
   }
   // The whole context once more, as the runtime builds it (catches what a part alone cannot).
   checkSecureContext(context, path);
   return context;
 }
 
-// An SdsSecretConfig with an sds_config: SDS from a file (path_config_source) or over ADS (ads or
-// self) is a reference the primary resolves. Without sds_config: undefined (a static secret).
-function sdsFileRef(ref: Raw, path: string): SdsSecretRef | undefined {
+// An SdsSecretConfig with an sds_config: SDS from a file (path_config_source), over ADS (ads or
+// self) or from an SDS server (api_config_source) is a reference the primary resolves. Without
+// sds_config: undefined (a static secret).
+function sdsRef(ref: Raw, path: string): SdsSecretRef | undefined {
   const source = obj(ref, 'sds_config');
   if (source === undefined) return undefined;
   const name = str(ref, 'name');
-  if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name the secret the SDS file holds');
-  const sourcePath = joinPath(path, 'sds_config');
-  const at = configSource(source, sourcePath);
+  if (name === '') reject(joinPath(path, 'name'), 'required field is missing', 'name the secret the SDS source holds');
+  const at = secretConfigSource(source, joinPath(path, 'sds_config'));
+  if ('grpcService' in at) return { name, server: at };
   if (at.kind !== 'path') return { name };
   const file: SdsSecretRef = { name, path: at.path };
   if (at.watchedDirectory !== undefined) file.watchedDirectory = at.watchedDirectory;
@@ -205,7 +224,11 @@ export function tlsCertificate(raw: Raw, path: string): TlsCertificate {
 
 const SAN_TYPES: SanType[] = ['DNS', 'URI', 'IP_ADDRESS', 'EMAIL'];
 
-export function validationContext(raw: Raw, path: string): CertificateValidation {
+/**
+ * A CertificateValidationContext. `partial`: the default part of a combined context, whose trusted
+ * CA may come with the SDS part (checked once they are merged).
+ */
+export function validationContext(raw: Raw, path: string, partial = false): CertificateValidation {
   const validation: CertificateValidation = { sanMatchers: [], spkiPins: [], certHashes: [] };
   const caRaw = obj(raw, 'trusted_ca');
   if (caRaw !== undefined) {
@@ -232,7 +255,7 @@ export function validationContext(raw: Raw, path: string): CertificateValidation
     const matcher: SanMatcher = { sanTypes: SAN_TYPES, matcher: stringMatcher(m, indexPath(legacyPath, i)) };
     validation.sanMatchers.push(matcher);
   });
-  if (validation.sanMatchers.length > 0 && validation.trustedCa === undefined) {
+  if (!partial && validation.sanMatchers.length > 0 && validation.trustedCa === undefined) {
     reject(joinPath(path, 'trusted_ca'), 'SAN verification without a trusted CA is insecure (Envoy refuses it too)', 'set trusted_ca');
   }
   strings(raw, 'verify_certificate_spki').forEach((pin, i) => {
@@ -246,6 +269,22 @@ export function validationContext(raw: Raw, path: string): CertificateValidation
     validation.certHashes.push(hex);
   });
   return validation;
+}
+
+/**
+ * combined_validation_context: the SDS part merged into the default part, as protobuf's MergeFrom
+ * does in Envoy (a CA the SDS part sets wins; lists are joined, the default's first).
+ */
+export function mergeValidation(defaults: CertificateValidation, dynamic: CertificateValidation): CertificateValidation {
+  const merged: CertificateValidation = {
+    sanMatchers: [...defaults.sanMatchers, ...dynamic.sanMatchers],
+    spkiPins: [...defaults.spkiPins, ...dynamic.spkiPins],
+    certHashes: [...defaults.certHashes, ...dynamic.certHashes],
+  };
+  const ca = dynamic.trustedCa !== undefined ? dynamic : defaults;
+  if (ca.trustedCa !== undefined) merged.trustedCa = ca.trustedCa;
+  if (ca.trustedCaSource !== undefined) merged.trustedCaSource = ca.trustedCaSource;
+  return merged;
 }
 
 // Envoy's default lists group ciphers of equal preference as [A|B]; OpenSSL has no such groups,
