@@ -79,7 +79,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.addressConfig = compileDownstreamAddressConfig(config);
     // Envoy roots the downstream HTTP/2 codec's counters at http2.*.
     const c = (n: string) => ctx.store.counter(`http2.${n}`);
-    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), headerOverflow: c('header_overflow'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout') };
+    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout') };
   }
 
   onConnection(socket: Socket, facts: ConnectionFacts): void {

@@ -26,7 +26,6 @@ interface Counter {
 export interface Http2CodecStats {
   rxReset: Counter; // RST_STREAM received
   txReset: Counter; // RST_STREAM sent
-  headerOverflow: Counter; // a header block over the limits
   goawaySent: Counter;
   keepaliveTimeout: Counter; // no PING ACK within connection_keepalive.timeout
 }
@@ -147,15 +146,18 @@ export class Http2ServerConnection implements ServerConnection {
 
   private startKeepalive(intervalMs: number, timeoutMs: number): void {
     const session = this.session as Http2Session;
+    let awaiting = false;
     this.keepaliveTimer = setInterval(() => {
+      if (awaiting || session.destroyed || session.closed) return;
+      awaiting = true;
       const deadline = setTimeout(() => {
         this.options.stats.keepaliveTimeout.inc();
         this.close();
       }, timeoutMs);
-      const sent = session.ping((err) => {
+      session.ping((err) => {
+        awaiting = false;
         if (err === null) clearTimeout(deadline);
       });
-      if (!sent) clearTimeout(deadline);
     }, intervalMs);
     this.keepaliveTimer.unref();
   }
@@ -269,8 +271,11 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
     this.headersSent = true;
     // The upgrade an extended CONNECT stood for was accepted: HTTP/2 says 200 (RFC 8441).
     const head = headers.status === 101 && this.extendedConnect ? { status: 200, headers: headers.headers } : headers;
+    const out = http2ResponseHeaders(head);
+    // A 204 has no body and may not say otherwise (the peer's nghttp2 treats it as a protocol error).
+    if (head.status === 204) delete out['content-length'];
     try {
-      this.h2.respond(http2ResponseHeaders(head), { endStream, waitForTrailers: !endStream });
+      this.h2.respond(out, { endStream, waitForTrailers: !endStream });
     } catch {
       // A header node refuses to send (an invalid value from upstream).
       this.resetStream('local-reset');
