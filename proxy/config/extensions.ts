@@ -8,6 +8,7 @@ export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const LOCAL_RATELIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 export const RATELIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
+export const GRPC_STATS_TYPE = 'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig';
 export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
 export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
 export const FILE_LOG_TYPE = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
@@ -24,7 +25,7 @@ export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Upst
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE];
-export const HTTP_FILTER_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, ROUTER_TYPE];
+export const HTTP_FILTER_TYPES = [FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];

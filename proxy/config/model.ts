@@ -220,7 +220,14 @@ export interface RouteConfig {
 export interface HttpFilter {
   name: string; // the configured name, e.g. 'envoy.filters.http.router'
   type: string; // the typed_config @type, e.g. 'envoy.extensions.filters.http.router.v3.Router'
-  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig
+  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig, GrpcStatsConfig
+}
+
+// envoy.filters.http.grpc_stats: which calls get counters of their own service and method.
+export interface GrpcStatsConfig {
+  statsForAllMethods: boolean; // stats_for_all_methods (false when unset, as Envoy's proto says)
+  allowlist: { service: string; methods: string[] }[]; // individual_method_stats_allowlist
+  replaceDotsInGrpcServiceName: boolean; // with stats_for_all_methods: '.' in the service becomes '_'
 }
 
 export type AccessLogFormat =

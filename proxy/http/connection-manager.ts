@@ -72,6 +72,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         workers: ctx.workers,
         localCluster: ctx.localCluster,
         rateLimitService: ctx.rateLimitService,
+        clusterStatName: (name) => {
+          const cluster = ctx.clusters.get(name)?.config;
+          return cluster === undefined ? undefined : cluster.altStatName || cluster.name;
+        },
       }),
       router,
     ];

@@ -4,6 +4,7 @@ import { ConfigError, indexPath, joinPath, keyPath } from '../errors.ts';
 import {
   FAULT_TYPE,
   FILTER_CONFIG_TYPE,
+  GRPC_STATS_TYPE,
   HTTP_FILTER_TYPES,
   LOCAL_RATELIMIT_TYPE,
   RATELIMIT_PER_ROUTE_TYPE,
@@ -14,6 +15,7 @@ import {
 import type {
   FaultConfig,
   FilterDisabled,
+  GrpcStatsConfig,
   HttpFilter,
   LocalRateLimitConfig,
   RateLimitConfig,
@@ -29,6 +31,7 @@ import {
   grpcService,
   headerMatchers,
   headerValueOptions,
+  list,
   ms,
   num,
   obj,
@@ -81,6 +84,8 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return faultConfig(config, path);
     case LOCAL_RATELIMIT_TYPE:
       return localRateLimitConfig(config, path);
+    case GRPC_STATS_TYPE:
+      return grpcStatsConfig(config);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);
@@ -92,6 +97,15 @@ function routerConfig(raw: Raw): RouterConfig {
     suppressEnvoyHeaders: bool(raw, 'suppress_envoy_headers', false),
     strictCheckHeaders: strings(raw, 'strict_check_headers'),
     respectExpectedRqTimeout: bool(raw, 'respect_expected_rq_timeout', false),
+  };
+}
+
+function grpcStatsConfig(raw: Raw): GrpcStatsConfig {
+  const allowlist = obj(raw, 'individual_method_stats_allowlist');
+  return {
+    statsForAllMethods: bool(raw, 'stats_for_all_methods', false),
+    allowlist: allowlist === undefined ? [] : list(allowlist, 'services').map((s) => ({ service: str(s, 'name'), methods: strings(s, 'method_names') })),
+    replaceDotsInGrpcServiceName: bool(raw, 'replace_dots_in_grpc_service_name', false),
   };
 }
 

@@ -16,4 +16,6 @@ export interface FilterContext {
   localCluster?: string;
   /** The embedded rate limit service of node.metadata["legate.ratelimit"], when configured. */
   rateLimitService?: RateLimitService;
+  /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */
+  clusterStatName(cluster: string): string | undefined;
 }

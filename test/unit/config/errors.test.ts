@@ -117,7 +117,7 @@ const cases: Case[] = [
     name: 'unsupported filter',
     replace: ['envoy.extensions.filters.http.router.v3.Router', 'envoy.extensions.filters.http.cors.v3.Cors'],
     line: 'typed_config:\n              "@type": type.googleapis.com/envoy.extensions.filters.http.cors',
-    message: `${HCM}.http_filters[0].typed_config: unknown or unsupported @type 'envoy.extensions.filters.http.cors.v3.Cors' (Legate supports here: envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, envoy.extensions.filters.http.ratelimit.v3.RateLimit, envoy.extensions.filters.http.router.v3.Router)`,
+    message: `${HCM}.http_filters[0].typed_config: unknown or unsupported @type 'envoy.extensions.filters.http.cors.v3.Cors' (Legate supports here: envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.grpc_stats.v3.FilterConfig, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, envoy.extensions.filters.http.ratelimit.v3.RateLimit, envoy.extensions.filters.http.router.v3.Router)`,
   },
   {
     name: 'missing router filter',
