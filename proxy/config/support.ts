@@ -137,8 +137,6 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute': ['vh_rate_limits', ''],
-  // Not built: emit_filter_state (Legate keeps no filter state), enable_upstream_stats.
-  'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name', ''],
   // ---- access logs ----
   'envoy.config.accesslog.v3.AccessLog': ['name filter typed_config', ''],
   'envoy.config.accesslog.v3.AccessLogFilter': [
@@ -229,11 +227,14 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
   'envoy.config.core.v3.BindConfig': ['source_address', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [
-    'common_http_protocol_options explicit_http_config upstream_http_protocol_options',
+    'common_http_protocol_options explicit_http_config use_downstream_protocol_config auto_config upstream_http_protocol_options',
     'header_validation_config',
   ],
   'envoy.config.core.v3.UpstreamHttpProtocolOptions': ['auto_sni auto_san_validation override_auto_sni_header', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.ExplicitHttpConfig': ['http_protocol_options http2_protocol_options', ''],
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.UseDownstreamHttpConfig': ['http_protocol_options http2_protocol_options', ''],
+  // auto_config: ALPN picks HTTP/2 or HTTP/1.1 (no HTTP/3, so no alternate protocols cache).
+  'envoy.extensions.upstreams.http.v3.HttpProtocolOptions.AutoHttpConfig': ['http_protocol_options http2_protocol_options', ''],
   'envoy.config.cluster.v3.Cluster.CommonLbConfig': [
     'healthy_panic_threshold locality_weighted_lb_config',
     `update_merge_window ignore_new_hosts_until_first_hc close_connections_on_host_set_change

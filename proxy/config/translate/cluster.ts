@@ -121,16 +121,19 @@ function loadAssignment(raw: Raw, path: string, name: string, type: Cluster['typ
   if (type === 'EDS') return empty;
   const assignment = translateLoadAssignment(assignmentRaw, assignmentPath);
   const hosts = assignment.endpoints.flatMap((l, i) => l.lbEndpoints.map((e, j) => ({ e, at: joinPath(indexPath(joinPath(indexPath(joinPath(assignmentPath, 'endpoints'), i), 'lb_endpoints'), j), 'endpoint.address.socket_address') })));
+  for (const { e, at } of hosts) {
+    if (e.address.pipe === true && type !== 'STATIC') reject(joinPath(at.replace(/socket_address$/, 'pipe'), 'path'), `a ${type} cluster cannot resolve a pipe endpoint`, 'use type STATIC for Unix socket endpoints');
+  }
   if (type === 'STATIC') {
     for (const { e, at } of hosts) {
-      if (isIP(e.address.address) === 0) reject(joinPath(at, 'address'), `'${e.address.address}' is not an IP address`, 'STATIC clusters need IP addresses; use type STRICT_DNS for host names');
+      if (isIP(e.address.address) === 0 && e.address.pipe !== true) reject(joinPath(at, 'address'), `'${e.address.address}' is not an IP address`, 'STATIC clusters need IP addresses; use type STRICT_DNS for host names');
     }
   }
   if (type === 'LOGICAL_DNS' && (assignment.endpoints.length !== 1 || hosts.length !== 1)) {
     reject(assignmentPath, 'a LOGICAL_DNS cluster needs exactly one endpoint', 'use STRICT_DNS for several hosts');
   }
   for (const { e, at } of hosts) {
-    if (e.address.port === 0) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
+    if (e.address.port === 0 && e.address.pipe !== true) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
   }
   return assignment;
 }
@@ -198,14 +201,11 @@ function upstreamProtocol(raw: Raw, path: string, options: Raw | undefined, opti
   for (const field of ['explicit_http_config', 'use_downstream_protocol_config', 'auto_config'] as const) {
     const config = obj(options ?? {}, field);
     if (config === undefined) continue;
+    // http3_protocol_options and alternate_protocols_cache_options are rejected by the support table.
     const at = joinPath(optionsPath, field);
-    if (config.http3_protocol_options !== undefined) reject(joinPath(at, 'http3_protocol_options'), 'not supported by Legate: HTTP/3 to upstream hosts (Legate has no QUIC)', 'use http2_protocol_options or http_protocol_options');
     const http2 = obj(config, 'http2_protocol_options');
     const http2Path = joinPath(at, 'http2_protocol_options');
     if (field === 'explicit_http_config') return { protocol: http2 !== undefined ? 'HTTP2' : 'HTTP1', http2, http2Path, at };
-    if (field === 'auto_config' && config.alternate_protocols_cache_options !== undefined) {
-      reject(joinPath(at, 'alternate_protocols_cache_options'), 'not supported by Legate: alternate_protocols_cache_options (it serves HTTP/3)', 'remove it');
-    }
     return { protocol: field === 'auto_config' ? 'AUTO' : 'DOWNSTREAM', http2, http2Path, at };
   }
   const http2 = obj(raw, 'http2_protocol_options');
