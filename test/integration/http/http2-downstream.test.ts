@@ -4,11 +4,14 @@
 // ALPN, and curl when it is installed.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import http from 'node:http';
 import http2 from 'node:http2';
 import net from 'node:net';
 import t, { type Test } from 'tap';
-import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { startUpstream, type Upstream } from '../../support/upstream.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
@@ -297,4 +300,50 @@ t.test('curl --http2-prior-knowledge', { skip: curlMissing }, async (t) => {
     execFile('curl', ['-sS', '--max-time', '5', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', legate.url('/echo')], (err, stdout) => (err !== null ? reject(err) : resolve(stdout))),
   );
   t.equal(out, '2 200');
+});
+
+t.test('%PROTOCOL% in the access log is HTTP/2', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'legate-h2-log-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'access.log');
+  const legate = await startLegate(bootstrap([httpListener('h2in', route, { codec_type: 'AUTO', access_log: [fileAccessLog(path, '%PROTOCOL% %REQ(:METHOD)% %REQ(:PATH)% %RESPONSE_CODE%\n')] })], [staticCluster('h1', [{ port: upstream.port }])]));
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo/logged', ':authority': 'x' })).status, 200);
+  session.close();
+  await legate.stop();
+  t.equal(readFileSync(path, 'utf8'), 'HTTP/2 GET /echo/logged 200\n');
+});
+
+t.test('rapid reset (CVE-2023-44487): HEADERS + RST_STREAM floods do not take Legate down', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  let sent = 0;
+  while (sent < 5000 && !session.closed && !session.destroyed && Date.now() < deadline) {
+    try {
+      const req = session.request({ ':method': 'GET', ':path': '/slow', ':authority': 'x' });
+      req.on('error', () => undefined);
+      req.close(http2.constants.NGHTTP2_CANCEL);
+    } catch {
+      break;
+    }
+    sent++;
+    if (sent % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  // A fresh connection is served.
+  const fresh = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const res = await h2request(fresh, { ':method': 'GET', ':path': '/echo', ':authority': 'x' });
+  t.equal(res.status, 200, `served after ${sent} reset streams`);
+  t.equal(await stat(legate, 'http.h2in.downstream_rq_active'), 0, 'no stream left behind');
+});
+
+t.test('streams over max_concurrent_streams are refused, the others served', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2', http2_protocol_options: { max_concurrent_streams: 2 } });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+  t.equal(session.remoteSettings.maxConcurrentStreams, 2, 'the limit is announced in SETTINGS');
+  const results = await Promise.all(Array.from({ length: 6 }, (_, i) => h2request(session, { ':method': 'GET', ':path': `/echo/limit/${i}`, ':authority': 'x' })));
+  t.same(results.map((r) => r.status), Array(6).fill(200), 'the client queues what the limit holds back');
 });
