@@ -5,8 +5,9 @@
 // RegExps: regexes stay strings and are compiled by the worker.
 
 export interface SocketAddress {
-  address: string;
-  port: number;
+  address: string; // an IP or DNS name; with `pipe`, the Unix socket's path ('@name': abstract)
+  port: number; // 0 for a pipe
+  pipe?: true; // Address.pipe: a Unix domain socket (cluster endpoints only)
 }
 
 export interface CidrRange {

@@ -39,7 +39,9 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.GrpcService.EnvoyGrpc': ['cluster_name authority', 'retry_policy max_receive_message_length skip_envoy_headers'],
   'envoy.config.core.v3.GrpcService.GoogleGrpc': ['target_uri stat_prefix', 'config per_stream_buffer_limit_bytes channel_args'],
   // ---- addresses ----
-  'envoy.config.core.v3.Address': ['socket_address', ''],
+  'envoy.config.core.v3.Address': ['socket_address pipe', ''],
+  // mode: the permissions of a socket Envoy creates (listeners); an endpoint's pipe is only connected to.
+  'envoy.config.core.v3.Pipe': ['path', 'mode'],
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [

@@ -48,6 +48,7 @@ export function validateSnapshot(parts: SnapshotParts, options: ValidateOptions 
       throw new ConfigError(joinPath(path, 'name'), `duplicate cluster name '${cluster.name}'`, 'cluster names must be unique');
     }
     clusterNames.add(cluster.name);
+    checkPipeEndpoints(cluster, sourcePathOf(cluster) ?? indexPath('clusters', i));
   });
 
   const requireCluster = (name: string, path: string, what: string): void => {
@@ -119,5 +120,13 @@ function checkClusterSpecifier(
     spec.clusters.forEach((c, i) => {
       requireCluster(c.name, sourcePathOf(c) ?? joinPath(indexPath(joinPath(path, 'weighted_clusters.clusters'), i), 'name'), what);
     });
+  }
+}
+
+// Unix socket endpoints (STATIC or EDS) are not health checked: the probes speak TCP to an IP and port.
+function checkPipeEndpoints(cluster: Cluster, path: string): void {
+  const pipes = cluster.loadAssignment.endpoints.some((l) => l.lbEndpoints.some((e) => e.address.pipe === true));
+  if (pipes && cluster.healthChecks.length > 0) {
+    throw new ConfigError(joinPath(path, 'health_checks'), `not supported by Legate: health checks of a cluster with pipe endpoints ('${cluster.name}')`, 'remove health_checks, or give the endpoints a socket_address');
   }
 }

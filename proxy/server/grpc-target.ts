@@ -1,6 +1,7 @@
 // How the primary reaches a gRPC server the bootstrap names (the ADS management server, an SDS
 // server): its target, from google_grpc.target_uri or the first endpoint of the static cluster
-// envoy_grpc names; and the node it introduces itself as.
+// envoy_grpc names (a Unix socket too, as pilot-agent serves xDS and SDS); and the node it
+// introduces itself as.
 import type { JsonObject, NodeInfo } from '../../xds-client/index.ts';
 import type { Cluster, GrpcServiceRef, Node } from '../config/model.ts';
 
@@ -11,6 +12,11 @@ export function grpcTarget(service: GrpcServiceRef, clusters: readonly Cluster[]
   const host = cluster?.loadAssignment.endpoints[0]?.lbEndpoints[0]?.address;
   if (host === undefined) {
     throw new Error(`${what}: cluster '${service.clusterName}' has no endpoint (give the server's address in its load_assignment)`);
+  }
+  // gRPC's Unix targets: unix:relative/path, unix:///absolute/path, unix-abstract:name.
+  if (host.pipe === true) {
+    if (host.address.startsWith('@')) return `unix-abstract:${host.address.slice(1)}`;
+    return host.address.startsWith('/') ? `unix://${host.address}` : `unix:${host.address}`;
   }
   return host.address.includes(':') ? `[${host.address}]:${host.port}` : `${host.address}:${host.port}`;
 }

@@ -25,6 +25,8 @@ export class Host implements LbHost {
   readonly address: string;
   readonly ip: string;
   readonly port: number;
+  /** A Unix domain socket (Address.pipe): `ip` and `address` are its path, `port` is 0. */
+  readonly pipe: boolean;
   readonly hostname: string;
   readonly weight: number;
   readonly priority: number;
@@ -43,7 +45,8 @@ export class Host implements LbHost {
   constructor(endpoint: LbEndpoint, priority: number, localityKey: string, localityWeight: number) {
     this.ip = endpoint.address.address;
     this.port = endpoint.address.port;
-    this.address = hostAddress(this.ip, this.port);
+    this.pipe = endpoint.address.pipe === true;
+    this.address = this.pipe ? this.ip : hostAddress(this.ip, this.port);
     this.hostname = endpoint.hostname;
     this.weight = endpoint.loadBalancingWeight;
     this.priority = priority;

@@ -10,7 +10,6 @@ export {
   connect,
   ConnectAttempt,
   Http1Pool,
-  Http2Pool,
   type Cancellable,
   type ClientCodecFactory,
   type ConnectCallbacks,

@@ -40,8 +40,12 @@ export class XdsServer {
   #nonce = 0;
   readonly #service: DiscoveryService;
 
-  constructor(options: { service?: DiscoveryService } = {}) {
+  readonly unixPath: string | undefined;
+
+  /** `unixPath`: serve on that Unix socket instead of 127.0.0.1 (as pilot-agent serves the proxy). */
+  constructor(options: { service?: DiscoveryService; unixPath?: string } = {}) {
     this.#service = options.service ?? 'ads';
+    this.unixPath = options.unixPath;
   }
 
   get port(): number {
@@ -71,8 +75,9 @@ export class XdsServer {
     server.addService(adsServiceDefinition(this.#service), this.#service === 'sds'
       ? { StreamSecrets: sotw, DeltaSecrets: delta }
       : { StreamAggregatedResources: sotw, DeltaAggregatedResources: delta });
+    const target = this.unixPath !== undefined ? `unix://${this.unixPath}` : `127.0.0.1:${this.#port}`;
     this.#port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`127.0.0.1:${this.#port}`, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      server.bindAsync(target, grpc.ServerCredentials.createInsecure(), (error, port) =>
         error ? reject(error) : resolve(port),
       );
     });

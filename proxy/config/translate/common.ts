@@ -94,8 +94,16 @@ export function runtimeFractionalPercent(raw: Raw | undefined, fallback: number)
 
 // ---- addresses ----
 
-export function socketAddress(raw: Raw | undefined, path: string, what = 'address'): SocketAddress {
+export function socketAddress(raw: Raw | undefined, path: string, what = 'address', allowPipe = false): SocketAddress {
   if (raw === undefined) reject(path, 'required field is missing', `set ${what}.socket_address with address and port_value`);
+  const pipe = obj(raw, 'pipe');
+  if (pipe !== undefined) {
+    const pipePath = joinPath(path, 'pipe');
+    if (!allowPipe) reject(pipePath, 'not supported by Legate: a Unix domain socket (pipe) here; pipes are supported for cluster endpoints', 'use socket_address');
+    const socketPath = str(pipe, 'path');
+    if (socketPath === '' || socketPath === '@') reject(joinPath(pipePath, 'path'), 'required field is missing', 'give the Unix socket\'s path (@name for an abstract socket)');
+    return { address: socketPath, port: 0, pipe: true };
+  }
   const socket = obj(raw, 'socket_address');
   if (socket === undefined) reject(joinPath(path, 'socket_address'), 'required field is missing', 'set socket_address with address and port_value');
   const socketPath = joinPath(path, 'socket_address');

@@ -31,7 +31,7 @@ function lbEndpoint(raw: Raw, path: string): LbEndpoint {
   const endpoint = obj(raw, 'endpoint');
   const endpointPath = joinPath(path, 'endpoint');
   if (endpoint === undefined) return reject(endpointPath, 'required field is missing', 'set endpoint.address.socket_address');
-  const address = socketAddress(obj(endpoint, 'address'), joinPath(endpointPath, 'address'));
+  const address = socketAddress(obj(endpoint, 'address'), joinPath(endpointPath, 'address'), 'address', true);
   if (address.address === '') reject(joinPath(endpointPath, 'address.socket_address.address'), 'required field is missing', 'set the host address');
   const result: LbEndpoint = {
     address,

@@ -67,13 +67,10 @@ export class ConnectAttempt {
     this.tls = options?.tls;
     this.callbacks = callbacks;
     const open = options?.openSocket ?? net.connect;
-    const socket = open({
-      host: host.ip,
-      port: host.port,
-      localAddress: cluster.config.upstreamBindAddress,
-      noDelay: true,
-      allowHalfOpen: options?.allowHalfOpen ?? false,
-    });
+    const allowHalfOpen = options?.allowHalfOpen ?? false;
+    const socket = host.pipe
+      ? net.connect({ path: unixSocketPath(host.ip), allowHalfOpen })
+      : open({ host: host.ip, port: host.port, localAddress: cluster.config.upstreamBindAddress, noDelay: true, allowHalfOpen });
     this.socket = socket;
     const stats = cluster.stats;
     stats.upstreamCxTotal.inc();
@@ -163,4 +160,9 @@ export class ConnectAttempt {
 /** Opens a connection to `host`; `callbacks` hears once whether it connected. */
 export function connect(cluster: PoolCluster, host: Host, callbacks: ConnectCallbacks, options?: ConnectOptions): ConnectAttempt {
   return new ConnectAttempt(cluster, host, callbacks, options);
+}
+
+/** Envoy writes an abstract Unix socket as '@name'; node as a leading NUL byte. */
+export function unixSocketPath(path: string): string {
+  return path.startsWith('@') ? `\0${path.slice(1)}` : path;
 }

@@ -15,16 +15,22 @@ import { bootstrap, httpListener, routes, staticCluster } from '../../support/bo
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
-import { startH2Upstream, type H2Handler, type H2Upstream } from '../../support/h2-upstream.ts';
 
 const MiB = 1024 * 1024;
-/** The upstream of the running test (answers name their session by its index). */
-let current: H2Upstream | null = null;
 const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const noCa = opensslMissing();
 
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+
+interface H2Upstream {
+  port: number;
+  /** Sessions (upstream connections) the server accepted. */
+  sessions: http2.ServerHttp2Session[];
+  streams: number;
+}
+
 /** Answers 200 with the request's method, path, authority and session number; echoes the body. */
-const echo: H2Handler = (stream, headers) => {
+const echo: Handler = (stream, headers) => {
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   stream.on('end', () => {
@@ -34,20 +40,37 @@ const echo: H2Handler = (stream, headers) => {
       'x-method': String(headers[':method']),
       'x-path': String(headers[':path']),
       'x-authority': String(headers[':authority']),
-      'x-session': String(sessionOf(current, stream)),
+      'x-session': String(sessionIndex.get(stream.session!)),
     });
     stream.end(Buffer.concat(chunks));
   });
 };
 
-/** The index of a stream's session among the upstream's sessions. */
-function sessionOf(upstream: H2Upstream | null, stream: http2.ServerHttp2Stream): number {
-  return upstream === null ? -1 : upstream.sessions.indexOf(stream.session as http2.ServerHttp2Session);
-}
+const sessionIndex = new WeakMap<http2.Http2Session, number>();
 
-async function h2Upstream(t: Test, handler: H2Handler, options: { settings?: http2.Settings; tls?: LeafCert } = {}): Promise<H2Upstream> {
-  current = await startH2Upstream(t, handler, options);
-  return current;
+async function h2Upstream(t: Test, handler: Handler, options: { settings?: http2.Settings; tls?: LeafCert } = {}): Promise<H2Upstream> {
+  const server = options.tls === undefined
+    ? http2.createServer({ settings: options.settings })
+    : http2.createSecureServer({ settings: options.settings, cert: options.tls.cert, key: options.tls.key });
+  const upstream: H2Upstream = { port: 0, sessions: [], streams: 0 };
+  server.on('session', (s: http2.ServerHttp2Session) => {
+    sessionIndex.set(s, upstream.sessions.length);
+    upstream.sessions.push(s);
+    s.on('error', () => undefined);
+  });
+  server.on('stream', (stream, headers) => {
+    upstream.streams++;
+    stream.on('error', () => undefined);
+    handler(stream, headers);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  upstream.port = (server.address() as AddressInfo).port;
+  t.teardown(() => {
+    for (const s of upstream.sessions) s.destroy();
+    server.close();
+  });
+  return upstream;
 }
 
 function protocolOptions(upstream: object, common: object = {}) {
@@ -74,7 +97,7 @@ async function stat(legate: RunningLegate, name: string, expected: number): Prom
 }
 
 /** Holds every stream until `count` arrived, then lets `answer` handle each. */
-function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]) => void): H2Handler {
+function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]) => void): Handler {
   const held: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[] = [];
   return (stream, headers) => {
     stream.resume();
@@ -86,7 +109,7 @@ function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2S
 function respondAll(held: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]): void {
   for (const { stream, headers } of held) {
     if (stream.closed) continue;
-    stream.respond({ ':status': 200, 'x-path': String(headers[':path']), 'x-session': String(sessionOf(current, stream)) });
+    stream.respond({ ':status': 200, 'x-path': String(headers[':path']), 'x-session': String(sessionIndex.get(stream.session!)) });
     stream.end('ok');
   }
 }

@@ -1,11 +1,15 @@
-// Istio's ISTIO_MUTUAL shape between two Legate sidecars, each with its own SDS server on a
-// cluster named sds-grpc (the SecretDiscoveryService pilot-agent serves): the workload
+// Istio's ISTIO_MUTUAL shape between two Legate sidecars, each with its own SDS server on a Unix
+// socket, the pipe endpoint of a cluster named sds-grpc (the SecretDiscoveryService pilot-agent
+// serves): the workload
 // certificate is secret 'default', the mesh root secret 'ROOTCA', and both TLS contexts check the
 // peer with combined_validation_context (SAN matchers in default_validation_context, the CA over
 // SDS). The client sidecar's cluster picks mTLS by transport_socket_matches on tlsMode: istio.
 //
 //   client --HTTP--> client sidecar 'outbound' --mTLS (spiffe .../sa/client)--> server sidecar
 //   'inbound' (requires a client certificate of the mesh, XFCC SANITIZE_SET) --HTTP--> app
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, routes, socketAddress } from '../../support/bootstrap.ts';
@@ -45,13 +49,14 @@ function istioCommonTls(alpn: string[], sanMatchers: object[]) {
   };
 }
 
-function sdsGrpcCluster(port: number) {
+// As pilot-agent's bootstrap has it: the SDS server on a Unix socket.
+function sdsGrpcCluster(socketPath: string) {
   return {
     name: 'sds-grpc',
     type: 'STATIC',
     connect_timeout: '1s',
     typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': HTTP_OPTIONS, explicit_http_config: { http2_protocol_options: {} } } },
-    load_assignment: { cluster_name: 'sds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', port) } }] }] },
+    load_assignment: { cluster_name: 'sds-grpc', endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path: socketPath } } } }] }] },
   };
 }
 
@@ -100,7 +105,9 @@ function outboundCluster(name: string, port: number, identity: string) {
 }
 
 async function startSds(t: Test, secrets?: object[]): Promise<XdsServer> {
-  const server = new XdsServer({ service: 'sds' });
+  const dir = mkdtempSync(join(tmpdir(), 'legate-sds-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const server = new XdsServer({ service: 'sds', unixPath: join(dir, 'socket') });
   await server.start();
   t.teardown(() => server.stop());
   if (secrets !== undefined) server.setResources(SECRET_TYPE_URL, 'v1', secrets as never);
@@ -133,7 +140,7 @@ t.test('ISTIO_MUTUAL between two sidecars, secrets from their sds-grpc servers',
     node: { id: 'sidecar~127.0.0.1~server.default~default.svc.cluster.local', cluster: 'server.default' },
     admin: { address: socketAddress('127.0.0.1', 0) },
     static_resources: {
-      clusters: [sdsGrpcCluster(serverSds.port), { name: 'inbound|8080||', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'inbound|8080||', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', app.port) } }] }] } }],
+      clusters: [sdsGrpcCluster(serverSds.unixPath!), { name: 'inbound|8080||', type: 'STATIC', connect_timeout: '1s', load_assignment: { cluster_name: 'inbound|8080||', endpoints: [{ lb_endpoints: [{ endpoint: { address: socketAddress('127.0.0.1', app.port) } }] }] } }],
       listeners: [{
         name: 'inbound',
         address: socketAddress('127.0.0.1', 0),
@@ -166,7 +173,7 @@ t.test('ISTIO_MUTUAL between two sidecars, secrets from their sds-grpc servers',
     admin: { address: socketAddress('127.0.0.1', 0) },
     static_resources: {
       clusters: [
-        sdsGrpcCluster(clientSds.port),
+        sdsGrpcCluster(clientSds.unixPath!),
         outboundCluster('outbound|80||server.default.svc.cluster.local', inboundPort, `${SPIFFE}/server`),
         outboundCluster('outbound|80||impostor.default.svc.cluster.local', inboundPort, `${SPIFFE}/impostor`),
       ],
