@@ -347,3 +347,35 @@ t.test('streams over max_concurrent_streams are refused, the others served', asy
   const results = await Promise.all(Array.from({ length: 6 }, (_, i) => h2request(session, { ':method': 'GET', ':path': `/echo/limit/${i}`, ':authority': 'x' })));
   t.same(results.map((r) => r.status), Array(6).fill(200), 'the client queues what the limit holds back');
 });
+
+t.test('extended CONNECT (RFC 8441, allow_connect): WebSocket over HTTP/2 to an HTTP/1 upgrade upstream', async (t) => {
+  const wsUpstream = http.createServer((_req, res) => res.end('plain'));
+  wsUpstream.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nupgrade: ${req.headers.upgrade}\r\nconnection: upgrade\r\n\r\n`);
+    socket.on('data', (d: Buffer) => socket.write(Buffer.concat([Buffer.from(`${req.method} ${req.url}: `), d])));
+    socket.on('end', () => socket.end());
+  });
+  await new Promise<void>((resolve) => wsUpstream.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    wsUpstream.closeAllConnections();
+    wsUpstream.close();
+  });
+  const wsPort = (wsUpstream.address() as net.AddressInfo).port;
+  const legate = await startLegate(bootstrap(
+    [httpListener('ws', routes([{ match: { prefix: '/' }, route: { cluster: 'ws' } }]), { codec_type: 'HTTP2', upgrade_configs: [{ upgrade_type: 'websocket' }], http2_protocol_options: { allow_connect: true } })],
+    [staticCluster('ws', [{ port: wsPort }])],
+  ));
+  t.teardown(() => legate.stop());
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  await new Promise<void>((resolve) => session.once('remoteSettings', () => resolve()));
+  t.equal(session.remoteSettings.enableConnectProtocol, true, 'SETTINGS_ENABLE_CONNECT_PROTOCOL');
+  const req = session.request({ ':method': 'CONNECT', ':protocol': 'websocket', ':path': '/chat', ':scheme': 'http', ':authority': 'x' }, { endStream: false });
+  const status = await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status']))));
+  t.equal(status, 200, "the upstream's 101 is HTTP/2's 200");
+  req.write('hello');
+  const echoed = await new Promise<string>((resolve) => req.once('data', (d: Buffer) => resolve(d.toString())));
+  t.equal(echoed, 'GET /chat: hello', 'the upstream saw a GET upgrade; bytes flow both ways');
+  req.end();
+  await new Promise((resolve) => req.once('close', resolve));
+  t.equal(req.rstCode, http2.constants.NGHTTP2_NO_ERROR);
+});
