@@ -2,4 +2,4 @@
 export type * from './types.ts';
 export * from './http1/index.ts';
 export * from './http2/index.ts';
-export { HTTP2_CLIENT_DEFAULTS, Http2ClientConnection, type Http2ClientConnectionCallbacks, type Http2ClientOptions, type Http2ClientStats } from './http2/client-connection.ts';
+export { Http2ClientConnection, type Http2ClientConnectionCallbacks, type Http2ClientOptions, type Http2ClientStats } from './http2/client-connection.ts';

@@ -6,7 +6,7 @@
 // GOAWAY. Streams the peer never processed (above a GOAWAY's last stream id, or refused with
 // REFUSED_STREAM) reset with 'refused-stream', so the router may send them again elsewhere.
 import { createRequire } from 'node:module';
-import type { Socket } from 'node:net';
+import { isIPv6, type Socket } from 'node:net';
 import type { ClientHttp2Session, ClientHttp2Stream } from 'node:http2';
 import type {
   ClientConnection,
@@ -67,15 +67,6 @@ export interface Http2ClientOptions {
   stats?: Http2ClientStats;
 }
 
-export const HTTP2_CLIENT_DEFAULTS: Http2ClientOptions = {
-  maxConcurrentStreams: 2147483647,
-  initialStreamWindowSize: 268435456,
-  initialConnectionWindowSize: 268435456,
-  hpackTableSize: 4096,
-  maxResponseHeadersKb: 60,
-  maxStreams: 0,
-};
-
 const EMPTY = Buffer.alloc(0);
 
 export class Http2ClientConnection implements ClientConnection {
@@ -102,7 +93,10 @@ export class Http2ClientConnection implements ClientConnection {
     this.callbacks = callbacks;
     this.options = options;
     const tls = (socket as { encrypted?: boolean }).encrypted === true;
-    const session = nodeHttp2().connect(`${tls ? 'https' : 'http'}://${socket.remoteAddress ?? 'localhost'}:${socket.remotePort ?? 0}`, {
+    const address = socket.remoteAddress ?? 'localhost';
+    // Only the URL's form matters: every request names its own :authority.
+    const authority = `${tls ? 'https' : 'http'}://${isIPv6(address) ? `[${address}]` : address}:${socket.remotePort ?? 0}`;
+    const session = nodeHttp2().connect(authority, {
       createConnection: () => socket,
       settings: {
         enablePush: false,

@@ -4,11 +4,12 @@
 // the last stream id reset 'refused-stream', the others finish) and flow control.
 import { once } from 'node:events';
 import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
+import net from 'node:net';
 import t, { type Test } from 'tap';
-import { HTTP2_CLIENT_DEFAULTS, Http2ClientConnection, type Http2ClientConnectionCallbacks, type Http2ClientOptions } from '../../../proxy/codec/http2/client-connection.ts';
+import { Http2ClientConnection, type Http2ClientConnectionCallbacks, type Http2ClientOptions } from '../../../proxy/codec/index.ts';
 import type { HeaderMap, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../../../proxy/codec/index.ts';
 import { eventually } from './helpers.ts';
+import { startH2Upstream, type H2Upstream } from '../../support/h2-upstream.ts';
 
 /** Records one response. */
 class SeenResponse implements ResponseDecoder, StreamCallbacks {
@@ -90,23 +91,20 @@ class Events implements Http2ClientConnectionCallbacks {
   }
 }
 
-type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.ServerHttp2Session) => void;
+// Envoy's defaults (http2_protocol_options absent), no max_requests_per_connection.
+const HTTP2_CLIENT_DEFAULTS: Http2ClientOptions = {
+  maxConcurrentStreams: 2147483647,
+  initialStreamWindowSize: 268435456,
+  initialConnectionWindowSize: 268435456,
+  hpackTableSize: 4096,
+  maxResponseHeadersKb: 60,
+  maxStreams: 0,
+};
 
-async function server(t: Test, handler: Handler, settings: http2.Settings = {}): Promise<{ port: number; sessions: http2.ServerHttp2Session[] }> {
-  const sessions: http2.ServerHttp2Session[] = [];
-  const srv = http2.createServer({ settings });
-  srv.on('session', (s) => sessions.push(s));
-  srv.on('stream', (stream, headers) => {
-    stream.on('error', () => undefined); // resets are what some tests are about
-    handler(stream, headers, stream.session as http2.ServerHttp2Session);
-  });
-  srv.listen(0, '127.0.0.1');
-  await once(srv, 'listening');
-  t.teardown(() => {
-    for (const s of sessions) s.destroy();
-    srv.close();
-  });
-  return { port: (srv.address() as AddressInfo).port, sessions };
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
+
+async function server(t: Test, handler: Handler, settings: http2.Settings = {}): Promise<H2Upstream> {
+  return startH2Upstream(t, handler, { settings });
 }
 
 async function client(t: Test, port: number, options: Partial<Http2ClientOptions> = {}): Promise<{ conn: Http2ClientConnection; events: Events }> {
