@@ -152,7 +152,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       }
       const now = performance.now();
       for (const connection of this.connections) {
-        if (!connection.busy && now - connection.idleSince >= idleMs) connection.close();
+        if (connection.busy || now - connection.idleSince < idleMs) continue;
+        // HTTP/2 says GOAWAY first, so a stream the client is opening is refused, not cut.
+        if (connection instanceof Http2DownstreamConnection) connection.drain();
+        else connection.close();
       }
       for (const [socket, since] of this.sniffing) if (now - since >= idleMs) socket.destroy();
     }, period);

@@ -379,3 +379,41 @@ t.test('extended CONNECT (RFC 8441, allow_connect): WebSocket over HTTP/2 to an 
   await new Promise((resolve) => req.once('close', resolve));
   t.equal(req.rstCode, http2.constants.NGHTTP2_NO_ERROR);
 });
+
+t.test('idle_timeout: an idle HTTP/2 connection gets GOAWAY and closes', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2', common_http_protocol_options: { idle_timeout: '0.2s' } });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200);
+  const goaway = new Promise<number>((resolve) => session.once('goaway', (code) => resolve(code)));
+  const closed = new Promise<void>((resolve) => session.once('close', () => resolve()));
+  t.equal(await goaway, http2.constants.NGHTTP2_NO_ERROR);
+  await closed;
+  t.pass('closed');
+});
+
+t.test('a PING flood from a peer that never reads does not take Legate down', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const raw = net.connect(legate.port(), '127.0.0.1');
+  raw.on('error', () => undefined);
+  t.teardown(() => raw.destroy());
+  await new Promise((resolve) => raw.once('connect', resolve));
+  const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+  raw.pause(); // never read: the PING ACKs pile up on Legate's side
+  raw.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  raw.write(Buffer.from([0, 0, 0, 4, 0, 0, 0, 0, 0]));
+  const ping = Buffer.from([0, 0, 8, 6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+  const burst = Buffer.concat(Array(1000).fill(ping));
+  const deadline = Date.now() + 10_000;
+  let bursts = 0;
+  let open = true;
+  void closed.then(() => (open = false));
+  while (open && bursts < 200 && Date.now() < deadline) {
+    if (!raw.write(burst)) await Promise.race([new Promise((resolve) => raw.once('drain', resolve)), closed, new Promise((resolve) => setTimeout(resolve, 200))]);
+    bursts++;
+  }
+  raw.resume();
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  t.equal(open, false, `the flooding connection was closed (after ${bursts * 1000} PINGs at most)`);
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
+});
