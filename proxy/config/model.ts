@@ -608,9 +608,8 @@ export interface EmbeddedRateLimitService {
 // ---- HTTP filter configs (HttpFilter.config and typedPerFilterConfig values) ----
 
 export interface RouterConfig {
-  suppressEnvoyHeaders: boolean;
-  strictCheckHeaders: string[];
-  respectExpectedRqTimeout: boolean;
+  suppressEnvoyHeaders: boolean; // the router adds no x-envoy-* headers of its own
+  respectExpectedRqTimeout: boolean; // a trusted x-envoy-expected-rq-timeout-ms is the route timeout
 }
 
 export interface FaultConfig {

@@ -116,8 +116,9 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': ['name typed_config is_optional disabled', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.UpgradeConfig': ['upgrade_type enabled', ''],
   // ---- HTTP filters ----
+  // strict_check_headers is not built: rejected.
   'envoy.extensions.filters.http.router.v3.Router': [
-    'suppress_envoy_headers strict_check_headers respect_expected_rq_timeout',
+    'suppress_envoy_headers respect_expected_rq_timeout',
     'dynamic_stats start_child_span upstream_log upstream_log_options suppress_grpc_request_failure_code_stats',
   ],
   'envoy.extensions.filters.http.fault.v3.HTTPFault': [

@@ -3,7 +3,7 @@
 // route table is looked up by name per request, so an RDS update applies to the next request on
 // every connection. Upgrades and CONNECT are streams like any other.
 import type { Socket } from 'node:net';
-import type { HttpConnectionManager } from '../config/model.ts';
+import type { HttpConnectionManager, RouterConfig } from '../config/model.ts';
 import type { ResponseHeaders } from '../codec/index.ts';
 import type { HttpFilter } from '../http-filter/index.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
@@ -38,6 +38,8 @@ export interface HcmContext {
   rateLimitService?: RateLimitService;
 }
 
+const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+
 // Envoy's per_connection_buffer_limit_bytes default: what a stream buffers before it stops reading.
 const BUFFER_LIMIT_BYTES = 1024 * 1024;
 
@@ -63,7 +65,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.config = config;
     this.ctx = ctx;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
-    const router = new RouterFilter({ clusters: ctx.clusters, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats });
+    const routerConfig = config.httpFilters.find((f) => f.type === ROUTER_TYPE)?.config as RouterConfig | undefined;
+    const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats });
     this.filters = [
       ...createHttpFilters(config.httpFilters, {
         store: ctx.store,

@@ -3,6 +3,7 @@
 // parts (router-filter, upstream-request, attempt, connect-tunnel) share them without a cycle.
 import type { StreamInfo } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
+import type { RouterConfig } from '../config/model.ts';
 import type { FilterStream } from '../http-filter/index.ts';
 import type { Counter, Gauge } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
@@ -45,6 +46,8 @@ export interface RouterStats {
 
 export interface RouterOptions {
   clusters: ClusterManager;
+  /** The router filter's own config (suppress_envoy_headers, respect_expected_rq_timeout); Envoy's defaults when absent. */
+  config?: RouterConfig;
   meshRetries: boolean; // sidecar mode: routes without a policy retry 5xx three times
   bufferLimitBytes: number;
   stats: RouterStats;

@@ -66,8 +66,11 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     const stream = this.stream;
     const grpc = isGrpcRequest(stream.head);
     this.timeoutMs = this.routeTimeoutMs(grpc);
-    if (this.timeoutMs > 0 && stream.upgradeType === undefined) stream.head.headers['x-envoy-expected-rq-timeout-ms'] = String(this.timeoutMs);
-    setGrpcTimeoutHeader(this.action, stream.head.headers, grpc, this.timeoutMs);
+    // What the upstream is told it has (Envoy's setTimeoutHeaders): the per-try timeout within the route's.
+    const perTryMs = this.retry?.perTryTimeoutMs ?? 0;
+    const expectedMs = perTryMs > 0 && (this.timeoutMs === 0 || perTryMs < this.timeoutMs) ? perTryMs : this.timeoutMs;
+    if (expectedMs > 0 && stream.upgradeType === undefined && !this.suppressEnvoyHeaders) stream.head.headers['x-envoy-expected-rq-timeout-ms'] = String(expectedMs);
+    setGrpcTimeoutHeader(this.action, stream.head.headers, grpc, expectedMs);
     if (this.action.requestMirrorPolicies.length > 0) this.shadowHeaders = { ...stream.head.headers };
     stream.onDestroy(this);
     stream.addWatermarkCallbacks(this);
@@ -120,15 +123,28 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     }
   }
 
-  /** The route timeout (timeouts.ts), or a trusted x-envoy-upstream-rq-timeout-ms, which Envoy reads and removes. */
+  /**
+   * The route timeout (timeouts.ts), or from a trusted downstream x-envoy-upstream-rq-timeout-ms,
+   * which Envoy reads and removes, or with respect_expected_rq_timeout the
+   * x-envoy-expected-rq-timeout-ms an egress Envoy set, which takes precedence and stays.
+   */
   private routeTimeoutMs(grpc: boolean): number {
     const headers = this.stream.head.headers;
-    const h = headers['x-envoy-upstream-rq-timeout-ms'];
-    if (this.stream.trustedDownstream && h !== undefined) {
+    let timeout = routeTimeoutMs(this.action, headers, grpc);
+    if (!this.stream.trustedDownstream) return timeout;
+    const expected = headers['x-envoy-expected-rq-timeout-ms'];
+    if (this.options.config?.respectExpectedRqTimeout === true && expected !== undefined) return headerMs(expected) ?? timeout;
+    const upstream = headers['x-envoy-upstream-rq-timeout-ms'];
+    if (upstream !== undefined) {
       delete headers['x-envoy-upstream-rq-timeout-ms'];
-      if (typeof h === 'string' && /^\d+$/.test(h)) return Number(h);
+      timeout = headerMs(upstream) ?? timeout;
     }
-    return routeTimeoutMs(this.action, headers, grpc);
+    return timeout;
+  }
+
+  /** suppress_envoy_headers: the router adds no x-envoy-* headers of its own. */
+  private get suppressEnvoyHeaders(): boolean {
+    return this.options.config?.suppressEnvoyHeaders === true;
   }
 
   // ---- attempts ----
@@ -145,7 +161,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
       return;
     }
     if (!cluster.breaker.admitRequest()) {
-      this.finishLocal(503, failureReply('overflow').body, 'UO', 'upstream_reset_before_response_started{overflow}', { 'x-envoy-overloaded': 'true' });
+      this.finishLocal(503, failureReply('overflow').body, 'UO', 'upstream_reset_before_response_started{overflow}', this.overloadedHeaders());
       return;
     }
     if (!fresh) this.attempts++;
@@ -200,7 +216,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     } else {
       stripHopByHop(headers);
     }
-    headers['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - attempt.startMs));
+    if (!this.suppressEnvoyHeaders) headers['x-envoy-upstream-service-time'] = String(Math.round(performance.now() - attempt.startMs));
     if (this.counts.includeAttemptCountInResponse) headers['x-envoy-attempt-count'] = String(this.attempts);
     this.stream.info.responseCodeDetails = 'via_upstream';
     if (endStream) this.complete(attempt);
@@ -247,7 +263,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     }
     if (this.retry !== null && this.retry.retriableReset(reason) && this.canReplay() && this.tryRetry()) return;
     const reply = failureReply(reason);
-    this.finishLocal(reply.status, reply.body, reply.flag, reply.details, reason === 'overflow' ? { 'x-envoy-overloaded': 'true' } : undefined);
+    this.finishLocal(reply.status, reply.body, reply.flag, reply.details, reason === 'overflow' ? this.overloadedHeaders() : undefined);
   }
 
   private canReplay(): boolean {
@@ -301,6 +317,11 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
       return;
     }
     this.finishLocal(504, 'upstream request timeout', 'UT', 'upstream_response_timeout');
+  }
+
+  /** A circuit breaker turned the request away: Envoy says so, unless suppress_envoy_headers. */
+  private overloadedHeaders(): HeaderMap | undefined {
+    return this.suppressEnvoyHeaders ? undefined : { 'x-envoy-overloaded': 'true' };
   }
 
   /** A local reply on the upstream's behalf; Envoy charges its code to the cluster (upstream_rq_503, _5xx). */
@@ -361,4 +382,9 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     (backedUp ? stats.downstreamFlowControlPausedReading : stats.downstreamFlowControlResumedReading).inc();
     this.stream.readDisable(backedUp);
   }
+}
+
+/** A timeout header's milliseconds (digits only, as Envoy's SimpleAtoi on a uint64); undefined otherwise. */
+function headerMs(value: string | string[]): number | undefined {
+  return typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : undefined;
 }

@@ -95,7 +95,6 @@ function translateFilterConfig(config: Raw, path: string): unknown {
 function routerConfig(raw: Raw): RouterConfig {
   return {
     suppressEnvoyHeaders: bool(raw, 'suppress_envoy_headers', false),
-    strictCheckHeaders: strings(raw, 'strict_check_headers'),
     respectExpectedRqTimeout: bool(raw, 'respect_expected_rq_timeout', false),
   };
 }

@@ -201,7 +201,7 @@ export class RouterHarness {
   readonly clusters: ClusterManager;
   readonly cluster: UpstreamCluster;
   readonly pools = new Map<string, FakePool>();
-  readonly router: RouterFilter;
+  router: RouterFilter; // a test may swap in one with its own config
   readonly table: RouteTable<StreamInfo>;
   /** Every upstream stream made ready, in order. */
   readonly upstreams: FakeUpstreamStream[] = [];
