@@ -14,6 +14,7 @@ import t, { type Test } from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { startUpstream, type Upstream } from '../../support/upstream.ts';
+import { startH2Upstream } from '../../support/h2-upstream.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 
 const MiB = 1024 * 1024;
@@ -417,3 +418,54 @@ t.test('a PING flood from a peer that never reads does not take Legate down', as
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
   t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
 });
+
+t.test('HTTP/2 end to end: an h2c client through Legate to an h2c upstream, trailers both ways', async (t) => {
+  const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
+  const h2up = await startH2Upstream(t, (stream, headers) => {
+    const chunks: Buffer[] = [];
+    let requestTrailers: http2.IncomingHttpHeaders = {};
+    stream.on('trailers', (tr) => (requestTrailers = tr));
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc', 'x-path': String(headers[':path']) }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'x-request-trailer': String(requestTrailers['x-checksum']) }));
+      stream.end(Buffer.concat(chunks));
+    });
+  });
+  const cluster = staticCluster('h2', [{ port: h2up.port }], { typed_extension_protocol_options: { [PROTOCOL_OPTIONS]: { '@type': `type.googleapis.com/${PROTOCOL_OPTIONS}`, explicit_http_config: { http2_protocol_options: {} } } } });
+  const legate = await startLegate(bootstrap([httpListener('e2e', routes([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))], [cluster]));
+  t.teardown(() => legate.stop());
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const results = await Promise.all(Array.from({ length: 20 }, async (_, i) => {
+    const req = session.request({ ':method': 'POST', ':path': `/svc/Method${i}`, ':authority': 'x', 'content-type': 'application/grpc', te: 'trailers' }, { waitForTrailers: true });
+    req.on('wantTrailers', () => req.sendTrailers({ 'x-checksum': `sum${i}` }));
+    const res = collectStream(req);
+    req.end(`message ${i}`);
+    return res;
+  }));
+  results.forEach((res, i) => {
+    t.equal(res.status, 200);
+    t.equal(res.headers['x-path'], `/svc/Method${i}`);
+    t.equal(res.body, `message ${i}`);
+    t.equal(res.trailers?.['grpc-status'], '0');
+    t.equal(res.trailers?.['x-request-trailer'], `sum${i}`, 'request trailers reached the upstream');
+  });
+  t.equal(h2up.sessions.length, 1, 'one upstream connection multiplexes them');
+});
+
+function collectStream(req: http2.ClientHttp2Stream): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string; trailers?: http2.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    let status = 0;
+    let headers: http2.IncomingHttpHeaders = {};
+    let trailers: http2.IncomingHttpHeaders | undefined;
+    let body = '';
+    req.on('response', (h) => {
+      status = Number(h[':status']);
+      headers = h;
+    });
+    req.on('trailers', (h) => (trailers = h));
+    req.on('data', (c) => (body += c));
+    req.on('error', reject);
+    req.on('end', () => resolve({ status, headers, body, trailers }));
+  });
+}
