@@ -14,7 +14,6 @@ import t, { type Test } from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { startUpstream, type Upstream } from '../../support/upstream.ts';
-import { startH2Upstream } from '../../support/h2-upstream.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 
 const MiB = 1024 * 1024;
@@ -421,7 +420,15 @@ t.test('a PING flood from a peer that never reads does not take Legate down', as
 
 t.test('HTTP/2 end to end: an h2c client through Legate to an h2c upstream, trailers both ways', async (t) => {
   const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-  const h2up = await startH2Upstream(t, (stream, headers) => {
+  const h2server = http2.createServer();
+  const sessions: http2.ServerHttp2Session[] = [];
+  h2server.on('session', (s: http2.ServerHttp2Session) => sessions.push(s));
+  await new Promise<void>((resolve) => h2server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    for (const s of sessions) s.destroy();
+    h2server.close();
+  });
+  h2server.on('stream', (stream, headers) => {
     const chunks: Buffer[] = [];
     let requestTrailers: http2.IncomingHttpHeaders = {};
     stream.on('trailers', (tr) => (requestTrailers = tr));
@@ -432,7 +439,7 @@ t.test('HTTP/2 end to end: an h2c client through Legate to an h2c upstream, trai
       stream.end(Buffer.concat(chunks));
     });
   });
-  const cluster = staticCluster('h2', [{ port: h2up.port }], { typed_extension_protocol_options: { [PROTOCOL_OPTIONS]: { '@type': `type.googleapis.com/${PROTOCOL_OPTIONS}`, explicit_http_config: { http2_protocol_options: {} } } } });
+  const cluster = staticCluster('h2', [{ port: (h2server.address() as net.AddressInfo).port }], { typed_extension_protocol_options: { [PROTOCOL_OPTIONS]: { '@type': `type.googleapis.com/${PROTOCOL_OPTIONS}`, explicit_http_config: { http2_protocol_options: {} } } } });
   const legate = await startLegate(bootstrap([httpListener('e2e', routes([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]))], [cluster]));
   t.teardown(() => legate.stop());
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
@@ -450,7 +457,7 @@ t.test('HTTP/2 end to end: an h2c client through Legate to an h2c upstream, trai
     t.equal(res.trailers?.['grpc-status'], '0');
     t.equal(res.trailers?.['x-request-trailer'], `sum${i}`, 'request trailers reached the upstream');
   });
-  t.equal(h2up.sessions.length, 1, 'one upstream connection multiplexes them');
+  t.equal(sessions.length, 1, 'one upstream connection multiplexes them');
 });
 
 function collectStream(req: http2.ClientHttp2Stream): Promise<{ status: number; headers: http2.IncomingHttpHeaders; body: string; trailers?: http2.IncomingHttpHeaders }> {
