@@ -17,7 +17,7 @@ import type {
 } from './model.ts';
 import { checkMessage, checkResource } from './schema.ts';
 import type { Normalized } from './schema.ts';
-import { embeddedRateLimitService, translateAdmin, translateDynamicResources, translateNode } from './translate/bootstrap.ts';
+import { checkBootstrapExtensions, embeddedRateLimitService, translateAdmin, translateDynamicResources, translateNode } from './translate/bootstrap.ts';
 import { translateClusterResource } from './translate/cluster.ts';
 import { list, obj, reject, str } from './translate/common.ts';
 import type { Raw, TranslateContext } from './translate/common.ts';
@@ -74,6 +74,7 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
   const warnings: string[] = [];
   const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings);
   const node = translateNode(obj(bootstrap, 'node'));
+  checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions', warnings);
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
   const staticResources = obj(bootstrap, 'static_resources') ?? {};
   const secrets = staticSecrets(staticResources);

@@ -12,7 +12,7 @@ import type protobuf from 'protobufjs';
 import { ConfigError, indexPath, joinPath, keyPath } from './errors.ts';
 import { ANY_PLACES } from './extensions.ts';
 import { envoyProtoRoot, lookupMessage, protobufjs } from './protos.ts';
-import { fieldSupport } from './support.ts';
+import { fieldSupport, newerIgnoredField } from './support.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type Normalized = Record<string, unknown>;
@@ -146,6 +146,10 @@ function walkFields(type: protobuf.Type, value: unknown, path: string, walk: Wal
     const field = type.fields[key] ?? jsonNames(type).get(key);
     if (field === undefined) {
       if (isProtoLoaderOneofName(type, key, item)) continue;
+      if (newerIgnoredField(name, key)) {
+        walk.warnings.push(`${joinPath(path, key)}: ignored by Legate`);
+        continue;
+      }
       throw new ConfigError(joinPath(path, key), `unknown field '${key}' in ${name}`, suggestField(type, key));
     }
     const fieldPath = joinPath(path, field.name);

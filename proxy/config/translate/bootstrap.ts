@@ -7,6 +7,23 @@ import type { Raw } from './common.ts';
 import { configSource } from './config-source.ts';
 
 const RATELIMIT_METADATA_KEY = 'legate.ratelimit';
+const INTERNAL_LISTENER_TYPE = 'envoy.extensions.bootstrap.internal_listener.v3.InternalListener';
+
+/**
+ * bootstrap_extensions. Only envoy.bootstrap.internal_listener is accepted (pilot-agent writes it
+ * into every Istio bootstrap): it only lets listeners and endpoints be internal, and those are
+ * refused by name where they appear, so accepting it changes nothing; a warning says so.
+ */
+export function checkBootstrapExtensions(raws: Raw[], path: string, warnings: string[]): void {
+  raws.forEach((raw, i) => {
+    const at = `${path}[${i}]`;
+    const type = str(obj(raw, 'typed_config') ?? {}, '@type');
+    if (type !== INTERNAL_LISTENER_TYPE) {
+      reject(joinPath(at, 'typed_config'), `not supported by Legate: bootstrap extension '${str(raw, 'name') || type}'`, 'remove it (Legate accepts envoy.bootstrap.internal_listener only)');
+    }
+    warnings.push(`${at}: envoy.bootstrap.internal_listener accepted, but Legate has no internal listeners (a listener or endpoint that is internal is refused)`);
+  });
+}
 
 export function translateNode(raw: Raw | undefined): Node {
   const node: Node = { id: str(raw ?? {}, 'id'), cluster: str(raw ?? {}, 'cluster'), metadata: obj(raw ?? {}, 'metadata') ?? {} };
