@@ -15,22 +15,16 @@ import { bootstrap, httpListener, routes, staticCluster } from '../../support/bo
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
+import { startH2Upstream, type H2Handler, type H2Upstream } from '../../support/h2-upstream.ts';
 
 const MiB = 1024 * 1024;
+/** The upstream of the running test (answers name their session by its index). */
+let current: H2Upstream | null = null;
 const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
 const noCa = opensslMissing();
 
-type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => void;
-
-interface H2Upstream {
-  port: number;
-  /** Sessions (upstream connections) the server accepted. */
-  sessions: http2.ServerHttp2Session[];
-  streams: number;
-}
-
 /** Answers 200 with the request's method, path, authority and session number; echoes the body. */
-const echo: Handler = (stream, headers) => {
+const echo: H2Handler = (stream, headers) => {
   const chunks: Buffer[] = [];
   stream.on('data', (c: Buffer) => chunks.push(c));
   stream.on('end', () => {
@@ -40,37 +34,20 @@ const echo: Handler = (stream, headers) => {
       'x-method': String(headers[':method']),
       'x-path': String(headers[':path']),
       'x-authority': String(headers[':authority']),
-      'x-session': String(sessionIndex.get(stream.session!)),
+      'x-session': String(sessionOf(current, stream)),
     });
     stream.end(Buffer.concat(chunks));
   });
 };
 
-const sessionIndex = new WeakMap<http2.Http2Session, number>();
+/** The index of a stream's session among the upstream's sessions. */
+function sessionOf(upstream: H2Upstream | null, stream: http2.ServerHttp2Stream): number {
+  return upstream === null ? -1 : upstream.sessions.indexOf(stream.session as http2.ServerHttp2Session);
+}
 
-async function h2Upstream(t: Test, handler: Handler, options: { settings?: http2.Settings; tls?: LeafCert } = {}): Promise<H2Upstream> {
-  const server = options.tls === undefined
-    ? http2.createServer({ settings: options.settings })
-    : http2.createSecureServer({ settings: options.settings, cert: options.tls.cert, key: options.tls.key });
-  const upstream: H2Upstream = { port: 0, sessions: [], streams: 0 };
-  server.on('session', (s: http2.ServerHttp2Session) => {
-    sessionIndex.set(s, upstream.sessions.length);
-    upstream.sessions.push(s);
-    s.on('error', () => undefined);
-  });
-  server.on('stream', (stream, headers) => {
-    upstream.streams++;
-    stream.on('error', () => undefined);
-    handler(stream, headers);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  upstream.port = (server.address() as AddressInfo).port;
-  t.teardown(() => {
-    for (const s of upstream.sessions) s.destroy();
-    server.close();
-  });
-  return upstream;
+async function h2Upstream(t: Test, handler: H2Handler, options: { settings?: http2.Settings; tls?: LeafCert } = {}): Promise<H2Upstream> {
+  current = await startH2Upstream(t, handler, options);
+  return current;
 }
 
 function protocolOptions(upstream: object, common: object = {}) {
@@ -96,8 +73,23 @@ async function stat(legate: RunningLegate, name: string, expected: number): Prom
   await waitFor(`${name} = ${expected}`, async () => ((await statsMap(legate.adminUrl(''))).get(name) === expected ? true : undefined));
 }
 
+/** One request on an HTTP/2 client session: the response head, body and trailers. */
+function h2Request(client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ headers: http2.IncomingHttpHeaders; body: string; trailers: http2.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const req = client.request(headers);
+    const reply = { headers: {} as http2.IncomingHttpHeaders, body: '', trailers: {} as http2.IncomingHttpHeaders };
+    req.on('response', (h) => (reply.headers = h));
+    req.on('trailers', (tr) => (reply.trailers = tr));
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (reply.body += c));
+    req.on('end', () => resolve(reply));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 /** Holds every stream until `count` arrived, then lets `answer` handle each. */
-function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]) => void): Handler {
+function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]) => void): H2Handler {
   const held: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[] = [];
   return (stream, headers) => {
     stream.resume();
@@ -109,7 +101,7 @@ function heldUntil(count: number, answer: (streams: { stream: http2.ServerHttp2S
 function respondAll(held: { stream: http2.ServerHttp2Stream; headers: http2.IncomingHttpHeaders }[]): void {
   for (const { stream, headers } of held) {
     if (stream.closed) continue;
-    stream.respond({ ':status': 200, 'x-path': String(headers[':path']), 'x-session': String(sessionIndex.get(stream.session!)) });
+    stream.respond({ ':status': 200, 'x-path': String(headers[':path']), 'x-session': String(sessionOf(current, stream)) });
     stream.end('ok');
   }
 }
@@ -324,4 +316,61 @@ t.test('h2 over TLS', { skip: noCa }, async (t) => {
     await stat(legate, 'cluster.h2.upstream_cx_http1_total', 1);
     await stat(legate, 'cluster.h2.upstream_cx_http2_total', 0);
   });
+});
+
+t.test('HTTP/2 downstream to HTTP/2 upstream, trailers end to end', async (t) => {
+  const upstream = await h2Upstream(t, (stream) => {
+    stream.resume();
+    stream.on('end', () => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end('h2 all the way');
+    });
+  });
+  const legate = await startLegate(bootstrap([httpListener('in', routes([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]), { codec_type: 'HTTP2' })], [h2Cluster(upstream.port)]));
+  t.teardown(() => legate.stop());
+  const client = http2.connect(`http://127.0.0.1:${legate.port()}`);
+  t.teardown(() => client.destroy());
+  const reply = await h2Request(client, { ':method': 'POST', ':path': '/svc/Method', 'content-type': 'application/grpc', te: 'trailers' }, 'request');
+  t.equal(reply.headers[':status'], 200);
+  t.equal(reply.trailers['grpc-status'], '0');
+  t.equal(reply.body, 'h2 all the way');
+  t.equal(upstream.sessions.length, 1);
+});
+
+t.test('use_downstream_protocol_config over TLS: HTTP/2 requests on h2 connections, HTTP/1.1 on HTTP/1.1 ones', { skip: noCa }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const leaf = ca.issue('upstream', ['DNS:upstream.test']);
+  // One TLS server speaking both: ALPN h2 gets HTTP/2, no ALPN HTTP/1.1.
+  const server = http2.createSecureServer({ cert: leaf.cert, key: leaf.key, allowHTTP1: true }, (req, res) => res.end(`http/${req.httpVersion}`));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => server.close());
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('secureConnection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  t.teardown(() => {
+    for (const s of sockets) s.destroy();
+  });
+  const port = (server.address() as AddressInfo).port;
+  const cluster = staticCluster('h2', [{ port }], {
+    ...protocolOptions({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } }),
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'upstream.test', common_tls_context: { validation_context: { trusted_ca: { filename: ca.certFile } } } },
+    },
+  });
+  const legate = await startLegate(bootstrap([httpListener('in', routes([{ match: { prefix: '/' }, route: { cluster: 'h2' } }]), { codec_type: 'AUTO' })], [cluster]));
+  t.teardown(() => legate.stop());
+  const h1 = await get(legate.url('/one'));
+  t.equal(h1.body.toString(), 'http/1.1', 'an HTTP/1.1 request: HTTP/1.1 upstream');
+  const client = http2.connect(`http://127.0.0.1:${legate.port()}`);
+  t.teardown(() => client.destroy());
+  const { body } = await h2Request(client, { ':path': '/two' });
+  t.equal(body, 'http/2.0', 'an HTTP/2 request: HTTP/2 upstream');
+  await stat(legate, 'cluster.h2.upstream_cx_http1_total', 1);
+  await stat(legate, 'cluster.h2.upstream_cx_http2_total', 1);
 });
