@@ -20,8 +20,9 @@ function add(map: HeaderMap, name: string, value: string): void {
 }
 
 /**
- * A request header block. :authority wins over a Host header (Envoy discards Host when
- * :authority is present); CONNECT without :path takes the authority as its path, as HTTP/1's
+ * A request header block. The scheme is the transport's, not the peer's :scheme (a plain-text
+ * client saying https must not become x-forwarded-proto: https). :authority wins over a Host
+ * header (Envoy discards Host when :authority is present); CONNECT without :path takes the authority as its path, as HTTP/1's
  * authority-form. Extended CONNECT (:protocol, RFC 8441) is given as the HTTP/1 upgrade it stands
  * for: GET with `upgrade: <protocol>` and `connection: upgrade`, as Envoy's H2 codec does.
  */
@@ -37,7 +38,6 @@ export function requestFromHttp2(raw: readonly string[], scheme: string): Reques
     if (name.charCodeAt(0) !== 58 /* ':' */) add(headers, name, value);
     else if (name === ':method') method = value;
     else if (name === ':path') path = value;
-    else if (name === ':scheme') scheme = value;
     else if (name === ':authority') authority = value;
     else if (name === ':protocol') protocol = value;
   }

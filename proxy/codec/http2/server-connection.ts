@@ -154,10 +154,14 @@ export class Http2ServerConnection implements ServerConnection {
         this.options.stats.keepaliveTimeout.inc();
         this.close();
       }, timeoutMs);
-      session.ping((err) => {
-        awaiting = false;
-        if (err === null) clearTimeout(deadline);
-      });
+      try {
+        session.ping((err) => {
+          awaiting = false;
+          if (err === null) clearTimeout(deadline);
+        });
+      } catch {
+        clearTimeout(deadline); // the session is going away anyway
+      }
     }, intervalMs);
     this.keepaliveTimer.unref();
   }
@@ -205,7 +209,13 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
     const h2 = this.h2;
     h2.on('error', () => undefined); // 'close' follows
     h2.on('close', () => this.onClose());
-    h2.on('wantTrailers', () => h2.sendTrailers(this.trailers ?? {}));
+    h2.on('wantTrailers', () => {
+      try {
+        h2.sendTrailers(this.trailers ?? {});
+      } catch {
+        // The stream went away meanwhile; 'close' reports it.
+      }
+    });
     h2.on('drain', () => {
       if (!this.aboveHighWatermark) return;
       this.aboveHighWatermark = false;

@@ -112,14 +112,14 @@ t.test('h2c with prior knowledge (codec_type HTTP2)', async (t) => {
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
 
   t.test('GET: pseudo-headers become the HTTP/1 request, set-cookie comes back as two', async (t) => {
-    const res = await h2request(session, { ':method': 'GET', ':path': '/echo?q=1', ':authority': 'example.test', cookie: ['a=1', 'b=2'] });
+    const res = await h2request(session, { ':method': 'GET', ':path': '/echo?q=1', ':scheme': 'https', ':authority': 'example.test', cookie: ['a=1', 'b=2'] });
     t.equal(res.status, 200);
     const seen = JSON.parse(res.body.toString());
     t.equal(seen.method, 'GET');
     t.equal(seen.url, '/echo?q=1');
     t.equal(seen.headers.host, 'example.test', ':authority is the Host');
     t.equal(seen.headers.cookie, 'a=1; b=2', 'split cookies are joined for HTTP/1');
-    t.equal(seen.headers['x-forwarded-proto'], 'http');
+    t.equal(seen.headers['x-forwarded-proto'], 'http', "the transport's scheme, not the client's :scheme");
     t.same(res.headers['set-cookie'], ['a=1', 'b=2']);
     t.equal(res.headers['x-upstream'], 'h1');
     t.equal(res.headers.connection, undefined, 'no connection-specific headers');
