@@ -40,10 +40,6 @@ export class RetryState {
   }
 
 
-  get perTryTimeoutMs(): number {
-    return this.policy.perTryTimeoutMs;
-  }
-
   get hostSelectionMaxAttempts(): number {
     return this.policy.hostSelectionRetryMaxAttempts;
   }

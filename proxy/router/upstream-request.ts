@@ -42,6 +42,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
   private attempts = 0;
   private previousHosts: Host[] = [];
   private timeoutMs = 0;
+  private perTryTimeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private backOffTimer: NodeJS.Timeout | undefined;
   private holdsRetry = false; // a max_retries slot is taken
@@ -57,6 +58,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     this.options = options;
     this.counts = counts;
     const policy = action.retryPolicy ?? (options.meshRetries ? MESH_RETRY_POLICY : undefined);
+    this.perTryTimeoutMs = policy?.perTryTimeoutMs ?? 0;
     // An upgrade's bytes are a tunnel, never replayed.
     this.retry = stream.upgradeType === undefined ? RetryState.create(policy, stream.head.headers, stream.trustedDownstream) : null;
     this.replayable = stream.upgradeType === undefined;
@@ -66,9 +68,9 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     const stream = this.stream;
     const grpc = isGrpcRequest(stream.head);
     this.timeoutMs = this.routeTimeoutMs(grpc);
-    // What the upstream is told it has (Envoy's setTimeoutHeaders): the per-try timeout within the route's.
-    const perTryMs = this.retry?.perTryTimeoutMs ?? 0;
-    const expectedMs = perTryMs > 0 && (this.timeoutMs === 0 || perTryMs < this.timeoutMs) ? perTryMs : this.timeoutMs;
+    this.perTryTimeoutMs = this.perTryTimeoutFor(this.timeoutMs);
+    // What the upstream is told it has (Envoy's setTimeoutHeaders): the per-try timeout, else the route's.
+    const expectedMs = this.perTryTimeoutMs > 0 ? this.perTryTimeoutMs : this.timeoutMs;
     if (expectedMs > 0 && stream.upgradeType === undefined && !this.suppressEnvoyHeaders) stream.head.headers['x-envoy-expected-rq-timeout-ms'] = String(expectedMs);
     setGrpcTimeoutHeader(this.action, stream.head.headers, grpc, expectedMs);
     if (this.action.requestMirrorPolicies.length > 0) this.shadowHeaders = { ...stream.head.headers };
@@ -142,6 +144,22 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     return timeout;
   }
 
+  /**
+   * The retry policy's per_try_timeout (it applies with or without retries, as in Envoy), or a
+   * trusted x-envoy-upstream-rq-per-try-timeout-ms, read and removed; none when not shorter than
+   * the route timeout.
+   */
+  private perTryTimeoutFor(routeTimeoutMs: number): number {
+    const headers = this.stream.head.headers;
+    let perTry = this.perTryTimeoutMs;
+    const header = headers['x-envoy-upstream-rq-per-try-timeout-ms'];
+    if (this.stream.trustedDownstream && header !== undefined) {
+      delete headers['x-envoy-upstream-rq-per-try-timeout-ms'];
+      perTry = headerMs(header) ?? perTry;
+    }
+    return routeTimeoutMs > 0 && perTry >= routeTimeoutMs ? 0 : perTry;
+  }
+
   /** suppress_envoy_headers: the router adds no x-envoy-* headers of its own. */
   private get suppressEnvoyHeaders(): boolean {
     return this.options.config?.suppressEnvoyHeaders === true;
@@ -174,7 +192,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     if (this.counts.includeAttemptCount) headers['x-envoy-attempt-count'] = String(this.attempts);
     // As Envoy: only a host with a hostname (DNS clusters, endpoint.hostname) rewrites Host.
     if (this.action.autoHostRewrite && host.hostname !== '') headers.host = host.hostname;
-    const attempt = new Attempt(this, host, this.retry?.perTryTimeoutMs ?? 0);
+    const attempt = new Attempt(this, host, this.perTryTimeoutMs);
     this.attempt = attempt;
     attempt.start(fresh);
   }

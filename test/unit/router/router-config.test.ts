@@ -72,3 +72,23 @@ t.test('suppress_envoy_headers: no x-envoy-* headers of the router', async (t) =
   t.equal(second.response?.status, 503);
   t.equal(second.response?.headers['x-envoy-overloaded'], undefined);
 });
+
+t.test('per_try_timeout applies without retries; the header overrides it; none when not shorter', async (t) => {
+  const noRetries = { ...retryWithPerTry(50), retryOn: [] };
+  const h = new RouterHarness({ timeoutMs: 15000, retryPolicy: noRetries });
+  const down = h.request('GET', '/a');
+  t.equal(h.ready(0).head?.headers['x-envoy-expected-rq-timeout-ms'], '50');
+  await down.done();
+  t.equal(down.response?.status, 504, 'the per-try timeout ran out: 504');
+  t.equal(h.counter('upstream_rq_per_try_timeout'), 1);
+
+  const header = new RouterHarness({ timeoutMs: 15000 });
+  header.request('GET', '/b', { 'x-envoy-upstream-rq-per-try-timeout-ms': '700' });
+  const head = header.ready(0).head!;
+  t.equal(head.headers['x-envoy-expected-rq-timeout-ms'], '700');
+  t.equal(head.headers['x-envoy-upstream-rq-per-try-timeout-ms'], undefined, 'removed');
+
+  const notShorter = new RouterHarness({ timeoutMs: 100, retryPolicy: retryWithPerTry(100) });
+  notShorter.request('GET', '/c');
+  t.equal(notShorter.ready(0).head?.headers['x-envoy-expected-rq-timeout-ms'], '100');
+});
