@@ -10,6 +10,7 @@ export {
   connect,
   ConnectAttempt,
   Http1Pool,
+  Http2Pool,
   type Cancellable,
   type ClientCodecFactory,
   type ConnectCallbacks,
