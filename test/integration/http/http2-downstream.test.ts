@@ -476,3 +476,21 @@ function collectStream(req: http2.ClientHttp2Stream): Promise<{ status: number; 
     req.on('end', () => resolve({ status, headers, body, trailers }));
   });
 }
+
+t.test('stream_idle_timeout and request_timeout are per stream on HTTP/2', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2', stream_idle_timeout: '0.3s', request_timeout: '0.6s' });
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  // An idle stream expires while a busy one on the same connection goes on.
+  const idle = h2request(session, { ':method': 'GET', ':path': '/slow', ':authority': 'x' });
+  const busy = session.request({ ':method': 'POST', ':path': '/echo/trickle', ':authority': 'x' });
+  const busyRes = new Promise<number>((resolve) => busy.once('response', (h) => resolve(Number(h[':status']))));
+  busy.on('data', () => undefined);
+  // The trickling request outlives the idle timeout, but not request_timeout.
+  const timer = setInterval(() => busy.write('.'), 50);
+  t.teardown(() => clearInterval(timer));
+  t.equal((await idle).status, 408, 'the idle stream: 408');
+  t.equal(await stat(legate, 'http.h2in.downstream_rq_idle_timeout'), 1, 'only the idle one');
+  t.equal(await busyRes, 408, 'request_timeout: 408 while the body still trickles');
+  clearInterval(timer);
+  t.ok((await stat(legate, 'http.h2in.downstream_rq_timeout')) >= 1);
+});
