@@ -150,7 +150,7 @@ function walkFields(type: protobuf.Type, value: unknown, path: string, walk: Wal
         walk.warnings.push(`${joinPath(path, key)}: ignored by Legate`);
         continue;
       }
-      throw new ConfigError(joinPath(path, key), `unknown field '${key}' in ${name}`, suggestField(type, key));
+      throw new ConfigError(joinPath(path, key), `unknown field '${key}' in ${name}`, suggestField(type, key, path));
     }
     const fieldPath = joinPath(path, field.name);
     if (field.name in out) throw new ConfigError(fieldPath, `field '${field.name}' is given twice (snake_case and lowerCamelCase)`, 'keep one');
@@ -160,7 +160,10 @@ function walkFields(type: protobuf.Type, value: unknown, path: string, walk: Wal
       continue;
     }
     if (verdict === 'unsupported') {
-      throw new ConfigError(fieldPath, `field '${field.name}' of ${name} is not supported by Legate`, 'remove it; see proxy/config/README.md for what Legate implements');
+      const hint = isSecurityPath(fieldPath)
+        ? `Legate cannot run this part as written${securityNote(fieldPath)}; see proxy/config/README.md for what Legate implements`
+        : 'remove it; see proxy/config/README.md for what Legate implements';
+      throw new ConfigError(fieldPath, `field '${field.name}' of ${name} is not supported by Legate`, hint);
     }
     if (field.options?.deprecated === true) walk.warnings.push(`${fieldPath}: deprecated in Envoy`);
     const place: AnyPlace = { allowed: ANY_PLACES[`${name}.${field.name}`], optional };
@@ -171,13 +174,22 @@ function walkFields(type: protobuf.Type, value: unknown, path: string, walk: Wal
   return out;
 }
 
+// Transport sockets and secrets protect traffic: a hint there never suggests dropping a field.
+function isSecurityPath(path: string): boolean {
+  return /transport_socket|secrets|tls_context|validation_context/.test(path);
+}
+
+function securityNote(path: string): string {
+  return isSecurityPath(path) ? ', and removing it could change the transport\'s security' : '';
+}
+
 // proto-loader's `oneofs: true` adds a virtual field naming the member that is set.
 function isProtoLoaderOneofName(type: protobuf.Type, key: string, item: unknown): boolean {
   const oneof = type.oneofs?.[key];
   return oneof !== undefined && typeof item === 'string' && oneof.oneof.includes(item);
 }
 
-function suggestField(type: protobuf.Type, key: string): string {
+function suggestField(type: protobuf.Type, key: string, path: string): string {
   const wanted = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -189,7 +201,8 @@ function suggestField(type: protobuf.Type, key: string): string {
     }
   }
   if (best !== undefined && bestDistance <= Math.max(2, Math.floor(wanted.length / 4))) return `did you mean '${best}'?`;
-  return `see the fields of ${fullName(type)} in Envoy's API reference`;
+  // Legate's copy of Envoy's API may predate the field: then it is a field Legate does not support.
+  return `a misspelling, or a field of a newer Envoy than Legate's API (not supported by Legate${securityNote(path)}); see the fields of ${fullName(type)} in Envoy's API reference`;
 }
 
 function editDistance(a: string, b: string): number {
@@ -230,6 +243,8 @@ function walkSingle(field: protobuf.Field, value: unknown, path: string, walk: W
 
 function walkEnum(type: protobuf.Enum, value: unknown, path: string): string {
   if (typeof value === 'string' && value in type.values) return value;
+  // Envoy parses enum names case-insensitively (its examples write `type: strict_dns`).
+  if (typeof value === 'string' && value.toUpperCase() in type.values) return value.toUpperCase();
   if (typeof value === 'number' && type.valuesById[value] !== undefined) return type.valuesById[value];
   const names = Object.keys(type.values);
   const shown = names.length > 12 ? `${names.slice(0, 12).join(', ')}, ...` : names.join(', ');

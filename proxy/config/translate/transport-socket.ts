@@ -80,7 +80,7 @@ function tlsConfig(raw: Raw | undefined, path: string, wanted: string): Raw | un
   if (type === RAW_BUFFER_TYPE || (type === undefined && RAW_NAMES.includes(name))) return undefined;
   if (type === undefined) {
     if (TLS_NAMES.includes(name)) reject(joinPath(path, 'typed_config'), `transport socket '${name}' needs a typed_config`, `set "@type": type.googleapis.com/${wanted}`);
-    return reject(joinPath(path, 'name'), `transport socket '${name}' is not supported by Legate`, 'use envoy.transport_sockets.tls or envoy.transport_sockets.raw_buffer');
+    return reject(joinPath(path, 'name'), `transport socket '${name}' is not supported by Legate`, 'Legate secures connections with envoy.transport_sockets.tls only; raw_buffer would send this traffic in plain text');
   }
   if (type !== wanted) reject(joinPath(path, 'typed_config'), `a ${type.split('.').pop()} does not belong here`, `use ${wanted}`);
   return config;
