@@ -494,3 +494,23 @@ t.test('stream_idle_timeout and request_timeout are per stream on HTTP/2', async
   clearInterval(timer);
   t.ok((await stat(legate, 'http.h2in.downstream_rq_timeout')) >= 1);
 });
+
+t.test('CONNECT over HTTP/2 terminated by Legate (connect_config): 200, then raw TCP both ways', async (t) => {
+  const echo = net.createServer((s) => {
+    s.on('data', (d: Buffer) => s.write(Buffer.concat([Buffer.from('tcp:'), d])));
+    s.on('end', () => s.end());
+  });
+  await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => echo.close());
+  const rc = { name: 'rc', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { connect_matcher: {} }, route: { cluster: 'echo', upgrade_configs: [{ upgrade_type: 'CONNECT', connect_config: {} }] } }] }] };
+  const legate = await startLegate(bootstrap([httpListener('c', rc, { codec_type: 'HTTP2', upgrade_configs: [{ upgrade_type: 'CONNECT' }] })], [staticCluster('echo', [{ port: (echo.address() as net.AddressInfo).port }])]));
+  t.teardown(() => legate.stop());
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  const req = session.request({ ':method': 'CONNECT', ':authority': 'echo.test:443' }, { endStream: false });
+  t.equal(await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status'])))), 200);
+  req.write('ping');
+  t.equal(await new Promise<string>((resolve) => req.once('data', (d: Buffer) => resolve(d.toString()))), 'tcp:ping');
+  req.end();
+  await new Promise((resolve) => req.once('close', resolve));
+  t.equal(req.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'both halves closed cleanly');
+});
