@@ -514,3 +514,45 @@ t.test('CONNECT over HTTP/2 terminated by Legate (connect_config): 200, then raw
   await new Promise((resolve) => req.once('close', resolve));
   t.equal(req.rstCode, http2.constants.NGHTTP2_NO_ERROR, 'both halves closed cleanly');
 });
+
+t.test('a zero-window stall: the stream idle timeout resets the stalled stream', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2', stream_idle_timeout: '0.3s' });
+  // The client never opens its stream window: no DATA can reach it.
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`, { settings: { initialWindowSize: 0 } });
+  const req = session.request({ ':method': 'GET', ':path': '/big/1', ':authority': 'x' });
+  req.on('error', () => undefined);
+  t.equal(await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status'])))), 200, 'the headers are not flow-controlled');
+  await new Promise((resolve) => req.once('close', resolve));
+  t.not(req.rstCode, undefined, 'then the stalled stream is reset');
+  t.equal(await stat(legate, 'http.h2in.downstream_rq_idle_timeout'), 1);
+  t.ok((await stat(legate, 'http2.tx_reset')) >= 1, 'http2.tx_reset');
+  const fresh = connect(t, `http://127.0.0.1:${legate.port()}`);
+  t.equal((await h2request(fresh, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
+});
+
+t.test('a SETTINGS flood from a peer that never reads does not take Legate down', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const raw = net.connect(legate.port(), '127.0.0.1');
+  raw.on('error', () => undefined);
+  t.teardown(() => raw.destroy());
+  await new Promise((resolve) => raw.once('connect', resolve));
+  let open = true;
+  const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+  void closed.then(() => (open = false));
+  raw.pause();
+  raw.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n');
+  // SETTINGS_MAX_CONCURRENT_STREAMS = 100, over and over: each asks for an ACK.
+  const settings = Buffer.from([0, 0, 6, 4, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, 100]);
+  const burst = Buffer.concat(Array(1000).fill(settings));
+  const deadline = Date.now() + 10_000;
+  let bursts = 0;
+  while (open && bursts < 200 && Date.now() < deadline) {
+    if (!raw.write(burst)) await Promise.race([new Promise((resolve) => raw.once('drain', resolve)), closed, new Promise((resolve) => setTimeout(resolve, 200))]);
+    bursts++;
+  }
+  raw.resume();
+  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+  t.equal(open, false, 'the flooding connection was closed');
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`);
+  t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
+});
