@@ -140,6 +140,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute': ['vh_rate_limits', ''],
+  // Not built: emit_filter_state (Legate keeps no filter state), enable_upstream_stats.
+  'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name', ''],
   // ---- access logs ----
   'envoy.config.accesslog.v3.AccessLog': ['name filter typed_config', ''],
   'envoy.config.accesslog.v3.AccessLogFilter': [
