@@ -16,7 +16,14 @@ export interface H2Upstream {
   streams: number;
 }
 
-export async function startH2Upstream(t: Test, handler: H2Handler, options: { settings?: http2.Settings; tls?: LeafCert } = {}): Promise<H2Upstream> {
+export interface H2UpstreamOptions {
+  settings?: http2.Settings;
+  tls?: LeafCert;
+  /** The connection's receive window (node's default is 64 KiB), as a WINDOW_UPDATE on stream 0. */
+  connectionWindow?: number;
+}
+
+export async function startH2Upstream(t: Test, handler: H2Handler, options: H2UpstreamOptions = {}): Promise<H2Upstream> {
   const server = options.tls === undefined
     ? http2.createServer({ settings: options.settings })
     : http2.createSecureServer({ settings: options.settings, cert: options.tls.cert, key: options.tls.key });
@@ -24,6 +31,8 @@ export async function startH2Upstream(t: Test, handler: H2Handler, options: { se
   server.on('session', (s: http2.ServerHttp2Session) => {
     upstream.sessions.push(s);
     s.on('error', () => undefined);
+    const window = options.connectionWindow;
+    if (window !== undefined) s.once('connect', () => s.setLocalWindowSize(window));
   });
   server.on('stream', (stream, headers) => {
     upstream.streams++;
