@@ -65,6 +65,7 @@ export interface HttpFilter<S extends FilterStream = FilterStream> {
   decodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
   decodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
   encodeHeaders?(stream: S, headers: ResponseHeaders, endStream: boolean): FilterStatus;
+  /** 'stop' takes the data: the filter passes on what replaces it (the connection manager's injectEncodedData). */
   encodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
   encodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
 }

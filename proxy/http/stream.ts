@@ -76,6 +76,8 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
 
   private watchers: StreamWatcher[] | null = null;
   private watermarkCallbacks: WatermarkCallbacks[] | null = null;
+  private codecBackedUp = false;
+  private filtersBackedUp = 0;
   private extraResponseHeaders: HeaderMap | null = null;
   private durationTimer: NodeJS.Timeout | undefined = undefined;
 
@@ -231,18 +233,44 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   }
 
   encodeData(data: Buffer, endStream: boolean): void {
-    if (this.ended) return;
+    if (!this.ended) this.runEncodeData(this.filters.length - 1, data, endStream);
+  }
+
+  encodeTrailers(trailers: HeaderMap): void {
+    if (!this.ended) this.runEncodeTrailers(this.filters.length - 1, trailers);
+  }
+
+  /**
+   * Response data from `filter` on towards the codec, past the filters before it (Envoy's
+   * injectEncodedDataToFilterChain): what a filter whose encodeData answered 'stop' sends instead.
+   */
+  injectEncodedData(filter: HttpFilter<HttpStream>, data: Buffer, endStream: boolean): void {
+    if (!this.ended) this.runEncodeData(this.filters.indexOf(filter) - 1, data, endStream);
+  }
+
+  /** Trailers an encodeTrailers hook held ('stop'), passed on from `filter`. */
+  injectEncodedTrailers(filter: HttpFilter<HttpStream>, trailers: HeaderMap): void {
+    if (!this.ended) this.runEncodeTrailers(this.filters.indexOf(filter) - 1, trailers);
+  }
+
+  // A hook that answers 'stop' took the data (or trailers): it injects what replaces them later.
+  private runEncodeData(from: number, data: Buffer, endStream: boolean): void {
     const filters = this.filters;
-    for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeData?.(this, data, endStream);
+    for (let i = from; i >= 0; i--) {
+      const hook = filters[i].encodeData;
+      if (hook !== undefined && (hook.call(filters[i], this, data, endStream) === 'stop' || this.ended)) return;
+    }
     this.info.bytesSent += data.length;
     this.encoder.encodeData(data, endStream);
     if (endStream) this.onResponseComplete();
   }
 
-  encodeTrailers(trailers: HeaderMap): void {
-    if (this.ended) return;
+  private runEncodeTrailers(from: number, trailers: HeaderMap): void {
     const filters = this.filters;
-    for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeTrailers?.(this, trailers);
+    for (let i = from; i >= 0; i--) {
+      const hook = filters[i].encodeTrailers;
+      if (hook !== undefined && (hook.call(filters[i], this, trailers) === 'stop' || this.ended)) return;
+    }
     this.info.responseTrailers = trailers;
     this.encoder.encodeTrailers(trailers);
     this.onResponseComplete();
@@ -347,13 +375,37 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   }
 
   onAboveWriteBufferHighWatermark(): void {
-    const list = this.watermarkCallbacks;
-    if (list !== null) for (const cb of list) cb.onAboveWriteBufferHighWatermark();
+    if (this.codecBackedUp) return;
+    this.codecBackedUp = true;
+    if (this.filtersBackedUp === 0) this.notifyWatermark(true);
   }
 
   onBelowWriteBufferLowWatermark(): void {
+    if (!this.codecBackedUp) return;
+    this.codecBackedUp = false;
+    if (this.filtersBackedUp === 0) this.notifyWatermark(false);
+  }
+
+  // An encode filter holding more response than it should (e.g. a compressor behind): the
+  // watermark callbacks see one backed-up downstream, whoever of the codec and filters holds it.
+  onEncoderFilterAboveWriteBufferHighWatermark(): void {
+    this.filtersBackedUp++;
+    if (this.filtersBackedUp === 1 && !this.codecBackedUp) this.notifyWatermark(true);
+  }
+
+  onEncoderFilterBelowWriteBufferLowWatermark(): void {
+    if (this.filtersBackedUp === 0) return;
+    this.filtersBackedUp--;
+    if (this.filtersBackedUp === 0 && !this.codecBackedUp) this.notifyWatermark(false);
+  }
+
+  private notifyWatermark(above: boolean): void {
     const list = this.watermarkCallbacks;
-    if (list !== null) for (const cb of list) cb.onBelowWriteBufferLowWatermark();
+    if (list === null) return;
+    for (const cb of list) {
+      if (above) cb.onAboveWriteBufferHighWatermark();
+      else cb.onBelowWriteBufferLowWatermark();
+    }
   }
 }
 
