@@ -86,7 +86,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.addressConfig = compileDownstreamAddressConfig(config);
     // Envoy roots the downstream HTTP/2 codec's counters at http2.*.
     const c = (n: string) => ctx.store.counter(`http2.${n}`);
-    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout') };
+    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout'),
+      outboundControlFlood: c('outbound_control_flood'), protocolError: this.stats.downstreamCxProtocolError };
   }
 
   onConnection(socket: Socket, facts: ConnectionFacts): void {

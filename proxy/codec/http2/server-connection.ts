@@ -28,6 +28,8 @@ export interface Http2CodecStats {
   txReset: Counter; // RST_STREAM sent
   goawaySent: Counter;
   keepaliveTimeout: Counter; // no PING ACK within connection_keepalive.timeout
+  outboundControlFlood: Counter; // nghttp2 closed a peer whose ACKs (PING, SETTINGS) piled up unread
+  protocolError: Counter; // nghttp2 closed the connection for a protocol error (a reset flood among them)
 }
 
 export interface Http2ServerOptions {
@@ -45,6 +47,8 @@ export interface Http2ServerOptions {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** nghttp2's NGHTTP2_ERR_FLOODED: its outbound ACK queue hit the limit (PING or SETTINGS flood). */
+const NGHTTP2_ERR_FLOODED = -904;
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
 /** Envoy's reasonToReset: refused streams say so, everything else is NO_ERROR. */
@@ -88,7 +92,7 @@ export class Http2ServerConnection implements ServerConnection {
     });
     const session = this.session;
     session.on('stream', (stream: ServerHttp2Stream, _h: unknown, flags: number, raw: string[]) => this.onStream(stream, flags, raw));
-    session.on('error', () => undefined); // 'close' follows and resets what is left
+    session.on('error', (err: NodeJS.ErrnoException) => this.onSessionError(err)); // 'close' follows
     session.on('close', () => this.onClose());
     session.on('frameError', () => undefined);
     session.once('localSettings', () => {
@@ -132,6 +136,13 @@ export class Http2ServerConnection implements ServerConnection {
     if (this.session.destroyed) return;
     if (!this.session.closed) this.options.stats.goawaySent.inc();
     this.session.destroy();
+  }
+
+  /** nghttp2's own verdicts are counted; socket errors (a reset connection) are not protocol errors. */
+  private onSessionError(err: NodeJS.ErrnoException): void {
+    if (err.code !== 'ERR_HTTP2_ERROR') return;
+    if (err.errno === NGHTTP2_ERR_FLOODED) this.options.stats.outboundControlFlood.inc();
+    else this.options.stats.protocolError.inc();
   }
 
   removeStream(stream: Http2ServerStream): void {

@@ -336,6 +336,8 @@ t.test('rapid reset (CVE-2023-44487): HEADERS + RST_STREAM floods do not take Le
   const fresh = connect(t, `http://127.0.0.1:${legate.port()}`);
   const res = await h2request(fresh, { ':method': 'GET', ':path': '/echo', ':authority': 'x' });
   t.equal(res.status, 200, `served after ${sent} reset streams`);
+  t.equal(session.closed || session.destroyed, true, 'nghttp2 closed the flooding connection');
+  t.ok((await stat(legate, 'http.h2in.downstream_cx_protocol_error')) >= 1, 'counted as a protocol error');
   t.equal(await stat(legate, 'http.h2in.downstream_rq_active'), 0, 'no stream left behind');
 });
 
@@ -414,6 +416,7 @@ t.test('a PING flood from a peer that never reads does not take Legate down', as
   raw.resume();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
   t.equal(open, false, `the flooding connection was closed (after ${bursts * 1000} PINGs at most)`);
+  t.equal(await stat(legate, 'http2.outbound_control_flood'), 1, 'http2.outbound_control_flood');
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
   t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
 });
@@ -553,6 +556,7 @@ t.test('a SETTINGS flood from a peer that never reads does not take Legate down'
   raw.resume();
   await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
   t.equal(open, false, 'the flooding connection was closed');
+  t.equal(await stat(legate, 'http2.outbound_control_flood'), 1, 'http2.outbound_control_flood');
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
   t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
 });

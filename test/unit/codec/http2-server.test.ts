@@ -75,7 +75,8 @@ async function harness(t: Test, onStream: (s: Seen) => void = () => undefined, e
     }, {
       scheme: 'http', maxRequestHeadersKb: 60, maxHeadersCount: 100, hpackTableSize: 4096, maxConcurrentStreams: 100,
       initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576, allowConnect: true,
-      stats: { rxReset: counter('rx_reset'), txReset: counter('tx_reset'), goawaySent: counter('goaway_sent'), keepaliveTimeout: counter('keepalive_timeout') },
+      stats: { rxReset: counter('rx_reset'), txReset: counter('tx_reset'), goawaySent: counter('goaway_sent'), keepaliveTimeout: counter('keepalive_timeout'),
+        outboundControlFlood: counter('outbound_control_flood'), protocolError: counter('protocol_error') },
       ...extra,
     });
     conns.push(conn);
