@@ -108,7 +108,9 @@ export class Http2Pool extends PoolBase<Http2PoolConnection> {
     if (this.draining) return;
     const codec = conn.codec!;
     while (this.head !== null && !conn.draining && conn.state !== CLOSED && codec.capacity > 0) this.attachPending(conn, this.head);
-    if (this.pendingCount > 0) this.tryCreateConnections();
+    // More connections only when this one is full or going away: a peer that allows no streams
+    // at all (SETTINGS_MAX_CONCURRENT_STREAMS 0) must not make us open one connection after another.
+    if (this.pendingCount > 0 && (conn.state === BUSY || conn.draining)) this.tryCreateConnections();
   }
 
   onGoAway(conn: Http2PoolConnection): void {
