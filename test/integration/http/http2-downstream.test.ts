@@ -560,3 +560,15 @@ t.test('a SETTINGS flood from a peer that never reads does not take Legate down'
   const session = connect(t, `http://127.0.0.1:${legate.port()}`);
   t.equal((await h2request(session, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
 });
+
+t.test('HTTP/1.1 to a codec_type HTTP2 listener: the connection is closed as a protocol error', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  const raw = net.connect(legate.port(), '127.0.0.1');
+  raw.on('error', () => undefined);
+  t.teardown(() => raw.destroy());
+  await new Promise((resolve) => raw.once('connect', resolve));
+  raw.write('GET / HTTP/1.1\r\nhost: x\r\n\r\n');
+  raw.resume();
+  await new Promise((resolve) => raw.once('close', resolve));
+  t.equal(await stat(legate, 'http.h2in.downstream_cx_protocol_error'), 1);
+});
