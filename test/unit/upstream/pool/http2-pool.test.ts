@@ -185,3 +185,21 @@ t.test('idle_timeout closes a connection without streams', async (t) => {
   await pool.closed();
   t.equal(setup.gauge('upstream_cx_active'), 0);
 });
+
+t.test('pools are keyed by host and protocol: HTTP/1 and HTTP/2 connections never mix', async (t) => {
+  const options = (upstream: object) => ({ typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', ...upstream } } });
+  const downstream = clusterSetup(t, [1], { raw: options({ use_downstream_protocol_config: { http2_protocol_options: {} } }) });
+  const host = downstream.cluster.hosts[0];
+  const h2 = downstream.cluster.httpPool(host, undefined, 'HTTP/2');
+  const h1 = downstream.cluster.httpPool(host, undefined, 'HTTP/1.1');
+  t.equal(h2.constructor.name, 'Http2Pool', 'an HTTP/2 request: the HTTP/2 pool');
+  t.equal(h1.constructor.name, 'Http1Pool', 'an HTTP/1.1 request: the HTTP/1 pool');
+  t.equal(downstream.cluster.httpPool(host, undefined, 'HTTP/2'), h2, 'one HTTP/2 pool per host');
+  t.equal(downstream.cluster.httpPool(host), h1, 'no protocol given: HTTP/1');
+  const explicit = clusterSetup(t, [1], { raw: options({ explicit_http_config: { http2_protocol_options: {} } }) });
+  const pool = explicit.cluster.httpPool(explicit.cluster.hosts[0], undefined, 'HTTP/1.1');
+  t.equal(pool.constructor.name, 'Http2Pool', 'explicit HTTP/2 whatever the downstream spoke');
+  t.equal(explicit.cluster.httpPool(explicit.cluster.hosts[0], undefined, 'HTTP/2'), pool);
+  const plain = clusterSetup(t, [1], {});
+  t.equal(plain.cluster.httpPool(plain.cluster.hosts[0], undefined, 'HTTP/2').constructor.name, 'Http1Pool', 'HTTP/1 clusters stay HTTP/1');
+});
