@@ -272,8 +272,9 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
       this.stream.resetStream();
       return;
     }
-    // A reused keep-alive connection the upstream had closed before any byte came back: the
-    // request goes again on a fresh connection, once, as Envoy does; it is not a retry.
+    // A reused keep-alive connection the upstream had closed before any byte came back, or a
+    // stream the upstream refused unprocessed (HTTP/2 REFUSED_STREAM, GOAWAY): the request goes
+    // again on a fresh connection, once; it is not a retry.
     if (resendable && this.canReplay()) {
       this.attempt = null;
       this.sendAttempt(true);
