@@ -51,6 +51,8 @@ const EMPTY = Buffer.alloc(0);
 const NGHTTP2_ERR_FLOODED = -904;
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
+function ignoreError(): void {}
+
 /** Envoy's reasonToReset: refused streams say so, everything else is NO_ERROR. */
 function resetCode(reason: StreamResetReason): number {
   return reason === 'refused-stream' ? constants.NGHTTP2_REFUSED_STREAM : constants.NGHTTP2_NO_ERROR;
@@ -105,6 +107,7 @@ export class Http2ServerConnection implements ServerConnection {
   private onStream(h2: ServerHttp2Stream, flags: number, raw: string[]): void {
     this.started = true;
     if (this.draining) {
+      h2.on('error', ignoreError); // node turns our non-zero RST_STREAM code into a stream error
       h2.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
