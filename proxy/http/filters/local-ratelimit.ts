@@ -15,6 +15,7 @@ import type { Counter, Store } from '../../stats/index.ts';
 import { GrpcStatus } from '../../grpc/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
+import { chance } from './chance.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
 /** One LocalRateLimitConfig made runnable: its bucket(s), stats and header operations. */
@@ -63,10 +64,6 @@ class LocalRateLimiter {
 // Per-route configs are compiled on first use and live as long as their route config: Envoy
 // keeps one bucket per per-route config, whichever listener's filter reaches it.
 const perRoute = new WeakMap<LocalRateLimitConfig, LocalRateLimiter>();
-
-function chance(percent: number): boolean {
-  return percent >= 100 || (percent > 0 && Math.random() * 100 < percent);
-}
 
 export class LocalRateLimitFilter implements HttpFilterInstance {
   private readonly name: string;
