@@ -34,8 +34,8 @@ t.test('ingress: listener, HCM, inline routes, filters, clusters', async (t) => 
     'envoy.filters.http.local_ratelimit',
     'envoy.filters.http.ratelimit',
     'envoy.filters.http.router',
-  ], 'the optional unknown cors filter is skipped');
-  t.ok(boot.warnings.some((w) => w.includes("optional filter 'envoy.filters.http.cors'") && w.includes('skipped')));
+  ], 'the optional unknown buffer filter is skipped');
+  t.ok(boot.warnings.some((w) => w.includes("optional filter 'envoy.filters.http.buffer'") && w.includes('skipped')));
   t.ok(boot.warnings.includes('layered_runtime: ignored by Legate'));
   t.same(hcm.httpFilters[0].config, { headers: [], downstreamNodes: [], delay: { headerDelay: true, percent: 100 } });
   t.match(hcm.httpFilters[1].config, {

@@ -1,6 +1,7 @@
 // The proto-schema check: proto3 JSON mapping, proto-loader's shapes, validate rules.
 import t from 'tap';
 import { ConfigError, checkMessage, checkResource } from '../../../proxy/config/index.ts';
+import { HTTP_FILTER_TYPES } from '../../../proxy/config/extensions.ts';
 
 const CLUSTER = 'envoy.config.cluster.v3.Cluster';
 
@@ -83,9 +84,9 @@ t.test('errors', async (t) => {
   t.equal(error(() => checkMessage({ name: 'c', lb_policy: 99 }, CLUSTER)),
     'lb_policy: unknown value 99 for enum envoy.config.cluster.v3.Cluster.LbPolicy (use one of ROUND_ROBIN, LEAST_REQUEST, RING_HASH, RANDOM, MAGLEV, CLUSTER_PROVIDED, LOAD_BALANCING_POLICY_CONFIG)');
   t.equal(error(() => checkMessage({ name: 'f', typed_config: { suppress_envoy_headers: true } }, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter')),
-    'typed_config: missing "@type" (add "@type": type.googleapis.com/<message> (one of envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.grpc_stats.v3.FilterConfig, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, envoy.extensions.filters.http.ratelimit.v3.RateLimit, envoy.extensions.filters.http.router.v3.Router))');
+    `typed_config: missing "@type" (add "@type": type.googleapis.com/<message> (one of ${HTTP_FILTER_TYPES.join(', ')}))`);
   t.equal(error(() => checkMessage({ name: 'f', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 'x', cluster: 'c' } }, 'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter')),
-    "typed_config: type 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' is not accepted here (Legate supports here: envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.grpc_stats.v3.FilterConfig, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, envoy.extensions.filters.http.ratelimit.v3.RateLimit, envoy.extensions.filters.http.router.v3.Router)");
+    `typed_config: type 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy' is not accepted here (Legate supports here: ${HTTP_FILTER_TYPES.join(', ')})`);
   t.equal(error(() => checkMessage('nope', CLUSTER)), 'expected an object (envoy.config.cluster.v3.Cluster), got the string "nope" (fix the value\'s type)');
   t.equal(error(() => checkResource({ '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: 'l' }, CLUSTER, 'resources[0]')),
     "resources[0]: type 'envoy.config.listener.v3.Listener' is not accepted here (Legate supports here: envoy.config.cluster.v3.Cluster)");
