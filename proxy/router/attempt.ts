@@ -95,6 +95,11 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     this.owner.onAttemptError(this, poolFailureReason(reason), false);
   }
 
+  /** The request's headers went to the upstream (a pool stream was ready). */
+  get requestStarted(): boolean {
+    return this.encoder !== null;
+  }
+
   // ---- the request, towards the upstream ----
 
   encodeHead(head: RequestHeaders, endStream: boolean): void {

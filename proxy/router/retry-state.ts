@@ -74,10 +74,14 @@ export class RetryState {
     return false;
   }
 
-  /** Whether a failure without response headers is to be retried. */
-  retriableReset(reason: ResetReason): boolean {
+  /**
+   * Whether a failure without response headers is to be retried; requestStarted: the request's
+   * headers went to the upstream (reset-before-request retries only when they did not).
+   */
+  retriableReset(reason: ResetReason, requestStarted: boolean): boolean {
     const on = this.retryOn;
     if (reason === 'overflow') return false;
+    if (!requestStarted && on.has('reset-before-request')) return true;
     if (on.has('5xx') || on.has('gateway-error')) return true;
     if (reason === 'connect-failure') return on.has('connect-failure') || on.has('reset');
     if (reason === 'refused-stream') return on.has('refused-stream') || on.has('reset');

@@ -280,7 +280,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
       this.sendAttempt(true);
       return;
     }
-    if (this.retry !== null && this.retry.retriableReset(reason) && this.canReplay() && this.tryRetry()) return;
+    if (this.retry !== null && this.retry.retriableReset(reason, attempt.requestStarted) && this.canReplay() && this.tryRetry()) return;
     const reply = failureReply(reason);
     this.finishLocal(reply.status, reply.body, reply.flag, reply.details, reason === 'overflow' ? this.overloadedHeaders() : undefined);
   }

@@ -36,3 +36,13 @@ t.test('x-envoy-ratelimited answers are retried for envoy-ratelimited only', asy
   t.ok(limited.retriableResponse(429, { 'x-envoy-ratelimited': 'true' }));
   t.notOk(limited.retriableResponse(429, {}));
 });
+
+t.test('reset-before-request retries only a reset before the request went out', async (t) => {
+  const state = RetryState.create(policy(['reset-before-request']), {}, false)!;
+  t.ok(state.retriableReset('connect-failure', false), 'no connection: nothing was sent');
+  t.ok(state.retriableReset('per-try-timeout', false), 'still waiting for a connection');
+  t.notOk(state.retriableReset('reset', true), 'the request went out');
+  t.notOk(state.retriableReset('overflow', false), 'never an overflow');
+  const reset = RetryState.create(policy(['reset']), {}, false)!;
+  t.ok(reset.retriableReset('reset', true));
+});
