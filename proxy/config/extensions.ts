@@ -4,11 +4,20 @@
 export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
+export const NETWORK_RBAC_TYPE = 'envoy.extensions.filters.network.rbac.v3.RBAC';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const LOCAL_RATELIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
 export const RATELIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimit';
 export const GRPC_STATS_TYPE = 'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig';
+export const CORS_TYPE = 'envoy.extensions.filters.http.cors.v3.Cors';
+export const CORS_POLICY_TYPE = 'envoy.extensions.filters.http.cors.v3.CorsPolicy';
+export const COMPRESSOR_TYPE = 'envoy.extensions.filters.http.compressor.v3.Compressor';
+export const GZIP_COMPRESSOR_TYPE = 'envoy.extensions.compression.gzip.compressor.v3.Gzip';
+export const BROTLI_COMPRESSOR_TYPE = 'envoy.extensions.compression.brotli.compressor.v3.Brotli';
+export const ZSTD_COMPRESSOR_TYPE = 'envoy.extensions.compression.zstd.compressor.v3.Zstd';
+export const RBAC_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+export const RBAC_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
 export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
 export const FILE_LOG_TYPE = 'envoy.extensions.access_loggers.file.v3.FileAccessLog';
@@ -24,9 +33,9 @@ export const DOWNSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Do
 export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
-export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE];
-export const HTTP_FILTER_TYPES = [FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, ROUTER_TYPE];
-export const PER_ROUTE_TYPES = [FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE];
+export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
+export const PER_ROUTE_TYPES = [CORS_POLICY_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
 
@@ -50,6 +59,8 @@ export const ANY_PLACES: Record<string, string[]> = {
 export const TYPE_BY_FILTER_NAME: Record<string, string> = {
   'envoy.filters.http.router': ROUTER_TYPE,
   'envoy.router': ROUTER_TYPE,
+  'envoy.filters.http.cors': CORS_TYPE,
+  'envoy.cors': CORS_TYPE,
   'envoy.filters.listener.original_dst': ORIGINAL_DST_TYPE,
   'envoy.listener.original_dst': ORIGINAL_DST_TYPE,
   'envoy.filters.listener.tls_inspector': TLS_INSPECTOR_TYPE,

@@ -156,6 +156,7 @@ export interface RouteAction {
   rateLimits?: RateLimitPolicy[]; // descriptors for the ratelimit filter (route.v3.RateLimit)
   includeVhRateLimits?: boolean; // also apply the virtual host's rate_limits (false unless set)
   clusterNotFoundResponseCode?: number; // 503 (SERVICE_UNAVAILABLE) unless given: 404 or 500
+  cors?: CorsPolicy; // the older route.v3.CorsPolicy; the cors filter reads it when no typed_per_filter_config has one
 }
 
 export interface RedirectAction {
@@ -195,6 +196,7 @@ export interface VirtualHost {
   includeRequestAttemptCount: boolean;
   includeAttemptCountInResponse: boolean;
   rateLimits?: RateLimitPolicy[];
+  cors?: CorsPolicy; // the older route.v3.CorsPolicy, as RouteAction.cors
 }
 
 // route.v3.RateLimit: the actions that build one descriptor for the ratelimit filter.
@@ -221,7 +223,7 @@ export interface RouteConfig {
 export interface HttpFilter {
   name: string; // the configured name, e.g. 'envoy.filters.http.router'
   type: string; // the typed_config @type, e.g. 'envoy.extensions.filters.http.router.v3.Router'
-  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig, GrpcStatsConfig
+  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig, GrpcStatsConfig, CompressorConfig, {} for cors
 }
 
 // envoy.filters.http.grpc_stats: which calls get counters of their own service and method.
@@ -230,6 +232,27 @@ export interface GrpcStatsConfig {
   allowlist: { service: string; methods: string[] }[]; // individual_method_stats_allowlist
   replaceDotsInGrpcServiceName: boolean; // with stats_for_all_methods: '.' in the service becomes '_'
 }
+
+// envoy.filters.http.compressor: responses compressed with one library (Envoy's defaults applied).
+export interface CompressorConfig {
+  libraryName: string; // compressor_library.name: part of the stat names
+  library: CompressorLibrary;
+  chooseFirst: boolean; // wins a tie of q-values against the other compressors of the chain
+  response: {
+    enabled: boolean; // common_config.enabled's default_value (true unless given)
+    minContentLength: number; // 30 unless given
+    contentTypes: string[]; // lower case; Envoy's default list unless given
+    disableOnEtagHeader: boolean;
+    removeAcceptEncodingHeader: boolean;
+    statsUnder: string; // 'response.' when response_direction_config is set, else '' (Envoy's stat names)
+  };
+}
+
+// The compressor libraries, their fields in the units node:zlib takes.
+export type CompressorLibrary =
+  | { kind: 'gzip'; level: number; strategy: number; memoryLevel: number; windowBits: number; chunkSize: number } // level -1: zlib's default
+  | { kind: 'brotli'; quality: number; windowBits: number; inputBlockBits: number; mode: number; disableLiteralContextModeling: boolean; chunkSize: number }
+  | { kind: 'zstd'; level: number; strategy: number; checksum: boolean; chunkSize: number }; // strategy 0: zstd's choice
 
 export type AccessLogFormat =
   | { kind: 'text'; template: string } // Envoy's default format when not given
@@ -405,6 +428,7 @@ export interface FilterChain {
   network: NetworkFilter; // the terminal network filter; Legate supports one per chain
   tls?: DownstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   transportSocketConnectTimeoutMs?: number; // the TLS handshake's deadline (absent: Legate's 15 s guard; 0 = none)
+  rbac?: NetworkRbacConfig[]; // envoy.filters.network.rbac filters before the terminal one, in order
 }
 
 export interface ListenerFilter {
@@ -660,7 +684,68 @@ export interface RateLimitPerRouteConfig {
   vhRateLimits: 'OVERRIDE' | 'INCLUDE' | 'IGNORE';
 }
 
+// One scope's CORS policy: cors.v3.CorsPolicy in typed_per_filter_config, or the older
+// route.v3.CorsPolicy. The cors filter takes each field from the most specific scope that sets it.
+export interface CorsPolicy {
+  allowOrigins: StringMatcher[];
+  allowMethods: string; // '' = unset; '*' echoes access-control-request-method
+  allowHeaders: string; // '' = unset; '*' echoes access-control-request-headers
+  exposeHeaders: string; // '' = unset
+  maxAge: string; // '' = unset
+  allowCredentials?: boolean; // absent = unset
+  allowPrivateNetworkAccess?: boolean;
+  forwardNotMatchingPreflights?: boolean; // absent = unset (true when no scope sets it)
+  filterEnabledPercent: number; // 100 unless filter_enabled
+  shadowEnabledPercent: number; // 0 unless shadow_enabled: origins are checked and counted, not enforced
+}
+
 // route.v3.FilterConfig with disabled: true turns the named filter off for that scope.
 export interface FilterDisabled {
   disabled: true;
+}
+
+// ---- RBAC (envoy.config.rbac.v3, shared by the HTTP and network rbac filters) ----
+
+export interface RbacRules {
+  action: 'ALLOW' | 'DENY';
+  policies: RbacPolicy[]; // in lexicographic order of name, as Envoy evaluates them
+}
+
+export interface RbacPolicy {
+  name: string;
+  permissions: RbacPermission[]; // any of
+  principals: RbacPrincipal[]; // any of
+}
+
+export type RbacPermission =
+  | { kind: 'any' }
+  | { kind: 'and' | 'or'; rules: RbacPermission[] }
+  | { kind: 'not'; rule: RbacPermission }
+  | { kind: 'header'; matcher: HeaderMatcher }
+  | { kind: 'url_path'; matcher: StringMatcher } // the path without query and fragment
+  | { kind: 'destination_ip'; range: CidrRange }
+  | { kind: 'destination_port'; port: number }
+  | { kind: 'destination_port_range'; start: number; end: number } // [start, end)
+  | { kind: 'requested_server_name'; matcher: StringMatcher };
+
+export type RbacPrincipal =
+  | { kind: 'any' }
+  | { kind: 'and' | 'or'; ids: RbacPrincipal[] }
+  | { kind: 'not'; id: RbacPrincipal }
+  | { kind: 'authenticated'; principalName?: StringMatcher } // absent: any TLS peer
+  | { kind: 'direct_remote_ip' | 'remote_ip'; range: CidrRange } // source_ip is direct_remote_ip
+  | { kind: 'header'; matcher: HeaderMatcher }
+  | { kind: 'url_path'; matcher: StringMatcher };
+
+// envoy.filters.http.rbac (also its RBACPerRoute's rbac: no rules there allows everything).
+export interface RbacConfig {
+  rules?: RbacRules; // absent: every request is allowed
+  shadowRules?: RbacRules; // evaluated and counted, never enforced
+  rulesStatPrefix: string;
+  shadowRulesStatPrefix: string;
+}
+
+// envoy.filters.network.rbac: checked once per connection (enforcement_type ONE_TIME_ON_FIRST_BYTE).
+export interface NetworkRbacConfig extends RbacConfig {
+  statPrefix: string;
 }

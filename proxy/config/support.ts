@@ -60,6 +60,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.listener.v3.Filter': ['name typed_config', ''],
   'envoy.config.listener.v3.ListenerFilter': ['name typed_config', ''],
   'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
+  // Checked once per connection; the translator rejects CONTINUOUS enforcement.
+  'envoy.extensions.filters.network.rbac.v3.RBAC': ['rules shadow_rules stat_prefix shadow_rules_stat_prefix enforcement_type', ''],
   // ---- transport sockets (TLS) ----
   'envoy.config.core.v3.TransportSocket': ['name typed_config', ''],
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': ['common_tls_context require_client_certificate', ''],
@@ -140,8 +142,35 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute': ['vh_rate_limits', ''],
+  // RBAC: policies only; the matcher trees (matcher, shadow_matcher) are not built.
+  'envoy.extensions.filters.http.rbac.v3.RBAC': ['rules shadow_rules rules_stat_prefix shadow_rules_stat_prefix track_per_rule_stats', ''],
+  'envoy.extensions.filters.http.rbac.v3.RBACPerRoute': ['rbac', ''],
+  // Not built: audit_logging_options; Policy's CEL condition and checked_condition; the metadata,
+  // filter_state and extension (matcher, uri_template) rules: Legate keeps no dynamic metadata.
+  'envoy.config.rbac.v3.RBAC': ['action policies', ''],
+  'envoy.config.rbac.v3.Policy': ['permissions principals', ''],
+  'envoy.config.rbac.v3.Permission': [
+    'and_rules or_rules any header url_path destination_ip destination_port destination_port_range not_rule requested_server_name',
+    '',
+  ],
+  'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id', ''],
+  'envoy.config.rbac.v3.Principal.Authenticated': ['principal_name', ''],
+  'envoy.type.matcher.v3.PathMatcher': ['path', ''],
+  'envoy.extensions.filters.http.cors.v3.CorsPolicy': [
+    `allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials
+     filter_enabled shadow_enabled allow_private_network_access forward_not_matching_preflights`,
+    '',
+  ],
   // Not built: emit_filter_state (Legate keeps no filter state), enable_upstream_stats.
   'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name', ''],
+  // Compressing request bodies is not built (the translator rejects an enabled request_direction_config).
+  'envoy.extensions.filters.http.compressor.v3.Compressor': [
+    `compressor_library response_direction_config request_direction_config choose_first
+     content_length content_type disable_on_etag_header remove_accept_encoding_header runtime_enabled`,
+    '',
+  ],
+  // Not built: dictionary (node:zlib's zstd takes none).
+  'envoy.extensions.compression.zstd.compressor.v3.Zstd': ['compression_level enable_checksum strategy chunk_size', ''],
   // ---- access logs ----
   'envoy.config.accesslog.v3.AccessLog': ['name filter typed_config', ''],
   'envoy.config.accesslog.v3.AccessLogFilter': [
@@ -169,7 +198,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.route.v3.VirtualHost': [
     `name domains routes request_headers_to_add request_headers_to_remove response_headers_to_add
      response_headers_to_remove typed_per_filter_config include_request_attempt_count
-     include_attempt_count_in_response retry_policy rate_limits require_tls`,
+     include_attempt_count_in_response retry_policy rate_limits require_tls cors`,
     'metadata virtual_clusters include_is_timeout_retry_header per_request_buffer_limit_bytes',
   ],
   'envoy.config.route.v3.Route': [
@@ -187,11 +216,15 @@ const table: Record<string, [supported: string, ignored: string]> = {
     `cluster cluster_header weighted_clusters prefix_rewrite regex_rewrite host_rewrite_literal auto_host_rewrite
      host_rewrite_header timeout idle_timeout retry_policy request_mirror_policies hash_policy upgrade_configs
      max_stream_duration rate_limits include_vh_rate_limits priority cluster_not_found_response_code
-     max_grpc_timeout grpc_timeout_offset`,
+     max_grpc_timeout grpc_timeout_offset cors`,
     'early_data_policy',
   ],
+  'envoy.config.route.v3.CorsPolicy': [
+    `allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials
+     filter_enabled shadow_enabled allow_private_network_access forward_not_matching_preflights`,
+    '',
+  ],
   'envoy.config.route.v3.RouteAction.MaxStreamDuration': ['max_stream_duration grpc_timeout_header_max grpc_timeout_header_offset', ''],
-
   'envoy.config.route.v3.RouteAction.RequestMirrorPolicy': ['cluster runtime_fraction', 'trace_sampled disable_shadow_host_suffix_append'],
   'envoy.config.route.v3.RouteAction.HashPolicy': ['header cookie connection_properties query_parameter terminal', ''],
   'envoy.config.route.v3.RouteAction.HashPolicy.Header': ['header_name', ''],
@@ -287,7 +320,6 @@ const support = new Map<string, FieldSupport>(
   Object.entries(table).map(([type, [supported, ignored]]) => [type, { supported: words(supported), ignored: words(ignored) }]),
 );
 
-export type FieldVerdict = 'supported' | 'ignored' | 'unsupported';
 // Fields of current Envoy that the proto set Legate validates with (@grpc/grpc-js-xds's) does not
 // have yet, and that are harmless to ignore: tuning of what Legate does its own way.
 const newerThanProtos: Record<string, string[]> = {
@@ -300,6 +332,7 @@ export function newerIgnoredField(typeName: string, field: string): boolean {
   return newerThanProtos[typeName]?.includes(field) ?? false;
 }
 
+export type FieldVerdict = 'supported' | 'ignored' | 'unsupported';
 
 export function fieldSupport(typeName: string, field: string): FieldVerdict {
   const entry = support.get(typeName);

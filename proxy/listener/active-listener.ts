@@ -8,15 +8,12 @@ import { TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
 import { TlsInspector } from './tls-inspector.ts';
+import { withNetworkRbac } from './rbac-filter.ts';
+import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, SslStats } from '../transport/index.ts';
 
-export interface ChainHandler {
-  /** Takes ownership of an accepted connection. */
-  onConnection(socket: net.Socket, facts: ConnectionFacts): void;
-  /** Asks this handler's connections to finish: idle ones close now, busy ones after their request. */
-  drain(): void;
-}
+export type { ChainHandler } from './chain-handler.ts';
 
 export type ChainHandlerFactory = (chain: FilterChain, listener: Listener) => ChainHandler;
 
@@ -226,7 +223,13 @@ function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous:
         sameButTls = handler;
       }
     }
-    handlers.set(chain, reused ?? withTransportSocket(sameButTls !== undefined ? innerOf(sameButTls) : factory(chain, config), chain, config, store));
+    if (reused !== undefined) {
+      handlers.set(chain, reused);
+      continue;
+    }
+    // The RBAC filters run on the (secure) socket the terminal filter gets.
+    const inner = sameButTls !== undefined ? innerOf(sameButTls) : withNetworkRbac(factory(chain, config), chain, store);
+    handlers.set(chain, withTransportSocket(inner, chain, config, store));
   }
   return handlers;
 }

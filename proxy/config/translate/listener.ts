@@ -5,13 +5,15 @@ import {
   CONNECTION_LIMIT_TYPE,
   HCM_TYPE,
   LISTENER_FILTER_TYPES,
+  NETWORK_RBAC_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, NetworkFilter, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpConnectionManager } from './http-connection-manager.ts';
+import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
 
@@ -80,6 +82,7 @@ function translateFilterChain(
   const filters = list(raw, 'filters');
   if (filters.length === 0) reject(filtersPath, 'the filter chain has no filters', 'add an http_connection_manager or tcp_proxy filter');
   let network: NetworkFilter | undefined;
+  const rbac: NetworkRbacConfig[] = [];
   filters.forEach((filter, i) => {
     const filterPath = indexPath(filtersPath, i);
     const config = obj(filter, 'typed_config');
@@ -92,6 +95,8 @@ function translateFilterChain(
     if (type === CONNECTION_LIMIT_TYPE) {
       const max = num(config, 'max_connections', 0);
       built.connectionLimit = built.connectionLimit === undefined ? max : Math.min(built.connectionLimit, max);
+    } else if (type === NETWORK_RBAC_TYPE) {
+      rbac.push(networkRbacConfig(config, configPath));
     } else if (type === HCM_TYPE) {
       const { hcm, routeConfig } = translateHttpConnectionManager(config, configPath, ctx, inlineName);
       if (routeConfig !== undefined) routeConfigs.push(routeConfig);
@@ -118,6 +123,7 @@ function translateFilterChain(
     }
     filterChain.tls = tls;
   }
+  if (rbac.length > 0) filterChain.rbac = rbac;
   if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);
   return filterChain;
 }

@@ -69,6 +69,14 @@ const EXCEPTIONS: readonly string[] = [
   'http-filter -> codec',
   // %GRPC_STATUS% reads gRPC's status codes.
   'access-log -> grpc',
+  // RBAC's engine serves the HTTP filter and the network filter; it matches with the router's
+  // string and header matchers, reads the TLS peer and counts Envoy's rbac stats.
+  'http -> rbac',
+  'listener -> rbac',
+  'rbac -> config/model',
+  'rbac -> router',
+  'rbac -> stats',
+  'rbac -> transport',
 ];
 
 /** The part a source file belongs to: its top folder, proxy/'s subfolder, cli for proxy/cli.ts. */

@@ -1,0 +1,102 @@
+// The rbac filters translated: the HTTP filter with Istio's policy shapes (policies in name
+// order), RBACPerRoute overrides, the network filter before a tcp_proxy, and what Legate refuses
+// by name (CEL conditions, metadata rules, matcher trees, LOG, CONTINUOUS enforcement).
+import t from 'tap';
+import { translateBootstrap } from '../../../proxy/config/index.ts';
+import type { HttpConnectionManager, NetworkRbacConfig, RbacConfig } from '../../../proxy/config/model.ts';
+import { bootstrap, httpListener, ROUTER_TYPE, routes, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
+
+const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+const NETWORK_RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.network.rbac.v3.RBAC';
+
+const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
+const rbacFilter = (config: object) => ({ name: 'envoy.filters.http.rbac', typed_config: { '@type': RBAC_TYPE, ...config } });
+
+function translateHttp(config: object, routeList: object[] = [{ match: { prefix: '/' }, route: { cluster: 'c' } }]) {
+  const boot = translateBootstrap(bootstrap([httpListener('l', routes(routeList), { http_filters: [rbacFilter(config), router] })], [staticCluster('c', [{ port: 1 }])]));
+  const hcm = boot.listeners[0].filterChains[0].network as HttpConnectionManager;
+  return { rbac: hcm.httpFilters[0].config as RbacConfig, routeConfig: boot.routeConfigs[hcm.routeConfigName] };
+}
+
+function tcpListener(filters: object[]) {
+  return {
+    name: 'tcp',
+    address: socketAddress('127.0.0.1', 0),
+    filter_chains: [{ filters: [...filters, { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'tcp', cluster: 'c' } }] }],
+  };
+}
+
+const istioAllow = {
+  rules: {
+    action: 'ALLOW',
+    policies: {
+      'ns[default]-policy[allow-sleep]-rule[0]': {
+        permissions: [{ and_rules: { rules: [{ or_rules: { rules: [{ header: { name: ':method', string_match: { exact: 'GET' } } }] } }] } }],
+        principals: [{ and_ids: { ids: [{ or_ids: { ids: [{ authenticated: { principal_name: { exact: 'spiffe://cluster.local/ns/default/sa/sleep' } } }] } }] } }],
+      },
+      'ns[default]-policy[a-first]-rule[0]': {
+        permissions: [{ not_rule: { url_path: { path: { prefix: '/admin' } } } }, { destination_port_range: { start: 80, end: 90 } }],
+        principals: [{ remote_ip: { address_prefix: '10.0.0.0', prefix_len: 8 } }, { source_ip: { address_prefix: '::1', prefix_len: 128 } }],
+      },
+    },
+  },
+  shadow_rules: { action: 'DENY', policies: { dry: { permissions: [{ requested_server_name: { suffix: '.local' } }], principals: [{ direct_remote_ip: { address_prefix: '127.0.0.1' } }] } } },
+  shadow_rules_stat_prefix: 'istio_dry_run_allow_',
+};
+
+t.test('the HTTP filter with Istio-shaped policies', async (t) => {
+  const { rbac } = translateHttp(istioAllow);
+  t.equal(rbac.rules?.action, 'ALLOW');
+  t.same(rbac.rules?.policies.map((p) => p.name), ['ns[default]-policy[a-first]-rule[0]', 'ns[default]-policy[allow-sleep]-rule[0]'], 'in name order');
+  t.same(rbac.rules?.policies[1].principals[0], {
+    kind: 'and',
+    ids: [{ kind: 'or', ids: [{ kind: 'authenticated', principalName: { kind: 'exact', value: 'spiffe://cluster.local/ns/default/sa/sleep', ignoreCase: false } }] }],
+  });
+  t.same(rbac.rules?.policies[0].permissions, [
+    { kind: 'not', rule: { kind: 'url_path', matcher: { kind: 'prefix', value: '/admin', ignoreCase: false } } },
+    { kind: 'destination_port_range', start: 80, end: 90 },
+  ]);
+  t.same(rbac.rules?.policies[0].principals[1], { kind: 'direct_remote_ip', range: { addressPrefix: '::1', prefixLen: 128 } }, 'source_ip is the direct peer');
+  t.same(rbac.shadowRules?.policies[0].principals[0], { kind: 'direct_remote_ip', range: { addressPrefix: '127.0.0.1', prefixLen: 0 } });
+  t.equal(rbac.shadowRulesStatPrefix, 'istio_dry_run_allow_');
+  t.same(translateHttp({}).rbac, { rulesStatPrefix: '', shadowRulesStatPrefix: '' }, 'no rules: allow everything');
+});
+
+t.test('RBACPerRoute overrides and disables', async (t) => {
+  const { routeConfig } = translateHttp(istioAllow, [
+    { match: { prefix: '/open' }, route: { cluster: 'c' }, typed_per_filter_config: { 'envoy.filters.http.rbac': { '@type': PER_ROUTE_TYPE } } },
+    {
+      match: { prefix: '/' },
+      route: { cluster: 'c' },
+      typed_per_filter_config: { 'envoy.filters.http.rbac': { '@type': PER_ROUTE_TYPE, rbac: { rules: { action: 'DENY', policies: { p: { permissions: [{ any: true }], principals: [{ any: true }] } } } } } },
+    },
+  ]);
+  const [open, deny] = routeConfig.virtualHosts[0].routes.map((r) => r.typedPerFilterConfig['envoy.filters.http.rbac'] as RbacConfig);
+  t.same(open, { rulesStatPrefix: '', shadowRulesStatPrefix: '' });
+  t.equal(deny.rules?.action, 'DENY');
+});
+
+t.test('the network filter before a tcp_proxy', async (t) => {
+  const config = { '@type': NETWORK_RBAC_TYPE, stat_prefix: 'tcp.', rules: { action: 'DENY', policies: { sni: { permissions: [{ requested_server_name: { exact: 'bad.example' } }], principals: [{ any: true }] } } } };
+  const boot = translateBootstrap(bootstrap([tcpListener([{ name: 'envoy.filters.network.rbac', typed_config: config }])], [staticCluster('c', [{ port: 1 }])]));
+  const rbac = boot.listeners[0].filterChains[0].rbac as NetworkRbacConfig[];
+  t.equal(rbac.length, 1);
+  t.equal(rbac[0].statPrefix, 'tcp.');
+  t.same(rbac[0].rules?.policies[0].permissions, [{ kind: 'requested_server_name', matcher: { kind: 'exact', value: 'bad.example', ignoreCase: false } }]);
+  t.equal(boot.listeners[0].filterChains[0].network.kind, 'tcp_proxy');
+});
+
+t.test('refused by name', async (t) => {
+  const policy = (extra: object) => ({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], ...extra } } } });
+  t.throws(() => translateHttp(policy({ condition: { const_expr: { bool_value: true } } })), /condition.*not supported by Legate/);
+  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ metadata: { filter: 'f', path: [{ key: 'k' }], value: { present_match: true } } }], principals: [{ any: true }] } } } }), /metadata.*not supported by Legate/);
+  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'k', string_match: { exact: 'v' } } }] } } } }), /filter_state.*not supported by Legate/);
+  t.throws(() => translateHttp({ rules: { action: 'LOG' } }), /action LOG is not supported by Legate/);
+  t.throws(() => translateHttp({ matcher: { matcher_list: { matchers: [] } } }), /matcher.*not supported by Legate/);
+  t.throws(() => translateHttp({ track_per_rule_stats: true }), /not supported by Legate/);
+  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [], principals: [{ any: true }] } } } }), /permissions: required field is missing.*give at least 1/);
+  const network = (extra: object) => tcpListener([{ name: 'envoy.filters.network.rbac', typed_config: { '@type': NETWORK_RBAC_TYPE, ...extra } }]);
+  t.throws(() => translateBootstrap(bootstrap([network({ stat_prefix: 't', enforcement_type: 'CONTINUOUS' })], [staticCluster('c', [{ port: 1 }])])), /CONTINUOUS enforcement is not supported by Legate/);
+  t.throws(() => translateBootstrap(bootstrap([network({})], [staticCluster('c', [{ port: 1 }])])), /stat_prefix/);
+});
