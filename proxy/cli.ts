@@ -67,7 +67,14 @@ export function buildProgram(): Command {
       const boot = loadBootstrap(opts.config);
       if (boot.rateLimitService !== undefined) (await import('./ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
       for (const w of boot.warnings) log(`warning: ${w}`);
-      console.log(`${opts.config}: OK (${boot.listeners.length} listeners, ${boot.clusters.length} clusters, ${Object.keys(boot.routeConfigs).length} route configs)`);
+      const { checkConfigFiles } = await import('./server/config-files.ts');
+      const files = checkConfigFiles(boot);
+      if (files.problems.length > 0) {
+        for (const problem of files.problems) console.error(`legate: ${problem}`);
+        process.exit(1);
+      }
+      const fromFiles = files.listeners + files.clusters > 0 ? `; from files: ${files.listeners} listeners, ${files.clusters} clusters` : '';
+      console.log(`${opts.config}: OK (${boot.listeners.length} listeners, ${boot.clusters.length} clusters, ${Object.keys(boot.routeConfigs).length} route configs${fromFiles})`);
     });
 
   program

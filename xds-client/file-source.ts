@@ -132,23 +132,10 @@ class WatchedFile implements FileSource {
   }
 
   #parse(text: string): ResourceUpdate {
-    const document: unknown = parse(text);
-    if (typeof document !== 'object' || document === null || Array.isArray(document)) {
-      throw new Error('expected a DiscoveryResponse: an object with version_info and resources');
-    }
-    const json = { ...(document as Record<string, unknown>) };
-    // YAML reads an unquoted version such as 1 as a number.
-    if (typeof json.version_info === 'number') json.version_info = String(json.version_info);
-    const type = requireMessage(DISCOVERY_RESPONSE);
-    const response = type.decode(encodeJson(type, json)) as unknown as DiscoveryResponseMessage;
-    const typeUrl = this.#options.typeUrl;
-    if (response.type_url !== '' && typeNameOf(response.type_url) !== typeNameOf(typeUrl)) {
-      throw new Error(`type_url is ${response.type_url}; this file must hold ${typeUrl}`);
-    }
-    const resources = decodeSotwResponse(typeUrl, response, () => true);
+    const { version, resources } = parseDiscoveryFile(text, this.#options.typeUrl);
     const names = new Set(resources.map((r) => r.name));
     const removed = [...this.#subscription.known.keys()].filter((name) => !names.has(name));
-    return { version: response.version_info, resources, removed, complete: true };
+    return { version, resources, removed, complete: true };
   }
 
   #invalid(error: string): UpdateResult {
@@ -161,4 +148,25 @@ class WatchedFile implements FileSource {
     this.#options.logger?.warn(`${this.#options.path}: ${error}; keeping the last good set`);
     return { ok: false, error };
   }
+}
+
+/**
+ * A file's text (YAML or JSON) as the DiscoveryResponse of `typeUrl` it must hold: its version and
+ * decoded resources. Throws a one-line error when it does not parse or holds another type. The
+ * watcher and `legate validate` read files the same way.
+ */
+export function parseDiscoveryFile(text: string, typeUrl: string): Pick<ResourceUpdate, 'version' | 'resources'> {
+  const document: unknown = parse(text);
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new Error('expected a DiscoveryResponse: an object with version_info and resources');
+  }
+  const json = { ...(document as Record<string, unknown>) };
+  // YAML reads an unquoted version such as 1 as a number.
+  if (typeof json.version_info === 'number') json.version_info = String(json.version_info);
+  const type = requireMessage(DISCOVERY_RESPONSE);
+  const response = type.decode(encodeJson(type, json)) as unknown as DiscoveryResponseMessage;
+  if (response.type_url !== '' && typeNameOf(response.type_url) !== typeNameOf(typeUrl)) {
+    throw new Error(`type_url is ${response.type_url}; this file must hold ${typeUrl}`);
+  }
+  return { version: response.version_info, resources: decodeSotwResponse(typeUrl, response, () => true) };
 }

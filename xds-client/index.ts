@@ -2,7 +2,7 @@
 // resources (proto3 JSON, snake_case) and takes an accept or a reject back.
 export { createXdsClient } from './client.ts';
 export type { NodeInfo, XdsClient, XdsClientEvents, XdsClientOptions, XdsClientState, XdsServerOptions } from './client.ts';
-export { createFileSource } from './file-source.ts';
+export { createFileSource, parseDiscoveryFile } from './file-source.ts';
 export type { FileSource, FileSourceOptions } from './file-source.ts';
 export { Backoff } from './backoff.ts';
 export type { BackoffOptions } from './backoff.ts';

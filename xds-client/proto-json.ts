@@ -115,8 +115,10 @@ function fieldFromJson(field: protobuf.FieldBase, value: unknown, path: string):
     return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, fieldValueFromJson(field, item, join(path, key))]));
   }
   if (field.repeated) {
-    if (!Array.isArray(value)) throw new ProtoJsonError(path, 'expected a list');
-    return value.map((item, i) => fieldValueFromJson(field, item, `${path}[${i}]`));
+    // Envoy's loader (protobuf's JSON parser) takes a single value for a repeated field as a list
+    // of one; Envoy's own dynamic-config-fs example writes `filters:` that way.
+    const items = Array.isArray(value) ? value : [value];
+    return items.map((item, i) => fieldValueFromJson(field, item, `${path}[${i}]`));
   }
   return fieldValueFromJson(field, value, path);
 }
@@ -131,6 +133,8 @@ function fieldValueFromJson(field: protobuf.FieldBase, value: unknown, path: str
 function enumFromJson(type: protobuf.Enum, value: unknown, path: string): string | number {
   if (type.fullName === '.google.protobuf.NullValue' && value === null) return 'NULL_VALUE';
   if (typeof value === 'string' && Object.hasOwn(type.values, value)) return value;
+  // Envoy parses enum names case-insensitively.
+  if (typeof value === 'string' && Object.hasOwn(type.values, value.toUpperCase())) return value.toUpperCase();
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   throw new ProtoJsonError(path, `expected one of ${Object.keys(type.values).join(', ')}`);
 }

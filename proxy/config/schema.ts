@@ -228,8 +228,10 @@ function walkField(field: protobuf.Field, value: unknown, path: string, walk: Wa
     return out;
   }
   if (field.repeated) {
-    if (!Array.isArray(value)) throw typeError(path, 'a list', value);
-    return value.map((item, i) => walkSingle(field, item, indexPath(path, i), walk, place));
+    // Envoy's loader (protobuf's JSON parser) takes a single value for a repeated field as a list
+    // of one; Envoy's own examples write `filters:` that way.
+    const items = Array.isArray(value) ? value : [value];
+    return items.map((item, i) => walkSingle(field, item, indexPath(path, i), walk, place));
   }
   return walkSingle(field, value, path, walk, place);
 }

@@ -50,6 +50,37 @@ t.test('validate: broken YAML is one line', async (t) => {
   assertOneLineError(t, await runCli(['validate', '-c', badYaml]), /bad-syntax\.yaml:\d+: invalid YAML/);
 });
 
+// The shape of Envoy's dynamic-config-fs example: listeners and clusters in files, a filter chain's
+// `filters` given as one object (Envoy reads it as a list of one).
+const fileLds = file('lds.yaml', [
+  'resources:',
+  '- "@type": type.googleapis.com/envoy.config.listener.v3.Listener',
+  '  name: listener_0',
+  '  address: { socket_address: { address: 127.0.0.1, port_value: 0 } }',
+  '  filter_chains:',
+  '  - filters:',
+  '      name: envoy.filters.network.http_connection_manager',
+  '      typed_config:',
+  '        "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager',
+  '        stat_prefix: ingress_http',
+  '        http_filters: [{ name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router } }]',
+  '        rds: { route_config_name: local_route, config_source: { path_config_source: { path: ' + JSON.stringify(join(dir, 'rds.yaml')) + ' } } }',
+  '',
+].join('\n'));
+const fileCds = file('cds.yaml', 'resources:\n- "@type": type.googleapis.com/envoy.config.cluster.v3.Cluster\n  name: app\n  type: strict_dns\n  load_assignment: { cluster_name: app, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: localhost, port_value: 8080 } } } }] }] }\n');
+const fileBootstrap = file('files.yaml', `node: { id: a, cluster: b }\ndynamic_resources:\n  lds_config: { path_config_source: { path: ${JSON.stringify(fileLds)} } }\n  cds_config: { path_config_source: { path: ${JSON.stringify(fileCds)} } }\n`);
+
+t.test('validate: the files a bootstrap takes resources from are checked too', async (t) => {
+  file('rds.yaml', 'resources:\n- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration\n  name: local_route\n  virtual_hosts: [{ name: a, domains: ["*"], routes: [{ match: { prefix: / }, route: { cluster: app } }] }]\n');
+  const good = await runCli(['validate', '-c', fileBootstrap]);
+  t.equal(good.code, 0, good.stderr);
+  t.match(good.stdout, /OK \(0 listeners, 0 clusters, 0 route configs; from files: 1 listeners, 1 clusters\)/);
+  file('rds.yaml', 'resources:\n- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration\n  name: other_route\n');
+  assertOneLineError(t, await runCli(['validate', '-c', fileBootstrap]), /rds\.yaml: no route configuration 'local_route' \(listener 'listener_0' names it\)/);
+  file('rds.yaml', 'resources:\n- "@type": type.googleapis.com/envoy.config.route.v3.RouteConfiguration\n  name: local_route\n  virtual_hosts: [{ name: a, domains: "*", routes: [{ match: { prefx: / } }] }]\n');
+  assertOneLineError(t, await runCli(['validate', '-c', fileBootstrap]), /rds\.yaml: resources\[0\]\.virtual_hosts\[0\]\.routes\[0\]\.match\.prefx: unknown field/);
+});
+
 t.test('validate: a missing file is one line', async (t) => {
   assertOneLineError(t, await runCli(['validate', '-c', join(dir, 'nope.yaml')]), /nope\.yaml: cannot read/);
 });

@@ -78,10 +78,10 @@ const cases: Case[] = [
     message: 'static_resources.clusters[0].load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address.port_value: expected a non-negative integer (uint32), got the string "eighty" (fix the value\'s type)',
   },
   {
-    name: 'a list where Envoy wants a list',
-    replace: ['domains: ["*"]', 'domains: "*"'],
-    line: 'domains: "*"',
-    message: `${HCM}.route_config.virtual_hosts[0].domains: expected a list, got the string "*" (fix the value's type)`,
+    name: 'a list item of the wrong type (a single item is a list of one, as in Envoy)',
+    replace: ['domains: ["*"]', 'domains: 8080'],
+    line: 'domains: 8080',
+    message: `${HCM}.route_config.virtual_hosts[0].domains[0]: expected a string, got the number 8080 (fix the value's type)`,
   },
   {
     name: 'bad duration',

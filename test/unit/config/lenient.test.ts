@@ -34,6 +34,20 @@ t.test('hints about transport sockets never suggest removing security', async (t
   })();
   t.match(err, /max_session_keys: field 'max_session_keys' of envoy\.extensions\.transport_sockets\.tls\.v3\.UpstreamTlsContext is not supported by Legate/);
   t.notMatch(err, /remove it/, 'no advice to remove a TLS field');
-  t.throws(() => translateBootstrap({ static_resources: { clusters: [cluster({ transport_socket: { name: 'envoy.transport_sockets.alts' } })] } }),
+  t.throws(() => translateBootstrap({ static_resources: { clusters: [cluster({ type: 'STRICT_DNS', transport_socket: { name: 'envoy.transport_sockets.alts' } })] } }),
     /transport socket 'envoy\.transport_sockets\.alts' is not supported by Legate \(Legate secures connections with envoy\.transport_sockets\.tls only; raw_buffer would send this traffic in plain text\)/);
+});
+
+t.test('a single object where Envoy wants a list is a list of one', async (t) => {
+  const boot = translateBootstrap({
+    static_resources: {
+      listeners: [{
+        name: 'l',
+        address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+        filter_chains: [{ filters: { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy', stat_prefix: 't', cluster: 'a' } } }],
+      }],
+      clusters: [cluster({ type: 'strict_dns' })],
+    },
+  });
+  t.equal(boot.listeners[0].filterChains[0].network.kind, 'tcp_proxy');
 });

@@ -266,3 +266,13 @@ t.test('Any of well-known types keeps its value under "value"', async (t) => {
   const struct = { '@type': `${TYPE}xds.type.v3.TypedStruct`, type_url: 'x/y', value: { a: [1, 'b'] } };
   t.same(anyToJson(anyFromJson(struct)), struct, 'TypedStruct carries a Struct');
 });
+
+t.test('as lenient as Envoy: enum names in any case, a single value for a list', async (t) => {
+  const cluster = requireMessage('envoy.config.cluster.v3.Cluster');
+  const decoded = toJson(cluster, cluster.decode(encodeJson(cluster, { name: 'c', type: 'strict_dns', lb_policy: 'round_robin' })));
+  t.same(decoded, { name: 'c', type: 'STRICT_DNS' }, 'lower-case names map to the enum (ROUND_ROBIN is the default, so it is not written back)');
+  const listener = requireMessage('envoy.config.listener.v3.Listener');
+  // Envoy's dynamic-config-fs example gives a filter chain's `filters` as one object.
+  const single = toJson(listener, listener.decode(encodeJson(listener, { name: 'l', filter_chains: [{ filters: { name: 'envoy.filters.network.tcp_proxy' } }] })));
+  t.same(single, { name: 'l', filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy' }] }] });
+});
