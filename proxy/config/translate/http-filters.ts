@@ -2,6 +2,7 @@
 // into the plain config objects the filters in proxy/http/filters/ run with.
 import { ConfigError, indexPath, joinPath, keyPath } from '../errors.ts';
 import {
+  COMPRESSOR_TYPE,
   FAULT_TYPE,
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
@@ -41,6 +42,7 @@ import {
   strings,
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
+import { compressorConfig } from './compressor.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
   const filters: HttpFilter[] = [];
@@ -86,6 +88,8 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return localRateLimitConfig(config, path);
     case GRPC_STATS_TYPE:
       return grpcStatsConfig(config);
+    case COMPRESSOR_TYPE:
+      return compressorConfig(config, path);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);

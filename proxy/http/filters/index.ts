@@ -3,6 +3,7 @@
 // chain, is added by the connection manager.
 import type { HttpFilter as HttpFilterConfig } from '../../config/model.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
+import { createCompressorFilter } from './compressor.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
@@ -14,6 +15,7 @@ type FilterFactory = (config: unknown, ctx: FilterContext, name: string) => Http
 
 // Keys are the typed_config type names.
 const FACTORIES = new Map<string, FilterFactory>([
+  ['envoy.extensions.filters.http.compressor.v3.Compressor', createCompressorFilter],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],

@@ -1,7 +1,7 @@
-// gRPC end to end: a @grpc/grpc-js client over h2c to Legate, a @grpc/grpc-js server behind it
-// (the cluster speaks HTTP/2: explicit_http_config). Unary, server-streaming, client-streaming and
-// bidi calls; the client's deadline reaching the server as grpc-timeout; a cancel reaching the
-// server; UNAVAILABLE retried (retry_on unavailable); grpc_stats counting the calls.
+// gRPC semantics with grpc-js on both sides (a client over h2c, a server behind an HTTP/2
+// cluster; the plain calls are grpc-js-http2.test.ts's): UNAVAILABLE from the server retried
+// (retry_on unavailable), grpc_timeout_header_max cutting a longer client deadline with the server
+// hearing Legate's grpc-timeout, and grpc_stats counting what the client got, messages included.
 import * as grpc from '@grpc/grpc-js';
 import t from 'tap';
 import { bootstrap, ROUTER_TYPE, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
@@ -13,12 +13,10 @@ const GRPC_STATS_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.grpc_
 const bytes = { requestSerialize: (b: Buffer) => b, requestDeserialize: (b: Buffer) => b, responseSerialize: (b: Buffer) => b, responseDeserialize: (b: Buffer) => b };
 const method = (name: string, requestStream: boolean, responseStream: boolean) => ({ path: `/test.Echo/${name}`, requestStream, responseStream, ...bytes });
 const SERVICE = {
-  unary: method('Unary', false, false),
   flaky: method('Flaky', false, false),
   wait: method('Wait', false, false),
   list: method('List', false, true),
   join: method('Join', true, false),
-  chat: method('Chat', true, true),
 };
 
 // What the server saw of the calls that wait for their end.
@@ -26,7 +24,6 @@ const waited: { deadline: number; cancelled: boolean }[] = [];
 let flakyCalls = 0;
 const server = new grpc.Server();
 server.addService(SERVICE, {
-  unary: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => done(null, call.request),
   flaky: (call: grpc.ServerUnaryCall<Buffer, Buffer>, done: grpc.sendUnaryData<Buffer>) => {
     if (++flakyCalls === 1) done({ code: grpc.status.UNAVAILABLE, details: 'warming up' });
     else done(null, call.request);
@@ -45,10 +42,6 @@ server.addService(SERVICE, {
     call.on('data', (m: Buffer) => parts.push(m.toString()));
     call.on('end', () => done(null, Buffer.from(parts.join('+'))));
   },
-  chat: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
-    call.on('data', (m: Buffer) => call.write(Buffer.from(`re: ${m.toString()}`)));
-    call.on('end', () => call.end());
-  },
 });
 const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
 t.teardown(() => server.forceShutdown());
@@ -60,6 +53,7 @@ const legate = await startLegate(
         'ingress',
         routes([
           { match: { prefix: '/test.Echo/Flaky' }, route: { cluster: 'grpc', retry_policy: { retry_on: 'unavailable', num_retries: 1 } } },
+          { match: { prefix: '/test.Echo/Wait' }, route: { cluster: 'grpc', max_stream_duration: { grpc_timeout_header_max: '0.2s' } } },
           { match: { prefix: '/' }, route: { cluster: 'grpc', timeout: '0s' } },
         ]),
         {
@@ -87,75 +81,44 @@ function unary(path: string, message: string, ms?: number): Promise<{ code: numb
   });
 }
 
-t.test('unary', async (t) => {
-  t.same(await unary('/test.Echo/Unary', 'hello'), { code: 0, details: '', value: 'hello' });
-});
-
-t.test('server streaming', async (t) => {
-  const messages: string[] = [];
-  const status = await new Promise<grpc.StatusObject>((resolve) => {
-    const call = client.makeServerStreamRequest('/test.Echo/List', bytes.requestSerialize, bytes.responseDeserialize, Buffer.alloc(0), new grpc.Metadata(), deadline());
-    call.on('data', (m: Buffer) => messages.push(m.toString()));
-    call.on('error', () => {});
-    call.on('status', resolve);
-  });
-  t.equal(status.code, grpc.status.OK, status.details);
-  t.same(messages, ['one', 'two', 'three']);
-});
-
-t.test('client streaming', async (t) => {
-  const value = await new Promise<string>((resolve, reject) => {
-    const call = client.makeClientStreamRequest('/test.Echo/Join', bytes.requestSerialize, bytes.responseDeserialize, new grpc.Metadata(), deadline(), (err, v) => (err ? reject(err) : resolve(v!.toString())));
-    for (const word of ['a', 'b', 'c']) call.write(Buffer.from(word));
-    call.end();
-  });
-  t.equal(value, 'a+b+c');
-});
-
-t.test('bidi streaming: each answer before the next question', async (t) => {
-  const call = client.makeBidiStreamRequest('/test.Echo/Chat', bytes.requestSerialize, bytes.responseDeserialize, new grpc.Metadata(), deadline());
-  const answers: string[] = [];
-  const next = () => new Promise<string>((resolve) => call.once('data', (m: Buffer) => resolve(m.toString())));
-  for (const q of ['ping', 'pong']) {
-    const answer = next();
-    call.write(Buffer.from(q));
-    answers.push(await answer);
-  }
-  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-  call.end();
-  t.same(answers, ['re: ping', 're: pong']);
-  t.equal((await status).code, grpc.status.OK);
-});
-
-t.test("the client's deadline reaches the server, and its end cancels the server's call", async (t) => {
-  const start = Date.now();
-  const outcome = await unary('/test.Echo/Wait', '', 300);
-  t.equal(outcome.code, grpc.status.DEADLINE_EXCEEDED);
-  t.equal(waited.length, 1);
-  t.ok(waited[0].deadline > start && waited[0].deadline < start + 2000, 'the server knows the deadline (grpc-timeout came through)');
-  await t.resolves(waitUntil(() => waited[0].cancelled), 'the server call is cancelled');
-});
-
-t.test("a client's cancel reaches the server", async (t) => {
-  const call = client.makeUnaryRequest('/test.Echo/Wait', bytes.requestSerialize, bytes.responseDeserialize, Buffer.alloc(0), new grpc.Metadata(), {}, () => {});
-  await waitUntil(() => waited.length === 2);
-  call.cancel();
-  await t.resolves(waitUntil(() => waited[1].cancelled), 'the server call is cancelled');
-});
-
 t.test('UNAVAILABLE from the server is retried', async (t) => {
   t.same(await unary('/test.Echo/Flaky', 'again'), { code: 0, details: '', value: 'again' });
   t.equal(flakyCalls, 2);
 });
 
-t.test('grpc_stats counted the calls', async (t) => {
+t.test("grpc_timeout_header_max cuts the client's longer deadline; the server hears Legate's", async (t) => {
+  const start = Date.now();
+  const outcome = await unary('/test.Echo/Wait', '', 3000);
+  t.equal(outcome.code, grpc.status.DEADLINE_EXCEEDED);
+  t.equal(outcome.details, 'downstream duration timeout', "Legate's answer, not the client's own deadline");
+  t.equal(waited.length, 1);
+  t.ok(waited[0].deadline > start && waited[0].deadline < start + 1000, `the server's deadline is ${waited[0].deadline - start} ms away, not 3 s`);
+  await t.resolves(waitUntil(() => waited[0].cancelled), 'the server call is cancelled');
+});
+
+t.test('grpc_stats counts calls and messages', async (t) => {
+  const messages: string[] = [];
+  await new Promise<void>((resolve) => {
+    const call = client.makeServerStreamRequest('/test.Echo/List', bytes.requestSerialize, bytes.responseDeserialize, Buffer.alloc(0), new grpc.Metadata(), deadline());
+    call.on('data', (m: Buffer) => messages.push(m.toString()));
+    call.on('error', () => {});
+    call.on('status', () => resolve());
+  });
+  t.same(messages, ['one', 'two', 'three']);
+  const joined = await new Promise<string>((resolve, reject) => {
+    const call = client.makeClientStreamRequest('/test.Echo/Join', bytes.requestSerialize, bytes.responseDeserialize, new grpc.Metadata(), deadline(), (err, v) => (err ? reject(err) : resolve(v!.toString())));
+    for (const word of ['a', 'b', 'c']) call.write(Buffer.from(word));
+    call.end();
+  });
+  t.equal(joined, 'a+b+c');
   const counters = (await legate.primary.stats()).counters;
-  t.equal(counters.get('cluster.grpc.grpc.test.Echo.Unary.success'), 1);
+  t.equal(counters.get('cluster.grpc.grpc.test.Echo.List.success'), 1);
   t.equal(counters.get('cluster.grpc.grpc.test.Echo.List.response_message_count'), 3);
   t.equal(counters.get('cluster.grpc.grpc.test.Echo.Join.request_message_count'), 3);
   t.equal(counters.get('cluster.grpc.grpc.test.Echo.Flaky.total'), 1, 'one call');
   t.equal(counters.get('cluster.grpc.grpc.test.Echo.Flaky.success'), 1);
   t.equal(counters.get('cluster.grpc.grpc.test.Echo.Flaky.14'), undefined, 'the UNAVAILABLE the router retried never reached the client');
+  t.equal(counters.get('cluster.grpc.grpc.test.Echo.Wait.4'), 1, "Legate's DEADLINE_EXCEEDED");
 });
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {

@@ -1,0 +1,47 @@
+// The compressor libraries on node:zlib: one streaming compressor per response, flushed after every
+// chunk written (Envoy's State::Flush) so each chunk of the body goes out as soon as it came in,
+// and finished when the body ends.
+import type { Transform } from 'node:stream';
+import zlib from 'node:zlib';
+import type { CompressorLibrary } from '../../../config/model.ts';
+
+/** The content-encoding token a library produces. */
+export function contentEncoding(library: CompressorLibrary): string {
+  return library.kind === 'brotli' ? 'br' : library.kind;
+}
+
+export function createCompressor(library: CompressorLibrary): Transform {
+  const c = zlib.constants;
+  switch (library.kind) {
+    case 'gzip':
+      return zlib.createGzip({
+        flush: c.Z_SYNC_FLUSH,
+        level: library.level,
+        strategy: library.strategy,
+        memLevel: library.memoryLevel,
+        windowBits: library.windowBits,
+        chunkSize: library.chunkSize,
+      });
+    case 'brotli':
+      return zlib.createBrotliCompress({
+        flush: c.BROTLI_OPERATION_FLUSH,
+        chunkSize: library.chunkSize,
+        params: {
+          [c.BROTLI_PARAM_QUALITY]: library.quality,
+          [c.BROTLI_PARAM_LGWIN]: library.windowBits,
+          [c.BROTLI_PARAM_LGBLOCK]: library.inputBlockBits,
+          [c.BROTLI_PARAM_MODE]: library.mode,
+          [c.BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING]: library.disableLiteralContextModeling ? 1 : 0,
+        },
+      });
+    case 'zstd': {
+      const params: Record<number, number> = {
+        [c.ZSTD_c_compressionLevel]: library.level,
+        [c.ZSTD_c_checksumFlag]: library.checksum ? 1 : 0,
+      };
+      // Strategy 0 leaves zstd to pick one for the level.
+      if (library.strategy !== 0) params[c.ZSTD_c_strategy] = library.strategy;
+      return zlib.createZstdCompress({ flush: c.ZSTD_e_flush, chunkSize: library.chunkSize, params });
+    }
+  }
+}
