@@ -40,7 +40,7 @@ export function compressorConfig(raw: Raw, path: string): CompressorConfig {
   const libraryPath = joinPath(path, 'compressor_library');
   const request = obj(raw, 'request_direction_config');
   // Envoy compresses request bodies whenever request_direction_config is present, unless disabled.
-  if (request !== undefined && featureEnabled(obj(request, 'common_config'))) {
+  if (request !== undefined && featureEnabled(obj(obj(request, 'common_config') ?? {}, 'enabled'))) {
     reject(joinPath(path, 'request_direction_config'), 'compressing request bodies (request_direction_config) is not supported by Legate', 'remove request_direction_config, or set its common_config.enabled.default_value to false');
   }
   const direction = obj(raw, 'response_direction_config');
