@@ -1,8 +1,8 @@
 // A bootstrap of the shape pilot-agent writes for an Istio sidecar, run as it is: node metadata,
-// the internal_listener bootstrap extension, Istio's stats tags and inclusion list, an overload
-// manager, tracing and stats sinks (ignored with warnings), delta ADS to the xds-grpc cluster on a
-// Unix socket, sds-grpc on another, the Prometheus listener (15090 in Istio) routing
-// /stats/prometheus to the admin through the prometheus_stats cluster, and the health listener
+// the internal_listener bootstrap extension, Istio's stats tags and inclusion list (ignored with
+// warnings), delta ADS to the xds-grpc cluster on a Unix socket, sds-grpc on another, the
+// Prometheus listener (15090 in Istio) with its three compressors routing /stats/prometheus to
+// the admin through the prometheus_stats cluster, and the health listener
 // (15021) routing /healthz/ready to pilot-agent's status port (the agent cluster). Ports are the
 // test's own; the control plane is a real gRPC xDS server on the socket.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,7 +43,17 @@ function staticCluster(name: string, endpointAddress: object, extra: object = {}
   };
 }
 
-function prefixListener(name: string, statPrefix: string, prefix: string, cluster: string) {
+// The compressors pilot-agent puts before the router of the Prometheus listener.
+const STATS_COMPRESSORS = [['brotli', 'Brotli'], ['zstd', 'Zstd'], ['gzip', 'Gzip']].map(([library, type]) => ({
+  name: `envoy.filters.http.compressor.${library}`,
+  typed_config: {
+    '@type': `${TYPE}envoy.extensions.filters.http.compressor.v3.Compressor`,
+    compressor_library: { name: `stats_${library}`, typed_config: { '@type': `${TYPE}envoy.extensions.compression.${library}.compressor.v3.${type}` } },
+    response_direction_config: { common_config: { content_type: ['text/plain', 'application/vnd.google.protobuf', 'application/openmetrics-text', 'application/openmetrics-protobuf'] } },
+  },
+}));
+
+function prefixListener(name: string, statPrefix: string, prefix: string, cluster: string, filters: object[] = []) {
   return {
     name,
     address: address(0),
@@ -52,7 +62,7 @@ function prefixListener(name: string, statPrefix: string, prefix: string, cluste
       codec_type: 'AUTO',
       stat_prefix: statPrefix,
       route_config: { virtual_hosts: [{ name: 'backend', domains: ['*'], routes: [{ match: { prefix }, route: { cluster } }] }] },
-      http_filters: ROUTER,
+      http_filters: [...filters, ...ROUTER],
     } }] }],
   };
 }
@@ -127,7 +137,7 @@ t.test("a sidecar bootstrap of pilot-agent's shape reaches its control plane ove
         }),
       ],
       listeners: [
-        prefixListener('0.0.0.0_15090', 'stats', '/stats/prometheus', 'prometheus_stats'),
+        prefixListener('0.0.0.0_15090', 'stats', '/stats/prometheus', 'prometheus_stats', STATS_COMPRESSORS),
         prefixListener('0.0.0.0_15021', 'agent', '/healthz/ready', 'agent'),
       ],
     },
@@ -145,6 +155,8 @@ t.test("a sidecar bootstrap of pilot-agent's shape reaches its control plane ove
   const prometheus = await fetchText(legate.url('/stats/prometheus', '0.0.0.0_15090'));
   t.equal(prometheus.status, 200);
   t.match(prometheus.body, /# TYPE envoy_cluster_upstream_rq_total counter/, 'the Prometheus listener serves the admin\'s metrics');
+  const compressed = await nodeRequest(legate.url('/stats/prometheus', '0.0.0.0_15090'), { headers: { 'accept-encoding': 'gzip' } });
+  t.equal(compressed.headers['content-encoding'], 'gzip', 'Prometheus scrapes asking for gzip get it (the compressor filters)');
   const ready = await fetchText(legate.url('/healthz/ready', '0.0.0.0_15021'));
   t.equal(ready.status, 200, 'the health listener reaches pilot-agent');
   t.equal(ready.body, 'agent');
