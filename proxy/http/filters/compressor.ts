@@ -108,6 +108,8 @@ export class CompressorFilter implements HttpFilterInstance {
     const enabledAndLongEnough = this.config.enabled && this.longEnough(headers);
     const compressible =
       enabledAndLongEnough &&
+      // A tunnel (an upgrade or CONNECT) carries bytes, not a body to encode.
+      stream.upgradeType === undefined &&
       response.status !== 101 &&
       this.contentTypeAllowed(headers) &&
       !hasToken(headers['cache-control'], 'no-transform') &&

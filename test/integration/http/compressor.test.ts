@@ -5,6 +5,7 @@
 // disable_on_etag_header. Bodies are decoded and compared with what the upstream sent.
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
+import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, routes, staticCluster } from '../../support/bootstrap.ts';
@@ -97,6 +98,13 @@ const upstream = await startUpstream('app', (req, res) => {
     return;
   }
   const body = text(size);
+  if (url.pathname === '/trailers') {
+    res.writeHead(200, { 'content-type': type, trailer: 'x-checksum' });
+    res.write(body);
+    res.addTrailers({ 'x-checksum': String(size) });
+    res.end();
+    return;
+  }
   if (url.pathname === '/chunked') {
     res.writeHead(200, { 'content-type': type, ...extra });
     res.write(body.subarray(0, size >> 1));
@@ -226,6 +234,39 @@ t.test('responses that do not qualify pass untouched', async (t) => {
   t.equal(strong.headers.vary, 'origin, accept-encoding', 'accept-encoding joins an existing vary');
   const weak = await get('/text?size=3000&etag=W/%22abc%22', 'stats', accept);
   t.equal(weak.headers.etag, 'W/"abc"', 'a weak etag stays');
+});
+
+t.test('trailers follow the compressed body', async (t) => {
+  const answer = await new Promise<{ encoding?: string; raw: Buffer; trailers: NodeJS.Dict<string> }>((resolve, reject) => {
+    http
+      .get(legate.url('/trailers?size=6000', 'stats'), { headers: { 'accept-encoding': 'gzip', te: 'trailers' }, agent: false }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.once('end', () => resolve({ encoding: res.headers['content-encoding'], raw: Buffer.concat(chunks), trailers: res.trailers }));
+      })
+      .once('error', reject);
+  });
+  t.equal(answer.encoding, 'gzip');
+  t.same(zlib.gunzipSync(answer.raw), text(6000), 'the body decodes');
+  t.equal(answer.trailers['x-checksum'], '6000', 'the trailers arrive after it');
+});
+
+t.test('an HTTP/2 client gets compressed responses too', async (t) => {
+  const session = http2.connect(`http://127.0.0.1:${legate.port('stats')}`);
+  t.teardown(() => session.close());
+  const answer = await new Promise<{ headers: http2.IncomingHttpHeaders; raw: Buffer }>((resolve, reject) => {
+    const req = session.request({ ':path': '/chunked?size=20000', 'accept-encoding': 'br;q=0.5, zstd' });
+    let headers: http2.IncomingHttpHeaders = {};
+    const chunks: Buffer[] = [];
+    req.once('response', (h) => (headers = h));
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => resolve({ headers, raw: Buffer.concat(chunks) }));
+    req.once('error', reject);
+  });
+  t.equal(answer.headers[':status'], 200);
+  t.equal(answer.headers['content-encoding'], 'zstd');
+  t.equal(answer.headers['content-length'], undefined);
+  t.same(zlib.zstdDecompressSync(answer.raw), text(20000), 'the body decodes');
 });
 
 t.test('a large body streams through compressed, intact and with bounded memory', async (t) => {

@@ -31,10 +31,11 @@ interface FakeStream {
   ended: Promise<void>;
 }
 
-function fakeStream(method: string, headers: HeaderMap): FakeStream & HttpStream {
+function fakeStream(method: string, headers: HeaderMap, upgradeType?: string): FakeStream & HttpStream {
   let end = () => {};
   const s = {
     head: { method, headers },
+    upgradeType,
     injected: [] as FakeStream['injected'],
     watermark: 0,
     destroyers: [] as (() => void)[],
@@ -61,8 +62,8 @@ function setup(configs: CompressorConfig[]) {
   const filters = configs.map((c) => createCompressorFilter(c, ctx));
   const counter = (name: string) => store.counter(`http.stats.compressor.${name}`).value;
   /** Runs a request's headers and a response's headers through the chain as the connection manager does. */
-  const exchange = (accept: string | undefined, response: ResponseHeaders, opts: { method?: string; endStream?: boolean } = {}) => {
-    const stream = fakeStream(opts.method ?? 'GET', accept === undefined ? {} : { 'accept-encoding': accept });
+  const exchange = (accept: string | undefined, response: ResponseHeaders, opts: { method?: string; endStream?: boolean; upgrade?: string } = {}) => {
+    const stream = fakeStream(opts.method ?? 'GET', accept === undefined ? {} : { 'accept-encoding': accept }, opts.upgrade);
     for (const f of filters) f.decodeHeaders!(stream, false);
     for (let i = filters.length - 1; i >= 0; i--) filters[i].encodeHeaders!(stream, response, opts.endStream ?? false);
     return stream;
@@ -83,7 +84,7 @@ t.test('a qualifying response gets the coding, loses its content-length and gain
 });
 
 t.test('what keeps a response uncompressed, and the counter it moves', async (t) => {
-  const cases: [string, string | undefined, ResponseHeaders, { method?: string; endStream?: boolean }, string | undefined, boolean][] = [
+  const cases: [string, string | undefined, ResponseHeaders, { method?: string; endStream?: boolean; upgrade?: string }, string | undefined, boolean][] = [
     ['no accept-encoding', undefined, textResponse(), {}, 'no_accept_header', true],
     ['identity', 'identity', textResponse(), {}, 'header_identity', true],
     ['an unknown coding', 'deflate', textResponse(), {}, 'header_not_valid', true],
@@ -96,6 +97,7 @@ t.test('what keeps a response uncompressed, and the counter it moves', async (t)
     ['no body', 'gzip', textResponse(), { endStream: true }, undefined, true],
     ['204', 'gzip', { status: 204, headers: { 'content-type': 'text/plain' } }, {}, undefined, true],
     ['304', 'gzip', { status: 304, headers: { 'content-type': 'text/plain' } }, {}, undefined, true],
+    ['a CONNECT tunnel', 'gzip', { status: 200, headers: {} }, { upgrade: 'connect' }, undefined, false],
   ];
   for (const [what, accept, response, opts, stat, vary] of cases) {
     const { exchange, counter } = setup([config('gzip')]);
