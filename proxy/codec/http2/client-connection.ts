@@ -238,7 +238,8 @@ class Http2ClientStream implements RequestEncoder, Stream {
     try {
       h2 = this.conn.session.request(http2RequestHeaders(request), { endStream, waitForTrailers: !endStream });
     } catch (err) {
-      // A header node:http2 refuses (an invalid name or value) or a session already closing.
+      // A header node:http2 refuses (an invalid name or value). A session that is going away
+      // does not throw: its stream closes without an id, 'refused-stream' at 'close'.
       this.reset('local-reset', (err as Error).message);
       return;
     }
@@ -370,9 +371,12 @@ class Http2ClientStream implements RequestEncoder, Stream {
       return;
     }
     const code = this.h2!.rstCode;
-    if (code === REFUSED_STREAM || (this.conn.goingAway && this.neverProcessed())) {
+    if (code === REFUSED_STREAM) {
       this.conn.options.stats?.rxReset.inc();
       this.reset('refused-stream', 'http2.remote_refused_stream_reset');
+    } else if (this.h2!.id === undefined || (this.conn.goingAway && this.neverProcessed())) {
+      // Never sent, or above the last stream id of the peer's GOAWAY.
+      this.reset('refused-stream', 'http2.stream_not_processed');
     } else if (this.conn.session.destroyed || code === undefined || code === NO_ERROR) {
       this.reset('connection-termination', 'upstream connection closed');
     } else {

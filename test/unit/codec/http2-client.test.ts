@@ -322,3 +322,14 @@ t.test('flow control: readDisable holds a large response; write backpressure rai
   await seen.done;
   t.equal(Buffer.concat(seen.chunks).length, big.length);
 });
+
+t.test('a request node:http2 refuses to send: a bad header name is local-reset, a destroyed session refused-stream', async (t) => {
+  const { port } = await server(t, (stream) => stream.respond({ ':status': 200 }, { endStream: true }));
+  const { conn } = await client(t, port);
+  const bad = start(conn, request('/', 'GET', { 'bad name': 'x' })).seen;
+  t.same(bad.resets, ['local-reset'], 'at once, from encodeHeaders');
+  conn.session.destroy();
+  const late = start(conn, request('/')).seen;
+  await late.done;
+  t.same(late.resets, ['refused-stream'], 'it never left: the router may send it elsewhere');
+});
