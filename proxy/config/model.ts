@@ -308,6 +308,8 @@ export interface HttpConnectionManager {
   upgradeConfigs: UpgradeConfig[];
   normalizePath: boolean;
   mergeSlashes: boolean;
+  // path_with_escaped_slashes_action for %2F and %5C in the path (IMPLEMENTATION_SPECIFIC_DEFAULT = KEEP_UNCHANGED).
+  pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   maxRequestHeadersKb: number; // 60
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
   forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'

@@ -93,7 +93,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     `codec_type stat_prefix rds route_config http_filters server_name server_header_transformation
      max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout access_log
      use_remote_address xff_num_trusted_hops internal_address_config skip_xff_append generate_request_id
-     preserve_external_request_id upgrade_configs normalize_path merge_slashes common_http_protocol_options
+     preserve_external_request_id upgrade_configs normalize_path merge_slashes path_with_escaped_slashes_action common_http_protocol_options
      forward_client_cert_details set_current_client_cert_details http2_protocol_options`,
     `add_user_agent tracing http_protocol_options delayed_close_timeout
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response

@@ -21,7 +21,7 @@ import { Http2DownstreamConnection } from './http2-downstream-connection.ts';
 import { detectHttp2Preface, type Http2CodecStats } from '../codec/index.ts';
 import { compileDownstreamAddressConfig, type DownstreamAddressConfig } from './downstream-address.ts';
 import { prepareRequestHeaders } from './request-headers.ts';
-import { normalizeRequestPath } from './path-normalization.ts';
+import { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';
 import type { HttpStream } from './stream.ts';
 import { upgradeEnabled, upgradeTypeOf } from './upgrade.ts';
 import { tlsInfo } from '../transport/index.ts';
@@ -197,7 +197,25 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const connect = head.method === 'CONNECT';
     // A CONNECT names its target as the authority and has no path (Envoy matches it with connect_matcher).
     const request: RouteRequest = {
+    // Escaped slashes first, then normalization, as Envoy orders them.
+    const escapedAction = config.pathWithEscapedSlashesAction;
+    const escaped = escapedAction !== 'KEEP_UNCHANGED' && head.method !== 'CONNECT' && hasEscapedSlashes(head.path);
+    if (escaped) {
+      if (escapedAction === 'REJECT_REQUEST') {
+        this.stats.downstreamRqFailedPathNormalization.inc();
+        stream.sendLocalReply(400, '', '', 'path_normalization_failed');
+        return;
+      }
+      head.path = unescapeSlashes(head.path);
+    }
       authority: connect ? head.path : typeof headers.host === 'string' ? headers.host : '',
+    if (escaped && escapedAction === 'UNESCAPE_AND_REDIRECT') {
+      // gRPC cannot follow a redirect: Envoy answers it with INTERNAL (the local reply maps 400 so).
+      this.stats.downstreamRqRedirectedWithNormalizedPath.inc();
+      const grpc = String(head.headers['content-type'] ?? '').startsWith('application/grpc');
+      stream.sendLocalReply(grpc ? 400 : 307, '', '', 'path_normalization_redirect', grpc ? undefined : { location: head.path });
+      return;
+    }
       path: connect ? '' : head.path,
       method: head.method,
       scheme: head.scheme,

@@ -24,6 +24,8 @@ export class HcmStats {
   readonly downstreamRqIdleTimeout: Counter;
   readonly downstreamRqMaxDurationReached: Counter;
   readonly downstreamRqWsOnNonWsRoute: Counter;
+  readonly downstreamRqFailedPathNormalization: Counter;
+  readonly downstreamRqRedirectedWithNormalizedPath: Counter;
   readonly downstreamCxUpgradesTotal: Counter;
   readonly downstreamCxUpgradesActive: Gauge;
   readonly downstreamFlowControlPausedReading: Counter;
@@ -61,6 +63,8 @@ export class HcmStats {
     this.downstreamRqIdleTimeout = c('downstream_rq_idle_timeout');
     this.downstreamRqMaxDurationReached = c('downstream_rq_max_duration_reached');
     this.downstreamRqWsOnNonWsRoute = c('downstream_rq_ws_on_non_ws_route');
+    this.downstreamRqFailedPathNormalization = c('downstream_rq_failed_path_normalization');
+    this.downstreamRqRedirectedWithNormalizedPath = c('downstream_rq_redirected_with_normalized_path');
     this.downstreamCxUpgradesTotal = c('downstream_cx_upgrades_total');
     this.downstreamCxUpgradesActive = g('downstream_cx_upgrades_active');
     this.downstreamFlowControlPausedReading = c('downstream_flow_control_paused_reading_total');

@@ -44,6 +44,7 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     upgradeConfigs: translateUpgradeConfigs(raw, path),
     normalizePath: bool(raw, 'normalize_path', false),
     mergeSlashes: bool(raw, 'merge_slashes', false),
+    pathWithEscapedSlashesAction: escapedSlashesAction(str(raw, 'path_with_escaped_slashes_action', 'IMPLEMENTATION_SPECIFIC_DEFAULT')),
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
     maxHeadersCount: num(common, 'max_headers_count', 100),
     forwardClientCertDetails: str(raw, 'forward_client_cert_details', 'SANITIZE') as HttpConnectionManager['forwardClientCertDetails'],
@@ -86,4 +87,9 @@ function internalAddressConfig(raw: Raw, path: string): InternalAddressConfig {
     unixSockets: bool(raw, 'unix_sockets', false),
     cidrRanges: list(raw, 'cidr_ranges').map((r, i) => cidrRange(r, indexPath(rangesPath, i))),
   };
+}
+
+// Envoy's implementation-specific default is to keep escaped slashes as they are.
+function escapedSlashesAction(value: string): HttpConnectionManager['pathWithEscapedSlashesAction'] {
+  return value === 'IMPLEMENTATION_SPECIFIC_DEFAULT' ? 'KEEP_UNCHANGED' : (value as HttpConnectionManager['pathWithEscapedSlashesAction']);
 }
