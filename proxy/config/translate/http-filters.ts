@@ -3,6 +3,8 @@
 import { ConfigError, indexPath, joinPath, keyPath } from '../errors.ts';
 import {
   COMPRESSOR_TYPE,
+  CORS_POLICY_TYPE,
+  CORS_TYPE,
   FAULT_TYPE,
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
@@ -10,6 +12,8 @@ import {
   LOCAL_RATELIMIT_TYPE,
   RATELIMIT_PER_ROUTE_TYPE,
   RATELIMIT_TYPE,
+  RBAC_PER_ROUTE_TYPE,
+  RBAC_TYPE,
   ROUTER_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
@@ -43,6 +47,8 @@ import {
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig } from './compressor.ts';
+import { corsPolicy } from './cors.ts';
+import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
   const filters: HttpFilter[] = [];
@@ -90,6 +96,10 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return grpcStatsConfig(config);
     case COMPRESSOR_TYPE:
       return compressorConfig(config, path);
+    case CORS_TYPE:
+      return {}; // the policies come from the routes and virtual hosts
+    case RBAC_TYPE:
+      return rbacConfig(config, path);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);
@@ -213,10 +223,14 @@ export function translatePerFilterConfigs(raw: Raw, path: string, ctx: Translate
 
 function perFilterConfig(config: Raw, path: string, name: string, ctx: TranslateContext): unknown {
   switch (config['@type']) {
+    case CORS_POLICY_TYPE:
+      return corsPolicy(config, path);
     case FAULT_TYPE:
       return faultConfig(config, path);
     case LOCAL_RATELIMIT_TYPE:
       return localRateLimitConfig(config, path);
+    case RBAC_PER_ROUTE_TYPE:
+      return rbacPerRouteConfig(config, path);
     case RATELIMIT_PER_ROUTE_TYPE:
       return { vhRateLimits: str(config, 'vh_rate_limits', 'OVERRIDE') as RateLimitPerRouteConfig['vhRateLimits'] } satisfies RateLimitPerRouteConfig;
     case FILTER_CONFIG_TYPE: {

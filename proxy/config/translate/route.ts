@@ -39,6 +39,7 @@ import {
   strings,
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
+import { corsPolicy } from './cors.ts';
 import { translatePerFilterConfigs } from './http-filters.ts';
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -103,6 +104,8 @@ function translateVirtualHost(raw: Raw, path: string, ctx: TranslateContext, bod
     includeAttemptCountInResponse: bool(raw, 'include_attempt_count_in_response', false),
   };
   if (raw.rate_limits !== undefined) vhost.rateLimits = translateRateLimits(raw, path);
+  const cors = obj(raw, 'cors');
+  if (cors !== undefined) vhost.cors = corsPolicy(cors, joinPath(path, 'cors'));
   return recordPath(vhost, path);
 }
 
@@ -197,6 +200,8 @@ function translateRouteAction(raw: Raw, path: string, match: RouteMatch, default
   const retryPolicy = retry === undefined ? defaults.vhostRetry : translateRetryPolicy(retry, joinPath(path, 'retry_policy'));
   if (retryPolicy !== undefined) action.retryPolicy = retryPolicy;
   if (raw.rate_limits !== undefined) action.rateLimits = translateRateLimits(raw, path);
+  const cors = obj(raw, 'cors');
+  if (cors !== undefined) action.cors = corsPolicy(cors, joinPath(path, 'cors'));
   if (raw.include_vh_rate_limits !== undefined) action.includeVhRateLimits = bool(raw, 'include_vh_rate_limits', false);
   if (raw.cluster_not_found_response_code !== undefined) {
     action.clusterNotFoundResponseCode = NOT_FOUND_CODES[str(raw, 'cluster_not_found_response_code')] ?? 503;

@@ -4,10 +4,12 @@
 import type { HttpFilter as HttpFilterConfig } from '../../config/model.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { createCompressorFilter } from './compressor.ts';
+import { createCorsFilter } from './cors.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
 import { createRateLimitFilter } from './ratelimit.ts';
+import { createRbacFilter } from './rbac.ts';
 
 export type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 
@@ -16,10 +18,12 @@ type FilterFactory = (config: unknown, ctx: FilterContext, name: string) => Http
 // Keys are the typed_config type names.
 const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.compressor.v3.Compressor', createCompressorFilter],
+  ['envoy.extensions.filters.http.cors.v3.Cors', createCorsFilter],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
   ['envoy.extensions.filters.http.ratelimit.v3.RateLimit', createRateLimitFilter],
+  ['envoy.extensions.filters.http.rbac.v3.RBAC', createRbacFilter],
 ]);
 
 export function createHttpFilters(filters: HttpFilterConfig[], ctx: FilterContext): HttpFilterInstance[] {

@@ -4,6 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadBootstrap } from '../../../proxy/config/index.ts';
+import { HTTP_FILTER_TYPES, NETWORK_FILTER_TYPES } from '../../../proxy/config/extensions.ts';
 
 const BASE = `static_resources:
   listeners:
@@ -115,9 +116,9 @@ const cases: Case[] = [
   },
   {
     name: 'unsupported filter',
-    replace: ['envoy.extensions.filters.http.router.v3.Router', 'envoy.extensions.filters.http.cors.v3.Cors'],
-    line: 'typed_config:\n              "@type": type.googleapis.com/envoy.extensions.filters.http.cors',
-    message: `${HCM}.http_filters[0].typed_config: unknown or unsupported @type 'envoy.extensions.filters.http.cors.v3.Cors' (Legate supports here: envoy.extensions.filters.http.fault.v3.HTTPFault, envoy.extensions.filters.http.grpc_stats.v3.FilterConfig, envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit, envoy.extensions.filters.http.ratelimit.v3.RateLimit, envoy.extensions.filters.http.router.v3.Router)`,
+    replace: ['envoy.extensions.filters.http.router.v3.Router', 'envoy.extensions.filters.http.buffer.v3.Buffer'],
+    line: 'typed_config:\n              "@type": type.googleapis.com/envoy.extensions.filters.http.buffer',
+    message: `${HCM}.http_filters[0].typed_config: unknown or unsupported @type 'envoy.extensions.filters.http.buffer.v3.Buffer' (Legate supports here: ${HTTP_FILTER_TYPES.join(', ')})`,
   },
   {
     name: 'missing router filter',
@@ -174,7 +175,7 @@ const cases: Case[] = [
     name: 'bad @type',
     replace: ['http_connection_manager.v3.HttpConnectionManager', 'http_connection_manager.v3.HttpConnectionManagr'],
     line: 'typed_config:\n          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager',
-    message: `${HCM}: unknown or unsupported @type 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManagr' (Legate supports here: envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager, envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy, envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit)`,
+    message: `${HCM}: unknown or unsupported @type 'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManagr' (Legate supports here: ${NETWORK_FILTER_TYPES.join(', ')})`,
   },
   {
     name: 'valid Envoy that Legate does not implement',
