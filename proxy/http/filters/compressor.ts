@@ -150,20 +150,23 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 
   private start(stream: HttpStream): void {
-    const compressor = createCompressor(this.library);
+    const compressor = createCompressor(this.library, stream.connection.hcm.bufferLimitBytes);
     const active: ActiveCompression = { compressor, trailers: undefined, backedUp: false };
     this.active.set(stream, active);
     compressor.on('data', (chunk: Buffer) => {
       this.stats.totalCompressedBytes.inc(chunk.length);
       stream.injectEncodedData(this, chunk, false);
     });
-    compressor.on('drain', () => {
+    // No 'drain' comes once the body has ended: 'end' lowers the watermark then.
+    const lower = () => {
       if (!active.backedUp) return;
       active.backedUp = false;
       stream.onEncoderFilterBelowWriteBufferLowWatermark();
-    });
+    };
+    compressor.on('drain', lower);
     compressor.on('end', () => {
       this.active.delete(stream);
+      lower();
       if (active.trailers !== undefined) stream.injectEncodedTrailers(this, active.trailers);
       else stream.injectEncodedData(this, EMPTY, true);
     });

@@ -10,11 +10,18 @@ export function contentEncoding(library: CompressorLibrary): string {
   return library.kind === 'brotli' ? 'br' : library.kind;
 }
 
-export function createCompressor(library: CompressorLibrary): Transform {
+/**
+ * queueBytes: how much input may wait for the compressor before write() says to stop (the stream's
+ * buffer limit, as Envoy's filters are held to).
+ */
+export function createCompressor(library: CompressorLibrary, queueBytes: number): Transform {
   const c = zlib.constants;
+  // node:zlib passes stream options on to its Transform; its typings only name zlib's own.
+  const queue = { writableHighWaterMark: queueBytes };
   switch (library.kind) {
     case 'gzip':
       return zlib.createGzip({
+        ...queue,
         flush: c.Z_SYNC_FLUSH,
         level: library.level,
         strategy: library.strategy,
@@ -24,6 +31,7 @@ export function createCompressor(library: CompressorLibrary): Transform {
       });
     case 'brotli':
       return zlib.createBrotliCompress({
+        ...queue,
         flush: c.BROTLI_OPERATION_FLUSH,
         chunkSize: library.chunkSize,
         params: {
@@ -41,7 +49,7 @@ export function createCompressor(library: CompressorLibrary): Transform {
       };
       // Strategy 0 leaves zstd to pick one for the level.
       if (library.strategy !== 0) params[c.ZSTD_c_strategy] = library.strategy;
-      return zlib.createZstdCompress({ flush: c.ZSTD_e_flush, chunkSize: library.chunkSize, params });
+      return zlib.createZstdCompress({ ...queue, flush: c.ZSTD_e_flush, chunkSize: library.chunkSize, params });
     }
   }
 }

@@ -36,6 +36,7 @@ function fakeStream(method: string, headers: HeaderMap, upgradeType?: string): F
   const s = {
     head: { method, headers },
     upgradeType,
+    connection: { hcm: { bufferLimitBytes: 16 * 1024 } },
     injected: [] as FakeStream['injected'],
     watermark: 0,
     destroyers: [] as (() => void)[],
@@ -162,6 +163,17 @@ t.test('the body is compressed chunk by chunk and injected past the filter; trai
   t.equal(counter('lib_gzip.gzip.response.total_uncompressed_bytes'), 10_000);
   t.equal(counter('lib_gzip.gzip.response.total_compressed_bytes'), compressed.length);
   t.equal(stream.watermark, 0, 'no watermark left raised');
+});
+
+t.test('more input than the buffer limit waiting for the compressor raises the watermark until it drains', async (t) => {
+  const { filters, exchange } = setup([config('gzip')]);
+  const stream = exchange('gzip', textResponse());
+  filters[0].encodeData!(stream, Buffer.alloc(64 * 1024, 'a'), false);
+  t.equal(stream.watermark, 1, 'above: the router would stop reading the upstream');
+  filters[0].encodeData!(stream, Buffer.alloc(64 * 1024, 'b'), true);
+  t.equal(stream.watermark, 1, 'raised once');
+  await stream.ended;
+  t.equal(stream.watermark, 0, 'lowered once drained');
 });
 
 t.test('an uncompressed response passes its data on', async (t) => {
