@@ -3,7 +3,8 @@
 // without allow-origin when forward_not_matching_preflights is false), the allow headers on an
 // actual cross-origin response, a route's policy over its virtual host's field by field, the older
 // cors fields of a virtual host and a route action, the filter disabled per route, shadow mode,
-// private network access, and http.<stat_prefix>.cors.origin_{valid,invalid}.
+// private network access, the same over HTTP/2, and http.<stat_prefix>.cors.origin_{valid,invalid}.
+import http2 from 'node:http2';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
 import { nodeRequest, type Reply } from '../../support/http.ts';
@@ -228,4 +229,32 @@ t.test("private network access, and '*' echoing the preflight's asks", async (t)
   t.equal(reply.headers['access-control-allow-headers'], 'content-type,x-requested-with');
   const notAsked = await send('/private', browserPreflight(APP));
   t.equal(notAsked.headers['access-control-allow-private-network'], undefined);
+});
+
+// One request on an h2c session: status and headers (the body is drained).
+function h2Request(session: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders): Promise<http2.IncomingHttpHeaders> {
+  return new Promise((resolve, reject) => {
+    const req = session.request(headers, { endStream: true });
+    let head: http2.IncomingHttpHeaders = {};
+    req.on('response', (h) => (head = h));
+    req.on('data', () => undefined);
+    req.on('end', () => resolve(head));
+    req.on('error', reject);
+  });
+}
+
+t.test('over HTTP/2 (h2c prior knowledge on the AUTO codec)', async (t) => {
+  const session = http2.connect(legate.url('/', 'web'));
+  session.on('error', () => undefined);
+  t.teardown(() => session.destroy());
+  const { method, headers } = browserPreflight(APP);
+  const pre = await h2Request(session, { ':method': method, ':path': '/h2/items', ...headers });
+  t.equal(pre[':status'], 200);
+  t.equal(pre['access-control-allow-origin'], APP);
+  t.equal(pre['access-control-allow-methods'], 'GET, POST, PUT');
+  t.equal(pre['x-upstream'], undefined, 'answered by Legate');
+  const get = await h2Request(session, { ':method': 'GET', ':path': '/h2/items', origin: APP });
+  t.equal(get[':status'], 200);
+  t.equal(get['access-control-allow-origin'], APP);
+  t.equal(get['access-control-expose-headers'], 'x-upstream');
 });
