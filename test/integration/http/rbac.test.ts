@@ -1,9 +1,10 @@
 // envoy.filters.http.rbac through a real Legate and an HTTP/1 upstream: a DENY policy of Istio's
 // shape by path and by method refusing with 403 "RBAC: access denied" and the matched policy in
 // %RESPONSE_CODE_DETAILS% (no response flag, as Envoy); a route's RBACPerRoute allowing by the
-// XFF-derived remote IP, and an empty one opening a route; a shadow rule counted without refusing;
-// and over mutual TLS an ALLOW policy by SPIFFE principal (URI SAN) letting one client through and
-// refusing another. Counters under http.<stat_prefix>.rbac.
+// XFF-derived remote IP, an empty one opening a route, a virtual host's and a FilterConfig that
+// disables the filter; a shadow rule counted without refusing; and over mutual TLS an ALLOW policy
+// by SPIFFE principal (URI SAN) letting one client through and refusing another. Counters under
+// http.<stat_prefix>.rbac.
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,7 @@ import { certFiles, downstreamTls, hcmToBackend, httpsGet } from '../tls/support
 
 const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 const PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
+const FILTER_CONFIG_TYPE = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
 const DENY_POLICY = 'ns[default]-policy[deny-path]-rule[0]';
 const SLEEP = 'spiffe://cluster.local/ns/default/sa/sleep';
 
@@ -35,6 +37,15 @@ t.test('HTTP RBAC: DENY by path and method, per-route ALLOW by remote IP, shadow
   const routeConfig = {
     name: 'web',
     virtual_hosts: [{
+      // A virtual host's RBACPerRoute applies to its routes; a route's FilterConfig disables the filter.
+      name: 'keyed',
+      domains: ['keyed.example'],
+      typed_per_filter_config: perRoute({ rules: { action: 'ALLOW', policies: { key: { permissions: [{ header: { name: 'x-key', string_match: { exact: 'secret' } } }], principals: any } } } }),
+      routes: [
+        { match: { prefix: '/public' }, route: { cluster: 'app' }, typed_per_filter_config: { 'envoy.filters.http.rbac': { '@type': FILTER_CONFIG_TYPE, disabled: true } } },
+        { match: { prefix: '/' }, route: { cluster: 'app' } },
+      ],
+    }, {
       name: 'all',
       domains: ['*'],
       routes: [
@@ -94,10 +105,13 @@ t.test('HTTP RBAC: DENY by path and method, per-route ALLOW by remote IP, shadow
   t.equal(await waitForLogLine(logPath, '/internal/x'), '/internal/x 200 - via_upstream');
   t.equal((await get('/internal/x')).status, 403, 'no XFF: the peer 127.0.0.1 is not in 10.1.0.0/16');
   t.equal((await get('/admin/open')).status, 200, 'an empty RBACPerRoute allows everything');
+  t.equal((await get('/admin', { host: 'keyed.example', 'x-key': 'secret' })).status, 200, 'the virtual host\'s rules replace the filter\'s');
+  t.equal((await get('/x', { host: 'keyed.example' })).status, 403);
+  t.equal((await get('/public', { host: 'keyed.example' })).status, 200, 'a route\'s FilterConfig disabled: no check');
 
   const stats = await statsMap(legate.adminUrl(''));
-  t.equal(stats.get('http.web.rbac.allowed'), 3, '/hello twice and /internal: a route\'s rules count under the filter');
-  t.equal(stats.get('http.web.rbac.denied'), 6);
+  t.equal(stats.get('http.web.rbac.allowed'), 4, '/hello twice, /internal, keyed /admin: a route\'s rules count under the filter');
+  t.equal(stats.get('http.web.rbac.denied'), 7);
   t.equal(stats.get('http.web.rbac.istio_dry_run_allow_shadow_denied'), 1);
   t.equal(stats.get('http.web.rbac.istio_dry_run_allow_shadow_allowed'), 5, 'shadow rules run where the filter\'s own rules apply');
 });
