@@ -191,12 +191,6 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const head = stream.head;
     const headers = head.headers;
     const config = this.config;
-    if (config.normalizePath || config.mergeSlashes) head.path = normalizeRequestPath(head.path, config.normalizePath, config.mergeSlashes);
-    const upgradeType = upgradeTypeOf(head);
-    stream.upgradeType = upgradeType;
-    const connect = head.method === 'CONNECT';
-    // A CONNECT names its target as the authority and has no path (Envoy matches it with connect_matcher).
-    const request: RouteRequest = {
     // Escaped slashes first, then normalization, as Envoy orders them.
     const escapedAction = config.pathWithEscapedSlashesAction;
     const escaped = escapedAction !== 'KEEP_UNCHANGED' && head.method !== 'CONNECT' && hasEscapedSlashes(head.path);
@@ -208,7 +202,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       }
       head.path = unescapeSlashes(head.path);
     }
-      authority: connect ? head.path : typeof headers.host === 'string' ? headers.host : '',
+    if (config.normalizePath || config.mergeSlashes) head.path = normalizeRequestPath(head.path, config.normalizePath, config.mergeSlashes);
     if (escaped && escapedAction === 'UNESCAPE_AND_REDIRECT') {
       // gRPC cannot follow a redirect: Envoy answers it with INTERNAL (the local reply maps 400 so).
       this.stats.downstreamRqRedirectedWithNormalizedPath.inc();
@@ -216,6 +210,12 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       stream.sendLocalReply(grpc ? 400 : 307, '', '', 'path_normalization_redirect', grpc ? undefined : { location: head.path });
       return;
     }
+    const upgradeType = upgradeTypeOf(head);
+    stream.upgradeType = upgradeType;
+    const connect = head.method === 'CONNECT';
+    // A CONNECT names its target as the authority and has no path (Envoy matches it with connect_matcher).
+    const request: RouteRequest = {
+      authority: connect ? head.path : typeof headers.host === 'string' ? headers.host : '',
       path: connect ? '' : head.path,
       method: head.method,
       scheme: head.scheme,
