@@ -5,62 +5,8 @@ import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import t, { type Test } from 'tap';
 import { Http1ClientConnection } from '../../../proxy/codec/index.ts';
-import type { ClientConnectionCallbacks, HeaderMap, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../../../proxy/codec/index.ts';
-import { eventually } from './helpers.ts';
-
-/** Records one response. */
-class SeenResponse implements ResponseDecoder, StreamCallbacks {
-  informational: ResponseHeaders[] = [];
-  head: ResponseHeaders | null = null;
-  headEndStream = false;
-  chunks: Buffer[] = [];
-  trailers: HeaderMap | null = null;
-  ended = false;
-  resets: string[] = [];
-  done: Promise<void>;
-  private finish!: () => void;
-
-  constructor() {
-    this.done = new Promise((resolve) => (this.finish = resolve));
-  }
-
-  get body(): string {
-    return Buffer.concat(this.chunks).toString();
-  }
-
-  decode1xxHeaders(headers: ResponseHeaders): void {
-    this.informational.push(headers);
-  }
-
-  decodeHeaders(headers: ResponseHeaders, endStream: boolean): void {
-    this.head = headers;
-    this.headEndStream = endStream;
-    if (endStream) this.end();
-  }
-
-  decodeData(data: Buffer, endStream: boolean): void {
-    this.chunks.push(data);
-    if (endStream) this.end();
-  }
-
-  decodeTrailers(trailers: HeaderMap): void {
-    this.trailers = trailers;
-    this.end();
-  }
-
-  onResetStream(reason: StreamResetReason, details: string): void {
-    this.resets.push(`${reason}: ${details}`);
-    this.finish();
-  }
-
-  onAboveWriteBufferHighWatermark(): void {}
-  onBelowWriteBufferLowWatermark(): void {}
-
-  private end(): void {
-    this.ended = true;
-    this.finish();
-  }
-}
+import type { ClientConnectionCallbacks, HeaderMap, RequestHeaders } from '../../../proxy/codec/index.ts';
+import { eventually, SeenResponse } from './helpers.ts';
 
 class ConnectionEvents implements ClientConnectionCallbacks {
   idle = 0;

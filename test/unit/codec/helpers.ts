@@ -9,7 +9,9 @@ import type {
   HeaderMap,
   RequestDecoder,
   RequestHeaders,
+  ResponseDecoder,
   ResponseEncoder,
+  ResponseHeaders,
   ServerConnectionCallbacks,
   StreamCallbacks,
   StreamResetReason,
@@ -226,5 +228,72 @@ export async function eventually(what: string, check: () => boolean, timeoutMs =
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Records one response of a client codec: its head, body, trailers, resets and watermarks. */
+export class SeenResponse implements ResponseDecoder, StreamCallbacks {
+  informational: ResponseHeaders[] = [];
+  head: ResponseHeaders | null = null;
+  headEndStream = false;
+  chunks: Buffer[] = [];
+  trailers: HeaderMap | null = null;
+  ended = false;
+  /** `reason: details` of each reset. */
+  resets: string[] = [];
+  above = 0;
+  below = 0;
+  done: Promise<void>;
+  private finish!: () => void;
+
+  constructor() {
+    this.done = new Promise((resolve) => (this.finish = resolve));
+  }
+
+  get body(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+
+  decode1xxHeaders(headers: ResponseHeaders): void {
+    this.informational.push(headers);
+  }
+
+  decodeHeaders(headers: ResponseHeaders, endStream: boolean): void {
+    this.head = headers;
+    this.headEndStream = endStream;
+    if (endStream) this.end();
+  }
+
+  decodeData(data: Buffer, endStream: boolean): void {
+    this.chunks.push(data);
+    if (endStream) this.end();
+  }
+
+  decodeTrailers(trailers: HeaderMap): void {
+    this.trailers = trailers;
+    this.end();
+  }
+
+  onResetStream(reason: StreamResetReason, details: string): void {
+    this.resets.push(`${reason}: ${details}`);
+    this.finish();
+  }
+
+  /** The reset reasons alone. */
+  get resetReasons(): string[] {
+    return this.resets.map((r) => r.slice(0, r.indexOf(':')));
+  }
+
+  onAboveWriteBufferHighWatermark(): void {
+    this.above++;
+  }
+
+  onBelowWriteBufferLowWatermark(): void {
+    this.below++;
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.finish();
   }
 }

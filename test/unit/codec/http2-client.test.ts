@@ -7,70 +7,9 @@ import http2 from 'node:http2';
 import net from 'node:net';
 import t, { type Test } from 'tap';
 import { Http2ClientConnection, type Http2ClientConnectionCallbacks, type Http2ClientOptions } from '../../../proxy/codec/index.ts';
-import type { HeaderMap, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../../../proxy/codec/index.ts';
-import { eventually } from './helpers.ts';
+import type { HeaderMap, RequestHeaders } from '../../../proxy/codec/index.ts';
+import { eventually, SeenResponse } from './helpers.ts';
 import { startH2Upstream, type H2Upstream } from '../../support/h2-upstream.ts';
-
-/** Records one response. */
-class SeenResponse implements ResponseDecoder, StreamCallbacks {
-  informational: ResponseHeaders[] = [];
-  head: ResponseHeaders | null = null;
-  headEndStream = false;
-  chunks: Buffer[] = [];
-  trailers: HeaderMap | null = null;
-  resets: string[] = [];
-  above = 0;
-  below = 0;
-  finished = false;
-  done: Promise<void>;
-  private finish!: () => void;
-
-  constructor() {
-    this.done = new Promise((resolve) => (this.finish = resolve));
-  }
-
-  get body(): string {
-    return Buffer.concat(this.chunks).toString();
-  }
-
-  decode1xxHeaders(headers: ResponseHeaders): void {
-    this.informational.push(headers);
-  }
-
-  decodeHeaders(headers: ResponseHeaders, endStream: boolean): void {
-    this.head = headers;
-    this.headEndStream = endStream;
-    if (endStream) this.end();
-  }
-
-  decodeData(data: Buffer, endStream: boolean): void {
-    if (data.length > 0) this.chunks.push(data);
-    if (endStream) this.end();
-  }
-
-  decodeTrailers(trailers: HeaderMap): void {
-    this.trailers = trailers;
-    this.end();
-  }
-
-  onResetStream(reason: string): void {
-    this.resets.push(reason);
-    this.end();
-  }
-
-  onAboveWriteBufferHighWatermark(): void {
-    this.above++;
-  }
-
-  onBelowWriteBufferLowWatermark(): void {
-    this.below++;
-  }
-
-  private end(): void {
-    this.finished = true;
-    this.finish();
-  }
-}
 
 class Events implements Http2ClientConnectionCallbacks {
   closed = false;
@@ -253,13 +192,13 @@ t.test('resetStream sends RST_STREAM CANCEL; a peer reset is remote-reset; REFUS
   const reset = start(conn, request('/reset')).seen;
   const refused = start(conn, request('/refuse')).seen;
   await Promise.all([reset.done, refused.done]);
-  t.same(reset.resets, ['remote-reset']);
-  t.same(refused.resets, ['refused-stream']);
+  t.same(reset.resetReasons, ['remote-reset']);
+  t.same(refused.resetReasons, ['refused-stream']);
   t.equal(rx.length, 2, 'http2.rx_reset');
   held.encoder.stream.resetStream('local-reset');
   await eventually('the server saw the reset', () => codes.length === 1);
   t.equal(codes[0], http2.constants.NGHTTP2_CANCEL);
-  t.same(held.seen.resets, [], 'no callback for our own reset');
+  t.same(held.seen.resetReasons, [], 'no callback for our own reset');
   t.equal(tx.length, 1, 'http2.tx_reset');
 });
 
@@ -275,7 +214,7 @@ t.test('GOAWAY: streams the peer processed finish, the others reset refused-stre
   const later = [start(conn, request('/')).seen, start(conn, request('/')).seen];
   sessions[0].goaway(http2.constants.NGHTTP2_NO_ERROR, 1);
   await Promise.all(later.map((s) => s.done));
-  for (const s of later) t.same(s.resets, ['refused-stream']);
+  for (const s of later) t.same(s.resetReasons, ['refused-stream']);
   t.equal(events.goAway, 1);
   t.equal(conn.capacity, 0, 'no new streams after GOAWAY');
   held[0].respond({ ':status': 200 });
@@ -293,7 +232,7 @@ t.test('the connection closing under active streams resets them connection-termi
   await eventually('the stream at the server', () => streams === 1);
   sessions[0].socket.destroy();
   await seen.done;
-  t.same(seen.resets, ['connection-termination']);
+  t.same(seen.resetReasons, ['connection-termination']);
   await eventually('onClose', () => events.closed);
 });
 
@@ -317,7 +256,7 @@ t.test('flow control: readDisable holds a large response; write backpressure rai
   const before = Buffer.concat(seen.chunks).length;
   t.ok(before < big.length, 'reading is disabled');
   encoder.stream.readDisable(false);
-  t.equal(seen.finished, false, 'still disabled: nested');
+  t.equal(seen.ended, false, 'still disabled: nested');
   encoder.stream.readDisable(false);
   await seen.done;
   t.equal(Buffer.concat(seen.chunks).length, big.length);
@@ -327,9 +266,9 @@ t.test('a request node:http2 refuses to send: a bad header name is local-reset, 
   const { port } = await server(t, (stream) => stream.respond({ ':status': 200 }, { endStream: true }));
   const { conn } = await client(t, port);
   const bad = start(conn, request('/', 'GET', { 'bad name': 'x' })).seen;
-  t.same(bad.resets, ['local-reset'], 'at once, from encodeHeaders');
+  t.same(bad.resetReasons, ['local-reset'], 'at once, from encodeHeaders');
   conn.session.destroy();
   const late = start(conn, request('/')).seen;
   await late.done;
-  t.same(late.resets, ['refused-stream'], 'it never left: the router may send it elsewhere');
+  t.same(late.resetReasons, ['refused-stream'], 'it never left: the router may send it elsewhere');
 });
