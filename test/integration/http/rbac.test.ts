@@ -4,7 +4,8 @@
 // XFF-derived remote IP, an empty one opening a route, a virtual host's and a FilterConfig that
 // disables the filter; a shadow rule counted without refusing; and over mutual TLS an ALLOW policy
 // by SPIFFE principal (URI SAN) letting one client through and refusing another. Counters under
-// http.<stat_prefix>.rbac.
+// http.<stat_prefix>.rbac. The same policies hold over HTTP/2.
+import http2 from 'node:http2';
 import { join } from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -114,6 +115,24 @@ t.test('HTTP RBAC: DENY by path and method, per-route ALLOW by remote IP, shadow
   t.equal(stats.get('http.web.rbac.denied'), 7);
   t.equal(stats.get('http.web.rbac.istio_dry_run_allow_shadow_denied'), 1);
   t.equal(stats.get('http.web.rbac.istio_dry_run_allow_shadow_allowed'), 5, 'shadow rules run where the filter\'s own rules apply');
+
+  // The same policies over HTTP/2 (h2c prior knowledge on the AUTO codec): pseudo-headers and all.
+  const session = http2.connect(legate.url('/'));
+  session.on('error', () => undefined);
+  t.teardown(() => session.destroy());
+  const h2 = (path: string, method = 'GET') => new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = session.request({ ':method': method, ':path': path }, { endStream: true });
+    let status = 0;
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('response', (h) => (status = Number(h[':status'])));
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => resolve({ status, body }));
+    req.on('error', reject);
+  });
+  t.same(await h2('/admin/users'), { status: 403, body: 'RBAC: access denied' }, 'HTTP/2: DENY by path');
+  t.equal((await h2('/hello', 'DELETE')).status, 403, 'HTTP/2: DENY by :method');
+  t.equal((await h2('/hello')).status, 200);
 });
 
 t.test('HTTP RBAC over mutual TLS: ALLOW by SPIFFE principal', { skip: opensslMissing() }, async (t) => {
