@@ -57,7 +57,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
   /** AUTO connections whose first bytes are not in yet (HTTP/1 or the HTTP/2 preface). */
   private readonly sniffing = new Map<Socket, number>();
-  private readonly http2Stats: Http2CodecStats;
+  private http2StatsMade: Http2CodecStats | undefined = undefined;
   private draining = false;
   private idleSweep: NodeJS.Timeout | undefined;
 
@@ -84,10 +84,16 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     ];
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
     this.addressConfig = compileDownstreamAddressConfig(config);
-    // Envoy roots the downstream HTTP/2 codec's counters at http2.*.
-    const c = (n: string) => ctx.store.counter(`http2.${n}`);
-    this.http2Stats = { rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout'),
-      outboundControlFlood: c('outbound_control_flood'), protocolError: this.stats.downstreamCxProtocolError };
+  }
+
+  /** Envoy roots the downstream HTTP/2 codec's counters at http2.*, made with the first HTTP/2 connection. */
+  private get http2Stats(): Http2CodecStats {
+    if (this.http2StatsMade !== undefined) return this.http2StatsMade;
+    const c = (n: string) => this.ctx.store.counter(`http2.${n}`);
+    return (this.http2StatsMade = {
+      rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout'),
+      outboundControlFlood: c('outbound_control_flood'), protocolError: this.stats.downstreamCxProtocolError,
+    });
   }
 
   onConnection(socket: Socket, facts: ConnectionFacts): void {
