@@ -73,6 +73,22 @@ async function stat(legate: RunningLegate, name: string, expected: number): Prom
   await waitFor(`${name} = ${expected}`, async () => ((await statsMap(legate.adminUrl(''))).get(name) === expected ? true : undefined));
 }
 
+/** An HTTP/1.1 upstream answers with the protocol version it was asked in. */
+function answerVersion(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.end(`http/${req.httpVersion}`);
+}
+
+/** Listens on 127.0.0.1:0 until the test ends; returns the port. */
+async function listenHttp1(t: Test, server: http.Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /** One request on an HTTP/2 client session: the response head, body and trailers. */
 function h2Request(client: http2.ClientHttp2Session, headers: http2.OutgoingHttpHeaders, body?: string): Promise<{ headers: http2.IncomingHttpHeaders; body: string; trailers: http2.IncomingHttpHeaders }> {
   return new Promise((resolve, reject) => {
@@ -254,14 +270,7 @@ t.test('response trailers reach an HTTP/1.1 client in the chunked trailer sectio
 });
 
 t.test('use_downstream_protocol_config: an HTTP/1.1 request goes upstream as HTTP/1.1', async (t) => {
-  const server = http.createServer((req, res) => res.end(`http/${req.httpVersion}`));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  t.teardown(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenHttp1(t, http.createServer(answerVersion));
   const legate = await legateFor(t, staticCluster('h2', [{ port }], protocolOptions({ use_downstream_protocol_config: { http_protocol_options: {}, http2_protocol_options: {} } })));
   const reply = await get(legate.url('/d'));
   t.equal(reply.body.toString(), 'http/1.1');
@@ -302,14 +311,7 @@ t.test('h2 over TLS', { skip: noCa }, async (t) => {
   });
 
   t.test('auto_config: HTTP/1.1 when the host only speaks it', async (t) => {
-    const server = https.createServer({ cert: leaf.cert, key: leaf.key, ALPNProtocols: ['http/1.1'] }, (req, res) => res.end(`http/${req.httpVersion}`));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    t.teardown(() => {
-      server.closeAllConnections();
-      server.close();
-    });
-    const port = (server.address() as AddressInfo).port;
+    const port = await listenHttp1(t, https.createServer({ cert: leaf.cert, key: leaf.key, ALPNProtocols: ['http/1.1'] }, answerVersion));
     const legate = await legateFor(t, staticCluster('h2', [{ port }], { ...protocolOptions({ auto_config: { http2_protocol_options: {} } }), ...tls() }));
     const replies = [await get(legate.url('/one')), await get(legate.url('/two'))];
     t.same(replies.map((r) => r.body.toString()), ['http/1.1', 'http/1.1']);
