@@ -16,6 +16,7 @@ export const COMPRESSOR_TYPE = 'envoy.extensions.filters.http.compressor.v3.Comp
 export const GZIP_COMPRESSOR_TYPE = 'envoy.extensions.compression.gzip.compressor.v3.Gzip';
 export const BROTLI_COMPRESSOR_TYPE = 'envoy.extensions.compression.brotli.compressor.v3.Brotli';
 export const ZSTD_COMPRESSOR_TYPE = 'envoy.extensions.compression.zstd.compressor.v3.Zstd';
+export const COMPRESSOR_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.compressor.v3.CompressorPerRoute';
 export const RBAC_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 export const RBAC_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
@@ -35,7 +36,7 @@ export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3
 
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE];
 export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
-export const PER_ROUTE_TYPES = [CORS_POLICY_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
+export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
 

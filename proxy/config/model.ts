@@ -248,6 +248,13 @@ export interface CompressorConfig {
   };
 }
 
+// CompressorPerRoute: disabled turns response compression off for the route (responseEnabled
+// false); overrides.response_direction_config turns it on, with its own remove_accept_encoding_header.
+export interface CompressorPerRouteConfig {
+  responseEnabled?: boolean;
+  removeAcceptEncodingHeader?: boolean;
+}
+
 // The compressor libraries, their fields in the units node:zlib takes.
 export type CompressorLibrary =
   | { kind: 'gzip'; level: number; strategy: number; memoryLevel: number; windowBits: number; chunkSize: number } // level -1: zlib's default

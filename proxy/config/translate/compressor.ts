@@ -3,7 +3,7 @@
 // does not build (compressing request bodies; zstd dictionaries, in support.ts) is rejected by name.
 import { joinPath } from '../errors.ts';
 import { BROTLI_COMPRESSOR_TYPE, GZIP_COMPRESSOR_TYPE, ZSTD_COMPRESSOR_TYPE } from '../extensions.ts';
-import type { CompressorConfig, CompressorLibrary } from '../model.ts';
+import type { CompressorConfig, CompressorLibrary, CompressorPerRouteConfig } from '../model.ts';
 import { enumNumber } from '../protos.ts';
 import { bool, num, obj, reject, str, strings } from './common.ts';
 import type { Raw } from './common.ts';
@@ -60,6 +60,16 @@ export function compressorConfig(raw: Raw, path: string): CompressorConfig {
       statsUnder: direction !== undefined ? 'response.' : '',
     },
   };
+}
+
+// The schema has checked the oneof: disabled (only ever true) or overrides.
+export function compressorPerRouteConfig(raw: Raw): CompressorPerRouteConfig {
+  if (raw.disabled === true) return { responseEnabled: false };
+  const response = obj(obj(raw, 'overrides') ?? {}, 'response_direction_config');
+  if (response === undefined) return {};
+  const out: CompressorPerRouteConfig = { responseEnabled: true };
+  if (response.remove_accept_encoding_header !== undefined) out.removeAcceptEncodingHeader = bool(response, 'remove_accept_encoding_header', false);
+  return out;
 }
 
 function legacyCommonConfig(raw: Raw): Raw {

@@ -2,6 +2,7 @@
 // into the plain config objects the filters in proxy/http/filters/ run with.
 import { ConfigError, indexPath, joinPath, keyPath } from '../errors.ts';
 import {
+  COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
@@ -46,7 +47,7 @@ import {
   strings,
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
-import { compressorConfig } from './compressor.ts';
+import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
@@ -223,6 +224,8 @@ export function translatePerFilterConfigs(raw: Raw, path: string, ctx: Translate
 
 function perFilterConfig(config: Raw, path: string, name: string, ctx: TranslateContext): unknown {
   switch (config['@type']) {
+    case COMPRESSOR_PER_ROUTE_TYPE:
+      return compressorPerRouteConfig(config);
     case CORS_POLICY_TYPE:
       return corsPolicy(config, path);
     case FAULT_TYPE:

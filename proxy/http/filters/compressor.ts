@@ -4,7 +4,8 @@
 // bytes when the length is known, no cache-control no-transform, no etag with
 // disable_on_etag_header. Several compressor filters in one chain agree on one coding per request.
 // The body streams through: each chunk is compressed and flushed on its own, the zlib queue's
-// watermarks pause the upstream, and trailers wait for the compressed end.
+// watermarks pause the upstream, and trailers wait for the compressed end. A route's
+// CompressorPerRoute turns response compression off (disabled) or on (overrides).
 // Stats: <http.stat_prefix.>compressor.<library name>.<gzip|brotli|zstd>.{compressed, not_compressed,
 // total_uncompressed_bytes, total_compressed_bytes, content_length_too_small} (under 'response.'
 // when response_direction_config is set), {no_accept_header, header_identity,
@@ -12,13 +13,14 @@
 // not_compressed_etag}, and request.not_compressed.
 import type { Transform } from 'node:stream';
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
-import type { CompressorConfig } from '../../config/model.ts';
+import type { CompressorConfig, CompressorPerRouteConfig } from '../../config/model.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
 import type { Counter } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import { chooseEncoding, mediaType, type CompressorCandidate, type EncodingDecision } from './compression/accept-encoding.ts';
 import { contentEncoding, createCompressor } from './compression/libraries.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
+import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -32,6 +34,12 @@ interface ChainState {
 }
 
 const chains = new WeakMap<HttpStream, ChainState>();
+
+/** What a request's headers decided for its response. */
+interface RequestState {
+  accept: string | null; // its accept-encoding (null: none)
+  enabled: boolean; // response compression on, by the filter's config or the route's CompressorPerRoute
+}
 
 /** One response being compressed. */
 interface ActiveCompression {
@@ -78,11 +86,12 @@ export class CompressorFilter implements HttpFilterInstance {
   private readonly config: CompressorConfig['response'];
   private readonly stats: CompressorStats;
   private readonly library: CompressorConfig['library'];
-  /** accept-encoding of each request (null: none), kept from its headers for the response. */
-  private readonly acceptEncoding = new WeakMap<HttpStream, string | null>();
+  private readonly name: string;
+  private readonly requests = new WeakMap<HttpStream, RequestState>();
   private readonly active = new WeakMap<HttpStream, ActiveCompression>();
 
-  constructor(config: CompressorConfig, ctx: FilterContext) {
+  constructor(config: CompressorConfig, ctx: FilterContext, name: string) {
+    this.name = name;
     this.config = config.response;
     this.library = config.library;
     this.stats = new CompressorStats(ctx, config);
@@ -90,10 +99,13 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 
   decodeHeaders(stream: HttpStream): FilterStatus {
+    const route = perRouteConfig<CompressorPerRouteConfig>(stream, this.name);
+    if (isDisabled(route)) return 'continue'; // a FilterConfig turned the filter off for this route
     const headers = stream.head.headers;
     const value = headers['accept-encoding'];
-    this.acceptEncoding.set(stream, value === undefined ? null : ([] as string[]).concat(value).join(','));
-    if (this.config.enabled && this.config.removeAcceptEncodingHeader) delete headers['accept-encoding'];
+    const enabled = route?.responseEnabled ?? this.config.enabled;
+    this.requests.set(stream, { accept: value === undefined ? null : ([] as string[]).concat(value).join(','), enabled });
+    if (enabled && (route?.removeAcceptEncodingHeader ?? this.config.removeAcceptEncodingHeader)) delete headers['accept-encoding'];
     let chain = chains.get(stream);
     if (chain === undefined) chains.set(stream, (chain = { filters: [], decision: undefined }));
     chain.filters.push(this);
@@ -103,9 +115,11 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 
   encodeHeaders(stream: HttpStream, response: ResponseHeaders, endStream: boolean): FilterStatus {
+    const request = this.requests.get(stream);
+    if (request === undefined) return 'continue';
     const headers = response.headers;
     const bodyless = endStream || stream.head.method === 'HEAD' || response.status < 200 || response.status === 204 || response.status === 304;
-    const enabledAndLongEnough = this.config.enabled && this.longEnough(headers);
+    const enabledAndLongEnough = request.enabled && this.longEnough(headers);
     const compressible =
       enabledAndLongEnough &&
       // A tunnel (an upgrade or CONNECT) carries bytes, not a body to encode.
@@ -115,7 +129,7 @@ export class CompressorFilter implements HttpFilterInstance {
       !hasToken(headers['cache-control'], 'no-transform') &&
       this.etagAllowed(headers) &&
       headers['content-encoding'] === undefined;
-    if (!bodyless && this.acceptEncodingAllowed(stream, enabledAndLongEnough, headers) && compressible && transferEncodingAllowed(headers, this.candidate.encoding)) {
+    if (!bodyless && this.acceptEncodingAllowed(stream, request.accept, enabledAndLongEnough, headers) && compressible && transferEncodingAllowed(headers, this.candidate.encoding)) {
       sanitizeEtag(headers);
       delete headers['content-length'];
       headers['content-encoding'] = this.candidate.encoding;
@@ -178,10 +192,9 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 
   // Envoy's isAcceptEncodingAllowed: the header stats count only responses that could be compressed.
-  private acceptEncodingAllowed(stream: HttpStream, maybe: boolean, headers: HeaderMap): boolean {
+  private acceptEncodingAllowed(stream: HttpStream, accept: string | null, maybe: boolean, headers: HeaderMap): boolean {
     if (!maybe) return false;
-    const accept = this.acceptEncoding.get(stream);
-    if (accept === undefined || accept === null) {
+    if (accept === null) {
       this.stats.noAcceptHeader.inc();
       return false;
     }
@@ -213,8 +226,8 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 }
 
-export function createCompressorFilter(config: unknown, ctx: FilterContext): HttpFilterInstance {
-  return new CompressorFilter(config as CompressorConfig, ctx);
+export function createCompressorFilter(config: unknown, ctx: FilterContext, name: string): HttpFilterInstance {
+  return new CompressorFilter(config as CompressorConfig, ctx, name);
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -116,7 +116,12 @@ const upstream = await startUpstream('app', (req, res) => {
 });
 t.teardown(() => upstream.close());
 
-const route = routes([{ match: { prefix: '/' }, route: { cluster: 'app', timeout: '60s' } }]);
+// /nocompress turns the gzip filters off for its route (Envoy's CompressorPerRoute).
+const gzipOff = { 'envoy.filters.http.compressor.gzip': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute', disabled: true } };
+const route = routes([
+  { match: { prefix: '/nocompress' }, route: { cluster: 'app' }, typed_per_filter_config: gzipOff },
+  { match: { prefix: '/' }, route: { cluster: 'app', timeout: '60s' } },
+]);
 const statsFilters = ['brotli', 'zstd', 'gzip'].map((l) => compressorFilter(l as 'gzip', { common_config: { content_type: PROMETHEUS_TYPES } }));
 const webFilters = [compressorFilter('gzip', { disable_on_etag_header: true })];
 let legate: LegateProcess;
@@ -234,6 +239,11 @@ t.test('responses that do not qualify pass untouched', async (t) => {
   t.equal(strong.headers.vary, 'origin, accept-encoding', 'accept-encoding joins an existing vary');
   const weak = await get('/text?size=3000&etag=W/%22abc%22', 'stats', accept);
   t.equal(weak.headers.etag, 'W/"abc"', 'a weak etag stays');
+  const off = await get('/nocompress?size=3000', 'web', accept);
+  t.equal(off.headers['content-encoding'], undefined, 'a route whose CompressorPerRoute disables the filter');
+  t.equal(off.headers['content-length'], '3000');
+  const otherLibrary = await get('/nocompress?size=3000', 'stats', { 'accept-encoding': 'br' });
+  t.equal(otherLibrary.headers['content-encoding'], 'br', 'the other compressors of the chain still work there');
 });
 
 t.test('trailers follow the compressed body', async (t) => {

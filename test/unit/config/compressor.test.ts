@@ -2,7 +2,7 @@
 // in node:zlib's terms, the deprecated top-level fields, what is refused by name, and the shape of
 // the Prometheus listener every Istio sidecar bootstrap carries (three compressors before the router).
 import t from 'tap';
-import { translateBootstrap, translateListener } from '../../../proxy/config/index.ts';
+import { translateBootstrap, translateListener, translateRouteConfiguration } from '../../../proxy/config/index.ts';
 import type { CompressorConfig, HttpConnectionManager } from '../../../proxy/config/model.ts';
 import { bootstrap, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
 
@@ -92,6 +92,18 @@ t.test('refused by name', async (t) => {
     rejection({ compressor_library: { name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip' } } }),
     /unknown or unsupported @type 'envoy\.extensions\.compression\.gzip\.decompressor\.v3\.Gzip'/,
   );
+});
+
+t.test('CompressorPerRoute on a route', async (t) => {
+  const perRoute = (config: object) => {
+    const routes = { name: 'r', virtual_hosts: [{ name: 'v', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'c' }, typed_per_filter_config: { 'envoy.filters.http.compressor': { '@type': 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute', ...config } } }] }] };
+    const { routeConfig } = translateRouteConfiguration(routes);
+    return routeConfig.virtualHosts[0].routes[0].typedPerFilterConfig['envoy.filters.http.compressor'];
+  };
+  t.same(perRoute({ disabled: true }), { responseEnabled: false });
+  t.same(perRoute({ overrides: { response_direction_config: {} } }), { responseEnabled: true }, 'an empty response_direction_config turns compression on');
+  t.same(perRoute({ overrides: { response_direction_config: { remove_accept_encoding_header: true } } }), { responseEnabled: true, removeAcceptEncodingHeader: true });
+  t.same(perRoute({ overrides: {} }), {});
 });
 
 // Istio's pilot-agent writes this listener into every sidecar's bootstrap: Prometheus scrapes the

@@ -36,6 +36,7 @@ function fakeStream(method: string, headers: HeaderMap, upgradeType?: string): F
   const s = {
     head: { method, headers },
     upgradeType,
+    route: null,
     connection: { hcm: { bufferLimitBytes: 16 * 1024 } },
     injected: [] as FakeStream['injected'],
     watermark: 0,
@@ -60,7 +61,7 @@ function fakeStream(method: string, headers: HeaderMap, upgradeType?: string): F
 function setup(configs: CompressorConfig[]) {
   const store = new Store();
   const ctx = { store, statPrefix: 'stats', log: () => {}, clusterStatName: () => undefined };
-  const filters = configs.map((c) => createCompressorFilter(c, ctx));
+  const filters = configs.map((c, i) => createCompressorFilter(c, ctx, `compressor${i}`));
   const counter = (name: string) => store.counter(`http.stats.compressor.${name}`).value;
   /** Runs a request's headers and a response's headers through the chain as the connection manager does. */
   const exchange = (accept: string | undefined, response: ResponseHeaders, opts: { method?: string; endStream?: boolean; upgrade?: string } = {}) => {
