@@ -22,14 +22,12 @@ export function rbacPerRouteConfig(raw: Raw, path: string): RbacConfig {
 
 /** envoy.extensions.filters.network.rbac.v3.RBAC */
 export function networkRbacConfig(raw: Raw, path: string): NetworkRbacConfig {
-  const statPrefix = str(raw, 'stat_prefix');
-  if (statPrefix === '') reject(joinPath(path, 'stat_prefix'), 'required field is missing', 'set stat_prefix, e.g. tcp.');
   // Legate checks a connection once, before its first byte is proxied; re-checking it (for
   // policies on dynamic metadata that changes) has nothing to re-check here.
   if (str(raw, 'enforcement_type', 'ONE_TIME_ON_FIRST_BYTE') === 'CONTINUOUS') {
     reject(joinPath(path, 'enforcement_type'), 'CONTINUOUS enforcement is not supported by Legate', 'use ONE_TIME_ON_FIRST_BYTE (the default)');
   }
-  return withRules({ statPrefix, rulesStatPrefix: '', shadowRulesStatPrefix: str(raw, 'shadow_rules_stat_prefix') }, raw, path);
+  return withRules({ statPrefix: str(raw, 'stat_prefix'), rulesStatPrefix: '', shadowRulesStatPrefix: str(raw, 'shadow_rules_stat_prefix') }, raw, path);
 }
 
 // The enforced rules and the shadow rules, each when given.
