@@ -302,6 +302,32 @@ t.test('curl --http2-prior-knowledge', { skip: curlMissing }, async (t) => {
   t.equal(out, '2 200');
 });
 
+t.test('curl --http2 over TLS (ALPN h2) and a POST with a body', { skip: curlMissing || opensslMissing() }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const leaf = ca.issue('legate', ['DNS:legate.test']);
+  const listener = httpListener('h2in', route);
+  listener.filter_chains[0] = {
+    ...listener.filter_chains[0],
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext',
+        common_tls_context: { tls_certificates: [{ certificate_chain: { filename: leaf.certFile }, private_key: { filename: leaf.keyFile } }], alpn_protocols: ['h2', 'http/1.1'] },
+      },
+    },
+  } as typeof listener.filter_chains[0];
+  const legate = await startLegate(bootstrap([listener], [staticCluster('h1', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  const port = legate.port();
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('curl', ['-sS', '--max-time', '5', '--http2', '--cacert', ca.certFile, '--resolve', `legate.test:${port}:127.0.0.1`, '-d', 'curl body', '-w', '\n%{http_version} %{http_code}', `https://legate.test:${port}/echo`], (err, stdout) => (err !== null ? reject(err) : resolve(stdout))),
+  );
+  const [body, summary] = out.split('\n');
+  t.equal(summary, '2 200');
+  t.equal(JSON.parse(body).bytes, 'curl body'.length);
+});
+
 t.test('%PROTOCOL% in the access log is HTTP/2', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'legate-h2-log-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
