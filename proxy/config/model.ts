@@ -246,6 +246,8 @@ export interface CompressorConfig {
     removeAcceptEncodingHeader: boolean;
     statsUnder: string; // 'response.' when response_direction_config is set, else '' (Envoy's stat names)
   };
+  // request_direction_config, when set and enabled: request bodies are compressed too.
+  request?: { minContentLength: number; contentTypes: string[] };
 }
 
 // CompressorPerRoute: disabled turns response compression off for the route (responseEnabled

@@ -196,17 +196,27 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     }
   }
 
-  private passData(data: Buffer, endStream: boolean): void {
+  /** Request data from `filter` on to the filters after it: what a decodeData hook that answered 'stop' sends instead. */
+  injectDecodedData(filter: HttpFilter<HttpStream>, data: Buffer, endStream: boolean): void {
+    if (!this.ended) this.passData(data, endStream, this.filters.indexOf(filter) + 1);
+  }
+
+  /** Request trailers a decodeTrailers hook held ('stop'), passed on from `filter`. */
+  injectDecodedTrailers(filter: HttpFilter<HttpStream>, trailers: HeaderMap): void {
+    if (!this.ended) this.passTrailers(trailers, this.filters.indexOf(filter) + 1);
+  }
+
+  private passData(data: Buffer, endStream: boolean, from = 0): void {
     const filters = this.filters;
-    for (let i = 0; i < filters.length; i++) {
+    for (let i = from; i < filters.length; i++) {
       const hook = filters[i].decodeData;
       if (hook !== undefined && (hook.call(filters[i], this, data, endStream) === 'stop' || this.ended)) return;
     }
   }
 
-  private passTrailers(trailers: HeaderMap): void {
+  private passTrailers(trailers: HeaderMap, from = 0): void {
     const filters = this.filters;
-    for (let i = 0; i < filters.length; i++) {
+    for (let i = from; i < filters.length; i++) {
       const hook = filters[i].decodeTrailers;
       if (hook !== undefined && (hook.call(filters[i], this, trailers) === 'stop' || this.ended)) return;
     }

@@ -1,6 +1,6 @@
 // envoy.filters.http.compressor and its compressor libraries (gzip, brotli, zstd) -> CompressorConfig,
 // with Envoy's defaults. Each library field becomes the node:zlib option it maps to; what Legate
-// does not build (compressing request bodies; zstd dictionaries, in support.ts) is rejected by name.
+// does not build (zstd dictionaries, in support.ts) is rejected by name.
 import { joinPath } from '../errors.ts';
 import { BROTLI_COMPRESSOR_TYPE, GZIP_COMPRESSOR_TYPE, ZSTD_COMPRESSOR_TYPE } from '../extensions.ts';
 import type { CompressorConfig, CompressorLibrary, CompressorPerRouteConfig } from '../model.ts';
@@ -38,27 +38,34 @@ export function compressorConfig(raw: Raw, path: string): CompressorConfig {
   const libraryRaw = obj(raw, 'compressor_library');
   if (libraryRaw === undefined) reject(joinPath(path, 'compressor_library'), 'required field is missing', 'add a compressor_library (gzip, brotli or zstd)');
   const libraryPath = joinPath(path, 'compressor_library');
-  const request = obj(raw, 'request_direction_config');
   // Envoy compresses request bodies whenever request_direction_config is present, unless disabled.
-  if (request !== undefined && featureEnabled(obj(obj(request, 'common_config') ?? {}, 'enabled'))) {
-    reject(joinPath(path, 'request_direction_config'), 'compressing request bodies (request_direction_config) is not supported by Legate', 'remove request_direction_config, or set its common_config.enabled.default_value to false');
-  }
+  const requestCommon = obj(obj(raw, 'request_direction_config') ?? {}, 'common_config') ?? {};
+  const request = raw.request_direction_config !== undefined && featureEnabled(obj(requestCommon, 'enabled')) ? requestCommon : undefined;
   const direction = obj(raw, 'response_direction_config');
   // Without response_direction_config Envoy reads the deprecated top-level fields.
   const common = direction !== undefined ? obj(direction, 'common_config') ?? {} : legacyCommonConfig(raw);
-  const types = strings(common, 'content_type');
-  return {
+  const config: CompressorConfig = {
     libraryName: str(libraryRaw, 'name'),
     library: compressorLibrary(obj(libraryRaw, 'typed_config') ?? {}, joinPath(libraryPath, 'typed_config')),
     chooseFirst: bool(raw, 'choose_first', false),
     response: {
       enabled: featureEnabled(obj(common, 'enabled')),
-      minContentLength: num(common, 'min_content_length', 0) || DEFAULT_MIN_CONTENT_LENGTH,
-      contentTypes: (types.length > 0 ? types : DEFAULT_CONTENT_TYPES).map((t) => t.toLowerCase()),
+      ...lengthAndTypes(common),
       disableOnEtagHeader: bool(direction ?? raw, 'disable_on_etag_header', false),
       removeAcceptEncodingHeader: bool(direction ?? raw, 'remove_accept_encoding_header', false),
       statsUnder: direction !== undefined ? 'response.' : '',
     },
+  };
+  if (request !== undefined) config.request = lengthAndTypes(request);
+  return config;
+}
+
+// A CommonDirectionConfig's min_content_length and content_type, Envoy's defaults when unset.
+function lengthAndTypes(common: Raw): { minContentLength: number; contentTypes: string[] } {
+  const types = strings(common, 'content_type');
+  return {
+    minContentLength: num(common, 'min_content_length', 0) || DEFAULT_MIN_CONTENT_LENGTH,
+    contentTypes: (types.length > 0 ? types : DEFAULT_CONTENT_TYPES).map((t) => t.toLowerCase()),
   };
 }
 

@@ -5,20 +5,22 @@
 // disable_on_etag_header. Several compressor filters in one chain agree on one coding per request.
 // The body streams through: each chunk is compressed and flushed on its own, the zlib queue's
 // watermarks pause the upstream, and trailers wait for the compressed end. A route's
-// CompressorPerRoute turns response compression off (disabled) or on (overrides).
+// CompressorPerRoute turns response compression off (disabled) or on (overrides). With
+// request_direction_config, request bodies of a listed content type and length are compressed too.
 // Stats: <http.stat_prefix.>compressor.<library name>.<gzip|brotli|zstd>.{compressed, not_compressed,
 // total_uncompressed_bytes, total_compressed_bytes, content_length_too_small} (under 'response.'
 // when response_direction_config is set), {no_accept_header, header_identity,
 // header_compressor_used, header_compressor_overshadowed, header_wildcard, header_not_valid,
-// not_compressed_etag}, and request.not_compressed.
-import type { Transform } from 'node:stream';
+// not_compressed_etag}, and request.{compressed, not_compressed, total_uncompressed_bytes,
+// total_compressed_bytes, content_length_too_small}.
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { CompressorConfig, CompressorPerRouteConfig } from '../../config/model.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
-import type { Counter } from '../../stats/index.ts';
+import type { Counter, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import { chooseEncoding, mediaType, type CompressorCandidate, type EncodingDecision } from './compression/accept-encoding.ts';
-import { contentEncoding, createCompressor } from './compression/libraries.ts';
+import { contentEncoding } from './compression/libraries.ts';
+import { StreamingCompressor, type CompressedSink } from './compression/streaming-compressor.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 
@@ -41,64 +43,77 @@ interface RequestState {
   enabled: boolean; // response compression on, by the filter's config or the route's CompressorPerRoute
 }
 
-/** One response being compressed. */
-interface ActiveCompression {
-  compressor: Transform;
-  trailers: HeaderMap | undefined; // held until the compressed body has ended
-  backedUp: boolean; // the compressor's input queue is above its high watermark
-}
-
-class CompressorStats {
+/** A direction's rules and counters (Envoy's DirectionConfig). */
+class Direction {
+  readonly minContentLength: number;
+  readonly contentTypes: ReadonlySet<string>;
   readonly compressed: Counter;
   readonly notCompressed: Counter;
   readonly totalUncompressedBytes: Counter;
   readonly totalCompressedBytes: Counter;
   readonly contentLengthTooSmall: Counter;
-  readonly noAcceptHeader: Counter;
-  readonly notCompressedEtag: Counter;
-  readonly header: Record<EncodingDecision['stat'] | 'overshadowed', Counter>;
-  readonly requestNotCompressed: Counter;
 
-  constructor(ctx: FilterContext, config: CompressorConfig) {
-    const prefix = `http.${ctx.statPrefix}.compressor.${config.libraryName}.${config.library.kind}.`;
-    const response = prefix + config.response.statsUnder;
-    const c = (name: string) => ctx.store.counter(name);
-    this.compressed = c(`${response}compressed`);
-    this.notCompressed = c(`${response}not_compressed`);
-    this.totalUncompressedBytes = c(`${response}total_uncompressed_bytes`);
-    this.totalCompressedBytes = c(`${response}total_compressed_bytes`);
-    this.contentLengthTooSmall = c(`${response}content_length_too_small`);
-    this.noAcceptHeader = c(`${prefix}no_accept_header`);
-    this.notCompressedEtag = c(`${prefix}not_compressed_etag`);
-    this.header = {
-      not_valid: c(`${prefix}header_not_valid`),
-      identity: c(`${prefix}header_identity`),
-      wildcard: c(`${prefix}header_wildcard`),
-      compressor: c(`${prefix}header_compressor_used`),
-      overshadowed: c(`${prefix}header_compressor_overshadowed`),
-    };
-    this.requestNotCompressed = c(`${prefix}request.not_compressed`);
+  constructor(config: { minContentLength: number; contentTypes: string[] }, store: Store, prefix: string) {
+    this.minContentLength = config.minContentLength;
+    this.contentTypes = new Set(config.contentTypes);
+    this.compressed = store.counter(`${prefix}compressed`);
+    this.notCompressed = store.counter(`${prefix}not_compressed`);
+    this.totalUncompressedBytes = store.counter(`${prefix}total_uncompressed_bytes`);
+    this.totalCompressedBytes = store.counter(`${prefix}total_compressed_bytes`);
+    this.contentLengthTooSmall = store.counter(`${prefix}content_length_too_small`);
+  }
+
+  longEnough(headers: HeaderMap): boolean {
+    const value = first(headers['content-length']);
+    if (value === undefined) return true;
+    const ok = /^\d+$/.test(value) && Number(value) >= this.minContentLength;
+    if (!ok) this.contentLengthTooSmall.inc();
+    return ok;
+  }
+
+  contentTypeAllowed(headers: HeaderMap): boolean {
+    const value = first(headers['content-type']);
+    return value === undefined || this.contentTypes.has(mediaType(value));
   }
 }
 
 export class CompressorFilter implements HttpFilterInstance {
   readonly candidate: CompressorCandidate;
   private readonly config: CompressorConfig['response'];
-  private readonly stats: CompressorStats;
   private readonly library: CompressorConfig['library'];
   private readonly name: string;
+  private readonly response: Direction;
+  private readonly request: Direction | undefined; // set when request bodies are compressed
+  private readonly requestNotCompressed: Counter;
+  private readonly noAcceptHeader: Counter;
+  private readonly notCompressedEtag: Counter;
+  private readonly header: Record<EncodingDecision['stat'] | 'overshadowed', Counter>;
   private readonly requests = new WeakMap<HttpStream, RequestState>();
-  private readonly active = new WeakMap<HttpStream, ActiveCompression>();
+  private readonly responseBodies = new WeakMap<HttpStream, StreamingCompressor>();
+  private readonly requestBodies = new WeakMap<HttpStream, StreamingCompressor>();
 
   constructor(config: CompressorConfig, ctx: FilterContext, name: string) {
     this.name = name;
     this.config = config.response;
     this.library = config.library;
-    this.stats = new CompressorStats(ctx, config);
-    this.candidate = { encoding: contentEncoding(config.library), chooseFirst: config.chooseFirst, contentTypes: new Set(config.response.contentTypes) };
+    const prefix = `http.${ctx.statPrefix}.compressor.${config.libraryName}.${config.library.kind}.`;
+    const c = (stat: string) => ctx.store.counter(prefix + stat);
+    this.response = new Direction(config.response, ctx.store, prefix + config.response.statsUnder);
+    this.request = config.request === undefined ? undefined : new Direction(config.request, ctx.store, `${prefix}request.`);
+    this.requestNotCompressed = this.request?.notCompressed ?? c('request.not_compressed');
+    this.noAcceptHeader = c('no_accept_header');
+    this.notCompressedEtag = c('not_compressed_etag');
+    this.header = {
+      not_valid: c('header_not_valid'),
+      identity: c('header_identity'),
+      wildcard: c('header_wildcard'),
+      compressor: c('header_compressor_used'),
+      overshadowed: c('header_compressor_overshadowed'),
+    };
+    this.candidate = { encoding: contentEncoding(config.library), chooseFirst: config.chooseFirst, contentTypes: this.response.contentTypes };
   }
 
-  decodeHeaders(stream: HttpStream): FilterStatus {
+  decodeHeaders(stream: HttpStream, endStream: boolean): FilterStatus {
     const route = perRouteConfig<CompressorPerRouteConfig>(stream, this.name);
     if (isDisabled(route)) return 'continue'; // a FilterConfig turned the filter off for this route
     const headers = stream.head.headers;
@@ -109,9 +124,38 @@ export class CompressorFilter implements HttpFilterInstance {
     let chain = chains.get(stream);
     if (chain === undefined) chains.set(stream, (chain = { filters: [], decision: undefined }));
     chain.filters.push(this);
-    // Request bodies are never compressed here (the translator rejects request_direction_config).
-    this.stats.requestNotCompressed.inc();
+    const request = this.request;
+    if (
+      request !== undefined &&
+      !endStream &&
+      stream.upgradeType === undefined &&
+      request.longEnough(headers) &&
+      request.contentTypeAllowed(headers) &&
+      headers['content-encoding'] === undefined &&
+      transferEncodingAllowed(headers, this.candidate.encoding)
+    ) {
+      delete headers['content-length'];
+      headers['content-encoding'] = this.candidate.encoding;
+      request.compressed.inc();
+      this.requestBodies.set(stream, this.start(stream, request, {
+        data: (chunk) => stream.injectDecodedData(this, chunk, false),
+        end: (trailers) => (trailers === undefined ? stream.injectDecodedData(this, EMPTY, true) : stream.injectDecodedTrailers(this, trailers)),
+        // Too much request body waiting: stop reading the client until it drains.
+        backedUp: (above) => stream.readDisable(above),
+        error: () => stream.resetStream(),
+      }));
+    } else {
+      this.requestNotCompressed.inc();
+    }
     return 'continue';
+  }
+
+  decodeData(stream: HttpStream, data: Buffer, endStream: boolean): FilterStatus {
+    return this.compress(this.requestBodies.get(stream), this.request, data, endStream);
+  }
+
+  decodeTrailers(stream: HttpStream, trailers: HeaderMap): FilterStatus {
+    return endWithTrailers(this.requestBodies.get(stream), trailers);
   }
 
   encodeHeaders(stream: HttpStream, response: ResponseHeaders, endStream: boolean): FilterStatus {
@@ -119,13 +163,13 @@ export class CompressorFilter implements HttpFilterInstance {
     if (request === undefined) return 'continue';
     const headers = response.headers;
     const bodyless = endStream || stream.head.method === 'HEAD' || response.status < 200 || response.status === 204 || response.status === 304;
-    const enabledAndLongEnough = request.enabled && this.longEnough(headers);
+    const enabledAndLongEnough = request.enabled && this.response.longEnough(headers);
     const compressible =
       enabledAndLongEnough &&
       // A tunnel (an upgrade or CONNECT) carries bytes, not a body to encode.
       stream.upgradeType === undefined &&
       response.status !== 101 &&
-      this.contentTypeAllowed(headers) &&
+      this.response.contentTypeAllowed(headers) &&
       !hasToken(headers['cache-control'], 'no-transform') &&
       this.etagAllowed(headers) &&
       headers['content-encoding'] === undefined;
@@ -133,10 +177,15 @@ export class CompressorFilter implements HttpFilterInstance {
       sanitizeEtag(headers);
       delete headers['content-length'];
       headers['content-encoding'] = this.candidate.encoding;
-      this.stats.compressed.inc();
-      this.start(stream);
+      this.response.compressed.inc();
+      this.responseBodies.set(stream, this.start(stream, this.response, {
+        data: (chunk) => stream.injectEncodedData(this, chunk, false),
+        end: (trailers) => (trailers === undefined ? stream.injectEncodedData(this, EMPTY, true) : stream.injectEncodedTrailers(this, trailers)),
+        backedUp: (above) => (above ? stream.onEncoderFilterAboveWriteBufferHighWatermark() : stream.onEncoderFilterBelowWriteBufferLowWatermark()),
+        error: () => stream.resetStream(),
+      }));
     } else {
-      this.stats.notCompressed.inc();
+      this.response.notCompressed.inc();
     }
     // A cache in front must know the resource has a compressed form, whether or not this one is.
     if (compressible) addVary(headers);
@@ -144,86 +193,59 @@ export class CompressorFilter implements HttpFilterInstance {
   }
 
   encodeData(stream: HttpStream, data: Buffer, endStream: boolean): FilterStatus {
-    const active = this.active.get(stream);
-    if (active === undefined) return 'continue';
-    this.stats.totalUncompressedBytes.inc(data.length);
-    if (data.length > 0 && !active.compressor.write(data) && !active.backedUp) {
-      active.backedUp = true;
-      stream.onEncoderFilterAboveWriteBufferHighWatermark();
-    }
-    if (endStream) active.compressor.end();
-    return 'stop';
+    return this.compress(this.responseBodies.get(stream), this.response, data, endStream);
   }
 
   encodeTrailers(stream: HttpStream, trailers: HeaderMap): FilterStatus {
-    const active = this.active.get(stream);
-    if (active === undefined) return 'continue';
-    active.trailers = trailers;
-    active.compressor.end();
+    return endWithTrailers(this.responseBodies.get(stream), trailers);
+  }
+
+  // A body being compressed takes every chunk ('stop'); the compressed chunks are injected instead.
+  private compress(body: StreamingCompressor | undefined, direction: Direction | undefined, data: Buffer, endStream: boolean): FilterStatus {
+    if (body === undefined) return 'continue';
+    direction!.totalUncompressedBytes.inc(data.length);
+    body.write(data, endStream);
     return 'stop';
   }
 
-  private start(stream: HttpStream): void {
-    const compressor = createCompressor(this.library, stream.connection.hcm.bufferLimitBytes);
-    const active: ActiveCompression = { compressor, trailers: undefined, backedUp: false };
-    this.active.set(stream, active);
-    compressor.on('data', (chunk: Buffer) => {
-      this.stats.totalCompressedBytes.inc(chunk.length);
-      stream.injectEncodedData(this, chunk, false);
+  private start(stream: HttpStream, direction: Direction, sink: CompressedSink): StreamingCompressor {
+    const body = new StreamingCompressor(this.library, stream.connection.hcm.bufferLimitBytes, {
+      ...sink,
+      data: (chunk) => {
+        direction.totalCompressedBytes.inc(chunk.length);
+        sink.data(chunk);
+      },
     });
-    // No 'drain' comes once the body has ended: 'end' lowers the watermark then.
-    const lower = () => {
-      if (!active.backedUp) return;
-      active.backedUp = false;
-      stream.onEncoderFilterBelowWriteBufferLowWatermark();
-    };
-    compressor.on('drain', lower);
-    compressor.on('end', () => {
-      this.active.delete(stream);
-      lower();
-      if (active.trailers !== undefined) stream.injectEncodedTrailers(this, active.trailers);
-      else stream.injectEncodedData(this, EMPTY, true);
-    });
-    compressor.on('error', () => {
-      this.active.delete(stream);
-      stream.resetStream();
-    });
-    stream.onDestroy({ onStreamDestroy: () => compressor.destroy() });
+    stream.onDestroy({ onStreamDestroy: () => body.destroy() });
+    return body;
   }
 
   // Envoy's isAcceptEncodingAllowed: the header stats count only responses that could be compressed.
   private acceptEncodingAllowed(stream: HttpStream, accept: string | null, maybe: boolean, headers: HeaderMap): boolean {
     if (!maybe) return false;
     if (accept === null) {
-      this.stats.noAcceptHeader.inc();
+      this.noAcceptHeader.inc();
       return false;
     }
     const chain = chains.get(stream)!;
     chain.decision ??= chooseEncoding(accept, first(headers['content-type']), chain.filters.map((f) => f.candidate));
     const chosen = chain.decision.encoding === this.candidate.encoding;
     const stat = chain.decision.stat;
-    this.stats.header[stat === 'compressor' && !chosen ? 'overshadowed' : stat].inc();
+    this.header[stat === 'compressor' && !chosen ? 'overshadowed' : stat].inc();
     return chosen;
-  }
-
-  private longEnough(headers: HeaderMap): boolean {
-    const value = first(headers['content-length']);
-    if (value === undefined) return true;
-    const ok = /^\d+$/.test(value) && Number(value) >= this.config.minContentLength;
-    if (!ok) this.stats.contentLengthTooSmall.inc();
-    return ok;
-  }
-
-  private contentTypeAllowed(headers: HeaderMap): boolean {
-    const value = first(headers['content-type']);
-    return value === undefined || this.candidate.contentTypes.has(mediaType(value));
   }
 
   private etagAllowed(headers: HeaderMap): boolean {
     if (!this.config.disableOnEtagHeader || headers.etag === undefined) return true;
-    this.stats.notCompressedEtag.inc();
+    this.notCompressedEtag.inc();
     return false;
   }
+}
+
+function endWithTrailers(body: StreamingCompressor | undefined, trailers: HeaderMap): FilterStatus {
+  if (body === undefined) return 'continue';
+  body.endWithTrailers(trailers);
+  return 'stop';
 }
 
 export function createCompressorFilter(config: unknown, ctx: FilterContext, name: string): HttpFilterInstance {

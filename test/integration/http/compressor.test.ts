@@ -17,7 +17,7 @@ const MiB = 1024 * 1024;
 const COMPRESSOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
 const PROMETHEUS_TYPES = ['text/plain', 'application/vnd.google.protobuf', 'application/openmetrics-text', 'application/openmetrics-protobuf'];
 
-function compressorFilter(library: 'gzip' | 'brotli' | 'zstd', response: object) {
+function compressorFilter(library: 'gzip' | 'brotli' | 'zstd', response: object, extra: object = {}) {
   const message = { gzip: 'Gzip', brotli: 'Brotli', zstd: 'Zstd' }[library];
   return {
     name: `envoy.filters.http.compressor.${library}`,
@@ -25,6 +25,7 @@ function compressorFilter(library: 'gzip' | 'brotli' | 'zstd', response: object)
       '@type': COMPRESSOR_TYPE,
       compressor_library: { name: `lib_${library}`, typed_config: { '@type': `type.googleapis.com/envoy.extensions.compression.${library}.compressor.v3.${message}` } },
       response_direction_config: response,
+      ...extra,
     },
   };
 }
@@ -41,7 +42,7 @@ function text(bytes: number): Buffer {
 
 const BIG_CHUNK = 64 * 1024;
 const BIG_CHUNKS = 128; // 8 MiB
-const STALL_TOTAL = 64 * MiB;
+const STALL_TOTAL = 128 * MiB;
 const randomBlock = randomBytes(MiB);
 const written = new Map<string, number>();
 
@@ -83,6 +84,17 @@ const upstream = await startUpstream('app', (req, res) => {
     const value = url.searchParams.get(name);
     if (value !== null) extra[name] = value;
   }
+  if (url.pathname === '/upload') {
+    // What arrived, as the upstream saw it; octet-stream so the answer itself is not compressed.
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.once('end', () => {
+      const body = Buffer.concat(chunks);
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      res.end(JSON.stringify({ encoding: req.headers['content-encoding'], length: req.headers['content-length'], digest: createHash('sha256').update(zlib.gunzipSync(body)).digest('hex') }));
+    });
+    return;
+  }
   if (url.pathname === '/big') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     void writeChunks(res, '/big', BIG_CHUNKS, bigChunk);
@@ -123,7 +135,7 @@ const route = routes([
   { match: { prefix: '/' }, route: { cluster: 'app', timeout: '60s' } },
 ]);
 const statsFilters = ['brotli', 'zstd', 'gzip'].map((l) => compressorFilter(l as 'gzip', { common_config: { content_type: PROMETHEUS_TYPES } }));
-const webFilters = [compressorFilter('gzip', { disable_on_etag_header: true })];
+const webFilters = [compressorFilter('gzip', { disable_on_etag_header: true }, { request_direction_config: {} })];
 let legate: LegateProcess;
 try {
   legate = await spawnLegate(
@@ -244,6 +256,22 @@ t.test('responses that do not qualify pass untouched', async (t) => {
   t.equal(off.headers['content-length'], '3000');
   const otherLibrary = await get('/nocompress?size=3000', 'stats', { 'accept-encoding': 'br' });
   t.equal(otherLibrary.headers['content-encoding'], 'br', 'the other compressors of the chain still work there');
+});
+
+t.test('request_direction_config: a request body goes upstream compressed', async (t) => {
+  const body = text(4 * MiB);
+  const answer = await new Promise<{ encoding?: string; length?: string; digest: string }>((resolve, reject) => {
+    const req = http.request(legate.url('/upload', 'web'), { method: 'POST', headers: { 'content-type': 'text/plain', 'content-length': String(body.length) }, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.once('end', () => resolve(JSON.parse(Buffer.concat(chunks).toString())));
+    });
+    req.once('error', reject);
+    req.end(body);
+  });
+  t.equal(answer.encoding, 'gzip', 'the upstream sees content-encoding: gzip');
+  t.equal(answer.length, undefined, 'and no content-length');
+  t.equal(answer.digest, createHash('sha256').update(body).digest('hex'), 'the body decodes to what the client sent');
 });
 
 t.test('trailers follow the compressed body', async (t) => {

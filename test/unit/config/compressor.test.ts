@@ -79,10 +79,19 @@ t.test('response_direction_config, and the deprecated fields it replaces', async
   t.same(legacy.response, { enabled: false, minContentLength: 50, contentTypes: ['text/css'], disableOnEtagHeader: true, removeAcceptEncodingHeader: false, statsUnder: '' });
 });
 
+t.test('request_direction_config: request bodies compressed unless its flag is off', async (t) => {
+  t.equal(compressors([filter(library('gzip'))])[0].request, undefined, 'not without it');
+  const [on] = compressors([filter({ ...library('gzip'), request_direction_config: {} })]);
+  t.equal(on.request?.minContentLength, 30);
+  t.ok(on.request?.contentTypes.includes('application/json'), "Envoy's default content types");
+  const [tuned] = compressors([filter({ ...library('gzip'), request_direction_config: { common_config: { min_content_length: 1000, content_type: ['Application/X-Ndjson'] } } })]);
+  t.same(tuned.request, { minContentLength: 1000, contentTypes: ['application/x-ndjson'] });
+  const [off] = compressors([filter({ ...library('gzip'), request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: 'k' } } } })]);
+  t.equal(off.request, undefined, 'enabled.default_value false');
+});
+
 t.test('refused by name', async (t) => {
   t.match(rejection({}), /compressor_library: required field is missing/);
-  t.match(rejection({ ...library('gzip'), request_direction_config: {} }), /compressing request bodies \(request_direction_config\) is not supported by Legate/);
-  t.equal(rejection({ ...library('gzip'), request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: 'k' } } } }), 'accepted', 'a disabled request direction is harmless');
   t.match(rejection(library('zstd', { dictionary: { inline_string: 'abc' } })), /field 'dictionary' of envoy\.extensions\.compression\.zstd\.compressor\.v3\.Zstd is not supported by Legate/);
   t.match(rejection(library('zstd', { compression_level: 23 })), /compression_level 23 is above zstd's maximum, 22/);
   t.match(rejection({ compressor_library: { name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } } }), /compressor library 'envoy\.extensions\.filters\.http\.router\.v3\.Router' is not supported by Legate/);

@@ -50,6 +50,14 @@ function fakeStream(method: string, headers: HeaderMap, upgradeType?: string): F
       s.injected.push({ from, trailers });
       end();
     },
+    // The request direction lands in the same list.
+    injectDecodedData(from: HttpFilterInstance, data: Buffer, endStream: boolean) {
+      s.injectEncodedData(from, data, endStream);
+    },
+    injectDecodedTrailers(from: HttpFilterInstance, trailers: HeaderMap) {
+      s.injectEncodedTrailers(from, trailers);
+    },
+    readDisable: (disable: boolean) => (s.watermark += disable ? 1 : -1),
     onEncoderFilterAboveWriteBufferHighWatermark: () => s.watermark++,
     onEncoderFilterBelowWriteBufferLowWatermark: () => s.watermark--,
     onDestroy: (w: { onStreamDestroy(): void }) => s.destroyers.push(() => w.onStreamDestroy()),
@@ -175,6 +183,39 @@ t.test('more input than the buffer limit waiting for the compressor raises the w
   t.equal(stream.watermark, 1, 'raised once');
   await stream.ended;
   t.equal(stream.watermark, 0, 'lowered once drained');
+});
+
+t.test('request_direction_config: a qualifying request body is compressed on its way upstream', async (t) => {
+  const { filters, counter } = setup([{ ...config('gzip'), request: { minContentLength: 30, contentTypes: ['text/plain'] } }]);
+  const request = (headers: HeaderMap, endStream = false) => {
+    const stream = fakeStream('POST', { 'content-type': 'text/plain', 'content-length': '100', ...headers });
+    filters[0].decodeHeaders!(stream, endStream);
+    return stream;
+  };
+  const stream = request({});
+  t.same(stream.head.headers, { 'content-type': 'text/plain', 'content-encoding': 'gzip' }, 'content-encoding set, content-length gone');
+  const body = Buffer.alloc(100, 'request body ');
+  t.equal(filters[0].decodeData!(stream, body.subarray(0, 60), false), 'stop');
+  t.equal(filters[0].decodeTrailers!(stream, { 'x-t': '1' }), 'stop', 'trailers wait for the compressed end');
+  await stream.ended;
+  const compressed = Buffer.concat(stream.injected.flatMap((i) => (i.data === undefined ? [] : [i.data])));
+  t.same(zlib.gunzipSync(compressed), body.subarray(0, 60));
+  t.same(stream.injected.at(-1)!.trailers, { 'x-t': '1' });
+  t.equal(counter('lib_gzip.gzip.request.compressed'), 1);
+  t.equal(counter('lib_gzip.gzip.request.total_uncompressed_bytes'), 60);
+  t.equal(counter('lib_gzip.gzip.request.total_compressed_bytes'), compressed.length);
+  for (const [what, headers, endStream] of [
+    ['too short', { 'content-length': '10' }, false],
+    ['another content type', { 'content-type': 'image/png' }, false],
+    ['already encoded', { 'content-encoding': 'br' }, false],
+    ['no body', {}, true],
+  ] as const) {
+    const plain = request(headers, endStream);
+    t.equal(plain.head.headers['content-encoding'], (headers as HeaderMap)['content-encoding'], `${what}: not compressed`);
+    t.equal(filters[0].decodeData!(plain, Buffer.from('x'), true), 'continue');
+  }
+  t.equal(counter('lib_gzip.gzip.request.not_compressed'), 4);
+  t.equal(counter('lib_gzip.gzip.request.content_length_too_small'), 1);
 });
 
 t.test('an uncompressed response passes its data on', async (t) => {
