@@ -536,7 +536,9 @@ export interface HealthCheck {
   unhealthyEdgeIntervalMs: number;
   check:
     | { kind: 'http'; path: string; host: string; expectedStatuses: { start: number; end: number }[]; method: string }
-    | { kind: 'tcp'; send?: string; receive: string[] }; // hex payloads, as Envoy's
+    | { kind: 'tcp'; send?: string; receive: string[] } // hex payloads, as Envoy's
+    // grpc.health.v1.Health/Check; initial_metadata values are literal (no %FORMAT% operators).
+    | { kind: 'grpc'; serviceName: string; authority: string; initialMetadata: HeaderValueOption[] };
 }
 
 export interface Cluster {

@@ -296,7 +296,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   'envoy.config.core.v3.HealthCheck': [
     `timeout interval interval_jitter unhealthy_threshold healthy_threshold http_health_check tcp_health_check
-     no_traffic_interval unhealthy_interval unhealthy_edge_interval healthy_edge_interval`,
+     grpc_health_check no_traffic_interval unhealthy_interval unhealthy_edge_interval healthy_edge_interval`,
     `initial_jitter interval_jitter_percent reuse_connection no_traffic_healthy_interval event_log_path
      event_logger event_service always_log_health_check_failures always_log_health_check_success tls_options`,
   ],
@@ -305,6 +305,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'response_buffer_size retriable_statuses',
   ],
   'envoy.config.core.v3.HealthCheck.TcpHealthCheck': ['send receive', ''],
+  'envoy.config.core.v3.HealthCheck.GrpcHealthCheck': ['service_name authority initial_metadata', ''],
   // ---- endpoints ----
   'envoy.config.endpoint.v3.ClusterLoadAssignment': ['cluster_name endpoints policy', ''],
   'envoy.config.endpoint.v3.ClusterLoadAssignment.Policy': ['overprovisioning_factor', 'endpoint_stale_after weighted_priority_health'],

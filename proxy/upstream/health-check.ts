@@ -4,13 +4,14 @@
 //
 // As Envoy, a host starts failed_active_hc until its first check: the first success makes it
 // healthy at once, later transitions need healthy_threshold successes or unhealthy_threshold
-// network failures; a wrong HTTP status fails it at once.
+// network failures; a wrong answer (HTTP status, gRPC status or serving status) fails it at once.
 import { matchTransport } from './transport-match.ts';
 import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, HealthCheck } from '../config/model.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { needsDns, resolveAssignment } from './dns.ts';
-import { createProbe, type Probe, type ProbeResult } from './health-probe.ts';
+import { GrpcProbe } from './grpc-health-probe.ts';
+import { createProbe, ProbeTls, type Probe, type ProbeResult } from './health-probe.ts';
 import { hostAddress } from './host.ts';
 
 export type HealthChangeListener = (cluster: string, address: string, failed: boolean) => void;
@@ -199,11 +200,14 @@ class ClusterChecker {
   }
 
   probeFor(endpoint: Endpoint): Probe {
-    const hostHeader = this.config.check.kind === 'http' && this.config.check.host !== '' ? this.config.check.host : this.name;
+    const check = this.config.check;
+    const configured = check.kind === 'http' ? check.host : check.kind === 'grpc' ? check.authority : '';
+    const target = { ip: endpoint.ip, port: endpoint.checkPort, hostHeader: configured || this.name };
     // Under transport_socket_matches the probe uses the host's matched transport, as its traffic does.
     const index = endpoint.transportIndex ?? -1;
     const tls = index < 0 ? this.cluster.tls : this.cluster.transportSocketMatches![index].tls;
-    return createProbe(this.config.check, { ip: endpoint.ip, port: endpoint.checkPort, hostHeader }, tls);
+    if (check.kind === 'grpc') return new GrpcProbe(check, target, tls === undefined ? undefined : new ProbeTls(tls));
+    return createProbe(check, target, tls);
   }
 
   hostChanged(session: Session): void {

@@ -1,6 +1,7 @@
-// One active health check on one host, as Envoy's HTTP and TCP health checkers do it. A probe
-// answers 'success', 'failure' (the host answered wrongly: an HTTP status outside
-// expected_statuses) or 'network-failure' (no connection, reset, timeout, TCP payload not seen).
+// One active health check on one host, as Envoy's HTTP and TCP health checkers do it (gRPC's is
+// grpc-health-probe.ts). A probe answers 'success', 'failure' (the host answered wrongly: an HTTP
+// status outside expected_statuses) or 'network-failure' (no connection, reset, timeout, TCP
+// payload not seen).
 import type { Agent, ClientRequest } from 'node:http';
 import { createRequire } from 'node:module';
 import net from 'node:net';
@@ -18,7 +19,7 @@ export type ProbeResult = 'success' | 'failure' | 'network-failure';
 export interface ProbeTarget {
   ip: string;
   port: number; // the endpoint's health_check_config.port_value, else its own port
-  hostHeader: string; // http_health_check.host, else the cluster name (as Envoy)
+  hostHeader: string; // http_health_check.host or grpc_health_check.authority, else the cluster name (as Envoy)
 }
 
 export interface Probe {
@@ -27,13 +28,13 @@ export interface Probe {
 }
 
 /** `tls`: the cluster's transport socket; probes go over TLS as the cluster's traffic does (Envoy). */
-export function createProbe(check: HealthCheck['check'], target: ProbeTarget, tls?: UpstreamTlsContext): Probe {
+export function createProbe(check: HttpCheck | TcpCheck, target: ProbeTarget, tls?: UpstreamTlsContext): Probe {
   const secure = tls === undefined ? undefined : new ProbeTls(tls);
   return check.kind === 'http' ? new HttpProbe(check, target, secure) : new TcpProbe(check, target, secure);
 }
 
 /** TLS for one probe: the cluster's context and the same server certificate checks as its traffic. */
-class ProbeTls {
+export class ProbeTls {
   readonly config: UpstreamTlsContext;
   readonly secureContext: SecureContext;
 
@@ -42,11 +43,13 @@ class ProbeTls {
     this.secureContext = buildSecureContext(config);
   }
 
-  connect(ip: string, port: number): TLSSocket {
+  /** `alpn`: the protocols to offer (gRPC checks offer h2). */
+  connect(ip: string, port: number, alpn?: string[]): TLSSocket {
     return nodeTls().connect({
       host: ip,
       port,
       secureContext: this.secureContext,
+      ALPNProtocols: alpn,
       servername: this.config.sni === '' ? undefined : this.config.sni,
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
@@ -62,7 +65,7 @@ type HttpCheck = Extract<HealthCheck['check'], { kind: 'http' }>;
 type TcpCheck = Extract<HealthCheck['check'], { kind: 'tcp' }>;
 
 /** Runs fn with a settle-once callback and an optional timeout that settles as a network failure. */
-function once(timeoutMs: number, onTimeout: () => void, fn: (done: (r: ProbeResult) => void) => void): Promise<ProbeResult> {
+export function once(timeoutMs: number, onTimeout: () => void, fn: (done: (r: ProbeResult) => void) => void): Promise<ProbeResult> {
   return new Promise((resolve) => {
     let settled = false;
     const done = (r: ProbeResult) => {

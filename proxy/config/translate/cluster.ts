@@ -57,7 +57,7 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     maglevTableSize,
     leastRequestChoiceCount: num(obj(raw, 'least_request_lb_config') ?? {}, 'choice_count', 2),
     circuitBreakers: circuitBreakers(obj(raw, 'circuit_breakers'), joinPath(path, 'circuit_breakers')),
-    healthChecks: list(raw, 'health_checks').map((h, i) => translateHealthCheck(h, indexPath(joinPath(path, 'health_checks'), i))),
+    healthChecks: list(raw, 'health_checks').map((h, i) => translateHealthCheck(h, indexPath(joinPath(path, 'health_checks'), i), protocol.upstreamProtocol)),
     perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
     upstreamProtocol: protocol.upstreamProtocol,
     http2: protocol.http2,

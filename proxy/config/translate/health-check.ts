@@ -1,10 +1,11 @@
-// envoy.config.core.v3.HealthCheck -> HealthCheck: HTTP and TCP active health checks.
+// envoy.config.core.v3.HealthCheck -> HealthCheck: HTTP, TCP and gRPC active health checks.
 import { indexPath, joinPath } from '../errors.ts';
-import type { HealthCheck } from '../model.ts';
-import { list, ms, num, obj, reject, str } from './common.ts';
+import type { Cluster, HealthCheck } from '../model.ts';
+import { headerValueOptions, list, ms, num, obj, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
-export function translateHealthCheck(raw: Raw, path: string): HealthCheck {
+/** `protocol`: the cluster's upstream protocol; gRPC checks need HTTP/2, as in Envoy. */
+export function translateHealthCheck(raw: Raw, path: string, protocol: Cluster['upstreamProtocol']): HealthCheck {
   const intervalMs = ms(raw, 'interval', 0);
   return {
     timeoutMs: ms(raw, 'timeout', 0),
@@ -16,11 +17,11 @@ export function translateHealthCheck(raw: Raw, path: string): HealthCheck {
     unhealthyIntervalMs: ms(raw, 'unhealthy_interval', intervalMs),
     healthyEdgeIntervalMs: ms(raw, 'healthy_edge_interval', intervalMs),
     unhealthyEdgeIntervalMs: ms(raw, 'unhealthy_edge_interval', ms(raw, 'unhealthy_interval', intervalMs)),
-    check: checker(raw, path),
+    check: checker(raw, path, protocol),
   };
 }
 
-function checker(raw: Raw, path: string): HealthCheck['check'] {
+function checker(raw: Raw, path: string, protocol: Cluster['upstreamProtocol']): HealthCheck['check'] {
   const http = obj(raw, 'http_health_check');
   if (http !== undefined) {
     const httpPath = joinPath(path, 'http_health_check');
@@ -55,7 +56,23 @@ function checker(raw: Raw, path: string): HealthCheck['check'] {
     if (send !== undefined) check.send = payloadHex(send, joinPath(tcpPath, 'send'));
     return check;
   }
-  return reject(path, 'no health checker is set', 'set http_health_check or tcp_health_check');
+  const grpc = obj(raw, 'grpc_health_check');
+  if (grpc !== undefined) return grpcChecker(grpc, joinPath(path, 'grpc_health_check'), protocol);
+  return reject(path, 'no health checker is set', 'set http_health_check, tcp_health_check or grpc_health_check');
+}
+
+function grpcChecker(grpc: Raw, path: string, protocol: Cluster['upstreamProtocol']): HealthCheck['check'] {
+  if (protocol === 'HTTP1') {
+    reject(path, 'the cluster must support HTTP/2 for gRPC health checking', 'give the cluster http2_protocol_options (typed_extension_protocol_options HttpProtocolOptions)');
+  }
+  const initialMetadata = headerValueOptions(grpc, 'initial_metadata', path);
+  initialMetadata.forEach((h, i) => {
+    // Envoy formats these against the upstream host only; Legate sends them as written.
+    if (h.value.includes('%')) {
+      reject(joinPath(indexPath(joinPath(path, 'initial_metadata'), i), 'header.value'), 'format operators (%...%) in initial_metadata are not supported by Legate', 'use a literal value');
+    }
+  });
+  return { kind: 'grpc', serviceName: str(grpc, 'service_name'), authority: str(grpc, 'authority'), initialMetadata };
 }
 
 // Payload.text is hex already; Payload.binary is bytes (base64 in JSON).

@@ -4,45 +4,11 @@ import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import type { Test } from 'tap';
 import { translateBootstrap } from '../../../proxy/config/index.ts';
 import type { Cluster } from '../../../proxy/config/model.ts';
 import { Store } from '../../../proxy/stats/index.ts';
-import { HealthCheckManager } from '../../../proxy/upstream/health-check.ts';
 import { matches } from '../../../proxy/upstream/health-probe.ts';
-
-type Change = [cluster: string, address: string, failed: boolean];
-
-/** Collects a manager's changes; next() waits for the next one with a deadline. */
-function watch(manager: HealthCheckManager) {
-  const queue: Change[] = [];
-  let wake: (() => void) | undefined;
-  manager.onChange((c, a, f) => {
-    queue.push([c, a, f]);
-    wake?.();
-  });
-  return {
-    queue,
-    async next(timeoutMs = 5000): Promise<Change> {
-      const deadline = Date.now() + timeoutMs;
-      while (queue.length === 0) {
-        if (Date.now() > deadline) throw new Error('no health change in time');
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 50).unref();
-        });
-      }
-      return queue.shift()!;
-    },
-  };
-}
-
-/** A manager closed at the end of the test, and its changes as watch() collects them. */
-function checking(t: Test, store = new Store()) {
-  const manager = new HealthCheckManager({ store });
-  t.teardown(() => manager.close());
-  return { manager, changes: watch(manager) };
-}
+import { checking } from '../../support/health-changes.ts';
 
 function clusterWith(name: string, endpoints: { port: number; hcPort?: number }[], healthCheck: object): Cluster {
   const raw = {
