@@ -6,17 +6,29 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import type { Scenario } from './scenarios.ts';
+import { H2_STREAMS_PER_CONNECTION, type Scenario } from './scenarios.ts';
 import { findBinary } from './targets/binary.ts';
 
 export type LoadGeneratorName = 'wrk' | 'autocannon';
 /** What actually ran a measurement. */
-export type GeneratorUsed = LoadGeneratorName | 'node-sockets';
+export type GeneratorUsed = LoadGeneratorName | 'node-sockets' | 'h2load';
 
 export const LOAD_GENERATORS: readonly LoadGeneratorName[] = ['wrk', 'autocannon'];
 
 export function wrkBinary(): string | undefined {
   return findBinary('wrk');
+}
+
+/** h2load, for the HTTP/2 scenarios (Debian: nghttp2-client). */
+export function h2loadBinary(): string | undefined {
+  return findBinary('h2load');
+}
+
+export function h2loadVersion(): string | undefined {
+  const binary = h2loadBinary();
+  if (!binary) return undefined;
+  // "h2load nghttp2/1.52.0"
+  return spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.match(/^h2load\s+(\S+)/m)?.[1];
 }
 
 export function defaultLoadGenerator(): LoadGeneratorName {
@@ -26,6 +38,7 @@ export function defaultLoadGenerator(): LoadGeneratorName {
 /** The generator that runs this scenario when `chosen` is asked for. */
 export function generatorFor(scenario: Scenario, chosen: LoadGeneratorName): GeneratorUsed {
   if (scenario.protocol === 'tcp') return 'node-sockets';
+  if (scenario.http2) return 'h2load';
   if (scenario.http?.rate) return 'autocannon';
   return chosen;
 }
@@ -60,7 +73,9 @@ export function describeLoadGenerator(chosen: LoadGeneratorName, scenarios: read
     .map(({ scenario, used }) =>
       used === 'node-sockets'
         ? `${scenario.name} reads plain TCP streams with Node sockets`
-        : `${scenario.name} runs on bench's paced autocannon (wrk cannot hold a fixed rate)`,
+        : used === 'h2load'
+          ? `${scenario.name} runs on h2load ${h2loadVersion() ?? '(version unknown)'} (1 thread, ${H2_STREAMS_PER_CONNECTION} streams per connection)`
+          : `${scenario.name} runs on bench's paced autocannon (wrk cannot hold a fixed rate)`,
     );
   return `${name}${why}${others.length > 0 ? `; ${others.join('; ')}` : ''}`;
 }

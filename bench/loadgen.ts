@@ -12,7 +12,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import * as hdr from 'hdr-histogram-js';
-import { generatorFor, wrkBinary, type GeneratorUsed, type LoadGeneratorName } from './generator.ts';
+import { generatorFor, h2loadBinary, wrkBinary, type GeneratorUsed, type LoadGeneratorName } from './generator.ts';
+import { checkH2loadSummary, h2loadResult, latencyFromLog, runH2load } from './h2load.ts';
 import { cpuDelta, sampleProcesses, type ProcSample } from './proc-stats.ts';
 import {
   ATTEMPT_HEADER,
@@ -257,6 +258,31 @@ async function wrkLoad(config: LoadConfig, load: HttpLoad): Promise<LoadResult> 
   }
 }
 
+async function h2Load(config: LoadConfig, load: HttpLoad, tls: boolean): Promise<LoadResult> {
+  const binary = h2loadBinary();
+  if (!binary) throw new Error('h2load not found on PATH');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-h2load-'));
+  try {
+    // Warm-up and measurement in one h2load run (see h2load.ts); the CPU window follows its phases.
+    const window = new MeasuredWindow(config.watchPids);
+    const logFile = path.join(dir, 'requests.log');
+    const summary = await runH2load({
+      binary,
+      url: config.url + load.path,
+      connections: config.connections,
+      warmupSeconds: config.warmupSeconds,
+      seconds: config.durationSeconds,
+      logFile,
+      onMainStarted: () => window.open(),
+      onMainOver: () => window.close(),
+    });
+    checkH2loadSummary(summary, tls ? 'h2' : 'h2c');
+    return h2loadResult(summary, latencyFromLog(fs.readFileSync(logFile, 'utf8')), window.proc());
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function tcpLoad(config: LoadConfig, connections: number): Promise<LoadResult> {
   const { hostname, port } = new URL(config.url);
   const window = new MeasuredWindow(config.watchPids);
@@ -288,9 +314,11 @@ try {
   const result =
     generator === 'node-sockets'
       ? await tcpLoad(config, scenario.connections ?? config.connections)
-      : generator === 'wrk'
-        ? await wrkLoad(config, scenario.http as HttpLoad)
-        : await httpLoad(config, scenario.http as HttpLoad);
+      : generator === 'h2load'
+        ? await h2Load(config, scenario.http as HttpLoad, scenario.tls === true)
+        : generator === 'wrk'
+          ? await wrkLoad(config, scenario.http as HttpLoad)
+          : await httpLoad(config, scenario.http as HttpLoad);
   process.send?.(result, () => process.exit(0));
 } catch (error) {
   // One line, last: the bench quotes the tail of what the load generator printed.

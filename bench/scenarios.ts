@@ -2,10 +2,10 @@
 // bench process and the load generator process both read it by name.
 
 /** What a proxy must be able to do for a scenario to apply to it. */
-export type Capability = 'host-routing' | 'weighted-split' | 'retry' | 'tcp' | 'tls';
+export type Capability = 'host-routing' | 'weighted-split' | 'retry' | 'tcp' | 'tls' | 'http2';
 
 /** Which peer config template a scenario uses (bench/peers/<target>/<route>.*). */
-export type RouteKind = 'single' | 'vhosts' | 'split' | 'retry' | 'tcp' | 'tls';
+export type RouteKind = 'single' | 'vhosts' | 'split' | 'retry' | 'tcp' | 'tls' | 'h2c' | 'h2-tls';
 
 /** The figure a scenario is about; the ratio columns compare it. */
 export type Headline = 'rps' | 'mibps' | 'cpuPer1k';
@@ -29,6 +29,9 @@ export interface Scenario {
   protocol: 'http' | 'tcp';
   /** The client speaks HTTPS to the proxy, which terminates TLS and talks plain HTTP upstream. */
   tls?: boolean;
+  /** The client speaks HTTP/2 to the proxy (h2load; h2c with prior knowledge, or h2 by ALPN with
+   * tls); the proxy talks HTTP/1.1 upstream. */
+  http2?: boolean;
   route: RouteKind;
   requires: readonly Capability[];
   /** Whether direct and the L4 pipe are a meaningful ceiling here; if not, why. */
@@ -42,6 +45,10 @@ export interface Scenario {
 export const VIRTUAL_HOSTS = 1000;
 /** Why direct and the L4 pipe have no TLS row: the upstream speaks plain HTTP only. */
 const TLS_BASELINE_NA = 'the upstream speaks plain HTTP: nothing here terminates TLS';
+/** Why direct and the L4 pipe have no HTTP/2 row: the upstream speaks HTTP/1.1 only. */
+const HTTP2_BASELINE_NA = 'the upstream speaks HTTP/1.1 only: nothing here serves HTTP/2';
+/** h2load's load for the HTTP/2 scenarios: streams in flight per connection (-m). */
+export const H2_STREAMS_PER_CONNECTION = 10;
 export const ROUTES_PER_HOST = 10;
 /** Weights of the 3-way split, in upstream order. */
 export const SPLIT_WEIGHTS = [50, 30, 20] as const;
@@ -159,6 +166,29 @@ export const SCENARIOS: readonly Scenario[] = [
     requires: ['tls'],
     baselineNa: TLS_BASELINE_NA,
     http: { method: 'GET', path: '/64', newConnectionPerRequest: true },
+    headline: 'rps',
+  },
+  {
+    name: 'h2-get64',
+    title: `GET 64 B over HTTP/2 (h2c, prior knowledge), ${H2_STREAMS_PER_CONNECTION} streams per connection, HTTP/1.1 upstream`,
+    protocol: 'http',
+    http2: true,
+    route: 'h2c',
+    requires: ['http2'],
+    baselineNa: HTTP2_BASELINE_NA,
+    http: { method: 'GET', path: '/64' },
+    headline: 'rps',
+  },
+  {
+    name: 'h2-tls-get64',
+    title: `GET 64 B over HTTP/2 over TLS (ALPN h2), ${H2_STREAMS_PER_CONNECTION} streams per connection, HTTP/1.1 upstream`,
+    protocol: 'http',
+    tls: true,
+    http2: true,
+    route: 'h2-tls',
+    requires: ['http2', 'tls'],
+    baselineNa: HTTP2_BASELINE_NA,
+    http: { method: 'GET', path: '/64' },
     headline: 'rps',
   },
 ];

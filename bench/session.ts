@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Child, startNodeProgram } from './child.ts';
-import type { GeneratorUsed, LoadGeneratorName } from './generator.ts';
+import { h2loadBinary, type GeneratorUsed, type LoadGeneratorName } from './generator.ts';
 import type { LoadConfig, LoadResult, LatencyMs } from './loadgen.ts';
 import type { Pinning } from './pinning.ts';
 import { cpuPer1k } from './proc-stats.ts';
@@ -113,12 +113,13 @@ export async function runSession(options: SessionOptions): Promise<Cell[]> {
   const { pinning, log } = options;
   const cells = new Map<string, Cell>();
   const noOpenssl = options.scenarios.some((scenario) => scenario.tls) ? opensslUnavailable() : undefined;
+  const noH2load = options.scenarios.some((scenario) => scenario.http2) && !h2loadBinary() ? 'h2load not installed (apt-get install nghttp2-client)' : undefined;
   const key = (scenario: Scenario, target: Target) => `${scenario.name}\0${target.name}`;
   for (const target of options.targets) {
     const unavailable = target.unavailable();
     if (unavailable) log(`skipping ${target.name}: ${unavailable}`);
     for (const scenario of options.scenarios) {
-      const notApplicable = unavailable ? undefined : (target.notApplicable(scenario) ?? (scenario.tls ? noOpenssl : undefined));
+      const notApplicable = unavailable ? undefined : (target.notApplicable(scenario) ?? (scenario.tls ? noOpenssl : undefined) ?? (scenario.http2 ? noH2load : undefined));
       cells.set(key(scenario, target), {
         scenario: scenario.name,
         target: target.name,

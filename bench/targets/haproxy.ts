@@ -16,7 +16,7 @@ export const haproxy: Target = {
   name: 'haproxy',
   description: 'HAProxy, 1 thread',
   unavailable: () => (binary ? undefined : 'haproxy not installed (apt-get install haproxy)'),
-  notApplicable: (scenario) => lacking('haproxy', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls'], scenario),
+  notApplicable: (scenario) => lacking('haproxy', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls', 'http2'], scenario),
   async start(upstream, scenario, context) {
     const port = await freePort();
     const mapFile = path.join(context.workDir, 'haproxy-routes.map');

@@ -29,7 +29,7 @@ function legate(name: string, workers: number, description: string, extraArgs: s
     name,
     description,
     unavailable: () => (fs.existsSync(CLI) ? undefined : 'proxy/cli.ts not found'),
-    notApplicable: (scenario) => lacking('legate', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls'], scenario),
+    notApplicable: (scenario) => lacking('legate', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls', 'http2'], scenario),
     async start(upstream, scenario, context) {
       const [port, adminPort] = [await freePort(), await freePort()];
       const config = renderPeerConfig(`legate/${scenario.route}.yaml`, {

@@ -36,7 +36,7 @@ export const nginx: Target = {
     if (scenario.protocol === 'tcp' && streamModule === undefined) {
       return 'nginx has no stream module (apt-get install libnginx-mod-stream)';
     }
-    return lacking('nginx', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls'], scenario);
+    return lacking('nginx', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls', 'http2'], scenario);
   },
   async start(upstream, scenario, context) {
     const port = await freePort();

@@ -42,6 +42,7 @@ const CAPABILITY_WORDS: Record<Capability, string> = {
   retry: 'retry a 503',
   tcp: 'proxy plain TCP',
   tls: 'terminate TLS',
+  http2: 'serve HTTP/2 to clients',
 };
 
 /** The n/a reason for a proxy with these capabilities. */

@@ -1,6 +1,6 @@
 // The bench harness: end to end on 1-second runs (it must produce figures for each target and a
 // table row for each, with wrk when installed and with autocannon), and unit by unit where a
-// figure is computed: wrk's scripts and output, the proxy's CPU time from /proc and per 1,000
+// figure is computed: wrk's scripts and output, h2load's output, the proxy's CPU time from /proc and per 1,000
 // requests, and the ratios taken within each round. Nothing here judges the figures themselves:
 // bench is not a timed test.
 import t from 'tap';
@@ -11,7 +11,8 @@ import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { generatorFor, wrkBinary } from '../../bench/generator.ts';
+import { generatorFor, h2loadBinary, wrkBinary } from '../../bench/generator.ts';
+import { checkH2loadSummary, h2loadArgs, h2loadResult, latencyFromLog, parseH2loadOutput } from '../../bench/h2load.ts';
 import { cpuDelta, cpuPer1k, parseStat, sampleProcesses } from '../../bench/proc-stats.ts';
 import { scenarioByName, ATTEMPT_HEADER, VIRTUAL_HOSTS } from '../../bench/scenarios.ts';
 import { toMeasurement, type Cell, type Measurement } from '../../bench/session.ts';
@@ -140,6 +141,10 @@ t.test('which generator runs which scenario', async (t) => {
   t.equal(generatorFor(scenarioByName('post16k'), 'autocannon'), 'autocannon');
   t.equal(generatorFor(scenarioByName('rate1k'), 'wrk'), 'autocannon', 'wrk cannot pace: the fixed rate stays on autocannon');
   t.equal(generatorFor(scenarioByName('tcp'), 'wrk'), 'node-sockets');
+  for (const chosen of ['wrk', 'autocannon'] as const) {
+    t.equal(generatorFor(scenarioByName('h2-get64'), chosen), 'h2load', `HTTP/2 runs on h2load, not ${chosen}`);
+    t.equal(generatorFor(scenarioByName('h2-tls-get64'), chosen), 'h2load');
+  }
 });
 
 // Real output of `wrk --latency` with bench's script, for a run where half the responses were 503.
@@ -391,5 +396,112 @@ t.test('a 1-second TLS run through Legate', { skip: LEGATE && !opensslUnavailabl
     const [m] = legate.measurements;
     t.ok(m?.requests > 0, `${scenario}: responses over HTTPS`);
     t.equal(m?.errors, 0, `${scenario}: no errors`);
+  }
+});
+
+// Real output of `h2load -t1 -c 50 -m 10 -D 1500ms` against an nginx that closed each connection
+// after 1000 requests (its keepalive_requests default): h2load does not reconnect, and the streams
+// in flight on the closed connection fail.
+const H2LOAD_FAILING = `starting benchmark...
+spawning thread #0: 50 total client(s). Timing-based test with 0s of warm-up time and 1.5s of main duration for measurements.
+Application protocol: h2c
+Process Request Failure:1
+Main benchmark duration is over for thread #0. Stopping all clients.
+Stopped all clients for thread #0
+
+finished in 1.51s, 33333.33 req/s, 2.26MB/s
+requests: 50160 total, 50450 started, 50160 done, 50000 succeeded, 160 failed, 160 errored, 0 timeout
+status codes: 50000 2xx, 0 3xx, 0 4xx, 0 5xx
+traffic: 3.39MB (3553300) total, 2.29MB (2400000) headers (space savings 51.02%), 244.14KB (250000) data
+                     min         max         mean         sd        +/- sd
+time for request:       34us    157.03ms     11.96ms     13.81ms    95.61%
+`;
+const H2LOAD_OK = H2LOAD_FAILING.replace('Process Request Failure:1\n', '')
+  .replace('50160 total, 50450 started, 50160 done, 50000 succeeded, 160 failed, 160 errored', '50000 total, 50500 started, 50000 done, 50000 succeeded, 0 failed, 0 errored')
+  .replace('50000 2xx', '50012 2xx');
+
+t.test('h2load: arguments, output, failures, latency', async (t) => {
+  t.same(h2loadArgs('http://127.0.0.1:8080/64', 50, 1, 2.5, '/tmp/x.log'), [
+    '--threads', '1', '--clients', '50', '--max-concurrent-streams', '10', '--warm-up-time', '1000ms', '--duration', '2500ms',
+    '--log-file', '/tmp/x.log', 'http://127.0.0.1:8080/64',
+  ]);
+  const summary = parseH2loadOutput(H2LOAD_OK);
+  t.ok(Math.abs(summary.seconds - 1.5) < 1e-6, 'the duration h2load divided by, not the rounded "finished in"');
+  t.same(
+    { done: summary.done, succeeded: summary.succeeded, failed: summary.failed, bytes: summary.bytes, protocol: summary.protocol },
+    { done: 50000, succeeded: 50000, failed: 0, bytes: 3553300, protocol: 'h2c' },
+  );
+  checkH2loadSummary(summary, 'h2c');
+  t.throws(() => checkH2loadSummary(summary, 'h2'), /protocol h2c, expected h2/);
+  t.throws(() => checkH2loadSummary(parseH2loadOutput(H2LOAD_FAILING), 'h2c'), /h2load: 160 failed, 160 errored \(of 50160 done/);
+  const non2xx = parseH2loadOutput(H2LOAD_OK.replace('0 3xx, 0 4xx, 0 5xx', '0 3xx, 0 4xx, 7 5xx'));
+  t.throws(() => checkH2loadSummary(non2xx, 'h2c'), /status codes 0 3xx, 0 4xx, 7 5xx/);
+  t.throws(() => parseH2loadOutput('connect failed\n'), /h2load printed no finished line: connect failed/);
+
+  const latency = latencyFromLog(Array.from({ length: 1000 }, (_, i) => `1796530874358887\t200\t${(1000 - i) * 10}`).join('\n') + '\n');
+  t.same(latency, { p50: 5, p90: 9, p99: 9.9, p999: 9.99, max: 10, mean: 5.005 });
+  const m = toMeasurement(1, h2loadResult(summary, latency, undefined), false);
+  t.ok(Math.abs(m.rps - 33333.33) < 0.01, 'req/s counts succeeded requests, as h2load does');
+  t.equal(m.errors, 0, 'headers of unfinished responses in the 2xx count are no error');
+  t.equal(m.generator, 'h2load');
+});
+
+t.test('HTTP/2 scenarios: the peer configs, who runs them', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-h2-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const upstream = { http: [7001, 7002, 7003], tcp: 7004 };
+  const h2c = scenarioByName('h2-get64');
+  const h2tls = scenarioByName('h2-tls-get64');
+  t.equal(targetUrl(h2c, 8080), 'http://127.0.0.1:8080', 'h2load speaks h2c with prior knowledge to an http URL');
+  t.equal(targetUrl(h2tls, 8443), 'https://127.0.0.1:8443', 'and h2 by ALPN to an https one');
+  for (const scenario of [h2c, h2tls]) {
+    t.equal(scenario.http2, true);
+    t.equal(scenario.http?.path, '/64');
+    for (const target of ['legate-1', 'nginx', 'haproxy']) t.equal(targetByName(target).notApplicable(scenario), undefined, `${target} runs ${scenario.name}`);
+    t.match(targetByName('naive-node').notApplicable(scenario), /cannot serve HTTP\/2/);
+    t.match(targetByName('direct').notApplicable(scenario), /HTTP\/1\.1 only/);
+    t.match(targetByName('l4-pipe').notApplicable(scenario), /HTTP\/1\.1 only/);
+  }
+
+  const values = (scenario: typeof h2c, port: number) => ({ ...peerValues(upstream, scenario, port, dir), admin_port: 9901, virtual_hosts: '' });
+  const legateH2c = renderPeerConfig('legate/h2c.yaml', values(h2c, 8080));
+  t.match(legateH2c, /^\s*codec_type: HTTP2$/m);
+  t.match(legateH2c, /socket_address: \{ address: 127\.0\.0\.1, port_value: 7001 \}/, 'plain HTTP/1.1 upstream');
+  t.notMatch(legateH2c, /http2_protocol_options/, 'the cluster stays HTTP/1.1');
+  const legateTls = renderPeerConfig('legate/h2-tls.yaml', values(h2tls, 8443));
+  t.match(legateTls, /^\s*alpn_protocols: \["h2", "http\/1\.1"\]$/m, 'ALPN offers h2');
+  t.match(legateTls, /^\s*codec_type: AUTO$/m);
+  t.match(legateTls, `certificate_chain: { filename: "${path.join(dir, 'tls-cert.pem')}" }`);
+  t.notMatch(legateTls, /http2_protocol_options/);
+  const nginxH2c = renderPeerConfig('nginx/h2c.conf', values(h2c, 8080));
+  t.match(nginxH2c, /^\s*listen 127\.0\.0\.1:8080 http2;$/m);
+  t.match(nginxH2c, /^\s*keepalive_requests 10000000;$/m, 'no GOAWAY after 1000 requests');
+  t.match(nginxH2c, /proxy_pass http:\/\/app;/);
+  const nginxTls = renderPeerConfig('nginx/h2-tls.conf', values(h2tls, 8443));
+  t.match(nginxTls, /^\s*listen 127\.0\.0\.1:8443 ssl http2;$/m);
+  t.match(nginxTls, /^\s*ssl_protocols TLSv1\.2 TLSv1\.3;$/m);
+  t.match(renderPeerConfig('haproxy/h2c.cfg', values(h2c, 8080)), /^\s*bind 127\.0\.0\.1:8080 proto h2$/m);
+  t.match(renderPeerConfig('haproxy/h2-tls.cfg', values(h2tls, 8443)), `bind 127.0.0.1:8443 ssl crt ${path.join(dir, 'tls-cert-key.pem')} alpn h2,http/1.1`);
+});
+
+t.test('a 1-second HTTP/2 run through Legate', { skip: LEGATE && h2loadBinary() ? false : 'needs proxy/cli.ts and h2load (apt-get install nghttp2-client)' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-harness-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const scenarios = ['h2-get64', ...(opensslUnavailable() ? [] : ['h2-tls-get64'])];
+  const args = ['--duration', '1', '--warmup', '1', '--rounds', '1', '--scenarios', scenarios.join(','), '--targets', 'direct,legate-1', '--out', out];
+  const exit = await runBench(args, 120_000, (fn) => t.teardown(fn));
+  t.equal(exit.code, 0, `bench exits 0: ${exit.stderr.slice(-2000)}`);
+  const report = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
+  for (const scenario of scenarios) {
+    const cell = (target: string) => report.cells.find((c: Row) => c.scenario === scenario && c.target === target);
+    t.equal(cell('direct').status, 'n/a', `${scenario}: no direct row`);
+    const legate = cell('legate-1');
+    t.equal(legate.status, 'ok', `${scenario} through legate-1: ${legate.reason ?? ''}`);
+    const [m] = legate.measurements;
+    t.equal(m?.generator, 'h2load');
+    t.ok(m?.ok > 0, `${scenario}: responses over HTTP/2`);
+    t.equal(m?.errors, 0, `${scenario}: no errors`);
+    t.ok(m?.cpuPer1k > 0, `${scenario}: CPU per request`);
+    t.ok(m?.latencyMs?.p99 > 0, `${scenario}: latency from h2load's log`);
   }
 });
