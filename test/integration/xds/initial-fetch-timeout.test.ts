@@ -21,7 +21,8 @@ t.test('only the type that got no response times out', async (t) => {
   const client = createXdsClient({
     server: { address: server.address },
     node: { id: 'n1', cluster: 'c' },
-    initialFetchTimeoutMs: 500,
+    // Long enough for CDS and LDS to answer on a loaded machine; EDS never answers, so it still fires.
+    initialFetchTimeoutMs: 3000,
     onResources: consumer.consume,
   });
   t.teardown(() => client.stop());
