@@ -8,6 +8,7 @@ import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, Incomi
 import net from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { HeaderValueOption, HealthCheck } from '../config/model.ts';
+import { formatGrpcTimeout, GrpcStatus, grpcStatusOf, hasGrpcContentType } from '../grpc/index.ts';
 import { healthCheckRequestFrame, HealthResponseReader, SERVING } from './grpc-health-message.ts';
 import { once, type Probe, type ProbeResult, type ProbeTarget, type ProbeTls } from './health-probe.ts';
 
@@ -79,7 +80,7 @@ export class GrpcProbe implements Probe {
 
   /** One Check call on the session; `done` hears its result. */
   private check(session: ClientHttp2Session, timeoutMs: number, done: (r: ProbeResult) => void): ClientHttp2Stream | undefined {
-    const headers = timeoutMs > 0 ? { ...this.headers, 'grpc-timeout': `${timeoutMs}m` } : this.headers;
+    const headers = timeoutMs > 0 ? { ...this.headers, 'grpc-timeout': formatGrpcTimeout(timeoutMs) } : this.headers;
     let stream: ClientHttp2Stream;
     try {
       stream = session.request(headers);
@@ -88,7 +89,7 @@ export class GrpcProbe implements Probe {
       return undefined;
     }
     const reader = new HealthResponseReader();
-    let grpcStatus: string | undefined;
+    let grpcStatus: number | undefined;
     // A wrong answer ends the check at once; the stream is then cancelled.
     const fail = (): void => {
       done('failure');
@@ -96,16 +97,16 @@ export class GrpcProbe implements Probe {
     };
     stream.once('response', (h: IncomingHttpHeaders & IncomingHttpStatusHeader, flags: number) => {
       // Trailers-only (the headers end the stream) carries no message: never healthy.
-      if (h[':status'] !== 200 || !String(h['content-type'] ?? '').startsWith('application/grpc') || (flags & END_STREAM) !== 0) fail();
+      if (h[':status'] !== 200 || !hasGrpcContentType(h['content-type']) || (flags & END_STREAM) !== 0) fail();
     });
     stream.on('data', (chunk: Buffer) => {
       reader.push(chunk);
       if (reader.error !== undefined) fail();
     });
     stream.once('trailers', (trailers: IncomingHttpHeaders) => {
-      grpcStatus = String(trailers['grpc-status'] ?? '');
+      grpcStatus = grpcStatusOf(trailers);
     });
-    stream.once('end', () => done(grpcStatus === '0' && reader.status === SERVING ? 'success' : 'failure'));
+    stream.once('end', () => done(grpcStatus === GrpcStatus.Ok && reader.status === SERVING ? 'success' : 'failure'));
     stream.once('error', () => done('network-failure'));
     stream.once('close', () => done('network-failure'));
     stream.end(this.request);

@@ -69,6 +69,8 @@ const EXCEPTIONS: readonly string[] = [
   'http-filter -> codec',
   // %GRPC_STATUS% reads gRPC's status codes.
   'access-log -> grpc',
+  // gRPC health checks read grpc-status and content-type and write grpc-timeout as Envoy does.
+  'upstream -> grpc',
   // RBAC's engine serves the HTTP filter and the network filter; it matches with the router's
   // string and header matchers, reads the TLS peer and counts Envoy's rbac stats.
   'http -> rbac',
