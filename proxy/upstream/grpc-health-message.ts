@@ -1,6 +1,6 @@
 // The two grpc.health.v1 messages a gRPC health check exchanges, in gRPC's length-prefixed framing.
 // HealthCheckRequest { string service = 1 } and HealthCheckResponse { ServingStatus status = 1 }
-// are too small to load protobufjs into the primary for: field 1 is encoded and read by hand.
+// are too small to need a schema: field 1 is encoded and read by hand.
 
 export const SERVING = 1;
 
