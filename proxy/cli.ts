@@ -1,4 +1,4 @@
-// The `legate` command line: run, validate, demo, iptables. A user error is one line on stderr
+// The `legate` command line: run, validate, explain, demo, iptables. A user error is one line on stderr
 // and a non-zero exit; never a stack trace (LEGATE_DEBUG=1 shows it).
 // Each command imports what it runs when it runs (config, server, demo), after main() has turned
 // on Node's compile cache, so the modules worker processes load are cached for them.
@@ -85,6 +85,23 @@ export function buildProgram(): Command {
     .action(async (opts: { workers: number; appsOnly?: boolean }) => {
       const { runDemo } = await import('./demo/index.ts');
       await runDemo({ workers: opts.workers, appsOnly: opts.appsOnly, log });
+    });
+
+  program
+    .command('explain')
+    .description('show what Legate would do with one request, without sending it: listener, filter chain, route, action, hosts')
+    .argument('<url>', 'the request\'s URL, e.g. http://example.com:8080/api?x=1')
+    .option('-c, --config <file>', 'explain against this bootstrap file (hosts as configured)')
+    .option('--admin <host:port>', 'explain against a running Legate\'s admin (live host health)')
+    .option('-X, --request <method>', 'the request method', 'GET')
+    .option('-H, --header <header>', 'a request header, \'name: value\' (repeatable)', (value: string, list: string[]) => [...list, value], [] as string[])
+    .option('--listener <name>', 'the listener to explain on (default: the one on the URL\'s port)')
+    .option('--source <addr>', 'the client\'s address, IP or IP:port', '127.0.0.1')
+    .option('--json', 'print the explanation as JSON')
+    .action(async (url: string, opts: { config?: string; admin?: string; request: string; header: string[]; listener?: string; source: string; json?: boolean }) => {
+      if ((opts.config === undefined) === (opts.admin === undefined)) throw new Error('explain needs one of -c FILE or --admin HOST:PORT');
+      const { explainRequest } = await import('./explain/cli.ts');
+      process.stdout.write(await explainRequest(url, opts));
     });
 
   registerIptablesCommand(program);

@@ -6,6 +6,7 @@ import { type AdminContext, type AdminHandler, text } from './context.ts';
 import { clusters } from './handlers/clusters.ts';
 import { certs } from './handlers/certs.ts';
 import { configDump } from './handlers/config-dump.ts';
+import { explainHandler } from './handlers/explain.ts';
 import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit, reopenLogs } from './handlers/lifecycle.ts';
 import { listeners } from './handlers/listeners.ts';
 import { ready } from './handlers/ready.ts';
@@ -26,6 +27,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/clusters': { handler: clusters, mutates: false, help: 'upstream cluster status (?format=json)' },
   '/certs': { handler: certs, mutates: false, help: 'print certs on machine' },
   '/config_dump': { handler: configDump, mutates: false, help: 'dump current Legate configs' },
+  '/explain': { handler: explainHandler, mutates: false, help: 'what the proxy would do with one request (?url=, &method=, &header=name:value, &listener=, &source=)' },
   '/listeners': { handler: listeners, mutates: false, help: 'print listener info (?format=json)' },
   '/quitquitquit': { handler: quitQuitQuit, mutates: true, help: 'drain and exit the server' },
   '/healthcheck/fail': { handler: healthCheckFail, mutates: true, help: 'cause the server to fail health checks' },

@@ -18,6 +18,8 @@ const ARROWS: Record<string, readonly string[]> = {
   'xds-client': ['envoy-api'],
   'config/model': [],
   'envoy-api': [], // "imports no other part"
+  // `legate explain`: a request through the model with the listener's, router's and balancers' own code.
+  explain: ['config', 'listener', 'router', 'upstream'],
 };
 
 /** Imports the arrows do not draw, as the code stands. Each is a `from -> to` pair. */
@@ -60,6 +62,8 @@ const EXCEPTIONS: readonly string[] = [
   // The admin reports cluster status; the CLI prints the version.
   'admin -> upstream',
   'cli -> admin',
+  // The admin's /explain runs explain on the running snapshot.
+  'admin -> explain',
   // `legate demo` runs a Primary.
   'demo -> server',
   // http-filter/: the filter interface the HTTP rewrite in progress adds.

@@ -1,0 +1,87 @@
+// The explanation as a short readable tree for a terminal.
+import type { ActionExplanation, ClusterExplanation, Explanation, HeaderChange } from './types.ts';
+
+export function formatTree(e: Explanation): string {
+  const lines: string[] = [`${e.request.method} ${e.request.url}`];
+  const add = (depth: number, text: string) => lines.push(`${'  '.repeat(depth)}${text}`);
+  add(0, `listener ${e.listener.name} (${e.listener.address}): ${e.listener.why}`);
+  if (e.filterChain !== null) {
+    const chain = e.filterChain;
+    add(1, `filter chain ${chain.index === -1 ? 'default_filter_chain' : `#${chain.index}`}${chain.name === '' ? '' : ` '${chain.name}'`}: ${chain.why.join('; ')}`);
+    add(1, `transport socket ${chain.transportSocket}, network filter ${chain.networkFilter} (stat_prefix ${chain.statPrefix})`);
+  }
+  const vh = e.virtualHost;
+  if (vh !== null) {
+    add(0, `route config ${vh.routeConfig}`);
+    add(1, `virtual host ${vh.name} (domains ${vh.domains.join(', ')})`);
+    for (const r of vh.routes) {
+      const name = r.name === '' ? '(unnamed)' : r.name;
+      add(2, r.matched ? `route ${name}: matched${r.note === undefined ? '' : ` (${r.note})`}` : `route ${name}: ${r.failed}`);
+    }
+  }
+  if (e.httpFilters.length > 0) add(0, `http filters ${e.httpFilters.map((f) => `${f.name}${f.disabled ? ' (disabled here)' : f.detail === undefined ? '' : ` (${f.detail})`}`).join(', ')}`);
+  if (e.action !== null) formatAction(e.action, add);
+  for (const c of e.clusters) formatCluster(c, add);
+  for (const note of e.notes) add(0, `=> ${note}`);
+  return lines.join('\n') + '\n';
+}
+
+type Add = (depth: number, text: string) => void;
+
+function formatAction(a: ActionExplanation, add: Add): void {
+  switch (a.kind) {
+    case 'direct_response':
+      add(0, `direct response ${a.status} (${a.bodyBytes} byte body)`);
+      return;
+    case 'redirect':
+      add(0, `redirect ${a.status} to ${a.location}`);
+      return;
+    case 'tcp_proxy':
+      add(0, `tcp_proxy to ${shares(a.clusters)}${a.idleTimeoutMs > 0 ? `, idle timeout ${ms(a.idleTimeoutMs)}` : ''}`);
+      return;
+    case 'route': {
+      add(0, `route to ${a.clusters.length === 0 ? `the cluster named by header ${a.clusterHeader} (absent)` : shares(a.clusters)}`);
+      if (a.pathRewrite !== undefined) add(1, `path rewrite ${a.pathRewrite.from} -> ${a.pathRewrite.to}`);
+      if (a.hostRewrite !== undefined) add(1, `host rewrite ${a.hostRewrite}`);
+      for (const c of a.requestHeaders) add(1, `request headers (${level(c)}): ${mutation(c)}`);
+      for (const c of a.responseHeaders) add(1, `response headers (${level(c)}): ${mutation(c)}`);
+      const timeouts = [`timeout ${a.timeoutMs === 0 ? 'none' : ms(a.timeoutMs)}`];
+      if (a.idleTimeoutMs > 0) timeouts.push(`idle ${ms(a.idleTimeoutMs)}`);
+      if (a.maxStreamDurationMs !== undefined) timeouts.push(`max stream duration ${a.maxStreamDurationMs === 0 ? 'none' : ms(a.maxStreamDurationMs)}`);
+      if (a.retry !== undefined) timeouts.push(`per-try ${a.retry.perTryTimeoutMs === 0 ? 'none' : ms(a.retry.perTryTimeoutMs)}`);
+      add(1, timeouts.join(', '));
+      add(1, a.retry === undefined ? 'retries none' : `retries ${a.retry.numRetries} on ${[...a.retry.retryOn, ...a.retry.retriableStatusCodes.map(String)].join(',')} (${a.retry.source})`);
+      if (a.hashPolicy.length > 0) add(1, `hash policy ${a.hashPolicy.join(', ')}`);
+      if (a.rateLimits > 0) add(1, `rate limit descriptors ${a.rateLimits}`);
+      if (a.mirrors.length > 0) add(1, `mirrored to ${a.mirrors.join(', ')}`);
+    }
+  }
+}
+
+function formatCluster(c: ClusterExplanation, add: Add): void {
+  if (c.missing === true) {
+    add(0, `cluster ${c.name}: ${c.pickNote}`);
+    return;
+  }
+  add(0, `cluster ${c.name} (${c.type}, ${c.lbPolicy}, hosts ${c.hostsFrom === 'live' ? 'live' : 'as configured'}; max requests ${c.circuitBreakers.maxRequests}, retries ${c.circuitBreakers.maxRetries})`);
+  for (const h of c.hosts) add(1, `${h.address === c.pick ? '* ' : ''}${h.address} ${h.health} weight ${h.weight} priority ${h.priority}${h.locality === '//' ? '' : ` locality ${h.locality}`}`);
+  const hash = c.hash === undefined ? '' : `hash ${c.hash} -> `;
+  add(1, c.pick === undefined ? `next: ${c.pickNote}` : `next: ${hash}${c.pick} (${c.pickNote})`);
+}
+
+function shares(list: { name: string; weight?: number; sharePercent: number }[]): string {
+  if (list.length === 1 && list[0].weight === undefined) return `cluster ${list[0].name}`;
+  return list.map((c) => `${c.name} ${c.sharePercent} %${c.weight === undefined ? '' : ` (weight ${c.weight})`}`).join(', ');
+}
+
+function level(c: HeaderChange): string {
+  return c.cluster === undefined ? c.level : `${c.level} ${c.cluster}`;
+}
+
+function mutation(c: HeaderChange): string {
+  return [...c.add.map((h) => `+${h.name}: ${h.value}${h.action === 'APPEND_IF_EXISTS_OR_ADD' ? '' : ` [${h.action}]`}`), ...c.remove.map((name) => `-${name}`)].join(' ');
+}
+
+function ms(value: number): string {
+  return value % 1000 === 0 ? `${value / 1000}s` : `${value}ms`;
+}
