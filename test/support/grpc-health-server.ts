@@ -28,7 +28,13 @@ const definition = protoLoader.loadSync(fileURLToPath(new URL('grpc-health.proto
 const health = (grpc.loadPackageDefinition(definition).grpc as grpc.GrpcObject).health as grpc.GrpcObject;
 const Health = (health.v1 as grpc.GrpcObject).Health as grpc.ServiceClientConstructor;
 
-export async function startGrpcHealthServer(t: Test, statuses: Record<string, ServingStatus>, extra?: (server: grpc.Server) => void): Promise<GrpcHealthServer> {
+/** `credentials`: TLS (ServerCredentials.createSsl); plain text when absent. */
+export async function startGrpcHealthServer(
+  t: Test,
+  statuses: Record<string, ServingStatus>,
+  extra?: (server: grpc.Server) => void,
+  credentials = grpc.ServerCredentials.createInsecure(),
+): Promise<GrpcHealthServer> {
   const server = new grpc.Server();
   const result: GrpcHealthServer = { port: 0, statuses: new Map(Object.entries(statuses)), calls: [], server, stop: () => server.forceShutdown() };
   server.addService(Health.service, {
@@ -47,7 +53,7 @@ export async function startGrpcHealthServer(t: Test, statuses: Record<string, Se
   });
   extra?.(server);
   result.port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? reject(err) : resolve(port))),
+    server.bindAsync('127.0.0.1:0', credentials, (err, port) => (err ? reject(err) : resolve(port))),
   );
   t.teardown(() => server.forceShutdown());
   return result;
