@@ -16,10 +16,18 @@ export function explainCluster(cluster: Cluster, live: ClusterStatus | undefined
     type: cluster.type,
     lbPolicy: cluster.lbPolicy,
     hostsFrom: live === undefined ? 'config' : 'live',
-    hosts: hosts.map((h) => ({ address: h.address, health: h.healthFlagsText(), weight: h.weight, priority: h.priority, locality: h.localityKey })),
+    hosts: hosts.map((h, i) => {
+      const stats = live?.hosts[i].stats;
+      const host = { address: h.address, health: h.healthFlagsText(), weight: h.weight, priority: h.priority, locality: h.localityKey };
+      return stats === undefined ? host : { ...host, active: { requests: stats.rqActive, connections: stats.cxActive } };
+    }),
     pickNote: '',
     circuitBreakers: { maxConnections: breaker.maxConnections, maxPendingRequests: breaker.maxPendingRequests, maxRequests: breaker.maxRequests, maxRetries: breaker.maxRetries },
   };
+  if (live !== undefined) {
+    const sum = (key: 'rqActive' | 'cxActive') => live.hosts.reduce((total, h) => total + h.stats[key], 0);
+    out.headroom = { connections: breaker.maxConnections - sum('cxActive'), requests: breaker.maxRequests - sum('rqActive') };
+  }
   const req: RouteRequest = hypothetical.route;
   if (cluster.type === 'ORIGINAL_DST') {
     out.pick = `${hypothetical.host}:${hypothetical.port}`;

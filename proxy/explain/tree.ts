@@ -63,8 +63,14 @@ function formatCluster(c: ClusterExplanation, add: Add): void {
     add(0, `cluster ${c.name}: ${c.pickNote}`);
     return;
   }
-  add(0, `cluster ${c.name} (${c.type}, ${c.lbPolicy}, hosts ${c.hostsFrom === 'live' ? 'live' : 'as configured'}; max requests ${c.circuitBreakers.maxRequests}, retries ${c.circuitBreakers.maxRetries})`);
-  for (const h of c.hosts) add(1, `${h.address === c.pick ? '* ' : ''}${h.address} ${h.health} weight ${h.weight} priority ${h.priority}${h.locality === '//' ? '' : ` locality ${h.locality}`}`);
+  const breakers = c.headroom === undefined
+    ? `max requests ${c.circuitBreakers.maxRequests}, retries ${c.circuitBreakers.maxRetries}`
+    : `headroom ${c.headroom.requests}/${c.circuitBreakers.maxRequests} requests, ${c.headroom.connections}/${c.circuitBreakers.maxConnections} connections`;
+  add(0, `cluster ${c.name} (${c.type}, ${c.lbPolicy}, hosts ${c.hostsFrom === 'live' ? 'live' : 'as configured'}; ${breakers})`);
+  for (const h of c.hosts) {
+    const active = h.active === undefined ? '' : `, ${h.active.requests} active requests, ${h.active.connections} connections`;
+    add(1, `${h.address === c.pick ? '* ' : ''}${h.address} ${h.health} weight ${h.weight} priority ${h.priority}${h.locality === '//' ? '' : ` locality ${h.locality}`}${active}`);
+  }
   const hash = c.hash === undefined ? '' : `hash ${c.hash} -> `;
   add(1, c.pick === undefined ? `next: ${c.pickNote}` : `next: ${hash}${c.pick} (${c.pickNote})`);
 }

@@ -93,6 +93,7 @@ export interface HostExplanation {
   weight: number;
   priority: number;
   locality: string; // region/zone/sub_zone
+  active?: { requests: number; connections: number }; // live only, summed over the workers
 }
 
 export interface ClusterExplanation {
@@ -105,6 +106,8 @@ export interface ClusterExplanation {
   pick?: string; // the host the balancer picks next for this request
   pickNote: string; // how the pick was made, or why none can be named
   circuitBreakers: { maxConnections: number; maxPendingRequests: number; maxRequests: number; maxRetries: number };
+  // live only: the DEFAULT priority's headroom, limit less what the hosts have active now
+  headroom?: { connections: number; requests: number };
   missing?: true; // the route names a cluster the snapshot does not have (503 NC)
 }
 

@@ -9,9 +9,16 @@ import { runCli } from '../../support/legate-process.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 
 const upstreams = [await startUpstreamFor(t, 'a'), await startUpstreamFor(t, 'b'), await startUpstreamFor(t, 'c')];
+const hashPolicy = [{ header: { header_name: 'x-user' } }];
+// 'ring_less' is the same ring with c marked UNHEALTHY by EDS: its keys spread over a and b.
+const ringLess = staticCluster('ring_less', upstreams.map((u) => ({ port: u.port })), { lb_policy: 'RING_HASH' });
+(ringLess.load_assignment.endpoints[0].lb_endpoints[2] as Record<string, unknown>).health_status = 'UNHEALTHY';
 const legate = await startLegate(bootstrap(
-  [httpListener('web', routes([{ match: { prefix: '/' }, route: { cluster: 'ring', hash_policy: [{ header: { header_name: 'x-user' } }] } }]))],
-  [staticCluster('ring', upstreams.map((u) => ({ port: u.port })), { lb_policy: 'RING_HASH' })],
+  [httpListener('web', routes([
+    { match: { prefix: '/less/' }, route: { cluster: 'ring_less', hash_policy: hashPolicy } },
+    { match: { prefix: '/' }, route: { cluster: 'ring', hash_policy: hashPolicy } },
+  ]))],
+  [staticCluster('ring', upstreams.map((u) => ({ port: u.port })), { lb_policy: 'RING_HASH' }), ringLess],
 ));
 t.teardown(() => legate.stop());
 
@@ -41,14 +48,26 @@ t.test('the host explain names is the host that receives the request', async (t)
   t.ok(seen.size > 1, `the users spread over ${seen.size} hosts`);
 });
 
+t.test('an unhealthy host is never named, and the named host still serves', async (t) => {
+  for (const user of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi']) {
+    const url = legate.url(`/less/${user}`);
+    const [cluster] = (await explainOver(url, user)).clusters;
+    t.equal(cluster.hosts[2].health, '/failed_eds_health');
+    t.not(cluster.pick, upstreams[2].address, `${user}: not the unhealthy host`);
+    const response = await request(url, { headers: { 'x-user': user } });
+    const { upstream } = (await response.body.json()) as { upstream: string };
+    t.equal(cluster.pick, upstreams.find((u) => u.name === upstream)!.address, `${user}: served by ${upstream}`);
+  }
+});
+
 t.test('legate explain --admin prints the live tree', async (t) => {
   const url = legate.url('/cart/alice');
   const expected = (await explainOver(url, 'alice')).clusters[0];
   const admin = new URL(legate.adminUrl('/')).host;
   const result = await runCli(['explain', '--admin', admin, '-H', 'x-user: alice', url]);
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, `cluster ring (STATIC, RING_HASH, hosts live;`);
-  t.match(result.stdout, `  * ${expected.pick} healthy`);
+  t.match(result.stdout, 'cluster ring (STATIC, RING_HASH, hosts live; headroom 1024/1024 requests, ');
+  t.match(result.stdout, `  * ${expected.pick} healthy weight 1 priority 0, 0 active requests, `);
   t.match(result.stdout, `next: hash ${expected.hash} -> ${expected.pick} (RING_HASH over the current hosts)`);
   const bad = await runCli(['explain', '--admin', admin, '--listener', 'nope', url]);
   t.equal(bad.code, 1);
