@@ -445,7 +445,16 @@ export interface FilterChain {
 export interface ListenerFilter {
   name: string; // 'envoy.filters.listener.tls_inspector' | '...original_dst' | '...http_inspector'
   type: string;
+  disabled?: ListenerFilterPredicate; // filter_disabled: the filter is skipped for connections it matches
 }
+
+// ListenerFilterChainMatchPredicate, on the connection's destination port (end exclusive).
+export type ListenerFilterPredicate =
+  | { kind: 'any' }
+  | { kind: 'or'; rules: ListenerFilterPredicate[] }
+  | { kind: 'and'; rules: ListenerFilterPredicate[] }
+  | { kind: 'not'; rule: ListenerFilterPredicate }
+  | { kind: 'ports'; start: number; end: number };
 
 export interface Listener {
   name: string;

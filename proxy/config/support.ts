@@ -58,7 +58,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   'envoy.config.listener.v3.Filter': ['name typed_config', ''],
-  'envoy.config.listener.v3.ListenerFilter': ['name typed_config', ''],
+  'envoy.config.listener.v3.ListenerFilter': ['name typed_config filter_disabled', ''],
+  'envoy.config.listener.v3.ListenerFilterChainMatchPredicate': ['or_match and_match not_match any_match destination_port_range', ''],
   'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
   // Checked once per connection; the translator rejects CONTINUOUS enforcement.
   'envoy.extensions.filters.network.rbac.v3.RBAC': ['rules shadow_rules stat_prefix shadow_rules_stat_prefix enforcement_type', ''],

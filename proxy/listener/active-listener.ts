@@ -3,11 +3,13 @@
 // updates when their chain did not change, so a config push does not churn connections.
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import type { FilterChain, Listener } from '../config/model.ts';
-import { TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
+import type { FilterChain, Listener, ListenerFilterPredicate } from '../config/model.ts';
+import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
-import { TlsInspector } from './tls-inspector.ts';
+import { TlsInspector, type InspectOutcome } from './tls-inspector.ts';
+import { HttpInspector } from './http-inspector.ts';
+import { filterDisabled } from './filter-disabled.ts';
 import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
@@ -19,6 +21,12 @@ export type ChainHandlerFactory = (chain: FilterChain, listener: Listener) => Ch
 
 /** The listener configured for an original destination (use_original_dst hand-off), if any. */
 export type ListenerLookup = (ip: string, port: number) => ActiveListener | undefined;
+
+/** A listener filter that reads the first bytes (tls_inspector, http_inspector), with its filter_disabled. */
+interface Inspection {
+  inspector: { inspect(socket: net.Socket, facts: ConnectionFacts, done: (outcome: InspectOutcome) => void): () => void };
+  disabled: ListenerFilterPredicate | undefined;
+}
 
 interface ListenerStats {
   downstreamCxTotal: Counter;
@@ -38,9 +46,9 @@ export class ActiveListener {
   private handlers: Map<FilterChain, ChainHandler>;
   private readonly server: net.Server;
   private readonly connections = new Set<net.Socket>();
-  /** Connections still in the listener filters (the TLS inspector), not yet given to a chain. */
+  /** Connections still in the listener filters (the inspectors), not yet given to a chain. */
   private readonly inspecting = new Set<net.Socket>();
-  private tlsInspector: TlsInspector | undefined;
+  private inspections: Inspection[];
   private readonly store: Store;
   private readonly stats: ListenerStats;
   private readonly reusePort: boolean;
@@ -58,7 +66,7 @@ export class ActiveListener {
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.store = store;
     this.handlers = buildHandlers(config, factory, new Map(), store);
-    this.tlsInspector = hasTlsInspector(config) ? new TlsInspector(store) : undefined;
+    this.inspections = inspectionsOf(config, store);
     const prefix = `listener.${config.address.address}_${config.address.port}.`;
     this.stats = {
       downstreamCxTotal: store.counter(prefix + 'downstream_cx_total'),
@@ -104,7 +112,7 @@ export class ActiveListener {
     this.config = config;
     this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
-    this.tlsInspector = hasTlsInspector(config) ? (this.tlsInspector ?? new TlsInspector(this.store)) : undefined;
+    this.inspections = inspectionsOf(config, this.store);
     this.handlers = buildHandlers(config, factory, previous, this.store);
     // A chain whose TLS material alone changed (an SDS rotation) keeps its inner handler: its
     // connections go on, new handshakes get the new SecureContext.
@@ -133,12 +141,13 @@ export class ActiveListener {
       return;
     }
     const f = facts ?? connectionFacts(socket);
-    if (this.tlsInspector !== undefined) this.inspectTls(this.tlsInspector, socket, f);
+    const inspections = this.inspections.filter((i) => !filterDisabled(i.disabled, f.destinationPort));
+    if (inspections.length > 0) this.inspect(inspections, socket, f);
     else this.dispatch(socket, f);
   }
 
-  /** Runs the TLS inspector under listener_filters_timeout, then matches a chain with what it found. */
-  private inspectTls(inspector: TlsInspector, socket: net.Socket, facts: ConnectionFacts): void {
+  /** Runs the inspectors in order under listener_filters_timeout, then matches a chain with what they found. */
+  private inspect(inspections: Inspection[], socket: net.Socket, facts: ConnectionFacts): void {
     this.inspecting.add(socket);
     this.stats.downstreamPreCxActive.add(1);
     const finish = () => {
@@ -146,10 +155,20 @@ export class ActiveListener {
       this.inspecting.delete(socket);
       this.stats.downstreamPreCxActive.sub(1);
     };
-    const stop = inspector.inspect(socket, facts, (outcome) => {
-      finish();
-      if (outcome === 'continue') this.dispatch(socket, facts);
-    });
+    let next = 0;
+    let stop: () => void = () => undefined;
+    const run = (): void => {
+      if (next === inspections.length) {
+        finish();
+        this.dispatch(socket, facts);
+        return;
+      }
+      stop = inspections[next++].inspector.inspect(socket, facts, (outcome) => {
+        if (outcome === 'continue') run();
+        else finish();
+      });
+    };
+    // The deadline first: an inspector may finish at once (http_inspector on a TLS connection).
     const timeoutMs = this.config.listenerFiltersTimeoutMs;
     const timer = timeoutMs <= 0 ? undefined : setTimeout(() => {
       stop();
@@ -158,6 +177,7 @@ export class ActiveListener {
       if (this.config.continueOnListenerFiltersTimeout) this.dispatch(socket, facts);
       else socket.destroy();
     }, timeoutMs);
+    run();
   }
 
   private dispatch(socket: net.Socket, f: ConnectionFacts): void {
@@ -254,8 +274,14 @@ function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: 
   return wrapped;
 }
 
-function hasTlsInspector(config: Listener): boolean {
-  return config.listenerFilters.some((f) => f.type === TLS_INSPECTOR_TYPE);
+// The inspectors of a listener's filters, in their order (original_dst is applied on accept).
+function inspectionsOf(config: Listener, store: Store): Inspection[] {
+  const out: Inspection[] = [];
+  for (const filter of config.listenerFilters) {
+    if (filter.type === TLS_INSPECTOR_TYPE) out.push({ inspector: new TlsInspector(store), disabled: filter.disabled });
+    else if (filter.type === HTTP_INSPECTOR_TYPE) out.push({ inspector: new HttpInspector(store), disabled: filter.disabled });
+  }
+  return out;
 }
 
 function connectionFacts(socket: net.Socket): ConnectionFacts {

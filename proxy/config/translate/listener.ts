@@ -6,10 +6,11 @@ import {
   HCM_TYPE,
   LISTENER_FILTER_TYPES,
   NETWORK_RBAC_TYPE,
+  ORIGINAL_DST_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, ListenerFilterPredicate, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpConnectionManager } from './http-connection-manager.ts';
@@ -67,7 +68,25 @@ function listenerFilter(raw: Raw, path: string): ListenerFilter {
   if (type === undefined || !LISTENER_FILTER_TYPES.includes(type)) {
     reject(joinPath(path, 'typed_config'), `listener filter '${name}' needs a typed_config`, `use one of ${LISTENER_FILTER_TYPES.join(', ')}`);
   }
-  return { name, type };
+  const filter: ListenerFilter = { name, type };
+  const disabled = obj(raw, 'filter_disabled');
+  if (disabled !== undefined) {
+    // The original destination decides the connection's port, so it cannot be skipped by port.
+    if (type === ORIGINAL_DST_TYPE) reject(joinPath(path, 'filter_disabled'), 'not supported by Legate: filter_disabled on original_dst', 'remove filter_disabled, or use separate listeners');
+    filter.disabled = filterPredicate(disabled, joinPath(path, 'filter_disabled'));
+  }
+  return filter;
+}
+
+function filterPredicate(raw: Raw, path: string): ListenerFilterPredicate {
+  const rules = (key: string) => list(obj(raw, key) ?? {}, 'rules').map((r, i) => filterPredicate(r, indexPath(joinPath(path, `${key}.rules`), i)));
+  if (raw.or_match !== undefined) return { kind: 'or', rules: rules('or_match') };
+  if (raw.and_match !== undefined) return { kind: 'and', rules: rules('and_match') };
+  if (raw.not_match !== undefined) return { kind: 'not', rule: filterPredicate(obj(raw, 'not_match')!, joinPath(path, 'not_match')) };
+  if (raw.any_match === true) return { kind: 'any' };
+  const range = obj(raw, 'destination_port_range');
+  if (range !== undefined) return { kind: 'ports', start: num(range, 'start', 0), end: num(range, 'end', 0) };
+  return reject(path, 'the predicate names no rule', 'set any_match, destination_port_range, or_match, and_match or not_match');
 }
 
 function translateFilterChain(
