@@ -19,7 +19,8 @@ export function formatTree(e: Explanation): string {
       add(2, r.matched ? `route ${name}: matched${r.note === undefined ? '' : ` (${r.note})`}` : `route ${name}: ${r.failed}`);
     }
   }
-  if (e.httpFilters.length > 0) add(0, `http filters ${e.httpFilters.map((f) => `${f.name}${f.disabled ? ' (disabled here)' : f.detail === undefined ? '' : ` (${f.detail})`}`).join(', ')}`);
+  if (e.httpFilters.length > 0) add(0, 'http filters');
+  for (const f of e.httpFilters) add(1, `${f.name}${f.disabled ? ' (disabled here)' : f.detail === undefined ? '' : `: ${f.detail}`}`);
   if (e.action !== null) formatAction(e.action, add);
   for (const c of e.clusters) formatCluster(c, add);
   for (const note of e.notes) add(0, `=> ${note}`);
