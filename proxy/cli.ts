@@ -98,10 +98,12 @@ export function buildProgram(): Command {
     .option('--listener <name>', 'the listener to explain on (default: the one on the URL\'s port)')
     .option('--source <addr>', 'the client\'s address, IP or IP:port', '127.0.0.1')
     .option('--json', 'print the explanation as JSON')
-    .action(async (url: string, opts: { config?: string; admin?: string; request: string; header: string[]; listener?: string; source: string; json?: boolean }) => {
+    .addOption(new Option('--mode <mode>', 'with -c: as `legate run --mode` serves it (sidecar: Istio\'s catch-all listeners, routes retry 5xx three times)').choices(['ingress', 'sidecar']).default('ingress'))
+    .action(async (url: string, opts: { config?: string; admin?: string; request: string; header: string[]; listener?: string; source: string; json?: boolean; mode: 'ingress' | 'sidecar' }) => {
       if ((opts.config === undefined) === (opts.admin === undefined)) throw new Error('explain needs one of -c FILE or --admin HOST:PORT');
       const { explainRequest } = await import('./explain/cli.ts');
-      process.stdout.write(await explainRequest(url, opts));
+      const sidecar = opts.mode === 'sidecar' ? (await import('./server/sidecar.ts')).withSidecarDefaults : undefined;
+      process.stdout.write(await explainRequest(url, { ...opts, sidecar: sidecar === undefined ? undefined : (boot) => sidecar(boot).boot }));
     });
 
   registerIptablesCommand(program);

@@ -1,6 +1,6 @@
 // `legate explain`: against a bootstrap file (-c, hosts as configured) or a running Legate's
 // admin (--admin, GET /explain with live host health); prints the tree or the JSON.
-import { loadBootstrap } from '../config/index.ts';
+import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { ExplainError } from './errors.ts';
 import { explain } from './explain.ts';
 import { parseHeaders } from './request.ts';
@@ -15,11 +15,19 @@ export interface ExplainCliOptions {
   listener?: string;
   source: string;
   json?: boolean;
+  // --mode sidecar with -c: the bootstrap as `legate run --mode sidecar` completes it (server/'s to give)
+  sidecar?: (boot: BootstrapConfig) => BootstrapConfig;
 }
 
 export async function explainRequest(url: string, opts: ExplainCliOptions): Promise<string> {
   const input = { url, method: opts.request, headers: parseHeaders(opts.header), listener: opts.listener, source: opts.source };
-  const explanation = opts.config !== undefined ? explain(loadBootstrap(opts.config), input) : await fromAdmin(opts.admin!, url, opts);
+  let explanation: Explanation;
+  if (opts.config !== undefined) {
+    const boot = loadBootstrap(opts.config);
+    explanation = explain(opts.sidecar?.(boot) ?? boot, input, { meshRetries: opts.sidecar !== undefined });
+  } else {
+    explanation = await fromAdmin(opts.admin!, url, opts);
+  }
   return opts.json === true ? JSON.stringify(explanation, null, 2) + '\n' : formatTree(explanation);
 }
 

@@ -34,11 +34,17 @@ export function chooseListener(listeners: readonly Listener[], req: Hypothetical
     const why = listener === exact ? `bound to ${req.host}:${req.port}` : listener === wildcard ? `bound to every address on port ${req.port}` : `bound to port ${req.port} (${req.host} is taken to resolve to ${listener.address.address})`;
     return { listener, port: portOf(listener), explanation: { name: listener.name, address: describe(listener), why } };
   }
-  // Traffic the iptables rules capture stays on the original_dst listener when no listener
-  // matches its original destination.
-  const capturing = listeners.find((l) => l.useOriginalDst);
+  // A sidecar: iptables sends the app's outbound connections to the use_original_dst listener,
+  // which hands each to the listener (bind_to_port: false) for its original destination, as the
+  // listener manager's byAddress does; without one the connection stays where it was captured.
+  const capturing = listeners.find((l) => l.useOriginalDst && l.trafficDirection === 'OUTBOUND') ?? listeners.find((l) => l.useOriginalDst);
   if (capturing !== undefined) {
-    return { listener: capturing, port: portOf(capturing), explanation: { name: capturing.name, address: describe(capturing), why: `no listener on port ${req.port}: captured traffic stays on the use_original_dst listener` } };
+    const virtual = listeners.filter((l) => !l.bindToPort && l.address.port === req.port);
+    const target = virtual.find((l) => l.address.address === req.host) ?? virtual.find((l) => l.address.address === '::' || (l.address.address === '0.0.0.0' && !req.host.includes(':')));
+    if (target !== undefined) {
+      return { listener: target, port: req.port, explanation: { name: target.name, address: describe(target), why: `captured by '${capturing.name}' (use_original_dst), handed to the listener for ${req.host}:${req.port}` } };
+    }
+    return { listener: capturing, port: portOf(capturing), explanation: { name: capturing.name, address: describe(capturing), why: `captured by '${capturing.name}' (use_original_dst); no listener for ${req.host}:${req.port}, so it stays there` } };
   }
   const known = listeners.map((l) => `${l.name} on ${describe(l)}`).join(', ');
   throw new ExplainError(`no listener on port ${req.port}${known === '' ? '' : ` (${known})`}; name one with --listener`);

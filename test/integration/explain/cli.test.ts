@@ -74,6 +74,14 @@ t.test('--json with -X and -H: the same explanation for scripts', async (t) => {
   t.same(e.clusters.map((c) => c.name), ['green']);
 });
 
+t.test('--mode sidecar: Istio\'s catch-all listener passes an unknown destination through', async (t) => {
+  const result = await runCli(['explain', '-c', config, '--mode', 'sidecar', '--json', 'http://10.1.1.1:3306/']);
+  t.equal(result.code, 0, result.stderr);
+  const e = JSON.parse(result.stdout) as Explanation;
+  t.equal(e.listener.name, 'virtualOutbound');
+  t.match(e.clusters, [{ name: 'PassthroughCluster', pick: '10.1.1.1:3306' }]);
+});
+
 t.test('errors are one line and exit 1', async (t) => {
   assertOneLineError(t, await runCli(['explain', '-c', config, '--listener', 'x', 'http://shop.example.com:8080/']), "unknown listener 'x' (listeners: web)");
   assertOneLineError(t, await runCli(['explain', '-c', config, '/cart']), 'URL needs a host, e.g. http://example.com/cart');
