@@ -7,7 +7,8 @@ import type { FilterChain, Listener, ListenerFilterPredicate } from '../config/m
 import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
-import { TlsInspector, type InspectOutcome } from './tls-inspector.ts';
+import { TlsInspector } from './tls-inspector.ts';
+import type { InspectOutcome } from './peek.ts';
 import { HttpInspector } from './http-inspector.ts';
 import { filterDisabled } from './filter-disabled.ts';
 import { withNetworkRbac } from './rbac-filter.ts';

@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Counter, Store } from '../stats/index.ts';
 import type { ConnectionFacts } from './filter-chain.ts';
-import type { InspectOutcome } from './tls-inspector.ts';
+import { peekFirstBytes, type InspectOutcome } from './peek.ts';
 
 const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 // Envoy reads at most this much looking for the request line.
@@ -60,38 +60,16 @@ export class HttpInspector {
       return () => undefined;
     }
     const stats = this.stats;
-    let buffered: Buffer = Buffer.alloc(0);
-    const stop = () => {
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.pause();
-      if (buffered.length > 0) socket.unshift(buffered);
-    };
-    const onGone = () => {
-      stop();
-      stats.readError.inc();
-      socket.destroy();
-      done('closed');
-    };
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const verdict = detectHttp(buffered);
-      if (verdict === 'need-more') return;
-      stop();
+    const judge = (bytes: Buffer) => {
+      const verdict = detectHttp(bytes);
+      if (verdict === 'need-more') return 'need-more';
       if (verdict === 'not-http') stats.httpNotFound.inc();
       else {
         (verdict === 'h2c' ? stats.http2Found : verdict === 'http/1.1' ? stats.http11Found : stats.http10Found).inc();
         facts.applicationProtocols = [verdict];
       }
-      done('continue');
+      return 'continue';
     };
-    socket.on('error', () => {}); // followed by 'close'
-    socket.on('data', onData);
-    socket.once('end', onGone);
-    socket.once('close', onGone);
-    // An inspector before this one paused the socket and put its bytes back: read them again.
-    socket.resume();
-    return stop;
+    return peekFirstBytes(socket, judge, done, () => stats.readError.inc());
   }
 }

@@ -5,6 +5,7 @@
 import type { Socket } from 'node:net';
 import type { Counter, Store } from '../stats/index.ts';
 import type { ConnectionFacts } from './filter-chain.ts';
+import { peekFirstBytes, type InspectOutcome, type PeekVerdict } from './peek.ts';
 
 // Envoy's ceiling for a ClientHello (TLS_MAX_CLIENT_HELLO): a larger one closes the connection.
 export const MAX_CLIENT_HELLO_BYTES = 64 * 1024;
@@ -119,8 +120,6 @@ interface InspectorStats {
   connectionClosed: Counter;
 }
 
-/** What inspect() reports: go on to filter chain matching, or the connection is gone. */
-export type InspectOutcome = 'continue' | 'closed';
 
 export class TlsInspector {
   private readonly stats: InspectorStats;
@@ -141,44 +140,22 @@ export class TlsInspector {
 
   /**
    * Reads until the ClientHello is complete or the bytes are not TLS, fills in facts, puts the
-   * bytes back and calls done. Returns a function that stops early (the listener filter timeout):
-   * the bytes read so far are put back and done is not called.
+   * bytes back and calls done. Returns a function that stops early (the listener filter timeout).
    */
   inspect(socket: Socket, facts: ConnectionFacts, done: (outcome: InspectOutcome) => void): () => void {
     const stats = this.stats;
-    let buffered: Buffer = Buffer.alloc(0);
-    const stop = () => {
-      socket.off('data', onData);
-      socket.off('end', onGone);
-      socket.off('close', onGone);
-      socket.pause();
-      if (buffered.length > 0) socket.unshift(buffered);
-    };
-    const onGone = () => {
-      stop();
-      stats.connectionClosed.inc();
-      socket.destroy();
-      done('closed');
-    };
-    const onData = (chunk: Buffer) => {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
-      const parsed = parseClientHello(buffered);
+    const judge = (bytes: Buffer): PeekVerdict => {
+      const parsed = parseClientHello(bytes);
       switch (parsed.kind) {
         case 'need-more':
-          return;
+          return 'need-more';
         case 'too-large':
-          stop();
           stats.clientHelloTooLarge.inc();
-          socket.destroy();
-          done('closed');
-          return;
+          return 'close';
         case 'not-tls':
-          stop();
           stats.tlsNotFound.inc();
-          done('continue');
-          return;
+          return 'continue';
         case 'tls': {
-          stop();
           const { serverName, applicationProtocols } = parsed.hello;
           stats.tlsFound.inc();
           facts.transportProtocol = 'tls';
@@ -186,14 +163,10 @@ export class TlsInspector {
           facts.applicationProtocols = applicationProtocols;
           (serverName === '' ? stats.sniNotFound : stats.sniFound).inc();
           (applicationProtocols.length === 0 ? stats.alpnNotFound : stats.alpnFound).inc();
-          done('continue');
+          return 'continue';
         }
       }
     };
-    socket.on('error', () => {}); // followed by 'close'
-    socket.on('data', onData);
-    socket.once('end', onGone);
-    socket.once('close', onGone);
-    return stop;
+    return peekFirstBytes(socket, judge, done, () => stats.connectionClosed.inc());
   }
 }
