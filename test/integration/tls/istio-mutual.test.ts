@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { HCM_TYPE, ROUTER_TYPE, routes, socketAddress } from '../../support/bootstrap.ts';
+import { routes, socketAddress } from '../../support/bootstrap.ts';
 import { nodeRequest, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
 import { XdsServer } from '../../support/xds-server.ts';
-import { downstreamTls, httpsGet, TLS_INSPECTOR, upstreamTls } from './support.ts';
+import { downstreamTls, hcmToBackend, httpsGet, TLS_INSPECTOR, upstreamTls } from './support.ts';
 
 const skip = opensslMissing();
 const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -68,16 +68,7 @@ function workloadSecrets(leaf: LeafCert, caPem: string) {
 }
 
 function hcm(statPrefix: string, cluster: string, extra: object = {}) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      ...extra,
-    },
-  };
+  return hcmToBackend(statPrefix, { route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]), ...extra });
 }
 
 // A cluster of the client sidecar to the server sidecar, expecting `identity` of it.
