@@ -1,7 +1,7 @@
 // explain(): one hypothetical request through the model, step by step: listener, filter chain,
 // virtual host, route, action, clusters and hosts. Pure: nothing is sent, nothing is changed.
 import type { Cluster, Listener, RouteConfig } from '../config/model.ts';
-import type { ClusterStatus } from '../upstream/index.ts';
+import { hostAddress, type ClusterStatus } from '../upstream/index.ts';
 import { clusterShares, explainAction } from './action.ts';
 import { explainHttpFilters } from './filters.ts';
 import { explainCluster } from './hosts.ts';
@@ -30,6 +30,13 @@ export function explain(model: ExplainModel, input: ExplainInput, options: Expla
   const out: Explanation = {
     request: { method: req.route.method, url: req.url, authority: req.route.authority, path: req.route.path, scheme: req.route.scheme },
     listener: listenerExplanation,
+    connection: {
+      destination: hostAddress(facts.destinationIp, facts.destinationPort),
+      source: hostAddress(facts.sourceIp, facts.sourcePort),
+      transportProtocol: facts.transportProtocol,
+      serverName: facts.serverName,
+      applicationProtocols: facts.applicationProtocols,
+    },
     filterChain: chooseFilterChain(listener, facts),
     httpFilters: [],
     virtualHost: null,

@@ -5,6 +5,9 @@ export function formatTree(e: Explanation): string {
   const lines: string[] = [`${e.request.method} ${e.request.url}`];
   const add = (depth: number, text: string) => lines.push(`${'  '.repeat(depth)}${text}`);
   add(0, `listener ${e.listener.name} (${e.listener.address}): ${e.listener.why}`);
+  const c = e.connection;
+  const tls = c.transportProtocol === 'tls' ? `, tls${c.serverName === '' ? '' : `, SNI ${c.serverName}`}, ALPN ${c.applicationProtocols.join(',')}` : `, ${c.transportProtocol}`;
+  add(1, `connection to ${c.destination} from ${c.source}${tls}`);
   if (e.filterChain !== null) {
     const chain = e.filterChain;
     add(1, `filter chain ${chain.index === -1 ? 'default_filter_chain' : `#${chain.index}`}${chain.name === '' ? '' : ` '${chain.name}'`}: ${chain.why.join('; ')}`);

@@ -15,6 +15,14 @@ export interface ListenerExplanation {
   why: string; // how the listener was found
 }
 
+export interface ConnectionExplanation {
+  destination: string; // ip:port (the original destination on a capturing listener)
+  source: string;
+  transportProtocol: string; // 'tls' only when the listener's tls_inspector reads the ClientHello
+  serverName: string; // SNI; '' when none
+  applicationProtocols: string[]; // ALPN offered
+}
+
 export interface FilterChainExplanation {
   name: string; // '' when unnamed
   index: number; // in filter_chains; -1 for the default_filter_chain
@@ -114,6 +122,7 @@ export interface ClusterExplanation {
 export interface Explanation {
   request: { method: string; url: string; authority: string; path: string; scheme: string };
   listener: ListenerExplanation;
+  connection: ConnectionExplanation; // what the filter chain match sees
   filterChain: FilterChainExplanation | null; // null: no chain matches, the connection is closed
   httpFilters: HttpFilterExplanation[];
   virtualHost: VirtualHostExplanation | null; // null: no virtual host for the authority (404 NR)
