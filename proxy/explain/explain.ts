@@ -1,6 +1,7 @@
 // explain(): one hypothetical request through the model, step by step: listener, filter chain,
 // virtual host, route, action, clusters and hosts. Pure: nothing is sent, nothing is changed.
 import type { Cluster, Listener, RouteConfig } from '../config/model.ts';
+import type { CompiledRoute } from '../router/index.ts';
 import { hostAddress, type ClusterStatus } from '../upstream/index.ts';
 import { clusterShares, explainAction } from './action.ts';
 import { explainHttpFilters } from './filters.ts';
@@ -50,7 +51,7 @@ export function explain(model: ExplainModel, input: ExplainInput, options: Expla
     out.notes.push('no filter chain matches and there is no default_filter_chain: the connection is closed');
     return out;
   }
-  const clustersOf = (shares: ClusterShare[], route: Parameters<typeof explainCluster>[2]): ClusterExplanation[] =>
+  const clustersOf = (shares: ClusterShare[], route: CompiledRoute | null): ClusterExplanation[] =>
     shares.map((share) => {
       const cluster = model.clusters.find((c) => c.name === share.name);
       if (cluster === undefined) return missingCluster(share.name);

@@ -1,6 +1,6 @@
 // The connection manager's HTTP filters a request on this route passes through, in order, with
 // those its route or virtual host turns off (typed_per_filter_config disabled).
-import type { FaultConfig, HttpFilter, LocalRateLimitConfig, Route, VirtualHost } from '../config/model.ts';
+import type { CompressorConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
 import type { HttpFilterExplanation } from './types.ts';
 
 export function explainHttpFilters(filters: readonly HttpFilter[], route: Route | null, virtualHost: VirtualHost | null): HttpFilterExplanation[] {
@@ -34,6 +34,21 @@ function describe(type: string, config: unknown): string | undefined {
     if (limit.tokenBucket === undefined) return undefined;
     const { maxTokens, tokensPerFill, fillIntervalMs } = limit.tokenBucket;
     return `${maxTokens} tokens, ${tokensPerFill} per ${fillIntervalMs} ms; enabled ${limit.filterEnabledPercent} %, enforced ${limit.filterEnforcedPercent} %`;
+  }
+  if (type === 'ratelimit' && (config as RateLimitConfig).domain !== undefined) {
+    const limit = config as RateLimitConfig;
+    return `domain ${limit.domain}, stage ${limit.stage}${limit.failureModeDeny ? ', failure_mode_deny' : ''}`;
+  }
+  if (type === 'rbac') {
+    const { rules, shadowRules } = config as RbacConfig;
+    const describeRules = (r: RbacConfig['rules']) => (r === undefined ? undefined : `${r.action} by ${r.policies.length === 0 ? 'no policy' : r.policies.map((p) => p.name).join(', ')}`);
+    const parts = [describeRules(rules) ?? 'no rules: every request is allowed'];
+    if (shadowRules !== undefined) parts.push(`shadow ${describeRules(shadowRules)}`);
+    return parts.join('; ');
+  }
+  if (type === 'compressor' && (config as CompressorConfig).library !== undefined) {
+    const compressor = config as CompressorConfig;
+    return `${compressor.library.kind} responses${compressor.response.enabled ? '' : ' (off)'}${compressor.request === undefined ? '' : ' and requests'}`;
   }
   return undefined;
 }

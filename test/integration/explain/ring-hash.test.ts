@@ -73,3 +73,15 @@ t.test('legate explain --admin prints the live tree', async (t) => {
   t.equal(bad.code, 1);
   t.equal(bad.stderr, "legate: unknown listener 'nope' (listeners: web)\n");
 });
+
+t.test('GET /explain: a bad question is a 400 with the one-line error; /help lists it', async (t) => {
+  const ask = async (query: string) => {
+    const response = await request(legate.adminUrl(`/explain${query}`));
+    return { status: response.statusCode, body: (await response.body.json()) as { error?: string } };
+  };
+  t.same(await ask(''), { status: 400, body: { error: 'explain needs ?url=' } });
+  t.same(await ask(`?${new URLSearchParams({ url: legate.url('/'), listener: 'nope' })}`), { status: 400, body: { error: "unknown listener 'nope' (listeners: web)" } });
+  t.same(await ask(`?${new URLSearchParams({ url: 'http://127.0.0.1:1/' })}`), { status: 400, body: { error: `no listener on port 1 (web on 127.0.0.1:${legate.port()}); name one with --listener` } });
+  const help = await request(legate.adminUrl('/help'));
+  t.match(await help.body.text(), /\/explain: what the proxy would do with one request/);
+});

@@ -10,6 +10,7 @@ import { bootstrap, HCM_TYPE, ROUTER_TYPE, socketAddress, staticCluster, TCP_PRO
 
 const FAULT_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const FILTER_CONFIG_TYPE = 'type.googleapis.com/envoy.config.route.v3.FilterConfig';
+const RBAC_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
 
 const routeConfig = {
   name: 'web_routes',
@@ -48,6 +49,10 @@ const hcm = {
     route_config: routeConfig,
     http_filters: [
       { name: 'envoy.filters.http.fault', typed_config: { '@type': FAULT_TYPE, abort: { http_status: 503, percentage: { numerator: 10 } } } },
+      {
+        name: 'envoy.filters.http.rbac',
+        typed_config: { '@type': RBAC_TYPE, rules: { action: 'DENY', policies: { 'deny-admin': { permissions: [{ url_path: { path: { prefix: '/admin' } } }], principals: [{ any: true }] } } } },
+      },
       { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } },
     ],
   },
@@ -93,7 +98,11 @@ t.test('a request past three routes: each names the condition it failed', async 
   t.equal(e.action.timeoutMs, 3000);
   t.match(e.action.retry, { source: 'route', retryOn: ['5xx', 'reset'], numRetries: 2, perTryTimeoutMs: 1000 });
   t.match(e.action.requestHeaders, [{ level: 'weighted cluster', cluster: 'v2', add: [{ name: 'x-version', value: '2' }] }]);
-  t.same(e.httpFilters.map((f) => [f.name, f.disabled]), [['envoy.filters.http.fault', true], ['envoy.filters.http.router', false]], 'the route turns the fault filter off');
+  t.same(e.httpFilters, [
+    { name: 'envoy.filters.http.fault', type: 'fault', disabled: true },
+    { name: 'envoy.filters.http.rbac', type: 'rbac', disabled: false, detail: 'DENY by deny-admin' },
+    { name: 'envoy.filters.http.router', type: 'router', disabled: false },
+  ], 'the route turns the fault filter off');
   t.same(e.clusters.map((c) => [c.name, c.hostsFrom, c.hosts.map((h) => `${h.address} w${h.weight}`)]), [
     ['v1', 'config', ['127.0.0.1:9003 w1', '127.0.0.1:9004 w3']],
     ['v2', 'config', ['127.0.0.1:9005 w1']],
