@@ -4,7 +4,7 @@
 // health picks what the workers' balancers pick for the route's hash.
 import type { Cluster, LbEndpoint, LocalityLbEndpoints } from '../config/model.ts';
 import type { CompiledRoute, RouteRequest } from '../router/index.ts';
-import { createLoadBalancer, HEALTH_FLAG, Host, type ClusterStatus, type HostStatus } from '../upstream/index.ts';
+import { createLoadBalancer, HEALTH_FLAG, Host, hostAddress, type ClusterStatus, type HostStatus } from '../upstream/index.ts';
 import type { HypotheticalRequest } from './request.ts';
 import type { ClusterExplanation } from './types.ts';
 
@@ -26,11 +26,11 @@ export function explainCluster(cluster: Cluster, live: ClusterStatus | undefined
   };
   if (live !== undefined) {
     const sum = (key: 'rqActive' | 'cxActive') => live.hosts.reduce((total, h) => total + h.stats[key], 0);
-    out.headroom = { connections: breaker.maxConnections - sum('cxActive'), requests: breaker.maxRequests - sum('rqActive') };
+    out.active = { connections: sum('cxActive'), requests: sum('rqActive') };
   }
   const req: RouteRequest = hypothetical.route;
   if (cluster.type === 'ORIGINAL_DST') {
-    out.pick = `${hypothetical.host}:${hypothetical.port}`;
+    out.pick = hostAddress(hypothetical.host, hypothetical.port);
     out.pickNote = 'ORIGINAL_DST: the connection\'s original destination';
     return out;
   }

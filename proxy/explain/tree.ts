@@ -67,9 +67,8 @@ function formatCluster(c: ClusterExplanation, add: Add): void {
     add(0, `cluster ${c.name}: ${c.pickNote}`);
     return;
   }
-  const breakers = c.headroom === undefined
-    ? `max requests ${c.circuitBreakers.maxRequests}, retries ${c.circuitBreakers.maxRetries}`
-    : `headroom ${c.headroom.requests}/${c.circuitBreakers.maxRequests} requests, ${c.headroom.connections}/${c.circuitBreakers.maxConnections} connections`;
+  const limits = `max requests ${c.circuitBreakers.maxRequests}, connections ${c.circuitBreakers.maxConnections}, retries ${c.circuitBreakers.maxRetries}`;
+  const breakers = c.active === undefined ? limits : `${c.active.requests} requests and ${c.active.connections} connections active; ${limits} per worker`;
   add(0, `cluster ${c.name} (${c.type}, ${c.lbPolicy}, hosts ${c.hostsFrom === 'live' ? 'live' : 'as configured'}; ${breakers})`);
   for (const h of c.hosts) {
     const active = h.active === undefined ? '' : `, ${h.active.requests} active requests, ${h.active.connections} connections`;

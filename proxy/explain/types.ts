@@ -113,9 +113,9 @@ export interface ClusterExplanation {
   hash?: number; // the request's hash_policy hash (RING_HASH, MAGLEV)
   pick?: string; // the host the balancer picks next for this request
   pickNote: string; // how the pick was made, or why none can be named
+  // The DEFAULT priority's thresholds; Legate counts against them in each worker process.
   circuitBreakers: { maxConnections: number; maxPendingRequests: number; maxRequests: number; maxRetries: number };
-  // live only: the DEFAULT priority's headroom, limit less what the hosts have active now
-  headroom?: { connections: number; requests: number };
+  active?: { connections: number; requests: number }; // live only: over all hosts and workers
   missing?: true; // the route names a cluster the snapshot does not have (503 NC)
 }
 

@@ -66,7 +66,7 @@ t.test('legate explain --admin prints the live tree', async (t) => {
   const admin = new URL(legate.adminUrl('/')).host;
   const result = await runCli(['explain', '--admin', admin, '-H', 'x-user: alice', url]);
   t.equal(result.code, 0, result.stderr);
-  t.match(result.stdout, 'cluster ring (STATIC, RING_HASH, hosts live; headroom 1024/1024 requests, ');
+  t.match(result.stdout, /cluster ring \(STATIC, RING_HASH, hosts live; 0 requests and \d+ connections active; max requests 1024, connections 1024, retries 3 per worker\)/);
   t.match(result.stdout, `  * ${expected.pick} healthy weight 1 priority 0, 0 active requests, `);
   t.match(result.stdout, `next: hash ${expected.hash} -> ${expected.pick} (RING_HASH over the current hosts)`);
   const bad = await runCli(['explain', '--admin', admin, '--listener', 'nope', url]);
