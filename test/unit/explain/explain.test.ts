@@ -34,6 +34,7 @@ const routeConfig = {
           typed_per_filter_config: { 'envoy.filters.http.fault': { '@type': FILTER_CONFIG_TYPE, disabled: true } },
         },
         { name: 'sticky', match: { prefix: '/cart' }, route: { cluster: 'ring', hash_policy: [{ header: { header_name: 'x-user' } }] } },
+        { name: 'by-header', match: { prefix: '/pick' }, route: { cluster_header: 'x-cluster' } },
       ],
     },
     { name: 'www', domains: ['*.example.com'], routes: [{ name: 'site', match: { prefix: '/' }, route: { cluster: 'v1' } }] },
@@ -134,7 +135,7 @@ t.test('a direct response and a redirect', async (t) => {
   t.same(run({ url: 'http://legacy.example.org:8080/a?b=1' }).action, { kind: 'redirect', status: 301, location: 'http://new.example.com/moved?b=1' });
   const noRoute = run({ url: 'http://api.example.com:8080/elsewhere' });
   t.equal(noRoute.route, null);
-  t.equal(noRoute.virtualHost?.routes.length, 6, 'every route was tried');
+  t.equal(noRoute.virtualHost?.routes.length, 7, 'every route was tried');
   t.match(noRoute.notes, [/no route .*404/]);
 });
 
@@ -152,6 +153,16 @@ t.test('ring hash: the header hash and the host it lands on', async (t) => {
   const anonymous = run({ url: 'http://api.example.com:8080/cart' }).clusters[0];
   t.equal(anonymous.pick, undefined);
   t.match(anonymous.pickNote, /no hash_policy applies/);
+});
+
+t.test('cluster_header: the cluster the request names, an unknown one, or none', async (t) => {
+  const named = run({ url: 'http://api.example.com:8080/pick', headers: { 'x-cluster': 'v2' } });
+  t.match(named.action, { kind: 'route', clusterHeader: 'x-cluster', clusters: [{ name: 'v2', sharePercent: 100 }] });
+  t.match(named.clusters, [{ name: 'v2', hosts: [{ address: '127.0.0.1:9005' }] }]);
+  t.match(run({ url: 'http://api.example.com:8080/pick', headers: { 'x-cluster': 'nope' } }).clusters, [{ name: 'nope', missing: true, pickNote: "no cluster 'nope': 503, response flag NC" }]);
+  const none = run({ url: 'http://api.example.com:8080/pick' });
+  t.same(none.clusters, []);
+  t.same(none.notes, ["cluster_header 'x-cluster' is absent: 503, response flag NC"]);
 });
 
 t.test('the filter chain by source address, and tcp_proxy', async (t) => {
