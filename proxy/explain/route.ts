@@ -22,10 +22,10 @@ export function findRoute(config: RouteConfig, req: RouteRequest): RouteFound {
     const outcome = checkRouteMatch(candidate.model.match, req, end);
     const matched = outcome.failed === undefined;
     routes.push({ name: candidate.name, matched, ...outcome });
-    if (matched) {
-      route = candidate;
-      break;
-    }
+    if (!matched) continue;
+    route ??= candidate;
+    // A runtime fraction lets the rest fall through: the walk goes on to where they land.
+    if (outcome.note === undefined) break;
   }
   const model = virtualHost.model;
   return { virtualHost, route, explanation: { routeConfig: config.name, name: model.name, domains: model.domains, routes } };

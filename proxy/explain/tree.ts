@@ -17,9 +17,12 @@ export function formatTree(e: Explanation): string {
   if (vh !== null) {
     add(0, `route config ${vh.routeConfig}`);
     add(1, `virtual host ${vh.name} (domains ${vh.domains.join(', ')})`);
+    let matchedBefore = false;
     for (const r of vh.routes) {
       const name = r.name === '' ? '(unnamed)' : r.name;
-      add(2, r.matched ? `route ${name}: matched${r.note === undefined ? '' : ` (${r.note})`}` : `route ${name}: ${r.failed}`);
+      const matched = matchedBefore ? 'takes the rest' : 'matched';
+      add(2, r.matched ? `route ${name}: ${matched}${r.note === undefined ? '' : ` (${r.note})`}` : `route ${name}: ${r.failed}`);
+      matchedBefore ||= r.matched;
     }
   }
   if (e.httpFilters.length > 0) add(0, 'http filters');

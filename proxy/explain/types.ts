@@ -43,7 +43,9 @@ export interface VirtualHostExplanation {
   routeConfig: string;
   name: string;
   domains: string[];
-  routes: RouteCheck[]; // the routes tried, up to and including the one that matched
+  // The routes tried, up to and including the one that matched; after a match on a runtime
+  // fraction below 100 %, on to the route the other requests reach.
+  routes: RouteCheck[];
 }
 
 export interface ClusterShare {

@@ -35,6 +35,8 @@ const routeConfig = {
         },
         { name: 'sticky', match: { prefix: '/cart' }, route: { cluster: 'ring', hash_policy: [{ header: { header_name: 'x-user' } }] } },
         { name: 'by-header', match: { prefix: '/pick' }, route: { cluster_header: 'x-cluster' } },
+        { name: 'sampled', match: { prefix: '/sample', runtime_fraction: { default_value: { numerator: 30 } } }, route: { cluster: 'v2' } },
+        { name: 'unsampled', match: { prefix: '/sample' }, route: { cluster: 'v1' } },
       ],
     },
     { name: 'www', domains: ['*.example.com'], routes: [{ name: 'site', match: { prefix: '/' }, route: { cluster: 'v1' } }] },
@@ -135,7 +137,7 @@ t.test('a direct response and a redirect', async (t) => {
   t.same(run({ url: 'http://legacy.example.org:8080/a?b=1' }).action, { kind: 'redirect', status: 301, location: 'http://new.example.com/moved?b=1' });
   const noRoute = run({ url: 'http://api.example.com:8080/elsewhere' });
   t.equal(noRoute.route, null);
-  t.equal(noRoute.virtualHost?.routes.length, 7, 'every route was tried');
+  t.equal(noRoute.virtualHost?.routes.length, 9, 'every route was tried');
   t.match(noRoute.notes, [/no route .*404/]);
 });
 
@@ -163,6 +165,16 @@ t.test('cluster_header: the cluster the request names, an unknown one, or none',
   const none = run({ url: 'http://api.example.com:8080/pick' });
   t.same(none.clusters, []);
   t.same(none.notes, ["cluster_header 'x-cluster' is absent: 503, response flag NC"]);
+});
+
+t.test('a runtime fraction: the route matched, and where the rest fall through to', async (t) => {
+  const e = run({ url: 'http://api.example.com:8080/sample' });
+  t.equal(e.route, 'sampled');
+  t.same(e.virtualHost?.routes.slice(-2), [
+    { name: 'sampled', matched: true, note: 'runtime_fraction 30 %: the other 70 % of such requests go on to the next route' },
+    { name: 'unsampled', matched: true },
+  ]);
+  t.match(formatTree(e), /route sampled: matched \(runtime_fraction 30 %.*\)\n +route unsampled: takes the rest\n/);
 });
 
 t.test('the filter chain by source address, and tcp_proxy', async (t) => {
