@@ -8,6 +8,7 @@ import { explainHttpFilters } from './filters.ts';
 import { explainCluster } from './hosts.ts';
 import { chooseFilterChain, chooseListener, connectionFacts } from './listener.ts';
 import { hypotheticalRequest } from './request.ts';
+import { connectionManagerPath } from './path.ts';
 import { findRoute } from './route.ts';
 import type { ClusterExplanation, ClusterShare, ExplainInput, Explanation } from './types.ts';
 
@@ -68,6 +69,20 @@ export function explain(model: ExplainModel, input: ExplainInput, options: Expla
   if (config === undefined) {
     out.notes.push(`route config '${network.routeConfigName}' has not arrived${network.rds ? ' over RDS' : ''}: the listener is still warming`);
     return out;
+  }
+  const path = connectionManagerPath(network, req.route.path, req.route.method);
+  if (path.kind === 'reject') {
+    out.notes.push('path_with_escaped_slashes_action REJECT_REQUEST: the path has %2F or %5C: 400');
+    return out;
+  }
+  if (path.kind === 'redirect') {
+    out.action = { kind: 'redirect', status: 307, location: path.location };
+    out.notes.push('path_with_escaped_slashes_action UNESCAPE_AND_REDIRECT: the path has %2F or %5C');
+    return out;
+  }
+  if (path.path !== req.route.path) {
+    out.request.routedPath = path.path;
+    req.route.path = path.path;
   }
   const found = findRoute(config, req.route);
   out.virtualHost = found.explanation;

@@ -35,8 +35,8 @@ export function hypotheticalRequest(input: ExplainInput): HypotheticalRequest {
   delete headers.host;
   const { ip, port } = sourceAddress(input.source ?? '127.0.0.1');
   return {
-    route: { authority, path: `${url.pathname}${url.search}`, method: (input.method ?? 'GET').toUpperCase(), scheme: tls ? 'https' : 'http', headers },
-    url: url.href,
+    route: { authority, path: rawPath(input.url), method: (input.method ?? 'GET').toUpperCase(), scheme: tls ? 'https' : 'http', headers },
+    url: input.url,
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port === '' ? (tls ? 443 : 80) : Number(url.port),
     tls,
@@ -52,6 +52,20 @@ export function offeredAlpn(req: HypotheticalRequest): string[] {
 /** The server name a TLS client sends: the host, unless it is an IP literal (RFC 6066). */
 export function serverName(req: HypotheticalRequest): string {
   return req.tls && isIP(req.host) === 0 ? req.host.toLowerCase() : '';
+}
+
+/**
+ * The path and query as written: the WHATWG URL parser would remove '.' and '..' segments, which
+ * only the connection manager's normalize_path may do.
+ */
+function rawPath(url: string): string {
+  const afterScheme = url.indexOf('://') + 3;
+  const start = url.slice(afterScheme).search(/[/?#]/);
+  if (start === -1) return '/';
+  let rest = url.slice(afterScheme + start);
+  const fragment = rest.indexOf('#');
+  if (fragment !== -1) rest = rest.slice(0, fragment);
+  return rest.startsWith('/') ? rest : `/${rest}`;
 }
 
 /** '10.0.0.1', '10.0.0.1:5000', '[::1]:5000' or '::1'. */

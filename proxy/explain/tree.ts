@@ -2,7 +2,7 @@
 import type { ActionExplanation, ClusterExplanation, Explanation, HeaderChange } from './types.ts';
 
 export function formatTree(e: Explanation): string {
-  const lines: string[] = [`${e.request.method} ${e.request.url}`];
+  const lines: string[] = [`${e.request.method} ${e.request.url}${e.request.routedPath === undefined ? '' : ` (routed as ${e.request.routedPath})`}`];
   const add = (depth: number, text: string) => lines.push(`${'  '.repeat(depth)}${text}`);
   add(0, `listener ${e.listener.name} (${e.listener.address}): ${e.listener.why}`);
   const c = e.connection;

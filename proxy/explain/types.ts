@@ -122,7 +122,7 @@ export interface ClusterExplanation {
 }
 
 export interface Explanation {
-  request: { method: string; url: string; authority: string; path: string; scheme: string };
+  request: { method: string; url: string; authority: string; path: string; scheme: string; routedPath?: string }; // routedPath: after the connection manager's normalization, when it differs
   listener: ListenerExplanation;
   connection: ConnectionExplanation; // what the filter chain match sees
   filterChain: FilterChainExplanation | null; // null: no chain matches, the connection is closed

@@ -1,3 +1,4 @@
 // L7: Envoy's HTTP connection manager and its filters.
 export { HttpConnectionManagerHandler, type HcmContext } from './connection-manager.ts';
 export { HttpStream } from './stream.ts';
+export { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';

@@ -19,7 +19,7 @@ const ARROWS: Record<string, readonly string[]> = {
   'config/model': [],
   'envoy-api': [], // "imports no other part"
   // `legate explain`: a request through the model with the listener's, router's and balancers' own code.
-  explain: ['config', 'listener', 'router', 'upstream'],
+  explain: ['config', 'http', 'listener', 'router', 'upstream'],
 };
 
 /** Imports the arrows do not draw, as the code stands. Each is a `from -> to` pair. */
