@@ -34,7 +34,7 @@ export function explain(model: ExplainModel, input: ExplainInput, options: Expla
     listener: listenerExplanation,
     connection: {
       destination: hostAddress(facts.destinationIp, facts.destinationPort),
-      source: hostAddress(facts.sourceIp, facts.sourcePort),
+      source: facts.sourcePort === 0 ? facts.sourceIp : hostAddress(facts.sourceIp, facts.sourcePort),
       transportProtocol: facts.transportProtocol,
       serverName: facts.serverName,
       applicationProtocols: facts.applicationProtocols,

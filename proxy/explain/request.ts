@@ -12,7 +12,7 @@ export interface HypotheticalRequest {
   port: number; // the URL's port, or the scheme's
   tls: boolean; // https: the client offers SNI (the host, unless an IP) and ALPN h2, http/1.1
   sourceIp: string;
-  sourcePort: number;
+  sourcePort: number; // 0 when not given: no source_ports criterion can match it
 }
 
 const ALPN_OFFERED = ['h2', 'http/1.1']; // what curl and browsers offer
@@ -73,7 +73,7 @@ function sourceAddress(source: string): { ip: string; port: number } {
   const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(source);
   const [ip, port] = bracketed !== null ? [bracketed[1], bracketed[2]] : isIP(source) !== 0 ? [source, undefined] : source.split(/:(?=\d+$)/);
   if (isIP(ip ?? '') === 0) throw new ExplainError(`--source must be an IP address (optionally with :port), not '${source}'`);
-  return { ip, port: port === undefined ? 50000 : Number(port) };
+  return { ip, port: port === undefined ? 0 : Number(port) };
 }
 
 /** -H 'name: value' (or the admin's header=name:value) into a header map; repeats join with ','. */

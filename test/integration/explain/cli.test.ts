@@ -42,7 +42,7 @@ t.test('the tree names the listener, the routes passed over and why, and the spl
   t.equal(result.stdout, [
     'GET http://shop.example.com:8080/cart',
     'listener web (127.0.0.1:8080): bound to port 8080 (shop.example.com is taken to resolve to 127.0.0.1)',
-    '  connection to 127.0.0.1:8080 from 127.0.0.1:50000, raw_buffer',
+    '  connection to 127.0.0.1:8080 from 127.0.0.1, raw_buffer',
     '  filter chain #0: the only filter chain',
     '  transport socket raw_buffer, network filter envoy.filters.network.http_connection_manager (stat_prefix web)',
     'route config inline:web:0',
