@@ -1,13 +1,13 @@
 // `legate explain -c FILE` as a user runs it: the readable tree, --json for scripts, and a
 // question it cannot answer as one line on stderr with exit 1.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import type { Explanation } from '../../../proxy/explain/index.ts';
 import { bootstrap, httpListener, staticCluster } from '../../support/bootstrap.ts';
-import { runCli, type CliResult } from '../../support/legate-process.ts';
+import { REPO, runCli, type CliResult } from '../../support/legate-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'legate-explain-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -88,4 +88,16 @@ t.test('errors are one line and exit 1', async (t) => {
   assertOneLineError(t, await runCli(['explain', '-c', config, '/cart']), 'URL needs a host, e.g. http://example.com/cart');
   assertOneLineError(t, await runCli(['explain', '-c', config, '-H', 'nocolon', 'http://shop.example.com:8080/']), "header 'nocolon' needs the form 'name: value'");
   assertOneLineError(t, await runCli(['explain', 'http://shop.example.com:8080/']), 'explain needs one of -c FILE or --admin HOST:PORT');
+});
+
+t.test("the README's example is what the command prints", async (t) => {
+  const command = 'legate explain -c test/fixtures/config/ingress.yaml http://shop.example.com:10000/api/cart';
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const start = readme.indexOf(`$ ${command}\n`);
+  t.ok(start !== -1, 'the README shows the command');
+  const shown = readme.slice(start, readme.indexOf('\n...\n', start)).split('\n').slice(1);
+  t.ok(shown.length > 20, `${shown.length} lines shown`);
+  const result = await runCli(command.split(' ').slice(1));
+  t.equal(result.code, 0, result.stderr);
+  t.same(result.stdout.split('\n').slice(0, shown.length), shown);
 });
