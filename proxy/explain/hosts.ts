@@ -16,6 +16,7 @@ export function explainCluster(cluster: Cluster, live: ClusterStatus | undefined
     type: cluster.type,
     lbPolicy: cluster.lbPolicy,
     hostsFrom: live === undefined ? 'config' : 'live',
+    upstream: { protocol: cluster.upstreamProtocol, tls: upstreamTls(cluster, hypothetical), connectTimeoutMs: cluster.connectTimeoutMs },
     hosts: hosts.map((h, i) => {
       const stats = live?.hosts[i].stats;
       const host = { address: h.address, health: h.healthFlagsText(), weight: h.weight, priority: h.priority, locality: h.localityKey };
@@ -53,6 +54,14 @@ export function explainCluster(cluster: Cluster, live: ClusterStatus | undefined
   const usable = hosts.filter((h) => h.healthy()).length;
   out.pickNote = `${cluster.lbPolicy}: each worker picks among ${usable} healthy of ${hosts.length} hosts with its own state; no single next host`;
   return out;
+}
+
+function upstreamTls(cluster: Cluster, req: HypotheticalRequest): string {
+  const matches = cluster.transportSocketMatches === undefined ? '' : ` (transport_socket_matches: ${cluster.transportSocketMatches.map((m) => m.name).join(', ')})`;
+  if (cluster.tls === undefined) return `none${matches}`;
+  const auto = cluster.autoSni?.sni === true ? (cluster.autoSni.header === '' ? req.route.authority.replace(/:\d+$/, '') : `from header ${cluster.autoSni.header}`) : '';
+  const sni = auto !== '' ? `auto_sni ${auto}` : cluster.tls.sni === '' ? 'no SNI' : `SNI ${cluster.tls.sni}`;
+  return `${sni}${cluster.autoSni?.sanValidation === true ? ', auto_san_validation' : ''}${matches}`;
 }
 
 function configuredHosts(cluster: Cluster): Host[] {

@@ -73,6 +73,7 @@ function formatCluster(c: ClusterExplanation, add: Add): void {
   const limits = `max requests ${c.circuitBreakers.maxRequests}, connections ${c.circuitBreakers.maxConnections}, retries ${c.circuitBreakers.maxRetries}`;
   const breakers = c.active === undefined ? limits : `${c.active.requests} requests and ${c.active.connections} connections active; ${limits} per worker`;
   add(0, `cluster ${c.name} (${c.type}, ${c.lbPolicy}, hosts ${c.hostsFrom === 'live' ? 'live' : 'as configured'}; ${breakers})`);
+  if (c.upstream !== undefined) add(1, `upstream ${c.upstream.protocol}, TLS ${c.upstream.tls}, connect timeout ${ms(c.upstream.connectTimeoutMs)}`);
   for (const h of c.hosts) {
     const active = h.active === undefined ? '' : `, ${h.active.requests} active requests, ${h.active.connections} connections`;
     add(1, `${h.address === c.pick ? '* ' : ''}${h.address} ${h.health} weight ${h.weight} priority ${h.priority}${h.locality === '//' ? '' : ` locality ${h.locality}`}${active}`);

@@ -111,6 +111,8 @@ export interface ClusterExplanation {
   type: string;
   lbPolicy: string;
   hostsFrom: 'live' | 'config';
+  // How connections to its hosts are made: the protocol, TLS with its SNI, the connect timeout.
+  upstream?: { protocol: string; tls: string; connectTimeoutMs: number };
   hosts: HostExplanation[];
   hash?: number; // the request's hash_policy hash (RING_HASH, MAGLEV)
   pick?: string; // the host the balancer picks next for this request

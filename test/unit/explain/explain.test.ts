@@ -37,6 +37,7 @@ const routeConfig = {
         { name: 'by-header', match: { prefix: '/pick' }, route: { cluster_header: 'x-cluster' } },
         { name: 'sampled', match: { prefix: '/sample', runtime_fraction: { default_value: { numerator: 30 } } }, route: { cluster: 'v2' } },
         { name: 'unsampled', match: { prefix: '/sample' }, route: { cluster: 'v1' } },
+        { name: 'secure', match: { prefix: '/secure' }, route: { cluster: 'secure' } },
       ],
     },
     { name: 'www', domains: ['*.example.com'], routes: [{ name: 'site', match: { prefix: '/' }, route: { cluster: 'v1' } }] },
@@ -78,6 +79,9 @@ const model = translateBootstrap(bootstrap([listener], [
   staticCluster('v2', [{ port: 9005 }]),
   staticCluster('internal', [{ port: 9006 }]),
   staticCluster('ring', ring, { lb_policy: 'RING_HASH' }),
+  staticCluster('secure', [{ port: 9443 }], {
+    transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'api.internal' } },
+  }),
 ]));
 
 const run = (input: Partial<ExplainInput> & { url: string }, meshRetries = false) => explain(model, input, { meshRetries });
@@ -137,7 +141,7 @@ t.test('a direct response and a redirect', async (t) => {
   t.same(run({ url: 'http://legacy.example.org:8080/a?b=1' }).action, { kind: 'redirect', status: 301, location: 'http://new.example.com/moved?b=1' });
   const noRoute = run({ url: 'http://api.example.com:8080/elsewhere' });
   t.equal(noRoute.route, null);
-  t.equal(noRoute.virtualHost?.routes.length, 9, 'every route was tried');
+  t.equal(noRoute.virtualHost?.routes.length, 10, 'every route was tried');
   t.match(noRoute.notes, [/no route .*404/]);
 });
 
@@ -175,6 +179,11 @@ t.test('a runtime fraction: the route matched, and where the rest fall through t
     { name: 'unsampled', matched: true },
   ]);
   t.match(formatTree(e), /route sampled: matched \(runtime_fraction 30 %.*\)\n +route unsampled: takes the rest\n/);
+});
+
+t.test('how the hosts are reached: protocol, TLS and SNI, connect timeout', async (t) => {
+  t.same(run({ url: 'http://api.example.com:8080/secure' }).clusters[0].upstream, { protocol: 'HTTP1', tls: 'SNI api.internal', connectTimeoutMs: 1000 });
+  t.same(run({ url: 'http://api.example.com:8080/v1' }).clusters[0].upstream, { protocol: 'HTTP1', tls: 'none', connectTimeoutMs: 1000 });
 });
 
 t.test('the filter chain by source address, and tcp_proxy', async (t) => {
