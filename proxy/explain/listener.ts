@@ -1,9 +1,9 @@
 // Which listener takes the connection (by the URL's port and host, or by name) and which of its
 // filter chains, chosen by the listener's own FilterChainMatcher on the facts the URL implies.
 import { isIP } from 'node:net';
-import { TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
+import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { CidrRange, FilterChain, Listener } from '../config/model.ts';
-import { FilterChainMatcher, type ConnectionFacts } from '../listener/index.ts';
+import { FilterChainMatcher, filterDisabled, type ConnectionFacts } from '../listener/index.ts';
 import { ExplainError } from './errors.ts';
 import { offeredAlpn, serverName, type HypotheticalRequest } from './request.ts';
 import type { FilterChainExplanation, ListenerExplanation } from './types.ts';
@@ -51,9 +51,12 @@ export function chooseListener(listeners: readonly Listener[], req: Hypothetical
 }
 
 export function connectionFacts(listener: Listener, req: HypotheticalRequest): ConnectionFacts {
+  const inspects = (type: string) => listener.listenerFilters.some((f) => f.type === type && !filterDisabled(f.disabled, req.port));
   // Without the tls_inspector the listener never reads the ClientHello: no SNI, no ALPN.
-  const inspected = req.tls && listener.listenerFilters.some((f) => f.type === TLS_INSPECTOR_TYPE);
+  const inspected = req.tls && inspects(TLS_INSPECTOR_TYPE);
   const destinationIp = isIP(req.host) !== 0 ? req.host : WILDCARDS.has(listener.address.address) ? '127.0.0.1' : listener.address.address;
+  // The http_inspector names a plain-text request's protocol (taken to be HTTP/1.1, not h2c).
+  const plainHttp = !req.tls && inspects(HTTP_INSPECTOR_TYPE);
   return {
     destinationIp,
     destinationPort: req.port,
@@ -62,7 +65,7 @@ export function connectionFacts(listener: Listener, req: HypotheticalRequest): C
     directSourceIp: req.sourceIp,
     serverName: inspected ? serverName(req) : '',
     transportProtocol: inspected ? 'tls' : 'raw_buffer',
-    applicationProtocols: inspected ? offeredAlpn(req) : [],
+    applicationProtocols: inspected ? offeredAlpn(req) : plainHttp ? ['http/1.1'] : [],
   };
 }
 
@@ -90,7 +93,7 @@ function chainReasons(chain: FilterChain, facts: ConnectionFacts, chains: number
   if (m.prefixRanges.length > 0) why.push(`prefix_ranges [${ranges(m.prefixRanges)}] hold destination ${facts.destinationIp}`);
   if (m.serverNames.length > 0) why.push(`server_names [${m.serverNames.join(', ')}] match SNI ${facts.serverName}`);
   if (m.transportProtocol !== undefined) why.push(`transport_protocol ${m.transportProtocol}`);
-  if (m.applicationProtocols.length > 0) why.push(`application_protocols [${m.applicationProtocols.join(', ')}] offered in ALPN [${facts.applicationProtocols.join(', ')}]`);
+  if (m.applicationProtocols.length > 0) why.push(`application_protocols [${m.applicationProtocols.join(', ')}] match ${facts.applicationProtocols.filter((p) => m.applicationProtocols.includes(p)).join(', ')}`);
   if (m.directSourcePrefixRanges.length > 0) why.push(`direct_source_prefix_ranges [${ranges(m.directSourcePrefixRanges)}] hold ${facts.directSourceIp}`);
   if (m.sourceType !== 'ANY') why.push(`source_type ${m.sourceType} (${facts.sourceIp})`);
   if (m.sourcePrefixRanges.length > 0) why.push(`source_prefix_ranges [${ranges(m.sourcePrefixRanges)}] hold ${facts.sourceIp}`);

@@ -6,7 +6,8 @@ export function formatTree(e: Explanation): string {
   const add = (depth: number, text: string) => lines.push(`${'  '.repeat(depth)}${text}`);
   add(0, `listener ${e.listener.name} (${e.listener.address}): ${e.listener.why}`);
   const c = e.connection;
-  const tls = c.transportProtocol === 'tls' ? `, tls${c.serverName === '' ? '' : `, SNI ${c.serverName}`}, ALPN ${c.applicationProtocols.join(',')}` : `, ${c.transportProtocol}`;
+  const protocols = c.applicationProtocols.length === 0 ? '' : `, ${c.applicationProtocols.join(',')}`;
+  const tls = c.transportProtocol === 'tls' ? `, tls${c.serverName === '' ? '' : `, SNI ${c.serverName}`}, ALPN${protocols.slice(1)}` : `, ${c.transportProtocol}${protocols}`;
   add(1, `connection to ${c.destination} from ${c.source}${tls}`);
   if (e.filterChain !== null) {
     const chain = e.filterChain;

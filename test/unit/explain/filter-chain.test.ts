@@ -23,7 +23,7 @@ t.test('SNI and ALPN pick the chain, most specific server name first', async (t)
   t.match(exact.filterChain, { name: 'exact', index: 0, why: ['server_names [api.example.com] match SNI api.example.com'], networkFilter: 'envoy.filters.network.tcp_proxy' });
   const wild = explain(inspected, { url: 'https://www.example.com/', source: '192.0.2.1:4000' });
   t.equal(wild.connection.source, '192.0.2.1:4000');
-  t.same(wild.filterChain?.why, ['server_names [*.example.com] match SNI www.example.com', 'application_protocols [h2] offered in ALPN [h2, http/1.1]']);
+  t.same(wild.filterChain?.why, ['server_names [*.example.com] match SNI www.example.com', 'application_protocols [h2] match h2']);
   t.match(explain(inspected, { url: 'http://www.example.com:443/' }).filterChain, { name: 'plain', why: ['transport_protocol raw_buffer'] });
 });
 
@@ -40,4 +40,24 @@ t.test('without a tls_inspector the listener never sees the ClientHello', async 
   t.equal(e.connection.transportProtocol, 'raw_buffer');
   t.equal(e.connection.serverName, '');
   t.match(e.filterChain, { name: 'plain' });
+});
+
+const HTTP_INSPECTOR = { name: 'envoy.filters.listener.http_inspector', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.listener.http_inspector.v3.HttpInspector' } };
+const inbound = (inspector: object) => translateBootstrap(bootstrap([{
+  name: 'inbound',
+  address: socketAddress('0.0.0.0', 15006),
+  listener_filters: [inspector],
+  filter_chains: [
+    { name: 'http', filter_chain_match: { application_protocols: ['http/1.1', 'h2c'] }, filters: tcp('a') },
+    { name: 'tcp', filters: tcp('b') },
+  ],
+}], clusters));
+
+t.test('the http_inspector names a plain-text request HTTP/1.1, unless filter_disabled for its port', async (t) => {
+  const http = explain(inbound(HTTP_INSPECTOR), { url: 'http://10.0.0.5:15006/' });
+  t.same(http.connection.applicationProtocols, ['http/1.1']);
+  t.match(http.filterChain, { name: 'http', why: ['application_protocols [http/1.1, h2c] match http/1.1'] });
+  const disabled = explain(inbound({ ...HTTP_INSPECTOR, filter_disabled: { destination_port_range: { start: 15006, end: 15007 } } }), { url: 'http://10.0.0.5:15006/' });
+  t.same(disabled.connection.applicationProtocols, []);
+  t.match(disabled.filterChain, { name: 'tcp' });
 });
