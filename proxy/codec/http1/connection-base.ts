@@ -74,6 +74,13 @@ export abstract class Http1Connection {
     this.raw = true;
     // A tunnel closes one direction at a time: the peer's FIN must not end our side too.
     this.socket.allowHalfOpen = true;
+    this.releaseParser((chunk) => this.onRawData(chunk));
+    if (rest.length > 0) this.onRawData(rest);
+    this.updateReading();
+  }
+
+  /** The parser lets go of the socket: from now on every byte read goes to `onBytes`. */
+  protected releaseParser(onBytes: (chunk: Buffer) => void): void {
     if (this.consumed) {
       this.parser.unconsume();
       this.consumed = false;
@@ -81,9 +88,7 @@ export abstract class Http1Connection {
       this.socket.removeListener('data', this.onDataBound);
     }
     this.reading = true;
-    this.socket.on('data', (chunk: Buffer) => this.onRawData(chunk));
-    if (rest.length > 0) this.onRawData(rest);
-    this.updateReading();
+    this.socket.on('data', onBytes);
   }
 
   /** Whether the socket should be read now (raw or not, nothing disabled, the side's own rules). */

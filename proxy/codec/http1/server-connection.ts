@@ -121,6 +121,8 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
   private heldError: CodecError | null = null;
   /** The current request asked to close (or we decided to): nothing after it is read. */
   private closing = false;
+  /** After our FIN: the input is read and dropped until the peer closes. */
+  private discarding = false;
   private failed = false;
 
   constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http1ServerOptions) {
@@ -339,6 +341,7 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
   }
 
   protected wantsToRead(): boolean {
+    if (this.discarding) return !this.closed;
     return this.raw
       ? !this.closed && this.readDisables === 0
       : !this.closed && !this.failed && !this.closing && this.readDisables === 0 && this.held === null && this.heldError === null;
@@ -419,10 +422,19 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
     const socket = this.socket;
     if (socket.destroyed || socket.writableEnded) return;
     this.output.end();
-    // Give the peer a moment to read and close first (a close with unread input sends RST).
+    // Give the peer a moment to read and close first (a close with unread input sends RST), and
+    // read on, discarding, as Envoy does: the peer's FIN then closes the connection at once
+    // instead of at the deadline.
+    if (!this.raw && !this.discarding) {
+      this.discarding = true;
+      this.releaseParser(discard);
+      this.updateReading();
+    }
     socket.once('finish', () => setTimeout(destroySocket, DELAYED_CLOSE_MS, socket).unref());
   }
 }
+
+function discard(): void {}
 
 function destroySocket(socket: Socket): void {
   socket.destroy();
