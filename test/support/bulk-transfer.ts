@@ -132,18 +132,26 @@ export function bulkTransferChecks(t: Test, checks: BulkChecks): void {
       bytes += (chunk as Buffer).length;
       if (bytes >= MiB) break; // stop reading with the response still open
     }
-    // No event says "the upstream is blocked": wait (bounded) until its count stops moving.
-    let last = -1;
-    let still = 0;
-    const deadline = Date.now() + 5000;
-    while (still < 5 && Date.now() < deadline) {
-      const now = written.get('/stall') ?? 0;
-      still = now === last ? still + 1 : 0;
-      last = now;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    const last = await settledCount(() => written.get('/stall') ?? 0);
     const growth = sampler.stop();
     t.ok(last < total / 4, `the upstream stalled after ${mib(last)} of ${mib(total)}`);
     t.ok(growth < 32 * MiB, `proxy RSS grew by ${mib(growth)} while the client stalled`);
   });
+}
+
+/**
+ * No event says "the upstream is blocked": polls `read` (bounded: 5 s) until it stops moving for
+ * five reads in a row, and returns where it stopped.
+ */
+export async function settledCount(read: () => number): Promise<number> {
+  let last = -1;
+  let still = 0;
+  const deadline = Date.now() + 5000;
+  while (still < 5 && Date.now() < deadline) {
+    const now = read();
+    still = now === last ? still + 1 : 0;
+    last = now;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return last;
 }

@@ -8,6 +8,7 @@ import t from 'tap';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
+import { settledCount } from '../../support/bulk-transfer.ts';
 
 const MiB = 1024 * 1024;
 const TOTAL = 50 * MiB;
@@ -131,16 +132,7 @@ t.test('an HTTP/2 client that stops reading holds the upstream back (flow contro
     };
     req.on('data', onData);
   });
-  // No event says "the upstream is blocked": wait (bounded) until its count stops moving.
-  let last = -1;
-  let still = 0;
-  const deadline = Date.now() + 5000;
-  while (still < 5 && Date.now() < deadline) {
-    const now = written.get('/stall') ?? 0;
-    still = now === last ? still + 1 : 0;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const last = await settledCount(() => written.get('/stall') ?? 0);
   const growth = sampler.stop();
   t.ok(last < TOTAL / 2, `the upstream stalled after ${mib(last)} of ${mib(TOTAL)}`);
   t.ok(growth < 32 * MiB, `proxy RSS grew by ${mib(growth)} while the client stalled`);
