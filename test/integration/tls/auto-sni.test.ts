@@ -7,7 +7,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText, statsMap } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
@@ -41,23 +41,11 @@ t.test('auto_sni and auto_san_validation', { skip }, async (t) => {
   }));
   const port = (server.address() as AddressInfo).port;
   const tls = upstreamTls({ validation_context: { trusted_ca: { filename: ca.certFile } } }, { sni: 'default.test' });
-  const listener = {
-    name: 'in',
-    address: socketAddress('127.0.0.1', 0),
-    filter_chains: [{ filters: [{
-      name: 'envoy.filters.network.http_connection_manager',
-      typed_config: {
-        '@type': HCM_TYPE,
-        stat_prefix: 'in',
-        route_config: routes([
-          { match: { prefix: '/plain' }, route: { cluster: 'plain' } },
-          { match: { prefix: '/header' }, route: { cluster: 'header' } },
-          { match: { prefix: '/' }, route: { cluster: 'auto' } },
-        ]),
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      },
-    }] }],
-  };
+  const listener = httpListener('in', routes([
+      { match: { prefix: '/plain' }, route: { cluster: 'plain' } },
+      { match: { prefix: '/header' }, route: { cluster: 'header' } },
+      { match: { prefix: '/' }, route: { cluster: 'auto' } },
+  ]));
   const legate = await startLegate(bootstrap([listener], [
     staticCluster('auto', [{ port }], { transport_socket: tls, ...protocolOptions({ auto_sni: true, auto_san_validation: true }) }),
     staticCluster('header', [{ port }], { transport_socket: tls, ...protocolOptions({ auto_sni: true, override_auto_sni_header: 'X-Upstream-Name' }) }),

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
-import { routes, socketAddress } from '../../support/bootstrap.ts';
+import { socketAddress } from '../../support/bootstrap.ts';
 import { nodeRequest, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate, type RunningLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
 import { XdsServer } from '../../support/xds-server.ts';
-import { downstreamTls, hcmToBackend, httpsGet, TLS_INSPECTOR, upstreamTls } from './support.ts';
+import { downstreamTls, hcmToCluster as hcm, httpsGet, TLS_INSPECTOR, upstreamTls } from './support.ts';
 
 const skip = opensslMissing();
 const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -67,9 +67,6 @@ function workloadSecrets(leaf: LeafCert, caPem: string) {
   ];
 }
 
-function hcm(statPrefix: string, cluster: string, extra: object = {}) {
-  return hcmToBackend(statPrefix, { route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]), ...extra });
-}
 
 // A cluster of the client sidecar to the server sidecar, expecting `identity` of it.
 function outboundCluster(name: string, port: number, identity: string) {

@@ -8,30 +8,21 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
 import { fetchText, statsMap, waitFor, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { certFiles, downstreamTls, upstreamTls } from './support.ts';
+import { certFiles, downstreamTls, hcmToCluster, upstreamTls } from './support.ts';
 
 const skip = opensslMissing();
 const FILE_LOG = 'type.googleapis.com/envoy.extensions.access_loggers.file.v3.FileAccessLog';
 
 function hcm(statPrefix: string, cluster: string, logPath?: string) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      ...(logPath === undefined ? {} : {
-        access_log: [{ name: 'file', typed_config: { '@type': FILE_LOG, path: logPath,
-          log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_TRANSPORT_FAILURE_REASON%\n' } } } }],
-      }),
-    },
-  };
+  return hcmToCluster(statPrefix, cluster, logPath === undefined ? {} : {
+    access_log: [{ name: 'file', typed_config: { '@type': FILE_LOG, path: logPath,
+      log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_TRANSPORT_FAILURE_REASON%\n' } } } }],
+  });
 }
 
 async function startHttpsServer(leaf: LeafCert, ca?: string): Promise<{ port: number; clientSans: string[]; close(): Promise<void> }> {

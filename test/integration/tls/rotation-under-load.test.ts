@@ -10,13 +10,13 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import t, { type Test } from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
 import { adsBootstrap, startManagementServer } from '../../support/xds-proxy.ts';
-import { downstreamTls } from './support.ts';
+import { downstreamTls, hcmToBackend } from './support.ts';
 
 const skip = opensslMissing();
 const SECRET = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -35,15 +35,7 @@ function listener(sdsConfig: object) {
     address: socketAddress('127.0.0.1', 0),
     filter_chains: [{
       transport_socket: downstreamTls({ tls_certificate_sds_secret_configs: [{ name: 'server', sds_config: sdsConfig }] }),
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': HCM_TYPE,
-          stat_prefix: 'secure',
-          route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-        },
-      }],
+      filters: [hcmToBackend('secure')],
     }],
   };
 }

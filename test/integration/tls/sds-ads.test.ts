@@ -4,13 +4,13 @@
 // and the last good one keeps serving; a new good one rotates new handshakes. And a listener from
 // LDS naming one of the bootstrap's static secrets.
 import t from 'tap';
-import { HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
 import { adsBootstrap, CLUSTER_TYPE_URL, LISTENER_TYPE_URL, startManagementServer } from '../../support/xds-proxy.ts';
-import { downstreamTls, httpsGet } from './support.ts';
+import { downstreamTls, hcmToBackend, httpsGet } from './support.ts';
 
 const skip = opensslMissing();
 const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
@@ -33,15 +33,7 @@ for (const apiType of ['GRPC', 'DELTA_GRPC'] as const) {
       address: socketAddress('127.0.0.1', 0),
       filter_chains: [{
         transport_socket: downstreamTls({ tls_certificate_sds_secret_configs: [{ name: 'server', sds_config: { ads: {}, resource_api_version: 'V3' } }] }),
-        filters: [{
-          name: 'envoy.filters.network.http_connection_manager',
-          typed_config: {
-            '@type': HCM_TYPE,
-            stat_prefix: 'secure',
-            route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-            http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-          },
-        }],
+        filters: [hcmToBackend('secure')],
       }],
     };
     const logs: string[] = [];
@@ -105,15 +97,7 @@ t.test('an LDS listener names a static secret of the bootstrap', { skip }, async
     address: socketAddress('127.0.0.1', 0),
     filter_chains: [{
       transport_socket: downstreamTls({ tls_certificate_sds_secret_configs: [{ name: 'static-cert' }] }),
-      filters: [{
-        name: 'envoy.filters.network.http_connection_manager',
-        typed_config: {
-          '@type': HCM_TYPE,
-          stat_prefix: 'lds',
-          route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
-          http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-        },
-      }],
+      filters: [hcmToBackend('lds')],
     }],
   }))]);
   const config = adsBootstrap(server.port, { clusters: [staticCluster('backend', [{ port: upstream.port }])] });

@@ -3,26 +3,15 @@
 // certificate and trusted CA do, in one Legate -> Legate mutual TLS hop on loopback; /config_dump
 // shows no private key.
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
+import { bootstrap, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream } from '../../support/upstream.ts';
-import { downstreamTls, httpsGet, upstreamTls } from './support.ts';
+import { downstreamTls, hcmToCluster as hcm, httpsGet, upstreamTls } from './support.ts';
 
 const skip = opensslMissing();
 
-function hcm(statPrefix: string, cluster: string) {
-  return {
-    name: 'envoy.filters.network.http_connection_manager',
-    typed_config: {
-      '@type': HCM_TYPE,
-      stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
-      http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-    },
-  };
-}
 
 t.test('static secrets', { skip }, async (t) => {
   const ca = createTestCa();

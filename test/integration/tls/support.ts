@@ -8,18 +8,23 @@ export const DOWNSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_so
 export const UPSTREAM_TLS = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const TLS_INSPECTOR = 'type.googleapis.com/envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector';
 
-/** An HTTP connection manager sending everything to cluster 'backend'; `extra` adds HCM fields. */
-export function hcmToBackend(statPrefix: string, extra: object = {}) {
+/** An HTTP connection manager sending everything to `cluster`; `extra` adds HCM fields. */
+export function hcmToCluster(statPrefix: string, cluster: string, extra: object = {}) {
   return {
     name: 'envoy.filters.network.http_connection_manager',
     typed_config: {
       '@type': HCM_TYPE,
       stat_prefix: statPrefix,
-      route_config: routes([{ match: { prefix: '/' }, route: { cluster: 'backend' } }]),
+      route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
       http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
       ...extra,
     },
   };
+}
+
+/** An HTTP connection manager sending everything to cluster 'backend'. */
+export function hcmToBackend(statPrefix: string, extra: object = {}) {
+  return hcmToCluster(statPrefix, 'backend', extra);
 }
 
 export function certFiles(leaf: LeafCert) {

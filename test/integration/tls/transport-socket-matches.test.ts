@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
-import { bootstrap, HCM_TYPE, ROUTER_TYPE, routes, socketAddress } from '../../support/bootstrap.ts';
+import { bootstrap, httpListener, routes, socketAddress } from '../../support/bootstrap.ts';
 import { fetchText, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
@@ -55,22 +55,10 @@ t.test('transport_socket_matches', { skip }, async (t) => {
     load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [endpoint(securePort, { tlsMode: 'istio' }), endpoint(plainPort, { tlsMode: 'disabled' })] }] },
     ...extra,
   });
-  const listener = {
-    name: 'in',
-    address: socketAddress('127.0.0.1', 0),
-    filter_chains: [{ filters: [{
-      name: 'envoy.filters.network.http_connection_manager',
-      typed_config: {
-        '@type': HCM_TYPE,
-        stat_prefix: 'in',
-        route_config: routes([
-          { match: { prefix: '/fallback' }, route: { cluster: 'fallback' } },
-          { match: { prefix: '/' }, route: { cluster: 'mesh' } },
-        ]),
-        http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-      },
-    }] }],
-  };
+  const listener = httpListener('in', routes([
+      { match: { prefix: '/fallback' }, route: { cluster: 'fallback' } },
+      { match: { prefix: '/' }, route: { cluster: 'mesh' } },
+  ]));
   const legate = await startLegate(bootstrap([listener], [
     // Istio's shape: TLS for tlsMode istio, plain for everything else.
     cluster('mesh', { transport_socket_matches: [
