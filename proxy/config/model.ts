@@ -313,7 +313,10 @@ export interface HttpConnectionManager {
   requestTimeoutMs: number; // 0 = none
   requestHeadersTimeoutMs: number; // 0 = none
   maxStreamDurationMs: number; // 0 = none
-  drainTimeoutMs: number; // 5000
+  maxConnectionDurationMs: number; // common_http_protocol_options.max_connection_duration; 0 = none
+  maxRequestsPerConnection: number; // common_http_protocol_options.max_requests_per_connection; 0 = unlimited
+  drainTimeoutMs: number; // 5000: after GOAWAY (HTTP/2) or the drain's start, how long streams get before the connection closes
+  delayedCloseTimeoutMs: number; // 1000; 0 = none: after Legate's FIN, how long the peer gets to close first
   upgradeConfigs: UpgradeConfig[];
   normalizePath: boolean;
   mergeSlashes: boolean;
@@ -323,6 +326,7 @@ export interface HttpConnectionManager {
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
   forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'
   // set_current_client_cert_details, in the order Envoy writes them: Cert, Chain, Subject, URI, DNS.
+  headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER'; // common_http_protocol_options: ALLOW
   setCurrentClientCertDetails: ClientCertDetail[];
   http2: Http2Options; // http2_protocol_options, Envoy's defaults when absent
 }

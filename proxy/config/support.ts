@@ -103,8 +103,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
      typed_header_validation_config add_proxy_protocol_connection_state drain_timeout`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
-    'idle_timeout max_stream_duration max_requests_per_connection max_headers_count',
-    'max_connection_duration headers_with_underscores_action',
+    'idle_timeout max_stream_duration max_requests_per_connection max_headers_count headers_with_underscores_action',
+    'max_connection_duration',
   ],
   // node:http2 (nghttp2) enforces its own flood limits, so Envoy's counters are ignored (warned).
   'envoy.config.core.v3.Http2ProtocolOptions': [

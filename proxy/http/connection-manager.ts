@@ -18,7 +18,7 @@ import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
 import { DownstreamConnection } from './downstream-connection.ts';
 import { Http2DownstreamConnection } from './http2-downstream-connection.ts';
-import { detectHttp2Preface, type Http2CodecStats } from '../codec/index.ts';
+import { detectHttp2Preface, type Http2CodecStats, type UnderscorePolicy } from '../codec/index.ts';
 import { compileDownstreamAddressConfig, type DownstreamAddressConfig } from './downstream-address.ts';
 import { prepareRequestHeaders } from './request-headers.ts';
 import { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';
@@ -58,6 +58,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   /** AUTO connections whose first bytes are not in yet (HTTP/1 or the HTTP/2 preface). */
   private readonly sniffing = new Map<Socket, number>();
   private http2StatsMade: Http2CodecStats | undefined = undefined;
+  private readonly underscorePolicies: [http1: UnderscorePolicy, http2: UnderscorePolicy] | undefined;
   private draining = false;
   private idleSweep: NodeJS.Timeout | undefined;
 
@@ -84,6 +85,21 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     ];
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
     this.addressConfig = compileDownstreamAddressConfig(config);
+    const action = config.headersWithUnderscoresAction;
+    if (action !== 'ALLOW') {
+      // Envoy counts these among its codec stats: http1.* and http2.*.
+      const policy = (codec: string): UnderscorePolicy => ({
+        action,
+        dropped: ctx.store.counter(`${codec}.dropped_headers_with_underscores`),
+        rejected: ctx.store.counter(`${codec}.requests_rejected_with_underscores_in_headers`),
+      });
+      this.underscorePolicies = [policy('http1'), policy('http2')];
+    }
+  }
+
+  /** headers_with_underscores_action for a codec; undefined when underscores are allowed. */
+  underscores(http2: boolean): UnderscorePolicy | undefined {
+    return this.underscorePolicies?.[http2 ? 1 : 0];
   }
 
   /** Envoy roots the downstream HTTP/2 codec's counters at http2.*, made with the first HTTP/2 connection. */
@@ -92,7 +108,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const c = (n: string) => this.ctx.store.counter(`http2.${n}`);
     return (this.http2StatsMade = {
       rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout'),
-      outboundControlFlood: c('outbound_control_flood'), protocolError: this.stats.downstreamCxProtocolError,
+      outboundControlFlood: c('outbound_control_flood'), headerOverflow: c('header_overflow'), protocolError: this.stats.downstreamCxProtocolError,
     });
   }
 

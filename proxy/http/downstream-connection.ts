@@ -4,7 +4,7 @@
 // a time, so a per-connection timer covers the stream too.
 import type { Socket } from 'node:net';
 import { Http1ServerConnection } from '../codec/index.ts';
-import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnection, ServerConnectionCallbacks } from '../codec/index.ts';
+import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnection, ServerConnectionCallbacks, UnderscorePolicy } from '../codec/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
 import type { HttpConnectionManager } from '../config/model.ts';
 import { HttpStream, type StreamConnection, type StreamManager } from './stream.ts';
@@ -14,6 +14,7 @@ export interface ConnectionOwner extends StreamManager {
   readonly config: HttpConnectionManager;
   onNewStream(stream: HttpStream, http2?: boolean): void;
   expireStream(stream: HttpStream, flag: string, body: string, details: string): void;
+  underscores(http2: boolean): UnderscorePolicy | undefined;
 }
 
 export class DownstreamConnection implements ServerConnectionCallbacks, StreamConnection {
@@ -41,7 +42,12 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     const config = hcm.config;
     // A TLSSocket (the chain's transport socket terminated TLS) has encrypted = true.
     const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';
-    this.codec = new Http1ServerConnection(socket, this, { maxRequestHeadersKb: config.maxRequestHeadersKb, maxHeadersCount: config.maxHeadersCount, scheme });
+    this.codec = new Http1ServerConnection(socket, this, {
+      maxRequestHeadersKb: config.maxRequestHeadersKb,
+      maxHeadersCount: config.maxHeadersCount,
+      scheme,
+      underscores: hcm.underscores(false),
+    });
     this.timeoutMs = config.streamIdleTimeoutMs;
     if (this.timeoutMs > 0) {
       socket.setTimeout(this.timeoutMs);

@@ -35,6 +35,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
       maxHeadersCount: config.maxHeadersCount,
       ...config.http2,
       stats,
+      underscores: hcm.underscores(true),
     });
   }
 

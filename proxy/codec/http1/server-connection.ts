@@ -38,6 +38,7 @@ import { Http1Connection } from './connection-base.ts';
 import { headerLines } from './output.ts';
 import { Http1Stream } from './stream-base.ts';
 import { unrefTimer } from './socket.ts';
+import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
 
 export interface Http1ServerOptions {
   /** Envoy's max_request_headers_kb (60). */
@@ -45,6 +46,8 @@ export interface Http1ServerOptions {
   /** Envoy's max_headers_count (100). */
   maxHeadersCount: number;
   scheme: 'http' | 'https';
+  /** headers_with_underscores_action (absent: ALLOW). */
+  underscores?: UnderscorePolicy;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -230,6 +233,12 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       this.headerCheck = { status: 431, details: 'http1.too_many_headers' };
       return HEADERS_FAIL;
     }
+    const allowed = applyUnderscorePolicy(this.options.underscores, flat);
+    if (allowed === null) {
+      this.headerCheck = { status: 400, details: 'http1.unexpected_underscore' };
+      return HEADERS_FAIL;
+    }
+    flat = allowed;
     const headers = newHeaderMap();
     if (!addHeaders(headers, flat)) {
       this.headerCheck = { status: 400, details: 'http1.invalid_host' };

@@ -16,6 +16,7 @@ import type {
   StreamCallbacks,
   StreamResetReason,
 } from '../types.ts';
+import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
 import { http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2 } from './headers.ts';
 
 interface Counter {
@@ -30,6 +31,7 @@ export interface Http2CodecStats {
   keepaliveTimeout: Counter; // no PING ACK within connection_keepalive.timeout
   outboundControlFlood: Counter; // nghttp2 closed a peer whose ACKs (PING, SETTINGS) piled up unread
   protocolError: Counter; // nghttp2 closed the connection for a protocol error (a reset flood among them)
+  headerOverflow?: Counter; // a request's header list over max_request_headers_kb: its stream was reset
 }
 
 export interface Http2ServerOptions {
@@ -44,6 +46,8 @@ export interface Http2ServerOptions {
   allowConnect: boolean;
   keepalive?: { intervalMs: number; timeoutMs: number };
   stats: Http2CodecStats;
+  /** headers_with_underscores_action (absent: ALLOW). */
+  underscores?: UnderscorePolicy;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -52,6 +56,13 @@ const NGHTTP2_ERR_FLOODED = -904;
 const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
 
 function ignoreError(): void {}
+
+/** Envoy's HeaderMap byteSize: the names and values, pseudo-headers included. */
+function headerListBytes(raw: readonly string[]): number {
+  let bytes = 0;
+  for (let i = 0; i < raw.length; i++) bytes += raw[i].length;
+  return bytes;
+}
 
 /** Envoy's reasonToReset: refused streams say so, everything else is NO_ERROR. */
 function resetCode(reason: StreamResetReason): number {
@@ -111,15 +122,34 @@ export class Http2ServerConnection implements ServerConnection {
       h2.close(constants.NGHTTP2_REFUSED_STREAM);
       return;
     }
+    // SETTINGS_MAX_HEADER_LIST_SIZE only advises the peer: the limit is checked here, as Envoy's
+    // codec does, and a header list past it resets the stream.
+    if (headerListBytes(raw) > this.options.maxRequestHeadersKb * 1024) {
+      this.options.stats.headerOverflow?.inc();
+      this.refuseStream(h2);
+      return;
+    }
+    const allowed = applyUnderscorePolicy(this.options.underscores, raw);
+    if (allowed === null) {
+      this.refuseStream(h2);
+      return;
+    }
     const stream = new Http2ServerStream(this, h2);
     this.streams.add(stream);
-    const head = requestFromHttp2(raw, this.options.scheme);
+    const head = requestFromHttp2(allowed, this.options.scheme);
     stream.extendedConnect = head.headers.upgrade !== undefined && raw.includes(':protocol');
     stream.decoder = this.callbacks.newStream(stream);
     const endStream = (flags & END_STREAM) !== 0;
     stream.remoteComplete = endStream;
     stream.listen();
     stream.decoder.decodeHeaders(head, endStream);
+  }
+
+  /** Envoy's codec fails the header callback: nghttp2 resets the stream with INTERNAL_ERROR. */
+  private refuseStream(h2: ServerHttp2Stream): void {
+    h2.on('error', ignoreError);
+    this.options.stats.txReset.inc();
+    h2.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 
   /** GOAWAY: streams in flight finish, new ones are refused; the session closes when the last ends. */

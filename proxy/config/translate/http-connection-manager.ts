@@ -10,6 +10,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpFilters } from './http-filters.ts';
 import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
+import { routerStartsChildSpans, translateHcmTracing } from './tracing.ts';
 
 export interface TranslatedHcm {
   hcm: HttpConnectionManager;
@@ -40,17 +41,23 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     requestTimeoutMs: ms(raw, 'request_timeout', 0),
     requestHeadersTimeoutMs: ms(raw, 'request_headers_timeout', 0),
     maxStreamDurationMs: ms(common, 'max_stream_duration', 0),
+    maxConnectionDurationMs: ms(common, 'max_connection_duration', 0),
+    maxRequestsPerConnection: num(common, 'max_requests_per_connection', 0),
     drainTimeoutMs: ms(raw, 'drain_timeout', 5000),
+    delayedCloseTimeoutMs: ms(raw, 'delayed_close_timeout', 1000),
     upgradeConfigs: translateUpgradeConfigs(raw, path),
     normalizePath: bool(raw, 'normalize_path', false),
     mergeSlashes: bool(raw, 'merge_slashes', false),
     pathWithEscapedSlashesAction: escapedSlashesAction(str(raw, 'path_with_escaped_slashes_action', 'IMPLEMENTATION_SPECIFIC_DEFAULT')),
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
     maxHeadersCount: num(common, 'max_headers_count', 100),
+    headersWithUnderscoresAction: str(common, 'headers_with_underscores_action', 'ALLOW') as HttpConnectionManager['headersWithUnderscoresAction'],
     forwardClientCertDetails: str(raw, 'forward_client_cert_details', 'SANITIZE') as HttpConnectionManager['forwardClientCertDetails'],
     setCurrentClientCertDetails: clientCertDetails(obj(raw, 'set_current_client_cert_details') ?? {}),
     http2: translateHttp2ProtocolOptions(obj(raw, 'http2_protocol_options'), joinPath(path, 'http2_protocol_options')),
   };
+  const tracing = obj(raw, 'tracing');
+  if (tracing !== undefined) hcm.tracing = translateHcmTracing(tracing, joinPath(path, 'tracing'), routerStartsChildSpans(raw));
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
   const rds = obj(raw, 'rds');
