@@ -22,6 +22,9 @@ export interface WorkerMemory {
   pid: number;
   rss_bytes: number;
   heap_used_bytes: number;
+  /** Event-loop delay since the previous memory request (event-loop-delay.ts). */
+  event_loop_delay_p99_ms: number;
+  event_loop_delay_max_ms: number;
   applied_snapshot_version: number;
 }
 

@@ -4,6 +4,7 @@ import type { Worker as ClusterWorker } from 'node:cluster';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { StatsSnapshot } from '../stats/index.ts';
 import type { ClusterStatus } from '../upstream/index.ts';
+import { eventLoopDelaySinceLastRead } from './event-loop-delay.ts';
 import type { ApplyResult, EventMessage, HostHealthUpdate, ReplyMessage, RequestMessage, WorkerMemory, WorkerRequest } from './messages.ts';
 import type { Worker } from './worker.ts';
 
@@ -41,7 +42,7 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.applyHostHealth(request.updates);
     case 'memory': {
       const m = process.memoryUsage();
-      return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, applied_snapshot_version: worker.version } satisfies WorkerMemory;
+      return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, ...eventLoopDelaySinceLastRead(), applied_snapshot_version: worker.version } satisfies WorkerMemory;
     }
   }
 }
