@@ -19,10 +19,17 @@ export interface AdminContext {
   drainListeners(): Promise<void>;
   reopenLogs(): Promise<void>;
   shutdown(): Promise<void>;
-  /** Extra sections for /config_dump from config sources (xDS versions, last rejected update). */
-  configDumpExtras?(): Record<string, unknown>;
+  /** The sections of /config_dump, in Envoy's shape (envoy.admin.v3.ConfigDump's configs). */
+  configDump(includeEds: boolean): Record<string, unknown>[];
   /** Worker memory figures for /server_info. */
   memory?(): Promise<Record<string, unknown>>;
+  /** The control plane and the last rejected update of each xDS type; undefined without dynamic resources. */
+  xdsStatus?(): XdsStatus | undefined;
+}
+
+export interface XdsStatus {
+  controlPlane?: { address: string; connected: boolean };
+  rejected: { type: 'lds' | 'cds' | 'rds' | 'eds'; source: string; version: string; error: string; time: number }[];
 }
 
 export interface AdminRequest {
@@ -36,7 +43,23 @@ export interface AdminResponse {
   body: string;
 }
 
+/** A response that stays open (server-sent events): the server writes the head, then `open` writes. */
+export interface AdminStreamResponse {
+  status: number;
+  contentType: string;
+  open(sink: AdminSink): void;
+}
+
+export interface AdminSink {
+  write(chunk: string): void;
+  /** Bytes written but not yet sent (a slow client). */
+  buffered(): number;
+  /** Called once when the client goes away or the admin closes. */
+  onClose(listener: () => void): void;
+}
+
 export type AdminHandler = (ctx: AdminContext, req: AdminRequest) => Promise<AdminResponse> | AdminResponse;
+export type AdminStreamHandler = (ctx: AdminContext, req: AdminRequest) => AdminStreamResponse;
 
 export const text = (body: string, status = 200): AdminResponse => ({ status, contentType: 'text/plain; charset=UTF-8', body });
 export const json = (value: unknown, status = 200): AdminResponse => ({ status, contentType: 'application/json', body: JSON.stringify(value, null, 2) + '\n' });

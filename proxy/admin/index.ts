@@ -1,2 +1,2 @@
 export { AdminServer } from './server.ts';
-export type { AdminContext } from './context.ts';
+export type { AdminContext, XdsStatus } from './context.ts';

@@ -14,9 +14,14 @@ import type {
   SdsSecretRef,
   TlsContext,
   TlsSecret,
+  OverloadManagerConfig,
+  RuntimeLayerConfig,
+  TracingProvider,
 } from './model.ts';
 import { checkMessage, checkResource } from './schema.ts';
 import type { Normalized } from './schema.ts';
+import { translateOverloadManager } from './translate/overload.ts';
+import { translateLayeredRuntime } from './translate/runtime.ts';
 import { checkBootstrapExtensions, embeddedRateLimitService, translateAdmin, translateDynamicResources, translateNode } from './translate/bootstrap.ts';
 import { translateClusterResource } from './translate/cluster.ts';
 import { list, obj, reject, str } from './translate/common.ts';
@@ -24,6 +29,7 @@ import type { Raw, TranslateContext } from './translate/common.ts';
 import { translateLoadAssignment } from './translate/endpoint.ts';
 import { translateListenerResource } from './translate/listener.ts';
 import { translateRouteConfig } from './translate/route.ts';
+import { translateTracingProvider } from './translate/tracing.ts';
 import { tlsCertificate, validationContext } from './translate/transport-socket.ts';
 import { validateSnapshot } from './validate.ts';
 
@@ -52,9 +58,13 @@ export interface BootstrapConfig {
   routeConfigs: Record<string, RouteConfig>; // inline route configs of the static listeners
   dynamicResources: DynamicResources;
   rateLimitService?: EmbeddedRateLimitService;
+  overloadManager?: OverloadManagerConfig;
+  runtimeLayers: RuntimeLayerConfig[]; // layered_runtime, in order
+  tracing?: TracingProvider; // tracing.http: the tracer of connection managers that name none
   warnings: string[]; // ignored fields, deprecated fields, skipped optional filters
   // static_resources.secrets (raw, primary-only): xDS listeners and clusters may name them too.
   staticSecrets: StaticSecrets;
+  raw: Raw; // the bootstrap as written, for /config_dump
 }
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
@@ -101,10 +111,16 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
     clusters,
     routeConfigs,
     dynamicResources,
+    runtimeLayers: translateLayeredRuntime(obj(bootstrap, 'layered_runtime'), 'layered_runtime'),
     warnings,
     staticSecrets: secrets,
+    raw: bootstrap,
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
+  const overloadManager = translateOverloadManager(obj(bootstrap, 'overload_manager'), 'overload_manager');
+  if (overloadManager !== undefined) result.overloadManager = overloadManager;
+  const tracingHttp = obj(obj(bootstrap, 'tracing') ?? {}, 'http');
+  if (tracingHttp !== undefined) result.tracing = translateTracingProvider(tracingHttp, 'tracing.http');
   return result;
 }
 

@@ -3,6 +3,7 @@
 // Every update is translated, composed (warming decides what enters), validated and applied to
 // the workers before it is ACKed; any failure NACKs it and keeps the last good config. Updates,
 // timeouts and file reloads run one at a time. See README.md beside this file.
+import { isDeepStrictEqual } from 'node:util';
 import {
   CLUSTER_TYPE_URL,
   createFileSource,
@@ -12,11 +13,12 @@ import {
   ROUTE_TYPE_URL,
   SECRET_TYPE_URL,
 } from '../../xds-client/index.ts';
-import type { FileSource, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
+import type { DecodedResource, FileSource, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
 import type { BootstrapConfig, StaticSecrets } from '../config/index.ts';
 import type { DynamicResources } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
+import type { XdsStatus } from '../admin/index.ts';
 import {
   ADS_SOURCE,
   applyUpdate,
@@ -32,6 +34,7 @@ import {
   type XdsState,
 } from './xds-state.ts';
 import { XdsStats } from './xds-stats.ts';
+import type { DynamicDumpParts, DynamicEntry } from './config-dump.ts';
 import { grpcTarget, nodeInfo } from './grpc-target.ts';
 
 export type { SnapshotParts } from './xds-state.ts';
@@ -53,6 +56,7 @@ interface Rejection {
   version: string;
   error: string;
   time: number;
+  resources: DecodedResource[]; // what the refused update carried
 }
 
 export class DynamicConfigSource {
@@ -134,38 +138,56 @@ export class DynamicConfigSource {
     await this.#queue;
   }
 
-  configDump(): Record<string, unknown> {
+  /** For the dashboard: the control plane's connection and the last rejected update of each type. */
+  status(): XdsStatus {
+    const rejected = [...this.#rejections].map(([type, r]) => ({ type, source: r.source, version: r.version, error: r.error, time: r.time }));
+    const controlPlane = this.#client === undefined ? undefined : { address: this.#serverAddress ?? '', connected: this.#client.state().connected };
+    return { controlPlane, rejected };
+  }
+
+  /**
+   * Legate's own section of /config_dump (Envoy has no place for it): the control plane and the
+   * last refused update of each type, even one that named no resource (a file that did not parse).
+   */
+  sourcesDump(): Record<string, unknown> {
+    const rejected: Record<string, unknown> = {};
+    for (const [kind, r] of this.#rejections) rejected[kind] = { source: r.source, version_info: r.version, error: r.error, time: new Date(r.time).toISOString() };
+    return {
+      '@type': 'type.googleapis.com/legate.admin.v1.ConfigSourcesDump',
+      ...(this.#client !== undefined
+        ? { control_plane: { address: this.#serverAddress, api_type: this.#dynamic.ads?.apiType, connected: this.#client.state().connected } }
+        : {}),
+      last_rejected: rejected,
+    };
+  }
+
+  /** The dynamic resources for /config_dump: each by name, active, warming, and its last refused update. */
+  dumpParts(): DynamicDumpParts {
     const { active, warmingListeners, warmingClusters } = this.#composition;
     const state = this.#state;
-    const dumped = (field: string) => (r: Resource<unknown>) => ({ name: r.name, version_info: r.version, last_updated: iso(r.lastUpdated), [field]: r.raw });
-    const bySource = (field: string, resources: ReadonlyMap<string, Resource<unknown>>) =>
-      [...resources].map(([key, r]) => ({ ...dumped(field)(r), source: key.slice(0, key.indexOf('\n')) }));
-    const rejected = (kind: Kind) => {
-      const r = this.#rejections.get(kind);
-      return r === undefined ? undefined : { source: r.source, version_info: r.version, error: r.error, time: iso(r.time) };
+    const entries = (kind: Kind, running: Iterable<Resource<unknown>>, warming: Iterable<Resource<unknown>> = []): DynamicEntry[] => {
+      const byName = new Map<string, DynamicEntry>();
+      const entry = (name: string) => byName.get(name) ?? byName.set(name, { name }).get(name)!;
+      for (const r of running) entry(r.name).active = r;
+      for (const r of warming) entry(r.name).warming = r;
+      const rejection = this.#rejections.get(kind);
+      for (const r of rejection?.resources ?? []) {
+        const current = byName.get(r.name);
+        const last = current?.warming ?? current?.active;
+        // Envoy's error_state: set by a refused update, cleared by the next accepted one.
+        if (last !== undefined && (last.lastUpdated > rejection!.time || isDeepStrictEqual(last.raw, r.resource))) continue;
+        if (current === undefined && kind !== 'lds') continue; // only listeners are listed by name alone
+        entry(r.name).failed = { version: rejection!.version, time: rejection!.time, details: rejection!.error, raw: r.resource };
+      }
+      return [...byName.values()];
     };
     return {
-      dynamic_resources: {
-        control_plane: this.#client === undefined ? undefined : {
-          address: this.#serverAddress,
-          api_type: this.#dynamic.ads?.apiType,
-          connected: this.#client.state().connected,
-        },
-        listeners: {
-          version_info: state.ldsVersion,
-          dynamic_active_listeners: [...active.listeners.values()].map(dumped('listener')),
-          dynamic_warming_listeners: warmingListeners.map(dumped('listener')),
-          last_rejected: rejected('lds'),
-        },
-        clusters: {
-          version_info: state.cdsVersion,
-          dynamic_active_clusters: [...active.clusters.values()].map(dumped('cluster')),
-          dynamic_warming_clusters: warmingClusters.map(dumped('cluster')),
-          last_rejected: rejected('cds'),
-        },
-        route_configs: { dynamic_route_configs: bySource('route_config', state.routeConfigs), last_rejected: rejected('rds') },
-        endpoint_configs: { dynamic_endpoint_configs: bySource('endpoint_config', state.loadAssignments), last_rejected: rejected('eds') },
-      },
+      ldsVersion: state.ldsVersion,
+      cdsVersion: state.cdsVersion,
+      listeners: entries('lds', active.listeners.values(), warmingListeners),
+      clusters: entries('cds', active.clusters.values(), warmingClusters),
+      routeConfigs: entries('rds', state.routeConfigs.values()),
+      endpointConfigs: entries('eds', state.loadAssignments.values()),
     };
   }
 
@@ -184,7 +206,7 @@ export class DynamicConfigSource {
       await this.#commit(applied.state);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
-      await this.#rejected(kind, source, update.version, error, names);
+      await this.#rejected(kind, source, update.version, error, update.resources);
       return { ok: false, error };
     }
     const versions = new Map(update.resources.map((r) => [r.name, r.version]));
@@ -210,8 +232,9 @@ export class DynamicConfigSource {
 
   // A rejected update still ends an initial fetch (Envoy starts with what it has): LDS/CDS stop
   // being awaited, and listeners or clusters waiting for the named RDS/EDS resources go on without.
-  async #rejected(kind: Kind, source: SourceKey, version: string, error: string, names: string[]): Promise<void> {
-    this.#rejections.set(kind, { source, version, error, time: Date.now() });
+  async #rejected(kind: Kind, source: SourceKey, version: string, error: string, refused: DecodedResource[]): Promise<void> {
+    const names = refused.map((r) => r.name);
+    this.#rejections.set(kind, { source, version, error, time: Date.now(), resources: refused });
     this.#stats.rejected(this.#statPrefixes(kind, source, names));
     this.#options.log(`${kind.toUpperCase()} update "${version}" rejected, keeping the last good config: ${error}`);
     if (kind === 'lds' || kind === 'cds') {
@@ -416,6 +439,3 @@ function sourceText(source: SourceKey): string {
   return source === ADS_SOURCE ? 'ADS' : source.slice('path:'.length);
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}

@@ -7,7 +7,7 @@ import type { Cluster, Node, SdsServer } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
 import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
-import { AdminServer, type AdminContext } from '../admin/index.ts';
+import { AdminServer, type AdminContext, type XdsStatus } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
 import type { ApplyResult, HostHealthUpdate } from './messages.ts';
@@ -19,6 +19,7 @@ import { withSidecarDefaults } from './sidecar.ts';
 import { originalDstUnavailableMessage } from '../listener/index.ts';
 import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 import type { SecretFiles } from './secret-files.ts';
+import { envoyConfigDump } from './config-dump.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -50,6 +51,8 @@ export class Primary implements AdminContext {
   private dynamic: DynamicConfigSource | null = null;
   private secretFiles: SecretFiles | null = null; // SDS sources, when a TLS context names one
   private bootClusters: readonly Cluster[] = []; // the bootstrap's static clusters (how SDS servers are reached)
+  private bootRaw: Record<string, unknown> = {}; // the bootstrap as loaded, for /config_dump
+  private bootLoadedAt = 0;
   private lastParts: SnapshotParts | null = null; // what the last update was given, before SDS resolution
   private updating: Promise<void> = Promise.resolve();
   private readonly healthChecks: HealthCheckManager;
@@ -75,6 +78,8 @@ export class Primary implements AdminContext {
     const multi = this.options.workers > 1;
     let initial = snapshotOf(boot, 1);
     this.bootClusters = boot.clusters;
+    this.bootRaw = boot.raw;
+    this.bootLoadedAt = Date.now();
     if (hasSdsFiles(initial)) {
       const secrets = await this.secretSources();
       await secrets.watch(initial);
@@ -124,6 +129,8 @@ export class Primary implements AdminContext {
     try {
       const { boot } = this.loadBootstrap();
       await this.update({ listeners: boot.listeners, clusters: boot.clusters, routeConfigs: boot.routeConfigs, versions: staticVersions() });
+      this.bootRaw = boot.raw;
+      this.bootLoadedAt = Date.now();
       this.options.log(`reloaded ${this.options.configPath} (snapshot ${this.snapshot.version})`);
     } catch (err) {
       this.options.log(`reload rejected, keeping the running config: ${(err as Error).message}`);
@@ -206,8 +213,18 @@ export class Primary implements AdminContext {
     if (known.length > 0) await handle.hostHealth(known);
   }
 
-  configDumpExtras(): Record<string, unknown> {
-    return this.dynamic?.configDump() ?? {};
+  configDump(includeEds: boolean): Record<string, unknown>[] {
+    return envoyConfigDump({
+      bootstrap: this.bootRaw,
+      loadedAt: this.bootLoadedAt,
+      ...(this.dynamic !== null ? { dynamic: this.dynamic.dumpParts(), extra: this.dynamic.sourcesDump() } : {}),
+      ...(this.secretFiles !== null ? { secrets: this.secretFiles.dumpEntries() } : {}),
+      includeEds,
+    });
+  }
+
+  xdsStatus(): XdsStatus | undefined {
+    return this.dynamic?.status();
   }
 
   async stats(): Promise<MergedStats> {

@@ -11,12 +11,13 @@
 // cluster whose secret has not loaded yet is left out of the snapshot (it warms, as in Envoy)
 // and enters with the first good load.
 import { createFileSource, createXdsClient, SECRET_TYPE_URL } from '../../xds-client/index.ts';
-import type { FileSource, NodeInfo, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
+import type { FileSource, JsonObject, NodeInfo, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { translateSecret } from '../config/index.ts';
 import { mergeValidation } from '../config/translate/transport-socket.ts';
 import type { CertificateValidation, Cluster, FilterChain, Listener, SdsSecretRef, SdsServer, TlsContext, TlsSecret } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import type { SnapshotParts } from './dynamic-config.ts';
+import type { DynamicEntry } from './config-dump.ts';
 
 export interface SecretFilesOptions {
   store: Store;
@@ -34,6 +35,8 @@ export interface SecretFilesOptions {
 interface Loaded {
   secret: TlsSecret;
   version: string;
+  lastUpdated: number;
+  raw: JsonObject; // for /config_dump (redacted there)
 }
 
 export class SecretFiles {
@@ -74,6 +77,11 @@ export class SecretFiles {
   /** The names of the secrets `parts` wants over ADS. */
   adsNames(parts: Pick<SnapshotParts, 'listeners' | 'clusters'>): string[] {
     return [...new Set(sdsRefs(parts).filter((r) => r.path === undefined && r.server === undefined).map((r) => r.name))].sort();
+  }
+
+  /** The secrets held, for /config_dump's dynamic_active_secrets. */
+  dumpEntries(): DynamicEntry[] {
+    return [...this.#secrets.values()].flatMap((secrets) => [...secrets].map(([name, s]) => ({ name, active: { version: s.version, lastUpdated: s.lastUpdated, raw: s.raw } })));
   }
 
   /** A Secret response from the ADS stream: ok (ACK) when every secret in it checks out. */
@@ -233,7 +241,9 @@ export class SecretFiles {
       try {
         const { secret, warnings } = translateSecret(resource.resource, `resources[${index}]`);
         for (const w of warnings) this.#options.log(`warning: ${source}: ${w}`);
-        next.set(secret.name, { secret, version: resource.version });
+        const held = this.#secrets.get(key)?.get(secret.name);
+        const lastUpdated = held !== undefined && held.version === resource.version ? held.lastUpdated : Date.now();
+        next.set(secret.name, { secret, version: resource.version, lastUpdated, raw: resource.resource });
       } catch (err) {
         for (const r of update.resources) counter(r.name, 'update_rejected').inc();
         return { ok: false, error: (err as Error).message };

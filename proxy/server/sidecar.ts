@@ -77,16 +77,20 @@ const CLUSTERS: Record<string, object> = {
 export function withSidecarDefaults(boot: BootstrapConfig): { boot: BootstrapConfig; added: string[] } {
   const listeners = [...boot.listeners];
   const clusters = [...boot.clusters];
+  const statics = (boot.raw.static_resources ?? {}) as { listeners?: object[]; clusters?: object[] };
+  const raw = { listeners: [...(statics.listeners ?? [])], clusters: [...(statics.clusters ?? [])] }; // what /config_dump shows
   const added: string[] = [];
   if (boot.dynamicResources.lds === undefined) {
     for (const virtual of VIRTUAL_LISTENERS) {
       if (listeners.some((l) => l.name === virtual.resource.name || (l.bindToPort && l.address.port === virtual.port))) continue;
       listeners.push(translateListener(virtual.resource).listener);
+      raw.listeners.push(virtual.resource);
       added.push(`listener ${virtual.resource.name} on 0.0.0.0:${virtual.port}`);
       // A cluster of the same name in the bootstrap is the user's choice and is kept.
       for (const name of virtual.clusters) {
         if (clusters.some((c) => c.name === name)) continue;
         clusters.push(translateCluster(CLUSTERS[name]).cluster);
+        raw.clusters.push(CLUSTERS[name]);
         added.push(`cluster ${name}`);
       }
     }
@@ -96,5 +100,5 @@ export function withSidecarDefaults(boot: BootstrapConfig): { boot: BootstrapCon
     admin = { ...admin, address: { address: '127.0.0.1', port: SIDECAR_PORTS.admin } };
     added.push(`admin on 127.0.0.1:${SIDECAR_PORTS.admin}`);
   }
-  return { boot: { ...boot, listeners, clusters, admin }, added };
+  return { boot: { ...boot, listeners, clusters, admin, raw: { ...boot.raw, static_resources: { ...statics, ...raw } } }, added };
 }

@@ -128,7 +128,6 @@ interface DumpedResource {
   name: string;
   version_info: string;
   last_updated: string;
-  source?: string;
 }
 
 interface DumpedRejection {
@@ -138,7 +137,7 @@ interface DumpedRejection {
   time: string;
 }
 
-/** The dynamic_resources section of /config_dump. */
+/** The dynamic resources of /config_dump?include_eds by kind, and Legate's section of it. */
 export interface DynamicDump {
   control_plane?: { address: string; api_type: string; connected: boolean };
   listeners: { version_info: string; dynamic_active_listeners: DumpedResource[]; dynamic_warming_listeners: DumpedResource[]; last_rejected?: DumpedRejection };
@@ -147,8 +146,35 @@ export interface DynamicDump {
   endpoint_configs: { dynamic_endpoint_configs: DumpedResource[]; last_rejected?: DumpedRejection };
 }
 
+type Section = Record<string, unknown> & { '@type': string };
+type Dumped = { version_info: string; last_updated: string } & Record<string, unknown>;
+
 export async function dynamicDump(adminUrl: string): Promise<DynamicDump> {
-  return (await fetchJson<{ dynamic_resources: DynamicDump }>(`${adminUrl}/config_dump`)).dynamic_resources;
+  const { configs } = await fetchJson<{ configs: Section[] }>(`${adminUrl}/config_dump?include_eds`);
+  const section = (type: string) => configs.find((c) => c['@type'].endsWith(`.${type}`)) ?? ({} as Section);
+  const listed = (s: Section, field: string, inner: string, name = 'name'): DumpedResource[] =>
+    ((s[field] as Dumped[] | undefined) ?? []).map((d) => ({ name: String((d[inner] as Record<string, unknown>)[name]), version_info: d.version_info, last_updated: d.last_updated }));
+  const listeners = section('ListenersConfigDump');
+  const states = (key: string): DumpedResource[] => ((listeners.dynamic_listeners as Record<string, Dumped>[] | undefined) ?? [])
+    .flatMap((l) => (l[key] !== undefined ? [{ name: String(l.name), version_info: l[key].version_info, last_updated: l[key].last_updated }] : []));
+  const clusters = section('ClustersConfigDump');
+  const sources = section('ConfigSourcesDump') as { control_plane?: DynamicDump['control_plane']; last_rejected?: Record<string, DumpedRejection> };
+  const rejected = sources.last_rejected ?? {};
+  return {
+    ...(sources.control_plane !== undefined ? { control_plane: sources.control_plane } : {}),
+    listeners: { version_info: String(listeners.version_info), dynamic_active_listeners: states('active_state'), dynamic_warming_listeners: states('warming_state'), last_rejected: rejected.lds },
+    clusters: {
+      version_info: String(clusters.version_info),
+      dynamic_active_clusters: listed(clusters, 'dynamic_active_clusters', 'cluster'),
+      dynamic_warming_clusters: listed(clusters, 'dynamic_warming_clusters', 'cluster'),
+      last_rejected: rejected.cds,
+    },
+    route_configs: { dynamic_route_configs: listed(section('RoutesConfigDump'), 'dynamic_route_configs', 'route_config'), last_rejected: rejected.rds },
+    endpoint_configs: {
+      dynamic_endpoint_configs: listed(section('EndpointsConfigDump'), 'dynamic_endpoint_configs', 'endpoint_config', 'cluster_name'),
+      last_rejected: rejected.eds,
+    },
+  };
 }
 
 /** Waits for the ACK (or NACK) of the last response of a type: a request carrying its nonce. */

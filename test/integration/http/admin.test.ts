@@ -158,14 +158,30 @@ t.test('/clusters: text and JSON with hosts, weights, health and counters', asyn
   t.equal(appHost.stats.find((s) => s.name === 'rq_total')?.value, 4);
 });
 
-t.test('/config_dump holds the running listeners, clusters and routes', async (t) => {
-  const dump = await fetchJson<{ configs: { '@type': string; [key: string]: unknown }[] }>(admin('/config_dump'));
-  const byType = new Map(dump.configs.map((c) => [c['@type'].split('.').at(-1), c]));
-  t.same([...byType.keys()], ['BootstrapConfigDump', 'ListenersConfigDump', 'ClustersConfigDump', 'RoutesConfigDump']);
-  t.match(JSON.stringify(byType.get('ListenersConfigDump')), /"ingress"/);
-  const clusters = JSON.stringify(byType.get('ClustersConfigDump'));
-  for (const name of ['app', 'refused', 'silent']) t.match(clusters, `"${name}"`);
-  t.match(JSON.stringify(byType.get('RoutesConfigDump')), /"\/refused"/, 'the inline route config');
+t.test('/config_dump: Envoy\'s ConfigDump with the bootstrap\'s resources as written', async (t) => {
+  type Section = { '@type': string; [key: string]: unknown };
+  const dump = await fetchJson<{ configs: Section[] }>(admin('/config_dump'));
+  const byType = new Map(dump.configs.map((c) => [c['@type'].replace('type.googleapis.com/envoy.admin.v3.', ''), c]));
+  t.same([...byType.keys()], ['BootstrapConfigDump', 'ClustersConfigDump', 'ListenersConfigDump', 'RoutesConfigDump', 'SecretsConfigDump']);
+  const listeners = byType.get('ListenersConfigDump') as { static_listeners: { listener: Section; last_updated: string }[] };
+  t.match(listeners.static_listeners, [{ listener: { '@type': 'type.googleapis.com/envoy.config.listener.v3.Listener', name: 'ingress' } }]);
+  t.ok(!Number.isNaN(Date.parse(listeners.static_listeners[0].last_updated)), 'last_updated is a time');
+  const clusters = byType.get('ClustersConfigDump') as { static_clusters: { cluster: Section }[] };
+  t.same(clusters.static_clusters.map((c) => c.cluster.name).sort(), ['app', 'refused', 'silent']);
+  t.match(JSON.stringify(byType.get('RoutesConfigDump')), /"\/refused"/, 'the inline route config is a static route config');
+
+  t.test('?resource= lists one field, each element typed; name_regex and mask narrow it', async (t) => {
+    const one = await fetchJson<{ configs: Section[] }>(admin('/config_dump?resource=static_clusters&name_regex=^app$&mask=cluster.name'));
+    t.same(one.configs, [{ '@type': 'type.googleapis.com/envoy.admin.v3.ClustersConfigDump.StaticCluster', cluster: { name: 'app' } }]);
+    t.equal((await fetchText(admin('/config_dump?resource=no_such_field'))).status, 404);
+    t.equal((await fetchText(admin('/config_dump?name_regex=('))).status, 400, 'a bad regex is a 400');
+  });
+
+  t.test('?include_eds adds the endpoints of clusters with a load_assignment', async (t) => {
+    t.equal((await fetchText(admin('/config_dump?resource=static_endpoint_configs'))).status, 404, 'not without include_eds');
+    const withEds = await fetchJson<{ configs: Section[] }>(admin('/config_dump?include_eds&resource=static_endpoint_configs&name_regex=app'));
+    t.match(withEds.configs, [{ endpoint_config: { '@type': 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment', cluster_name: 'app' } }]);
+  });
 });
 
 t.test('/listeners: names and bound addresses', async (t) => {

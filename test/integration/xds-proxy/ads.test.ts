@@ -3,7 +3,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { versionHash } from '../../../proxy/server/xds-stats.ts';
-import { fetchText, statsMap, waitFor } from '../../support/http.ts';
+import { fetchJson, fetchText, statsMap, waitFor } from '../../support/http.ts';
 import { launchLegate, startLegate } from '../../support/legate.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 import {
@@ -90,7 +90,7 @@ t.test('the first complete config over ADS: /ready is 503 until listeners and cl
   const dump = await dynamicDump(legate.adminUrl(''));
   t.match(dump.control_plane, { address: server.address, api_type: 'GRPC', connected: true });
   t.match(dump.listeners, { version_info: 'l1', dynamic_active_listeners: [{ name: 'http', version_info: 'l1' }], dynamic_warming_listeners: [] });
-  t.match(dump.route_configs.dynamic_route_configs, [{ name: 'local_route', version_info: 'r1', source: 'ads' }]);
+  t.match(dump.route_configs.dynamic_route_configs, [{ name: 'local_route', version_info: 'r1' }]);
   t.ok(!Number.isNaN(Date.parse(dump.route_configs.dynamic_route_configs[0].last_updated)), 'last_updated is a time');
 });
 
@@ -112,6 +112,15 @@ t.test('a bad RDS push is NACKed with its error; the old routes keep serving', a
   const dump = await dynamicDump(legate.adminUrl(''));
   t.match(dump.route_configs.dynamic_route_configs, [{ name: 'local_route', version_info: 'r1' }]);
   t.match(dump.route_configs.last_rejected, { source: 'ads', version_info: 'r2', error: detail.message });
+  // In Envoy's shape: the running version, and the refused one as the resource's error_state.
+  const routes = await fetchJson<{ configs: Record<string, unknown>[] }>(legate.adminUrl('/config_dump?resource=dynamic_route_configs'));
+  t.match(routes.configs, [{
+    '@type': 'type.googleapis.com/envoy.admin.v3.RoutesConfigDump.DynamicRouteConfig',
+    version_info: 'r1',
+    route_config: { '@type': 'type.googleapis.com/envoy.config.route.v3.RouteConfiguration', name: 'local_route' },
+    error_state: { version_info: 'r2', details: detail.message, failed_configuration: { name: 'local_route' } },
+    client_status: 'NACKED',
+  }]);
   const stats = await statsMap(legate.adminUrl(''));
   t.equal(stats.get('http.http.rds.local_route.update_rejected'), 1);
   t.equal(stats.get('http.http.rds.local_route.version'), versionHash('r1'));
@@ -120,6 +129,9 @@ t.test('a bad RDS push is NACKed with its error; the old routes keep serving', a
   server.setResources(ROUTE_TYPE_URL, 'r3', [taggedConfig('r3')]);
   await server.waitForRequest((r) => r.request.type_url === ROUTE_TYPE_URL && r.request.version_info === 'r3', { after: before });
   t.equal((await hit(legate.url('/', 'http'))).headers['x-route'], 'r3');
+  const after = await fetchJson<{ configs: Record<string, unknown>[] }>(legate.adminUrl('/config_dump?resource=dynamic_route_configs'));
+  t.match(after.configs, [{ version_info: 'r3', client_status: 'ACKED' }]);
+  t.notOk('error_state' in after.configs[0], 'an accepted update clears the error state');
 });
 
 t.test('a listener that cannot bind is NACKed; the running listeners stay', async (t) => {
