@@ -1,0 +1,51 @@
+// npm run fuzz -- --seconds N [--seed S] [--only http1|bootstrap|http2] [--case I]
+// Runs each fuzzer for N seconds (one after the other), prints its counts and failures, and exits
+// non-zero when any failed. See README.md.
+import { parseArgs } from 'node:util';
+import { fuzzHttp1 } from './http1/fuzzer.ts';
+import { formatReport, type FuzzReport } from './report.ts';
+
+const FUZZERS = ['http1', 'bootstrap', 'http2'] as const;
+type FuzzerName = (typeof FUZZERS)[number];
+
+export async function runFuzzer(name: FuzzerName, options: { seed: number; seconds: number; onlyCase?: number; log?: (line: string) => void }): Promise<FuzzReport> {
+  switch (name) {
+    case 'http1':
+      return fuzzHttp1(options);
+    case 'bootstrap':
+    case 'http2':
+      throw new Error(`${name}: not yet`);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '30' },
+      seed: { type: 'string' },
+      only: { type: 'string' },
+      case: { type: 'string' },
+    },
+  });
+  const seconds = Number(values.seconds);
+  const seed = values.seed === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(values.seed);
+  if (!Number.isFinite(seconds) || seconds <= 0) throw new Error('--seconds must be a positive number');
+  if (!Number.isInteger(seed) || seed < 0) throw new Error('--seed must be a whole number');
+  const only = values.only?.split(',') ?? [...FUZZERS];
+  for (const name of only) if (!(FUZZERS as readonly string[]).includes(name)) throw new Error(`--only: unknown fuzzer '${name}' (${FUZZERS.join(', ')})`);
+  const onlyCase = values.case === undefined ? undefined : Number(values.case);
+  let failed = false;
+  for (const name of only as FuzzerName[]) {
+    const report = await runFuzzer(name, { seed, seconds, onlyCase, log: (line) => console.error(line) });
+    console.log(formatReport(report));
+    failed ||= report.crashes > 0 || report.failures.length > 0;
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+if (import.meta.main) {
+  main().catch((err: Error) => {
+    console.error(`fuzz: ${err.message}`);
+    process.exit(2);
+  });
+}
