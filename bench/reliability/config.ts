@@ -197,3 +197,21 @@ export function staticBootstrap(shape: RigShape, port: number, limitsPath: strin
     },
   };
 }
+
+/** `count` config changes from `base`: weights, endpoints out and back, a route added and removed. */
+export function churnShapes(base: RigShape, count: number): RigShape[] {
+  const all = base.hostPorts.map((_, i) => i);
+  const variants: Partial<RigShape>[] = [
+    { weights: [1, 2, 3] },
+    { weights: [5, 1, 1] },
+    { activeHosts: all.slice(0, -1) },
+    { activeHosts: all },
+    { extraRoute: true },
+    { weights: [1, 1, 4], extraRoute: true },
+    { extraRoute: false },
+    { activeHosts: all.slice(1) },
+    { activeHosts: all, weights: [2, 2, 1] },
+    { weights: undefined },
+  ];
+  return Array.from({ length: count }, (_, i) => ({ ...base, ...variants[i % variants.length], tag: `push-${i + 1}` }));
+}

@@ -2,7 +2,7 @@
 // system has recovered (bounded), and says in one line what happened.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { LegateProcess } from '../../test/support/legate-process.ts';
-import type { RigShape } from './config.ts';
+import { churnShapes } from './config.ts';
 import { workerPids, type Rig } from './rig.ts';
 
 export interface Fault {
@@ -42,24 +42,6 @@ async function logLine(legate: LegateProcess, from: number, pattern: RegExp, tim
   return until(`a log line ${pattern}`, () => legate.stderrLines.slice(from).find((l) => pattern.test(l)), timeoutMs);
 }
 
-/** The 20 pushes: weights, endpoints removed and added back, a route added and removed. */
-function pushShapes(base: RigShape): RigShape[] {
-  const all = base.hostPorts.map((_, i) => i);
-  const variants: Partial<RigShape>[] = [
-    { weights: [1, 2, 3] },
-    { weights: [5, 1, 1] },
-    { activeHosts: all.slice(0, -1) },
-    { activeHosts: all },
-    { extraRoute: true },
-    { weights: [1, 1, 4], extraRoute: true },
-    { extraRoute: false },
-    { activeHosts: all.slice(1) },
-    { activeHosts: all, weights: [2, 2, 1] },
-    { weights: undefined },
-  ];
-  return Array.from({ length: 20 }, (_, i) => ({ ...base, ...variants[i % variants.length], tag: `push-${i + 1}` }));
-}
-
 export const FAULTS: Fault[] = [
   {
     name: 'worker-kill',
@@ -73,7 +55,7 @@ export const FAULTS: Fault[] = [
     name: 'xds-pushes',
     async run(rig) {
       const base = rig.shape;
-      const shapes = pushShapes(base);
+      const shapes = churnShapes(base, 20);
       // Spread over a few seconds, so that traffic runs through every intermediate config.
       for (const shape of shapes) {
         await rig.push(shape);

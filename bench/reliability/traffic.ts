@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { REQUEST_ID_HEADER } from './config.ts';
 
 /** What one request does. */
-export type RequestKind = 'get' | 'newconn' | 'get1m' | 'post1m' | 'ws';
+export type RequestKind = 'get' | 'newconn' | 'retry' | 'get1m' | 'post1m' | 'ws';
 
 export interface Outcome {
   id: string;
@@ -62,6 +62,8 @@ function httpRequest(port: number, agent: http.Agent | false, kind: RequestKind,
         headers: {
           [REQUEST_ID_HEADER]: id,
           ...(agent === false ? { connection: 'close' } : {}),
+          // The upstream answers 503 to the first attempt: the proxy's retry gets the 200.
+          ...(kind === 'retry' ? { 'x-fail-once': id } : {}),
           ...(post ? { 'content-type': 'application/octet-stream', 'content-length': MiB } : {}),
         },
         timeout: TIMEOUT_MS,

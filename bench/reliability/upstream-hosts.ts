@@ -5,11 +5,17 @@
 //   GET other    a small body naming the host
 //   POST         the request body echoed back
 //   upgrade /ws  a websocket echoing every message
+//   x-fail-once: KEY  the first request with KEY (on any host) gets 503, the next the normal answer
 import http from 'node:http';
 import type net from 'node:net';
 import { WebSocketServer } from 'ws';
 
 const LARGE = Buffer.alloc(1024 * 1024, 'b');
+const FAIL_ONCE_HEADER = 'x-fail-once';
+// Keys that got their 503, shared by the hosts (a retry goes to another one); bounded in case a
+// retry never comes.
+const failedOnce = new Set<string>();
+const MAX_PENDING_KEYS = 10_000;
 
 class Host {
   readonly index: number;
@@ -33,6 +39,14 @@ class Host {
         return;
       }
       req.resume();
+      const key = req.headers[FAIL_ONCE_HEADER];
+      if (typeof key === 'string' && !failedOnce.delete(key)) {
+        if (failedOnce.size >= MAX_PENDING_KEYS) failedOnce.clear();
+        failedOnce.add(key);
+        res.writeHead(503, { 'content-type': 'text/plain', 'content-length': 6 });
+        res.end('retry\n');
+        return;
+      }
       const body = req.url?.startsWith('/1m') ? LARGE : Buffer.from(`${name}\n`);
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': body.length });
       res.end(body);

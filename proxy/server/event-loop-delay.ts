@@ -8,15 +8,17 @@ export interface EventLoopDelay {
   event_loop_delay_max_ms: number;
 }
 
+const RESOLUTION_MS = 10;
 let histogram: ReturnType<typeof monitorEventLoopDelay> | undefined;
 
 export function eventLoopDelaySinceLastRead(): EventLoopDelay {
   if (histogram === undefined) {
-    histogram = monitorEventLoopDelay({ resolution: 10 });
+    histogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
     histogram.enable();
     return { event_loop_delay_p99_ms: 0, event_loop_delay_max_ms: 0 };
   }
-  const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+  // The monitor records each timer tick's whole interval: the delay is what exceeds the resolution.
+  const ms = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
   const delay = { event_loop_delay_p99_ms: ms(histogram.percentile(99)), event_loop_delay_max_ms: ms(histogram.max) };
   histogram.reset();
   return delay;
