@@ -1,20 +1,24 @@
 // The admin listener (bootstrap admin.address): a small node:http server in the primary that
 // routes each path to one handler. Mutating endpoints take POST only, as Envoy's.
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import type { SocketAddress } from '../config/model.ts';
-import { type AdminContext, type AdminHandler, text } from './context.ts';
+import { type AdminContext, type AdminHandler, type AdminResponse, type AdminStreamHandler, type AdminStreamResponse, text } from './context.ts';
 import { clusters } from './handlers/clusters.ts';
 import { certs } from './handlers/certs.ts';
 import { configDump } from './handlers/config-dump.ts';
+import { dashboardEvents, dashboardPage } from './handlers/dashboard.ts';
 import { explainHandler } from './handlers/explain.ts';
+import { homePage } from './handlers/home.ts';
 import { drainListeners, healthCheckFail, healthCheckOk, quitQuitQuit, reopenLogs } from './handlers/lifecycle.ts';
 import { listeners } from './handlers/listeners.ts';
 import { ready } from './handlers/ready.ts';
+import { runtimeGet, runtimeModify } from './handlers/runtime.ts';
 import { serverInfo } from './handlers/server-info.ts';
 import { stats, statsPrometheus } from './handlers/stats.ts';
 
 interface Endpoint {
-  handler: AdminHandler;
+  handler: AdminHandler | AdminStreamHandler;
   mutates: boolean;
   help: string;
 }
@@ -27,8 +31,12 @@ const ENDPOINTS: Record<string, Endpoint> = {
   '/clusters': { handler: clusters, mutates: false, help: 'upstream cluster status (?format=json)' },
   '/certs': { handler: certs, mutates: false, help: 'print certs on machine' },
   '/config_dump': { handler: configDump, mutates: false, help: 'dump current Legate configs' },
+  '/dashboard': { handler: dashboardPage, mutates: false, help: 'live dashboard: listeners, clusters, xDS and workers, updated every second' },
+  '/dashboard/events': { handler: dashboardEvents, mutates: false, help: "the dashboard's frames (server-sent events, one a second while a client is connected)" },
   '/explain': { handler: explainHandler, mutates: false, help: 'what the proxy would do with one request (?url=, &method=, &header=name:value, &listener=, &source=)' },
   '/listeners': { handler: listeners, mutates: false, help: 'print listener info (?format=json)' },
+  '/runtime': { handler: runtimeGet, mutates: false, help: 'print runtime values (layers and entries, JSON)' },
+  '/runtime_modify': { handler: runtimeModify, mutates: true, help: 'set runtime values in the admin layer (?key=value; an empty value removes the key)' },
   '/quitquitquit': { handler: quitQuitQuit, mutates: true, help: 'drain and exit the server' },
   '/healthcheck/fail': { handler: healthCheckFail, mutates: true, help: 'cause the server to fail health checks' },
   '/healthcheck/ok': { handler: healthCheckOk, mutates: true, help: 'cause the server to pass health checks' },
@@ -46,7 +54,9 @@ export class AdminServer {
       this.handle(req).then(
         (r) => {
           res.writeHead(r.status, { 'content-type': r.contentType, 'cache-control': 'no-cache, max-age=0' });
-          res.end(r.body);
+          if ('body' in r) return res.end(r.body);
+          res.flushHeaders();
+          r.open({ write: (chunk) => res.write(chunk), buffered: () => res.writableLength, onClose: (listener) => res.once('close', listener) });
         },
         (err: Error) => {
           log(`admin ${req.url}: ${err.message}`);
@@ -54,6 +64,17 @@ export class AdminServer {
           res.end(`${err.message}\n`);
         },
       );
+    });
+  }
+
+  /** Each new connection takes a place under the global connection limit, or is closed at once. */
+  admitConnections(limit: { tryAcquire(): boolean; release(): void }): void {
+    this.server.prependListener('connection', (socket: Socket) => {
+      if (!limit.tryAcquire()) {
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => limit.release());
     });
   }
 
@@ -74,10 +95,11 @@ export class AdminServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(req: http.IncomingMessage) {
+  private async handle(req: http.IncomingMessage): Promise<AdminResponse | AdminStreamResponse> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
-    if (url.pathname === '/' || url.pathname === '/help') {
+    if (url.pathname === '/') return homePage(Object.entries(ENDPOINTS).map(([path, e]) => ({ path, help: e.help, mutates: e.mutates })));
+    if (url.pathname === '/help') {
       return text(['admin commands are:', ...Object.entries(ENDPOINTS).map(([p, e]) => `  ${p}: ${e.help}`)].join('\n') + '\n');
     }
     const endpoint = ENDPOINTS[url.pathname];
