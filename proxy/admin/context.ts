@@ -2,7 +2,7 @@
 // of processes or workers.
 import type { Node } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import type { MergedStats } from '../stats/index.ts';
+import type { MergedStats, StatsSettings } from '../stats/index.ts';
 import type { ClusterStatus } from '../upstream/index.ts';
 
 export interface AdminContext {
@@ -13,6 +13,8 @@ export interface AdminContext {
   readonly applied: { version: number; listeners: { name: string; address: string; port: number }[] } | null;
   readonly options: { configPath: string; workers: number; mode: string; drainTimeMs: number };
   healthCheckFailed: boolean;
+  /** The bootstrap's stats_config: tags, which stats exist, histogram buckets. */
+  readonly statsSettings?: StatsSettings;
   ready(): boolean;
   stats(): Promise<MergedStats>;
   clusters(): Promise<ClusterStatus[]>;

@@ -29,6 +29,7 @@ import type { Raw, TranslateContext } from './translate/common.ts';
 import { translateLoadAssignment } from './translate/endpoint.ts';
 import { translateListenerResource } from './translate/listener.ts';
 import { translateRouteConfig } from './translate/route.ts';
+import { translateStatsConfig, type StatsConfig } from './translate/stats-config.ts';
 import { translateTracingProvider } from './translate/tracing.ts';
 import { tlsCertificate, validationContext } from './translate/transport-socket.ts';
 import { validateSnapshot } from './validate.ts';
@@ -40,6 +41,7 @@ export { checkMessage, checkResource, preloadSchema } from './schema.ts';
 export { compileRe2 } from './regex.ts';
 export { validateSnapshot } from './validate.ts';
 export type { SnapshotParts, ValidateOptions } from './validate.ts';
+export type { StatsConfig } from './translate/stats-config.ts';
 
 // The Envoy message types of the four xDS resource kinds.
 export const RESOURCE_TYPES = {
@@ -65,6 +67,7 @@ export interface BootstrapConfig {
   // static_resources.secrets (raw, primary-only): xDS listeners and clusters may name them too.
   staticSecrets: StaticSecrets;
   raw: Raw; // the bootstrap as written, for /config_dump
+  statsConfig?: StatsConfig;
 }
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
@@ -121,6 +124,8 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
   if (overloadManager !== undefined) result.overloadManager = overloadManager;
   const tracingHttp = obj(obj(bootstrap, 'tracing') ?? {}, 'http');
   if (tracingHttp !== undefined) result.tracing = translateTracingProvider(tracingHttp, 'tracing.http');
+  const statsConfig = translateStatsConfig(obj(bootstrap, 'stats_config'), 'stats_config');
+  if (statsConfig !== undefined) result.statsConfig = statsConfig;
   return result;
 }
 

@@ -15,8 +15,8 @@ const words = (s: string): Set<string> => new Set(s.split(/\s+/).filter((w) => w
 const table: Record<string, [supported: string, ignored: string]> = {
   // ---- bootstrap ----
   'envoy.config.bootstrap.v3.Bootstrap': [
-    'node static_resources dynamic_resources admin bootstrap_extensions',
-    `layered_runtime node_context_params stats_config stats_sinks stats_flush_interval stats_flush_on_admin
+    'node static_resources dynamic_resources admin bootstrap_extensions stats_config',
+    `layered_runtime node_context_params stats_sinks stats_flush_interval stats_flush_on_admin
      deferred_stat_options cluster_manager overload_manager watchdog watchdogs enable_dispatcher_stats
      tracing fatal_actions application_log_config stats_server_version_override memory_allocator_manager
      use_tcp_for_dns_lookups default_regex_engine`,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Cluster, Node, SdsServer } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
-import { Store, mergeSnapshots, type MergedStats } from '../stats/index.ts';
+import { DEFAULT_STATS_SETTINGS, Store, mergeSnapshots, type MergedStats, type StatsSettings } from '../stats/index.ts';
 import { AdminServer, type AdminContext, type XdsStatus } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
@@ -20,6 +20,7 @@ import { originalDstUnavailableMessage } from '../listener/index.ts';
 import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 import type { SecretFiles } from './secret-files.ts';
 import { envoyConfigDump } from './config-dump.ts';
+import { compileStatsSettings } from './stats-settings.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -53,6 +54,7 @@ export class Primary implements AdminContext {
   private bootClusters: readonly Cluster[] = []; // the bootstrap's static clusters (how SDS servers are reached)
   private bootRaw: Record<string, unknown> = {}; // the bootstrap as loaded, for /config_dump
   private bootLoadedAt = 0;
+  statsSettings: StatsSettings = DEFAULT_STATS_SETTINGS; // stats_config, for the admin's stats output
   private lastParts: SnapshotParts | null = null; // what the last update was given, before SDS resolution
   private updating: Promise<void> = Promise.resolve();
   private readonly healthChecks: HealthCheckManager;
@@ -80,6 +82,7 @@ export class Primary implements AdminContext {
     this.bootClusters = boot.clusters;
     this.bootRaw = boot.raw;
     this.bootLoadedAt = Date.now();
+    this.statsSettings = compileStatsSettings(boot.statsConfig);
     if (hasSdsFiles(initial)) {
       const secrets = await this.secretSources();
       await secrets.watch(initial);

@@ -7,5 +7,6 @@ export { mergeSnapshots, MergedStats, MergedHistogram, SUPPORTED_QUANTILES } fro
 export type { StatsQuery } from './query.ts';
 export { renderStatsText, quantileSummary } from './text.ts';
 export { renderStatsJson } from './json.ts';
-export { renderPrometheus, DEFAULT_BUCKETS } from './prometheus.ts';
-export { extractTags, type Tag, type TaggedName } from './tags.ts';
+export { renderPrometheus } from './prometheus.ts';
+export { DEFAULT_BUCKETS, DEFAULT_STATS_SETTINGS, statsSettings, type StatsSettings } from './settings.ts';
+export { extractTags, posixToJs, TagProducer, type Tag, type TaggedName, type TagSpecifier } from './tags.ts';

@@ -1,36 +1,34 @@
 // Envoy's /stats/prometheus text exposition: metric families named `envoy_` + the tag-extracted
-// name with every character outside [a-zA-Z0-9_] turned into '_', labels from Envoy's default tag
-// extraction, counters then gauges then histograms, families sorted by tag-extracted name and the
+// name with every character outside [a-zA-Z0-9_] turned into '_', labels from tag
+// extraction (Envoy's defaults, or the bootstrap's stats_config), counters then gauges then histograms, families sorted by tag-extracted name and the
 // series inside a family by full stat name (both compared token by token, as Envoy's symbol table
 // does). Histograms use Envoy's default bucket bounds.
 import type { MergedHistogram, MergedStats } from './merge.ts';
 import { selector, type StatsQuery } from './query.ts';
-import { extractTags, type Tag } from './tags.ts';
-
-/** Envoy's default histogram bucket upper bounds (ms for timers). */
-export const DEFAULT_BUCKETS: readonly number[] = [
-  0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000,
-];
+import { DEFAULT_STATS_SETTINGS } from './settings.ts';
+import type { Tag, TagProducer } from './tags.ts';
 
 export function renderPrometheus(stats: MergedStats, query?: StatsQuery): string {
   const show = selector(stats, query);
+  const settings = query?.settings ?? DEFAULT_STATS_SETTINGS;
   let out = '';
-  out += families(stats.counters, show, 'counter', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
-  out += families(stats.gauges, show, 'gauge', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
-  out += families(stats.histograms, show, 'histogram', histogramLines);
+  out += families(stats.counters, show, settings.tags, 'counter', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
+  out += families(stats.gauges, show, settings.tags, 'gauge', (metric, labels, value) => `${metric}{${labels}} ${value}\n`);
+  out += families(stats.histograms, show, settings.tags, 'histogram', (metric, labels, h, name) => histogramLines(metric, labels, h, settings.buckets(name)));
   return out;
 }
 
 function families<T>(
   metrics: ReadonlyMap<string, T>,
   show: (name: string) => boolean,
+  tagProducer: TagProducer,
   type: string,
-  lines: (metric: string, labels: string, value: T) => string,
+  lines: (metric: string, labels: string, value: T, name: string) => string,
 ): string {
   const groups = new Map<string, Array<{ name: string; tags: Tag[]; value: T }>>();
   for (const [name, value] of metrics) {
     if (!show(name)) continue;
-    const { extracted, tags } = extractTags(name);
+    const { extracted, tags } = tagProducer.extract(name);
     let group = groups.get(extracted);
     if (group === undefined) groups.set(extracted, (group = []));
     group.push({ name, tags, value });
@@ -40,16 +38,16 @@ function families<T>(
     const metric = 'envoy_' + sanitizeName(extracted);
     out += `# TYPE ${metric} ${type}\n`;
     const group = groups.get(extracted)!.sort((a, b) => compareStatNames(a.name, b.name));
-    for (const m of group) out += lines(metric, formatLabels(m.tags), m.value);
+    for (const m of group) out += lines(metric, formatLabels(m.tags), m.value, m.name);
   }
   return out;
 }
 
-function histogramLines(metric: string, labels: string, h: MergedHistogram): string {
+function histogramLines(metric: string, labels: string, h: MergedHistogram, buckets: readonly number[]): string {
   const prefix = labels === '' ? '' : labels + ',';
-  const counts = h.cumulativeCounts(DEFAULT_BUCKETS);
+  const counts = h.cumulativeCounts(buckets);
   let out = '';
-  for (let i = 0; i < DEFAULT_BUCKETS.length; i++) out += `${metric}_bucket{${prefix}le="${DEFAULT_BUCKETS[i]}"} ${counts[i]}\n`;
+  for (let i = 0; i < buckets.length; i++) out += `${metric}_bucket{${prefix}le="${buckets[i]}"} ${counts[i]}\n`;
   const count = h.count;
   out += `${metric}_bucket{${prefix}le="+Inf"} ${count}\n`;
   out += `${metric}_sum{${labels}} ${h.sum}\n`;

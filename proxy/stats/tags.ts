@@ -179,34 +179,88 @@ const TOKEN_EXTRACTORS: Extractor[] = [
   new TokenExtractor('envoy.local_network_ratelimit_prefix', 'local_rate_limit.$.**'),
 ];
 
-const ANY_PREFIX: Extractor[] = [];
-const BY_PREFIX = new Map<string, Extractor[]>();
-for (const e of [...REGEX_EXTRACTORS, ...TOKEN_EXTRACTORS]) {
-  if (e.prefix === '') ANY_PREFIX.push(e);
-  else {
-    let list = BY_PREFIX.get(e.prefix);
-    if (list === undefined) BY_PREFIX.set(e.prefix, (list = []));
-    list.push(e);
-  }
+/** A stats_tags entry: a named regex (first capture removed, second the value), a fixed value, or a default by name. */
+export interface TagSpecifier {
+  name: string;
+  regex?: string;
+  fixedValue?: string;
 }
 
-function extract(statName: string): TaggedName {
-  const tags: Tag[] = [];
-  const removed: Array<[number, number]> = [];
-  let tokens: string[] | undefined;
-  const getTokens = () => (tokens ??= statName.split('.'));
-  const run = (e: Extractor) => {
-    // A second extractor for the same tag name (http_conn_manager_prefix has two) is skipped.
-    if (tags.some((t) => t.name === e.name)) return;
-    const m = e.extract(statName, getTokens);
-    if (m === undefined) return;
-    tags.push({ name: e.name, value: m.value });
-    removed.push([m.start, m.end]);
-  };
-  for (const e of ANY_PREFIX) run(e);
-  const dot = statName.indexOf('.');
-  if (dot >= 0) for (const e of BY_PREFIX.get(statName.slice(0, dot)) ?? []) run(e);
-  return { extracted: removeRanges(statName, removed), tags };
+// Envoy compiles stats_tags regexes as ECMAScript std::regex, which has POSIX classes in brackets
+// (Istio's bootstrap uses [:digit:]); JavaScript has not.
+const POSIX_CLASSES: Record<string, string> = {
+  digit: '0-9', alpha: 'a-zA-Z', alnum: 'a-zA-Z0-9', upper: 'A-Z', lower: 'a-z', space: String.raw`\s`, xdigit: '0-9A-Fa-f', w: String.raw`\w`,
+};
+
+export function posixToJs(regex: string): string {
+  return regex.replace(/\[:(\w+):\]/g, (whole, name: string) => POSIX_CLASSES[name] ?? whole);
+}
+
+const DEFAULTS = [...REGEX_EXTRACTORS, ...TOKEN_EXTRACTORS];
+
+/**
+ * Envoy's TagProducer for one stats_config: the default extractors (unless use_all_default_tags is
+ * false), then each stats_tags entry (a regex of its own, or a default one by name), then fixed
+ * tags on every stat. Throws on a regex that does not compile or a name with no default.
+ */
+export class TagProducer {
+  readonly #anyPrefix: Extractor[] = [];
+  readonly #byPrefix = new Map<string, Extractor[]>();
+  readonly #fixed: Tag[] = [];
+  readonly #cache = new Map<string, TaggedName>();
+
+  constructor(specifiers: readonly TagSpecifier[] = [], useAllDefaultTags = true) {
+    const added = new Set<string>();
+    const add = (e: Extractor) => {
+      added.add(e.name);
+      if (e.prefix === '') this.#anyPrefix.push(e);
+      else {
+        let list = this.#byPrefix.get(e.prefix);
+        if (list === undefined) this.#byPrefix.set(e.prefix, (list = []));
+        list.push(e);
+      }
+    };
+    if (useAllDefaultTags) DEFAULTS.forEach(add);
+    for (const spec of specifiers) {
+      if (spec.fixedValue !== undefined) this.#fixed.push({ name: spec.name, value: spec.fixedValue });
+      else if (spec.regex !== undefined && spec.regex !== '') add(new RegexExtractor(spec.name, posixToJs(spec.regex)));
+      else if (!added.has(spec.name)) {
+        const defaults = DEFAULTS.filter((e) => e.name === spec.name);
+        if (defaults.length === 0) throw new Error(`no regex given for tag '${spec.name}' and Envoy has no default tag of that name`);
+        defaults.forEach(add);
+      }
+    }
+  }
+
+  /** The tag-extracted name and tags of one stat name (memoised). */
+  extract(statName: string): TaggedName {
+    let t = this.#cache.get(statName);
+    if (t === undefined) {
+      if (this.#cache.size >= CACHE_LIMIT) this.#cache.clear();
+      t = this.#extract(statName);
+      this.#cache.set(statName, t);
+    }
+    return t;
+  }
+
+  #extract(statName: string): TaggedName {
+    const tags: Tag[] = [];
+    const removed: Array<[number, number]> = [];
+    let tokens: string[] | undefined;
+    const getTokens = () => (tokens ??= statName.split('.'));
+    const run = (e: Extractor) => {
+      // A second extractor for the same tag name (http_conn_manager_prefix has two) is skipped.
+      if (tags.some((t) => t.name === e.name)) return;
+      const m = e.extract(statName, getTokens);
+      if (m === undefined) return;
+      tags.push({ name: e.name, value: m.value });
+      removed.push([m.start, m.end]);
+    };
+    for (const e of this.#anyPrefix) run(e);
+    const dot = statName.indexOf('.');
+    if (dot >= 0) for (const e of this.#byPrefix.get(statName.slice(0, dot)) ?? []) run(e);
+    return { extracted: removeRanges(statName, removed), tags: this.#fixed.length === 0 ? tags : [...tags, ...this.#fixed] };
+  }
 }
 
 function removeRanges(s: string, ranges: Array<[number, number]>): string {
@@ -223,15 +277,11 @@ function removeRanges(s: string, ranges: Array<[number, number]>): string {
 
 // Stat names are few and stable, so each is extracted once; the cap only guards against churn.
 const CACHE_LIMIT = 200_000;
-const cache = new Map<string, TaggedName>();
+
+/** Envoy's default tag extraction (no stats_config). */
+export const DEFAULT_TAG_PRODUCER = new TagProducer();
 
 /** Envoy's default tag extraction for one stat name (memoised). */
 export function extractTags(statName: string): TaggedName {
-  let t = cache.get(statName);
-  if (t === undefined) {
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    t = extract(statName);
-    cache.set(statName, t);
-  }
-  return t;
+  return DEFAULT_TAG_PRODUCER.extract(statName);
 }

@@ -12,7 +12,7 @@ export const stats: AdminHandler = async (ctx, req) => {
       return text(`Invalid re2 regex: ${filterText}\n`, 400);
     }
   }
-  const options = { filter, usedOnly: req.url.searchParams.has('usedonly') };
+  const options = { filter, usedOnly: req.url.searchParams.has('usedonly'), settings: ctx.statsSettings };
   const merged = await ctx.stats();
   const format = req.url.searchParams.get('format');
   if (format === 'json') return json(JSON.parse(renderStatsJson(merged, options)));
@@ -22,7 +22,7 @@ export const stats: AdminHandler = async (ctx, req) => {
 
 export const statsPrometheus: AdminHandler = async (ctx, req) => {
   const usedOnly = req.url.searchParams.has('usedonly');
-  return prometheusResponse(renderPrometheus(await ctx.stats(), { usedOnly }));
+  return prometheusResponse(renderPrometheus(await ctx.stats(), { usedOnly, settings: ctx.statsSettings }));
 };
 
 function prometheusResponse(body: string): AdminResponse {

@@ -116,7 +116,8 @@ t.test("a sidecar bootstrap of pilot-agent's shape reaches its control plane ove
     stats_config: {
       use_all_default_tags: false,
       stats_tags: [{ tag_name: 'cluster_name', regex: '^cluster\\.((.+?(\\..+?\\.svc\\.cluster\\.local)?)\\.)' }, { tag_name: 'response_code', regex: '_rq(_(\\d{3}))$' }],
-      stats_matcher: { inclusion_list: { patterns: [{ prefix: 'reporter=' }, { prefix: 'cluster_manager' }, { prefix: 'listener_manager' }, { prefix: 'server' }, { prefix: 'cluster.xds-grpc' }] } },
+      stats_matcher: { inclusion_list: { patterns: [{ prefix: 'reporter=' }, { prefix: 'cluster_manager' }, { prefix: 'listener_manager' }, { prefix: 'server' }, { prefix: 'cluster.xds-grpc' }, { suffix: 'upstream_rq_2xx' }] } },
+      histogram_bucket_settings: [{ match: { prefix: 'cluster' }, buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000] }],
     },
     admin: { address: address(adminPort) },
     dynamic_resources: {
@@ -154,7 +155,14 @@ t.test("a sidecar bootstrap of pilot-agent's shape reaches its control plane ove
 
   const prometheus = await fetchText(legate.url('/stats/prometheus', '0.0.0.0_15090'));
   t.equal(prometheus.status, 200);
-  t.match(prometheus.body, /# TYPE envoy_cluster_upstream_rq_total counter/, 'the Prometheus listener serves the admin\'s metrics');
+  // stats_config as Istio writes it: only the included stats, tagged by Istio's regexes alone.
+  t.match(prometheus.body, /^envoy_cluster_upstream_rq_2xx\{cluster_name="outbound\|80\|\|app\.default\.svc\.cluster\.local"\} 1$/m, 'the Prometheus listener serves the admin\'s metrics, tagged by stats_tags');
+  t.match(prometheus.body, /^envoy_server_live\{\} 1$/m, 'an included prefix');
+  t.notMatch(prometheus.body, /upstream_rq_total\{cluster_name="outbound/, 'what the inclusion list leaves out is not there');
+  t.notMatch(prometheus.body, /envoy_response_code|envoy_cluster_name/, 'no default tags (use_all_default_tags: false)');
+  const text = await fetchText(legate.adminUrl('/stats'));
+  t.notMatch(text.body, /outbound\|80\|\|app\.default\.svc\.cluster\.local\.upstream_rq_total/, 'nor in /stats');
+  t.match(text.body, /cluster\.xds-grpc\.upstream_rq_total/, 'an included prefix is');
   const compressed = await nodeRequest(legate.url('/stats/prometheus', '0.0.0.0_15090'), { headers: { 'accept-encoding': 'gzip' } });
   t.equal(compressed.headers['content-encoding'], 'gzip', 'Prometheus scrapes asking for gzip get it (the compressor filters)');
   const ready = await fetchText(legate.url('/healthz/ready', '0.0.0.0_15021'));

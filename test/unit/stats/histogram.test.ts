@@ -1,7 +1,7 @@
 import t from 'tap';
 import { BUCKET_COUNT, BUCKET_UPPER, Histogram, bucketIndex } from '../../../proxy/stats/histogram.ts';
 import { MergedHistogram, SUPPORTED_QUANTILES } from '../../../proxy/stats/merge.ts';
-import { DEFAULT_BUCKETS } from '../../../proxy/stats/prometheus.ts';
+import { DEFAULT_BUCKETS } from '../../../proxy/stats/settings.ts';
 
 // A deterministic spread of values over many decades (no Math.random: a failure must repeat).
 function values(n: number, seed = 1): number[] {
