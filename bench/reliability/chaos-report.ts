@@ -24,6 +24,8 @@ export interface ChaosRow {
   note: string;
   sent: number;
   ok: number;
+  /** Requests the proxy logged with more than one upstream attempt. */
+  retried: number;
   /** "503 UF" -> count: a status with the flags the proxy logged for it. */
   nonOk: Record<string, number>;
   /** Error code (ECONNRESET, ...) -> count: no complete answer. */
@@ -62,7 +64,7 @@ export function judge(outcomes: readonly Outcome[], windows: readonly FaultWindo
   const row = (fault: string): ChaosRow => {
     let r = rows.get(fault);
     if (r === undefined) {
-      r = { fault, note: windows.find((w) => w.name === fault)?.note ?? '', sent: 0, ok: 0, nonOk: {}, connectionErrors: {}, failed: 0, worstConnection: 0 };
+      r = { fault, note: windows.find((w) => w.name === fault)?.note ?? '', sent: 0, ok: 0, retried: 0, nonOk: {}, connectionErrors: {}, failed: 0, worstConnection: 0 };
       rows.set(fault, r);
     }
     return r;
@@ -74,12 +76,13 @@ export function judge(outcomes: readonly Outcome[], windows: readonly FaultWindo
     const fault = attribute(o, windows);
     const r = row(fault);
     r.sent++;
+    const logged = log.get(o.id);
+    if ((logged?.attempts ?? 0) > 1) r.retried++;
     if (!failedOutcome(o)) {
       r.ok++;
       continue;
     }
     r.failed++;
-    const logged = log.get(o.id);
     if (o.status !== undefined && o.status > 0 && o.error === undefined) bump(r.nonOk, `${o.status} ${logged?.flags ?? '(not logged)'}`);
     else bump(r.connectionErrors, o.error ?? 'no answer');
     const connections = perConnection.get(fault) ?? new Map<string, number>();
@@ -110,15 +113,15 @@ function describe(record: Record<string, number>): string {
 /** The table as Markdown. */
 export function formatChaosTable(verdict: ChaosVerdict): string {
   const lines = [
-    '| fault | what happened | sent | 2xx | non-2xx (code flags: n) | connection errors | verdict |',
-    '|---|---|--:|--:|---|---|---|',
+    '| fault | what happened | sent | 2xx | retried by the proxy | non-2xx (code flags: n) | connection errors | verdict |',
+    '|---|---|--:|--:|--:|---|---|---|',
   ];
   for (const r of verdict.rows) {
     const allowed = CONNECTION_FAULTS.has(r.fault) && Object.keys(r.nonOk).length === 0 && r.worstConnection <= 1;
     const mark = r.failed === 0 ? 'ok' : allowed ? `ok (${r.failed} in flight on cut connections)` : 'FAIL';
-    lines.push(`| ${r.fault} | ${r.note} | ${r.sent} | ${r.ok} | ${describe(r.nonOk)} | ${describe(r.connectionErrors)} | ${mark} |`);
+    lines.push(`| ${r.fault} | ${r.note} | ${r.sent} | ${r.ok} | ${r.retried} | ${describe(r.nonOk)} | ${describe(r.connectionErrors)} | ${mark} |`);
   }
-  const total = verdict.rows.reduce((acc, r) => ({ sent: acc.sent + r.sent, ok: acc.ok + r.ok, failed: acc.failed + r.failed }), { sent: 0, ok: 0, failed: 0 });
-  lines.push(`| **total** | | ${total.sent} | ${total.ok} | | ${total.failed} failed | ${verdict.pass ? '**pass**' : '**FAIL**'} |`);
+  const total = verdict.rows.reduce((acc, r) => ({ sent: acc.sent + r.sent, ok: acc.ok + r.ok, retried: acc.retried + r.retried, failed: acc.failed + r.failed }), { sent: 0, ok: 0, retried: 0, failed: 0 });
+  lines.push(`| **total** | | ${total.sent} | ${total.ok} | ${total.retried} | | ${total.failed} failed | ${verdict.pass ? '**pass**' : '**FAIL**'} |`);
   return lines.join('\n');
 }

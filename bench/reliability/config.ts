@@ -131,7 +131,15 @@ export function loadAssignments(shape: RigShape): JsonObject[] {
   return [endpoints(shape, 'app'), endpoints(shape, 'spare')];
 }
 
-const CLUSTER_COMMON = { connect_timeout: '1s', lb_policy: 'ROUND_ROBIN' };
+// Istio's default thresholds: no circuit breaker limits. With Envoy's (max_retries 3 per cluster and
+// worker), a host that refuses connections while it takes a large share of the traffic turns some
+// requests into 503 UF,UO: the retries in flight overflow.
+const UNLIMITED = 4294967295;
+const CLUSTER_COMMON = {
+  connect_timeout: '1s',
+  lb_policy: 'ROUND_ROBIN',
+  circuit_breakers: { thresholds: [{ max_connections: UNLIMITED, max_pending_requests: UNLIMITED, max_requests: UNLIMITED, max_retries: UNLIMITED }] },
+};
 
 export function edsClusters(): JsonObject[] {
   return ['app', 'spare'].map((name) => ({
