@@ -37,6 +37,7 @@ const PROTO_FILES = [
   'envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto',
   'envoy/extensions/filters/http/ratelimit/v3/rate_limit.proto',
   'envoy/extensions/filters/http/rbac/v3/rbac.proto',
+  'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
   'envoy/extensions/filters/network/rbac/v3/rbac.proto',
   'envoy/extensions/filters/http/compressor/v3/compressor.proto',
   'envoy/extensions/compression/gzip/compressor/v3/gzip.proto',
@@ -53,6 +54,18 @@ const PROTO_FILES = [
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/bootstrap/internal_listener/v3/internal_listener.proto',
+  'envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.proto',
+  'envoy/extensions/resource_monitors/downstream_connections/v3/downstream_connections.proto',
+  // Every tracer's config, so the ones Legate does not build are refused by name.
+  // (OpenCensus is missing: its protos are not shipped; its type is then unknown, refused all the same.)
+  'envoy/config/trace/v3/http_tracer.proto',
+  'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/trace/v3/opentelemetry.proto',
+  'envoy/config/trace/v3/datadog.proto',
+  'envoy/config/trace/v3/lightstep.proto',
+  'envoy/config/trace/v3/dynamic_ot.proto',
+  'envoy/config/trace/v3/skywalking.proto',
+  'envoy/config/trace/v3/xray.proto',
   'xds/type/v3/typed_struct.proto',
   'udpa/type/v1/typed_struct.proto',
 ];
@@ -71,6 +84,14 @@ export function lookupMessage(fullName: string): protobuf.Type | undefined {
 }
 
 function loadRoot(): protobuf.Root {
+  return loadProtoFiles(PROTO_FILES);
+}
+
+/**
+ * A root of its own with only `files` (Envoy paths such as 'envoy/service/auth/v3/external_auth.proto')
+ * and what they import: a worker that needs one service's messages loads them, not the whole schema.
+ */
+export function loadProtoFiles(files: readonly string[]): protobuf.Root {
   const xdsPackage = path.resolve(path.dirname(require.resolve('@grpc/grpc-js-xds')), '..', '..');
   const deps = path.join(xdsPackage, 'deps');
   const includeDirs = [
@@ -87,7 +108,7 @@ function loadRoot(): protobuf.Root {
     }
     return target;
   };
-  loaded.loadSync(PROTO_FILES, { keepCase: true });
+  loaded.loadSync([...files], { keepCase: true });
   loaded.resolveAll();
   return loaded;
 }

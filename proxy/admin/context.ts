@@ -23,6 +23,10 @@ export interface AdminContext {
   shutdown(): Promise<void>;
   /** The sections of /config_dump, in Envoy's shape (envoy.admin.v3.ConfigDump's configs). */
   configDump(includeEds: boolean): Record<string, unknown>[];
+  /** /runtime: the layered runtime in Envoy's JSON shape. */
+  runtime?(): unknown;
+  /** /runtime_modify: false when no admin layer is configured. */
+  modifyRuntime?(changes: Record<string, string>): Promise<boolean>;
   /** Worker memory figures for /server_info. */
   memory?(): Promise<Record<string, unknown>>;
   /** The control plane and the last rejected update of each xDS type; undefined without dynamic resources. */

@@ -18,6 +18,8 @@ export const BROTLI_COMPRESSOR_TYPE = 'envoy.extensions.compression.brotli.compr
 export const ZSTD_COMPRESSOR_TYPE = 'envoy.extensions.compression.zstd.compressor.v3.Zstd';
 export const COMPRESSOR_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.compressor.v3.CompressorPerRoute';
 export const RBAC_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBAC';
+export const EXT_AUTHZ_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
+export const EXT_AUTHZ_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
 export const RBAC_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
 export const FILTER_CONFIG_TYPE = 'envoy.config.route.v3.FilterConfig';
@@ -31,12 +33,15 @@ export const HTTP_PROTOCOL_OPTIONS_TYPE = 'envoy.extensions.upstreams.http.v3.Ht
 export const PREVIOUS_HOSTS_TYPE = 'envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate';
 
 export const DOWNSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext';
+export const FIXED_HEAP_TYPE = 'envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig';
+export const DOWNSTREAM_CONNECTIONS_TYPE = 'envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig';
+export const SCALE_TIMERS_TYPE = 'envoy.config.overload.v3.ScaleTimersOverloadActionConfig';
 export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE];
-export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
-export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
+export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
+export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
 
@@ -54,6 +59,8 @@ export const ANY_PLACES: Record<string, string[]> = {
   'envoy.config.route.v3.FilterConfig.config': PER_ROUTE_TYPES.filter((t) => t !== FILTER_CONFIG_TYPE),
   'envoy.config.route.v3.RetryPolicy.RetryHostPredicate.typed_config': [PREVIOUS_HOSTS_TYPE],
   'envoy.config.core.v3.TransportSocket.typed_config': [DOWNSTREAM_TLS_TYPE, UPSTREAM_TLS_TYPE, RAW_BUFFER_TYPE],
+  'envoy.config.overload.v3.ResourceMonitor.typed_config': [FIXED_HEAP_TYPE, DOWNSTREAM_CONNECTIONS_TYPE],
+  'envoy.config.overload.v3.OverloadAction.typed_config': [SCALE_TIMERS_TYPE],
 };
 
 // Filters that older configs name without a typed_config; Envoy resolves them by name.

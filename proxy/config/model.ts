@@ -80,6 +80,7 @@ export interface RouteMatch {
   queryParameters: QueryParameterMatcher[];
   grpc: boolean; // match only gRPC requests (content-type application/grpc*)
   runtimeFractionPercent?: number; // 0-100; absent = always
+  runtimeFractionKey?: RuntimeKey; // runtime_fraction.runtime_key
 }
 
 export interface RetryBackOff {
@@ -185,6 +186,7 @@ export interface Route {
   // filter name -> that filter's translated per-route config (FaultConfig, LocalRateLimitConfig,
   // RateLimitPerRouteConfig) or FilterDisabled
   typedPerFilterConfig: Record<string, unknown>;
+  decorator?: { operation: string; propagate: boolean }; // the span's operation name (tracing)
 }
 
 export interface VirtualHost {
@@ -324,11 +326,12 @@ export interface HttpConnectionManager {
   pathWithEscapedSlashesAction: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
   maxRequestHeadersKb: number; // 60
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
+  headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER'; // common_http_protocol_options: ALLOW
   forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'
   // set_current_client_cert_details, in the order Envoy writes them: Cert, Chain, Subject, URI, DNS.
-  headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER'; // common_http_protocol_options: ALLOW
   setCurrentClientCertDetails: ClientCertDetail[];
   http2: Http2Options; // http2_protocol_options, Envoy's defaults when absent
+  tracing?: HcmTracing; // absent: no tracing (a request costs one check)
 }
 
 // What the connection manager does with x-forwarded-client-cert (Envoy's ForwardClientCertDetails).
@@ -472,6 +475,7 @@ export interface Listener {
   defaultFilterChain?: FilterChain;
   perConnectionBufferLimitBytes: number; // 1 MiB
   connectionLimit?: number; // envoy.filters.network.connection_limit / overload: max active connections
+  ignoreGlobalConnLimit?: true; // its connections bypass the overload manager's global connection limit
   trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
 }
 
@@ -618,6 +622,49 @@ export interface Node {
 export interface Admin {
   address?: SocketAddress; // absent = no admin listener
   accessLogPath?: string;
+  ignoreGlobalConnLimit?: true;
+}
+
+// ---- overload manager and runtime (bootstrap) ----
+
+export type ResourceMonitorConfig =
+  | { name: 'envoy.resource_monitors.fixed_heap'; maxHeapSizeBytes: number }
+  | { name: 'envoy.resource_monitors.global_downstream_max_connections'; maxActiveDownstreamConnections: number };
+
+export type OverloadTriggerConfig =
+  | { monitor: string; kind: 'threshold'; value: number } // 0-1
+  | { monitor: string; kind: 'scaled'; scalingThreshold: number; saturationThreshold: number };
+
+/** ScaleTimersOverloadActionConfig.ScaleTimer: the timer's floor as a duration or a share of it. */
+export interface ScaleTimerConfig {
+  timer: 'HTTP_DOWNSTREAM_CONNECTION_IDLE';
+  minTimeoutMs?: number;
+  minScalePercent?: number;
+}
+
+export interface OverloadActionConfig {
+  name: string; // envoy.overload_actions.*
+  triggers: OverloadTriggerConfig[];
+  scaleTimers?: ScaleTimerConfig[]; // reduce_timeouts only
+}
+
+export interface OverloadManagerConfig {
+  refreshIntervalMs: number; // 1000
+  monitors: ResourceMonitorConfig[];
+  actions: OverloadActionConfig[];
+}
+
+/** A runtime value as a static layer gives it: Struct leaves, or a FractionalPercent. */
+export type RuntimeValue = string | number | boolean | { numerator: number; denominator: 'HUNDRED' | 'TEN_THOUSAND' | 'MILLION' };
+
+export type RuntimeLayerConfig =
+  | { name: string; kind: 'static'; values: Record<string, RuntimeValue> } // keys flattened with '.'
+  | { name: string; kind: 'admin' };
+
+/** A RuntimeFractionalPercent's key: a runtime value overrides the default percent. */
+export interface RuntimeKey {
+  key: string;
+  denominator: number; // the default's denominator: an integer runtime value is a numerator over it
 }
 
 // Where a dynamic resource comes from: the ADS stream, or a file watched on disk (Envoy's
@@ -663,12 +710,22 @@ export interface RouterConfig {
 }
 
 export interface FaultConfig {
-  delay?: { fixedDelayMs?: number; headerDelay: boolean; percent: number }; // headerDelay: x-envoy-fault-delay-request
-  abort?: { httpStatus?: number; grpcStatus?: number; headerAbort: boolean; percent: number }; // x-envoy-fault-abort-request
+  delay?: { fixedDelayMs?: number; headerDelay: boolean; percent: number; denominator: number }; // headerDelay: x-envoy-fault-delay-request
+  abort?: { httpStatus?: number; grpcStatus?: number; headerAbort: boolean; percent: number; denominator: number }; // x-envoy-fault-abort-request
+  runtime: FaultRuntimeKeys; // the *_runtime fields, else Envoy's fault.http.* keys
   headers: HeaderMatcher[]; // the fault applies only to requests matching all of these
   upstreamCluster?: string;
   downstreamNodes: string[]; // x-envoy-downstream-service-node must be one of these (when not empty)
   maxActiveFaults?: number; // absent = unlimited
+}
+
+export interface FaultRuntimeKeys {
+  delayPercent: string;
+  delayDuration: string;
+  abortPercent: string;
+  abortHttpStatus: string;
+  abortGrpcStatus: string;
+  maxActiveFaults: string;
 }
 
 export interface TokenBucket {
@@ -774,4 +831,93 @@ export interface RbacConfig {
 // envoy.filters.network.rbac: checked once per connection (enforcement_type ONE_TIME_ON_FIRST_BYTE).
 export interface NetworkRbacConfig extends RbacConfig {
   statPrefix: string;
+}
+
+// HttpConnectionManager.Tracing (and the bootstrap's tracing.http as its default provider).
+export interface HcmTracing {
+  // Percentages 0-100 (Envoy's defaults: 100 each); random and overall apply to the request id's
+  // value modulo 10000, client sampling to a fresh random draw.
+  clientSamplingPercent: number;
+  randomSamplingPercent: number;
+  overallSamplingPercent: number;
+  maxPathTagLength: number; // 256
+  customTags: CustomTag[];
+  spawnUpstreamSpan: boolean; // spawn_upstream_span, else the router's start_child_span
+  operationName: 'ingress' | 'egress'; // from the listener's traffic_direction (OUTBOUND: egress)
+  provider?: TracingProvider; // HCM provider, else the bootstrap's; none: no spans at all
+}
+
+export type CustomTag =
+  | { tag: string; kind: 'literal'; value: string }
+  | { tag: string; kind: 'environment'; name: string; defaultValue: string }
+  | { tag: string; kind: 'request_header'; name: string; defaultValue: string }
+  // Request (dynamic) metadata: Legate's filters write none, so the default value is the answer.
+  | { tag: string; kind: 'request_metadata'; defaultValue: string };
+
+export interface ZipkinProvider {
+  kind: 'zipkin';
+  collectorCluster: string;
+  collectorEndpoint: string; // the POST path, e.g. /api/v2/spans
+  collectorHostname: string; // Host of the POST: collector_hostname, else the cluster name
+  traceId128bit: boolean;
+  sharedSpanContext: boolean; // true
+  splitSpansForRequest: boolean; // a span per upstream attempt, as spawn_upstream_span
+}
+
+export type TracingProvider = ZipkinProvider;
+
+// ---- external authorization (envoy.filters.http.ext_authz) ----
+
+// BufferSettings: the request body sent with the check.
+export interface ExtAuthzBodySettings {
+  maxRequestBytes: number;
+  allowPartialMessage: boolean;
+  packAsBytes: boolean; // raw_body (bytes) rather than body (UTF-8 text)
+}
+
+export type ExtAuthzService =
+  | {
+      kind: 'grpc'; // envoy.service.auth.v3.Authorization/Check on an envoy_grpc cluster
+      cluster: string;
+      authority: string; // EnvoyGrpc.authority, else the cluster name
+      timeoutMs: number; // grpc_service.timeout, 200 ms when unset
+      initialMetadata: { key: string; value: string }[];
+    }
+  | {
+      kind: 'http'; // http_service: the original request's head, sent to server_uri's cluster
+      cluster: string;
+      timeoutMs: number;
+      pathPrefix: string;
+      headersToAdd: HeaderValueOption[]; // authorization_request.headers_to_add (overwrite)
+      allowedUpstreamHeaders: StringMatcher[];
+      allowedUpstreamHeadersToAppend: StringMatcher[];
+      allowedClientHeaders: StringMatcher[]; // empty: every header of the denial but Host
+      allowedClientHeadersOnSuccess: StringMatcher[];
+    };
+
+export interface ExtAuthzConfig {
+  service: ExtAuthzService;
+  failureModeAllow: boolean;
+  failureModeAllowHeaderAdd: boolean; // x-envoy-auth-failure-mode-allowed: true upstream
+  withRequestBody?: ExtAuthzBodySettings;
+  clearRouteCache: boolean;
+  statusOnError: number; // 403 unless status_on_error
+  filterEnabledPercent: number; // filter_enabled's default (100 when unset)
+  denyAtDisable: boolean; // deny_at_disable's default value
+  includePeerCertificate: boolean;
+  includeTlsSession: boolean;
+  statPrefix: string;
+  // Which request headers reach the service: absent allows all (gRPC); the HTTP service always
+  // has one (its four defaults: authorization, :method, :path, :authority, plus the configured).
+  allowedHeaders?: StringMatcher[];
+  disallowedHeaders: StringMatcher[];
+  chargeClusterResponseStats: boolean;
+}
+
+// ExtAuthzPerRoute: disabled, or check settings for the route.
+export interface ExtAuthzPerRouteConfig {
+  disabled: boolean;
+  contextExtensions: Record<string, string>;
+  disableRequestBodyBuffering: boolean;
+  withRequestBody?: ExtAuthzBodySettings;
 }

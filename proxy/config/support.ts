@@ -15,15 +15,20 @@ const words = (s: string): Set<string> => new Set(s.split(/\s+/).filter((w) => w
 const table: Record<string, [supported: string, ignored: string]> = {
   // ---- bootstrap ----
   'envoy.config.bootstrap.v3.Bootstrap': [
-    'node static_resources dynamic_resources admin bootstrap_extensions stats_config',
-    `layered_runtime node_context_params stats_sinks stats_flush_interval stats_flush_on_admin
-     deferred_stat_options cluster_manager overload_manager watchdog watchdogs enable_dispatcher_stats
-     tracing fatal_actions application_log_config stats_server_version_override memory_allocator_manager
+    'node static_resources dynamic_resources admin bootstrap_extensions overload_manager layered_runtime tracing stats_config',
+    `node_context_params stats_sinks stats_flush_interval stats_flush_on_admin
+     deferred_stat_options cluster_manager watchdog watchdogs enable_dispatcher_stats
+     fatal_actions application_log_config stats_server_version_override memory_allocator_manager
      use_tcp_for_dns_lookups default_regex_engine`,
   ],
   'envoy.config.bootstrap.v3.Bootstrap.StaticResources': ['listeners clusters secrets', ''],
   'envoy.config.bootstrap.v3.Bootstrap.DynamicResources': ['lds_config cds_config ads_config', ''],
-  'envoy.config.bootstrap.v3.Admin': ['address access_log_path', 'access_log profile_path socket_options ignore_global_conn_limit'],
+  'envoy.config.bootstrap.v3.Admin': ['address access_log_path ignore_global_conn_limit', 'access_log profile_path socket_options'],
+  // loadshed_points and buffer_factory_config are not built: rejected.
+  'envoy.config.overload.v3.OverloadManager': ['refresh_interval resource_monitors actions', ''],
+  'envoy.config.overload.v3.OverloadAction': ['name triggers typed_config', ''],
+  // disk_layer and rtds_layer are not built: rejected.
+  'envoy.config.bootstrap.v3.RuntimeLayer': ['name static_layer admin_layer', ''],
   'envoy.config.core.v3.Node': [
     'id cluster metadata locality',
     'user_agent_name user_agent_version user_agent_build_version extensions client_features dynamic_parameters listening_addresses',
@@ -45,11 +50,11 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [
-    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes
+    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit
      listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout`,
     `stat_prefix metadata drain_type freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
-     tcp_backlog_size max_connections_to_accept_per_socket_event ignore_global_conn_limit bypass_overload_manager`,
+     tcp_backlog_size max_connections_to_accept_per_socket_event bypass_overload_manager`,
   ],
   'envoy.config.listener.v3.FilterChain': ['filter_chain_match filters name transport_socket transport_socket_connect_timeout', 'metadata'],
   'envoy.config.listener.v3.FilterChainMatch': [
@@ -95,16 +100,17 @@ const table: Record<string, [supported: string, ignored: string]> = {
      max_request_headers_kb stream_idle_timeout request_timeout request_headers_timeout access_log
      use_remote_address xff_num_trusted_hops internal_address_config skip_xff_append generate_request_id
      preserve_external_request_id upgrade_configs normalize_path merge_slashes path_with_escaped_slashes_action common_http_protocol_options
-     forward_client_cert_details set_current_client_cert_details http2_protocol_options`,
-    `add_user_agent tracing http_protocol_options delayed_close_timeout
+     forward_client_cert_details set_current_client_cert_details http2_protocol_options drain_timeout delayed_close_timeout
+     tracing`,
+    `add_user_agent http_protocol_options
      access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
      proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
      stream_error_on_invalid_http_message scheme_header_transformation proxy_status_config
-     typed_header_validation_config add_proxy_protocol_connection_state drain_timeout`,
+     typed_header_validation_config add_proxy_protocol_connection_state`,
   ],
   'envoy.config.core.v3.HttpProtocolOptions': [
-    'idle_timeout max_stream_duration max_requests_per_connection max_headers_count headers_with_underscores_action',
-    'max_connection_duration',
+    'idle_timeout max_stream_duration max_requests_per_connection max_headers_count headers_with_underscores_action max_connection_duration',
+    '',
   ],
   // node:http2 (nghttp2) enforces its own flood limits, so Envoy's counters are ignored (warned).
   'envoy.config.core.v3.Http2ProtocolOptions': [
@@ -114,6 +120,19 @@ const table: Record<string, [supported: string, ignored: string]> = {
      stream_error_on_invalid_http_messaging override_stream_error_on_invalid_http_message use_oghttp2_codec`,
   ],
   'envoy.config.core.v3.KeepaliveSettings': ['interval timeout', 'interval_jitter connection_idle_interval'],
+  // verbose is refused by the translator (no timing annotations); metadata custom tags of the request kind only.
+  'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.Tracing': [
+    'client_sampling random_sampling overall_sampling verbose max_path_tag_length custom_tags provider spawn_upstream_span',
+    '',
+  ],
+  'envoy.type.tracing.v3.CustomTag': ['tag literal environment request_header metadata', ''],
+  'envoy.config.trace.v3.Tracing': ['http', ''],
+  // The Zipkin tracer only (the translator refuses every other tracer by name); HTTP_JSON only.
+  'envoy.config.trace.v3.Tracing.Http': ['name typed_config', ''],
+  'envoy.config.trace.v3.ZipkinConfig': [
+    'collector_cluster collector_endpoint trace_id_128bit shared_span_context collector_endpoint_version collector_hostname split_spans_for_request',
+    '',
+  ],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager.InternalAddressConfig': ['unix_sockets cidr_ranges', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.Rds': ['config_source route_config_name', ''],
   'envoy.extensions.filters.network.http_connection_manager.v3.HttpFilter': ['name typed_config is_optional disabled', ''],
@@ -121,14 +140,13 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // ---- HTTP filters ----
   // strict_check_headers is not built: rejected.
   'envoy.extensions.filters.http.router.v3.Router': [
-    'suppress_envoy_headers respect_expected_rq_timeout',
-    'dynamic_stats start_child_span upstream_log upstream_log_options suppress_grpc_request_failure_code_stats',
+    'suppress_envoy_headers respect_expected_rq_timeout start_child_span',
+    'dynamic_stats upstream_log upstream_log_options suppress_grpc_request_failure_code_stats',
   ],
   'envoy.extensions.filters.http.fault.v3.HTTPFault': [
-    'delay abort headers max_active_faults upstream_cluster downstream_nodes',
-    `delay_percent_runtime abort_percent_runtime delay_duration_runtime abort_http_status_runtime
-     max_active_faults_runtime response_rate_limit_percent_runtime abort_grpc_status_runtime
-     disable_downstream_cluster_stats filter_metadata`,
+    `delay abort headers max_active_faults upstream_cluster downstream_nodes delay_percent_runtime abort_percent_runtime
+     delay_duration_runtime abort_http_status_runtime max_active_faults_runtime abort_grpc_status_runtime`,
+    'response_rate_limit_percent_runtime disable_downstream_cluster_stats filter_metadata',
   ],
   'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit': [
     `stat_prefix status token_bucket filter_enabled filter_enforced request_headers_to_add_when_not_enforced
@@ -157,6 +175,21 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id', ''],
   'envoy.config.rbac.v3.Principal.Authenticated': ['principal_name', ''],
   'envoy.type.matcher.v3.PathMatcher': ['path', ''],
+  // ext_authz: Legate keeps no dynamic metadata, so the metadata namespaces find nothing to send
+  // and the service's dynamic metadata has nowhere to go (ignored, warned). Not built: the
+  // mutation rules and validate_mutations, filter_enabled_metadata, encode_raw_headers,
+  // bootstrap_metadata_labels_key, route metadata namespaces.
+  'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz': [
+    `grpc_service http_service transport_api_version failure_mode_allow failure_mode_allow_header_add with_request_body
+     clear_route_cache status_on_error filter_enabled deny_at_disable include_peer_certificate include_tls_session stat_prefix
+     allowed_headers disallowed_headers charge_cluster_response_stats`,
+    'metadata_context_namespaces typed_metadata_context_namespaces enable_dynamic_metadata_ingestion',
+  ],
+  'envoy.extensions.filters.http.ext_authz.v3.HttpService': ['server_uri path_prefix authorization_request authorization_response', ''],
+  'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': [
+    'allowed_upstream_headers allowed_upstream_headers_to_append allowed_client_headers allowed_client_headers_on_success',
+    'dynamic_metadata_from_headers',
+  ],
   'envoy.extensions.filters.http.cors.v3.CorsPolicy': [
     `allow_origin_string_match allow_methods allow_headers expose_headers max_age allow_credentials
      filter_enabled shadow_enabled allow_private_network_access forward_not_matching_preflights`,
@@ -203,9 +236,10 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   'envoy.config.route.v3.Route': [
     `name match route redirect direct_response request_headers_to_add request_headers_to_remove
-     response_headers_to_add response_headers_to_remove typed_per_filter_config`,
-    'metadata decorator tracing per_request_buffer_limit_bytes stat_prefix',
+     response_headers_to_add response_headers_to_remove typed_per_filter_config decorator`,
+    'metadata tracing per_request_buffer_limit_bytes stat_prefix',
   ],
+  'envoy.config.route.v3.Decorator': ['operation propagate', ''],
   'envoy.config.route.v3.RouteMatch': [
     'prefix path safe_regex path_separated_prefix connect_matcher case_sensitive runtime_fraction headers query_parameters grpc',
     '',

@@ -9,7 +9,7 @@ import type { HttpFilter } from '../http-filter/index.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { RateLimitService } from '../ratelimit/index.ts';
-import type { Store } from '../stats/index.ts';
+import type { Counter, Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import { GrpcStatus, isGrpcRequest } from '../grpc/index.ts';
 import { RouterFilter, streamDuration, type RouteRequest, type RouteTable } from '../router/index.ts';
@@ -25,6 +25,8 @@ import { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path
 import type { HttpStream } from './stream.ts';
 import { upgradeEnabled, upgradeTypeOf } from './upgrade.ts';
 import { tlsInfo } from '../transport/index.ts';
+import { HttpTracing, type HttpTracingContext } from '../tracing/index.ts';
+import { IDLE_ACTION, UNSCALED, type OverloadAction, type OverloadManager } from '../overload/index.ts';
 
 export interface HcmContext {
   store: Store;
@@ -36,6 +38,10 @@ export interface HcmContext {
   workers: number;
   localCluster: string;
   rateLimitService?: RateLimitService;
+  /** The process's overload manager: stop_accepting_requests, disable_http_keepalive, reduce_timeouts. */
+  overload?: OverloadManager;
+  /** Node facts and the bootstrap's tracer, for connection managers with `tracing`. */
+  tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster'>;
 }
 
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
@@ -52,6 +58,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   /** The HTTP filters in order, the router last. */
   readonly filters: HttpFilter<HttpStream>[];
   readonly bufferLimitBytes = BUFFER_LIMIT_BYTES;
+  /** null unless the connection manager has `tracing` and a tracer: then a span per request. */
+  readonly tracing: HttpTracing | null;
   private readonly accessLoggers: AccessLogger[];
   private readonly addressConfig: DownstreamAddressConfig;
   private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
@@ -61,13 +69,18 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   private readonly underscorePolicies: [http1: UnderscorePolicy, http2: UnderscorePolicy] | undefined;
   private draining = false;
   private idleSweep: NodeJS.Timeout | undefined;
+  private readonly stopAcceptingRequests: OverloadAction;
+  private readonly disableKeepalive: OverloadAction;
+  private readonly overloadClose: Counter;
+  private readonly overloadDisableKeepalive: Counter;
 
   constructor(config: HttpConnectionManager, ctx: HcmContext) {
     this.config = config;
     this.ctx = ctx;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
     const routerConfig = config.httpFilters.find((f) => f.type === ROUTER_TYPE)?.config as RouterConfig | undefined;
-    const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats });
+    this.tracing = HttpTracing.create(config.tracing, config.statPrefix, { nodeId: '', zone: '', ...ctx.tracing, clusters: ctx.clusters, store: ctx.store, localCluster: ctx.localCluster });
+    const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats, tracing: this.tracing });
     this.filters = [
       ...createHttpFilters(config.httpFilters, {
         store: ctx.store,
@@ -76,6 +89,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         workers: ctx.workers,
         localCluster: ctx.localCluster,
         rateLimitService: ctx.rateLimitService,
+        clusters: ctx.clusters,
         clusterStatName: (name) => {
           const cluster = ctx.clusters.get(name)?.config;
           return cluster === undefined ? undefined : cluster.altStatName || cluster.name;
@@ -85,6 +99,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     ];
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
     this.addressConfig = compileDownstreamAddressConfig(config);
+    this.stopAcceptingRequests = ctx.overload?.stopAcceptingRequests ?? IDLE_ACTION;
+    this.disableKeepalive = ctx.overload?.disableHttpKeepalive ?? IDLE_ACTION;
+    this.overloadClose = ctx.store.counter(`http.${config.statPrefix}.downstream_rq_overload_close`);
+    this.overloadDisableKeepalive = ctx.store.counter(`http.${config.statPrefix}.downstream_cx_overload_disable_keepalive`);
     const action = config.headersWithUnderscoresAction;
     if (action !== 'ALLOW') {
       // Envoy counts these among its codec stats: http1.* and http2.*.
@@ -155,6 +173,16 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     });
     if (this.draining) connection.drain();
     else this.armIdleSweep();
+    // max_connection_duration: the connection drains (Connection: close on HTTP/1, GOAWAY on HTTP/2).
+    const maxMs = this.config.maxConnectionDurationMs;
+    if (maxMs > 0) {
+      const timer = setTimeout(() => {
+        stats.downstreamCxMaxDurationReached.inc();
+        connection.drain();
+      }, maxMs);
+      timer.unref();
+      socket.once('close', () => clearTimeout(timer));
+    }
   }
 
   /** Idle connections close now, busy ones after their response (Connection: close). */
@@ -167,9 +195,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   // Envoy's connection idle_timeout, checked by one sweep per connection manager instead of a
   // timer per connection or per request: a connection with no stream for that long is closed.
   private armIdleSweep(): void {
-    const idleMs = this.config.idleTimeoutMs;
-    if (idleMs <= 0 || this.idleSweep !== undefined) return;
-    const period = Math.min(1000, Math.max(25, idleMs / 4));
+    const configuredMs = this.config.idleTimeoutMs;
+    if (configuredMs <= 0 || this.idleSweep !== undefined) return;
+    const timers = this.ctx.overload?.timers ?? UNSCALED;
+    const period = Math.min(1000, Math.max(25, configuredMs / 4));
     this.idleSweep = setInterval(() => {
       if (this.connections.size === 0 && this.sniffing.size === 0) {
         clearInterval(this.idleSweep);
@@ -177,6 +206,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         return;
       }
       const now = performance.now();
+      // reduce_timeouts shortens the idle timeout while the overload manager says so.
+      const idleMs = timers.scaled('HTTP_DOWNSTREAM_CONNECTION_IDLE', configuredMs);
       for (const connection of this.connections) {
         if (connection.busy || now - connection.idleSince < idleMs) continue;
         // HTTP/2 says GOAWAY first, so a stream the client is opening is refused, not cut.
@@ -194,6 +225,12 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqTotal.inc();
     (http2 ? stats.downstreamRqHttp2Total : stats.downstreamRqHttp1Total).inc();
     stats.downstreamRqActive.add(1);
+    // max_requests_per_connection: the request that reaches it is the connection's last.
+    const maxRequests = this.config.maxRequestsPerConnection;
+    if (maxRequests > 0 && ++stream.connection.requestCount >= maxRequests) {
+      stats.downstreamCxMaxRequestsReached.inc();
+      stream.connection.drain();
+    }
     const info = stream.info;
     info.downstreamRemoteAddress = stream.connection.remoteAddress;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
@@ -210,6 +247,12 @@ export class HttpConnectionManagerHandler implements ChainHandler {
 
   /** The request's headers are in: fill the stream info, prepare the headers, find the route. */
   onRequestHeaders(stream: HttpStream): void {
+    // stop_accepting_requests: before anything else, as Envoy (all requests when saturated, a share when scaled).
+    if (this.stopAcceptingRequests.scale > 0 && this.stopAcceptingRequests.shed()) {
+      this.overloadClose.inc();
+      stream.sendLocalReply(503, 'envoy overloaded', 'OM', 'overload');
+      return;
+    }
     const head = stream.head;
     const headers = head.headers;
     const config = this.config;
@@ -262,6 +305,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const table = this.ctx.routeTable(config.routeConfigName);
     const result = table?.route(request);
     const matched = result == null || result.route === null ? null : result;
+    if (this.tracing !== null) stream.activeSpan = this.tracing.startRequest(headers, info, matched?.route.model.decorator);
     if (upgradeType !== undefined) {
       const action = matched?.route.model.action;
       if (!upgradeEnabled(upgradeType, config.upgradeConfigs, action?.kind === 'route' ? action.upgradeConfigs : undefined)) {
@@ -312,10 +356,17 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const headers = response.headers;
     const route = stream.route;
     if (route !== null) route.route.mutations(stream.cluster?.weighted).applyResponse(headers, stream.info);
+    if (stream.activeSpan !== null) this.tracing!.onResponseHeaders(stream.activeSpan, headers, route?.route.model.decorator);
     const transform = this.config.serverHeaderTransformation;
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     headers.date = dateHeader();
     if (this.draining) headers.connection = 'close';
+    else if (this.disableKeepalive.scale > 0 && this.disableKeepalive.shed()) {
+      // disable_http_keepalive: HTTP/1 closes after this response; HTTP/2 says GOAWAY (streams in flight finish).
+      this.overloadDisableKeepalive.inc();
+      if (stream.connection instanceof Http2DownstreamConnection) stream.connection.drain();
+      else headers.connection = 'close';
+    }
   }
 
   /** Ends a stream once: its stats, its access log line, its watchers. */
@@ -342,6 +393,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqTime.record(durationMs);
     stream.destroy();
     stream.connection.onStreamEnd(stream);
+    if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info);
     for (const logger of this.accessLoggers) logger.log(info);
   }
 }

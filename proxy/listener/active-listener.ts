@@ -15,6 +15,7 @@ import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, SslStats } from '../transport/index.ts';
+import type { OverloadManager } from '../overload/index.ts';
 
 export type { ChainHandler } from './chain-handler.ts';
 
@@ -37,6 +38,8 @@ interface ListenerStats {
   noFilterChainMatch: Counter;
   downstreamPreCxActive: Gauge;
   downstreamPreCxTimeout: Counter;
+  downstreamGlobalCxOverflow: Counter;
+  downstreamCxOverloadReject: Counter;
 }
 
 export class ActiveListener {
@@ -54,12 +57,16 @@ export class ActiveListener {
   private readonly stats: ListenerStats;
   private readonly reusePort: boolean;
   private accepting = false;
+  private acceptPaused = false; // stop_accepting_connections: the socket is closed until the action clears
+  private readonly overload: OverloadManager | undefined;
   private onEmpty: (() => void) | undefined; // set while draining
+  private boundPort: { port: number } | undefined;
 
   private readonly log: (line: string) => void;
 
-  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup, log: (line: string) => void) {
+  constructor(config: Listener, factory: ChainHandlerFactory, store: Store, reusePort: boolean, lookup: ListenerLookup, log: (line: string) => void, overload?: OverloadManager) {
     this.log = log;
+    this.overload = overload;
     this.config = config;
     this.reusePort = reusePort;
     this.lookup = lookup;
@@ -77,6 +84,8 @@ export class ActiveListener {
       noFilterChainMatch: store.counter(prefix + 'no_filter_chain_match'),
       downstreamPreCxActive: store.gauge(prefix + 'downstream_pre_cx_active'),
       downstreamPreCxTimeout: store.counter(prefix + 'downstream_pre_cx_timeout'),
+      downstreamGlobalCxOverflow: store.counter(prefix + 'downstream_global_cx_overflow'),
+      downstreamCxOverloadReject: store.counter(prefix + 'downstream_cx_overload_reject'),
     };
     this.server = net.createServer({ noDelay: true }, (socket) => this.onConnection(socket));
   }
@@ -89,9 +98,10 @@ export class ActiveListener {
       this.server.listen(
         // With SO_REUSEPORT each worker binds its own socket (exclusive); without, node:cluster
         // shares the primary's socket among workers.
-        { host: this.config.address.address, port: this.config.address.port, exclusive: this.reusePort, reusePort: this.reusePort || undefined, backlog: 1024 },
+        this.listenOptions(),
         () => {
           this.server.off('error', onError);
+          this.boundPort = this.boundAddress();
           // An accept error later (EMFILE under load) must not take the worker down.
           this.server.on('error', (err) => this.log(`listener '${this.config.name}': ${err.message}`));
           this.accepting = true;
@@ -99,6 +109,10 @@ export class ActiveListener {
         },
       );
     });
+  }
+
+  private listenOptions(): net.ListenOptions {
+    return { host: this.config.address.address, port: this.config.address.port, exclusive: this.reusePort, reusePort: this.reusePort || undefined, backlog: 1024 } as net.ListenOptions;
   }
 
   boundAddress(): { address: string; port: number } {
@@ -123,6 +137,8 @@ export class ActiveListener {
 
   /** Also the entry for connections handed over by an original_dst listener. */
   onConnection(socket: net.Socket, facts?: ConnectionFacts): void {
+    // The overload manager sees each connection once, where it was accepted (not again on a hand-off).
+    if (facts === undefined && this.overload !== undefined && !this.admit(socket, this.overload)) return;
     if (facts === undefined && this.restoresOriginalDst) {
       const local = connectionFacts(socket);
       const restored = restoreOriginalDst(socket, local);
@@ -145,6 +161,45 @@ export class ActiveListener {
     const inspections = this.inspections.filter((i) => !filterDisabled(i.disabled, f.destinationPort));
     if (inspections.length > 0) this.inspect(inspections, socket, f);
     else this.dispatch(socket, f);
+  }
+
+  /** reject_incoming_connections, then the global connection limit (unless ignore_global_conn_limit). */
+  private admit(socket: net.Socket, overload: OverloadManager): boolean {
+    if (overload.rejectIncomingConnections.shed()) {
+      this.stats.downstreamCxOverloadReject.inc();
+      socket.destroy();
+      return false;
+    }
+    if (this.config.ignoreGlobalConnLimit === true) return true;
+    const limit = overload.connections;
+    if (!limit.tryAcquire()) {
+      this.stats.downstreamGlobalCxOverflow.inc();
+      socket.destroy();
+      return false;
+    }
+    socket.once('close', () => limit.release());
+    return true;
+  }
+
+  /**
+   * stop_accepting_connections. Node cannot leave a listening socket unaccepted, so the socket is
+   * closed while the action is saturated and bound again after: with SO_REUSEPORT the kernel sends
+   * new connections to the other workers meanwhile; when every worker has stopped, connecting
+   * clients are refused rather than left waiting in the backlog as with Envoy.
+   */
+  setAcceptPaused(paused: boolean): void {
+    if (!this.config.bindToPort) return;
+    if (paused && this.accepting) {
+      this.accepting = false;
+      this.acceptPaused = true;
+      this.server.close();
+    } else if (!paused && this.acceptPaused) {
+      this.acceptPaused = false;
+      const { port } = this.boundPort ?? this.config.address;
+      this.server.listen({ ...this.listenOptions(), port }, () => {
+        this.accepting = true;
+      });
+    }
   }
 
   /** Runs the inspectors in order under listener_filters_timeout, then matches a chain with what they found. */
@@ -204,6 +259,7 @@ export class ActiveListener {
   }
 
   stopAccepting(): void {
+    this.acceptPaused = false;
     if (this.accepting) {
       this.accepting = false;
       this.server.close();

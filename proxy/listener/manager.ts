@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Listener } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { ActiveListener, type ChainHandlerFactory } from './active-listener.ts';
+import type { OverloadManager } from '../overload/index.ts';
 
 export interface BoundListener {
   name: string;
@@ -22,8 +23,15 @@ export class ListenerManager {
   /** drainTimeMs: how long a removed or replaced listener's connections may take to finish. */
   private readonly log: (line: string) => void;
 
-  constructor(store: Store, reusePort: boolean, drainTimeMs: number, log: (line: string) => void) {
+  private readonly overload: OverloadManager | undefined;
+
+  constructor(store: Store, reusePort: boolean, drainTimeMs: number, log: (line: string) => void, overload?: OverloadManager) {
     this.log = log;
+    this.overload = overload;
+    overload?.onChange(() => {
+      const paused = overload.stopAcceptingConnections.saturated;
+      for (const l of this.listeners.values()) l.setAcceptPaused(paused);
+    });
     this.store = store;
     this.reusePort = reusePort;
     this.drainTimeMs = drainTimeMs;
@@ -46,7 +54,7 @@ export class ListenerManager {
         continue;
       }
       if (active !== undefined) void active.drainAndClose(this.drainTimeMs);
-      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port), this.log);
+      const fresh = new ActiveListener(config, handlers, this.store, this.reusePort, (ip, port) => this.byAddress(ip, port), this.log, this.overload);
       this.listeners.set(config.name, fresh);
       binds.push(fresh.listen());
     }

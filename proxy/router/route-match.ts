@@ -6,6 +6,7 @@ import { fullMatchRegExp } from './regex.ts';
 import { isGrpcRequest } from '../grpc/index.ts';
 import { requestHeaderGetter } from './request.ts';
 import type { RouteRequest } from './request.ts';
+import { runtime } from '../runtime/index.ts';
 
 // end: where the path stops and the query begins (request.ts pathEnd), computed once per request.
 export type RouteMatcher = (req: RouteRequest, end: number) => boolean;
@@ -43,7 +44,7 @@ export function compileRouteMatch(match: RouteMatch): RouteMatcher {
     return (req: RouteRequest) => matches(get(req));
   });
   const query = match.queryParameters.map(compileQueryParameterMatcher);
-  const { grpc, runtimeFractionPercent } = match;
+  const { grpc, runtimeFractionPercent, runtimeFractionKey } = match;
   if (headers.length === 0 && query.length === 0 && !grpc && runtimeFractionPercent === undefined) {
     return path;
   }
@@ -52,6 +53,9 @@ export function compileRouteMatch(match: RouteMatch): RouteMatcher {
     for (let i = 0; i < headers.length; i++) if (!headers[i](req)) return false;
     for (let i = 0; i < query.length; i++) if (!query[i](req.path)) return false;
     if (grpc && !isGrpcRequest(req)) return false;
-    return runtimeFractionPercent === undefined || Math.random() * 100 < runtimeFractionPercent;
+    if (runtimeFractionPercent === undefined) return true;
+    // runtime_fraction.runtime_key: the runtime's value, when set, replaces the default share.
+    const percent = runtimeFractionKey === undefined ? runtimeFractionPercent : runtime.snapshot.percent(runtimeFractionKey.key, runtimeFractionPercent, runtimeFractionKey.denominator);
+    return Math.random() * 100 < percent;
   };
 }

@@ -36,6 +36,7 @@ export type WorkerRequest =
   | { kind: 'drain'; timeoutMs: number }
   | { kind: 'memory' }
   | { kind: 'reopenLogs' }
+  | { kind: 'runtime'; admin: Record<string, string> }
   | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
 
 /** Primary to worker. */

@@ -21,6 +21,8 @@ import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 import type { SecretFiles } from './secret-files.ts';
 import { envoyConfigDump } from './config-dump.ts';
 import { compileStatsSettings } from './stats-settings.ts';
+import { globalConnectionLimit, type GlobalConnectionLimit } from '../overload/index.ts';
+import { runtime, type RuntimeJson } from '../runtime/index.ts';
 
 export interface RunOptions {
   configPath: string;
@@ -75,7 +77,9 @@ export class Primary implements AdminContext {
     this.node = boot.node;
     // A bad limits file or redis_url is a start-up error here, not a crash loop in every worker.
     if (boot.rateLimitService !== undefined) (await import('../ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
-    this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService };
+    this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService, overload: boot.overloadManager, runtimeLayers: boot.runtimeLayers,
+      tracing: { nodeId: boot.node.id, zone: boot.node.locality?.zone ?? '', defaultProvider: boot.tracing } };
+    runtime.configure(boot.runtimeLayers);
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
     let initial = snapshotOf(boot, 1);
@@ -101,6 +105,7 @@ export class Primary implements AdminContext {
     this.lastParts = partsOf(boot);
     if (boot.admin.address !== undefined) {
       this.admin = new AdminServer(this, this.options.log);
+      if (boot.admin.ignoreGlobalConnLimit !== true) this.admin.admitConnections(this.adminConnectionLimit(boot));
       await this.admin.listen(boot.admin.address);
     }
     // Before the control-plane stream: the primary's own connections must not be captured either.
@@ -212,6 +217,7 @@ export class Primary implements AdminContext {
   private async startServing(handle: WorkerHandle): Promise<void> {
     this.listenForOutliers(handle);
     await handle.apply(this.snapshot);
+    if (runtime.hasAdminLayer()) await handle.runtime(runtime.adminValues());
     const known = this.healthChecks.status().map((h): HostHealthUpdate => ({ source: 'active', cluster: h.cluster, address: h.address, unhealthy: h.failed }));
     if (known.length > 0) await handle.hostHealth(known);
   }
@@ -249,6 +255,29 @@ export class Primary implements AdminContext {
 
   ready(): boolean {
     return this.state === 'LIVE' && !this.healthCheckFailed;
+  }
+
+  /**
+   * The admin listener counts against the global connection limit as Envoy's does: with --workers 1
+   * in the worker's own count; with more, the primary (which serves no traffic) holds the whole
+   * limit for its admin connections alone.
+   */
+  private adminConnectionLimit(boot: BootstrapConfig): GlobalConnectionLimit {
+    const local = this.handles[0];
+    return local instanceof LocalWorkerHandle ? local.worker.overload.connections : globalConnectionLimit(boot.overloadManager, 1);
+  }
+
+  runtime(): RuntimeJson {
+    return runtime.json();
+  }
+
+  /** /runtime_modify: the admin layer here, then in every worker. False when there is no admin layer. */
+  async modifyRuntime(changes: Record<string, string>): Promise<boolean> {
+    if (!runtime.hasAdminLayer()) return false;
+    runtime.modify(changes);
+    const admin = runtime.adminValues();
+    await Promise.all(this.handles.map((h) => h.runtime(admin).catch(() => undefined)));
+    return true;
   }
 
   async reopenLogs(): Promise<void> {

@@ -17,6 +17,8 @@ export interface WorkerHandle {
   drain(timeoutMs: number): Promise<void>;
   memory(): Promise<WorkerMemory>;
   reopenLogs(): Promise<void>;
+  /** The runtime's admin layer (after /runtime_modify, and for a new worker). */
+  runtime(admin: Record<string, string>): Promise<void>;
   /** Host health learned elsewhere: active health checks (primary) or another worker's ejections. */
   hostHealth(updates: HostHealthUpdate[]): Promise<void>;
   /** Outlier ejections this worker decided, for the primary to pass on to the others. */
@@ -38,6 +40,8 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.drain(request.timeoutMs);
     case 'reopenLogs':
       return worker.reopenLogs();
+    case 'runtime':
+      return worker.setRuntimeAdminLayer(request.admin);
     case 'hostHealth':
       return worker.applyHostHealth(request.updates);
     case 'memory': {
@@ -70,6 +74,9 @@ abstract class BaseHandle implements WorkerHandle {
   }
   async reopenLogs(): Promise<void> {
     await this.call({ kind: 'reopenLogs' });
+  }
+  async runtime(admin: Record<string, string>): Promise<void> {
+    await this.call({ kind: 'runtime', admin });
   }
   async hostHealth(updates: HostHealthUpdate[]): Promise<void> {
     await this.call({ kind: 'hostHealth', updates });

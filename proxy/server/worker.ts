@@ -2,7 +2,7 @@
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
 import { isDeepStrictEqual } from 'node:util';
-import type { EmbeddedRateLimitService, FilterChain, RouteConfig } from '../config/model.ts';
+import type { EmbeddedRateLimitService, FilterChain, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type ChainHandler } from '../listener/index.ts';
@@ -10,9 +10,12 @@ import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
 import { TcpProxyHandler } from '../tcp/index.ts';
+import { closeTracers } from '../tracing/index.ts';
 import { createRateLimitService, type RateLimitService } from '../ratelimit/index.ts';
 
 import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
+import { OverloadManager } from '../overload/index.ts';
+import { runtime } from '../runtime/index.ts';
 
 import type { ApplyResult, HostHealthUpdate } from './messages.ts';
 
@@ -27,10 +30,15 @@ export interface WorkerOptions {
   localCluster: string;
   /** node.metadata["legate.ratelimit"]: each worker runs the service, sharing Redis. */
   rateLimitService?: EmbeddedRateLimitService;
+  /** node.id, the locality's zone and the bootstrap's tracing.http, for traced connection managers. */
+  tracing?: HcmContext['tracing'];
+  /** The bootstrap's overload_manager and layered_runtime (static: a SIGHUP does not change them). */
+  overload?: OverloadManagerConfig;
+  runtimeLayers?: RuntimeLayerConfig[];
 }
 
 /** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
-export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService'>;
+export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing'>;
 
 export class Worker {
   readonly store = new Store();
@@ -40,12 +48,16 @@ export class Worker {
   private routeTables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
   private readonly hcmContext: HcmContext;
   private readonly rateLimit: RateLimitService | undefined;
+  readonly overload: OverloadManager;
   version = 0;
 
   constructor(options: WorkerOptions) {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
-    this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs, options.log);
+    runtime.configure(options.runtimeLayers ?? []);
+    this.overload = new OverloadManager(options.overload, { store: this.store, workers: options.workers, log: options.log });
+    this.overload.start();
+    this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs, options.log, this.overload);
     this.rateLimit = options.rateLimitService === undefined ? undefined : createRateLimitService(options.rateLimitService, this.store, options.log);
     this.hcmContext = {
       store: this.store,
@@ -56,6 +68,8 @@ export class Worker {
       workers: options.workers,
       localCluster: options.localCluster,
       rateLimitService: this.rateLimit,
+      tracing: options.tracing,
+      overload: this.overload,
     };
   }
 
@@ -88,12 +102,19 @@ export class Worker {
     }
   }
 
+  /** The admin layer of the runtime, as the primary holds it (after a /runtime_modify). */
+  setRuntimeAdminLayer(values: Record<string, string>): void {
+    runtime.setAdminValues(values);
+  }
+
   stopAccepting(): void {
     this.listeners.stopAccepting();
   }
 
   async drain(timeoutMs: number): Promise<void> {
+    this.overload.stop();
     await this.listeners.drain(timeoutMs);
+    closeTracers(this.clusters); // what the span reporters hold goes out while the pools are up
     await this.clusters.close();
     await this.rateLimit?.close();
     await flushAllSinks();

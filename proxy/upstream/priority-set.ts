@@ -1,5 +1,6 @@
 import type { LbHost } from './lb/host.ts';
 import { WeightedSchedule } from './lb/weighted-schedule.ts';
+import { runtime, runtimeKeys } from '../runtime/index.ts';
 
 // A cluster's hosts grouped by priority and locality, and Envoy's rules for spreading requests
 // over them: per-priority load from health and the overprovisioning factor, spill-over to
@@ -232,8 +233,10 @@ export class PrioritySet {
   // A priority panics when its healthy + degraded share is below the threshold, unless the
   // priorities together are fully available. When every priority panics the load follows host
   // counts instead of health (Envoy's total panic).
+  // The runtime's upstream.healthy_panic_threshold, when set, overrides the cluster's; as in Envoy
+  // it is read when the priorities are recomputed (a health or membership change).
   #updatePanic(normalizedAvailability: number): void {
-    const threshold = this.#panicThreshold;
+    const threshold = Math.min(100, runtime.snapshot.getInteger(runtimeKeys.HEALTHY_PANIC_THRESHOLD, this.#panicThreshold));
     let totalPanic = true;
     for (const level of this.levels) {
       const total = level.hosts.length;

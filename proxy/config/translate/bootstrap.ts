@@ -37,6 +37,7 @@ export function translateAdmin(raw: Raw | undefined, path: string): Admin {
   const admin: Admin = {};
   if (raw.address !== undefined) admin.address = socketAddress(obj(raw, 'address'), joinPath(path, 'address'));
   if (raw.access_log_path !== undefined) admin.accessLogPath = str(raw, 'access_log_path');
+  if (raw.ignore_global_conn_limit === true) admin.ignoreGlobalConnLimit = true;
   return admin;
 }
 

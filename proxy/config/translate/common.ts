@@ -9,9 +9,11 @@ import type {
   HeaderMatcher,
   HeaderMutations,
   HeaderValueOption,
+  RuntimeKey,
   SocketAddress,
   StringMatcher,
 } from '../model.ts';
+import { enumNumber } from '../protos.ts';
 import { checkRe2 } from '../regex.ts';
 
 export type Raw = Record<string, unknown>;
@@ -87,9 +89,20 @@ export function fractionalPercent(raw: Raw | undefined, fallback: number): numbe
   return Math.min(100, (num(raw, 'numerator', 0) * 100) / denominator);
 }
 
-// envoy.config.core.v3.RuntimeFractionalPercent: Legate has no runtime, so the default applies.
+// A FractionalPercent's denominator as a number (a runtime integer is a numerator over it).
+export function denominatorOf(raw: Raw | undefined): number {
+  return DENOMINATORS[str(raw ?? {}, 'denominator', 'HUNDRED')] ?? 100;
+}
+
+// envoy.config.core.v3.RuntimeFractionalPercent: the default's percent (runtimeKeyOf names the
+// runtime key that overrides it).
 export function runtimeFractionalPercent(raw: Raw | undefined, fallback: number): number {
   return raw === undefined ? fallback : fractionalPercent(obj(raw, 'default_value'), fallback);
+}
+
+export function runtimeKeyOf(raw: Raw | undefined): RuntimeKey | undefined {
+  const key = str(raw ?? {}, 'runtime_key');
+  return key === '' ? undefined : { key, denominator: denominatorOf(obj(raw ?? {}, 'default_value')) };
 }
 
 // ---- addresses ----
@@ -283,4 +296,13 @@ export function checkApiVersion(raw: Raw, key: string, path: string): void {
   if (version !== undefined && version !== 'V3') {
     reject(joinPath(path, key), `API version ${version} is not supported`, 'use V3 (the only version Envoy still serves)');
   }
+}
+
+// envoy.type.v3.HttpStatus -> the status number.
+export function httpStatus(raw: Raw, key: string, fallback: number, path: string): number {
+  const status = obj(raw, key);
+  if (status === undefined) return fallback;
+  const code = enumNumber('envoy.type.v3.StatusCode', str(status, 'code'));
+  if (code === undefined || code < 100) reject(joinPath(path, `${key}.code`), 'required field is missing', 'set code to an HTTP status such as TooManyRequests');
+  return code;
 }

@@ -6,6 +6,8 @@ import {
   COMPRESSOR_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
+  EXT_AUTHZ_PER_ROUTE_TYPE,
+  EXT_AUTHZ_TYPE,
   FAULT_TYPE,
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
@@ -28,15 +30,16 @@ import type {
   RateLimitPerRouteConfig,
   RouterConfig,
 } from '../model.ts';
-import { enumNumber } from '../protos.ts';
 import { UNSUPPORTED_ANY } from '../schema.ts';
 import {
   bool,
   checkApiVersion,
+  denominatorOf,
   fractionalPercent,
   grpcService,
   headerMatchers,
   headerValueOptions,
+  httpStatus,
   list,
   ms,
   num,
@@ -49,6 +52,7 @@ import {
 import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
+import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
@@ -101,6 +105,8 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return {}; // the policies come from the routes and virtual hosts
     case RBAC_TYPE:
       return rbacConfig(config, path);
+    case EXT_AUTHZ_TYPE:
+      return extAuthzConfig(config, path);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);
@@ -127,6 +133,14 @@ function faultConfig(raw: Raw, path: string): FaultConfig {
   const config: FaultConfig = {
     headers: headerMatchers(raw, 'headers', path),
     downstreamNodes: strings(raw, 'downstream_nodes'),
+    runtime: {
+      delayPercent: str(raw, 'delay_percent_runtime', 'fault.http.delay.fixed_delay_percent'),
+      delayDuration: str(raw, 'delay_duration_runtime', 'fault.http.delay.fixed_duration_ms'),
+      abortPercent: str(raw, 'abort_percent_runtime', 'fault.http.abort.abort_percent'),
+      abortHttpStatus: str(raw, 'abort_http_status_runtime', 'fault.http.abort.http_status'),
+      abortGrpcStatus: str(raw, 'abort_grpc_status_runtime', 'fault.http.abort.grpc_status'),
+      maxActiveFaults: str(raw, 'max_active_faults_runtime', 'fault.http.max_active_faults'),
+    },
   };
   const delay = obj(raw, 'delay');
   if (delay !== undefined) {
@@ -137,6 +151,7 @@ function faultConfig(raw: Raw, path: string): FaultConfig {
       headerDelay: delay.header_delay !== undefined,
       // Unset percentage is 0 % in Envoy: no request is delayed.
       percent: fractionalPercent(obj(delay, 'percentage'), 0),
+      denominator: denominatorOf(obj(delay, 'percentage')),
     };
     if (delay.fixed_delay !== undefined) config.delay.fixedDelayMs = ms(delay, 'fixed_delay', 0);
   }
@@ -145,22 +160,13 @@ function faultConfig(raw: Raw, path: string): FaultConfig {
     if (abort.http_status === undefined && abort.grpc_status === undefined && abort.header_abort === undefined) {
       reject(joinPath(path, 'abort'), 'the abort needs http_status, grpc_status or header_abort', 'set one of them');
     }
-    config.abort = { headerAbort: abort.header_abort !== undefined, percent: fractionalPercent(obj(abort, 'percentage'), 0) };
+    config.abort = { headerAbort: abort.header_abort !== undefined, percent: fractionalPercent(obj(abort, 'percentage'), 0), denominator: denominatorOf(obj(abort, 'percentage')) };
     if (abort.http_status !== undefined) config.abort.httpStatus = num(abort, 'http_status', 0);
     if (abort.grpc_status !== undefined) config.abort.grpcStatus = num(abort, 'grpc_status', 0);
   }
   if (raw.upstream_cluster !== undefined) config.upstreamCluster = str(raw, 'upstream_cluster');
   if (raw.max_active_faults !== undefined) config.maxActiveFaults = num(raw, 'max_active_faults', 0);
   return config;
-}
-
-// envoy.type.v3.HttpStatus -> the status number.
-function httpStatus(raw: Raw, key: string, fallback: number, path: string): number {
-  const status = obj(raw, key);
-  if (status === undefined) return fallback;
-  const code = enumNumber('envoy.type.v3.StatusCode', str(status, 'code'));
-  if (code === undefined || code < 100) reject(joinPath(path, `${key}.code`), 'required field is missing', 'set code to an HTTP status such as TooManyRequests');
-  return code;
 }
 
 function localRateLimitConfig(raw: Raw, path: string): LocalRateLimitConfig {
@@ -234,6 +240,8 @@ function perFilterConfig(config: Raw, path: string, name: string, ctx: Translate
       return localRateLimitConfig(config, path);
     case RBAC_PER_ROUTE_TYPE:
       return rbacPerRouteConfig(config, path);
+    case EXT_AUTHZ_PER_ROUTE_TYPE:
+      return extAuthzPerRouteConfig(config, path);
     case RATELIMIT_PER_ROUTE_TYPE:
       return { vhRateLimits: str(config, 'vh_rate_limits', 'OVERRIDE') as RateLimitPerRouteConfig['vhRateLimits'] } satisfies RateLimitPerRouteConfig;
     case FILTER_CONFIG_TYPE: {

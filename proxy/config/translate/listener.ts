@@ -58,7 +58,14 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],
   };
   if (defaultFilterChain !== undefined) listener.defaultFilterChain = defaultFilterChain;
+  // Envoy names a connection manager's spans from its listener's direction: OUTBOUND is egress.
+  if (listener.trafficDirection === 'OUTBOUND') {
+    for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
+      if (c.network.kind === 'http_connection_manager' && c.network.tracing !== undefined) c.network.tracing.operationName = 'egress';
+    }
+  }
   if (built.connectionLimit !== undefined) listener.connectionLimit = built.connectionLimit;
+  if (raw.ignore_global_conn_limit === true) listener.ignoreGlobalConnLimit = true;
   return { listener: recordPath(listener, path), routeConfigs };
 }
 

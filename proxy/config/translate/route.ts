@@ -34,6 +34,7 @@ import {
   regexSource,
   reject,
   runtimeFractionalPercent,
+  runtimeKeyOf,
   str,
   stringMatcher,
   strings,
@@ -125,16 +126,17 @@ function translateRoute(raw: Raw, path: string, ctx: TranslateContext, defaults:
   else if (redirect !== undefined) action = translateRedirect(redirect, joinPath(path, 'redirect'));
   else if (direct !== undefined) action = translateDirectResponse(direct, joinPath(path, 'direct_response'), defaults.bodyLimit);
   else return reject(path, 'the route has no action', 'set one of route, redirect or direct_response');
-  return recordPath(
-    {
-      name: str(raw, 'name'),
-      match,
-      action,
-      mutations: headerMutations(raw, path),
-      typedPerFilterConfig: translatePerFilterConfigs(raw, path, ctx),
-    },
-    path,
-  );
+  const route: Route = {
+    name: str(raw, 'name'),
+    match,
+    action,
+    mutations: headerMutations(raw, path),
+    typedPerFilterConfig: translatePerFilterConfigs(raw, path, ctx),
+  };
+  // Decorator: the operation name of the request's span (proto: operation min_len 1, propagate default true).
+  const decorator = obj(raw, 'decorator');
+  if (decorator !== undefined) route.decorator = { operation: str(decorator, 'operation'), propagate: bool(decorator, 'propagate', true) };
+  return recordPath(route, path);
 }
 
 function translateMatch(raw: Raw, path: string): RouteMatch {
@@ -151,7 +153,11 @@ function translateMatch(raw: Raw, path: string): RouteMatch {
     queryParameters: list(raw, 'query_parameters').map((q, i) => queryParameterMatcher(q, indexPath(joinPath(path, 'query_parameters'), i))),
     grpc: raw.grpc !== undefined,
   };
-  if (raw.runtime_fraction !== undefined) match.runtimeFractionPercent = runtimeFractionalPercent(obj(raw, 'runtime_fraction'), 100);
+  if (raw.runtime_fraction !== undefined) {
+    match.runtimeFractionPercent = runtimeFractionalPercent(obj(raw, 'runtime_fraction'), 100);
+    const key = runtimeKeyOf(obj(raw, 'runtime_fraction'));
+    if (key !== undefined) match.runtimeFractionKey = key;
+  }
   return match;
 }
 

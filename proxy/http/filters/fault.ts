@@ -9,6 +9,7 @@ import type { Counter, Gauge, Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
+import { runtime, type RuntimeSnapshot } from '../../runtime/index.ts';
 
 const DELAY_HEADER = 'x-envoy-fault-delay-request';
 const DELAY_PERCENT_HEADER = 'x-envoy-fault-delay-request-percentage';
@@ -80,7 +81,7 @@ export class FaultFilter implements HttpFilterInstance {
   decodeHeaders(stream: HttpStream): FilterStatus {
     const settings = this.settingsFor(stream);
     if (settings === null || !settings.applies(stream)) return 'continue';
-    const delayMs = this.delayMs(settings.config, stream.headers);
+    const delayMs = this.delayMs(settings.config, stream.headers, runtime.snapshot);
     if (delayMs === undefined || !this.activate(stream, settings.config)) return this.maybeAbort(stream, settings.config);
     this.count(stream, this.delaysInjected, 'delays_injected');
     stream.info.setResponseFlag('DI');
@@ -101,26 +102,29 @@ export class FaultFilter implements HttpFilterInstance {
     return isDisabled(override) ? null : settingsOf(override);
   }
 
-  private delayMs(config: FaultConfig, headers: HeaderMap): number | undefined {
+  private delayMs(config: FaultConfig, headers: HeaderMap, snapshot: RuntimeSnapshot): number | undefined {
     const delay = config.delay;
     if (delay === undefined) return undefined;
-    let ms = delay.fixedDelayMs ?? 0;
-    let percent = delay.percent;
+    // The runtime may override the duration and the share (Envoy's fault.http.delay.* keys).
+    let ms = snapshot.getInteger(config.runtime.delayDuration, delay.fixedDelayMs ?? 0);
+    let percent = snapshot.percent(config.runtime.delayPercent, delay.percent, delay.denominator);
     if (delay.headerDelay) {
       const value = headerValue(headers, DELAY_HEADER);
       if (value === undefined || !/^\d+$/.test(value)) return undefined;
       ms = Number(value);
       percent = headerPercent(percent, headerValue(headers, DELAY_PERCENT_HEADER));
     }
-    return ms > 0 && this.enabled(percent) ? ms : undefined;
+    return ms > 0 && (this.enabled(percent) || this.clusterEnabled(snapshot, headers, 'delay.fixed_delay_percent', delay.percent, delay.denominator)) ? ms : undefined;
   }
 
   private maybeAbort(stream: HttpStream, config: FaultConfig): FilterStatus {
     const abort = config.abort;
     if (abort === undefined) return 'continue';
-    let httpStatus = abort.httpStatus;
-    let grpcStatus = abort.grpcStatus;
-    let percent = abort.percent;
+    const snapshot = runtime.snapshot;
+    const keys = config.runtime;
+    let httpStatus = abort.httpStatus === undefined ? undefined : snapshot.getInteger(keys.abortHttpStatus, abort.httpStatus);
+    let grpcStatus = abort.grpcStatus === undefined ? undefined : snapshot.getInteger(keys.abortGrpcStatus, abort.grpcStatus);
+    let percent = snapshot.percent(keys.abortPercent, abort.percent, abort.denominator);
     if (abort.headerAbort) {
       const http = headerValue(stream.headers, ABORT_HEADER);
       const grpc = headerValue(stream.headers, ABORT_GRPC_HEADER);
@@ -128,7 +132,8 @@ export class FaultFilter implements HttpFilterInstance {
       grpcStatus = grpc !== undefined && /^\d+$/.test(grpc) ? Number(grpc) : undefined;
       percent = headerPercent(percent, headerValue(stream.headers, ABORT_PERCENT_HEADER));
     }
-    if ((httpStatus === undefined && grpcStatus === undefined) || !this.enabled(percent) || !this.activate(stream, config)) return 'continue';
+    const enabled = this.enabled(percent) || this.clusterEnabled(snapshot, stream.headers, 'abort.abort_percent', abort.percent, abort.denominator);
+    if ((httpStatus === undefined && grpcStatus === undefined) || !enabled || !this.activate(stream, config)) return 'continue';
     this.count(stream, this.abortsInjected, 'aborts_injected');
     // As Envoy: an HTTP status wins; a gRPC status alone answers 200 and names the grpc-status
     // of a gRPC request's trailers-only reply (other requests just get the 200).
@@ -141,10 +146,24 @@ export class FaultFilter implements HttpFilterInstance {
     return this.random() * 100 < percent;
   }
 
+  /**
+   * Envoy's per-downstream-cluster key, fault.http.<cluster>.<what>, when the request names its
+   * cluster (x-envoy-downstream-service-cluster) and the runtime sets that key: a second chance at
+   * the fault. Looked up only when the runtime has values, so a request without them builds no key.
+   */
+  private clusterEnabled(snapshot: RuntimeSnapshot, headers: HeaderMap, what: string, fallback: number, denominator: number): boolean {
+    if (snapshot.entries.size === 0) return false;
+    const cluster = headerValue(headers, 'x-envoy-downstream-service-cluster');
+    if (cluster === undefined || cluster === '') return false;
+    const key = `fault.http.${cluster}.${what}`;
+    return snapshot.entries.has(key) && this.enabled(snapshot.percent(key, fallback, denominator));
+  }
+
   /** One active fault per stream, counted in active_faults until the stream ends; false past max_active_faults. */
   private activate(stream: HttpStream, config: FaultConfig): boolean {
     if (this.active.has(stream)) return true;
-    if (config.maxActiveFaults !== undefined && this.activeFaults.value >= config.maxActiveFaults) {
+    const max = runtime.snapshot.getInteger(config.runtime.maxActiveFaults, config.maxActiveFaults ?? Infinity);
+    if (this.activeFaults.value >= max) {
       this.overflow.inc();
       return false;
     }
