@@ -3,7 +3,7 @@
 // The yaml package is loaded on first use: a worker process that reads no file never loads it.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Document, Node as YamlNode } from 'yaml';
+import type { CST, Document, Node as YamlNode } from 'yaml';
 import { ConfigError, parsePath } from './errors.ts';
 
 let yamlModule: typeof import('yaml') | undefined;
@@ -32,11 +32,35 @@ export function readConfigFile(file: string): ConfigFile {
   return parseConfigText(text, file);
 }
 
+/**
+ * How deep collections may nest. The yaml package composes and converts documents recursively: a
+ * file nested thousands of levels deep overflowed the stack at a depth that varied from call to
+ * call (with JIT state), so the same file failed with different errors. Its CST parser is not
+ * recursive, so the depth is checked there, before composing. Envoy's configs nest a few dozen
+ * levels; protobuf's own parsers stop at 100.
+ */
+export const MAX_CONFIG_DEPTH = 100;
+
 export function parseConfigText(text: string, file: string): ConfigFile {
-  const { LineCounter, parseDocument } = yaml();
+  const { Composer, LineCounter, Parser } = yaml();
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const lineAt = (offset: number): number => lineCounter.linePos(offset).line;
+  const tokens = [...new Parser(lineCounter.addNewLine).parse(text)];
+  const tooDeep = offsetPastDepth(tokens, MAX_CONFIG_DEPTH);
+  if (tooDeep !== undefined) {
+    throw new ConfigError('', `collections nested more than ${MAX_CONFIG_DEPTH} levels deep`, 'flatten the file; no Envoy config nests this deep', file, lineAt(tooDeep));
+  }
+  // What parseDocument does: the first document, and an error if there are more.
+  const composer = new Composer({ prettyErrors: false, uniqueKeys: true });
+  let doc: Document | undefined;
+  for (const next of composer.compose(tokens, true, text.length)) {
+    if (doc === undefined) doc = next;
+    else {
+      doc.errors.push(new (yaml().YAMLParseError)(next.range.slice(0, 2) as [number, number], 'MULTIPLE_DOCS', 'Source contains multiple documents; please use YAML.parseAllDocuments()'));
+      break;
+    }
+  }
+  if (doc === undefined) throw new ConfigError('', 'the file does not hold an object', 'write an Envoy v3 Bootstrap as a YAML or JSON object', file, 1);
   const problem = doc.errors[0];
   if (problem !== undefined) {
     const what = problem.message.split('\n')[0];
@@ -52,6 +76,26 @@ export function parseConfigText(text: string, file: string): ConfigFile {
     throw new ConfigError('', 'the file does not hold an object', 'write an Envoy v3 Bootstrap as a YAML or JSON object', file, 1);
   }
   return { file, raw, locate: (path) => locateIn(doc, path, lineAt) };
+}
+
+/** The offset of the first collection nested deeper than `max`, walking the CST without recursion. */
+function offsetPastDepth(tokens: CST.Token[], max: number): number | undefined {
+  const stack: [token: unknown, depth: number][] = tokens.map((t) => [t, 0]);
+  while (stack.length > 0) {
+    const [token, depth] = stack.pop()!;
+    if (token === null || typeof token !== 'object') continue;
+    const t = token as { type?: string; offset?: number; value?: unknown; items?: { key?: unknown; value?: unknown }[] };
+    if (t.type === 'document') {
+      stack.push([t.value, depth]);
+      continue;
+    }
+    if (t.items === undefined) continue;
+    if (depth + 1 > max) return t.offset;
+    for (const item of t.items) {
+      stack.push([item.key, depth + 1], [item.value, depth + 1]);
+    }
+  }
+  return undefined;
 }
 
 function looksLikeJson(file: string, text: string): boolean {

@@ -305,3 +305,24 @@ t.test('garbage in any field gives a ConfigError', async (t) => {
   t.ok(checked > 100, `mutated ${checked} lines`);
   t.ok(rejected > checked / 2, `${rejected} of ${checked} mutations rejected`);
 });
+
+// Found by the bootstrap fuzzer (fuzz/bootstrap): a file nested thousands of levels deep overflowed
+// the YAML composer's stack at a depth that varied between calls, so the same file failed with
+// different messages. The depth is now checked first, the same way every time.
+t.test('deeply nested collections: one error, the same every time', async (t) => {
+  const dir = t.testdir({
+    'flow.yaml': `${BASE}x: ${'['.repeat(5000)}1${']'.repeat(5000)}\n`,
+    'block.json': `{"admin": ${'{"a": '.repeat(3000)}1${'}'.repeat(3000)}}`,
+    'compact.yaml': `${'- '.repeat(20000)}x\n`,
+    'limit.yaml': `${BASE}node: { metadata: { x: ${'['.repeat(97)}1${']'.repeat(97)} } }\n`,
+  });
+  for (const name of ['flow.yaml', 'block.json', 'compact.yaml']) {
+    const file = `${dir}/${name}`;
+    const messages = [loadError(file).message, loadError(file).message];
+    t.match(messages[0], /: collections nested more than 100 levels deep \(flatten the file; no Envoy config nests this deep\)$/, name);
+    t.equal(messages[1], messages[0], `${name}: the same error twice`);
+  }
+  t.equal(loadError(`${dir}/flow.yaml`).line, lineOf(`${BASE}x:`, 'x:'), 'the line where the nesting starts');
+  // The bootstrap, node and metadata maps and 97 lists: 100 nested collections, the limit, still parse.
+  t.equal(loadBootstrap(`${dir}/limit.yaml`).listeners.length, 1);
+});
