@@ -100,11 +100,20 @@ export interface WorkerView {
   rssBytes: number;
 }
 
+/** A rejected update: its type, where it came from ('ads' or 'path:<file>'), its version and why. */
+export interface Nack {
+  type: string;
+  source: string;
+  version: string;
+  error: string;
+  time: number;
+}
+
 export interface XdsView {
   types: { type: string; version: string; resources: number }[];
   controlPlane: { address: string; connected: boolean } | null;
-  lastNack: { type: string; version: string; error: string; time: number } | null;
-  nacks: { type: string; version: string; error: string; time: number }[];
+  lastNack: Nack | null;
+  nacks: Nack[];
 }
 
 export interface Frame {
@@ -297,7 +306,7 @@ function workersOf(memory: Record<string, unknown> | undefined): WorkerView[] {
 function xdsOf(snapshot: Snapshot, status: XdsStatus | undefined): XdsView {
   const v = snapshot.versions;
   const joined = (versions: Record<string, string>) => [...new Set(Object.values(versions))].join(', ');
-  const nacks = [...(status?.rejected ?? [])].sort((a, b) => b.time - a.time).map((r) => ({ type: r.type.toUpperCase(), version: r.version, error: r.error, time: r.time }));
+  const nacks = [...(status?.rejected ?? [])].sort((a, b) => b.time - a.time).map((r) => ({ type: r.type.toUpperCase(), source: r.source, version: r.version, error: r.error, time: r.time }));
   return {
     types: [
       { type: 'LDS', version: v.lds, resources: snapshot.listeners.length },

@@ -1,11 +1,16 @@
 // The admin's /dashboard/events over a real socket: an event stream of frames with the requests the
 // proxy served; the feed stops when the last client disconnects. And the page and the home link.
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { request } from 'undici';
+import { stringify } from 'yaml';
 import { dashboardFeed } from '../../../proxy/admin/handlers/dashboard.ts';
 import type { Frame } from '../../../proxy/admin/dashboard/frame.ts';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { edsCluster, loadAssignment } from '../../support/xds-proxy.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
@@ -18,9 +23,9 @@ const legate = await startLegate(bootstrap(
 t.teardown(() => legate.stop());
 
 /** Opens the event stream; `next()` resolves with each frame in turn (bounded). */
-function openEvents(): Promise<{ response: http.IncomingMessage; next(): Promise<Frame>; close(): void }> {
+function openEvents(adminUrl = legate.adminUrl('')): Promise<{ response: http.IncomingMessage; next(): Promise<Frame>; close(): void }> {
   return new Promise((resolve, reject) => {
-    const req = http.get(legate.adminUrl('/dashboard/events'), (response) => {
+    const req = http.get(`${adminUrl}/dashboard/events`, (response) => {
       const frames: Frame[] = [];
       const waiting: ((f: Frame) => void)[] = [];
       let buffer = '';
@@ -91,4 +96,29 @@ t.test('the page, and the home page links to it', async (t) => {
   const help = await (await request(legate.adminUrl('/help'))).body.text();
   t.match(help, /^admin commands are:\n/);
   t.match(help, '  /dashboard: live dashboard');
+});
+
+t.test('xDS: the version of each type, then the last NACK and its reason', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'legate-dashboard-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cds = path.join(dir, 'cds.yaml');
+  const cluster = edsCluster('backend', { edsPath: path.join(dir, 'eds.yaml') });
+  const clusters = (version: string, count: number) => stringify({ version_info: version, resources: Array(count).fill(cluster) });
+  await writeFile(path.join(dir, 'eds.yaml'), stringify({ version_info: 'e1', resources: [loadAssignment('backend', [upstream.port])] }));
+  await writeFile(cds, clusters('c1', 1));
+  const dynamic = await startLegate(bootstrap([], [], { dynamic_resources: { cds_config: { path_config_source: { path: cds }, resource_api_version: 'V3' } } }));
+  t.teardown(() => dynamic.stop());
+
+  const events = await openEvents(dynamic.adminUrl(''));
+  t.teardown(() => events.close());
+  const first = await events.next();
+  t.match(first.xds.types.find((x) => x.type === 'CDS'), { version: 'c1', resources: 1 });
+  t.equal(first.xds.lastNack, null);
+
+  await writeFile(`${cds}.next`, clusters('c2', 2));
+  await rename(`${cds}.next`, cds);
+  let frame = await events.next();
+  for (let i = 0; i < 5 && frame.xds.lastNack === null; i++) frame = await events.next(); // bounded: frames come once a second
+  t.match(frame.xds.lastNack, { type: 'CDS', source: `path:${cds}`, error: /backend/ });
+  t.match(frame.xds.types.find((x) => x.type === 'CDS'), { version: 'c1' }, 'the last good version still runs');
 });

@@ -110,7 +110,7 @@ t.test('xDS versions, the last NACK first, and the processes', async (t) => {
     { type: 'RDS', version: 'v5', resources: 2 },
     { type: 'EDS', version: 'e1, e2', resources: 2 },
   ]);
-  t.same(frame.xds.lastNack, { type: 'RDS', version: '7', error: 'route_config x: bad regex', time: 20 });
+  t.same(frame.xds.lastNack, { type: 'RDS', source: 'ads', version: '7', error: 'route_config x: bad regex', time: 20 });
   t.equal(frame.xds.nacks.length, 2);
   t.same(frame.xds.controlPlane, xds.controlPlane);
   t.same(frame.workers, [{ worker: 'primary', pid: null, rssBytes: 50e6 }, { worker: '0', pid: 11, rssBytes: 70e6 }, { worker: '1', pid: 12, rssBytes: 71e6 }]);
