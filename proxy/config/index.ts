@@ -117,7 +117,7 @@ export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
     runtimeLayers: translateLayeredRuntime(obj(bootstrap, 'layered_runtime'), 'layered_runtime'),
     warnings,
     staticSecrets: secrets,
-    raw: bootstrap,
+    raw: raw as Raw, // as written: the checked form holds durations as numbers
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
   const overloadManager = translateOverloadManager(obj(bootstrap, 'overload_manager'), 'overload_manager');

@@ -97,7 +97,7 @@ function inlineRouteConfigs(listener: JsonObject): JsonObject[] {
   return configs;
 }
 
-// Legate's checked bootstrap names Any types without their prefix; a dump carries full type URLs.
+// A bootstrap may name an Any's type without the type.googleapis.com/ prefix; a dump carries full URLs.
 function withTypeUrls(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withTypeUrls);
   if (value === null || typeof value !== 'object') return value;
