@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { HcmStats } from './hcm-stats.ts';
 import { isGrpcRequest } from '../grpc/index.ts';
 import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
+import type { Span } from '../tracing/index.ts';
 
 /** What a stream needs of its connection manager (the HCM implements it). */
 export interface StreamManager {
@@ -32,6 +33,10 @@ export interface StreamConnection {
   onStreamEnd(stream: HttpStream): void;
   /** A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream. */
   setStreamIdleTimeout(ms: number): void;
+  /** Requests begun on the connection (max_requests_per_connection). */
+  requestCount: number;
+  /** No new requests: HTTP/1 closes after the current response, HTTP/2 says GOAWAY. */
+  drain(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -54,6 +59,8 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   upgradeType: string | undefined = undefined;
   /** The router's per-request state. */
   routerState: unknown = undefined;
+  /** The request's span when its connection manager traces (tracing/). */
+  activeSpan: Span | null = null;
 
   /** The request was fully received (or the stream ended). */
   requestComplete = false;
@@ -73,6 +80,7 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   private bufferedEnd = false;
   private bufferedTrailers: HeaderMap | null = null;
   private readDisabledForBuffer = false;
+  private bufferLimitBytes: number | undefined = undefined;
 
   private watchers: StreamWatcher[] | null = null;
   private watermarkCallbacks: WatermarkCallbacks[] | null = null;
@@ -123,6 +131,7 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     this.onRequestComplete();
     if (!this.decodeHeadersDone) {
       this.bufferedTrailers = trailers;
+      this.notifyHoldingFilter();
       return;
     }
     this.passTrailers(trailers);
@@ -139,8 +148,8 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   onCodecError(error: CodecError): void {
     const stats = this.connection.hcm.stats;
     const timeout = error.status === 408;
-    // A request head that never completed is a timeout, not a protocol error.
-    if (timeout) stats.downstreamRqTimeout.inc();
+    // A request head that never completed (request_headers_timeout) is a timeout, not a protocol error.
+    if (timeout) stats.downstreamRqHeaderTimeout.inc();
     else stats.downstreamCxProtocolError.inc();
     if (this.ended) return;
     this.requestComplete = true;
@@ -174,10 +183,22 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     }
     if (endStream) this.bufferedEnd = true;
     // Envoy's buffer limit: past it, stop reading the client until the filters go on.
-    if (!this.readDisabledForBuffer && this.bufferedBytes > this.connection.hcm.bufferLimitBytes) {
+    if (!this.readDisabledForBuffer && this.bufferedBytes > (this.bufferLimitBytes ?? this.connection.hcm.bufferLimitBytes)) {
       this.readDisabledForBuffer = true;
       this.encoder.stream.readDisable(true);
     }
+    this.notifyHoldingFilter();
+  }
+
+  /** The filter holding the headers hears what is buffered (see HttpFilter.decodeBuffered). */
+  private notifyHoldingFilter(): void {
+    const filter = this.filters[this.decodeIndex];
+    filter.decodeBuffered?.(this, this.buffered ?? [], this.bufferedBytes, this.bufferedEnd || this.bufferedTrailers !== null);
+  }
+
+  /** How much request data this stream buffers while a filter holds it (Envoy's setDecoderBufferLimit). */
+  setDecoderBufferLimit(bytes: number): void {
+    this.bufferLimitBytes = bytes;
   }
 
   private flushBuffered(): void {

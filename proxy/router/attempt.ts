@@ -8,6 +8,7 @@ import { autoSniOptions } from './auto-sni.ts';
 import type { ResetReason } from './retry-state.ts';
 import type { RouterStream } from './router-stream.ts';
 import { poolFailureReason, streamResetReason } from './upstream-errors.ts';
+import type { UpstreamSpan } from '../tracing/index.ts';
 
 /** What an attempt needs of the request it tries (the UpstreamRequest implements it). */
 export interface AttemptOwner {
@@ -47,6 +48,8 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
   private gotResponse = false;
   private upstreamBackedUp = false;
   private status = 0;
+  /** This attempt's own span (spawn_upstream_span), finished with the attempt. */
+  span: UpstreamSpan | null = null;
 
   constructor(owner: AttemptOwner, host: Host, perTryTimeoutMs: number) {
     this.owner = owner;
@@ -242,6 +245,8 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     cluster.breaker.requestDone();
     cluster.stats.upstreamRqActive.sub(1);
     this.host.activeRequests--;
+    // No answer: the connection failed (UF) or the stream was reset or cut short (UC).
+    this.span?.finish(this.host.address, completed ? this.status : 0, completed ? '-' : this.encoder === null ? 'UF' : 'UC', this.owner.stream.head.headers);
     this.host.stats.rqActive--;
     if (completed) {
       cluster.stats.recordResponse(this.status);

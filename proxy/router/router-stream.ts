@@ -10,6 +10,7 @@ import type { ClusterManager } from '../upstream/index.ts';
 import type { ClusterChoice } from './cluster-picker.ts';
 import type { RouteRequest } from './request.ts';
 import type { RouteMatchResult } from './route-table.ts';
+import type { HttpTracing, Span } from '../tracing/index.ts';
 
 /** What the router needs of the downstream stream beyond any filter's view (the HCM's stream implements it). */
 export interface RouterStream extends FilterStream {
@@ -24,6 +25,8 @@ export interface RouterStream extends FilterStream {
   hashKey(): number | undefined;
   /** The router's per-request state (an UpstreamRequest or a ConnectTunnel). */
   routerState: unknown;
+  /** The request's span when the connection manager traces; each attempt propagates it or a child. */
+  readonly activeSpan?: Span | null;
 }
 
 /** The per-request router state the filter hands body and trailers to. */
@@ -51,4 +54,6 @@ export interface RouterOptions {
   meshRetries: boolean; // sidecar mode: routes without a policy retry 5xx three times
   bufferLimitBytes: number;
   stats: RouterStats;
+  /** The connection manager's tracing: a span per upstream attempt when it spawns them. */
+  tracing?: HttpTracing | null;
 }

@@ -193,6 +193,8 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     // As Envoy: only a host with a hostname (DNS clusters, endpoint.hostname) rewrites Host.
     if (this.action.autoHostRewrite && host.hostname !== '') headers.host = host.hostname;
     const attempt = new Attempt(this, host, this.perTryTimeoutMs);
+    const span = stream.activeSpan;
+    if (span != null) attempt.span = this.options.tracing?.startAttempt(span, headers, cluster.config.name) ?? null;
     this.attempt = attempt;
     attempt.start(fresh);
   }

@@ -10,6 +10,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpFilters } from './http-filters.ts';
 import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
+import { routerStartsChildSpans, translateHcmTracing } from './tracing.ts';
 
 export interface TranslatedHcm {
   hcm: HttpConnectionManager;
@@ -55,6 +56,8 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     setCurrentClientCertDetails: clientCertDetails(obj(raw, 'set_current_client_cert_details') ?? {}),
     http2: translateHttp2ProtocolOptions(obj(raw, 'http2_protocol_options'), joinPath(path, 'http2_protocol_options')),
   };
+  const tracing = obj(raw, 'tracing');
+  if (tracing !== undefined) hcm.tracing = translateHcmTracing(tracing, joinPath(path, 'tracing'), routerStartsChildSpans(raw));
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
   const rds = obj(raw, 'rds');

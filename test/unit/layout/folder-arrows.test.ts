@@ -20,6 +20,11 @@ const ARROWS: Record<string, readonly string[]> = {
   'envoy-api': [], // "imports no other part"
   // `legate explain`: a request through the model with the listener's, router's and balancers' own code.
   explain: ['config', 'http', 'listener', 'router', 'upstream'],
+  // The layered runtime and the overload manager: per-process state read on the hot paths.
+  runtime: ['config/model'],
+  overload: ['runtime', 'config/model', 'stats'],
+  // Spans and their reporters: posts to a collector cluster through upstream/'s pools.
+  tracing: ['upstream', 'codec', 'config/model', 'stats', 'access-log'],
 };
 
 /** Imports the arrows do not draw, as the code stands. Each is a `from -> to` pair. */
@@ -83,6 +88,18 @@ const EXCEPTIONS: readonly string[] = [
   'rbac -> router',
   'rbac -> stats',
   'rbac -> transport',
+  // Runtime values are read where Envoy reads them (route fractions, faults, panic threshold), and
+  // the overload actions where they act (accept, request and response headers, idle timers).
+  'router -> runtime',
+  'upstream -> runtime',
+  'http -> runtime',
+  'server -> runtime',
+  'listener -> overload',
+  'http -> overload',
+  'server -> overload',
+  'http -> tracing',
+  'router -> tracing',
+  'server -> tracing',
 ];
 
 /** The part a source file belongs to: its top folder, proxy/'s subfolder, cli for proxy/cli.ts. */

@@ -1,0 +1,96 @@
+// Tracing config: HttpConnectionManager.tracing and the tracer (envoy.config.trace.v3.Tracing.Http,
+// in the HCM's tracing.provider or the bootstrap's tracing.http). Legate builds the Zipkin tracer;
+// every other tracer is refused by name, never accepted and left silent.
+import { indexPath, joinPath } from '../errors.ts';
+import type { CustomTag, HcmTracing, TracingProvider } from '../model.ts';
+import { bool, list, num, obj, reject, str } from './common.ts';
+import type { Raw } from './common.ts';
+
+const ZIPKIN_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
+const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+
+// The tracers Envoy knows, by config type, for a clear refusal.
+const OTHER_TRACERS: Record<string, string> = {
+  'envoy.config.trace.v3.OpenTelemetryConfig': 'envoy.tracers.opentelemetry',
+  'envoy.config.trace.v3.DatadogConfig': 'envoy.tracers.datadog',
+  'envoy.config.trace.v3.LightstepConfig': 'envoy.tracers.lightstep',
+  'envoy.config.trace.v3.DynamicOtConfig': 'envoy.tracers.dynamic_ot',
+  'envoy.config.trace.v3.SkyWalkingConfig': 'envoy.tracers.skywalking',
+  'envoy.config.trace.v3.XRayConfig': 'envoy.tracers.xray',
+  'envoy.config.trace.v3.OpenCensusConfig': 'envoy.tracers.opencensus',
+};
+
+/** A Tracing.Http (name + typed_config): the Zipkin tracer, or a refusal naming the tracer. */
+export function translateTracingProvider(raw: Raw, path: string): TracingProvider {
+  const config = obj(raw, 'typed_config');
+  const configPath = joinPath(path, 'typed_config');
+  const name = str(raw, 'name');
+  const type = config === undefined ? '' : str(config, '@type');
+  if (type !== ZIPKIN_TYPE) {
+    const tracer = OTHER_TRACERS[type] ?? (name || type || '(unnamed)');
+    reject(config === undefined ? path : configPath, `not supported by Legate: tracer '${tracer}'`, 'use envoy.tracers.zipkin (ZipkinConfig, collector_endpoint_version HTTP_JSON) or remove tracing');
+  }
+  const zipkin = config as Raw;
+  const version = str(zipkin, 'collector_endpoint_version', 'HTTP_JSON');
+  if (version !== 'HTTP_JSON') {
+    reject(joinPath(configPath, 'collector_endpoint_version'), `not supported by Legate: Zipkin collector_endpoint_version ${version}`, 'use HTTP_JSON (Zipkin v2 JSON spans)');
+  }
+  const cluster = str(zipkin, 'collector_cluster');
+  if (cluster === '') reject(joinPath(configPath, 'collector_cluster'), 'required field is missing', 'name the cluster of the Zipkin collector');
+  const endpoint = str(zipkin, 'collector_endpoint');
+  if (endpoint === '') reject(joinPath(configPath, 'collector_endpoint'), 'required field is missing', 'set the collector path, e.g. /api/v2/spans');
+  return {
+    kind: 'zipkin',
+    collectorCluster: cluster,
+    collectorEndpoint: endpoint,
+    collectorHostname: str(zipkin, 'collector_hostname') || cluster,
+    traceId128bit: bool(zipkin, 'trace_id_128bit', false),
+    sharedSpanContext: bool(zipkin, 'shared_span_context', true),
+    splitSpansForRequest: bool(zipkin, 'split_spans_for_request', false),
+  };
+}
+
+/** HttpConnectionManager.tracing. `startChildSpan` is the router's start_child_span (spawn_upstream_span's default). */
+export function translateHcmTracing(raw: Raw, path: string, startChildSpan: boolean): HcmTracing {
+  if (raw.verbose === true) reject(joinPath(path, 'verbose'), 'not supported by Legate: verbose tracing (timing annotations)', 'remove verbose');
+  const tracing: HcmTracing = {
+    clientSamplingPercent: percent(obj(raw, 'client_sampling'), 100),
+    randomSamplingPercent: percent(obj(raw, 'random_sampling'), 100),
+    overallSamplingPercent: percent(obj(raw, 'overall_sampling'), 100),
+    maxPathTagLength: num(raw, 'max_path_tag_length', 256),
+    customTags: list(raw, 'custom_tags').map((t, i) => customTag(t, indexPath(joinPath(path, 'custom_tags'), i))),
+    spawnUpstreamSpan: bool(raw, 'spawn_upstream_span', startChildSpan),
+    operationName: 'ingress',
+  };
+  const provider = obj(raw, 'provider');
+  if (provider !== undefined) tracing.provider = translateTracingProvider(provider, joinPath(path, 'provider'));
+  return tracing;
+}
+
+function customTag(raw: Raw, path: string): CustomTag {
+  const tag = str(raw, 'tag');
+  const literal = obj(raw, 'literal');
+  if (literal !== undefined) return { tag, kind: 'literal', value: str(literal, 'value') };
+  const environment = obj(raw, 'environment');
+  if (environment !== undefined) return { tag, kind: 'environment', name: str(environment, 'name'), defaultValue: str(environment, 'default_value') };
+  const header = obj(raw, 'request_header');
+  if (header !== undefined) return { tag, kind: 'request_header', name: str(header, 'name').toLowerCase(), defaultValue: str(header, 'default_value') };
+  const metadata = obj(raw, 'metadata') ?? {};
+  const kind = obj(metadata, 'kind') ?? {};
+  if (kind.request === undefined) {
+    const which = Object.keys(kind)[0] ?? '(unset)';
+    reject(joinPath(path, 'metadata.kind'), `not supported by Legate: a custom tag from ${which} metadata`, 'use request metadata, a literal, an environment variable or a request header');
+  }
+  return { tag, kind: 'request_metadata', defaultValue: str(metadata, 'default_value') };
+}
+
+// envoy.type.v3.Percent: {value: 0-100}.
+function percent(raw: Raw | undefined, fallback: number): number {
+  return raw === undefined ? fallback : Math.min(100, Math.max(0, num(raw, 'value', 0)));
+}
+
+/** The router filter's start_child_span (Envoy's older switch for a span per upstream request). */
+export function routerStartsChildSpans(hcm: Raw): boolean {
+  const router = list(hcm, 'http_filters').find((f) => str(obj(f, 'typed_config') ?? {}, '@type') === ROUTER_TYPE);
+  return router !== undefined && bool(obj(router, 'typed_config') ?? {}, 'start_child_span', false);
+}
