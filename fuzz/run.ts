@@ -2,6 +2,7 @@
 // Runs each fuzzer for N seconds (one after the other), prints its counts and failures, and exits
 // non-zero when any failed. See README.md.
 import { parseArgs } from 'node:util';
+import { fuzzBootstrap } from './bootstrap/fuzzer.ts';
 import { fuzzHttp1 } from './http1/fuzzer.ts';
 import { formatReport, type FuzzReport } from './report.ts';
 
@@ -13,6 +14,7 @@ export async function runFuzzer(name: FuzzerName, options: { seed: number; secon
     case 'http1':
       return fuzzHttp1(options);
     case 'bootstrap':
+      return fuzzBootstrap(options);
     case 'http2':
       throw new Error(`${name}: not yet`);
   }
@@ -45,7 +47,7 @@ async function main(): Promise<void> {
 
 if (import.meta.main) {
   main().catch((err: Error) => {
-    console.error(`fuzz: ${err.message}`);
+    console.error(`fuzz: ${process.env.LEGATE_DEBUG ? err.stack : err.message}`);
     process.exit(2);
   });
 }
