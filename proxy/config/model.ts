@@ -587,6 +587,8 @@ export interface Cluster {
   maxRequestsPerConnection: number; // 0 = unlimited
   upstreamIdleTimeoutMs: number; // 3600000
   perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
+  maxConnectionDurationMs: number; // common_http_protocol_options.max_connection_duration: 0 = none
+  maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100 (response headers)
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer

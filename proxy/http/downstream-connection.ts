@@ -28,6 +28,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
   active: HttpStream | null = null;
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
   idleSince: number;
+  requestCount = 0;
   private timeoutMs: number;
   private requestTimer: NodeJS.Timeout | undefined = undefined;
   private headersTimer: NodeJS.Timeout | undefined = undefined;
@@ -47,6 +48,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
       maxHeadersCount: config.maxHeadersCount,
       scheme,
       underscores: hcm.underscores(false),
+      delayedCloseMs: config.delayedCloseTimeoutMs,
     });
     this.timeoutMs = config.streamIdleTimeoutMs;
     if (this.timeoutMs > 0) {

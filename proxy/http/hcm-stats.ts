@@ -11,6 +11,8 @@ export class HcmStats {
   readonly downstreamCxHttp2Active: Gauge;
   readonly downstreamCxDestroyRemoteActiveRq: Counter;
   readonly downstreamCxProtocolError: Counter;
+  readonly downstreamCxMaxDurationReached: Counter;
+  readonly downstreamCxMaxRequestsReached: Counter;
   readonly downstreamCxRxBytesTotal: Counter;
   readonly downstreamCxTxBytesTotal: Counter;
   readonly downstreamRqTotal: Counter;
@@ -21,6 +23,7 @@ export class HcmStats {
   readonly downstreamRqRxReset: Counter;
   readonly downstreamRqTxReset: Counter;
   readonly downstreamRqTimeout: Counter;
+  readonly downstreamRqHeaderTimeout: Counter;
   readonly downstreamRqIdleTimeout: Counter;
   readonly downstreamRqMaxDurationReached: Counter;
   readonly downstreamRqWsOnNonWsRoute: Counter;
@@ -50,6 +53,8 @@ export class HcmStats {
     this.downstreamCxHttp2Active = g('downstream_cx_http2_active');
     this.downstreamCxDestroyRemoteActiveRq = c('downstream_cx_destroy_remote_active_rq');
     this.downstreamCxProtocolError = c('downstream_cx_protocol_error');
+    this.downstreamCxMaxDurationReached = c('downstream_cx_max_duration_reached');
+    this.downstreamCxMaxRequestsReached = c('downstream_cx_max_requests_reached');
     this.downstreamCxRxBytesTotal = c('downstream_cx_rx_bytes_total');
     this.downstreamCxTxBytesTotal = c('downstream_cx_tx_bytes_total');
     this.downstreamRqTotal = c('downstream_rq_total');
@@ -60,6 +65,7 @@ export class HcmStats {
     this.downstreamRqRxReset = c('downstream_rq_rx_reset');
     this.downstreamRqTxReset = c('downstream_rq_tx_reset');
     this.downstreamRqTimeout = c('downstream_rq_timeout');
+    this.downstreamRqHeaderTimeout = c('downstream_rq_header_timeout');
     this.downstreamRqIdleTimeout = c('downstream_rq_idle_timeout');
     this.downstreamRqMaxDurationReached = c('downstream_rq_max_duration_reached');
     this.downstreamRqWsOnNonWsRoute = c('downstream_rq_ws_on_non_ws_route');

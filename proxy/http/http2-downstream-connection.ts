@@ -17,6 +17,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   readonly streams = new Set<HttpStream>();
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
   idleSince: number;
+  requestCount = 0;
   /** The stream whose headers are being decoded: a route's idle_timeout applies to it. */
   private decoding: HttpStream | null = null;
   private requestTimers: Map<HttpStream, NodeJS.Timeout> | null = null;
@@ -36,6 +37,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
       ...config.http2,
       stats,
       underscores: hcm.underscores(true),
+      drainTimeoutMs: config.drainTimeoutMs,
     });
   }
 

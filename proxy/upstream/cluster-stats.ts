@@ -30,6 +30,7 @@ export class ClusterStats {
   readonly upstreamFlowControlPausedReading: Counter;
   readonly upstreamFlowControlResumedReading: Counter;
   readonly upstreamCxIdleTimeout: Counter;
+  readonly upstreamCxMaxDurationReached: Counter;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqCancelled: Counter;
   readonly upstreamCxHttp1Total: Counter;
@@ -83,6 +84,7 @@ export class ClusterStats {
     this.upstreamFlowControlPausedReading = c('upstream_flow_control_paused_reading_total');
     this.upstreamFlowControlResumedReading = c('upstream_flow_control_resumed_reading_total');
     this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
+    this.upstreamCxMaxDurationReached = c('upstream_cx_max_duration_reached');
     this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
     this.upstreamRqCancelled = c('upstream_rq_cancelled');
     this.upstreamCxHttp1Total = c('upstream_cx_http1_total');

@@ -60,6 +60,7 @@ export class UpstreamCluster {
   /** The match index each host got (-1: the cluster's own transport_socket). */
   private readonly hostTransport = new WeakMap<Host, number>();
   private readonly httpCodec: ClientCodecFactory;
+  private readonly http1Options: Http1ClientOptions;
   private readonly http2Codec: Http2CodecFactory;
   private readonly openSocket: OpenSocket | undefined;
   private readonly activeHealth: ReadonlyMap<string, boolean> | undefined;
@@ -82,7 +83,8 @@ export class UpstreamCluster {
     this.h2Tls = config.upstreamProtocol === 'DOWNSTREAM' && config.tls !== undefined && config.tls.alpnProtocols.length === 0
       ? new UpstreamTls({ ...config.tls, alpnProtocols: ['h2'] }, sslStats)
       : null;
-    this.httpCodec = options.httpCodec ?? defaultHttpCodec;
+    this.http1Options = { maxResponseHeadersKb: MAX_RESPONSE_HEADERS_KB, maxHeadersCount: config.maxHeadersCount };
+    this.httpCodec = options.httpCodec ?? ((socket, callbacks) => new Http1ClientConnection(socket, callbacks, this.http1Options));
     this.http2Codec = options.http2Codec ?? ((socket, callbacks) => this.makeHttp2Codec(socket, callbacks));
     this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
@@ -200,11 +202,11 @@ export class UpstreamCluster {
   private makeHttp2Codec(socket: Socket, callbacks: Http2ClientConnectionCallbacks): ClientConnection {
     const config = this.config;
     if (config.upstreamProtocol === 'AUTO' && (socket as { alpnProtocol?: string | false }).alpnProtocol !== 'h2') {
-      return new Http1ClientConnection(socket, callbacks, HTTP1_CLIENT_OPTIONS);
+      return new Http1ClientConnection(socket, callbacks, this.http1Options);
     }
     return new Http2ClientConnection(socket, callbacks, {
       ...config.http2,
-      maxResponseHeadersKb: HTTP1_CLIENT_OPTIONS.maxResponseHeadersKb,
+      maxResponseHeadersKb: MAX_RESPONSE_HEADERS_KB,
       maxStreams: config.maxRequestsPerConnection,
       stats: { rxReset: this.stats.http2RxReset, txReset: this.stats.http2TxReset },
     });
@@ -271,11 +273,8 @@ export class UpstreamCluster {
   }
 }
 
-// Envoy's defaults: max_response_headers_kb 60, common_http_protocol_options.max_headers_count 100
-// (the cluster model does not carry them yet).
-const HTTP1_CLIENT_OPTIONS: Http1ClientOptions = { maxResponseHeadersKb: 60, maxHeadersCount: 100 };
-
-const defaultHttpCodec: ClientCodecFactory = (socket, callbacks) => new Http1ClientConnection(socket, callbacks, HTTP1_CLIENT_OPTIONS);
+// Envoy's default max_response_headers_kb (Legate does not take the field yet).
+const MAX_RESPONSE_HEADERS_KB = 60;
 
 function hostKey(h: Host): string {
   const match = h.transportSocketMatch === undefined ? '' : JSON.stringify(h.transportSocketMatch);

@@ -48,10 +48,12 @@ export interface Http1ServerOptions {
   scheme: 'http' | 'https';
   /** headers_with_underscores_action (absent: ALLOW). */
   underscores?: UnderscorePolicy;
+  /** Envoy's delayed_close_timeout: after our FIN, how long the peer gets to close first (absent: 1000; 0: none). */
+  delayedCloseMs?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
-/** After our FIN, how long the peer gets to close before we do (Envoy's delayed_close_timeout). */
+/** Envoy's default delayed_close_timeout. */
 const DELAYED_CLOSE_MS = 1000;
 
 // How a response body is framed.
@@ -439,7 +441,11 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       this.releaseParser(discard);
       this.updateReading();
     }
-    socket.once('finish', () => setTimeout(destroySocket, DELAYED_CLOSE_MS, socket).unref());
+    const delayMs = this.options.delayedCloseMs ?? DELAYED_CLOSE_MS;
+    socket.once('finish', () => {
+      if (delayMs > 0) setTimeout(destroySocket, delayMs, socket).unref();
+      else socket.destroy(); // delayed close disabled: closed once the response is flushed
+    });
   }
 }
 

@@ -3,7 +3,8 @@
 // one codec stream. nghttp2 does the framing, HPACK, flow control and its own flood protection;
 // this file maps its events onto the codec interfaces and counts what Envoy counts under http2.*.
 import type { Socket } from 'node:net';
-import { constants, performServerHandshake, type Http2Session, type OutgoingHttpHeaders, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
+import { createRequire } from 'node:module';
+import type { Http2Session, OutgoingHttpHeaders, ServerHttp2Session, ServerHttp2Stream } from 'node:http2';
 import type {
   Protocol,
   RequestDecoder,
@@ -45,6 +46,8 @@ export interface Http2ServerOptions {
   initialConnectionWindowSize: number;
   allowConnect: boolean;
   keepalive?: { intervalMs: number; timeoutMs: number };
+  /** Envoy's drain_timeout: after GOAWAY, how long streams in flight get before the connection closes (0: no limit). */
+  drainTimeoutMs?: number;
   stats: Http2CodecStats;
   /** headers_with_underscores_action (absent: ALLOW). */
   underscores?: UnderscorePolicy;
@@ -53,7 +56,19 @@ export interface Http2ServerOptions {
 const EMPTY = Buffer.alloc(0);
 /** nghttp2's NGHTTP2_ERR_FLOODED: its outbound ACK queue hit the limit (PING or SETTINGS flood). */
 const NGHTTP2_ERR_FLOODED = -904;
-const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
+type NodeHttp2 = typeof import('node:http2');
+let loaded: NodeHttp2 | undefined;
+
+// node:http2 (and the node:tls it loads) is required by the first HTTP/2 connection: a worker that
+// serves none never pays for it (~10 MB of RSS).
+function nodeHttp2(): NodeHttp2 {
+  loaded ??= createRequire(import.meta.url)('node:http2') as NodeHttp2;
+  return loaded;
+}
+
+// RFC 9113's codes, as node:http2's constants name them.
+const constants = { NGHTTP2_NO_ERROR: 0, NGHTTP2_INTERNAL_ERROR: 2, NGHTTP2_REFUSED_STREAM: 7 } as const;
+const END_STREAM = 0x1; // NGHTTP2_FLAG_END_STREAM
 
 function ignoreError(): void {}
 
@@ -80,6 +95,7 @@ export class Http2ServerConnection implements ServerConnection {
   /** A stream was ever started (request_headers_timeout closes a connection that never sent one). */
   private started = false;
   private draining = false;
+  private drainTimer: NodeJS.Timeout | undefined = undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http2ServerOptions) {
@@ -91,7 +107,7 @@ export class Http2ServerConnection implements ServerConnection {
     // and node's session would wait for a 'secureConnect' that never comes: the handshake is done.
     const tlsSocket = socket as Socket & { secureConnecting?: boolean };
     if (tlsSocket.secureConnecting === true) tlsSocket.secureConnecting = false;
-    this.session = performServerHandshake(socket, {
+    this.session = nodeHttp2().performServerHandshake(socket, {
       settings: {
         headerTableSize: options.hpackTableSize,
         maxConcurrentStreams: options.maxConcurrentStreams,
@@ -152,12 +168,22 @@ export class Http2ServerConnection implements ServerConnection {
     h2.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 
-  /** GOAWAY: streams in flight finish, new ones are refused; the session closes when the last ends. */
+  /**
+   * GOAWAY: streams in flight finish, new ones are refused; the session closes when the last ends,
+   * or after drain_timeout. (Envoy first sends a shutdown notice and the final GOAWAY after
+   * drain_timeout; node:http2 cannot send the notice: a GOAWAY it sends makes nghttp2 ignore every
+   * later stream, so the final GOAWAY goes at once and drain_timeout bounds what follows.)
+   */
   drain(): void {
     if (this.draining || this.session.destroyed) return;
     this.draining = true;
     this.options.stats.goawaySent.inc();
     this.session.close();
+    const ms = this.options.drainTimeoutMs ?? 0;
+    if (ms > 0 && !this.session.destroyed) {
+      this.drainTimer = setTimeout(() => this.session.destroy(), ms);
+      this.drainTimer.unref();
+    }
   }
 
   /** Envoy answers 408 only on HTTP/1: an HTTP/2 connection that never started a stream is closed. */
@@ -184,6 +210,7 @@ export class Http2ServerConnection implements ServerConnection {
 
   private onClose(): void {
     if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
+    if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
     for (const stream of this.streams) stream.onConnectionClosed();
     this.streams.clear();
   }

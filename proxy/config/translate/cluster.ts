@@ -62,6 +62,8 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     upstreamProtocol: protocol.upstreamProtocol,
     http2: protocol.http2,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection,
+    maxConnectionDurationMs: protocol.maxConnectionDurationMs,
+    maxHeadersCount: protocol.maxHeadersCount,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs,
   };
   if (type === 'EDS') {
@@ -156,6 +158,8 @@ interface ProtocolOptions {
   /** Where the protocol was chosen (for errors). */
   at: string;
   maxRequestsPerConnection: number;
+  maxConnectionDurationMs: number;
+  maxHeadersCount: number;
   idleTimeoutMs: number;
 }
 
@@ -183,6 +187,8 @@ function protocolOptions(raw: Raw, path: string): ProtocolOptions {
     http2: upstreamHttp2Options(selected.http2, selected.http2Path),
     at: selected.at,
     maxRequestsPerConnection: num(common, 'max_requests_per_connection', num(raw, 'max_requests_per_connection', 0)),
+    maxConnectionDurationMs: ms(common, 'max_connection_duration', 0),
+    maxHeadersCount: num(common, 'max_headers_count', 100),
     idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
   };
 }

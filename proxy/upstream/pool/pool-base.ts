@@ -62,8 +62,10 @@ export class PoolConnection implements ConnectCallbacks {
   codec: ClientConnection | null = null;
   /** Streams started on this connection. */
   streams = 0;
-  /** No new streams; close once idle (max_requests_per_connection reached, GOAWAY). */
+  /** No new streams; close once idle (max_requests_per_connection or max_connection_duration reached, GOAWAY). */
   draining = false;
+  /** max_connection_duration, only when configured. */
+  durationTimer: NodeJS.Timeout | undefined = undefined;
 
   constructor(pool: PoolBase<PoolConnection>, options: ConnectOptions) {
     this.pool = pool;
@@ -185,6 +187,20 @@ export abstract class PoolBase<C extends PoolConnection> implements HttpConnecti
   protected connectionReady(conn: C): void {
     this.connectingCount--;
     conn.state = IDLE;
+    const maxMs = this.cluster.config.maxConnectionDurationMs;
+    if (maxMs > 0) {
+      conn.durationTimer = setTimeout(expireConnection, maxMs, this, conn);
+      conn.durationTimer.unref();
+    }
+  }
+
+  /** max_connection_duration reached: no new streams; an idle connection closes now, a busy one once idle. */
+  expire(conn: C): void {
+    if (conn.state === CLOSED || conn.draining) return;
+    this.cluster.stats.upstreamCxMaxDurationReached.inc();
+    conn.draining = true;
+    this.unlist(conn);
+    if (conn.state === IDLE) conn.codec!.close();
   }
 
   onConnectFailed(conn: C, reason: ConnectFailureReason, details: string): void {
@@ -213,6 +229,7 @@ export abstract class PoolBase<C extends PoolConnection> implements HttpConnecti
 
   onSocketClose(conn: C): void {
     conn.attempt = null;
+    clearTimeout(conn.durationTimer);
     this.retire(conn);
     this.connections.delete(conn);
     const socket = conn.socket;
@@ -348,4 +365,8 @@ export abstract class PoolBase<C extends PoolConnection> implements HttpConnecti
       resolve();
     }
   }
+}
+
+function expireConnection(pool: PoolBase<PoolConnection>, conn: PoolConnection): void {
+  pool.expire(conn);
 }

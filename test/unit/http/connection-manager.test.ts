@@ -89,6 +89,8 @@ function setup(config: Partial<HttpConnectionManager> = {}, peer = '127.0.0.1') 
       ended.push(stream);
     },
     setStreamIdleTimeout() {},
+    requestCount: 0,
+    drain() {},
   };
   const open = (method: string, path: string, headers: HeaderMap, endStream: boolean) => {
     const encoder = new FakeEncoder();
