@@ -3,9 +3,9 @@
 // cluster a route or tcp_proxy names being defined. Errors name the field through the source
 // path the translators recorded, or a path built from resource names for other sources.
 import { ConfigError, indexPath, joinPath, keyPath } from './errors.ts';
-import type { Cluster, ClusterSpecifier, HttpConnectionManager, Listener, RateLimitConfig, RouteConfig } from './model.ts';
+import type { Cluster, ClusterSpecifier, ExtAuthzConfig, HttpConnectionManager, Listener, RateLimitConfig, RouteConfig } from './model.ts';
 import { sourcePathOf } from './translate/common.ts';
-import { RATELIMIT_TYPE } from './extensions.ts';
+import { EXT_AUTHZ_TYPE, RATELIMIT_TYPE } from './extensions.ts';
 
 export interface SnapshotParts {
   listeners: Listener[];
@@ -100,6 +100,12 @@ function checkHcm(
   if ((!hcm.rds || options.checkRdsRefs === true) && parts.routeConfigs[hcm.routeConfigName] === undefined) {
     throw new ConfigError(joinPath(path, hcm.rds ? 'rds.route_config_name' : 'route_config'), `unknown route configuration '${hcm.routeConfigName}'`, 'provide it through RDS or inline it as route_config');
   }
+  hcm.httpFilters.forEach((filter, i) => {
+    if (filter.type !== EXT_AUTHZ_TYPE) return;
+    const service = (filter.config as ExtAuthzConfig).service;
+    const field = service.kind === 'grpc' ? 'grpc_service.envoy_grpc.cluster_name' : 'http_service.server_uri.cluster';
+    requireCluster(service.cluster, joinPath(indexPath(joinPath(path, 'http_filters'), i), `typed_config.${field}`), 'the ext_authz filter calls its authorization service there');
+  });
   if (options.embeddedRateLimitService === true) return;
   hcm.httpFilters.forEach((filter, i) => {
     if (filter.type !== RATELIMIT_TYPE) return;

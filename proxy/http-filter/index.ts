@@ -64,6 +64,13 @@ export interface HttpFilter<S extends FilterStream = FilterStream> {
   decodeHeaders?(stream: S, endStream: boolean): FilterStatus;
   decodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
   decodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
+  /**
+   * Request data arriving while this filter's decodeHeaders holds the stream ('stop'): the
+   * connection manager buffers it and tells the holding filter what it holds so far, and when the
+   * request ended (endStream; trailers end it too). Envoy's decodeData answering
+   * StopIterationAndBuffer, for a filter that must see the body before it lets the headers on.
+   */
+  decodeBuffered?(stream: S, buffered: readonly Buffer[], bytes: number, endStream: boolean): void;
   encodeHeaders?(stream: S, headers: ResponseHeaders, endStream: boolean): FilterStatus;
   /** 'stop' takes the data: the filter passes on what replaces it (the connection manager's injectEncodedData). */
   encodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;

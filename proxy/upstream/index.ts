@@ -24,3 +24,4 @@ export {
   type PoolCluster,
   type PoolFailureReason,
 } from './pool/index.ts';
+export { sendAsyncRequest, type AsyncCallbacks, type AsyncFailure, type AsyncRequest, type AsyncResponse } from './async-client.ts';

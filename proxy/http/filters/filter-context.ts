@@ -2,6 +2,7 @@
 import type { HttpFilter } from '../../http-filter/index.ts';
 import type { RateLimitService } from '../../ratelimit/index.ts';
 import type { Store } from '../../stats/index.ts';
+import type { ClusterManager } from '../../upstream/index.ts';
 import type { HttpStream } from '../stream.ts';
 
 export type HttpFilterInstance = HttpFilter<HttpStream>;
@@ -16,6 +17,8 @@ export interface FilterContext {
   localCluster?: string;
   /** The embedded rate limit service of node.metadata["legate.ratelimit"], when configured. */
   rateLimitService?: RateLimitService;
+  /** The worker's clusters: filters that call a service (ext_authz) reach it through them. */
+  clusters?: ClusterManager;
   /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */
   clusterStatName(cluster: string): string | undefined;
 }

@@ -5,6 +5,7 @@ import type { HttpFilter as HttpFilterConfig } from '../../config/model.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { createCompressorFilter } from './compressor.ts';
 import { createCorsFilter } from './cors.ts';
+import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
@@ -19,6 +20,7 @@ type FilterFactory = (config: unknown, ctx: FilterContext, name: string) => Http
 const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.compressor.v3.Compressor', createCompressorFilter],
   ['envoy.extensions.filters.http.cors.v3.Cors', createCorsFilter],
+  ['envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', createExtAuthzFilter],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
