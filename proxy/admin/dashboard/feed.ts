@@ -83,6 +83,7 @@ export class DashboardFeed {
       state: ctx.state,
       startTime: ctx.startTime,
       nodeId: ctx.node.id,
+      pid: process.pid,
       snapshot: ctx.snapshot,
       boundPorts: new Map((ctx.applied?.listeners ?? []).map((l) => [l.name, l.port])),
       stats,

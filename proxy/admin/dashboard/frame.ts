@@ -13,6 +13,7 @@ export interface FrameInput {
   state: string;
   startTime: number;
   nodeId: string;
+  pid: number; // the primary's (the admin's) process
   snapshot: Snapshot;
   boundPorts: ReadonlyMap<string, number>; // listener name -> the port it is bound to
   stats: MergedStats;
@@ -96,7 +97,7 @@ export interface SplitView {
 
 export interface WorkerView {
   worker: string;
-  pid: number | null; // null for the primary
+  pid: number; // a worker with the primary's pid runs in the primary (--workers 1)
   rssBytes: number;
 }
 
@@ -277,7 +278,7 @@ export function buildFrame(input: FrameInput, previous: Totals | null, baseline:
       listeners,
       clusters,
       splits,
-      workers: workersOf(input.memory),
+      workers: workersOf(input.memory, input.pid),
       xds: xdsOf(input.snapshot, input.xds),
     },
     totals,
@@ -291,10 +292,10 @@ function latencyOf(h: MergedHistogram | undefined): Latency | null {
 }
 
 /** The primary's and each worker's RSS from the admin context's memory() (as /server_info shows it). */
-function workersOf(memory: Record<string, unknown> | undefined): WorkerView[] {
+function workersOf(memory: Record<string, unknown> | undefined, primaryPid: number): WorkerView[] {
   const out: WorkerView[] = [];
   if (memory === undefined) return out;
-  if (typeof memory.primary_rss_bytes === 'number') out.push({ worker: 'primary', pid: null, rssBytes: memory.primary_rss_bytes });
+  if (typeof memory.primary_rss_bytes === 'number') out.push({ worker: 'primary', pid: primaryPid, rssBytes: memory.primary_rss_bytes });
   const workers = Array.isArray(memory.workers) ? (memory.workers as Record<string, unknown>[]) : [];
   for (const w of workers) {
     if (w === null || typeof w !== 'object') continue;

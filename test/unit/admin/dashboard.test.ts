@@ -26,6 +26,7 @@ function inputOf(store: Store, now: number, extra: Partial<FrameInput> = {}): Fr
     state: 'LIVE',
     startTime: now - 65_000,
     nodeId: 'n1',
+    pid: 10,
     snapshot,
     boundPorts: new Map([['web', 10000]]),
     stats: mergeSnapshots([store.snapshot()]),
@@ -113,7 +114,7 @@ t.test('xDS versions, the last NACK first, and the processes', async (t) => {
   t.same(frame.xds.lastNack, { type: 'RDS', source: 'ads', version: '7', error: 'route_config x: bad regex', time: 20 });
   t.equal(frame.xds.nacks.length, 2);
   t.same(frame.xds.controlPlane, xds.controlPlane);
-  t.same(frame.workers, [{ worker: 'primary', pid: null, rssBytes: 50e6 }, { worker: '0', pid: 11, rssBytes: 70e6 }, { worker: '1', pid: 12, rssBytes: 71e6 }]);
+  t.same(frame.workers, [{ worker: 'primary', pid: 10, rssBytes: 50e6 }, { worker: '0', pid: 11, rssBytes: 70e6 }, { worker: '1', pid: 12, rssBytes: 71e6 }]);
 });
 
 // ---- the feed ----
