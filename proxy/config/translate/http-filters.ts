@@ -11,6 +11,7 @@ import {
   FAULT_TYPE,
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
+  GRPC_WEB_TYPE,
   HTTP_FILTER_TYPES,
   LOCAL_RATELIMIT_TYPE,
   RATELIMIT_PER_ROUTE_TYPE,
@@ -103,6 +104,8 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return compressorConfig(config, path);
     case CORS_TYPE:
       return {}; // the policies come from the routes and virtual hosts
+    case GRPC_WEB_TYPE:
+      return {}; // no fields
     case RBAC_TYPE:
       return rbacConfig(config, path);
     case EXT_AUTHZ_TYPE:

@@ -6,7 +6,7 @@
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { GrpcStatsConfig } from '../../config/model.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
-import { GrpcFrameCounter, GrpcStatus, hasGrpcContentType } from '../../grpc/index.ts';
+import { chargeGrpcStatus, GrpcFrameCounter, grpcServiceAndMethod, hasGrpcContentType } from '../../grpc/index.ts';
 import type { Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
@@ -38,7 +38,7 @@ export class GrpcStatsFilter implements HttpFilterInstance {
     if (!hasGrpcContentType(stream.headers['content-type'])) return 'continue';
     const cluster = stream.cluster === undefined ? undefined : this.clusterStatName(stream.cluster.name);
     // Only a path of the form /<service>/<method> is tracked (Envoy's resolveServiceAndMethod).
-    const names = cluster === undefined ? undefined : serviceAndMethod(stream.head.path);
+    const names = cluster === undefined ? undefined : grpcServiceAndMethod(stream.head.path);
     if (names === undefined) return 'continue';
     let prefix = `cluster.${cluster}.grpc.`;
     if (this.forAllMethods) prefix += `${this.replaceDots ? names.service.replaceAll('.', '_') : names.service}.${names.method}.`;
@@ -80,23 +80,9 @@ export class GrpcStatsFilter implements HttpFilterInstance {
     if (delta > 0) this.store.counter(call.prefix + stat).inc(delta);
   }
 
-  /** A grpc-status, if these headers carry one: <status> (0-16, else other), success or failure, total. */
   private chargeStatus(call: CallStats, headers: HeaderMap): void {
-    let status = headers['grpc-status'];
-    if (Array.isArray(status)) status = status[0];
-    if (status === undefined) return;
-    const known = /^\d+$/.test(status) && Number(status) <= GrpcStatus.Unauthenticated && String(Number(status)) === status;
-    this.store.counter(call.prefix + (known ? status : 'other')).inc();
-    this.store.counter(call.prefix + (status === '0' ? 'success' : 'failure')).inc();
-    this.store.counter(call.prefix + 'total').inc();
+    chargeGrpcStatus(this.store, call.prefix, headers);
   }
-}
-
-/** /<service>/<method>, query left out; anything else is not a gRPC method path. */
-function serviceAndMethod(path: string): { service: string; method: string } | undefined {
-  const q = path.indexOf('?');
-  const parts = (q < 0 ? path : path.slice(0, q)).split('/').filter((p) => p !== '');
-  return parts.length === 2 ? { service: parts[0], method: parts[1] } : undefined;
 }
 
 export function createGrpcStatsFilter(config: unknown, ctx: FilterContext): HttpFilterInstance {

@@ -8,6 +8,7 @@ import { createCorsFilter } from './cors.ts';
 import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
+import { createGrpcWebFilter } from './grpc-web.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
 import { createRateLimitFilter } from './ratelimit.ts';
 import { createRbacFilter } from './rbac.ts';
@@ -23,6 +24,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', createExtAuthzFilter],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
+  ['envoy.extensions.filters.http.grpc_web.v3.GrpcWeb', createGrpcWebFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
   ['envoy.extensions.filters.http.ratelimit.v3.RateLimit', createRateLimitFilter],
   ['envoy.extensions.filters.http.rbac.v3.RBAC', createRbacFilter],
