@@ -122,6 +122,7 @@ export type ClusterSpecifier =
 export interface RequestMirrorPolicy {
   cluster: string;
   runtimeFractionPercent: number; // 100 unless given
+  runtimeFractionKey?: RuntimeKey;
 }
 
 export interface UpgradeConfig {
@@ -187,6 +188,9 @@ export interface Route {
   // RateLimitPerRouteConfig) or FilterDisabled
   typedPerFilterConfig: Record<string, unknown>;
   decorator?: { operation: string; propagate: boolean }; // the span's operation name (tracing)
+  // per_request_buffer_limit_bytes (the route's, else its virtual host's): the body kept for
+  // retries and mirrors is capped at the smaller of this and the listener's buffer limit.
+  perRequestBufferLimitBytes?: number;
 }
 
 export interface VirtualHost {
@@ -242,6 +246,7 @@ export interface CompressorConfig {
   chooseFirst: boolean; // wins a tie of q-values against the other compressors of the chain
   response: {
     enabled: boolean; // common_config.enabled's default_value (true unless given)
+    enabledKey?: string; // common_config.enabled.runtime_key: the runtime's boolean, when set, decides
     minContentLength: number; // 30 unless given
     contentTypes: string[]; // lower case; Envoy's default list unless given
     disableOnEtagHeader: boolean;
@@ -249,7 +254,7 @@ export interface CompressorConfig {
     statsUnder: string; // 'response.' when response_direction_config is set, else '' (Envoy's stat names)
   };
   // request_direction_config, when set and enabled: request bodies are compressed too.
-  request?: { minContentLength: number; contentTypes: string[] };
+  request?: { minContentLength: number; contentTypes: string[]; enabledKey?: string; enabledByDefault?: false }; // a runtime key decides per request
 }
 
 // CompressorPerRoute: disabled turns response compression off for the route (responseEnabled
@@ -327,6 +332,9 @@ export interface HttpConnectionManager {
   maxRequestHeadersKb: number; // 60
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100
   headersWithUnderscoresAction: 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER'; // common_http_protocol_options: ALLOW
+  // The listener's per_connection_buffer_limit_bytes (1 MiB; set by the listener translator): what a
+  // stream buffers before it stops reading, and the write buffer past which the other side pauses.
+  bufferLimitBytes: number;
   forwardClientCertDetails: ForwardClientCertDetails; // 'SANITIZE'
   // set_current_client_cert_details, in the order Envoy writes them: Cert, Chain, Subject, URI, DNS.
   setCurrentClientCertDetails: ClientCertDetail[];
@@ -585,10 +593,10 @@ export interface Cluster {
   upstreamProtocol: 'HTTP1' | 'HTTP2' | 'DOWNSTREAM' | 'AUTO';
   http2: Http2Options; // http2_protocol_options for upstream HTTP/2 connections, Envoy's defaults when absent
   maxRequestsPerConnection: number; // 0 = unlimited
-  upstreamIdleTimeoutMs: number; // 3600000
-  perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
   maxConnectionDurationMs: number; // common_http_protocol_options.max_connection_duration: 0 = none
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100 (response headers)
+  upstreamIdleTimeoutMs: number; // 3600000
+  perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
@@ -742,6 +750,8 @@ export interface LocalRateLimitConfig {
   tokenBucket?: TokenBucket; // absent: only meaningful as a per-route override that disables limits
   filterEnabledPercent: number; // 0 unless given: Envoy's local rate limit is off until enabled
   filterEnforcedPercent: number; // 0 unless given: counted but not enforced
+  filterEnabledKey?: RuntimeKey; // filter_enabled.runtime_key
+  filterEnforcedKey?: RuntimeKey;
   requestHeadersToAddWhenNotEnforced: HeaderValueOption[];
   responseHeadersToAdd: HeaderValueOption[];
   enableXRatelimitHeaders: boolean; // DRAFT_VERSION_03
@@ -782,6 +792,8 @@ export interface CorsPolicy {
   forwardNotMatchingPreflights?: boolean; // absent = unset (true when no scope sets it)
   filterEnabledPercent: number; // 100 unless filter_enabled
   shadowEnabledPercent: number; // 0 unless shadow_enabled: origins are checked and counted, not enforced
+  filterEnabledKey?: RuntimeKey;
+  shadowEnabledKey?: RuntimeKey;
 }
 
 // route.v3.FilterConfig with disabled: true turns the named filter off for that scope.
@@ -866,7 +878,19 @@ export interface ZipkinProvider {
   splitSpansForRequest: boolean; // a span per upstream attempt, as spawn_upstream_span
 }
 
-export type TracingProvider = ZipkinProvider;
+// envoy.tracers.opentelemetry: OTLP over gRPC (grpc_service.envoy_grpc) or HTTP (http_service).
+export interface OpenTelemetryProvider {
+  kind: 'opentelemetry';
+  serviceName: string; // the resource's service.name: service_name, else unknown_service:envoy
+  transport: 'grpc' | 'http';
+  cluster: string;
+  authority: string; // gRPC: envoy_grpc.authority, else the cluster name; HTTP: the URI's host
+  path: string; // gRPC: the TraceService/Export method; HTTP: the URI's path
+  timeoutMs: number; // 0 = none
+  headers: [string, string][]; // initial_metadata / request_headers_to_add
+}
+
+export type TracingProvider = ZipkinProvider | OpenTelemetryProvider;
 
 // ---- external authorization (envoy.filters.http.ext_authz) ----
 

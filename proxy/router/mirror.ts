@@ -4,6 +4,7 @@
 import { autoSniOptions } from './auto-sni.ts';
 import type { HeaderMap, RequestEncoder, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../codec/index.ts';
 import type { RequestMirrorPolicy } from '../config/model.ts';
+import { runtime } from '../runtime/index.ts';
 import type { ClusterManager, HttpPoolCallbacks, UpstreamCluster } from '../upstream/index.ts';
 
 export interface ShadowRequest {
@@ -16,7 +17,9 @@ export interface ShadowRequest {
 
 export function sendShadows(policies: readonly RequestMirrorPolicy[], request: ShadowRequest, clusters: ClusterManager): void {
   for (const policy of policies) {
-    if (policy.runtimeFractionPercent < 100 && Math.random() * 100 >= policy.runtimeFractionPercent) continue;
+    const key = policy.runtimeFractionKey;
+    const percent = key === undefined ? policy.runtimeFractionPercent : runtime.snapshot.percent(key.key, policy.runtimeFractionPercent, key.denominator);
+    if (percent < 100 && Math.random() * 100 >= percent) continue;
     const cluster = clusters.get(policy.cluster);
     const host = cluster?.chooseHost();
     if (cluster === undefined || host == null) continue;

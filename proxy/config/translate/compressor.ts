@@ -40,7 +40,9 @@ export function compressorConfig(raw: Raw, path: string): CompressorConfig {
   const libraryPath = joinPath(path, 'compressor_library');
   // Envoy compresses request bodies whenever request_direction_config is present, unless disabled.
   const requestCommon = obj(obj(raw, 'request_direction_config') ?? {}, 'common_config') ?? {};
-  const request = raw.request_direction_config !== undefined && featureEnabled(obj(requestCommon, 'enabled')) ? requestCommon : undefined;
+  const requestFlag = obj(requestCommon, 'enabled');
+  const requestKey = str(requestFlag ?? {}, 'runtime_key');
+  const request = raw.request_direction_config !== undefined && (featureEnabled(requestFlag) || requestKey !== '') ? requestCommon : undefined;
   const direction = obj(raw, 'response_direction_config');
   // Without response_direction_config Envoy reads the deprecated top-level fields.
   const common = direction !== undefined ? obj(direction, 'common_config') ?? {} : legacyCommonConfig(raw);
@@ -50,13 +52,18 @@ export function compressorConfig(raw: Raw, path: string): CompressorConfig {
     chooseFirst: bool(raw, 'choose_first', false),
     response: {
       enabled: featureEnabled(obj(common, 'enabled')),
+      ...runtimeFlagKey(obj(common, 'enabled')),
       ...lengthAndTypes(common),
       disableOnEtagHeader: bool(direction ?? raw, 'disable_on_etag_header', false),
       removeAcceptEncodingHeader: bool(direction ?? raw, 'remove_accept_encoding_header', false),
       statsUnder: direction !== undefined ? 'response.' : '',
     },
   };
-  if (request !== undefined) config.request = lengthAndTypes(request);
+  if (request !== undefined) {
+    config.request = lengthAndTypes(request);
+    if (requestKey !== '') config.request.enabledKey = requestKey;
+    if (!featureEnabled(requestFlag)) config.request.enabledByDefault = false;
+  }
   return config;
 }
 
@@ -86,9 +93,15 @@ function legacyCommonConfig(raw: Raw): Raw {
   return common;
 }
 
-// A RuntimeFeatureFlag: Legate has no runtime layer, so its default_value decides (true when unset).
+// A RuntimeFeatureFlag's default_value (true when unset); its runtime_key, when the runtime sets
+// it, decides per request instead.
 function featureEnabled(flag: Raw | undefined): boolean {
   return flag === undefined ? true : bool(flag, 'default_value', true);
+}
+
+function runtimeFlagKey(flag: Raw | undefined): { enabledKey?: string } {
+  const key = str(flag ?? {}, 'runtime_key');
+  return key === '' ? {} : { enabledKey: key };
 }
 
 function compressorLibrary(raw: Raw, path: string): CompressorLibrary {

@@ -4,7 +4,7 @@
 // specific scope, as Envoy does field by field.
 import { indexPath, joinPath } from '../errors.ts';
 import type { CorsPolicy } from '../model.ts';
-import { list, obj, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
+import { list, obj, runtimeFractionalPercent, runtimeKeyOf, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
 
 export function corsPolicy(raw: Raw, path: string): CorsPolicy {
@@ -18,6 +18,10 @@ export function corsPolicy(raw: Raw, path: string): CorsPolicy {
     filterEnabledPercent: runtimeFractionalPercent(obj(raw, 'filter_enabled'), 100),
     shadowEnabledPercent: runtimeFractionalPercent(obj(raw, 'shadow_enabled'), 0),
   };
+  const filterEnabledKey = runtimeKeyOf(obj(raw, 'filter_enabled'));
+  if (filterEnabledKey !== undefined) policy.filterEnabledKey = filterEnabledKey;
+  const shadowEnabledKey = runtimeKeyOf(obj(raw, 'shadow_enabled'));
+  if (shadowEnabledKey !== undefined) policy.shadowEnabledKey = shadowEnabledKey;
   // BoolValue wrappers: absent means "ask the next scope", so only a set value is kept.
   if (typeof raw.allow_credentials === 'boolean') policy.allowCredentials = raw.allow_credentials;
   if (typeof raw.allow_private_network_access === 'boolean') policy.allowPrivateNetworkAccess = raw.allow_private_network_access;

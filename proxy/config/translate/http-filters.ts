@@ -23,6 +23,7 @@ import {
 } from '../extensions.ts';
 import type {
   FaultConfig,
+  RuntimeKey,
   FilterDisabled,
   GrpcStatsConfig,
   HttpFilter,
@@ -47,6 +48,7 @@ import {
   obj,
   reject,
   runtimeFractionalPercent,
+  runtimeKeyOf,
   str,
   strings,
 } from './common.ts';
@@ -132,6 +134,16 @@ function grpcStatsConfig(raw: Raw): GrpcStatsConfig {
   };
 }
 
+// local_ratelimit's filter_enabled / filter_enforced runtime keys, when they name one.
+function withKeys(enabled: Raw | undefined, enforced: Raw | undefined): { filterEnabledKey?: RuntimeKey; filterEnforcedKey?: RuntimeKey } {
+  const out: { filterEnabledKey?: RuntimeKey; filterEnforcedKey?: RuntimeKey } = {};
+  const enabledKey = runtimeKeyOf(enabled);
+  if (enabledKey !== undefined) out.filterEnabledKey = enabledKey;
+  const enforcedKey = runtimeKeyOf(enforced);
+  if (enforcedKey !== undefined) out.filterEnforcedKey = enforcedKey;
+  return out;
+}
+
 function faultConfig(raw: Raw, path: string): FaultConfig {
   const config: FaultConfig = {
     headers: headerMatchers(raw, 'headers', path),
@@ -179,6 +191,7 @@ function localRateLimitConfig(raw: Raw, path: string): LocalRateLimitConfig {
     // Envoy's local rate limit is off unless filter_enabled / filter_enforced say otherwise.
     filterEnabledPercent: runtimeFractionalPercent(obj(raw, 'filter_enabled'), 0),
     filterEnforcedPercent: runtimeFractionalPercent(obj(raw, 'filter_enforced'), 0),
+    ...withKeys(obj(raw, 'filter_enabled'), obj(raw, 'filter_enforced')),
     requestHeadersToAddWhenNotEnforced: headerValueOptions(raw, 'request_headers_to_add_when_not_enforced', path),
     responseHeadersToAdd: headerValueOptions(raw, 'response_headers_to_add', path),
     enableXRatelimitHeaders: str(raw, 'enable_x_ratelimit_headers', 'OFF') === 'DRAFT_VERSION_03',

@@ -4,6 +4,7 @@
 import { indexPath, joinPath } from '../errors.ts';
 import type {
   ClusterSpecifier,
+  RuntimeKey,
   DirectResponseAction,
   HashPolicy,
   QueryParameterMatcher,
@@ -91,9 +92,10 @@ function translateVirtualHost(raw: Raw, path: string, ctx: TranslateContext, bod
   const retryPolicyRaw = obj(raw, 'retry_policy');
   const vhostRetry = retryPolicyRaw === undefined ? undefined : translateRetryPolicy(retryPolicyRaw, joinPath(path, 'retry_policy'));
   const includeAttemptCount = bool(raw, 'include_request_attempt_count', false);
+  const requestBufferLimit = raw.per_request_buffer_limit_bytes === undefined ? undefined : num(raw, 'per_request_buffer_limit_bytes', 0);
   const routesPath = joinPath(path, 'routes');
   const routes = list(raw, 'routes').map((r, i) =>
-    translateRoute(r, indexPath(routesPath, i), ctx, { vhostRetry, includeAttemptCount, bodyLimit }),
+    translateRoute(r, indexPath(routesPath, i), ctx, { vhostRetry, includeAttemptCount, bodyLimit, requestBufferLimit }),
   );
   const vhost: VirtualHost = {
     name: str(raw, 'name'),
@@ -114,6 +116,7 @@ interface VirtualHostDefaults {
   vhostRetry: RetryPolicy | undefined;
   includeAttemptCount: boolean;
   bodyLimit: number;
+  requestBufferLimit: number | undefined; // the virtual host's per_request_buffer_limit_bytes
 }
 
 function translateRoute(raw: Raw, path: string, ctx: TranslateContext, defaults: VirtualHostDefaults): Route {
@@ -136,6 +139,8 @@ function translateRoute(raw: Raw, path: string, ctx: TranslateContext, defaults:
   // Decorator: the operation name of the request's span (proto: operation min_len 1, propagate default true).
   const decorator = obj(raw, 'decorator');
   if (decorator !== undefined) route.decorator = { operation: str(decorator, 'operation'), propagate: bool(decorator, 'propagate', true) };
+  const bufferLimit = raw.per_request_buffer_limit_bytes === undefined ? defaults.requestBufferLimit : num(raw, 'per_request_buffer_limit_bytes', 0);
+  if (bufferLimit !== undefined) route.perRequestBufferLimitBytes = bufferLimit;
   return recordPath(route, path);
 }
 
@@ -275,7 +280,7 @@ function hashPolicy(raw: Raw, path: string): HashPolicy {
 function mirrorPolicy(raw: Raw, path: string): RequestMirrorPolicy {
   if (str(raw, 'cluster') === '') reject(joinPath(path, 'cluster'), 'required field is missing', 'name the cluster to mirror to (cluster_header is not supported by Legate)');
   return recordPath(
-    { cluster: str(raw, 'cluster'), runtimeFractionPercent: runtimeFractionalPercent(obj(raw, 'runtime_fraction'), 100) },
+    withRuntimeKey<RequestMirrorPolicy>({ cluster: str(raw, 'cluster'), runtimeFractionPercent: runtimeFractionalPercent(obj(raw, 'runtime_fraction'), 100) }, obj(raw, 'runtime_fraction')),
     joinPath(path, 'cluster'),
   );
 }
@@ -414,4 +419,11 @@ function rateLimitAction(raw: Raw, path: string): RateLimitAction {
     };
   }
   return reject(path, 'the rate limit action is empty', 'set one of source_cluster, destination_cluster, request_headers, remote_address, generic_key, header_value_match');
+}
+
+// A runtime_fraction's runtime_key, when it names one, beside its default share.
+function withRuntimeKey<T extends { runtimeFractionKey?: RuntimeKey }>(target: T, fraction: Raw | undefined): T {
+  const key = runtimeKeyOf(fraction);
+  if (key !== undefined) target.runtimeFractionKey = key;
+  return target;
 }

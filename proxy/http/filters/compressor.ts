@@ -23,6 +23,7 @@ import { contentEncoding } from './compression/libraries.ts';
 import { StreamingCompressor, type CompressedSink } from './compression/streaming-compressor.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
+import { runtime } from '../../runtime/index.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -84,6 +85,7 @@ export class CompressorFilter implements HttpFilterInstance {
   private readonly name: string;
   private readonly response: Direction;
   private readonly request: Direction | undefined; // set when request bodies are compressed
+  private readonly requestConfig: CompressorConfig['request'];
   private readonly requestNotCompressed: Counter;
   private readonly noAcceptHeader: Counter;
   private readonly notCompressedEtag: Counter;
@@ -100,6 +102,7 @@ export class CompressorFilter implements HttpFilterInstance {
     const c = (stat: string) => ctx.store.counter(prefix + stat);
     this.response = new Direction(config.response, ctx.store, prefix + config.response.statsUnder);
     this.request = config.request === undefined ? undefined : new Direction(config.request, ctx.store, `${prefix}request.`);
+    this.requestConfig = config.request;
     this.requestNotCompressed = this.request?.notCompressed ?? c('request.not_compressed');
     this.noAcceptHeader = c('no_accept_header');
     this.notCompressedEtag = c('not_compressed_etag');
@@ -113,12 +116,19 @@ export class CompressorFilter implements HttpFilterInstance {
     this.candidate = { encoding: contentEncoding(config.library), chooseFirst: config.chooseFirst, contentTypes: this.response.contentTypes };
   }
 
+  /** request_direction_config's enabled flag: its runtime key, when set, decides. */
+  private requestEnabled(): boolean {
+    const key = this.requestConfig?.enabledKey;
+    return key === undefined || runtime.snapshot.getBoolean(key, this.requestConfig?.enabledByDefault ?? true);
+  }
+
   decodeHeaders(stream: HttpStream, endStream: boolean): FilterStatus {
     const route = perRouteConfig<CompressorPerRouteConfig>(stream, this.name);
     if (isDisabled(route)) return 'continue'; // a FilterConfig turned the filter off for this route
     const headers = stream.head.headers;
     const value = headers['accept-encoding'];
-    const enabled = route?.responseEnabled ?? this.config.enabled;
+    const key = this.config.enabledKey;
+    const enabled = route?.responseEnabled ?? (key === undefined ? this.config.enabled : runtime.snapshot.getBoolean(key, this.config.enabled));
     this.requests.set(stream, { accept: value === undefined ? null : ([] as string[]).concat(value).join(','), enabled });
     if (enabled && (route?.removeAcceptEncodingHeader ?? this.config.removeAcceptEncodingHeader)) delete headers['accept-encoding'];
     let chain = chains.get(stream);
@@ -127,6 +137,7 @@ export class CompressorFilter implements HttpFilterInstance {
     const request = this.request;
     if (
       request !== undefined &&
+      this.requestEnabled() &&
       !endStream &&
       stream.upgradeType === undefined &&
       request.longEnough(headers) &&

@@ -2,7 +2,7 @@
 // order of specificity (route, then virtual host), each field from the first scope that sets it,
 // enabled and shadow from the most specific scope alone. Also the headers the policy answers with.
 import type { HeaderMap } from '../../codec/index.ts';
-import type { CorsPolicy } from '../../config/model.ts';
+import type { CorsPolicy, RuntimeKey } from '../../config/model.ts';
 import { compileStringMatcher } from '../../router/index.ts';
 
 type OriginPredicate = (origin: string) => boolean;
@@ -18,6 +18,8 @@ export interface ResolvedCorsPolicy {
   readonly forwardNotMatchingPreflights: boolean;
   readonly filterEnabledPercent: number;
   readonly shadowEnabledPercent: number;
+  readonly filterEnabledKey?: RuntimeKey;
+  readonly shadowEnabledKey?: RuntimeKey;
 }
 
 /** What a preflight asks for: its origin and access-control-request-* headers. */
@@ -66,6 +68,8 @@ function buildPolicy(scopes: readonly CorsPolicy[]): ResolvedCorsPolicy {
     forwardNotMatchingPreflights: firstBool('forwardNotMatchingPreflights') ?? true,
     filterEnabledPercent: scopes[0].filterEnabledPercent,
     shadowEnabledPercent: scopes[0].shadowEnabledPercent,
+    filterEnabledKey: scopes[0].filterEnabledKey,
+    shadowEnabledKey: scopes[0].shadowEnabledKey,
   };
 }
 

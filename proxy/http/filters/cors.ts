@@ -32,8 +32,8 @@ export class CorsFilter implements HttpFilterInstance {
   decodeHeaders(stream: HttpStream): FilterStatus {
     const policy = this.policyFor(stream);
     if (policy === undefined) return 'continue';
-    const enforced = chance(policy.filterEnabledPercent);
-    if (!enforced && !chance(policy.shadowEnabledPercent)) return 'continue';
+    const enforced = chance(policy.filterEnabledPercent, policy.filterEnabledKey);
+    if (!enforced && !chance(policy.shadowEnabledPercent, policy.shadowEnabledKey)) return 'continue';
     const origin = headerValue(stream.headers, 'origin') ?? '';
     if (origin === '') return 'continue';
     const originAllowed = policy.originAllowed(origin);

@@ -83,7 +83,7 @@ export class LocalRateLimitFilter implements HttpFilterInstance {
     if (isDisabled(override)) return 'continue';
     const limiter = override === undefined ? this.limiter : this.limiterOf(override);
     const { config } = limiter;
-    if (!chance(config.filterEnabledPercent)) return 'continue';
+    if (!chance(config.filterEnabledPercent, config.filterEnabledKey)) return 'continue';
     limiter.enabled.inc();
     const now = performance.now();
     const bucket = limiter.bucketFor(stream, now);
@@ -95,7 +95,7 @@ export class LocalRateLimitFilter implements HttpFilterInstance {
     }
     limiter.rateLimited.inc();
     if (config.enableXRatelimitHeaders) setRateLimitHeaders(stream, bucket, now);
-    if (!chance(config.filterEnforcedPercent)) {
+    if (!chance(config.filterEnforcedPercent, config.filterEnforcedKey)) {
       limiter.requestHeaders.apply(stream.headers, stream.info);
       return 'continue';
     }

@@ -83,3 +83,35 @@ t.test('--workers 2: every worker has the change when /runtime_modify answers', 
   t.equal(r.status, 200);
   t.same(new Set(await statuses()), new Set(['502']), 'no worker serves the old value');
 });
+
+t.test('local_ratelimit filter_enabled / filter_enforced runtime keys', async (t) => {
+  const LOCAL_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
+  const legate = await startLegate(bootstrap(
+    [httpListener('l', routes([{ match: { prefix: '/' }, direct_response: direct('x') }]), {
+      http_filters: [
+        {
+          name: 'envoy.filters.http.local_ratelimit',
+          typed_config: {
+            '@type': LOCAL_TYPE,
+            stat_prefix: 'lrl',
+            token_bucket: { max_tokens: 1, tokens_per_fill: 1, fill_interval: '3600s' },
+            filter_enabled: { default_value: { numerator: 0 }, runtime_key: 'lrl.enabled' },
+            filter_enforced: { default_value: { numerator: 0 }, runtime_key: 'lrl.enforced' },
+          },
+        },
+        { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } },
+      ],
+    })],
+    [],
+    { layered_runtime: { layers: [{ name: 'admin', admin_layer: {} }] } },
+  ));
+  t.teardown(() => legate.stop());
+  const statuses = async (n: number) => {
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push((await fetchText(legate.url('/'))).status);
+    return out;
+  };
+  t.same(await statuses(3), [200, 200, 200], 'off by default');
+  await fetchText(legate.adminUrl('/runtime_modify?lrl.enabled=100&lrl.enforced=100'), { method: 'POST' });
+  t.same(await statuses(2), [200, 429], 'the runtime turns it on: one token, then 429');
+});

@@ -36,8 +36,8 @@ t.test('ingress: listener, HCM, inline routes, filters, clusters', async (t) => 
     'envoy.filters.http.router',
   ], 'the optional unknown buffer filter is skipped');
   t.ok(boot.warnings.some((w) => w.includes("optional filter 'envoy.filters.http.buffer'") && w.includes('skipped')));
-  t.ok(boot.warnings.includes('layered_runtime: ignored by Legate'));
-  t.same(hcm.httpFilters[0].config, { headers: [], downstreamNodes: [], delay: { headerDelay: true, percent: 100 } });
+  t.same(boot.runtimeLayers, [{ name: 'static_layer_0', kind: 'static', values: {} }], 'layered_runtime is read');
+  t.match(hcm.httpFilters[0].config, { headers: [], downstreamNodes: [], delay: { headerDelay: true, percent: 100, denominator: 100 }, runtime: { delayPercent: 'fault.http.delay.fixed_delay_percent' } });
   t.match(hcm.httpFilters[1].config, {
     status: 429,
     filterEnabledPercent: 100,

@@ -74,9 +74,9 @@ t.test('response_direction_config, and the deprecated fields it replaces', async
     }),
   ]);
   t.equal(c.chooseFirst, true);
-  t.same(c.response, { enabled: false, minContentLength: 100, contentTypes: ['text/html'], disableOnEtagHeader: true, removeAcceptEncodingHeader: true, statsUnder: 'response.' });
+  t.same(c.response, { enabled: false, enabledKey: 'k', minContentLength: 100, contentTypes: ['text/html'], disableOnEtagHeader: true, removeAcceptEncodingHeader: true, statsUnder: 'response.' });
   const [legacy] = compressors([filter({ ...library('gzip'), content_length: 50, content_type: ['text/css'], disable_on_etag_header: true, runtime_enabled: { default_value: false, runtime_key: 'k' } })]);
-  t.same(legacy.response, { enabled: false, minContentLength: 50, contentTypes: ['text/css'], disableOnEtagHeader: true, removeAcceptEncodingHeader: false, statsUnder: '' });
+  t.same(legacy.response, { enabled: false, enabledKey: 'k', minContentLength: 50, contentTypes: ['text/css'], disableOnEtagHeader: true, removeAcceptEncodingHeader: false, statsUnder: '' });
 });
 
 t.test('request_direction_config: request bodies compressed unless its flag is off', async (t) => {
@@ -87,7 +87,7 @@ t.test('request_direction_config: request bodies compressed unless its flag is o
   const [tuned] = compressors([filter({ ...library('gzip'), request_direction_config: { common_config: { min_content_length: 1000, content_type: ['Application/X-Ndjson'] } } })]);
   t.same(tuned.request, { minContentLength: 1000, contentTypes: ['application/x-ndjson'] });
   const [off] = compressors([filter({ ...library('gzip'), request_direction_config: { common_config: { enabled: { default_value: false, runtime_key: 'k' } } } })]);
-  t.equal(off.request, undefined, 'enabled.default_value false');
+  t.match(off.request, { enabledKey: 'k', enabledByDefault: false }, 'enabled.default_value false: off unless the runtime key turns it on');
 });
 
 t.test('refused by name', async (t) => {

@@ -82,6 +82,7 @@ t.test('typed_per_filter_config CorsPolicy and the older cors fields', async (t)
     maxAge: '600',
     filterEnabledPercent: 50,
     shadowEnabledPercent: 10,
+    shadowEnabledKey: { key: 'cors.shadow', denominator: 100 },
     allowCredentials: true,
     allowPrivateNetworkAccess: false,
     forwardNotMatchingPreflights: false,
