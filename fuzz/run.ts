@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { fuzzBootstrap } from './bootstrap/fuzzer.ts';
 import { fuzzHttp1 } from './http1/fuzzer.ts';
+import { fuzzHttp2 } from './http2/fuzzer.ts';
 import { formatReport, type FuzzReport } from './report.ts';
 
 const FUZZERS = ['http1', 'bootstrap', 'http2'] as const;
@@ -16,7 +17,7 @@ export async function runFuzzer(name: FuzzerName, options: { seed: number; secon
     case 'bootstrap':
       return fuzzBootstrap(options);
     case 'http2':
-      throw new Error(`${name}: not yet`);
+      return fuzzHttp2(options);
   }
 }
 
