@@ -120,3 +120,19 @@ t.test('pressure gone: requests recover', async (t) => {
   t.equal(stats.get('overload.envoy.overload_actions.stop_accepting_requests.active'), 0);
   t.equal(stats.get('overload.envoy.overload_actions.disable_http_keepalive.active'), 0);
 });
+
+t.test('shrink_heap: a full collection when saturated, at most every 10 s', async (t) => {
+  const shrinking = await startLegate(bootstrap([httpListener('s', hello)], [], {
+    overload_manager: {
+      refresh_interval: '0.02s',
+      resource_monitors: [{ name: 'envoy.resource_monitors.fixed_heap', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig', max_heap_size_bytes: 1024 } }],
+      actions: [{ name: 'envoy.overload_actions.shrink_heap', triggers: [{ name: 'envoy.resource_monitors.fixed_heap', threshold: { value: 0.9 } }] }],
+    },
+  }));
+  t.teardown(() => shrinking.stop());
+  const count = async () => (await statsMap(shrinking.adminUrl(''))).get('overload.envoy.overload_actions.shrink_heap.shrink_count');
+  t.equal(await waitFor('a shrink', async () => ((await count()) === 1 ? 1 : undefined)), 1);
+  const stats = await statsMap(shrinking.adminUrl(''));
+  t.equal(stats.get('overload.envoy.overload_actions.shrink_heap.active'), 1);
+  t.equal(await count(), 1, 'not again within the interval');
+});
