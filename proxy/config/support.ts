@@ -231,13 +231,13 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.route.v3.VirtualHost': [
     `name domains routes request_headers_to_add request_headers_to_remove response_headers_to_add
      response_headers_to_remove typed_per_filter_config include_request_attempt_count
-     include_attempt_count_in_response retry_policy rate_limits require_tls cors`,
-    'metadata virtual_clusters include_is_timeout_retry_header per_request_buffer_limit_bytes',
+     include_attempt_count_in_response retry_policy rate_limits require_tls cors per_request_buffer_limit_bytes`,
+    'metadata virtual_clusters include_is_timeout_retry_header',
   ],
   'envoy.config.route.v3.Route': [
     `name match route redirect direct_response request_headers_to_add request_headers_to_remove
-     response_headers_to_add response_headers_to_remove typed_per_filter_config decorator`,
-    'metadata tracing per_request_buffer_limit_bytes stat_prefix',
+     response_headers_to_add response_headers_to_remove typed_per_filter_config decorator per_request_buffer_limit_bytes`,
+    'metadata tracing stat_prefix',
   ],
   'envoy.config.route.v3.Decorator': ['operation propagate', ''],
   'envoy.config.route.v3.RouteMatch': [

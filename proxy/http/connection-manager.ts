@@ -46,9 +46,6 @@ export interface HcmContext {
 
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 
-// Envoy's per_connection_buffer_limit_bytes default: what a stream buffers before it stops reading.
-const BUFFER_LIMIT_BYTES = 1024 * 1024;
-
 function ignoreSocketError(): void {}
 
 export class HttpConnectionManagerHandler implements ChainHandler {
@@ -57,7 +54,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   readonly ctx: HcmContext;
   /** The HTTP filters in order, the router last. */
   readonly filters: HttpFilter<HttpStream>[];
-  readonly bufferLimitBytes = BUFFER_LIMIT_BYTES;
+  /** The listener's per_connection_buffer_limit_bytes: what a stream buffers before it stops reading. */
+  readonly bufferLimitBytes: number;
   /** null unless the connection manager has `tracing` and a tracer: then a span per request. */
   readonly tracing: HttpTracing | null;
   private readonly accessLoggers: AccessLogger[];
@@ -77,10 +75,11 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   constructor(config: HttpConnectionManager, ctx: HcmContext) {
     this.config = config;
     this.ctx = ctx;
+    this.bufferLimitBytes = config.bufferLimitBytes;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
     const routerConfig = config.httpFilters.find((f) => f.type === ROUTER_TYPE)?.config as RouterConfig | undefined;
     this.tracing = HttpTracing.create(config.tracing, config.statPrefix, { nodeId: '', zone: '', ...ctx.tracing, clusters: ctx.clusters, store: ctx.store, localCluster: ctx.localCluster });
-    const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: BUFFER_LIMIT_BYTES, stats: this.stats, tracing: this.tracing });
+    const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: config.bufferLimitBytes, stats: this.stats, tracing: this.tracing });
     this.filters = [
       ...createHttpFilters(config.httpFilters, {
         store: ctx.store,

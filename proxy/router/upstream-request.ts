@@ -33,6 +33,8 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
   /** Body chunks not yet sent, or every chunk while the body can still be replayed. */
   readonly chunks: Buffer[] = [];
   private chunkBytes = 0;
+  /** The body kept for a replay: the listener's buffer limit, or the route's smaller one. */
+  private readonly bufferLimitBytes: number;
   /** Every chunk of the body is in `chunks` (within the buffer limit): it can be sent again. */
   replayable: boolean;
   requestEnded = false;
@@ -62,6 +64,8 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     // An upgrade's bytes are a tunnel, never replayed.
     this.retry = stream.upgradeType === undefined ? RetryState.create(policy, stream.head.headers, stream.trustedDownstream) : null;
     this.replayable = stream.upgradeType === undefined;
+    const routeLimit = stream.route?.route.model.perRequestBufferLimitBytes;
+    this.bufferLimitBytes = routeLimit === undefined ? options.bufferLimitBytes : Math.min(options.bufferLimitBytes, routeLimit);
   }
 
   start(endStream: boolean): void {
@@ -90,8 +94,12 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     if (data.length > 0) {
       this.chunks.push(data);
       this.chunkBytes += data.length;
-      // Past the buffer limit the body can no longer be replayed: no retries from here (Envoy's rule).
-      if (this.replayable && this.chunkBytes > this.options.bufferLimitBytes) this.replayable = false;
+      // Past the buffer limit the body can no longer be replayed: retries and mirrors are given up
+      // (Envoy's rule and its retry_or_shadow_abandoned count) and the body streams on.
+      if (this.replayable && this.chunkBytes > this.bufferLimitBytes) {
+        this.replayable = false;
+        if (this.retry !== null || this.shadowHeaders !== null) this.cluster.stats.retryOrShadowAbandoned.inc();
+      }
     }
     if (endStream) this.requestEnded = true;
     this.attempt?.sendBody();

@@ -31,6 +31,7 @@ export class ClusterStats {
   readonly upstreamFlowControlResumedReading: Counter;
   readonly upstreamCxIdleTimeout: Counter;
   readonly upstreamCxMaxDurationReached: Counter;
+  readonly retryOrShadowAbandoned: Counter;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqCancelled: Counter;
   readonly upstreamCxHttp1Total: Counter;
@@ -85,6 +86,7 @@ export class ClusterStats {
     this.upstreamFlowControlResumedReading = c('upstream_flow_control_resumed_reading_total');
     this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
     this.upstreamCxMaxDurationReached = c('upstream_cx_max_duration_reached');
+    this.retryOrShadowAbandoned = c('retry_or_shadow_abandoned');
     this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
     this.upstreamRqCancelled = c('upstream_rq_cancelled');
     this.upstreamCxHttp1Total = c('upstream_cx_http1_total');

@@ -12,6 +12,9 @@ import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
 import { routerStartsChildSpans, translateHcmTracing } from './tracing.ts';
 
+// Envoy's per_connection_buffer_limit_bytes default.
+export const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
+
 export interface TranslatedHcm {
   hcm: HttpConnectionManager;
   routeConfig?: RouteConfig; // the inline route_config, named hcm.routeConfigName
@@ -52,6 +55,7 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     maxRequestHeadersKb: num(raw, 'max_request_headers_kb', 60),
     maxHeadersCount: num(common, 'max_headers_count', 100),
     headersWithUnderscoresAction: str(common, 'headers_with_underscores_action', 'ALLOW') as HttpConnectionManager['headersWithUnderscoresAction'],
+    bufferLimitBytes: DEFAULT_BUFFER_LIMIT_BYTES, // the listener's, set by its translator
     forwardClientCertDetails: str(raw, 'forward_client_cert_details', 'SANITIZE') as HttpConnectionManager['forwardClientCertDetails'],
     setCurrentClientCertDetails: clientCertDetails(obj(raw, 'set_current_client_cert_details') ?? {}),
     http2: translateHttp2ProtocolOptions(obj(raw, 'http2_protocol_options'), joinPath(path, 'http2_protocol_options')),

@@ -13,7 +13,7 @@ import {
 import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, ListenerFilterPredicate, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
-import { translateHttpConnectionManager } from './http-connection-manager.ts';
+import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
@@ -23,7 +23,6 @@ export interface TranslatedListener {
   routeConfigs: RouteConfig[]; // inline route configs, under the names their HCMs point to
 }
 
-const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
 
 export function translateListenerResource(raw: Raw, path: string, ctx: TranslateContext): TranslatedListener {
   const address = socketAddress(obj(raw, 'address'), joinPath(path, 'address'));
@@ -54,10 +53,14 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     listenerFiltersTimeoutMs: ms(raw, 'listener_filters_timeout', 15_000),
     continueOnListenerFiltersTimeout: bool(raw, 'continue_on_listener_filters_timeout', false),
     filterChains,
-    perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT),
+    perConnectionBufferLimitBytes: num(raw, 'per_connection_buffer_limit_bytes', DEFAULT_BUFFER_LIMIT_BYTES),
     trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],
   };
   if (defaultFilterChain !== undefined) listener.defaultFilterChain = defaultFilterChain;
+  // A connection manager's streams buffer up to the listener's per-connection limit.
+  for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
+    if (c.network.kind === 'http_connection_manager') c.network.bufferLimitBytes = listener.perConnectionBufferLimitBytes;
+  }
   // Envoy names a connection manager's spans from its listener's direction: OUTBOUND is egress.
   if (listener.trafficDirection === 'OUTBOUND') {
     for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {

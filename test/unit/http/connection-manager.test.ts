@@ -59,7 +59,7 @@ function hcmConfig(partial: Partial<HttpConnectionManager> = {}): HttpConnection
     useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, generateRequestId: true, preserveExternalRequestId: false,
     serverName: 'envoy', serverHeaderTransformation: 'OVERWRITE', idleTimeoutMs: 0, streamIdleTimeoutMs: 0, requestTimeoutMs: 0,
     requestHeadersTimeoutMs: 0, maxStreamDurationMs: 0, maxConnectionDurationMs: 0, maxRequestsPerConnection: 0, drainTimeoutMs: 5000, delayedCloseTimeoutMs: 1000, upgradeConfigs: [], normalizePath: false, mergeSlashes: false, pathWithEscapedSlashesAction: 'KEEP_UNCHANGED',
-    maxRequestHeadersKb: 60, maxHeadersCount: 100, headersWithUnderscoresAction: 'ALLOW', forwardClientCertDetails: 'SANITIZE', setCurrentClientCertDetails: [],
+    maxRequestHeadersKb: 60, maxHeadersCount: 100, headersWithUnderscoresAction: 'ALLOW', bufferLimitBytes: 1024 * 1024, forwardClientCertDetails: 'SANITIZE', setCurrentClientCertDetails: [],
     http2: { hpackTableSize: 4096, maxConcurrentStreams: 2147483647, initialStreamWindowSize: 268435456, initialConnectionWindowSize: 268435456, allowConnect: false },
     ...partial,
   };
