@@ -1,12 +1,16 @@
 // The admin's /dashboard in a real browser: Debian's chromium, headless, driven over the DevTools
 // protocol (puppeteer-core). `legate run --workers 2` serves a weighted split over two upstreams;
 // traffic goes through it while the page is open, and the numbers the page renders must be the
-// requests sent (merged from both workers), with a rate while they flow. Then a screenshot that is
-// not blank, and the page's explain box for a URL.
+// requests sent (merged from both workers), with a rate while they flow. Then a refused CDS file
+// as the last NACK, the page's explain box for a URL, and a screenshot that is not blank.
 // LEGATE_DASHBOARD_SCREENSHOT=path also writes the screenshot there (the README's picture).
 import { existsSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import t from 'tap';
 import { Agent, request } from 'undici';
+import { stringify } from 'yaml';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { spawnLegate } from '../../support/legate-process.ts';
 import { colourSpread, decodePng } from '../../support/png.ts';
@@ -23,12 +27,20 @@ t.test('the dashboard in headless chromium', { skip }, async (t) => {
   const upstreams = [await startUpstream('blue'), await startUpstream('green')];
   t.teardown(() => Promise.all(upstreams.map((u) => u.close())));
 
+  // The clusters come from a CDS file, so a refused update can show as the last NACK.
+  const dir = await mkdtemp(path.join(tmpdir(), 'legate-dashboard-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const cds = path.join(dir, 'cds.yaml');
+  const clusterType = { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster' };
+  const clusters = [{ ...clusterType, ...staticCluster('blue', [{ port: upstreams[0].port }]) }, { ...clusterType, ...staticCluster('green', [{ port: upstreams[1].port }]) }];
+  await writeFile(cds, stringify({ version_info: 'c1', resources: clusters }));
   const legate = await spawnLegate(bootstrap(
     [httpListener('web', routes([
       { name: 'moved', match: { prefix: '/old' }, redirect: { path_redirect: '/new' } },
       { name: 'shop', match: { prefix: '/' }, route: { weighted_clusters: { clusters: [{ name: 'blue', weight: 80 }, { name: 'green', weight: 20 }] } } },
     ]))],
-    [staticCluster('blue', [{ port: upstreams[0].port }]), staticCluster('green', [{ port: upstreams[1].port }])],
+    [],
+    { dynamic_resources: { cds_config: { path_config_source: { path: cds }, resource_api_version: 'V3' } } },
   ), ['--workers', '2']);
   t.teardown(() => legate.stop());
 
@@ -82,6 +94,16 @@ t.test('the dashboard in headless chromium', { skip }, async (t) => {
     const rss = await page.$$eval('[data-worker] [data-k=rss]', (cells) => cells.map((c) => Number.parseFloat(c.textContent ?? '')));
     t.ok(rss.every((mb) => mb > 10), `RSS shown: ${rss.join(', ')} MB`);
     t.equal(await textOf('[data-xds="LDS"] [data-k=version]'), 'static');
+    t.equal(await textOf('[data-xds="CDS"] [data-k=version]'), 'c1');
+  });
+
+  await t.test('a refused CDS update shows as the last NACK, with its reason', async (t) => {
+    t.equal(await textOf('#last-nack'), '', 'none yet');
+    await writeFile(`${cds}.next`, stringify({ version_info: 'c2', resources: [...clusters, clusters[0]] }));
+    await rename(`${cds}.next`, cds);
+    await page.waitForSelector('#last-nack', { timeout: 10_000 });
+    t.match(await textOf('#last-nack'), /^last NACK: CDS from path:\S+cds\.yaml at .+\n.*blue/s);
+    t.equal(await textOf('[data-xds="CDS"] [data-k=version]'), 'c1', 'the last good version runs on');
   });
 
   await t.test('the explain box shows what the proxy would do with a URL', async (t) => {
