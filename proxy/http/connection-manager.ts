@@ -89,6 +89,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         localCluster: ctx.localCluster,
         rateLimitService: ctx.rateLimitService,
         clusters: ctx.clusters,
+        routeTable: () => ctx.routeTable(config.routeConfigName),
         clusterStatName: (name) => {
           const cluster = ctx.clusters.get(name)?.config;
           return cluster === undefined ? undefined : cluster.altStatName || cluster.name;

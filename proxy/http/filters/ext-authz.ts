@@ -14,6 +14,7 @@ import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, Stri
 import { compileStringMatcher, HeaderOperations, type StringPredicate } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { Cancellable, ClusterManager } from '../../upstream/index.ts';
+import { refreshRoute } from '../route-refresh.ts';
 import type { HttpStream } from '../stream.ts';
 import { chance } from './chance.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
@@ -53,6 +54,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
   private readonly store: Store;
   private readonly clusters: ClusterManager;
   private readonly clusterStatName: (cluster: string) => string | undefined;
+  private readonly routeTable: FilterContext['routeTable'];
   private readonly service: AuthorizationService;
   private readonly stats: ExtAuthzStats;
   private readonly statSuffix: string;
@@ -67,6 +69,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     if (ctx.clusters === undefined) throw new Error(`ext_authz filter '${name}': no cluster manager to reach its service through`);
     this.clusters = ctx.clusters;
     this.clusterStatName = ctx.clusterStatName;
+    this.routeTable = ctx.routeTable;
     this.statSuffix = config.statPrefix === '' ? 'ext_authz.' : `ext_authz.${config.statPrefix}.`;
     this.stats = this.makeStats(`http.${ctx.statPrefix}.${this.statSuffix}`);
     const matchers = (list: readonly StringMatcher[]): StringPredicate[] => list.map(compileStringMatcher);
@@ -171,9 +174,11 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     if (stream.ended) return 'stop';
     const cluster = this.statsForCluster(stream);
     if (response.status === 'ok') {
-      this.applyOk(stream, state, response);
+      const mutated = this.applyOk(stream, state, response);
       this.stats.ok.inc();
       cluster?.ok.inc();
+      // clear_route_cache: the mutated request may match another route (or none: 404 NR).
+      if (mutated && this.config.clearRouteCache && !refreshRoute(stream, this.routeTable?.())) return 'stop';
       return 'continue';
     }
     if (response.status === 'denied') {
@@ -195,8 +200,8 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     return 'stop';
   }
 
-  // The OK answer's request mutations now; its response headers when the response comes.
-  private applyOk(stream: HttpStream, state: CheckState, response: Extract<AuthorizationResponse, { status: 'ok' }>): void {
+  // The OK answer's request mutations now (true when there were any); its response headers when the response comes.
+  private applyOk(stream: HttpStream, state: CheckState, response: Extract<AuthorizationResponse, { status: 'ok' }>): boolean {
     const head = stream.head;
     const headers = head.headers;
     for (const [name, value] of response.headersToSet) {
@@ -218,6 +223,10 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     const touchesResponse =
       response.responseHeadersToAdd.length + response.responseHeadersToSet.length + response.responseHeadersToAddIfAbsent.length + response.responseHeadersToOverwriteIfExists.length > 0;
     if (touchesResponse) state.response = response;
+    return (
+      response.headersToSet.length + response.headersToAdd.length + response.headersToAppend.length + response.headersToRemove.length +
+        response.queryParametersToSet.length + response.queryParametersToRemove.length > 0
+    );
   }
 
   private statsForCluster(stream: HttpStream): ExtAuthzStats | undefined {

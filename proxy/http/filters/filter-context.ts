@@ -1,6 +1,8 @@
 // What every HTTP filter is built with, and the filter type the connection manager runs.
 import type { HttpFilter } from '../../http-filter/index.ts';
+import type { StreamInfo } from '../../access-log/index.ts';
 import type { RateLimitService } from '../../ratelimit/index.ts';
+import type { RouteTable } from '../../router/index.ts';
 import type { Store } from '../../stats/index.ts';
 import type { ClusterManager } from '../../upstream/index.ts';
 import type { HttpStream } from '../stream.ts';
@@ -17,6 +19,8 @@ export interface FilterContext {
   localCluster?: string;
   /** The embedded rate limit service of node.metadata["legate.ratelimit"], when configured. */
   rateLimitService?: RateLimitService;
+  /** The connection manager's current route table: a filter that clears the route cache looks the route up again. */
+  routeTable?: () => RouteTable<StreamInfo> | undefined;
   /** The worker's clusters: filters that call a service (ext_authz) reach it through them. */
   clusters?: ClusterManager;
   /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */

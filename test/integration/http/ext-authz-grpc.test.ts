@@ -4,7 +4,8 @@
 // headers, body: flag UAEX), fails, and never answers (the 300 ms timeout) — with
 // failure_mode_allow off (403) and on (the request goes on, marked). What the CheckRequest carries
 // (method, path, headers, addresses, protocol, body, context extensions), a route where the
-// filter is disabled, and Envoy's stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz.
+// filter is disabled, clear_route_cache routing again on a header the service set, and Envoy's
+// stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import http from 'node:http';
@@ -70,6 +71,8 @@ async function startAuthzServer(t: Test): Promise<AuthzServer> {
             query_parameters_to_set: [{ key: 'added', value: '1' }],
           },
         });
+      } else if (path.startsWith('/reroute')) {
+        cb(null, { status: { code: 0 }, ok_response: { headers: [{ header: { key: 'x-route-to', value: 'b' } }] } });
       } else if (path.startsWith('/deny')) {
         cb(null, {
           status: { code: grpc.status.PERMISSION_DENIED },
@@ -116,6 +119,8 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   const authz = await startAuthzServer(t);
   const upstream = await startUpstream('app', echoHandler('app'));
   t.teardown(() => upstream.close());
+  const upstream2 = await startUpstream('app2', echoHandler('app2'));
+  t.teardown(() => upstream2.close());
 
   const routeConfig = {
     name: 'web',
@@ -126,6 +131,7 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
       routes: [
         { match: { prefix: '/public' }, route: { cluster: 'app' }, typed_per_filter_config: { 'envoy.filters.http.ext_authz': { '@type': PER_ROUTE_TYPE, disabled: true } } },
         { match: { prefix: '/ctx' }, route: { cluster: 'app' }, typed_per_filter_config: { 'envoy.filters.http.ext_authz': { '@type': PER_ROUTE_TYPE, check_settings: { context_extensions: { scope: 'route' } } } } },
+        { match: { prefix: '/', headers: [{ name: 'x-route-to', string_match: { exact: 'b' } }] }, route: { cluster: 'app2' } },
         { match: { prefix: '/' }, route: { cluster: 'app' } },
       ],
     }],
@@ -144,10 +150,10 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   const log = fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\n');
   const legate = await startLegate(bootstrap(
     [
-      httpListener('closed', routeConfig, { http_filters: [extAuthz({}), router], access_log: [log] }),
+      httpListener('closed', routeConfig, { http_filters: [extAuthz({ clear_route_cache: true }), router], access_log: [log] }),
       httpListener('open', routeConfig, { http_filters: [extAuthz({ failure_mode_allow: true, failure_mode_allow_header_add: true }), router] }),
     ],
-    [staticCluster('app', [{ port: upstream.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
+    [staticCluster('app', [{ port: upstream.port }]), staticCluster('app2', [{ port: upstream2.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
   ));
   t.teardown(() => legate.stop());
   const closed = legate.port('closed');
@@ -225,14 +231,19 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   t.equal((await request(closed, '/public/x')).status, 200);
   t.equal(authz.checks.length, checksBefore, 'a route with ExtAuthzPerRoute disabled is not checked');
 
+  // clear_route_cache: a header the service sets picks another route; without it the route stays.
+  t.equal((JSON.parse((await request(closed, '/reroute')).body) as Echo).upstream, 'app2', 'clear_route_cache: routed again on the new header');
+  t.equal((JSON.parse((await request(open, '/reroute')).body) as Echo).upstream, 'app', 'without clear_route_cache the first route stays');
+
   const stats = await statsMap(legate.adminUrl(''));
-  t.equal(stats.get('http.closed.ext_authz.ok'), 3, '/allow, the POST, /ctx');
+  t.equal(stats.get('http.closed.ext_authz.ok'), 4, '/allow, the POST, /ctx, /reroute');
   t.equal(stats.get('http.closed.ext_authz.denied'), 1);
   t.equal(stats.get('http.closed.ext_authz.error'), 2, '/fail and /slow');
   t.equal(stats.get('http.open.ext_authz.error'), 2);
   t.equal(stats.get('http.open.ext_authz.failure_mode_allowed'), 2);
   t.equal(stats.get('http.open.ext_authz.denied'), 1);
-  t.equal(stats.get('cluster.app.ext_authz.ok'), 3, 'counted under the route\'s cluster too');
+  t.equal(stats.get('http.open.ext_authz.ok'), 1, '/reroute');
+  t.equal(stats.get('cluster.app.ext_authz.ok'), 5, 'counted under the route\'s cluster too (the one routed to when checked)');
   t.equal(stats.get('cluster.app.ext_authz.denied'), 2);
   t.equal(stats.get('cluster.authz.upstream_rq_timeout'), 2, 'the checks go through the authz cluster');
 });
