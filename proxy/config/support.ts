@@ -127,8 +127,12 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   'envoy.type.tracing.v3.CustomTag': ['tag literal environment request_header metadata', ''],
   'envoy.config.trace.v3.Tracing': ['http', ''],
-  // The Zipkin tracer only (the translator refuses every other tracer by name); HTTP_JSON only.
+  // Zipkin (HTTP_JSON only) and OpenTelemetry; the translator refuses every other tracer by name.
   'envoy.config.trace.v3.Tracing.Http': ['name typed_config', ''],
+  // OTLP over envoy_grpc or HTTP; resource_detectors and sampler are refused by the translator.
+  'envoy.config.trace.v3.OpenTelemetryConfig': ['grpc_service http_service service_name resource_detectors sampler', ''],
+  'envoy.config.core.v3.HttpService': ['http_uri request_headers_to_add', ''],
+  'envoy.config.core.v3.HttpUri': ['uri cluster timeout', ''],
   'envoy.config.trace.v3.ZipkinConfig': [
     'collector_cluster collector_endpoint trace_id_128bit shared_span_context collector_endpoint_version collector_hostname split_spans_for_request',
     '',

@@ -1,19 +1,29 @@
 // One POST of a span batch to a host of the collector cluster through Legate's own pools (the
-// cluster's load balancer, circuit breaker and stats), as Envoy's Zipkin reporter uses the
-// cluster's async client. The answer's status is all that matters; its body is dropped.
-import type { HeaderMap, RequestEncoder, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../codec/index.ts';
+// cluster's load balancer and stats), as Envoy's tracers use the cluster's async client: Zipkin
+// JSON, OTLP over HTTP, or a unary gRPC call (OTLP over gRPC) on an HTTP/2 cluster. The answer's
+// status (and grpc-status) is all that matters; its body is dropped.
+import type { HeaderMap, Protocol, RequestEncoder, ResponseDecoder, ResponseHeaders, StreamCallbacks } from '../codec/index.ts';
 import type { Cancellable, ClusterManager, HttpPoolCallbacks, UpstreamCluster } from '../upstream/index.ts';
 
 export interface CollectorPost {
   path: string;
   authority: string;
-  contentType: string;
+  /** content-type and whatever else the request carries. */
+  headers: HeaderMap;
   body: Buffer;
   timeoutMs: number;
+  /** HTTP/2 for gRPC (the pool of a use_downstream_protocol_config cluster); HTTP/1.1 otherwise. */
+  protocol?: Protocol;
 }
 
-/** 'no-cluster' when the cluster does not exist (Envoy's reports_skipped_no_cluster); otherwise the status, or 0 on failure. */
-export function postToCollector(clusters: ClusterManager, clusterName: string, post: CollectorPost, done: (status: number | 'no-cluster') => void): void {
+/** The answer: its status (0 when none came) and, for gRPC, grpc-status from the trailers or a trailers-only answer. */
+export interface CollectorAnswer {
+  status: number;
+  grpcStatus?: string;
+}
+
+/** 'no-cluster' when the cluster does not exist (Envoy's reports_skipped_no_cluster). */
+export function postToCollector(clusters: ClusterManager, clusterName: string, post: CollectorPost, done: (answer: CollectorAnswer | 'no-cluster') => void): void {
   const cluster = clusters.get(clusterName);
   if (cluster === undefined) {
     done('no-cluster');
@@ -22,24 +32,25 @@ export function postToCollector(clusters: ClusterManager, clusterName: string, p
   const host = cluster.chooseHost();
   if (host === null) {
     cluster.stats.upstreamCxNone.inc();
-    done(0);
+    done({ status: 0 });
     return;
   }
   cluster.stats.upstreamRqTotal.inc();
   const exchange = new Exchange(cluster, post, done);
-  exchange.pending = cluster.httpPool(host).newStream(exchange, exchange);
+  exchange.pending = cluster.httpPool(host, undefined, post.protocol).newStream(exchange, exchange);
 }
 
 class Exchange implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
   pending: Cancellable | null = null;
   private readonly cluster: UpstreamCluster;
   private readonly post: CollectorPost;
-  private done: ((status: number) => void) | null;
+  private done: ((answer: CollectorAnswer) => void) | null;
   private encoder: RequestEncoder | null = null;
   private readonly timer: NodeJS.Timeout;
   private status = 0;
+  private grpcStatus: string | undefined;
 
-  constructor(cluster: UpstreamCluster, post: CollectorPost, done: (status: number) => void) {
+  constructor(cluster: UpstreamCluster, post: CollectorPost, done: (answer: CollectorAnswer) => void) {
     this.cluster = cluster;
     this.post = post;
     this.done = done;
@@ -55,9 +66,9 @@ class Exchange implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
     }
     this.encoder = encoder;
     encoder.stream.setCallbacks(this);
-    const { path, authority, contentType, body } = this.post;
-    const headers: HeaderMap = { host: authority, 'content-type': contentType, 'content-length': String(body.length) };
-    encoder.encodeHeaders({ method: 'POST', path, scheme: 'http', protocol: 'HTTP/1.1', headers }, false);
+    const { path, authority, body, protocol } = this.post;
+    const headers: HeaderMap = { ...this.post.headers, host: authority, 'content-length': String(body.length) };
+    encoder.encodeHeaders({ method: 'POST', path, scheme: 'http', protocol: protocol ?? 'HTTP/1.1', headers }, false);
     encoder.encodeData(body, true);
   }
 
@@ -70,6 +81,7 @@ class Exchange implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
 
   decodeHeaders(response: ResponseHeaders, endStream: boolean): void {
     this.status = response.status;
+    this.grpcStatus = first(response.headers['grpc-status']);
     if (endStream) this.finish(this.status);
   }
 
@@ -77,7 +89,8 @@ class Exchange implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
     if (endStream) this.finish(this.status);
   }
 
-  decodeTrailers(): void {
+  decodeTrailers(trailers: HeaderMap): void {
+    this.grpcStatus = first(trailers['grpc-status']) ?? this.grpcStatus;
     this.finish(this.status);
   }
 
@@ -101,6 +114,10 @@ class Exchange implements ResponseDecoder, HttpPoolCallbacks, StreamCallbacks {
     clearTimeout(this.timer);
     if (status === 0) this.cluster.stats.upstreamRqRxReset.inc();
     else this.cluster.stats.recordResponse(status);
-    done(status);
+    done(status === 0 || this.grpcStatus === undefined ? { status } : { status, grpcStatus: this.grpcStatus });
   }
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -39,15 +39,14 @@ export class HttpTracing {
   static create(config: HcmTracing | undefined, statPrefix: string, ctx: HttpTracingContext): HttpTracing | null {
     const provider = config?.provider ?? ctx.defaultProvider;
     if (config === undefined || provider === undefined) return null;
-    return new HttpTracing(config, tracerFor(provider, ctx), statPrefix, ctx);
+    return new HttpTracing(config, provider, statPrefix, ctx);
   }
 
-  private constructor(config: HcmTracing, tracer: Tracer, statPrefix: string, ctx: HttpTracingContext) {
+  private constructor(config: HcmTracing, provider: TracingProvider, statPrefix: string, ctx: HttpTracingContext) {
     this.config = config;
-    this.tracer = tracer;
+    this.tracer = tracerFor(provider, ctx);
     this.ctx = ctx;
-    const split = config.provider?.splitSpansForRequest ?? ctx.defaultProvider?.splitSpansForRequest ?? false;
-    this.spawnUpstreamSpan = config.spawnUpstreamSpan || split;
+    this.spawnUpstreamSpan = config.spawnUpstreamSpan || (provider.kind === 'zipkin' && provider.splitSpansForRequest);
     this.customTags = compileCustomTags(config.customTags);
     const c = (name: TraceReason) => ctx.store.counter(`http.${statPrefix}.tracing.${name}`);
     this.reasons = {

@@ -1,22 +1,30 @@
 // One tracer per provider config per worker, shared by every connection manager that names the
 // same provider (Envoy's TracerManager caches drivers by config), so a config update does not
-// start a second reporter and its timer.
-import type { TracingProvider } from '../config/model.ts';
+// start a second reporter and its timer. Each tracer's reports go to its collector cluster
+// through postToCollector.
+import type { OpenTelemetryProvider, TracingProvider, ZipkinProvider } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import { postToCollector } from './collector-post.ts';
+import type { OtelSpan } from './otel-span.ts';
+import { OtelTracer } from './otel-tracer.ts';
+import { encodeExportRequest } from './otlp.ts';
 import type { Tracer } from './span.ts';
-import { ZipkinReporter, ZipkinStats } from './zipkin-reporter.ts';
+import { SpanReporter } from './span-reporter.ts';
+import type { ZipkinSpan } from './zipkin-span.ts';
 import { ZipkinTracer } from './zipkin-tracer.ts';
 
 export interface TracerContext {
   clusters: ClusterManager;
   store: Store;
-  /** node.cluster: the service name in every span's local endpoint. */
+  /** node.cluster: the service name in every Zipkin span's local endpoint. */
   localCluster: string;
 }
 
-const cache = new WeakMap<ClusterManager, Map<string, { tracer: Tracer; close(): void }>>();
+// Envoy's tracing.zipkin.request_timeout default.
+const ZIPKIN_TIMEOUT_MS = 5000;
+
+const cache = new WeakMap<ClusterManager, Map<string, { tracer: Tracer; reporter: { close(): void } }>>();
 
 export function tracerFor(provider: TracingProvider, ctx: TracerContext): Tracer {
   let byConfig = cache.get(ctx.clusters);
@@ -24,13 +32,59 @@ export function tracerFor(provider: TracingProvider, ctx: TracerContext): Tracer
   const key = JSON.stringify(provider);
   const known = byConfig.get(key);
   if (known !== undefined) return known.tracer;
+  const made = provider.kind === 'zipkin' ? zipkin(provider, ctx) : openTelemetry(provider, ctx);
+  byConfig.set(key, made);
+  return made.tracer;
+}
+
+// Zipkin: a 202 counts as reports_sent, any other answer as reports_dropped, none as reports_failed.
+function zipkin(provider: ZipkinProvider, ctx: TracerContext): { tracer: Tracer; reporter: SpanReporter<ZipkinSpan> } {
+  const c = (name: string) => ctx.store.counter(`tracing.zipkin.${name}`);
+  const [sent, dropped, failed, noCluster] = [c('reports_sent'), c('reports_dropped'), c('reports_failed'), c('reports_skipped_no_cluster')];
   const { collectorCluster, collectorEndpoint, collectorHostname } = provider;
-  const reporter = new ZipkinReporter((body, timeoutMs, done) => {
-    postToCollector(ctx.clusters, collectorCluster, { path: collectorEndpoint, authority: collectorHostname, contentType: 'application/json', body, timeoutMs }, done);
-  }, new ZipkinStats(ctx.store));
-  const tracer = new ZipkinTracer(provider, reporter, ctx.localCluster);
-  byConfig.set(key, { tracer, close: () => reporter.close() });
-  return tracer;
+  const reporter = new SpanReporter<ZipkinSpan>(ctx.store, 'zipkin', (spans) => {
+    const post = { path: collectorEndpoint, authority: collectorHostname, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(spans)), timeoutMs: ZIPKIN_TIMEOUT_MS };
+    postToCollector(ctx.clusters, collectorCluster, post, (answer) => {
+      if (answer === 'no-cluster') noCluster.inc();
+      else if (answer.status === 0) failed.inc();
+      else if (answer.status === 202) sent.inc();
+      else dropped.inc();
+    });
+  });
+  return { tracer: new ZipkinTracer(provider, reporter, ctx.localCluster), reporter };
+}
+
+// OpenTelemetry: an OTLP export over gRPC (a unary call on the cluster's HTTP/2 pool) or over HTTP
+// (protobuf), whose reports Envoy counts as tracing.opentelemetry.http_reports_{sent,success,failed}.
+function openTelemetry(provider: OpenTelemetryProvider, ctx: TracerContext): { tracer: Tracer; reporter: SpanReporter<OtelSpan> } {
+  const grpc = provider.transport === 'grpc';
+  const c = (name: string) => ctx.store.counter(`tracing.opentelemetry.${name}`);
+  const httpCounters = grpc ? undefined : { sent: c('http_reports_sent'), success: c('http_reports_success'), failed: c('http_reports_failed') };
+  const headers = Object.fromEntries(provider.headers);
+  const reporter = new SpanReporter<OtelSpan>(ctx.store, 'opentelemetry', (spans) => {
+    const message = encodeExportRequest(spans, provider.serviceName);
+    let body: Buffer;
+    if (grpc) {
+      // A gRPC message: uncompressed flag, 4-byte length, the protobuf.
+      body = Buffer.alloc(5 + message.length);
+      body.writeUInt32BE(message.length, 1);
+      body.set(message, 5);
+      headers['content-type'] = 'application/grpc';
+      headers.te = 'trailers';
+      if (provider.timeoutMs > 0) headers['grpc-timeout'] = `${provider.timeoutMs}m`;
+    } else {
+      body = Buffer.from(message);
+      headers['content-type'] = 'application/x-protobuf';
+    }
+    httpCounters?.sent.inc();
+    const post = { path: provider.path, authority: provider.authority, headers, body, timeoutMs: provider.timeoutMs > 0 ? provider.timeoutMs : ZIPKIN_TIMEOUT_MS, protocol: grpc ? ('HTTP/2' as const) : undefined };
+    postToCollector(ctx.clusters, provider.cluster, post, (answer) => {
+      if (httpCounters === undefined) return;
+      if (answer !== 'no-cluster' && answer.status >= 200 && answer.status < 300) httpCounters.success.inc();
+      else httpCounters.failed.inc();
+    });
+  });
+  return { tracer: new OtelTracer(reporter), reporter };
 }
 
 /** Sends what the worker's reporters hold (at drain) and stops their timers. */
@@ -38,5 +92,5 @@ export function closeTracers(clusters: ClusterManager): void {
   const byConfig = cache.get(clusters);
   if (byConfig === undefined) return;
   cache.delete(clusters);
-  for (const entry of byConfig.values()) entry.close();
+  for (const entry of byConfig.values()) entry.reporter.close();
 }

@@ -8,7 +8,7 @@ import { injectB3, type SpanContext } from './b3.ts';
 import { randomId64 } from './ids.ts';
 import type { Span, SpanKind } from './span.ts';
 
-/** What a span needs of its tracer: where finished spans go and how the local end is described. */
+/** What a span needs of its tracer: where finished sampled spans go and how the local end is described. */
 export interface ZipkinSpanSink {
   readonly localEndpoint: ZipkinEndpoint;
   report(span: ZipkinSpan): void;

@@ -7,15 +7,15 @@ import type { ZipkinProvider } from '../config/model.ts';
 import { extractSampled, extractSpanContext } from './b3.ts';
 import { randomId64 } from './ids.ts';
 import type { Span, SpanStart, TraceDecision, Tracer } from './span.ts';
-import type { ZipkinReporter } from './zipkin-reporter.ts';
+import type { SpanReporter } from './span-reporter.ts';
 import { ZipkinSpan, type ZipkinEndpoint, type ZipkinSpanSink } from './zipkin-span.ts';
 
 export class ZipkinTracer implements Tracer, ZipkinSpanSink {
   readonly localEndpoint: ZipkinEndpoint;
   private readonly config: ZipkinProvider;
-  private readonly reporter: ZipkinReporter;
+  private readonly reporter: SpanReporter<ZipkinSpan>;
 
-  constructor(config: ZipkinProvider, reporter: ZipkinReporter, serviceName: string) {
+  constructor(config: ZipkinProvider, reporter: SpanReporter<ZipkinSpan>, serviceName: string) {
     this.config = config;
     this.reporter = reporter;
     this.localEndpoint = { serviceName, ...localAddress() };

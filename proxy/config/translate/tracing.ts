@@ -3,15 +3,16 @@
 // every other tracer is refused by name, never accepted and left silent.
 import { indexPath, joinPath } from '../errors.ts';
 import type { CustomTag, HcmTracing, TracingProvider } from '../model.ts';
-import { bool, list, num, obj, reject, str } from './common.ts';
+import { bool, list, ms, num, obj, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
 const ZIPKIN_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
+const OPENTELEMETRY_TYPE = 'envoy.config.trace.v3.OpenTelemetryConfig';
+const OTLP_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 
 // The tracers Envoy knows, by config type, for a clear refusal.
 const OTHER_TRACERS: Record<string, string> = {
-  'envoy.config.trace.v3.OpenTelemetryConfig': 'envoy.tracers.opentelemetry',
   'envoy.config.trace.v3.DatadogConfig': 'envoy.tracers.datadog',
   'envoy.config.trace.v3.LightstepConfig': 'envoy.tracers.lightstep',
   'envoy.config.trace.v3.DynamicOtConfig': 'envoy.tracers.dynamic_ot',
@@ -20,15 +21,16 @@ const OTHER_TRACERS: Record<string, string> = {
   'envoy.config.trace.v3.OpenCensusConfig': 'envoy.tracers.opencensus',
 };
 
-/** A Tracing.Http (name + typed_config): the Zipkin tracer, or a refusal naming the tracer. */
+/** A Tracing.Http (name + typed_config): the Zipkin or OpenTelemetry tracer, or a refusal naming the tracer. */
 export function translateTracingProvider(raw: Raw, path: string): TracingProvider {
   const config = obj(raw, 'typed_config');
   const configPath = joinPath(path, 'typed_config');
   const name = str(raw, 'name');
   const type = config === undefined ? '' : str(config, '@type');
+  if (type === OPENTELEMETRY_TYPE) return openTelemetry(config as Raw, configPath);
   if (type !== ZIPKIN_TYPE) {
     const tracer = OTHER_TRACERS[type] ?? (name || type || '(unnamed)');
-    reject(config === undefined ? path : configPath, `not supported by Legate: tracer '${tracer}'`, 'use envoy.tracers.zipkin (ZipkinConfig, collector_endpoint_version HTTP_JSON) or remove tracing');
+    reject(config === undefined ? path : configPath, `not supported by Legate: tracer '${tracer}'`, 'use envoy.tracers.zipkin or envoy.tracers.opentelemetry, or remove tracing');
   }
   const zipkin = config as Raw;
   const version = str(zipkin, 'collector_endpoint_version', 'HTTP_JSON');
@@ -93,4 +95,47 @@ function percent(raw: Raw | undefined, fallback: number): number {
 export function routerStartsChildSpans(hcm: Raw): boolean {
   const router = list(hcm, 'http_filters').find((f) => str(obj(f, 'typed_config') ?? {}, '@type') === ROUTER_TYPE);
   return router !== undefined && bool(obj(router, 'typed_config') ?? {}, 'start_child_span', false);
+}
+
+// OpenTelemetryConfig: OTLP over gRPC to an Envoy-managed cluster, or over HTTP (http_service).
+function openTelemetry(raw: Raw, path: string): TracingProvider {
+  if (list(raw, 'resource_detectors').length > 0) reject(joinPath(path, 'resource_detectors'), 'not supported by Legate: OpenTelemetry resource detectors', 'remove them (the resource carries service.name)');
+  if (raw.sampler !== undefined) reject(joinPath(path, 'sampler'), 'not supported by Legate: OpenTelemetry samplers', "remove it (the connection manager's sampling applies)");
+  const serviceName = str(raw, 'service_name') || 'unknown_service:envoy';
+  const grpc = obj(raw, 'grpc_service');
+  const http = obj(raw, 'http_service');
+  if (grpc !== undefined) {
+    const grpcPath = joinPath(path, 'grpc_service');
+    const envoyGrpc = obj(grpc, 'envoy_grpc');
+    if (envoyGrpc === undefined) reject(grpcPath, 'not supported by Legate: an OpenTelemetry collector over google_grpc', 'use envoy_grpc with the collector cluster');
+    const cluster = str(envoyGrpc, 'cluster_name');
+    return {
+      kind: 'opentelemetry',
+      serviceName,
+      transport: 'grpc',
+      cluster,
+      authority: str(envoyGrpc, 'authority') || cluster,
+      path: OTLP_EXPORT_PATH,
+      timeoutMs: ms(grpc, 'timeout', 0),
+      headers: list(grpc, 'initial_metadata').map((h) => [str(h, 'key').toLowerCase(), str(h, 'value')]),
+    };
+  }
+  if (http === undefined) return reject(path, 'the OpenTelemetry tracer needs grpc_service or http_service', 'name the collector cluster in grpc_service.envoy_grpc.cluster_name');
+  const httpPath = joinPath(path, 'http_service');
+  const uri = obj(http, 'http_uri') ?? {};
+  const url = URL.parse(str(uri, 'uri')) ?? URL.parse(`http://${str(uri, 'uri')}`);
+  if (url === null) reject(joinPath(httpPath, 'http_uri.uri'), `not a URI: '${str(uri, 'uri')}'`, 'write the collector URL, e.g. http://otel-collector:4318/v1/traces');
+  return {
+    kind: 'opentelemetry',
+    serviceName,
+    transport: 'http',
+    cluster: str(uri, 'cluster'),
+    authority: url.host,
+    path: url.pathname + url.search,
+    timeoutMs: ms(uri, 'timeout', 0),
+    headers: list(http, 'request_headers_to_add').map((h) => {
+      const header = obj(h, 'header') ?? {};
+      return [str(header, 'key').toLowerCase(), str(header, 'value')];
+    }),
+  };
 }

@@ -28,10 +28,24 @@ t.test('egress listeners name egress spans; start_child_span spawns upstream spa
   t.match(b.listeners[0].filterChains[0].network, { tracing: { operationName: 'egress', spawnUpstreamSpan: true, provider: { sharedSpanContext: true, traceId128bit: false } } });
 });
 
+t.test('the OpenTelemetry tracer over gRPC and HTTP', async (t) => {
+  const network = (tracing: object) => translateBootstrap(boot(tracing)).listeners[0].filterChains[0].network as { tracing: { provider: object } };
+  const type = 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig';
+  t.same(network({ provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': type, grpc_service: { envoy_grpc: { cluster_name: 'zipkin' }, timeout: '0.25s' } } } }).tracing.provider, {
+    kind: 'opentelemetry', serviceName: 'unknown_service:envoy', transport: 'grpc', cluster: 'zipkin', authority: 'zipkin',
+    path: '/opentelemetry.proto.collector.trace.v1.TraceService/Export', timeoutMs: 250, headers: [],
+  });
+  t.match(network({ provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': type, service_name: 's', http_service: { http_uri: { uri: 'https://collector:4318/v1/traces?x=1', cluster: 'zipkin', timeout: '1s' } } } } }).tracing.provider, {
+    transport: 'http', serviceName: 's', authority: 'collector:4318', path: '/v1/traces?x=1', timeoutMs: 1000,
+  });
+});
+
 t.test('what Legate does not build is refused by name', async (t) => {
   const refuses = (tracing: object, pattern: RegExp, extra: object = {}) => t.throws(() => translateBootstrap(boot(tracing, extra)), pattern);
   refuses({}, /not supported by Legate: tracer 'envoy\.tracers\.datadog'/, { tracing: { http: { name: 'envoy.tracers.datadog', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.DatadogConfig', collector_cluster: 'zipkin', service_name: 's' } } } });
-  refuses({ provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', grpc_service: { envoy_grpc: { cluster_name: 'zipkin' } } } } }, /tracer 'envoy\.tracers\.opentelemetry'/);
+  const otel = (config: object) => ({ provider: { name: 'envoy.tracers.opentelemetry', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.OpenTelemetryConfig', ...config } } });
+  refuses(otel({ grpc_service: { google_grpc: { target_uri: 'otel:4317', stat_prefix: 'o' } } }), /OpenTelemetry collector over google_grpc/);
+  refuses(otel({ grpc_service: { envoy_grpc: { cluster_name: 'zipkin' } }, resource_detectors: [{ name: 'envoy.tracers.opentelemetry.resource_detectors.environment', typed_config: { '@type': 'type.googleapis.com/udpa.type.v1.TypedStruct', type_url: 'type.googleapis.com/envoy.config.trace.v3.Tracing', value: {} } }] }), /resource detectors/);
   refuses({ provider: { name: 'envoy.tracers.lightstep', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.LightstepConfig', collector_cluster: 'zipkin', access_token_file: '/t' } } }, /tracer 'envoy\.tracers\.lightstep'/);
   refuses({ provider: zipkin({ collector_endpoint_version: 'HTTP_PROTO' }) }, /collector_endpoint_version HTTP_PROTO/);
   refuses({ provider: zipkin(), verbose: true }, /not supported by Legate: verbose/);
