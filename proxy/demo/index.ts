@@ -30,7 +30,7 @@ export async function runDemo(opts: { workers: number; appsOnly?: boolean; log(l
       '  curl -s localhost:10000/hello       # a direct response',
       '  curl -s localhost:9901/stats | grep upstream_rq_total',
       '  curl -s localhost:9901/clusters     # hosts, weights, health',
-      '  admin: http://127.0.0.1:9901/help',
+      '  admin: http://127.0.0.1:9901/ (live dashboard: http://127.0.0.1:9901/dashboard)',
       'Ctrl-C stops it.',
       '',
     ].join('\n'),
