@@ -115,3 +115,23 @@ t.test('the runtime key overload.global_downstream_max_connections sets the limi
   conns.push(fourth);
   t.equal(await fourth.answered, false, 'and the new limit holds');
 });
+
+t.test('--workers 2: each worker holds half the limit, never more than the limit in all; refusals merge in /stats', async (t) => {
+  const { spawnLegate } = await import('../../support/legate-process.ts');
+  const legate = await spawnLegate(bootstrap([httpListener('limited', hello)], [], {
+    overload_manager: { resource_monitors: [limitMonitor(4)] },
+  }), ['--workers', '2']);
+  const conns: Conn[] = [];
+  t.teardown(async () => {
+    await closeAll(conns);
+    await legate.stop();
+  });
+  // New connections spread over both workers' sockets (SO_REUSEPORT): each serves two, refuses the rest.
+  for (let i = 0; i < 12; i++) conns.push(connect(legate.port()));
+  const answered = (await Promise.all(conns.map((c) => c.answered))).filter(Boolean).length;
+  t.ok(answered <= 4, `${answered} served: never more than the limit`);
+  t.ok(answered >= 2, 'each worker serves its share');
+  const stats = await statsMap(legate.adminUrl(''));
+  // The primary reserves the port for the workers, so the listener's stats carry it.
+  t.equal(stats.get(`listener.127.0.0.1_${legate.port()}.downstream_global_cx_overflow`), 12 - answered, 'the workers\' refusals add up');
+});
