@@ -207,6 +207,7 @@ export function soakSummary(r: SoakResult): string {
       `Legate ${r.alive ? 'alive' : 'DEAD'}, ${r.workerRestarts} worker restarts`,
     `by kind: ${Object.entries(r.byKind).map(([kind, counts]) => `${kind} ${Object.entries(counts).map(([k, n]) => `${k}: ${n}`).join(' ')}`).join('; ')}`,
     `RSS start (traffic just started): total ${mb(totalRssMb(first))} = primary ${mb(first.primaryRssMb)} + workers ${first.workers.map((w) => mb(w.rssMb)).join(' + ')} + spare ${mb(first.otherRssMb)}`,
+    `RSS at the end of warm-up (${afterWarmup(r.samples)[0].minutes.toFixed(1)} min): total ${mb(totalRssMb(afterWarmup(r.samples)[0]))}`,
     `RSS end: total ${mb(totalRssMb(last))} = primary ${mb(last.primaryRssMb)} + workers ${last.workers.map((w) => mb(w.rssMb)).join(' + ')} + spare ${mb(last.otherRssMb)}`,
     `RSS slope after warm-up (last ${r.slope.samplesUsed} samples, least squares): total ${r.slope.totalMbPerHour.toFixed(1)} MB/h ` +
       `(primary ${r.slope.primaryMbPerHour.toFixed(1)}, workers ${r.slope.workersMbPerHour.map((s) => s.toFixed(1)).join(', ')}) -> ` +
