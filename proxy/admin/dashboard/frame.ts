@@ -221,7 +221,7 @@ export function buildFrame(input: FrameInput, previous: Totals | null, baseline:
       overflows: { connections: counter(p + 'upstream_cx_overflow'), pending: counter(p + 'upstream_rq_pending_overflow'), retries: counter(p + 'upstream_rq_retry_overflow') },
       ejectionsActive: gauge(p + 'outlier_detection.ejections_active'),
       ejectionsTotal: counter(p + 'outlier_detection.ejections_enforced_total'),
-      healthy: hosts.filter((h) => h.healthFlags === 'healthy' || h.healthFlags === '/degraded_eds_health').length,
+      healthy: hosts.filter((h) => h.healthFlags === 'healthy').length, // as membership_healthy: degraded hosts are not
       hosts: hosts.slice(0, MAX_HOSTS).map((h) => ({
         address: h.address,
         health: h.healthFlags,
