@@ -1,6 +1,6 @@
 // The connection manager's HTTP filters a request on this route passes through, in order, with
 // those its route or virtual host turns off (typed_per_filter_config disabled).
-import type { CompressorConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
+import type { CompressorConfig, ExtAuthzConfig, ExtAuthzPerRouteConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
 import type { HttpFilterExplanation } from './types.ts';
 
 export function explainHttpFilters(filters: readonly HttpFilter[], route: Route | null, virtualHost: VirtualHost | null): HttpFilterExplanation[] {
@@ -45,6 +45,18 @@ function describe(type: string, config: unknown): string | undefined {
     const parts = [describeRules(rules) ?? 'no rules: every request is allowed'];
     if (shadowRules !== undefined) parts.push(`shadow ${describeRules(shadowRules)}`);
     return parts.join('; ');
+  }
+  if (type === 'ext_authz') {
+    if ((config as ExtAuthzConfig).service === undefined) {
+      const extensions = Object.entries((config as ExtAuthzPerRouteConfig).contextExtensions ?? {}).map(([k, v]) => `${k}=${v}`);
+      return extensions.length === 0 ? 'checked with the route\'s settings' : `checked with context extensions ${extensions.join(', ')}`;
+    }
+    const authz = config as ExtAuthzConfig;
+    const service = authz.service;
+    const parts = [`asks ${service.kind === 'grpc' ? 'the gRPC' : 'the HTTP'} authorization service on cluster ${service.cluster} (timeout ${service.timeoutMs} ms)`];
+    if (authz.withRequestBody !== undefined) parts.push(`with up to ${authz.withRequestBody.maxRequestBytes} bytes of body`);
+    parts.push(authz.failureModeAllow ? 'failure_mode_allow' : `${authz.statusOnError} on error`);
+    return parts.join(', ');
   }
   if (type === 'compressor' && (config as CompressorConfig).library !== undefined) {
     const compressor = config as CompressorConfig;
