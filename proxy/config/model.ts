@@ -382,6 +382,7 @@ export interface FilterChainMatch {
 // ---- transport sockets (envoy.transport_sockets.tls) ----
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; // node:tls names
+  bufferLimitBytes: number; // the listener's per_connection_buffer_limit_bytes (set by its translator): the downstream write watermark
 
 export interface TlsCertificate {
   certificateChain: string; // PEM

@@ -24,7 +24,7 @@ import { prepareRequestHeaders } from './request-headers.ts';
 import { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';
 import type { HttpStream } from './stream.ts';
 import { upgradeEnabled, upgradeTypeOf } from './upgrade.ts';
-import { tlsInfo } from '../transport/index.ts';
+import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { HttpTracing, type HttpTracingContext } from '../tracing/index.ts';
 import { IDLE_ACTION, UNSCALED, type OverloadAction, type OverloadManager } from '../overload/index.ts';
 
@@ -166,6 +166,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     socket.once('close', () => {
       this.connections.delete(connection);
       stats.downstreamCxActive.sub(1);
+    // Past the listener's buffer limit a response pauses its upstream (HTTP/1; HTTP/2 per stream).
+    if (!http2) setWriteBufferLimit(socket, this.config.bufferLimitBytes);
       active.sub(1);
       stats.downstreamCxRxBytesTotal.inc(socket.bytesRead);
       stats.downstreamCxTxBytesTotal.inc(socket.bytesWritten);

@@ -9,7 +9,7 @@ import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { connect, hostAddress, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver } from './relay.ts';
-import { tlsInfo } from '../transport/index.ts';
+import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 
 export interface TcpProxyContext {
@@ -59,6 +59,8 @@ export class TcpProxyHandler implements ChainHandler {
   }
 
   onConnection(downstream: Socket, facts: ConnectionFacts): void {
+    // Past the listener's buffer limit toward the client, the upstream's reads pause (relay.ts).
+    setWriteBufferLimit(downstream, this.config.bufferLimitBytes);
     new TcpSession(this, downstream, facts).start();
   }
 

@@ -7,3 +7,4 @@ export { SslStats } from './stats.ts';
 export { verifyPeer, parseSubjectAltName, sanMatches, type VerifyResult, type VerifyFailure } from './verify.ts';
 export { tlsInfo, isTls, type TlsInfo } from './info.ts';
 export { peerCertificateDetails, type PeerCertificateDetails } from './peer-certificate.ts';
+export { setWriteBufferLimit } from './buffer-limit.ts';

@@ -18,6 +18,7 @@ import type {
   StreamResetReason,
 } from '../types.ts';
 import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
+import { setWriteBufferLimit } from '../../transport/index.ts';
 import { http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2 } from './headers.ts';
 
 interface Counter {
@@ -51,6 +52,8 @@ export interface Http2ServerOptions {
   stats: Http2CodecStats;
   /** headers_with_underscores_action (absent: ALLOW). */
   underscores?: UnderscorePolicy;
+  /** per_connection_buffer_limit_bytes: a stream's write watermark (absent: node's default). */
+  streamBufferLimitBytes?: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -150,6 +153,7 @@ export class Http2ServerConnection implements ServerConnection {
       this.refuseStream(h2);
       return;
     }
+    if (this.options.streamBufferLimitBytes !== undefined) setWriteBufferLimit(h2, this.options.streamBufferLimitBytes);
     const stream = new Http2ServerStream(this, h2);
     this.streams.add(stream);
     const head = requestFromHttp2(allowed, this.options.scheme);

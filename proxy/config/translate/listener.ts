@@ -57,9 +57,9 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],
   };
   if (defaultFilterChain !== undefined) listener.defaultFilterChain = defaultFilterChain;
-  // A connection manager's streams buffer up to the listener's per-connection limit.
+  // Connection managers and TCP proxies buffer up to the listener's per-connection limit.
   for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
-    if (c.network.kind === 'http_connection_manager') c.network.bufferLimitBytes = listener.perConnectionBufferLimitBytes;
+    c.network.bufferLimitBytes = listener.perConnectionBufferLimitBytes;
   }
   // Envoy names a connection manager's spans from its listener's direction: OUTBOUND is egress.
   if (listener.trafficDirection === 'OUTBOUND') {

@@ -6,6 +6,8 @@ import { list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
+// Envoy's per_connection_buffer_limit_bytes default.
+const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
 
 export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
   const proxy: TcpProxy = {
@@ -13,6 +15,7 @@ export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
     statPrefix: str(raw, 'stat_prefix'),
     cluster: tcpCluster(raw, path),
     idleTimeoutMs: ms(raw, 'idle_timeout', DEFAULT_IDLE_TIMEOUT_MS),
+    bufferLimitBytes: DEFAULT_BUFFER_LIMIT_BYTES, // the listener's, set by its translator
     maxConnectAttempts: num(raw, 'max_connect_attempts', 1),
     accessLog: translateAccessLogs(raw, 'access_log', path),
   };

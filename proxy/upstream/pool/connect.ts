@@ -10,7 +10,7 @@
 // TLS error ("TLS_error:|CERTIFICATE_VERIFY_FAILED: ...").
 import net, { type Socket } from 'node:net';
 import type { Cluster } from '../../config/model.ts';
-import type { UpstreamTls, UpstreamTlsOptions } from '../../transport/index.ts';
+import { setWriteBufferLimit, type UpstreamTls, type UpstreamTlsOptions } from '../../transport/index.ts';
 import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
 import type { Host } from '../host.ts';
@@ -130,6 +130,7 @@ export class ConnectAttempt {
     // The owner of the connected socket handles its errors from here on.
     this.socket.off('error', this.onError);
     this.cluster.outlier?.putLocalOrigin(this.host.address, 'connect-success');
+    setWriteBufferLimit(socket, this.cluster.config.perConnectionBufferLimitBytes);
     callbacks.onConnect(socket);
   }
 

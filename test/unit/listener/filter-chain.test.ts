@@ -10,7 +10,7 @@ function chain(name: string, match: Partial<FilterChainMatch> = {}): FilterChain
   return {
     name,
     match: { prefixRanges: [], directSourcePrefixRanges: [], sourceType: 'ANY', sourcePrefixRanges: [], sourcePorts: [], serverNames: [], applicationProtocols: [], ...match },
-    network: { kind: 'tcp_proxy', statPrefix: name, cluster: { kind: 'cluster', name }, idleTimeoutMs: 0, maxConnectAttempts: 1, accessLog: [] },
+    network: { kind: 'tcp_proxy', statPrefix: name, cluster: { kind: 'cluster', name }, idleTimeoutMs: 0, maxConnectAttempts: 1, accessLog: [], bufferLimitBytes: 1048576 },
   };
 }
 

@@ -19,6 +19,7 @@ t.test('an unknown cluster: closed, downstream_cx_no_route, NC', async (t) => {
   const handler = new TcpProxyHandler(
     {
       kind: 'tcp_proxy',
+      bufferLimitBytes: 1048576,
       statPrefix: 'gone',
       cluster: { kind: 'cluster', name: 'removed_by_cds' },
       idleTimeoutMs: 0,
