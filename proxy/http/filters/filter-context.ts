@@ -9,6 +9,11 @@ import type { HttpStream } from '../stream.ts';
 
 export type HttpFilterInstance = HttpFilter<HttpStream>;
 
+export interface FilterNode {
+  id: string;
+  metadata: Record<string, unknown>;
+}
+
 export interface FilterContext {
   store: Store;
   statPrefix: string;
@@ -23,6 +28,8 @@ export interface FilterContext {
   routeTable?: () => RouteTable<StreamInfo> | undefined;
   /** The worker's clusters: filters that call a service (ext_authz) reach it through them. */
   clusters?: ClusterManager;
+  /** The bootstrap's node id and metadata (Istio's filters: who this proxy is). */
+  node?: FilterNode;
   /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */
   clusterStatName(cluster: string): string | undefined;
 }

@@ -5,10 +5,12 @@
 // failure_mode_allow off (403) and on (the request goes on, marked). What the CheckRequest carries
 // (method, path, headers, addresses, protocol, body, context extensions), a route where the
 // filter is disabled, clear_route_cache routing again on a header the service set, and Envoy's
-// stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz.
+// stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz. Over mutual TLS and HTTP/2: the
+// principals from the certificates, the client's certificate, the SNI and the protocol.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import http from 'node:http';
+import http2 from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -17,7 +19,9 @@ import t, { type Test } from 'tap';
 import { bootstrap, fileAccessLog, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitForLogLine } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
+import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream, type Echo } from '../../support/upstream.ts';
+import { certFiles, downstreamTls, hcmToBackend } from '../tls/support.ts';
 
 const EXT_AUTHZ_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
 const PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
@@ -37,6 +41,7 @@ const Authorization = definition['envoy.service.auth.v3.Authorization'] as grpc.
 interface Peer {
   address?: { socket_address?: { address?: string; port_value?: number } };
   principal?: string;
+  certificate?: string;
 }
 interface CheckRequest {
   attributes: {
@@ -44,22 +49,31 @@ interface CheckRequest {
     destination: Peer;
     request: { http: { method: string; path: string; host: string; scheme: string; protocol: string; headers: Record<string, string>; body?: string; size?: string } };
     context_extensions?: Record<string, string>;
+    tls_session?: { sni?: string };
   };
 }
 
 interface AuthzServer {
   port: number;
   checks: CheckRequest[];
+  /** Each call's metadata and :authority, in order. */
+  calls: { metadata: Record<string, string>; authority: string; deadlineMs: number }[];
 }
 
 // Decides by the request path: /allow…, /deny…, /fail…, /slow… (never answered); anything else is allowed plainly.
 async function startAuthzServer(t: Test): Promise<AuthzServer> {
   const server = new grpc.Server();
-  const result: AuthzServer = { port: 0, checks: [] };
+  const result: AuthzServer = { port: 0, checks: [], calls: [] };
   const held: grpc.sendUnaryData<unknown>[] = [];
   server.addService(Authorization, {
     Check: (call: grpc.ServerUnaryCall<CheckRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       result.checks.push(call.request);
+      const deadline = call.getDeadline();
+      result.calls.push({
+        metadata: Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)])),
+        authority: call.getHost(),
+        deadlineMs: (deadline instanceof Date ? deadline.getTime() : Number(deadline)) - Date.now(),
+      });
       const path = call.request.attributes.request.http.path;
       if (path.startsWith('/allow')) {
         cb(null, {
@@ -186,6 +200,8 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   t.equal(check.destination.address?.socket_address?.port_value, closed, 'the destination is the listener');
   t.same(check.context_extensions, { tenant: 'a', scope: 'vhost' }, 'the virtual host\'s context extensions');
   t.equal(httpAttrs.body, undefined, 'a request without a body sends none');
+  const deadline = authz.calls[0].deadlineMs;
+  t.ok(deadline > 0 && deadline <= 300, `the call carries the 300 ms timeout as grpc-timeout (${Math.round(deadline)} ms left)`);
 
   // Denied: the service's answer goes to the client, nothing upstream.
   const seenBefore = upstream.seen.length;
@@ -246,4 +262,62 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   t.equal(stats.get('cluster.app.ext_authz.ok'), 5, 'counted under the route\'s cluster too (the one routed to when checked)');
   t.equal(stats.get('cluster.app.ext_authz.denied'), 2);
   t.equal(stats.get('cluster.authz.upstream_rq_timeout'), 2, 'the checks go through the authz cluster');
+});
+
+t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, SNI, protocol', { skip: opensslMissing() }, async (t) => {
+  const ca = createTestCa();
+  t.teardown(() => ca.remove());
+  const server = ca.issue('proxy.test', ['DNS:proxy.test', 'URI:spiffe://cluster.local/ns/default/sa/proxy']);
+  const client = ca.issue('sleep', ['URI:spiffe://cluster.local/ns/default/sa/sleep']);
+  const authz = await startAuthzServer(t);
+  const upstream = await startUpstream('backend', echoHandler('backend'));
+  t.teardown(() => upstream.close());
+  const extAuthz = {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': EXT_AUTHZ_TYPE,
+      grpc_service: { envoy_grpc: { cluster_name: 'authz' }, initial_metadata: [{ key: 'x-caller', value: 'legate' }] },
+      include_peer_certificate: true,
+      include_tls_session: true,
+    },
+  };
+  const legate = await startLegate(bootstrap(
+    [{
+      name: 'mtls',
+      address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+      filter_chains: [{
+        transport_socket: downstreamTls(
+          { tls_certificates: [certFiles(server)], validation_context: { trusted_ca: { filename: ca.certFile } }, alpn_protocols: ['h2', 'http/1.1'] },
+          { require_client_certificate: true },
+        ),
+        filters: [hcmToBackend('mtls', { http_filters: [extAuthz, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
+      }],
+    }],
+    [staticCluster('backend', [{ port: upstream.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
+  ));
+  t.teardown(() => legate.stop());
+
+  const session = http2.connect(`https://127.0.0.1:${legate.port('mtls')}`, { ca: ca.cert, cert: client.cert, key: client.key, servername: 'proxy.test' });
+  session.on('error', () => undefined);
+  t.teardown(() => session.destroy());
+  const status = await new Promise<number>((resolve, reject) => {
+    const req = session.request({ ':method': 'GET', ':path': '/allow/h2' }, { endStream: true });
+    let code = 0;
+    req.on('response', (h) => (code = Number(h[':status'])));
+    req.on('data', () => undefined);
+    req.on('end', () => resolve(code));
+    req.on('error', reject);
+  });
+  t.equal(status, 200);
+  const check = authz.checks[0].attributes;
+  t.equal(check.request.http.protocol, 'HTTP/2');
+  t.equal(check.request.http.headers[':authority'], `proxy.test:${legate.port('mtls')}`, 'HTTP/2\'s :authority');
+  t.equal(check.request.http.scheme, 'https');
+  t.equal(check.source.principal, 'spiffe://cluster.local/ns/default/sa/sleep', 'the client certificate\'s URI SAN');
+  t.equal(check.destination.principal, 'spiffe://cluster.local/ns/default/sa/proxy', 'Legate\'s own certificate\'s URI SAN');
+  t.match(decodeURIComponent(check.source.certificate ?? ''), /^-----BEGIN CERTIFICATE-----\n/, 'include_peer_certificate: the client\'s certificate, URL-encoded PEM');
+  t.equal(check.tls_session?.sni, 'proxy.test', 'include_tls_session: the SNI');
+  t.equal(authz.calls[0].metadata['x-caller'], 'legate', 'initial_metadata goes with the call');
+  t.equal(authz.calls[0].authority, 'authz', 'the call\'s authority is the cluster name');
+  t.ok(authz.calls[0].deadlineMs > 0 && authz.calls[0].deadlineMs <= 200, 'the default timeout is 200 ms');
 });
