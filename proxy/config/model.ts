@@ -361,6 +361,7 @@ export interface TcpProxy {
   maxConnectAttempts: number; // 1
   maxDownstreamConnectionDurationMs?: number; // absent = none
   accessLog: AccessLog[];
+  bufferLimitBytes: number; // the listener's per_connection_buffer_limit_bytes (set by its translator): the downstream write watermark
 }
 
 export type NetworkFilter = HttpConnectionManager | TcpProxy;
@@ -382,7 +383,6 @@ export interface FilterChainMatch {
 // ---- transport sockets (envoy.transport_sockets.tls) ----
 
 export type TlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3'; // node:tls names
-  bufferLimitBytes: number; // the listener's per_connection_buffer_limit_bytes (set by its translator): the downstream write watermark
 
 export interface TlsCertificate {
   certificateChain: string; // PEM
