@@ -1,6 +1,7 @@
 // The admin listener (bootstrap admin.address): a small node:http server in the primary that
 // routes each path to one handler. Mutating endpoints take POST only, as Envoy's.
-import http from 'node:http';
+import { createRequire } from 'node:module';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { SocketAddress } from '../config/model.ts';
 import { type AdminContext, type AdminHandler, type AdminResponse, type AdminStreamHandler, type AdminStreamResponse, text } from './context.ts';
@@ -16,6 +17,10 @@ import { ready } from './handlers/ready.ts';
 import { runtimeGet, runtimeModify } from './handlers/runtime.ts';
 import { serverInfo } from './handlers/server-info.ts';
 import { stats, statsPrometheus } from './handlers/stats.ts';
+
+// Required, not ESM-imported: an ESM import of node:http reads every export, and its lazy
+// WebSocket/fetch getters load undici, node:tls, node:http2 and node:zlib (~13 MB of RSS).
+const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
 
 interface Endpoint {
   handler: AdminHandler | AdminStreamHandler;
@@ -45,7 +50,7 @@ const ENDPOINTS: Record<string, Endpoint> = {
 };
 
 export class AdminServer {
-  private readonly server: http.Server;
+  private readonly server: Server;
   private readonly ctx: AdminContext;
 
   constructor(ctx: AdminContext, log: (line: string) => void) {
@@ -95,7 +100,7 @@ export class AdminServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
-  private async handle(req: http.IncomingMessage): Promise<AdminResponse | AdminStreamResponse> {
+  private async handle(req: IncomingMessage): Promise<AdminResponse | AdminStreamResponse> {
     const url = new URL(req.url ?? '/', 'http://admin');
     const method = req.method ?? 'GET';
     if (url.pathname === '/') return homePage(Object.entries(ENDPOINTS).map(([path, e]) => ({ path, help: e.help, mutates: e.mutates })));

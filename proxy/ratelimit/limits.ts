@@ -5,7 +5,9 @@
 // `key_value`, then a `key_prefix*` wildcard, then the bare `key` (a default for any value).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError, readConfigFile, type ConfigFile } from '../config/index.ts';
+// Not config/index.ts: that is the whole translator, which a worker process has no use for.
+import { readConfigFile, type ConfigFile } from '../config/bootstrap.ts';
+import { ConfigError } from '../config/errors.ts';
 
 export type RateLimitUnit = 'second' | 'minute' | 'hour' | 'day';
 

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+const CLI = fileURLToPath(new URL('../../bin/legate.js', import.meta.url));
 const DEMO = fileURLToPath(new URL('../../examples/demo.yaml', import.meta.url));
 
 const { values } = parseArgs({

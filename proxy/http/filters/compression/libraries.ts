@@ -2,7 +2,7 @@
 // chunk written (Envoy's State::Flush) so each chunk of the body goes out as soon as it came in,
 // and finished when the body ends.
 import type { Transform } from 'node:stream';
-import zlib from 'node:zlib';
+import { createRequire } from 'node:module';
 import type { CompressorLibrary } from '../../../config/model.ts';
 
 /** The content-encoding token a library produces. */
@@ -14,7 +14,12 @@ export function contentEncoding(library: CompressorLibrary): string {
  * queueBytes: how much input may wait for the compressor before write() says to stop (the stream's
  * buffer limit, as Envoy's filters are held to).
  */
+type NodeZlib = typeof import('node:zlib');
+let loaded: NodeZlib | undefined;
+
 export function createCompressor(library: CompressorLibrary, queueBytes: number): Transform {
+  // Required by the first response compressed: a worker that compresses nothing never loads it.
+  const zlib = (loaded ??= createRequire(import.meta.url)('node:zlib') as NodeZlib);
   const c = zlib.constants;
   // node:zlib passes stream options on to its Transform; its typings only name zlib's own.
   const queue = { writableHighWaterMark: queueBytes };
