@@ -25,3 +25,4 @@ export {
   type PoolFailureReason,
 } from './pool/index.ts';
 export { sendAsyncRequest, type AsyncCallbacks, type AsyncFailure, type AsyncRequest, type AsyncResponse } from './async-client.ts';
+export { GrpcUnaryClient, protoMessages, type GrpcTarget, type UnaryMessages } from './grpc-unary-client.ts';
