@@ -188,6 +188,7 @@ export interface Route {
   // RateLimitPerRouteConfig) or FilterDisabled
   typedPerFilterConfig: Record<string, unknown>;
   decorator?: { operation: string; propagate: boolean }; // the span's operation name (tracing)
+  tracing?: RouteTracing; // replaces the connection manager's sampling; its custom tags win by name
   // per_request_buffer_limit_bytes (the route's, else its virtual host's): the body kept for
   // retries and mirrors is capped at the smaller of this and the listener's buffer limit.
   perRequestBufferLimitBytes?: number;
@@ -237,6 +238,26 @@ export interface GrpcStatsConfig {
   statsForAllMethods: boolean; // stats_for_all_methods (false when unset, as Envoy's proto says)
   allowlist: { service: string; methods: string[] }[]; // individual_method_stats_allowlist
   replaceDotsInGrpcServiceName: boolean; // with stats_for_all_methods: '.' in the service becomes '_'
+}
+
+// Istio's istio.metadata_exchange HTTP filter (io.istio.http.peer_metadata.Config): peers'
+// workload metadata found in and sent as x-envoy-peer-metadata headers (istio_headers).
+export interface PeerMetadataConfig {
+  downstreamDiscovery: boolean; // istio_headers in downstream_discovery: read the request's
+  upstreamDiscovery: boolean; // istio_headers in upstream_discovery: read the response's
+  downstreamPropagation: { skipExternalClusters: boolean } | undefined; // answer with this proxy's
+  upstreamPropagation: { skipExternalClusters: boolean } | undefined; // send this proxy's upstream
+  additionalLabels: string[];
+}
+
+// Istio's istio.stats HTTP filter (stats.PluginConfig): Istio's standard metrics.
+export interface IstioStatsConfig {
+  // SERVER_GATEWAY, or by the listener's traffic_direction: INBOUND destination, else source.
+  reporter: 'UNSPECIFIED' | 'SERVER_GATEWAY';
+  trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND'; // set from the listener
+  disableHostHeaderFallback: boolean;
+  // metrics overrides: by metric name ('' = all), drop it or remove tags.
+  metrics: { name: string; drop: boolean; tagsToRemove: string[] }[];
 }
 
 // envoy.filters.http.compressor: responses compressed with one library (Envoy's defaults applied).
@@ -456,6 +477,7 @@ export interface FilterChain {
   tls?: DownstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   transportSocketConnectTimeoutMs?: number; // the TLS handshake's deadline (absent: Legate's 15 s guard; 0 = none)
   rbac?: NetworkRbacConfig[]; // envoy.filters.network.rbac filters before the terminal one, in order
+  extAuthz?: NetworkExtAuthzConfig[]; // envoy.filters.network.ext_authz filters, in order
 }
 
 export interface ListenerFilter {
@@ -595,8 +617,11 @@ export interface Cluster {
   http2: Http2Options; // http2_protocol_options for upstream HTTP/2 connections, Envoy's defaults when absent
   maxRequestsPerConnection: number; // 0 = unlimited
   maxConnectionDurationMs: number; // common_http_protocol_options.max_connection_duration: 0 = none
+  maxStreamDurationMs: number; // common_http_protocol_options.max_stream_duration: each upstream attempt's limit; 0 = none
   maxHeadersCount: number; // common_http_protocol_options.max_headers_count: 100 (response headers)
   upstreamIdleTimeoutMs: number; // 3600000
+  // metadata.filter_metadata.istio.services[0]: the service istio.stats names as the destination.
+  istioService?: { host: string; name: string }; // '' when not given
   perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
@@ -648,7 +673,7 @@ export type OverloadTriggerConfig =
 
 /** ScaleTimersOverloadActionConfig.ScaleTimer: the timer's floor as a duration or a share of it. */
 export interface ScaleTimerConfig {
-  timer: 'HTTP_DOWNSTREAM_CONNECTION_IDLE';
+  timer: 'HTTP_DOWNSTREAM_CONNECTION_IDLE' | 'HTTP_DOWNSTREAM_STREAM_IDLE';
   minTimeoutMs?: number;
   minScalePercent?: number;
 }
@@ -862,6 +887,14 @@ export interface HcmTracing {
   provider?: TracingProvider; // HCM provider, else the bootstrap's; none: no spans at all
 }
 
+// Route.tracing: each percentage 100 when unset (Envoy's RouteTracingImpl).
+export interface RouteTracing {
+  clientSamplingPercent: number;
+  randomSamplingPercent: number;
+  overallSamplingPercent: number;
+  customTags: CustomTag[];
+}
+
 export type CustomTag =
   | { tag: string; kind: 'literal'; value: string }
   | { tag: string; kind: 'environment'; name: string; defaultValue: string }
@@ -939,6 +972,15 @@ export interface ExtAuthzConfig {
   allowedHeaders?: StringMatcher[];
   disallowedHeaders: StringMatcher[];
   chargeClusterResponseStats: boolean;
+}
+
+// envoy.filters.network.ext_authz: one check per connection, over gRPC only.
+export interface NetworkExtAuthzConfig {
+  statPrefix: string; // stats under ext_authz.<stat_prefix>.
+  service: Extract<ExtAuthzService, { kind: 'grpc' }>;
+  failureModeAllow: boolean;
+  includePeerCertificate: boolean;
+  includeTlsSession: boolean;
 }
 
 // ExtAuthzPerRoute: disabled, or check settings for the route.

@@ -13,7 +13,7 @@ import type { Counter, Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import { GrpcStatus, isGrpcRequest } from '../grpc/index.ts';
 import { RouterFilter, streamDuration, type RouteRequest, type RouteTable } from '../router/index.ts';
-import { createHttpFilters } from './filters/index.ts';
+import { createHttpFilters, type FilterNode } from './filters/index.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
 import { DownstreamConnection } from './downstream-connection.ts';
@@ -40,6 +40,8 @@ export interface HcmContext {
   rateLimitService?: RateLimitService;
   /** The process's overload manager: stop_accepting_requests, disable_http_keepalive, reduce_timeouts. */
   overload?: OverloadManager;
+  /** The bootstrap's node, for Istio's filters. */
+  node?: FilterNode;
   /** Node facts and the bootstrap's tracer, for connection managers with `tracing`. */
   tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster'>;
 }
@@ -59,6 +61,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   /** null unless the connection manager has `tracing` and a tracer: then a span per request. */
   readonly tracing: HttpTracing | null;
   private readonly accessLoggers: AccessLogger[];
+  private readonly completionFilters: HttpFilter<HttpStream>[]; // the filters with onStreamComplete
   private readonly addressConfig: DownstreamAddressConfig;
   private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
   /** AUTO connections whose first bytes are not in yet (HTTP/1 or the HTTP/2 preface). */
@@ -89,6 +92,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         localCluster: ctx.localCluster,
         rateLimitService: ctx.rateLimitService,
         clusters: ctx.clusters,
+        node: ctx.node,
         routeTable: () => ctx.routeTable(config.routeConfigName),
         clusterStatName: (name) => {
           const cluster = ctx.clusters.get(name)?.config;
@@ -98,6 +102,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       router,
     ];
     this.accessLoggers = config.accessLog.map((a) => createAccessLogger(a));
+    this.completionFilters = this.filters.filter((f) => f.onStreamComplete !== undefined);
     this.addressConfig = compileDownstreamAddressConfig(config);
     this.stopAcceptingRequests = ctx.overload?.stopAcceptingRequests ?? IDLE_ACTION;
     this.disableKeepalive = ctx.overload?.disableHttpKeepalive ?? IDLE_ACTION;
@@ -161,13 +166,13 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     (http2 ? stats.downstreamCxHttp2Total : stats.downstreamCxHttp1Total).inc();
     const active = http2 ? stats.downstreamCxHttp2Active : stats.downstreamCxHttp1Active;
     active.add(1);
+    // Past the listener's buffer limit a response pauses its upstream (HTTP/1; HTTP/2 per stream).
+    if (!http2) setWriteBufferLimit(socket, this.config.bufferLimitBytes);
     const connection = http2 ? new Http2DownstreamConnection(this, socket, facts, this.http2Stats) : new DownstreamConnection(this, socket, facts);
     this.connections.add(connection);
     socket.once('close', () => {
       this.connections.delete(connection);
       stats.downstreamCxActive.sub(1);
-    // Past the listener's buffer limit a response pauses its upstream (HTTP/1; HTTP/2 per stream).
-    if (!http2) setWriteBufferLimit(socket, this.config.bufferLimitBytes);
       active.sub(1);
       stats.downstreamCxRxBytesTotal.inc(socket.bytesRead);
       stats.downstreamCxTxBytesTotal.inc(socket.bytesWritten);
@@ -219,6 +224,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       for (const [socket, since] of this.sniffing) if (now - since >= idleMs) socket.destroy();
     }, period);
     this.idleSweep.unref();
+  }
+
+  streamIdleTimeoutMs(): number {
+    return (this.ctx.overload?.timers ?? UNSCALED).scaled('HTTP_DOWNSTREAM_STREAM_IDLE', this.config.streamIdleTimeoutMs);
   }
 
   /** A request began (the codec saw its first byte). */
@@ -307,7 +316,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const table = this.ctx.routeTable(config.routeConfigName);
     const result = table?.route(request);
     const matched = result == null || result.route === null ? null : result;
-    if (this.tracing !== null) stream.activeSpan = this.tracing.startRequest(headers, info, matched?.route.model.decorator);
+    if (this.tracing !== null) stream.activeSpan = this.tracing.startRequest(headers, info, matched?.route.model);
     if (upgradeType !== undefined) {
       const action = matched?.route.model.action;
       if (!upgradeEnabled(upgradeType, config.upgradeConfigs, action?.kind === 'route' ? action.upgradeConfigs : undefined)) {
@@ -358,7 +367,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const headers = response.headers;
     const route = stream.route;
     if (route !== null) route.route.mutations(stream.cluster?.weighted).applyResponse(headers, stream.info);
-    if (stream.activeSpan !== null) this.tracing!.onResponseHeaders(stream.activeSpan, headers, route?.route.model.decorator);
+    if (stream.activeSpan !== null) this.tracing!.onResponseHeaders(stream.activeSpan, headers, route?.route.model);
     const transform = this.config.serverHeaderTransformation;
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     headers.date = dateHeader();
@@ -395,7 +404,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqTime.record(durationMs);
     stream.destroy();
     stream.connection.onStreamEnd(stream);
-    if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info);
+    if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info, stream.route?.route.model);
+    for (const filter of this.completionFilters) filter.onStreamComplete!(stream);
     for (const logger of this.accessLoggers) logger.log(info);
   }
 }

@@ -15,6 +15,8 @@ export interface ConnectionOwner extends StreamManager {
   onNewStream(stream: HttpStream, http2?: boolean): void;
   expireStream(stream: HttpStream, flag: string, body: string, details: string): void;
   underscores(http2: boolean): UnderscorePolicy | undefined;
+  /** stream_idle_timeout for a stream starting now (the overload manager's reduce_timeouts may shorten it). */
+  streamIdleTimeoutMs(): number;
 }
 
 export class DownstreamConnection implements ServerConnectionCallbacks, StreamConnection {
@@ -73,6 +75,8 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     const stream = new HttpStream(this, encoder);
     this.active = stream;
     this.hcm.onNewStream(stream);
+    const idleMs = this.hcm.streamIdleTimeoutMs();
+    if (idleMs !== this.timeoutMs && idleMs > 0) this.setStreamIdleTimeout(idleMs);
     // request_timeout runs until the whole request is in.
     const ms = this.hcm.config.requestTimeoutMs;
     if (ms > 0) this.requestTimer = setTimeout(() => this.onRequestTimeout(stream), ms);

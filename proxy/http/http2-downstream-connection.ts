@@ -52,7 +52,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
     this.streams.add(stream);
     this.decoding = stream;
     this.hcm.onNewStream(stream, true);
-    const idleMs = this.hcm.config.streamIdleTimeoutMs;
+    const idleMs = this.hcm.streamIdleTimeoutMs();
     if (idleMs > 0) this.armIdle(stream, idleMs);
     const ms = this.hcm.config.requestTimeoutMs;
     if (ms > 0) (this.requestTimers ??= new Map()).set(stream, setTimeout(() => this.onRequestTimeout(stream), ms));

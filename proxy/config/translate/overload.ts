@@ -18,8 +18,8 @@ const ACTIONS = new Set([
   REDUCE_TIMEOUTS,
   'envoy.overload_actions.shrink_heap',
 ]);
-// The stream idle and TLS handshake timers are not scaled yet: rejected by name.
-const SCALED_TIMERS = new Set(['HTTP_DOWNSTREAM_CONNECTION_IDLE']);
+// The TLS handshake timer (TRANSPORT_SOCKET_CONNECT) is not scaled yet: rejected by name.
+const SCALED_TIMERS = new Set(['HTTP_DOWNSTREAM_CONNECTION_IDLE', 'HTTP_DOWNSTREAM_STREAM_IDLE']);
 
 export function translateOverloadManager(raw: Raw | undefined, path: string): OverloadManagerConfig | undefined {
   if (raw === undefined) return undefined;

@@ -4,9 +4,10 @@
 // connections at once, stop_accepting_connections stops accepting until the pressure falls.
 import net from 'node:net';
 import t from 'tap';
-import { bootstrap, httpListener, routes } from '../../support/bootstrap.ts';
+import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
+import { startUpstream } from '../../support/upstream.ts';
 
 const hello = routes([{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'hi' } } }]);
 const MONITOR = 'envoy.resource_monitors.global_downstream_max_connections';
@@ -69,6 +70,38 @@ t.test('reduce_timeouts: under pressure an idle connection closes at min_timeout
   const started = performance.now();
   await Promise.all([first.closed, second.closed]);
   t.ok(performance.now() - started < 5000, 'both idle connections closed within seconds of a 60 s idle timeout');
+});
+
+t.test('reduce_timeouts: under pressure a stream idles out at min_timeout, not stream_idle_timeout', async (t) => {
+  const action = 'envoy.overload_actions.reduce_timeouts';
+  const upstream = await startUpstream('hang', (req) => req.resume()); // never answers
+  t.teardown(() => upstream.close());
+  const config = withAction(action, 0.02, { stream_idle_timeout: '60s' }, {
+    '@type': 'type.googleapis.com/envoy.config.overload.v3.ScaleTimersOverloadActionConfig',
+    timer_scale_factors: [{ timer: 'HTTP_DOWNSTREAM_STREAM_IDLE', min_timeout: '0.2s' }],
+  });
+  const hcm = (config.static_resources.listeners[0] as { filter_chains: { filters: { typed_config: Record<string, unknown> }[] }[] }).filter_chains[0].filters[0].typed_config;
+  hcm.route_config = routes([
+    { match: { prefix: '/hang' }, route: { cluster: 'hang', timeout: '0s' } },
+    { match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'hi' } } },
+  ]);
+  const legate = await startLegate({ ...config, static_resources: { ...config.static_resources, clusters: [staticCluster('hang', [{ port: upstream.port }])] } });
+  const conns: Conn[] = [];
+  t.teardown(async () => {
+    await closeAll(conns);
+    await legate.stop();
+  });
+  conns.push(connect(legate.port()), connect(legate.port()));
+  t.same(await Promise.all(conns.map((c) => c.answered)), [true, true]);
+  await waitFor('the action', async () => ((await active(legate.adminUrl(''), action)) === 1 ? true : undefined));
+  const socket = conns[0].socket;
+  let reply = '';
+  socket.on('data', (chunk: Buffer) => (reply += chunk.toString()));
+  const started = performance.now();
+  socket.write('GET /hang HTTP/1.1\r\nhost: x\r\n\r\n');
+  await waitFor('the stream idle timeout', () => (reply.includes('408') ? true : undefined), 5000);
+  t.ok(performance.now() - started < 5000, 'timed out within seconds of a 60 s stream_idle_timeout');
+  t.match(reply, /stream timeout/);
 });
 
 t.test('reject_incoming_connections: new connections are closed at once and counted', async (t) => {
