@@ -7,6 +7,8 @@ import { header, StrictParseError, StrictParser, type Message } from './strict-p
 
 export interface UpstreamRequest {
   seq: number;
+  /** performance.now() when it was complete. */
+  at: number;
   /** The downstream connection's source port (x-fuzz-conn), '' when the header is missing. */
   conn: string;
   method: string;
@@ -61,6 +63,7 @@ export async function startRecordingUpstream(): Promise<RecordingUpstream> {
       for (const message of messages) {
         const request: UpstreamRequest = {
           seq: ++seq,
+          at: performance.now(),
           conn: header(message.head, 'x-fuzz-conn')[0] ?? '',
           method: message.head.startLine[0],
           path: message.head.startLine[1],

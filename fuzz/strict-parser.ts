@@ -1,7 +1,7 @@
 // A strict HTTP/1.1 parser of our own, written apart from llhttp so the fuzzer's oracle does not
 // share the proxy's parser: what Legate sends upstream (and back downstream) must pass it. It
 // accepts only unambiguous framing: CRLF line ends, token header names with no space before the
-// colon, no obs-fold, no CR/LF/NUL in values, at most one Content-Length (digits only), a
+// colon, no obs-fold, no CR/LF/NUL in values, at most one Content-Length (digits only, below 2^63), a
 // Transfer-Encoding of exactly "chunked" and never both, chunk sizes in hex without extensions.
 
 export interface Head {
@@ -203,7 +203,8 @@ export class StrictParser {
     if (lengths.length > 1) throw new StrictParseError(`${lengths.length} Content-Length headers`);
     if (codings.length > 1) throw new StrictParseError(`${codings.length} Transfer-Encoding headers`);
     if (lengths.length === 1 && codings.length === 1) throw new StrictParseError('Content-Length and Transfer-Encoding');
-    if (lengths.length === 1 && !/^\d{1,15}$/.test(lengths[0])) throw new StrictParseError(`bad Content-Length ${JSON.stringify(lengths[0])}`);
+    // Digits only, and no more than a signed 64-bit count (what parsers in C and Go can hold).
+    if (lengths.length === 1 && !(/^\d{1,19}$/.test(lengths[0]) && BigInt(lengths[0]) < 2n ** 63n)) throw new StrictParseError(`bad Content-Length ${JSON.stringify(lengths[0])}`);
     if (codings.length === 1 && codings[0].toLowerCase() !== 'chunked') throw new StrictParseError(`bad Transfer-Encoding ${JSON.stringify(codings[0])}`);
     if (this.kind === 'response') {
       const status = Number(head.startLine[1]);

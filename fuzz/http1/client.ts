@@ -20,6 +20,8 @@ export interface Exchange {
   afterClose: boolean;
   closedByPeer: boolean;
   connectError: string | undefined;
+  /** performance.now() when the exchange ended. */
+  endedAt: number;
 }
 
 export interface ExchangeTiming {
@@ -29,9 +31,14 @@ export interface ExchangeTiming {
   deadlineMs: number;
 }
 
-export function exchange(port: number, input: Buffer, splits: readonly number[], timing: ExchangeTiming): Promise<Exchange> {
+/**
+ * `forwarded(port)` says how many requests of the connection from `port` the upstream has
+ * received: while more than the 2xx responses relayed, the exchange waits on (up to the deadline)
+ * rather than calling a slow relay a lost one.
+ */
+export function exchange(port: number, input: Buffer, splits: readonly number[], timing: ExchangeTiming, forwarded: (localPort: number) => number): Promise<Exchange> {
   return new Promise((resolve) => {
-    const result: Exchange = { localPort: 0, responses: [], responseFault: undefined, afterClose: false, closedByPeer: false, connectError: undefined };
+    const result: Exchange = { localPort: 0, responses: [], responseFault: undefined, afterClose: false, closedByPeer: false, connectError: undefined, endedAt: 0 };
     const parser = new StrictParser('response', (head) => header(head, 'x-fuzz-head').length > 0);
     const socket = net.connect({ host: '127.0.0.1', port, noDelay: true });
     let quiet: NodeJS.Timeout | undefined;
@@ -42,12 +49,14 @@ export function exchange(port: number, input: Buffer, splits: readonly number[],
       clearTimeout(quiet);
       clearTimeout(deadline);
       socket.destroy();
+      result.endedAt = performance.now();
       resolve(result);
     };
     const deadline = setTimeout(finish, timing.deadlineMs);
+    const relayed = () => result.responses.filter((r) => r.seq !== undefined).length;
     const rearm = () => {
       clearTimeout(quiet);
-      quiet = setTimeout(finish, timing.quietMs);
+      quiet = setTimeout(() => (forwarded(result.localPort) > relayed() ? rearm() : finish()), timing.quietMs);
     };
     socket.once('connect', async () => {
       result.localPort = socket.localPort ?? 0;

@@ -37,7 +37,7 @@ t.test('the strict parser refuses ambiguous or sloppy framing', async (t) => {
   }
 });
 
-const upstream = (seq: number, path: string): UpstreamRequest => ({ seq, conn: '1', method: 'GET', path, message: { head: { startLine: ['GET', path, 'HTTP/1.1'], headers: [] }, body: Buffer.alloc(0), trailers: [] } });
+const upstream = (seq: number, path: string): UpstreamRequest => ({ seq, at: 0, conn: '1', method: 'GET', path, message: { head: { startLine: ['GET', path, 'HTTP/1.1'], headers: [] }, body: Buffer.alloc(0), trailers: [] } });
 const exchange = (responses: { status: number; seq?: number; close?: boolean }[]) => ({
   localPort: 1,
   responses: responses.map((r) => ({ status: r.status, seq: r.seq, close: r.close ?? false })),
@@ -45,6 +45,7 @@ const exchange = (responses: { status: number; seq?: number; close?: boolean }[]
   afterClose: false,
   closedByPeer: true,
   connectError: undefined,
+  endedAt: 1,
 });
 const twoRequests = (second: 'serve' | 'reject'): Http1Case => ({
   index: 0,
