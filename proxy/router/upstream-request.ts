@@ -47,6 +47,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
   private perTryTimeoutMs = 0;
   private globalTimer: NodeJS.Timeout | undefined;
   private backOffTimer: NodeJS.Timeout | undefined;
+  private durationTimer: NodeJS.Timeout | undefined; // the cluster's max_stream_duration, per attempt
   private holdsRetry = false; // a max_retries slot is taken
   private responseStarted = false;
   private upgraded = false;
@@ -204,6 +205,11 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     const span = stream.activeSpan;
     if (span != null) attempt.span = this.options.tracing?.startAttempt(span, headers, cluster.config.name) ?? null;
     this.attempt = attempt;
+    const maxMs = cluster.config.maxStreamDurationMs;
+    if (maxMs > 0) {
+      if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+      this.durationTimer = setTimeout(() => this.onMaxStreamDuration(attempt), maxMs);
+    }
     attempt.start(fresh);
   }
 
@@ -348,6 +354,27 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     this.finishLocal(504, 'upstream request timeout', 'UT', 'upstream_response_timeout');
   }
 
+  /**
+   * The cluster's max_stream_duration ended the attempt, as Envoy's onStreamMaxDurationReached:
+   * 408 while the request is still arriving, else 504 (flag UMSDR), or a reset once the response
+   * started.
+   */
+  private onMaxStreamDuration(attempt: Attempt): void {
+    this.durationTimer = undefined;
+    if (this.done || this.attempt !== attempt) return;
+    this.cluster.stats.upstreamRqMaxDurationReached.inc();
+    attempt.abort();
+    this.attempt = null;
+    if (this.responseStarted) {
+      this.done = true;
+      this.clearTimers();
+      this.stream.info.setResponseFlag('UMSDR');
+      this.stream.resetStream();
+      return;
+    }
+    this.finishLocal(this.requestEnded ? 504 : 408, 'upstream max stream duration reached', 'UMSDR', 'upstream_max_stream_duration_reached');
+  }
+
   /** A circuit breaker turned the request away: Envoy says so, unless suppress_envoy_headers. */
   private overloadedHeaders(): HeaderMap | undefined {
     return this.suppressEnvoyHeaders ? undefined : { 'x-envoy-overloaded': 'true' };
@@ -368,6 +395,8 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
 
   private clearTimers(): void {
     this.clearGlobalTimer();
+    if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+    this.durationTimer = undefined;
     if (this.backOffTimer !== undefined) clearTimeout(this.backOffTimer);
     this.backOffTimer = undefined;
     this.releaseRetry();

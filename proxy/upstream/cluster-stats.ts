@@ -32,6 +32,7 @@ export class ClusterStats {
   readonly upstreamCxIdleTimeout: Counter;
   readonly upstreamCxMaxDurationReached: Counter;
   readonly retryOrShadowAbandoned: Counter;
+  readonly upstreamRqMaxDurationReached: Counter;
   readonly upstreamRqPendingFailureEject: Counter;
   readonly upstreamRqCancelled: Counter;
   readonly upstreamCxHttp1Total: Counter;
@@ -87,6 +88,7 @@ export class ClusterStats {
     this.upstreamCxIdleTimeout = c('upstream_cx_idle_timeout');
     this.upstreamCxMaxDurationReached = c('upstream_cx_max_duration_reached');
     this.retryOrShadowAbandoned = c('retry_or_shadow_abandoned');
+    this.upstreamRqMaxDurationReached = c('upstream_rq_max_duration_reached');
     this.upstreamRqPendingFailureEject = c('upstream_rq_pending_failure_eject');
     this.upstreamRqCancelled = c('upstream_rq_cancelled');
     this.upstreamCxHttp1Total = c('upstream_cx_http1_total');

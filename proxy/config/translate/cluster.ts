@@ -63,6 +63,7 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     http2: protocol.http2,
     maxRequestsPerConnection: protocol.maxRequestsPerConnection,
     maxConnectionDurationMs: protocol.maxConnectionDurationMs,
+    maxStreamDurationMs: protocol.maxStreamDurationMs,
     maxHeadersCount: protocol.maxHeadersCount,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs,
   };
@@ -159,6 +160,7 @@ interface ProtocolOptions {
   at: string;
   maxRequestsPerConnection: number;
   maxConnectionDurationMs: number;
+  maxStreamDurationMs: number;
   maxHeadersCount: number;
   idleTimeoutMs: number;
 }
@@ -188,6 +190,7 @@ function protocolOptions(raw: Raw, path: string): ProtocolOptions {
     at: selected.at,
     maxRequestsPerConnection: num(common, 'max_requests_per_connection', num(raw, 'max_requests_per_connection', 0)),
     maxConnectionDurationMs: ms(common, 'max_connection_duration', 0),
+    maxStreamDurationMs: ms(common, 'max_stream_duration', 0),
     maxHeadersCount: num(common, 'max_headers_count', 100),
     idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
   };

@@ -43,10 +43,12 @@ const legate = await startLegate(bootstrap(
     httpListener('idle', toUp, { common_http_protocol_options: { idle_timeout: '0.3s' } }),
     httpListener('maxstream', toUp, { common_http_protocol_options: { max_stream_duration: '0.3s' } }),
     httpListener('upstreamdur', routes([{ match: { prefix: '/' }, route: { cluster: 'shortlived' } }])),
+    httpListener('upstreamstream', routes([{ match: { prefix: '/' }, route: { cluster: 'shortstreams', timeout: '0s' } }])),
   ],
   [
     staticCluster('up', [{ port: upstream.port }]),
     staticCluster('shortlived', [{ port: upstream.port }], { common_http_protocol_options: { max_connection_duration: '0.3s' } }),
+    staticCluster('shortstreams', [{ port: upstream.port }], { common_http_protocol_options: { max_stream_duration: '0.3s' } }),
   ],
 ));
 t.teardown(() => legate.stop());
@@ -183,4 +185,14 @@ t.test("a cluster's max_connection_duration: the upstream connection is closed a
   await waitFor('the expired idle connection closed', async () => ((await stats()).get('cluster.shortlived.upstream_cx_active') === 0 ? true : undefined));
   t.equal((await fetchText(legate.url('/second', 'upstreamdur'))).status, 200);
   t.equal((await stats()).get('cluster.shortlived.upstream_cx_total'), 2, 'a second connection');
+});
+
+t.test("a cluster's max_stream_duration: an upstream attempt past it ends in 504 UMSDR", async (t) => {
+  const start = performance.now();
+  const reply = await fetchText(legate.url('/hold-upstream-stream', 'upstreamstream'));
+  t.equal(reply.status, 504);
+  t.equal(reply.body, 'upstream max stream duration reached');
+  t.ok(performance.now() - start >= 250, 'at the deadline');
+  t.equal((await stats()).get('cluster.shortstreams.upstream_rq_max_duration_reached'), 1);
+  releaseHeld();
 });
