@@ -507,6 +507,7 @@ export interface Listener {
   perConnectionBufferLimitBytes: number; // 1 MiB
   connectionLimit?: number; // envoy.filters.network.connection_limit / overload: max active connections
   ignoreGlobalConnLimit?: true; // its connections bypass the overload manager's global connection limit
+  bypassOverloadManager?: true; // no overload action (nor the global limit) applies to its connections
   trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
 }
 
@@ -711,6 +712,7 @@ export type ConfigSourceRef = { kind: 'ads' } | { kind: 'path'; path: string; wa
 
 export interface GrpcServiceRef {
   clusterName?: string; // envoy_grpc: a cluster from static_resources
+  authority?: string; // envoy_grpc.authority: the calls' :authority (the cluster name when unset)
   targetUri?: string; // google_grpc: host:port or a gRPC target URI
   timeoutMs: number; // 0 = none
   initialMetadata: { key: string; value: string }[];

@@ -50,11 +50,11 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [
-    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit
+    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
      listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout`,
     `stat_prefix metadata drain_type freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
-     tcp_backlog_size max_connections_to_accept_per_socket_event bypass_overload_manager`,
+     tcp_backlog_size max_connections_to_accept_per_socket_event`,
   ],
   'envoy.config.listener.v3.FilterChain': ['filter_chain_match filters name transport_socket transport_socket_connect_timeout', 'metadata'],
   'envoy.config.listener.v3.FilterChainMatch': [
@@ -189,6 +189,11 @@ const table: Record<string, [supported: string, ignored: string]> = {
      allowed_headers disallowed_headers charge_cluster_response_stats`,
     'metadata_context_namespaces typed_metadata_context_namespaces enable_dynamic_metadata_ingestion',
   ],
+  // Not built: filter_enabled_metadata, bootstrap_metadata_labels_key.
+  'envoy.extensions.filters.network.ext_authz.v3.ExtAuthz': [
+    'stat_prefix grpc_service failure_mode_allow include_peer_certificate transport_api_version include_tls_session',
+    '',
+  ],
   'envoy.extensions.filters.http.ext_authz.v3.HttpService': ['server_uri path_prefix authorization_request authorization_response', ''],
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': [
     'allowed_upstream_headers allowed_upstream_headers_to_append allowed_client_headers allowed_client_headers_on_success',
@@ -240,10 +245,12 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   'envoy.config.route.v3.Route': [
     `name match route redirect direct_response request_headers_to_add request_headers_to_remove
-     response_headers_to_add response_headers_to_remove typed_per_filter_config decorator per_request_buffer_limit_bytes`,
-    'metadata tracing stat_prefix',
+     response_headers_to_add response_headers_to_remove typed_per_filter_config decorator per_request_buffer_limit_bytes
+     tracing`,
+    'metadata stat_prefix',
   ],
   'envoy.config.route.v3.Decorator': ['operation propagate', ''],
+  'envoy.config.route.v3.Tracing': ['client_sampling random_sampling overall_sampling custom_tags', ''],
   'envoy.config.route.v3.RouteMatch': [
     'prefix path safe_regex path_separated_prefix connect_matcher case_sensitive runtime_fraction headers query_parameters grpc',
     '',
@@ -293,13 +300,16 @@ const table: Record<string, [supported: string, ignored: string]> = {
      typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
      ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
      common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config transport_socket
-     upstream_http_protocol_options transport_socket_matches`,
-    `http_protocol_options metadata wait_for_warm_on_init
+     upstream_http_protocol_options transport_socket_matches metadata`,
+    `http_protocol_options wait_for_warm_on_init
      dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
      close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
   ],
   'envoy.config.cluster.v3.Cluster.TransportSocketMatch': ['name match transport_socket', ''],
+  // A cluster's filter_metadata.istio.services names its service for istio.stats; other keys are
+  // for filters Legate does not have. Typed metadata carries types Legate cannot read.
+  'envoy.config.core.v3.Metadata': ['filter_metadata', 'typed_filter_metadata'],
   'envoy.config.cluster.v3.Cluster.EdsClusterConfig': ['eds_config service_name', ''],
   'envoy.config.core.v3.BindConfig': ['source_address', ''],
   'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': [

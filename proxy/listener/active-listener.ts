@@ -138,7 +138,7 @@ export class ActiveListener {
   /** Also the entry for connections handed over by an original_dst listener. */
   onConnection(socket: net.Socket, facts?: ConnectionFacts): void {
     // The overload manager sees each connection once, where it was accepted (not again on a hand-off).
-    if (facts === undefined && this.overload !== undefined && !this.admit(socket, this.overload)) return;
+    if (facts === undefined && this.overload !== undefined && this.config.bypassOverloadManager !== true && !this.admit(socket, this.overload)) return;
     if (facts === undefined && this.restoresOriginalDst) {
       const local = connectionFacts(socket);
       const restored = restoreOriginalDst(socket, local);
@@ -188,7 +188,7 @@ export class ActiveListener {
    * clients are refused rather than left waiting in the backlog as with Envoy.
    */
   setAcceptPaused(paused: boolean): void {
-    if (!this.config.bindToPort) return;
+    if (!this.config.bindToPort || (paused && this.config.bypassOverloadManager === true)) return;
     if (paused && this.accepting) {
       this.accepting = false;
       this.acceptPaused = true;

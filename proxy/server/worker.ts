@@ -2,9 +2,9 @@
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
 import { isDeepStrictEqual } from 'node:util';
-import type { EmbeddedRateLimitService, FilterChain, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
+import type { EmbeddedRateLimitService, FilterChain, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import { HttpConnectionManagerHandler, type HcmContext } from '../http/index.ts';
+import { HttpConnectionManagerHandler, withNetworkExtAuthz, type FilterNode, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
@@ -35,10 +35,12 @@ export interface WorkerOptions {
   /** The bootstrap's overload_manager and layered_runtime (static: a SIGHUP does not change them). */
   overload?: OverloadManagerConfig;
   runtimeLayers?: RuntimeLayerConfig[];
+  /** The bootstrap's node: Istio's filters read its id and metadata. */
+  node?: FilterNode;
 }
 
 /** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
-export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing'>;
+export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing' | 'node'>;
 
 export class Worker {
   readonly store = new Store();
@@ -70,6 +72,7 @@ export class Worker {
       rateLimitService: this.rateLimit,
       tracing: options.tracing,
       overload: this.overload,
+      node: options.node,
     };
   }
 
@@ -82,7 +85,7 @@ export class Worker {
       tables.set(name, previous !== undefined && isDeepStrictEqual(previous.config, config) ? previous : { config, table: new RouteTable(config, compileTemplate) });
     }
     this.routeTables = tables;
-    await this.listeners.update(snapshot.listeners, (chain) => this.chainHandler(chain));
+    await this.listeners.update(snapshot.listeners, (chain, listener) => this.chainHandler(chain, listener));
     this.version = snapshot.version;
     return { version: snapshot.version, listeners: this.listeners.bound() };
   }
@@ -125,9 +128,16 @@ export class Worker {
     return reopenFileSinks();
   }
 
-  private chainHandler(chain: FilterChain): ChainHandler {
+  private chainHandler(chain: FilterChain, listener: Listener): ChainHandler {
+    return withNetworkExtAuthz(this.terminalHandler(chain, listener), chain.extAuthz, this.store, this.clusters);
+  }
+
+  private terminalHandler(chain: FilterChain, listener: Listener): ChainHandler {
     const network = chain.network;
-    if (network.kind === 'http_connection_manager') return new HttpConnectionManagerHandler(network, this.hcmContext);
+    if (network.kind === 'http_connection_manager') {
+      // bypass_overload_manager: the listener's connection managers see no overload action.
+      return new HttpConnectionManagerHandler(network, listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext);
+    }
     return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log });
   }
 }

@@ -4,16 +4,19 @@ import { indexPath, joinPath } from '../errors.ts';
 import {
   CONNECTION_LIMIT_TYPE,
   HCM_TYPE,
+  ISTIO_STATS_TYPE,
   LISTENER_FILTER_TYPES,
+  NETWORK_EXT_AUTHZ_TYPE,
   NETWORK_RBAC_TYPE,
   ORIGINAL_DST_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, Listener, ListenerFilter, ListenerFilterPredicate, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
+import { networkExtAuthzConfig } from './ext-authz.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
@@ -68,7 +71,13 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     }
   }
   if (built.connectionLimit !== undefined) listener.connectionLimit = built.connectionLimit;
+  // istio.stats reports as source or destination by its listener's direction.
+  for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
+    if (c.network.kind !== 'http_connection_manager') continue;
+    for (const f of c.network.httpFilters) if (f.type === ISTIO_STATS_TYPE) (f.config as IstioStatsConfig).trafficDirection = listener.trafficDirection;
+  }
   if (raw.ignore_global_conn_limit === true) listener.ignoreGlobalConnLimit = true;
+  if (raw.bypass_overload_manager === true) listener.bypassOverloadManager = true;
   return { listener: recordPath(listener, path), routeConfigs };
 }
 
@@ -112,6 +121,7 @@ function translateFilterChain(
   if (filters.length === 0) reject(filtersPath, 'the filter chain has no filters', 'add an http_connection_manager or tcp_proxy filter');
   let network: NetworkFilter | undefined;
   const rbac: NetworkRbacConfig[] = [];
+  const extAuthz: NetworkExtAuthzConfig[] = [];
   filters.forEach((filter, i) => {
     const filterPath = indexPath(filtersPath, i);
     const config = obj(filter, 'typed_config');
@@ -126,6 +136,8 @@ function translateFilterChain(
       built.connectionLimit = built.connectionLimit === undefined ? max : Math.min(built.connectionLimit, max);
     } else if (type === NETWORK_RBAC_TYPE) {
       rbac.push(networkRbacConfig(config, configPath));
+    } else if (type === NETWORK_EXT_AUTHZ_TYPE) {
+      extAuthz.push(networkExtAuthzConfig(config, configPath));
     } else if (type === HCM_TYPE) {
       const { hcm, routeConfig } = translateHttpConnectionManager(config, configPath, ctx, inlineName);
       if (routeConfig !== undefined) routeConfigs.push(routeConfig);
@@ -153,6 +165,7 @@ function translateFilterChain(
     filterChain.tls = tls;
   }
   if (rbac.length > 0) filterChain.rbac = rbac;
+  if (extAuthz.length > 0) filterChain.extAuthz = extAuthz;
   if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);
   return filterChain;
 }

@@ -25,7 +25,9 @@ t.teardown(() => rmSync(dir, { recursive: true, force: true }));
 const logPath = join(dir, 'access.log');
 const hello = routes([{ match: { prefix: '/' }, direct_response: { status: 200, body: { inline_string: 'hi' } } }]);
 const listener = httpListener('l', hello, { access_log: [fileAccessLog(logPath, '%RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\n')] });
-const withOverload = (max: number, keepaliveAt: number, stopAt: number) => bootstrap([listener], [], {
+// A listener with bypass_overload_manager: no action reaches it. (Its stats need another address.)
+const bypassing = { ...httpListener('bypass', hello), address: { socket_address: { address: '127.0.0.2', port_value: 0 } }, bypass_overload_manager: true };
+const withOverload = (max: number, keepaliveAt: number, stopAt: number) => bootstrap([listener, bypassing], [], {
   overload_manager: {
     refresh_interval: '0.02s',
     resource_monitors: [{ name: 'envoy.resource_monitors.fixed_heap', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.fixed_heap.v3.FixedHeapConfig', max_heap_size_bytes: max } }],
@@ -44,7 +46,7 @@ const base = getHeapStatistics().used_heap_size;
 const max = base + 200 * MB;
 const legate = await startLegate(withOverload(max, (base + 60 * MB) / max, (base + 140 * MB) / max));
 t.teardown(() => legate.stop());
-const port = legate.port();
+const port = legate.port('l');
 
 let held: number[][] = [];
 /** Keeps about `mb` MB more in the V8 heap (arrays of doubles: 8 bytes an element), the garbage of making them collected. */
@@ -54,9 +56,9 @@ const hold = (mb: number) => {
 };
 
 /** One request on a fresh connection: its status line and whether Legate closed the connection after it. */
-function exchange(): Promise<{ status: string; closed: boolean; head: string }> {
+function exchange(to = { host: '127.0.0.1', port }): Promise<{ status: string; closed: boolean; head: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
+    const socket = net.connect(to);
     let data = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -124,6 +126,9 @@ t.test('above the request threshold: 503 envoy overloaded, flag OM', async (t) =
   // Access logs flush asynchronously: wait for the line.
   const line = await waitFor('the 503 in the access log', () => readFileSync(logPath, 'utf8').split('\n').find((l) => l.startsWith('503')));
   t.equal(line, '503 OM overload', 'the access log has the flag and the details');
+  const bypassed = await exchange({ host: '127.0.0.2', port: legate.port('bypass') });
+  t.equal(bypassed.status, 'HTTP/1.1 200 OK', 'bypass_overload_manager: served');
+  t.equal(bypassed.closed, false, 'and kept alive');
 });
 
 t.test('pressure gone: requests recover', async (t) => {
