@@ -6,8 +6,10 @@ export interface Series {
   label: string;
   /** [x (minutes), y] pairs. */
   points: [number, number][];
-  /** A dashed line (a fitted trend). */
+  /** A dashed line (a fitted trend, a second figure of the same thing). */
   dashed?: boolean;
+  /** Draw in the colour of the series with this label (default: its own label's colour). */
+  colorOf?: string;
 }
 
 export interface Panel {
@@ -55,8 +57,9 @@ function panel(p: Panel, xMax: number, offsetY: number, colors: Map<string, stri
     `<rect x="${PLOT.left}" y="${PLOT.top}" width="${PLOT.right - PLOT.left}" height="${PLOT.bottom - PLOT.top}" fill="none" stroke="#888"/>`,
   );
   p.series.forEach((s, index) => {
-    const color = colors.get(s.label.replace(/ trend.*$/, '')) ?? PALETTE[colors.size % PALETTE.length];
-    colors.set(s.label.replace(/ trend.*$/, ''), color);
+    const key = s.colorOf ?? s.label;
+    const color = colors.get(key) ?? PALETTE[colors.size % PALETTE.length];
+    colors.set(key, color);
     const points = s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
     out.push(`<polyline points="${points}" fill="none" stroke="${color}" stroke-width="${s.dashed ? 1.5 : 2}"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     const legendY = PLOT.top + 8 + index * 18;

@@ -22,6 +22,8 @@ export interface WorkerMemory {
   pid: number;
   rss_bytes: number;
   heap_used_bytes: number;
+  /** Memory outside the V8 heap that JS objects hold: Buffers (request and response bodies) and the like. */
+  external_bytes: number;
   /** Event-loop delay since the previous memory request (event-loop-delay.ts). */
   event_loop_delay_p99_ms: number;
   event_loop_delay_max_ms: number;
