@@ -11,27 +11,29 @@ export type TagHeaders = Readonly<Record<string, string | string[] | number | un
 export type CompiledTag = (span: Span, headers: TagHeaders | undefined) => void;
 
 export function compileCustomTags(tags: readonly CustomTag[]): CompiledTag[] {
-  return tags.map((t): CompiledTag => {
-    const name = t.tag;
-    switch (t.kind) {
-      case 'literal': {
-        const value = t.value;
-        return (span) => span.setTag(name, value);
-      }
-      case 'environment':
-      case 'request_metadata': {
-        const value = t.kind === 'environment' ? (process.env[t.name] ?? t.defaultValue) : t.defaultValue;
-        return value === '' ? () => {} : (span) => span.setTag(name, value);
-      }
-      case 'request_header': {
-        const header = t.name;
-        const fallback = t.defaultValue;
-        return (span, headers) => {
-          const raw = headers?.[header];
-          const value = raw === undefined ? fallback : Array.isArray(raw) ? raw[0] : String(raw);
-          if (value !== '') span.setTag(name, value);
-        };
-      }
+  return tags.map(compileTag);
+}
+
+function compileTag(t: CustomTag): CompiledTag {
+  const name = t.tag;
+  switch (t.kind) {
+    case 'literal': {
+      const value = t.value;
+      return (span) => span.setTag(name, value);
     }
-  });
+    case 'environment':
+    case 'request_metadata': {
+      const value = t.kind === 'environment' ? (process.env[t.name] ?? t.defaultValue) : t.defaultValue;
+      return value === '' ? () => {} : (span) => span.setTag(name, value);
+    }
+    case 'request_header': {
+      const header = t.name;
+      const fallback = t.defaultValue;
+      return (span, headers) => {
+        const raw = headers?.[header];
+        const value = raw === undefined ? fallback : Array.isArray(raw) ? raw[0] : String(raw);
+        if (value !== '') span.setTag(name, value);
+      };
+    }
+  }
 }

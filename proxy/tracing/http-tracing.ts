@@ -6,7 +6,7 @@
 import type { StreamInfo } from '../access-log/index.ts';
 import { formatResponseFlags } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
-import type { HcmTracing, TracingProvider } from '../config/model.ts';
+import type { HcmTracing, Route, TracingProvider } from '../config/model.ts';
 import type { Counter } from '../stats/index.ts';
 import { compileCustomTags, type CompiledTag, type TagHeaders } from './custom-tags.ts';
 import { decideTracing } from './sampling.ts';
@@ -20,11 +20,6 @@ export interface HttpTracingContext extends TracerContext {
   defaultProvider?: TracingProvider;
 }
 
-export interface Decorator {
-  operation: string;
-  propagate: boolean;
-}
-
 const DECORATOR_HEADER = 'x-envoy-decorator-operation';
 
 export class HttpTracing {
@@ -33,6 +28,7 @@ export class HttpTracing {
   private readonly tracer: Tracer;
   private readonly ctx: HttpTracingContext;
   private readonly customTags: CompiledTag[];
+  private readonly routeTags = new WeakMap<Route, CompiledTag[]>();
   private readonly reasons: Record<TraceReason, Counter>;
 
   /** The tracing of a connection manager, or null when it has none (no `tracing`, or no tracer anywhere). */
@@ -62,8 +58,10 @@ export class HttpTracing {
    * The span of a downstream request, once its headers are prepared (x-request-id) and its route
    * is known; null when the incoming trace context is malformed.
    */
-  startRequest(headers: HeaderMap, info: StreamInfo, decorator: Decorator | undefined): Span | null {
-    const decision = decideTracing(headers, this.config, info.healthCheck);
+  startRequest(headers: HeaderMap, info: StreamInfo, route: Route | undefined): Span | null {
+    // A route's tracing replaces the connection manager's sampling (all three percentages).
+    const decision = decideTracing(headers, route?.tracing ?? this.config, info.healthCheck);
+    const decorator = route?.decorator;
     this.reasons[decision.reason].inc();
     const egress = this.config.operationName === 'egress';
     const kind = egress && !this.spawnUpstreamSpan ? 'CLIENT' : 'SERVER';
@@ -86,7 +84,8 @@ export class HttpTracing {
   }
 
   /** Response headers: ingress tells the caller the route's operation, egress takes the one the next hop sent. */
-  onResponseHeaders(span: Span, headers: HeaderMap, decorator: Decorator | undefined): void {
+  onResponseHeaders(span: Span, headers: HeaderMap, route: Route | undefined): void {
+    const decorator = route?.decorator;
     if (this.config.operationName === 'ingress') {
       if (decorator?.propagate === true) headers[DECORATOR_HEADER] = decorator.operation;
       return;
@@ -98,18 +97,18 @@ export class HttpTracing {
   }
 
   /** The request's span for one upstream attempt: a child span when spawning, else the request's own. */
-  startAttempt(parent: Span, headers: HeaderMap, clusterName: string): UpstreamSpan | null {
+  startAttempt(parent: Span, headers: HeaderMap, clusterName: string, route: Route | undefined): UpstreamSpan | null {
     if (!this.spawnUpstreamSpan) {
       parent.injectContext(headers);
       return null;
     }
     const span = parent.spawnChild(`router ${this.observabilityName(clusterName)} egress`, Date.now());
     span.injectContext(headers);
-    return new UpstreamSpan(this, span, clusterName);
+    return new UpstreamSpan(this, span, clusterName, this.tagsFor(route));
   }
 
   /** Envoy's finalizeDownstreamSpan: the request's tags, then the span ends. */
-  finishRequest(span: Span, info: StreamInfo): void {
+  finishRequest(span: Span, info: StreamInfo, route: Route | undefined): void {
     if (span.sampled) {
       const headers = info.requestHeaders;
       const h = (name: string): string | undefined => {
@@ -130,13 +129,22 @@ export class HttpTracing {
       if (clientTraceId !== undefined) span.setTag('guid:x-client-trace-id', clientTraceId);
       span.setTag('request_size', String(info.bytesReceived));
       span.setTag('response_size', String(info.bytesSent));
-      this.commonTags(span, info.upstreamCluster, info.responseCode, formatResponseFlags(info.responseFlags), headers);
+      const grpc = h('content-type')?.startsWith('application/grpc') === true;
+      if (grpc) {
+        span.setTag('grpc.path', info.path ?? '');
+        span.setTag('grpc.authority', info.authority ?? '');
+        span.setTag('grpc.content_type', h('content-type') ?? '');
+        const timeout = h('grpc-timeout');
+        if (timeout !== undefined) span.setTag('grpc.timeout', timeout);
+      }
+      this.commonTags(span, info.upstreamCluster, info.responseCode, formatResponseFlags(info.responseFlags), headers, this.tagsFor(route));
+      if (grpc) grpcResponseTags(span, info.responseTrailers?.['grpc-status'] !== undefined ? info.responseTrailers : info.responseHeaders);
     }
     span.finish();
   }
 
   /** Envoy's setCommonTags: component, cluster, status, flags, error, custom tags. */
-  commonTags(span: Span, cluster: string | undefined, status: number, flags: string, requestHeaders: TagHeaders | undefined): void {
+  commonTags(span: Span, cluster: string | undefined, status: number, flags: string, requestHeaders: TagHeaders | undefined, customTags: readonly CompiledTag[]): void {
     span.setTag('component', 'proxy');
     if (cluster !== undefined) {
       span.setTag('upstream_cluster', cluster);
@@ -145,7 +153,21 @@ export class HttpTracing {
     span.setTag('http.status_code', String(status));
     span.setTag('response_flags', flags);
     if (status === 0 || status >= 500) span.setTag('error', 'true');
-    for (const tag of this.customTags) tag(span, requestHeaders);
+    for (const tag of customTags) tag(span, requestHeaders);
+  }
+
+  /** The connection manager's custom tags, with a route's own replacing those of the same name (compiled once per route). */
+  private tagsFor(route: Route | undefined): readonly CompiledTag[] {
+    const own = route?.tracing?.customTags;
+    if (own === undefined || own.length === 0) return this.customTags;
+    let tags = this.routeTags.get(route!);
+    if (tags === undefined) {
+      const names = new Set(own.map((t) => t.tag));
+      const kept = compileCustomTags(this.config.customTags.filter((t) => !names.has(t.tag)));
+      tags = [...kept, ...compileCustomTags(own)];
+      this.routeTags.set(route!, tags);
+    }
+    return tags;
   }
 
   private observabilityName(cluster: string): string {
@@ -158,11 +180,13 @@ export class UpstreamSpan {
   readonly span: Span;
   private readonly tracing: HttpTracing;
   private readonly cluster: string;
+  private readonly customTags: readonly CompiledTag[];
 
-  constructor(tracing: HttpTracing, span: Span, cluster: string) {
+  constructor(tracing: HttpTracing, span: Span, cluster: string, customTags: readonly CompiledTag[]) {
     this.tracing = tracing;
     this.span = span;
     this.cluster = cluster;
+    this.customTags = customTags;
   }
 
   /** `status` 0: no answer (a reset, a timeout, a connect failure: `flag` says which). */
@@ -171,10 +195,24 @@ export class UpstreamSpan {
     if (span.sampled) {
       span.setTag('upstream_address', hostAddress);
       span.setTag('peer.address', hostAddress);
-      this.tracing.commonTags(span, this.cluster, status, flag, requestHeaders);
+      this.tracing.commonTags(span, this.cluster, status, flag, requestHeaders, this.customTags);
     }
     span.finish();
   }
+}
+
+// gRPC statuses that are the server's fault (Envoy tags them error): UNKNOWN, DEADLINE_EXCEEDED,
+// RESOURCE_EXHAUSTED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS.
+const GRPC_ERRORS = new Set(['2', '4', '8', '12', '13', '14', '15']);
+
+function grpcResponseTags(span: Span, headers: TagHeaders | undefined): void {
+  const status = headers?.['grpc-status'];
+  if (status === undefined) return;
+  const code = String(Array.isArray(status) ? status[0] : status);
+  span.setTag('grpc.status_code', code);
+  const message = headers?.['grpc-message'];
+  if (message !== undefined) span.setTag('grpc.message', String(Array.isArray(message) ? message[0] : message));
+  if (GRPC_ERRORS.has(code)) span.setTag('error', 'true');
 }
 
 // 'ip:port' or '[ip6]:port' -> the ip, as Envoy's peer.address tag for the downstream.

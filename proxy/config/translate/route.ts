@@ -42,6 +42,7 @@ import {
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { corsPolicy } from './cors.ts';
+import { translateRouteTracing } from './tracing.ts';
 import { translatePerFilterConfigs } from './http-filters.ts';
 
 const DEFAULT_ROUTE_TIMEOUT_MS = 15_000;
@@ -139,6 +140,8 @@ function translateRoute(raw: Raw, path: string, ctx: TranslateContext, defaults:
   // Decorator: the operation name of the request's span (proto: operation min_len 1, propagate default true).
   const decorator = obj(raw, 'decorator');
   if (decorator !== undefined) route.decorator = { operation: str(decorator, 'operation'), propagate: bool(decorator, 'propagate', true) };
+  const tracing = obj(raw, 'tracing');
+  if (tracing !== undefined) route.tracing = translateRouteTracing(tracing, joinPath(path, 'tracing'));
   const bufferLimit = raw.per_request_buffer_limit_bytes === undefined ? defaults.requestBufferLimit : num(raw, 'per_request_buffer_limit_bytes', 0);
   if (bufferLimit !== undefined) route.perRequestBufferLimitBytes = bufferLimit;
   return recordPath(route, path);

@@ -2,8 +2,8 @@
 // in the HCM's tracing.provider or the bootstrap's tracing.http). Legate builds the Zipkin tracer;
 // every other tracer is refused by name, never accepted and left silent.
 import { indexPath, joinPath } from '../errors.ts';
-import type { CustomTag, HcmTracing, TracingProvider } from '../model.ts';
-import { bool, list, ms, num, obj, reject, str } from './common.ts';
+import type { CustomTag, HcmTracing, RouteTracing, TracingProvider } from '../model.ts';
+import { bool, fractionalPercent, list, ms, num, obj, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
 const ZIPKIN_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
@@ -67,6 +67,16 @@ export function translateHcmTracing(raw: Raw, path: string, startChildSpan: bool
   const provider = obj(raw, 'provider');
   if (provider !== undefined) tracing.provider = translateTracingProvider(provider, joinPath(path, 'provider'));
   return tracing;
+}
+
+/** Route.tracing: FractionalPercents (100 % when unset) and custom tags. */
+export function translateRouteTracing(raw: Raw, path: string): RouteTracing {
+  return {
+    clientSamplingPercent: fractionalPercent(obj(raw, 'client_sampling'), 100),
+    randomSamplingPercent: fractionalPercent(obj(raw, 'random_sampling'), 100),
+    overallSamplingPercent: fractionalPercent(obj(raw, 'overall_sampling'), 100),
+    customTags: list(raw, 'custom_tags').map((t, i) => customTag(t, indexPath(joinPath(path, 'custom_tags'), i))),
+  };
 }
 
 function customTag(raw: Raw, path: string): CustomTag {
