@@ -10,7 +10,7 @@
 // Struct/Value as plain JSON, bytes as base64. Unset (null) fields are dropped.
 import type protobuf from 'protobufjs';
 import { ConfigError, indexPath, joinPath, keyPath } from './errors.ts';
-import { ANY_PLACES } from './extensions.ts';
+import { ANY_PLACES, SCHEMALESS_TYPES } from './extensions.ts';
 import { envoyProtoRoot, lookupMessage, protobufjs } from './protos.ts';
 import { fieldSupport, newerIgnoredField } from './support.ts';
 
@@ -356,6 +356,11 @@ function walkAny(value: Record<string, unknown>, path: string, walk: Walk, allow
     inner = { ...inner, protoForm: false };
   }
   if (allowed !== undefined && !allowed.includes(typeName)) return unknownAny(typeName, path, allowed, optional);
+  // Istio's filters have no .proto here: their translators check the fields themselves.
+  if (SCHEMALESS_TYPES.includes(typeName)) {
+    if (inner.protoForm) throw new ConfigError(path, `${typeName} is read from a TypedStruct only`, 'send it as a udpa.type.v1.TypedStruct, as istiod does');
+    return { '@type': typeName, ...(body as Normalized) };
+  }
   const type = lookupMessage(typeName);
   if (type === undefined) return unknownAny(typeName, path, allowed, optional);
   // Well-known types packed in an Any keep their JSON form under "value".

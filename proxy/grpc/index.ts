@@ -2,4 +2,3 @@ export { GrpcStatus, INVALID_GRPC_STATUS, grpcStatusCamelName, grpcStatusOf, grp
 export { hasGrpcContentType, isGrpcRequest } from './request.ts';
 export { formatGrpcTimeout, parseGrpcTimeout } from './timeout.ts';
 export { GrpcFrameCounter } from './frame-counter.ts';
-export { chargeGrpcStatus, grpcServiceAndMethod } from './call-stats.ts';

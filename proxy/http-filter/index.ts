@@ -75,4 +75,9 @@ export interface HttpFilter<S extends FilterStream = FilterStream> {
   /** 'stop' takes the data: the filter passes on what replaces it (the connection manager's injectEncodedData). */
   encodeData?(stream: S, data: Buffer, endStream: boolean): FilterStatus;
   encodeTrailers?(stream: S, trailers: HeaderMap): FilterStatus;
+  /**
+   * The stream is over, completed or reset (Envoy's access log hook on a filter): its StreamInfo is
+   * final. Called once, before the access logs are written.
+   */
+  onStreamComplete?(stream: S): void;
 }

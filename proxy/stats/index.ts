@@ -10,3 +10,4 @@ export { renderStatsJson } from './json.ts';
 export { renderPrometheus } from './prometheus.ts';
 export { DEFAULT_BUCKETS, DEFAULT_STATS_SETTINGS, statsSettings, type StatsSettings } from './settings.ts';
 export { extractTags, posixToJs, TagProducer, type Tag, type TaggedName, type TagSpecifier } from './tags.ts';
+export { taggedStatName, displayStatName } from './tagged-name.ts';

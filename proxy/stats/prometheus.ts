@@ -6,6 +6,7 @@
 import type { MergedHistogram, MergedStats } from './merge.ts';
 import { selector, type StatsQuery } from './query.ts';
 import { DEFAULT_STATS_SETTINGS } from './settings.ts';
+import { CUSTOM_STAT_NAMESPACES } from './tagged-name.ts';
 import type { Tag, TagProducer } from './tags.ts';
 
 export function renderPrometheus(stats: MergedStats, query?: StatsQuery): string {
@@ -35,12 +36,18 @@ function families<T>(
   }
   let out = '';
   for (const extracted of [...groups.keys()].sort(compareStatNames)) {
-    const metric = 'envoy_' + sanitizeName(extracted);
+    const metric = metricName(extracted);
     out += `# TYPE ${metric} ${type}\n`;
     const group = groups.get(extracted)!.sort((a, b) => compareStatNames(a.name, b.name));
     for (const m of group) out += lines(metric, formatLabels(m.tags), m.value, m.name);
   }
   return out;
+}
+
+// envoy_ and the sanitized name, or the name alone past a custom stat namespace (istiocustom.istio_requests_total).
+function metricName(extracted: string): string {
+  for (const ns of CUSTOM_STAT_NAMESPACES) if (extracted.startsWith(ns + '.')) return sanitizeName(extracted.slice(ns.length + 1));
+  return 'envoy_' + sanitizeName(extracted);
 }
 
 function histogramLines(metric: string, labels: string, h: MergedHistogram, buckets: readonly number[]): string {

@@ -9,6 +9,8 @@
 // name's, each group in registration order (all regex extractors, then all token patterns). Tags
 // come out in that order.
 
+import { explicitTags } from './tagged-name.ts';
+
 export interface Tag {
   name: string;
   value: string;
@@ -244,6 +246,8 @@ export class TagProducer {
   }
 
   #extract(statName: string): TaggedName {
+    const explicit = explicitTags(statName);
+    if (explicit !== undefined) return this.#fixed.length === 0 ? explicit : { extracted: explicit.extracted, tags: [...explicit.tags, ...this.#fixed] };
     const tags: Tag[] = [];
     const removed: Array<[number, number]> = [];
     let tokens: string[] | undefined;

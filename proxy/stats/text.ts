@@ -2,6 +2,7 @@
 // histograms sorted by name with their quantile summary.
 import type { MergedHistogram, MergedStats } from './merge.ts';
 import { selector, type StatsQuery } from './query.ts';
+import { displayStatName } from './tagged-name.ts';
 
 /** Envoy's quantile labels: P0 .. P100 (printed with {:g}, so 99.5 not 99.49999). */
 const QUANTILE_LABELS = ['P0', 'P25', 'P50', 'P75', 'P90', 'P95', 'P99', 'P99.5', 'P99.9', 'P100'];
@@ -13,9 +14,9 @@ export function renderStatsText(stats: MergedStats, query?: StatsQuery): string 
   for (const [name, value] of stats.gauges) if (show(name)) values.push([name, value]);
   values.sort((a, b) => compare(a[0], b[0]));
   let out = '';
-  for (const [name, value] of values) out += `${name}: ${value}\n`;
+  for (const [name, value] of values) out += `${displayStatName(name)}: ${value}\n`;
   const names = [...stats.histograms.keys()].filter(show).sort(compare);
-  for (const name of names) out += `${name}: ${quantileSummary(stats.histograms.get(name)!)}\n`;
+  for (const name of names) out += `${displayStatName(name)}: ${quantileSummary(stats.histograms.get(name)!)}\n`;
   return out;
 }
 

@@ -7,6 +7,7 @@ import { hasCertificate, parseSubjectAltName } from './verify.ts';
 export interface TlsInfo {
   version: string; // 'TLSv1.3'
   peerUriSans: string[];
+  localUriSans: string[]; // this side's certificate (Istio's stats: the local principal)
   peerSubject: string; // RFC 2253-ish, as Envoy prints it: CN=x,O=y
   serverName: string; // the SNI the client sent
 }
@@ -40,9 +41,15 @@ function readTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined
   return {
     version: socket.getProtocol() ?? '',
     peerUriSans: hasCert ? parseSubjectAltName(cert.subjectaltname).URI : [],
+    localUriSans: localUriSans(socket),
     peerSubject: hasCert ? subjectText(cert.subject as unknown as Record<string, string | string[]>) : '',
     serverName: typeof servername === 'string' ? servername : '',
   };
+}
+
+function localUriSans(socket: TLSSocket): string[] {
+  const own = socket.getCertificate();
+  return own !== null && hasCertificate(own as PeerCertificate) ? parseSubjectAltName((own as PeerCertificate).subjectaltname).URI : [];
 }
 
 function subjectText(subject: Record<string, string | string[]> | undefined): string {

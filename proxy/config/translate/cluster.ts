@@ -67,6 +67,8 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     maxHeadersCount: protocol.maxHeadersCount,
     upstreamIdleTimeoutMs: protocol.idleTimeoutMs,
   };
+  const istioService = istioServiceOf(obj(raw, 'metadata'));
+  if (istioService !== undefined) cluster.istioService = istioService;
   if (type === 'EDS') {
     const eds = obj(raw, 'eds_cluster_config');
     const edsPath = joinPath(path, 'eds_cluster_config');
@@ -291,4 +293,13 @@ function isPrime(n: number): boolean {
   if (n < 2) return false;
   for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
   return true;
+}
+
+// istiod tags each service's clusters with metadata.filter_metadata.istio.services: istio.stats
+// names the first as the destination service.
+function istioServiceOf(metadata: Raw | undefined): { host: string; name: string } | undefined {
+  const istio = obj(obj(metadata ?? {}, 'filter_metadata') ?? {}, 'istio');
+  const first = (Array.isArray(istio?.services) ? istio.services[0] : undefined) as Raw | undefined;
+  if (first === undefined || first === null || typeof first !== 'object') return undefined;
+  return { host: str(first, 'host'), name: str(first, 'name') };
 }

@@ -12,6 +12,8 @@ import {
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
   GRPC_WEB_TYPE,
+  ISTIO_PEER_METADATA_TYPE,
+  ISTIO_STATS_TYPE,
   HTTP_FILTER_TYPES,
   LOCAL_RATELIMIT_TYPE,
   RATELIMIT_PER_ROUTE_TYPE,
@@ -56,6 +58,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
+import { istioStatsConfig, peerMetadataConfig } from './istio.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
@@ -75,7 +78,7 @@ export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateCon
     if (type === ROUTER_TYPE && i !== raw.length - 1) {
       reject(filterPath, 'the router filter must be the last HTTP filter', 'move envoy.filters.http.router to the end of http_filters');
     }
-    filters.push({ name, type, config: translateFilterConfig(config, joinPath(filterPath, 'typed_config')) });
+    filters.push({ name, type, config: translateFilterConfig(config, joinPath(filterPath, 'typed_config'), ctx) });
   });
   if (filters.length === 0 || filters[filters.length - 1].type !== ROUTER_TYPE) {
     throw new ConfigError(path, 'the last HTTP filter must be the router', `add { name: envoy.filters.http.router, typed_config: { "@type": type.googleapis.com/${ROUTER_TYPE} } } at the end`);
@@ -92,7 +95,7 @@ function defaultConfigByName(name: string, path: string): Raw {
   return { '@type': type };
 }
 
-function translateFilterConfig(config: Raw, path: string): unknown {
+function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext): unknown {
   switch (config['@type']) {
     case ROUTER_TYPE:
       return routerConfig(config);
@@ -108,6 +111,10 @@ function translateFilterConfig(config: Raw, path: string): unknown {
       return {}; // the policies come from the routes and virtual hosts
     case GRPC_WEB_TYPE:
       return {}; // no fields
+    case ISTIO_PEER_METADATA_TYPE:
+      return peerMetadataConfig(config, path, ctx);
+    case ISTIO_STATS_TYPE:
+      return istioStatsConfig(config, path, ctx);
     case RBAC_TYPE:
       return rbacConfig(config, path);
     case EXT_AUTHZ_TYPE:

@@ -6,7 +6,8 @@
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { GrpcStatsConfig } from '../../config/model.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
-import { chargeGrpcStatus, GrpcFrameCounter, grpcServiceAndMethod, hasGrpcContentType } from '../../grpc/index.ts';
+import { GrpcFrameCounter, hasGrpcContentType } from '../../grpc/index.ts';
+import { chargeGrpcStatus, grpcServiceAndMethod } from './grpc-call-stats.ts';
 import type { Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';

@@ -15,7 +15,8 @@
 // Calls are counted as cluster.<name>.grpc-web.<service>.<method>.{<status>,success,failure,total}.
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
-import { chargeGrpcStatus, grpcServiceAndMethod, hasGrpcContentType, httpToGrpcStatus } from '../../grpc/index.ts';
+import { hasGrpcContentType, httpToGrpcStatus } from '../../grpc/index.ts';
+import { chargeGrpcStatus, grpcServiceAndMethod } from './grpc-call-stats.ts';
 import type { Store } from '../../stats/index.ts';
 import { percentEncode } from '../grpc-local-reply.ts';
 import type { HttpStream } from '../stream.ts';

@@ -9,11 +9,13 @@ import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createGrpcWebFilter } from './grpc-web.ts';
+import { createPeerMetadataFilter } from './istio/peer-metadata.ts';
+import { createIstioStatsFilter } from './istio/stats.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
 import { createRateLimitFilter } from './ratelimit.ts';
 import { createRbacFilter } from './rbac.ts';
 
-export type { FilterContext, HttpFilterInstance } from './filter-context.ts';
+export type { FilterContext, FilterNode, HttpFilterInstance } from './filter-context.ts';
 
 type FilterFactory = (config: unknown, ctx: FilterContext, name: string) => HttpFilterInstance;
 
@@ -25,6 +27,8 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.grpc_web.v3.GrpcWeb', createGrpcWebFilter],
+  ['io.istio.http.peer_metadata.Config', createPeerMetadataFilter],
+  ['stats.PluginConfig', createIstioStatsFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
   ['envoy.extensions.filters.http.ratelimit.v3.RateLimit', createRateLimitFilter],
   ['envoy.extensions.filters.http.rbac.v3.RBAC', createRbacFilter],

@@ -94,6 +94,6 @@ t.test('errors', async (t) => {
 
 t.test('ignored and deprecated fields are reported as warnings', async (t) => {
   const warnings: string[] = [];
-  checkMessage({ name: 'c', metadata: { filter_metadata: {} }, max_requests_per_connection: 5 }, CLUSTER, 'clusters[2]', warnings);
-  t.same(warnings, ['clusters[2].metadata: ignored by Legate', 'clusters[2].max_requests_per_connection: deprecated in Envoy']);
+  checkMessage({ name: 'c', wait_for_warm_on_init: true, max_requests_per_connection: 5 }, CLUSTER, 'clusters[2]', warnings);
+  t.same(warnings, ['clusters[2].wait_for_warm_on_init: ignored by Legate', 'clusters[2].max_requests_per_connection: deprecated in Envoy']);
 });

@@ -76,6 +76,8 @@ const EXCEPTIONS: readonly string[] = [
   'router -> http-filter',
   'http-filter -> access-log',
   'http-filter -> codec',
+  // stats_config's tag regexes are checked, as they will run, by the stats tag producer.
+  'config -> stats',
   // %GRPC_STATUS% reads gRPC's status codes.
   'access-log -> grpc',
   // gRPC health checks read grpc-status and content-type and write grpc-timeout as Envoy does.

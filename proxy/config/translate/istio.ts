@@ -1,0 +1,70 @@
+// Istio's own HTTP filters, as istiod configures them in a TypedStruct: istio.metadata_exchange
+// (io.istio.http.peer_metadata.Config) and istio.stats (stats.PluginConfig). Legate has no .proto
+// for them, so each field is checked here: the ones built, the ones ignored with a warning, and
+// anything else refused by name.
+import { indexPath, joinPath } from '../errors.ts';
+import type { IstioStatsConfig, PeerMetadataConfig } from '../model.ts';
+import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
+
+function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
+  for (const field of Object.keys(raw)) {
+    if (field === '@type' || supported.includes(field)) continue;
+    if (ignored.includes(field)) ctx.warnings.push(`${joinPath(path, field)}: ${type} field '${field}' is ignored by Legate`);
+    else reject(joinPath(path, field), `field '${field}' of ${type} is not supported by Legate`, 'remove it; see proxy/istio/README.md');
+  }
+}
+
+// A list of discovery or propagation methods: whether istio_headers is among them (and its options).
+function methods(raw: Raw, field: string, path: string, ctx: TranslateContext, discovery: boolean): { skipExternalClusters: boolean } | undefined {
+  let found: { skipExternalClusters: boolean } | undefined;
+  list(raw, field).forEach((method, i) => {
+    const at = indexPath(joinPath(path, field), i);
+    const kinds = Object.keys(method);
+    if (kinds.length !== 1) reject(at, 'a method names exactly one of istio_headers, workload_discovery, baggage', 'give one method per entry');
+    const kind = kinds[0];
+    if (kind === 'istio_headers') {
+      const options = (method.istio_headers ?? {}) as Raw;
+      checkFields(options, joinPath(at, kind), 'IstioHeaders', ['skip_external_clusters'], [], ctx);
+      found = { skipExternalClusters: bool(options, 'skip_external_clusters', false) };
+    } else if (discovery && (kind === 'workload_discovery' || kind === 'baggage')) {
+      // Envoy goes on to the next method when one finds nothing: without Istio's workload
+      // discovery extension (ambient) these never find a peer.
+      ctx.warnings.push(`${joinPath(at, kind)}: peer discovery by ${kind} finds nothing in Legate (no workload discovery); istio_headers is used`);
+    } else {
+      reject(joinPath(at, kind), `peer metadata method '${kind}' is not supported by Legate`, 'use istio_headers');
+    }
+  });
+  return found;
+}
+
+export function peerMetadataConfig(raw: Raw, path: string, ctx: TranslateContext): PeerMetadataConfig {
+  checkFields(raw, path, 'io.istio.http.peer_metadata.Config',
+    ['downstream_discovery', 'upstream_discovery', 'downstream_propagation', 'upstream_propagation', 'additional_labels'], ['shared_with_upstream'], ctx);
+  return {
+    downstreamDiscovery: methods(raw, 'downstream_discovery', path, ctx, true) !== undefined,
+    upstreamDiscovery: methods(raw, 'upstream_discovery', path, ctx, true) !== undefined,
+    downstreamPropagation: methods(raw, 'downstream_propagation', path, ctx, false),
+    upstreamPropagation: methods(raw, 'upstream_propagation', path, ctx, false),
+    additionalLabels: strings(raw, 'additional_labels'),
+  };
+}
+
+const STANDARD_METRICS = ['requests_total', 'request_duration_milliseconds', 'request_bytes', 'response_bytes', 'request_messages_total',
+  'response_messages_total', 'tcp_connections_opened_total', 'tcp_connections_closed_total', 'tcp_sent_bytes_total', 'tcp_received_bytes_total'];
+
+export function istioStatsConfig(raw: Raw, path: string, ctx: TranslateContext): IstioStatsConfig {
+  // Scope rotation bounds the memory of stats keyed by request data; Legate keeps them all.
+  checkFields(raw, path, 'stats.PluginConfig', ['reporter', 'disable_host_header_fallback', 'metrics'],
+    ['tcp_reporting_duration', 'rotation_interval', 'graceful_deletion_interval', 'rescoping_duration', 'scope_grace_period_duration'], ctx);
+  const reporter = str(raw, 'reporter', 'UNSPECIFIED');
+  if (reporter !== 'UNSPECIFIED' && reporter !== 'SERVER_GATEWAY') reject(joinPath(path, 'reporter'), `unknown reporter '${reporter}'`, 'use UNSPECIFIED or SERVER_GATEWAY');
+  const metrics = list(raw, 'metrics').map((m, i) => {
+    const at = indexPath(joinPath(path, 'metrics'), i);
+    // dimensions are CEL expressions, which Legate cannot evaluate; match is not built in Istio either.
+    checkFields(m, at, 'stats.MetricConfig', ['name', 'drop', 'tags_to_remove'], ['match'], ctx);
+    const name = str(m, 'name');
+    if (name !== '' && !STANDARD_METRICS.includes(name)) reject(joinPath(at, 'name'), `'${name}' is not one of Istio's standard metrics`, `use one of ${STANDARD_METRICS.join(', ')}`);
+    return { name, drop: bool(m, 'drop', false), tagsToRemove: strings(m, 'tags_to_remove') };
+  });
+  return { reporter, trafficDirection: 'UNSPECIFIED', disableHostHeaderFallback: bool(raw, 'disable_host_header_fallback', false), metrics };
+}
