@@ -208,6 +208,7 @@ export class UpstreamCluster {
       ...config.http2,
       maxResponseHeadersKb: MAX_RESPONSE_HEADERS_KB,
       maxStreams: config.maxRequestsPerConnection,
+      streamBufferLimitBytes: config.perConnectionBufferLimitBytes,
       stats: { rxReset: this.stats.http2RxReset, txReset: this.stats.http2TxReset },
     });
   }

@@ -21,6 +21,7 @@ import type {
   StreamResetReason,
 } from '../types.ts';
 import { http2RequestHeaders, http2Trailers, responseFromHttp2, trailersFromHttp2 } from './headers.ts';
+import { setWriteBufferLimit } from '../../transport/index.ts';
 
 type NodeHttp2 = typeof import('node:http2');
 let loaded: NodeHttp2 | undefined;
@@ -64,6 +65,8 @@ export interface Http2ClientOptions {
   maxResponseHeadersKb: number;
   /** Streams this connection may ever start (max_requests_per_connection; 0 = no limit). */
   maxStreams: number;
+  /** The cluster's per_connection_buffer_limit_bytes: each stream's write watermark (absent: node's default). */
+  streamBufferLimitBytes?: number;
   stats?: Http2ClientStats;
 }
 
@@ -244,6 +247,7 @@ class Http2ClientStream implements RequestEncoder, Stream {
       return;
     }
     this.h2 = h2;
+    if (this.conn.options.streamBufferLimitBytes !== undefined) setWriteBufferLimit(h2, this.conn.options.streamBufferLimitBytes);
     this.requestEnded = endStream;
     h2.on('response', this.onResponse);
     h2.on('headers', this.onInformational);

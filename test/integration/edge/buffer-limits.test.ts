@@ -2,7 +2,7 @@
 // side (Envoy's watermark back-pressure). A client that never reads holds a fast sender back: with
 // a 64 KiB listener limit the sender stalls after the kernel's socket buffers and that little; with
 // a 32 MiB limit Legate holds 32 MiB more before it stalls. Both codecs, the TCP proxy, and a
-// cluster's limit on the upload direction.
+// cluster's limit on the upload direction (tcp_proxy, and the streams of an HTTP/2 upstream).
 import http2 from 'node:http2';
 import net from 'node:net';
 import t, { type Test } from 'tap';
@@ -10,6 +10,7 @@ import { bootstrap, httpListener, routes, staticCluster } from '../../support/bo
 import { MiB, settledCount } from '../../support/bulk-transfer.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream } from '../../support/upstream.ts';
+import { startH2Upstream } from '../../support/h2-upstream.ts';
 import { startTcpServer, tcpListener } from '../l4/support.ts';
 
 const KiB = 1024;
@@ -130,6 +131,25 @@ t.test("tcp_proxy: an upload to an upstream that does not read stops at the clus
     t.teardown(() => socket.destroy());
     let sent = 0;
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    flood((c) => socket.write(c), (resume) => socket.once('drain', resume), () => !socket.destroyed, (n) => (sent = n));
+    return settledCount(() => sent);
+  };
+  compare(t, await uploaded('uptight'), await uploaded('uproomy'));
+});
+
+t.test("HTTP/2 upstream: an upload to a stream the upstream does not read stops at the cluster's limit", async (t) => {
+  const h2 = await startH2Upstream(t, (stream) => stream.pause());
+  const cluster = (name: string, bytes: number) => staticCluster(name, [{ port: h2.port }], { http2_protocol_options: {}, per_connection_buffer_limit_bytes: bytes });
+  const to = (name: string) => routes([{ match: { prefix: '/' }, route: { cluster: name, timeout: '0s' } }]);
+  const proxy = await startLegate(bootstrap([httpListener('uptight', to('h2tight')), httpListener('uproomy', to('h2roomy'))], [cluster('h2tight', TIGHT), cluster('h2roomy', ROOMY)]));
+  t.teardown(() => proxy.stop());
+  const uploaded = async (listener: string): Promise<number> => {
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port(listener) });
+    socket.on('error', () => undefined);
+    t.teardown(() => socket.destroy());
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write(`POST /upload HTTP/1.1\r\nhost: x\r\ncontent-length: ${TOTAL}\r\n\r\n`);
+    let sent = 0;
     flood((c) => socket.write(c), (resume) => socket.once('drain', resume), () => !socket.destroyed, (n) => (sent = n));
     return settledCount(() => sent);
   };
