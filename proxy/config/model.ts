@@ -623,7 +623,6 @@ export interface Cluster {
   upstreamIdleTimeoutMs: number; // 3600000
   // metadata.filter_metadata.istio.services[0]: the service istio.stats names as the destination.
   istioService?: { host: string; name: string }; // '' when not given
-  perRequestBufferLimitBytes?: number; // for retries (route's per_request_buffer_limit_bytes)
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
