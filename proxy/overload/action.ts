@@ -13,8 +13,6 @@ export const ACTIONS = {
   shrinkHeap: 'envoy.overload_actions.shrink_heap',
 } as const;
 
-export const SUPPORTED_ACTIONS: readonly string[] = Object.values(ACTIONS);
-
 export class OverloadAction {
   readonly name: string;
   scale = 0;

@@ -16,14 +16,12 @@ import { makeTrigger } from './trigger.ts';
 interface MonitorStats {
   pressure: Gauge;
   failedUpdates: Counter;
-  skippedUpdates: Counter;
 }
 
 export interface OverloadOptions {
   store: Store;
   /** Worker processes in all: a global connection limit is shared out between them. */
   workers: number;
-  log(line: string): void;
 }
 
 export class OverloadManager {
@@ -50,10 +48,9 @@ export class OverloadManager {
     this.monitors = (config?.monitors ?? []).map((m) => {
       const monitor: ResourceMonitor = 'maxHeapSizeBytes' in m ? new FixedHeapMonitor(m.maxHeapSizeBytes) : this.connections;
       const prefix = `overload.${m.name}.`;
-      return {
-        monitor,
-        stats: { pressure: store.gauge(prefix + 'pressure', 'never'), failedUpdates: store.counter(prefix + 'failed_updates'), skippedUpdates: store.counter(prefix + 'skipped_updates') },
-      };
+      // Envoy counts skipped_updates when an asynchronous monitor is still busy; these are synchronous.
+      store.counter(prefix + 'skipped_updates');
+      return { monitor, stats: { pressure: store.gauge(prefix + 'pressure', 'never'), failedUpdates: store.counter(prefix + 'failed_updates') } };
     });
     this.actions = (config?.actions ?? []).map((a) => new OverloadAction(a.name, a.triggers.map(makeTrigger), store));
     const action = (name: string) => this.actions.find((a) => a.name === name) ?? IDLE_ACTION;
@@ -88,8 +85,8 @@ export class OverloadManager {
     this.listeners.push(listener);
   }
 
-  /** One reading of every monitor; public so a test or an admin path can force one. */
-  refresh(): void {
+  /** One reading of every monitor, then every action's scale. */
+  private refresh(): void {
     for (const { monitor, stats } of this.monitors) {
       try {
         const pressure = monitor.pressure();

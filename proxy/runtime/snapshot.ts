@@ -38,12 +38,6 @@ export class RuntimeSnapshot {
     if (entry.uint !== undefined) return Math.min(100, (entry.uint * 100) / denominator);
     return fallbackPercent;
   }
-
-  /** Envoy's featureEnabled: one draw against the percent. */
-  featureEnabled(key: string, fallbackPercent: number, denominator = 100, random: number = Math.random()): boolean {
-    const percent = this.percent(key, fallbackPercent, denominator);
-    return percent >= 100 || (percent > 0 && random * 100 < percent);
-  }
 }
 
 export const EMPTY_SNAPSHOT = new RuntimeSnapshot(new Map());

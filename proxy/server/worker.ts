@@ -57,7 +57,7 @@ export class Worker {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
     runtime.configure(options.runtimeLayers ?? []);
-    this.overload = new OverloadManager(options.overload, { store: this.store, workers: options.workers, log: options.log });
+    this.overload = new OverloadManager(options.overload, { store: this.store, workers: options.workers });
     this.overload.start();
     this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs, options.log, this.overload);
     this.rateLimit = options.rateLimitService === undefined ? undefined : createRateLimitService(options.rateLimitService, this.store, options.log);
@@ -117,7 +117,7 @@ export class Worker {
   async drain(timeoutMs: number): Promise<void> {
     this.overload.stop();
     await this.listeners.drain(timeoutMs);
-    closeTracers(this.clusters); // what the span reporters hold goes out while the pools are up
+    await closeTracers(this.clusters); // what the span reporters hold goes out while the pools are up
     await this.clusters.close();
     await this.rateLimit?.close();
     await flushAllSinks();
