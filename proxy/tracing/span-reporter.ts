@@ -8,39 +8,41 @@ const MIN_FLUSH_SPANS = 5;
 const FLUSH_INTERVAL_MS = 5000;
 
 export class SpanReporter<S> {
-  private readonly send: (spans: S[]) => void;
+  private readonly send: (spans: S[], sent: () => void) => void;
   private readonly spansSent: Counter;
   private pending: S[] = [];
   private readonly timer: NodeJS.Timeout;
 
   /** Stats tracing.<tracer>.spans_sent and timer_flushed. */
-  constructor(store: Store, tracer: string, send: (spans: S[]) => void) {
+  /** `send` calls `sent` once the report is answered or has failed. */
+  constructor(store: Store, tracer: string, send: (spans: S[], sent: () => void) => void) {
     this.send = send;
     this.spansSent = store.counter(`tracing.${tracer}.spans_sent`);
     const timerFlushed = store.counter(`tracing.${tracer}.timer_flushed`);
     // The timer keeps no process alive: a worker exits when its listeners are gone.
     this.timer = setInterval(() => {
       timerFlushed.inc();
-      this.flush();
+      void this.flush();
     }, FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
   report(span: S): void {
     this.pending.push(span);
-    if (this.pending.length >= MIN_FLUSH_SPANS) this.flush();
+    if (this.pending.length >= MIN_FLUSH_SPANS) void this.flush();
   }
 
-  flush(): void {
+  /** Sends what is waiting; resolves once that report is answered or has failed. */
+  flush(): Promise<void> {
     const spans = this.pending;
-    if (spans.length === 0) return;
+    if (spans.length === 0) return Promise.resolve();
     this.pending = [];
     this.spansSent.inc(spans.length);
-    this.send(spans);
+    return new Promise((resolve) => this.send(spans, resolve));
   }
 
-  close(): void {
+  close(): Promise<void> {
     clearInterval(this.timer);
-    this.flush();
+    return this.flush();
   }
 }

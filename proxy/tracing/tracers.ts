@@ -24,7 +24,7 @@ export interface TracerContext {
 // Envoy's tracing.zipkin.request_timeout default.
 const ZIPKIN_TIMEOUT_MS = 5000;
 
-const cache = new WeakMap<ClusterManager, Map<string, { tracer: Tracer; reporter: { close(): void } }>>();
+const cache = new WeakMap<ClusterManager, Map<string, { tracer: Tracer; reporter: { close(): Promise<void> } }>>();
 
 export function tracerFor(provider: TracingProvider, ctx: TracerContext): Tracer {
   let byConfig = cache.get(ctx.clusters);
@@ -42,13 +42,14 @@ function zipkin(provider: ZipkinProvider, ctx: TracerContext): { tracer: Tracer;
   const c = (name: string) => ctx.store.counter(`tracing.zipkin.${name}`);
   const [sent, dropped, failed, noCluster] = [c('reports_sent'), c('reports_dropped'), c('reports_failed'), c('reports_skipped_no_cluster')];
   const { collectorCluster, collectorEndpoint, collectorHostname } = provider;
-  const reporter = new SpanReporter<ZipkinSpan>(ctx.store, 'zipkin', (spans) => {
+  const reporter = new SpanReporter<ZipkinSpan>(ctx.store, 'zipkin', (spans, reported) => {
     const post = { path: collectorEndpoint, authority: collectorHostname, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(spans)), timeoutMs: ZIPKIN_TIMEOUT_MS };
     postToCollector(ctx.clusters, collectorCluster, post, (answer) => {
       if (answer === 'no-cluster') noCluster.inc();
       else if (answer.status === 0) failed.inc();
       else if (answer.status === 202) sent.inc();
       else dropped.inc();
+      reported();
     });
   });
   return { tracer: new ZipkinTracer(provider, reporter, ctx.localCluster), reporter };
@@ -61,7 +62,7 @@ function openTelemetry(provider: OpenTelemetryProvider, ctx: TracerContext): { t
   const c = (name: string) => ctx.store.counter(`tracing.opentelemetry.${name}`);
   const httpCounters = grpc ? undefined : { sent: c('http_reports_sent'), success: c('http_reports_success'), failed: c('http_reports_failed') };
   const headers = Object.fromEntries(provider.headers);
-  const reporter = new SpanReporter<OtelSpan>(ctx.store, 'opentelemetry', (spans) => {
+  const reporter = new SpanReporter<OtelSpan>(ctx.store, 'opentelemetry', (spans, reported) => {
     const message = encodeExportRequest(spans, provider.serviceName);
     let body: Buffer;
     if (grpc) {
@@ -79,18 +80,26 @@ function openTelemetry(provider: OpenTelemetryProvider, ctx: TracerContext): { t
     httpCounters?.sent.inc();
     const post = { path: provider.path, authority: provider.authority, headers, body, timeoutMs: provider.timeoutMs > 0 ? provider.timeoutMs : ZIPKIN_TIMEOUT_MS, protocol: grpc ? ('HTTP/2' as const) : undefined };
     postToCollector(ctx.clusters, provider.cluster, post, (answer) => {
-      if (httpCounters === undefined) return;
-      if (answer !== 'no-cluster' && answer.status >= 200 && answer.status < 300) httpCounters.success.inc();
-      else httpCounters.failed.inc();
+      if (httpCounters !== undefined) {
+        if (answer !== 'no-cluster' && answer.status >= 200 && answer.status < 300) httpCounters.success.inc();
+        else httpCounters.failed.inc();
+      }
+      reported();
     });
   });
   return { tracer: new OtelTracer(reporter), reporter };
 }
 
-/** Sends what the worker's reporters hold (at drain) and stops their timers. */
-export function closeTracers(clusters: ClusterManager): void {
+// How long a draining worker waits for its last reports before its pools close.
+const CLOSE_WAIT_MS = 1000;
+
+/** Stops the worker's reporters and sends what they hold; resolves when answered, or after a second. */
+export async function closeTracers(clusters: ClusterManager): Promise<void> {
   const byConfig = cache.get(clusters);
   if (byConfig === undefined) return;
   cache.delete(clusters);
-  for (const entry of byConfig.values()) entry.reporter.close();
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
+  await Promise.race([Promise.all([...byConfig.values()].map((e) => e.reporter.close())), deadline]);
+  clearTimeout(timer);
 }

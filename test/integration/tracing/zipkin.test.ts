@@ -140,3 +140,17 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   t.equal(stats.get('http.b.tracing.service_forced'), 3);
   t.equal(stats.get('http.a.tracing.random_sampling'), 2);
 });
+
+t.test('a stopping Legate sends the spans its reporter still holds', async (t) => {
+  const collector = await startZipkinCollector();
+  t.teardown(() => collector.close());
+  const app = await startScriptedUpstream('app');
+  t.teardown(() => app.close());
+  const listener = httpListener('a', routes([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), { tracing: { provider: istioZipkin } });
+  const legate = await startLegate(bootstrap([listener], [staticCluster('app', [{ port: app.port }]), staticCluster('zipkin', [{ port: collector.upstream.port }])]));
+  t.equal((await fetchText(legate.url('/last'))).status, 200);
+  t.equal(collector.spans.length, 0, 'one span waits for a batch of five');
+  await legate.stop();
+  const [span] = await collector.waitForSpans(1, 3000);
+  t.equal(span.tags['http.url']?.endsWith('/last'), true);
+});
