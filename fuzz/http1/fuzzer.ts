@@ -58,8 +58,8 @@ export async function fuzzHttp1(options: Http1FuzzOptions): Promise<FuzzReport> 
       });
       if (batchFailures.length + faults.length > 0) {
         if (batchFailures.some((f) => f.kind === 'crash')) report.crashes++;
-        // Which case did it? Each one alone, on a fresh Legate.
-        await target.restart();
+        // Which case did it? Each one alone, on a fresh Legate after a crash.
+        if (batchFailures.length > 0) await target.restart();
         const culprit = await findCulprit(target, cases);
         const c = culprit ?? cases[0];
         for (const f of batchFailures) found.push({ c, failure: { kind: f.kind, detail: `${f.detail}${culprit === undefined ? ' (no single case of the batch repeats it)' : ''}` } });

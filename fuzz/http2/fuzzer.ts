@@ -151,7 +151,7 @@ export async function fuzzHttp2(options: Http2FuzzOptions): Promise<FuzzReport> 
       report.forwarded += target.upstream.requests.length;
       if (found.length === 0) continue;
       if (found.some((f) => f.kind === 'crash')) report.crashes++;
-      await target.restart();
+      if (found.some((f) => f.kind === 'crash' || f.kind === 'unresponsive')) await target.restart();
       // The culprit: named by the refused path, or found by replaying each case alone.
       const named = found.map((f) => CASE_OF.exec(f.detail)?.[1]).find((x) => x !== undefined);
       const culprit = cases.find((c) => String(c.index) === named) ?? (await findCulprit(target, cases));
@@ -180,7 +180,7 @@ async function runAlone(target: Target, c: Pick<Http2Case, 'input' | 'splits' | 
   target.upstream.clear();
   await exchange(target.port(), c);
   const failures = [...(await checkProcess(target)), ...upstreamFailures(target)].map((f) => f.kind);
-  if (failures.length > 0) await target.restart();
+  if (failures.includes('crash') || failures.includes('unresponsive')) await target.restart();
   return failures;
 }
 

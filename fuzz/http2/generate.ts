@@ -213,8 +213,10 @@ const STEPS: Record<string, Step> = {
     return Buffer.concat([f.headers(id, f.headerBlock(f.requestFields(b.path(id, true), [], 'POST')), false), f.data(id, Buffer.alloc(20000), true)]);
   },
   'length-lies': (b) => {
+    // Too short truncates the block (an HPACK error); too long takes the next frame's bytes into
+    // it, which may decode as a field with an empty name that nghttp2 drops: either answer.
     const id = b.nextId();
-    const payload = f.headerBlock(f.requestFields(b.path(id, true)));
+    const payload = f.headerBlock(f.requestFields(b.path(id, false)));
     return f.frame(f.HEADERS, f.END_STREAM | f.END_HEADERS, id, payload, payload.length + b.random.pick([-3, -1, 1, 7, 5000]));
   },
   'padding-too-long': (b) => {
