@@ -285,7 +285,11 @@ export function grpcService(raw: Raw, path: string): GrpcServiceRef {
     timeoutMs: ms(raw, 'timeout', 0),
     initialMetadata: list(raw, 'initial_metadata').map((h) => ({ key: str(h, 'key').toLowerCase(), value: str(h, 'value') })),
   };
-  if (envoyGrpc !== undefined) service.clusterName = str(envoyGrpc, 'cluster_name');
+  if (envoyGrpc !== undefined) {
+    service.clusterName = str(envoyGrpc, 'cluster_name');
+    const authority = str(envoyGrpc, 'authority');
+    if (authority !== '') service.authority = authority;
+  }
   if (googleGrpc !== undefined) service.targetUri = str(googleGrpc, 'target_uri');
   return service;
 }

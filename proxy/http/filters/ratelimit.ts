@@ -1,23 +1,26 @@
 // envoy.filters.http.ratelimit: builds the request's descriptors from the route's (and virtual
-// host's) rate_limits and asks the rate limit service, here Legate's embedded one (node.metadata
-// "legate.ratelimit": limits file + Redis). Over the limit: rate_limited_status (429), flag RL,
-// x-envoy-ratelimited. The service failing or slower than `timeout`: fail open, or with
-// failure_mode_deny status_on_error (500), flag RLSE.
-// Stats, as Envoy's: cluster.<route target cluster>.ratelimit[.<stat_prefix>].{ok,over_limit,
-// error,failure_mode_allowed}.
+// host's) rate_limits and asks the rate limit service: Legate's embedded one when node.metadata
+// "legate.ratelimit" configures it (limits file + Redis), else the gRPC RateLimitService at
+// rate_limit_service (envoyproxy/ratelimit, as Envoy and Istio deploy it). Over the limit:
+// rate_limited_status (429), flag RL, x-envoy-ratelimited, the service's headers and raw_body.
+// The service failing or slower than `timeout`: fail open, or with failure_mode_deny
+// status_on_error (500), flag RLSE. Stats, as Envoy's: cluster.<route target cluster>.ratelimit
+// [.<stat_prefix>].{ok,over_limit,error,failure_mode_allowed}.
 import type { HeaderMap } from '../../codec/index.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
 import { compileTemplate, type StreamInfo } from '../../access-log/index.ts';
 import type { RateLimitConfig, RateLimitPerRouteConfig } from '../../config/model.ts';
-import type { Descriptor, DescriptorStatus, RateLimitResponse, RateLimitService } from '../../ratelimit/index.ts';
-import { UNIT_SECONDS } from '../../ratelimit/index.ts';
+import type { Descriptor } from '../../ratelimit/index.ts';
 import { HeaderOperations } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
+import type { ClusterManager } from '../../upstream/index.ts';
 import type { HttpStream } from '../stream.ts';
 import { GrpcStatus } from '../../grpc/index.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
+import { EmbeddedRateLimitClient, LIMIT_ERROR, type LimitAnswer, type LimitStatus, type RateLimitClient } from './ratelimit-client.ts';
 import { addDescriptors, type DescriptorContext } from './ratelimit-descriptors.ts';
+import { GrpcRateLimitClient } from './ratelimit-grpc-client.ts';
 
 interface ClusterStats {
   ok: Counter;
@@ -29,7 +32,9 @@ interface ClusterStats {
 export class RateLimitFilter implements HttpFilterInstance {
   private readonly config: RateLimitConfig;
   private readonly name: string;
-  private readonly service: RateLimitService | undefined;
+  private readonly client: RateLimitClient | undefined;
+  private readonly clusters: ClusterManager | undefined;
+  private readonly clusterStatName: (cluster: string) => string | undefined;
   private readonly localCluster: string;
   private readonly store: Store;
   private readonly statSuffix: string;
@@ -40,16 +45,24 @@ export class RateLimitFilter implements HttpFilterInstance {
   constructor(config: RateLimitConfig, ctx: FilterContext, name: string) {
     this.config = config;
     this.name = name;
-    this.service = ctx.rateLimitService;
+    this.clusters = ctx.clusters;
+    this.clusterStatName = ctx.clusterStatName;
     this.localCluster = ctx.localCluster ?? '';
     this.store = ctx.store;
     this.statSuffix = config.statPrefix === '' ? 'ratelimit.' : `ratelimit.${config.statPrefix}.`;
     this.responseHeaders = new HeaderOperations([], config.responseHeadersToAdd, compileTemplate);
     this.rateLimitedStatus = config.rateLimitedStatus >= 400 ? config.rateLimitedStatus : 429;
-    if (this.service === undefined) {
-      ctx.log(`ratelimit filter '${name}': Legate calls no rate limit service over gRPC; set node.metadata["legate.ratelimit"] (limits_path, redis_url) to count limits. Until then every check is a service error (${config.failureModeDeny ? 'denied' : 'allowed'}).`);
-    } else if (!this.service.hasDomain(config.domain)) {
-      ctx.log(`ratelimit filter '${name}': domain '${config.domain}' is not in the rate limit config; its requests are never limited`);
+    const embedded = ctx.rateLimitService;
+    const service = config.grpcService;
+    if (embedded !== undefined) {
+      this.client = new EmbeddedRateLimitClient(embedded, config.timeoutMs);
+      if (!embedded.hasDomain(config.domain)) ctx.log(`ratelimit filter '${name}': domain '${config.domain}' is not in the rate limit config; its requests are never limited`);
+    } else if (service.clusterName !== undefined && ctx.clusters !== undefined) {
+      const target = { cluster: service.clusterName, authority: service.authority ?? service.clusterName, initialMetadata: service.initialMetadata };
+      this.client = new GrpcRateLimitClient(ctx.clusters, target, config.timeoutMs, ctx.log);
+    } else {
+      // google_grpc is refused when the config is read; this is a filter built without clusters.
+      ctx.log(`ratelimit filter '${name}': no rate limit service to call (no envoy_grpc cluster, no node.metadata["legate.ratelimit"]); every check is a service error (${config.failureModeDeny ? 'denied' : 'allowed'}).`);
     }
   }
 
@@ -58,10 +71,13 @@ export class RateLimitFilter implements HttpFilterInstance {
     if (matched === null) return 'continue';
     const action = matched.route.model.action;
     if (action.kind !== 'route') return 'continue';
+    // As Envoy: no target cluster, no call (the router answers 503 NC).
+    const cluster = stream.cluster?.name;
+    if (cluster === undefined) return 'continue';
     const perRoute = perRouteConfig<RateLimitPerRouteConfig>(stream, this.name);
     if (isDisabled(perRoute) || !this.appliesTo(stream)) return 'continue';
 
-    const ctx: DescriptorContext = { localCluster: this.localCluster, targetCluster: stream.cluster?.name ?? '' };
+    const ctx: DescriptorContext = { localCluster: this.localCluster, targetCluster: cluster };
     const descriptors: Descriptor[] = [];
     // The filter's stage selects the rate_limits of that stage; Legate's are all stage 0.
     if (this.config.stage === 0) {
@@ -74,27 +90,22 @@ export class RateLimitFilter implements HttpFilterInstance {
     }
     if (descriptors.length === 0) return 'continue';
 
-    const stats = this.statsFor(ctx.targetCluster);
-    if (this.service === undefined) return this.onError(stream, stats);
-    let answer: RateLimitResponse | Promise<RateLimitResponse>;
-    try {
-      answer = this.service.shouldRateLimit(this.config.domain, descriptors, this.config.timeoutMs);
-    } catch {
-      return this.onError(stream, stats);
-    }
-    if (answer instanceof Promise) {
-      // The stream waits (its body is buffered) until the service answers.
-      answer.then(
-        (response) => {
-          if (this.onResponse(stream, stats, response) === 'continue') stream.continueDecoding();
-        },
-        () => {
-          if (this.onError(stream, stats) === 'continue') stream.continueDecoding();
-        },
-      );
-      return 'stop';
-    }
-    return this.onResponse(stream, stats, answer);
+    const stats = this.statsFor(cluster);
+    if (this.client === undefined) return this.onAnswer(stream, stats, LIMIT_ERROR);
+    // The answer may come before limit() returns (the embedded service counting in memory): then
+    // its verdict is this hook's; later, it resumes the stream (held, its body buffered, till then).
+    let initiating = true;
+    let pending = true;
+    let result: FilterStatus = 'stop';
+    const call = this.client.limit(this.config.domain, descriptors, (answer) => {
+      pending = false;
+      const verdict = this.onAnswer(stream, stats, answer);
+      if (initiating) result = verdict;
+      else if (verdict === 'continue') stream.continueDecoding();
+    });
+    initiating = false;
+    if (pending) stream.onDestroy({ onStreamDestroy: () => call.cancel() });
+    return result;
   }
 
   // request_type: internal or external as the connection manager judged the downstream.
@@ -104,36 +115,44 @@ export class RateLimitFilter implements HttpFilterInstance {
     return stream.internalRequest === (type === 'internal');
   }
 
-  private onResponse(stream: HttpStream, stats: ClusterStats, response: RateLimitResponse): FilterStatus {
+  private onAnswer(stream: HttpStream, stats: ClusterStats, answer: LimitAnswer): FilterStatus {
+    if (stream.ended) return 'stop';
+    if (answer.code === 'error') {
+      stats.error.inc();
+      if (!this.config.failureModeDeny) {
+        stats.failureModeAllowed.inc();
+        return 'continue';
+      }
+      stream.sendLocalReply(this.config.statusOnError, '', 'RLSE', 'rate_limiter_error');
+      return 'stop';
+    }
+    // The service's response headers, then Envoy's own on top.
     const headers: HeaderMap = {};
-    if (this.config.enableXRatelimitHeaders) rateLimitHeaders(headers, response.statuses);
-    if (!response.overLimit) {
+    for (const [name, value] of answer.responseHeadersToAdd) appendValue(headers, name, value);
+    const overLimit = answer.code === 'over_limit';
+    if (overLimit && !this.config.disableXEnvoyRatelimitedHeader) headers['x-envoy-ratelimited'] = 'true';
+    if (this.config.enableXRatelimitHeaders) rateLimitHeaders(headers, answer.statuses);
+    if (!overLimit) {
       stats.ok.inc();
+      const request = stream.head.headers;
+      for (const [name, value] of answer.requestHeadersToAdd) if (!name.startsWith(':')) appendValue(request, name, value);
       for (const name in headers) stream.appendResponseHeader(name, headers[name]!);
       return 'continue';
     }
     stats.overLimit.inc();
-    if (!this.config.disableXEnvoyRatelimitedHeader) headers['x-envoy-ratelimited'] = 'true';
+    // Envoy charges the 429 to the route's cluster, as if it had answered it.
+    this.clusters?.get(stream.cluster!.name)?.stats.recordResponse(this.rateLimitedStatus);
     this.responseHeaders.apply(headers, stream.info);
     // rate_limited_as_resource_exhausted: a gRPC client hears RESOURCE_EXHAUSTED, not the 429's UNAVAILABLE.
-    stream.sendLocalReply(this.rateLimitedStatus, '', 'RL', 'request_rate_limited', headers, this.config.rateLimitedAsResourceExhausted ? GrpcStatus.ResourceExhausted : undefined);
-    return 'stop';
-  }
-
-  private onError(stream: HttpStream, stats: ClusterStats): FilterStatus {
-    stats.error.inc();
-    if (!this.config.failureModeDeny) {
-      stats.failureModeAllowed.inc();
-      return 'continue';
-    }
-    stream.sendLocalReply(this.config.statusOnError, '', 'RLSE', 'rate_limiter_error');
+    // A content-type among the service's headers replaces the reply's text/plain (raw_body is the service's).
+    stream.sendLocalReply(this.rateLimitedStatus, answer.body, 'RL', 'request_rate_limited', headers, this.config.rateLimitedAsResourceExhausted ? GrpcStatus.ResourceExhausted : undefined);
     return 'stop';
   }
 
   private statsFor(cluster: string): ClusterStats {
     let stats = this.clusterStats.get(cluster);
     if (stats === undefined) {
-      const prefix = `cluster.${cluster}.${this.statSuffix}`;
+      const prefix = `cluster.${this.clusterStatName(cluster) ?? cluster}.${this.statSuffix}`;
       stats = {
         ok: this.store.counter(`${prefix}ok`),
         overLimit: this.store.counter(`${prefix}over_limit`),
@@ -146,16 +165,24 @@ export class RateLimitFilter implements HttpFilterInstance {
   }
 }
 
+function appendValue(headers: HeaderMap, name: string, value: string): void {
+  const existing = headers[name];
+  if (existing === undefined) headers[name] = value;
+  else if (Array.isArray(existing)) existing.push(value);
+  else headers[name] = [existing, value];
+}
+
 // Envoy's XRateLimitHeaderUtils (draft 03): the descriptor with the least remaining names limit,
-// remaining and reset; the limit header lists every limit's quota policy after it.
-function rateLimitHeaders(headers: HeaderMap, statuses: readonly DescriptorStatus[]): void {
-  let least: DescriptorStatus | undefined;
+// remaining and reset; the limit header lists every limit with a window as a quota policy after it.
+function rateLimitHeaders(headers: HeaderMap, statuses: readonly LimitStatus[]): void {
+  let least: LimitStatus | undefined;
   let policies = '';
   for (const status of statuses) {
     const limit = status.limit;
     if (limit === undefined) continue;
     if (least === undefined || status.remaining < least.remaining) least = status;
-    policies += `, ${limit.requestsPerUnit};w=${UNIT_SECONDS[limit.unit]}`;
+    if (limit.windowSeconds === 0) continue;
+    policies += `, ${limit.requestsPerUnit};w=${limit.windowSeconds}`;
     if (limit.name !== '') policies += `;name="${limit.name}"`;
   }
   if (least === undefined) return;
