@@ -110,8 +110,11 @@ function checkHcm(
   hcm.httpFilters.forEach((filter, i) => {
     if (filter.type !== RATELIMIT_TYPE) return;
     const cluster = (filter.config as RateLimitConfig).grpcService.clusterName;
-    const servicePath = joinPath(indexPath(joinPath(path, 'http_filters'), i), 'typed_config.rate_limit_service.grpc_service.envoy_grpc.cluster_name');
-    if (cluster !== undefined) requireCluster(cluster, servicePath, 'the ratelimit filter calls its rate limit service there (or configure Legate\'s embedded service, see proxy/config/README.md)');
+    const grpcPath = joinPath(indexPath(joinPath(path, 'http_filters'), i), 'typed_config.rate_limit_service.grpc_service');
+    if (cluster === undefined) {
+      throw new ConfigError(joinPath(grpcPath, 'google_grpc'), 'not supported by Legate: the ratelimit filter reaches its rate limit service through a cluster (envoy_grpc)', 'name the service\'s cluster in envoy_grpc.cluster_name, or configure Legate\'s embedded service (node.metadata["legate.ratelimit"], see proxy/ratelimit/README.md)');
+    }
+    requireCluster(cluster, joinPath(grpcPath, 'envoy_grpc.cluster_name'), 'the ratelimit filter calls its rate limit service there (or configure Legate\'s embedded service, see proxy/ratelimit/README.md)');
   });
 }
 
