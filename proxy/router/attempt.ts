@@ -50,6 +50,7 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
   private status = 0;
   /** This attempt's own span (spawn_upstream_span), finished with the attempt. */
   span: UpstreamSpan | null = null;
+  private perTryTimedOut = false;
 
   constructor(owner: AttemptOwner, host: Host, perTryTimeoutMs: number) {
     this.owner = owner;
@@ -221,6 +222,7 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     const cluster = this.owner.cluster;
     cluster.stats.upstreamRqPerTryTimeout.inc();
     this.host.stats.rqTimeout++;
+    this.perTryTimedOut = true;
     this.abort();
     cluster.outlier?.putLocalOrigin(this.host.address, 'timeout');
     this.owner.onAttemptError(this, 'per-try-timeout', false);
@@ -245,8 +247,8 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     cluster.breaker.requestDone();
     cluster.stats.upstreamRqActive.sub(1);
     this.host.activeRequests--;
-    // No answer: the connection failed (UF) or the stream was reset or cut short (UC).
-    this.span?.finish(this.host.address, completed ? this.status : 0, completed ? '-' : this.encoder === null ? 'UF' : 'UC', this.owner.stream.head.headers);
+    // No answer: the per-try timeout (UT), the connection failed (UF), or the stream was reset or cut short (UC).
+    this.span?.finish(this.host.address, completed ? this.status : 0, completed ? '-' : this.perTryTimedOut ? 'UT' : this.encoder === null ? 'UF' : 'UC', this.owner.stream.head.headers);
     this.host.stats.rqActive--;
     if (completed) {
       cluster.stats.recordResponse(this.status);

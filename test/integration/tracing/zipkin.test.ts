@@ -141,16 +141,22 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   t.equal(stats.get('http.a.tracing.random_sampling'), 2);
 });
 
-t.test('a stopping Legate sends the spans its reporter still holds', async (t) => {
+t.test('a stopping Legate sends the spans its reporter still holds; a per-try timeout is UT on its attempt', async (t) => {
   const collector = await startZipkinCollector();
   t.teardown(() => collector.close());
   const app = await startScriptedUpstream('app');
   t.teardown(() => app.close());
-  const listener = httpListener('a', routes([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), { tracing: { provider: istioZipkin } });
+  const route = { match: { prefix: '/' }, route: { cluster: 'app', retry_policy: { retry_on: '5xx', num_retries: 1, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s' } } } };
+  const listener = httpListener('a', routes([route]), { tracing: { provider: istioZipkin, spawn_upstream_span: true } });
   const legate = await startLegate(bootstrap([listener], [staticCluster('app', [{ port: app.port }]), staticCluster('zipkin', [{ port: collector.upstream.port }])]));
+  app.script(['hang', 200]);
   t.equal((await fetchText(legate.url('/last'))).status, 200);
-  t.equal(collector.spans.length, 0, 'one span waits for a batch of five');
+  t.equal(collector.spans.length, 0, 'three spans wait for a batch of five');
   await legate.stop();
-  const [span] = await collector.waitForSpans(1, 3000);
-  t.equal(span.tags['http.url']?.endsWith('/last'), true);
+  const spans = await collector.waitForSpans(3, 3000);
+  const server = spans.find((s) => s.kind === 'SERVER') as ReceivedSpan;
+  t.equal(server.tags['http.url']?.endsWith('/last'), true);
+  const [timedOut, answered] = spans.filter((s) => s.parentId === server.id).sort((x, y) => x.timestamp - y.timestamp);
+  t.match(timedOut.tags, { response_flags: 'UT', 'http.status_code': '0', error: 'true' });
+  t.match(answered.tags, { response_flags: '-', 'http.status_code': '200' });
 });
