@@ -5,6 +5,7 @@ export const HCM_TYPE = 'envoy.extensions.filters.network.http_connection_manage
 export const TCP_PROXY_TYPE = 'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy';
 export const CONNECTION_LIMIT_TYPE = 'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
 export const NETWORK_RBAC_TYPE = 'envoy.extensions.filters.network.rbac.v3.RBAC';
+export const NETWORK_EXT_AUTHZ_TYPE = 'envoy.extensions.filters.network.ext_authz.v3.ExtAuthz';
 export const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 export const FAULT_TYPE = 'envoy.extensions.filters.http.fault.v3.HTTPFault';
 export const LOCAL_RATELIMIT_TYPE = 'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit';
@@ -44,7 +45,7 @@ export const SCALE_TIMERS_TYPE = 'envoy.config.overload.v3.ScaleTimersOverloadAc
 export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
-export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE];
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE];
 export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];

@@ -64,6 +64,7 @@ export function validateSnapshot(parts: SnapshotParts, options: ValidateOptions 
       const chainPath = sourcePathOf(chain) ?? indexPath(joinPath(listenerPath, 'filter_chains'), j);
       const network = chain.network;
       const networkPath = sourcePathOf(network) ?? joinPath(chainPath, 'filters');
+      chain.extAuthz?.forEach((authz) => requireCluster(authz.service.cluster, joinPath(chainPath, 'filters'), 'the ext_authz network filter calls its authorization service there'));
       if (network.kind === 'tcp_proxy') {
         checkClusterSpecifier(network.cluster, networkPath, requireCluster, 'tcp_proxy forwards to it');
         return;

@@ -2,7 +2,7 @@
 // status_on_error 403, the gRPC service's timeout 200 ms, filter_enabled 100 %. Legate reaches the
 // authorization service through its own cluster manager only (envoy_grpc, http_service).
 import { indexPath, joinPath } from '../errors.ts';
-import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, StringMatcher } from '../model.ts';
+import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, NetworkExtAuthzConfig, StringMatcher } from '../model.ts';
 import { bool, checkApiVersion, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
 
@@ -46,6 +46,20 @@ export function extAuthzConfig(raw: Raw, path: string): ExtAuthzConfig {
   const body = obj(raw, 'with_request_body');
   if (body !== undefined) config.withRequestBody = bodySettings(body, http !== undefined);
   return config;
+}
+
+// envoy.filters.network.ext_authz: the gRPC service only, as in Envoy.
+export function networkExtAuthzConfig(raw: Raw, path: string): NetworkExtAuthzConfig {
+  checkApiVersion(raw, 'transport_api_version', path);
+  const grpc = obj(raw, 'grpc_service');
+  if (grpc === undefined) reject(joinPath(path, 'grpc_service'), 'required field is missing', 'name the authorization service\'s cluster in grpc_service.envoy_grpc.cluster_name');
+  return {
+    statPrefix: str(raw, 'stat_prefix'),
+    service: grpcService(grpc, joinPath(path, 'grpc_service')) as NetworkExtAuthzConfig['service'],
+    failureModeAllow: bool(raw, 'failure_mode_allow', false),
+    includePeerCertificate: bool(raw, 'include_peer_certificate', false),
+    includeTlsSession: bool(raw, 'include_tls_session', false),
+  };
 }
 
 export function extAuthzPerRouteConfig(raw: Raw, path: string): ExtAuthzPerRouteConfig {

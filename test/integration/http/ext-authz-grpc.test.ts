@@ -6,11 +6,13 @@
 // (method, path, headers, addresses, protocol, body, context extensions), a route where the
 // filter is disabled, clear_route_cache routing again on a header the service set, and Envoy's
 // stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz. Over mutual TLS and HTTP/2: the
-// principals from the certificates, the client's certificate, the SNI and the protocol.
+// principals from the certificates, the client's certificate, the SNI and the protocol. The network
+// filter in front of tcp_proxy: a connection allowed, denied (closed unproxied), failed both ways.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import http from 'node:http';
 import http2 from 'node:http2';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { echoHandler, startUpstream, type Echo } from '../../support/upstream.ts';
 import { certFiles, downstreamTls, hcmToBackend } from '../tls/support.ts';
+import { startEchoServer, tcpProxyFilter } from '../l4/support.ts';
 
 const EXT_AUTHZ_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
 const PER_ROUTE_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
@@ -47,7 +50,7 @@ interface CheckRequest {
   attributes: {
     source: Peer;
     destination: Peer;
-    request: { http: { method: string; path: string; host: string; scheme: string; protocol: string; headers: Record<string, string>; body?: string; size?: string } };
+    request?: { http: { method: string; path: string; host: string; scheme: string; protocol: string; headers: Record<string, string>; body?: string; size?: string } };
     context_extensions?: Record<string, string>;
     tls_session?: { sni?: string };
   };
@@ -56,6 +59,8 @@ interface CheckRequest {
 interface AuthzServer {
   port: number;
   checks: CheckRequest[];
+  /** A connection's check (no request) is answered by its destination port's verdict (default allow). */
+  tcpVerdicts: Map<number, 'allow' | 'deny' | 'fail'>;
   /** Each call's metadata and :authority, in order. */
   calls: { metadata: Record<string, string>; authority: string; deadlineMs: number }[];
 }
@@ -63,7 +68,7 @@ interface AuthzServer {
 // Decides by the request path: /allow…, /deny…, /fail…, /slow… (never answered); anything else is allowed plainly.
 async function startAuthzServer(t: Test): Promise<AuthzServer> {
   const server = new grpc.Server();
-  const result: AuthzServer = { port: 0, checks: [], calls: [] };
+  const result: AuthzServer = { port: 0, checks: [], calls: [], tcpVerdicts: new Map() };
   const held: grpc.sendUnaryData<unknown>[] = [];
   server.addService(Authorization, {
     Check: (call: grpc.ServerUnaryCall<CheckRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -74,6 +79,12 @@ async function startAuthzServer(t: Test): Promise<AuthzServer> {
         authority: call.getHost(),
         deadlineMs: (deadline instanceof Date ? deadline.getTime() : Number(deadline)) - Date.now(),
       });
+      if (call.request.attributes.request === undefined) {
+        const verdict = result.tcpVerdicts.get(call.request.attributes.destination.address?.socket_address?.port_value ?? 0) ?? 'allow';
+        if (verdict === 'fail') cb({ code: grpc.status.INTERNAL, details: 'no' });
+        else cb(null, { status: { code: verdict === 'allow' ? 0 : grpc.status.PERMISSION_DENIED } });
+        return;
+      }
       const path = call.request.attributes.request.http.path;
       if (path.startsWith('/allow')) {
         cb(null, {
@@ -185,7 +196,7 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
 
   // What the CheckRequest said about that request.
   const check = authz.checks[0].attributes;
-  const httpAttrs = check.request.http;
+  const httpAttrs = check.request!.http;
   t.equal(httpAttrs.method, 'GET');
   t.equal(httpAttrs.path, '/allow?x=1');
   t.equal(httpAttrs.host, `127.0.0.1:${closed}`);
@@ -235,7 +246,7 @@ t.test('ext_authz over gRPC: allow, deny, error and timeout, failure_mode_allow 
   const posted = await request(closed, '/anything', { method: 'POST', body: 'hello body', headers: { 'content-type': 'text/plain' } });
   t.equal(posted.status, 200);
   t.equal((JSON.parse(posted.body) as Echo).body, 'hello body', 'the buffered body goes on upstream');
-  const bodyCheck = authz.checks[before].attributes.request.http;
+  const bodyCheck = authz.checks[before].attributes.request!.http;
   t.equal(bodyCheck.body, 'hello body', 'with_request_body sends the body');
   t.equal(bodyCheck.headers['x-envoy-auth-partial-body'], 'false');
   t.equal(bodyCheck.method, 'POST');
@@ -310,9 +321,9 @@ t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, 
   });
   t.equal(status, 200);
   const check = authz.checks[0].attributes;
-  t.equal(check.request.http.protocol, 'HTTP/2');
-  t.equal(check.request.http.headers[':authority'], `proxy.test:${legate.port('mtls')}`, 'HTTP/2\'s :authority');
-  t.equal(check.request.http.scheme, 'https');
+  t.equal(check.request!.http.protocol, 'HTTP/2');
+  t.equal(check.request!.http.headers[':authority'], `proxy.test:${legate.port('mtls')}`, 'HTTP/2\'s :authority');
+  t.equal(check.request!.http.scheme, 'https');
   t.equal(check.source.principal, 'spiffe://cluster.local/ns/default/sa/sleep', 'the client certificate\'s URI SAN');
   t.equal(check.destination.principal, 'spiffe://cluster.local/ns/default/sa/proxy', 'Legate\'s own certificate\'s URI SAN');
   t.match(decodeURIComponent(check.source.certificate ?? ''), /^-----BEGIN CERTIFICATE-----\n/, 'include_peer_certificate: the client\'s certificate, URL-encoded PEM');
@@ -320,4 +331,66 @@ t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, 
   t.equal(authz.calls[0].metadata['x-caller'], 'legate', 'initial_metadata goes with the call');
   t.equal(authz.calls[0].authority, 'authz', 'the call\'s authority is the cluster name');
   t.ok(authz.calls[0].deadlineMs > 0 && authz.calls[0].deadlineMs <= 200, 'the default timeout is 200 ms');
+});
+
+/** Connects, writes 'ping', and resolves with what came back before the connection closed (bounded). */
+function ping(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('ping'));
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 5 s; received '${received}'`));
+    }, 5000);
+    socket.on('error', () => {});
+    socket.on('data', (d: Buffer) => {
+      received += d.toString();
+      if (received === 'ping') socket.end();
+    });
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+  });
+}
+
+t.test('envoy.filters.network.ext_authz before tcp_proxy: allowed, denied, failing', async (t) => {
+  const authz = await startAuthzServer(t);
+  const echo = await startEchoServer();
+  t.teardown(() => echo.close());
+  const networkAuthz = (statPrefix: string, extra: object = {}) => ({
+    name: 'envoy.filters.network.ext_authz',
+    typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.network.ext_authz.v3.ExtAuthz', stat_prefix: statPrefix, grpc_service: { envoy_grpc: { cluster_name: 'authz' } }, ...extra },
+  });
+  const tcpListener = (name: string, extra: object = {}) => ({
+    name,
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [networkAuthz(name, extra), tcpProxyFilter(name, 'echo')] }],
+  });
+  const legate = await startLegate(bootstrap(
+    [tcpListener('allowed'), tcpListener('denied'), tcpListener('failing'), tcpListener('failing_open', { failure_mode_allow: true })],
+    [staticCluster('echo', [{ port: echo.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
+  ));
+  t.teardown(() => legate.stop());
+  authz.tcpVerdicts.set(legate.port('denied'), 'deny');
+  authz.tcpVerdicts.set(legate.port('failing'), 'fail');
+  authz.tcpVerdicts.set(legate.port('failing_open'), 'fail');
+
+  t.equal(await ping(legate.port('allowed')), 'ping', 'an allowed connection is proxied, the bytes sent while checking included');
+  t.equal(await ping(legate.port('denied')), '', 'a denied connection is closed');
+  t.equal(await ping(legate.port('failing')), '', 'an error closes it too');
+  t.equal(await ping(legate.port('failing_open')), 'ping', 'unless failure_mode_allow');
+  const check = authz.checks.find((c) => c.attributes.destination.address?.socket_address?.port_value === legate.port('allowed'))!;
+  t.equal(check.attributes.request, undefined, 'a connection\'s check has no request');
+  t.equal(check.attributes.source.address?.socket_address?.address, '127.0.0.1');
+
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('ext_authz.allowed.total'), 1);
+  t.equal(stats.get('ext_authz.allowed.ok'), 1);
+  t.equal(stats.get('ext_authz.denied.denied'), 1);
+  t.equal(stats.get('ext_authz.denied.cx_closed'), 1);
+  t.equal(stats.get('ext_authz.failing.error'), 1);
+  t.equal(stats.get('ext_authz.failing_open.failure_mode_allowed'), 1);
+  t.equal(stats.get('ext_authz.allowed.active'), 0);
+  t.equal(echo.accepted.length, 2, 'only the two allowed connections reached the upstream');
 });

@@ -2,8 +2,9 @@
 // CheckRequestUtils::createHttpCheck fills it: the connection's peers (addresses, the principal
 // from the certificates: URI SAN, else DNS SAN, else subject), the request's method, path, host,
 // scheme, protocol, size, its headers (pseudo-headers included, repeated ones joined with ','),
-// the buffered body, and the route's context extensions. Plain data in the proto's field names:
-// the gRPC service encodes it, the HTTP service reads its headers and body.
+// the buffered body, and the route's context extensions; for the network filter, a connection's
+// peers alone. Plain data in the proto's field names: the gRPC service encodes it, the HTTP
+// service reads its headers and body.
 import type { Socket } from 'node:net';
 import { isTls, peerCertificateDetails } from '../../../transport/index.ts';
 import type { StringPredicate } from '../../../router/index.ts';
@@ -11,6 +12,7 @@ import type { HttpStream } from '../../stream.ts';
 
 export interface Peer {
   address: { socket_address: { address: string; port_value: number } };
+  service?: string;
   principal?: string;
   certificate?: string;
 }
@@ -32,7 +34,8 @@ export interface CheckRequest {
   attributes: {
     source: Peer;
     destination: Peer;
-    request: { time: { seconds: number; nanos: number }; http: HttpRequestAttributes };
+    /** Absent for a connection's check (the network filter). */
+    request?: { time: { seconds: number; nanos: number }; http: HttpRequestAttributes };
     context_extensions: Record<string, string>;
     tls_session?: { sni: string };
   };
@@ -104,6 +107,24 @@ function checkHeaders(stream: HttpStream, options: CheckRequestOptions): Record<
   add(':scheme', head.scheme);
   for (const name in head.headers) if (name !== 'host') add(name, head.headers[name]);
   return out;
+}
+
+/**
+ * A connection's check (Envoy's createTcpCheck): its peers, and the requested server name as the
+ * destination's service.
+ */
+export function buildConnectionCheckRequest(
+  socket: Socket,
+  remote: string,
+  local: string,
+  serverName: string,
+  options: { includePeerCertificate: boolean; includeTlsSession: boolean },
+): CheckRequest {
+  const { source, destination } = peers(socket, remote, local, options.includePeerCertificate);
+  if (serverName !== '') destination.service = serverName;
+  const attributes: CheckRequest['attributes'] = { source, destination, context_extensions: {} };
+  if (options.includeTlsSession && serverName !== '') attributes.tls_session = { sni: serverName };
+  return { attributes };
 }
 
 interface ConnectionPeers {

@@ -33,7 +33,7 @@ export class GrpcAuthorizationService implements AuthorizationService {
     this.timeoutMs = options.timeoutMs;
   }
 
-  check(request: CheckRequest, _info: StreamInfo, done: (response: AuthorizationResponse) => void): Cancellable {
+  check(request: CheckRequest, _info: StreamInfo | undefined, done: (response: AuthorizationResponse) => void): Cancellable {
     return this.client.call(request, this.timeoutMs, (answer) => done(answer === undefined ? { status: 'error' } : toAuthorizationResponse(answer as CheckResponseMessage)));
   }
 }

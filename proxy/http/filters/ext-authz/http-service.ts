@@ -41,7 +41,7 @@ export class HttpAuthorizationService implements AuthorizationService {
   }
 
   check(request: CheckRequest, info: StreamInfo, done: (response: AuthorizationResponse) => void): Cancellable {
-    const http = request.attributes.request.http;
+    const http = request.attributes.request!.http; // the HTTP service checks requests only
     const body = http.raw_body ?? (http.body === undefined ? undefined : Buffer.from(http.body));
     const headers: HeaderMap = { 'content-length': String(body?.length ?? 0) };
     let method = 'GET';
