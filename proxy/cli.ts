@@ -5,6 +5,8 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { registerIptablesCommand } from '../iptables/index.ts';
+import type { BootstrapOptions } from './config/index.ts';
+import { looksLikeEnvoy, translateEnvoyArgs } from './envoy-cli.ts';
 import type { Primary } from './server/index.ts';
 import { enableCompileCache } from './server/compile-cache.ts';
 import { idOrName } from './server/privileges.ts';
@@ -24,6 +26,18 @@ function seconds(value: string): number {
   return n;
 }
 
+const collect = (value: string, list: string[]) => [...list, value];
+
+interface BootstrapFlags {
+  configYaml: string[];
+  allowUnknownStaticFields?: boolean;
+}
+
+async function bootstrapOptions(opts: BootstrapFlags): Promise<BootstrapOptions> {
+  const { parseConfigText } = await import('./config/index.ts');
+  return { overlays: opts.configYaml.map((text) => parseConfigText(text, '--config-yaml').raw as Record<string, unknown>), allowUnknownFields: opts.allowUnknownStaticFields === true };
+}
+
 export function buildProgram(): Command {
   const program = new Command('legate')
     .description('An Envoy-compatible data-plane proxy: ingress router and sidecar, configured by Envoy v3 bootstrap files and xDS')
@@ -34,6 +48,8 @@ export function buildProgram(): Command {
     .command('run')
     .description('run the proxy from an Envoy v3 bootstrap file (YAML or JSON)')
     .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
+    .option('--config-yaml <yaml>', 'YAML or JSON merged over the bootstrap file, as Envoy\'s --config-yaml (repeatable)', collect, [] as string[])
+    .option('--allow-unknown-static-fields', 'as Envoy: unknown fields in the bootstrap are warned about and dropped instead of refused')
     .option('--workers <n>', 'worker processes (1 runs everything in one process)', positiveInt, availableParallelism())
     .addOption(
       new Option('--mode <mode>', 'ingress router or sidecar (sidecar: Istio\'s listeners on 15001/15006 if the bootstrap has none, admin on 127.0.0.1:15000, routes retry 5xx three times)')
@@ -44,11 +60,14 @@ export function buildProgram(): Command {
     .option('--no-reuse-port', 'share one listening socket across workers instead of one SO_REUSEPORT socket each')
     .option('--uid <user>', 'started as root: serve as this user (id or name) once listeners are bound, e.g. the --proxy-uid of `legate iptables apply`', idOrName)
     .option('--gid <group>', 'with --uid: serve as this group (default: the --uid value)', idOrName)
-    .action(async (opts: { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; uid?: number | string; gid?: number | string }) => {
+    .action(async (opts: BootstrapFlags & { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; uid?: number | string; gid?: number | string }) => {
       if (opts.gid !== undefined && opts.uid === undefined) throw new Error('--gid needs --uid');
       const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
       const { Primary } = await import('./server/index.ts');
-      const primary = new Primary({ configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, runAs, log });
+      const primary = new Primary({
+        configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort,
+        runAs, log, bootstrap: await bootstrapOptions(opts),
+      });
       await primary.start();
       const bound = primary.applied?.listeners ?? [];
       for (const l of bound) log(`listener '${l.name}' on ${l.address}:${l.port}`);
@@ -62,9 +81,11 @@ export function buildProgram(): Command {
     .command('validate')
     .description('check a bootstrap file and exit non-zero with one line per problem')
     .requiredOption('-c, --config <file>', 'Envoy v3 bootstrap file')
-    .action(async (opts: { config: string }) => {
+    .option('--config-yaml <yaml>', 'YAML or JSON merged over the bootstrap file, as Envoy\'s --config-yaml (repeatable)', collect, [] as string[])
+    .option('--allow-unknown-static-fields', 'as Envoy: unknown fields in the bootstrap are warned about and dropped instead of refused')
+    .action(async (opts: BootstrapFlags & { config: string }) => {
       const { loadBootstrap } = await import('./config/index.ts');
-      const boot = loadBootstrap(opts.config);
+      const boot = loadBootstrap(opts.config, await bootstrapOptions(opts));
       if (boot.rateLimitService !== undefined) (await import('./ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
       for (const w of boot.warnings) log(`warning: ${w}`);
       const { checkConfigFiles } = await import('./server/config-files.ts');
@@ -94,7 +115,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'explain against this bootstrap file (hosts as configured)')
     .option('--admin <host:port>', 'explain against a running Legate\'s admin (live host health)')
     .option('-X, --request <method>', 'the request method', 'GET')
-    .option('-H, --header <header>', 'a request header, \'name: value\' (repeatable)', (value: string, list: string[]) => [...list, value], [] as string[])
+    .option('-H, --header <header>', 'a request header, \'name: value\' (repeatable)', collect, [] as string[])
     .option('--listener <name>', 'the listener to explain on (default: the one on the URL\'s port)')
     .option('--source <addr>', 'the client\'s address, IP or IP:port', '127.0.0.1')
     .option('--json', 'print the explanation as JSON')
@@ -123,6 +144,13 @@ function installSignals(primary: Primary): void {
 export async function main(argv: string[]): Promise<void> {
   enableCompileCache();
   try {
+    // Launched as Envoy is (Istio's pilot-agent with binaryPath pointing here): Envoy's flags.
+    if (looksLikeEnvoy(argv.slice(2))) {
+      const envoy = translateEnvoyArgs(argv.slice(2));
+      for (const warning of envoy.warnings) log(`warning: ${warning}`);
+      Object.assign(process.env, envoy.env);
+      argv = [...argv.slice(0, 2), ...envoy.args];
+    }
     await buildProgram().parseAsync(argv);
   } catch (err) {
     const e = err as Error;

@@ -49,7 +49,8 @@ class BufferedOutput {
   constructor(output: Output, label: string, options: SinkOptions) {
     this.output = output;
     this.#label = label;
-    this.#flushIntervalMs = options.flushIntervalMs ?? 1000;
+    // Envoy's --file-flush-interval-msec, when `legate` was started with Envoy's flags.
+    this.#flushIntervalMs = options.flushIntervalMs ?? (Number(process.env.LEGATE_FILE_FLUSH_INTERVAL_MS) || 1000);
     this.#maxBuffer = options.maxBufferBytes ?? 16 * 1024 * 1024;
   }
 

@@ -1,6 +1,7 @@
 // config/: Envoy v3 configuration (bootstrap files and xDS resources) -> Legate's model.
 // Every bad input ends in a ConfigError whose message is one line: where, what, how to fix.
 import { readConfigFile } from './bootstrap.ts';
+import { mergeFrom } from './merge-from.ts';
 import { ConfigError, indexPath } from './errors.ts';
 import type {
   Admin,
@@ -72,10 +73,17 @@ export interface BootstrapConfig {
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
 
-export function loadBootstrap(file: string): BootstrapConfig {
+/** How a bootstrap file is read: Envoy's --config-yaml and --allow-unknown-static-fields. */
+export interface BootstrapOptions {
+  overlays?: Raw[]; // merged over the file in order, as protobuf's MergeFrom: objects merged, lists appended, values replaced
+  allowUnknownFields?: boolean;
+}
+
+export function loadBootstrap(file: string, options: BootstrapOptions = {}): BootstrapConfig {
   const config = readConfigFile(file);
   try {
-    return translateBootstrap(config.raw, file);
+    const raw = (options.overlays ?? []).reduce<unknown>((merged, overlay) => mergeFrom(merged, overlay), config.raw);
+    return translateBootstrap(raw, file, options.allowUnknownFields);
   } catch (err) {
     const error = asConfigError(err, '');
     throw error.at(file, config.locate(error.path));
@@ -83,9 +91,9 @@ export function loadBootstrap(file: string): BootstrapConfig {
 }
 
 // The same as loadBootstrap for an already-parsed object (no file positions in errors).
-export function translateBootstrap(raw: unknown, file = ''): BootstrapConfig {
+export function translateBootstrap(raw: unknown, file = '', allowUnknownFields = false): BootstrapConfig {
   const warnings: string[] = [];
-  const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings);
+  const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings, allowUnknownFields);
   const node = translateNode(obj(bootstrap, 'node'));
   checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions', warnings);
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');

@@ -24,14 +24,15 @@ export const UNSUPPORTED_ANY = '@unsupported';
 interface Walk {
   warnings: string[];
   protoForm: boolean; // inside a binary Any decoded by protobufjs: Struct/Value have their proto shape
+  allowUnknownFields: boolean; // Envoy's --allow-unknown-static-fields: warned and dropped
 }
 
 // Checks `value` against the message type `typeName` (e.g. 'envoy.config.listener.v3.Listener')
 // and returns it normalised. Warnings (ignored or deprecated fields) are appended to `warnings`.
-export function checkMessage(value: unknown, typeName: string, path = '', warnings: string[] = []): Normalized {
+export function checkMessage(value: unknown, typeName: string, path = '', warnings: string[] = [], allowUnknownFields = false): Normalized {
   const type = lookupMessage(typeName);
   if (type === undefined) throw new ConfigError(path, `unknown message type '${typeName}'`);
-  const walk: Walk = { warnings, protoForm: false };
+  const walk: Walk = { warnings, protoForm: false, allowUnknownFields };
   try {
     const result = walkMessage(type, value, path, walk, undefined);
     if (!isObject(result)) throw new ConfigError(path, `${typeName} is not an object message`);
@@ -148,6 +149,10 @@ function walkFields(type: protobuf.Type, value: unknown, path: string, walk: Wal
       if (isProtoLoaderOneofName(type, key, item)) continue;
       if (newerIgnoredField(name, key)) {
         walk.warnings.push(`${joinPath(path, key)}: ignored by Legate`);
+        continue;
+      }
+      if (walk.allowUnknownFields) {
+        walk.warnings.push(`${joinPath(path, key)}: unknown field '${key}' in ${name} ignored (--allow-unknown-static-fields)`);
         continue;
       }
       throw new ConfigError(joinPath(path, key), `unknown field '${key}' in ${name}`, suggestField(type, key, path));

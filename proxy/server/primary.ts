@@ -5,7 +5,7 @@ import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, Node, SdsServer } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import { loadBootstrap, type BootstrapConfig } from '../config/index.ts';
+import { loadBootstrap, type BootstrapConfig, type BootstrapOptions } from '../config/index.ts';
 import { DEFAULT_STATS_SETTINGS, Store, mergeSnapshots, type MergedStats, type StatsSettings } from '../stats/index.ts';
 import { AdminServer, type AdminContext, type XdsStatus } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
@@ -32,6 +32,8 @@ export interface RunOptions {
   reusePort: boolean;
   /** --uid/--gid: serve as this user once listeners and admin are bound. */
   runAs?: RunAs;
+  /** Envoy's --config-yaml and --allow-unknown-static-fields. */
+  bootstrap?: BootstrapOptions;
   log(line: string): void;
 }
 
@@ -189,7 +191,7 @@ export class Primary implements AdminContext {
 
   /** The bootstrap file, with the sidecar's defaults in sidecar mode. */
   private loadBootstrap(): { boot: BootstrapConfig; added: string[] } {
-    const boot = loadBootstrap(this.options.configPath);
+    const boot = loadBootstrap(this.options.configPath, this.options.bootstrap);
     return this.options.mode === 'sidecar' ? withSidecarDefaults(boot) : { boot, added: [] };
   }
 
