@@ -58,14 +58,15 @@ export function buildProgram(): Command {
     )
     .option('--drain-time-s <seconds>', 'how long requests in flight may take to finish on shutdown (Envoy: 600)', seconds, 30)
     .option('--no-reuse-port', 'share one listening socket across workers instead of one SO_REUSEPORT socket each')
+    .option('--spare-worker', 'keep a started worker process in reserve, so a worker that dies is replaced within milliseconds rather than a Node start-up (costs one more process)')
     .option('--uid <user>', 'started as root: serve as this user (id or name) once listeners are bound, e.g. the --proxy-uid of `legate iptables apply`', idOrName)
     .option('--gid <group>', 'with --uid: serve as this group (default: the --uid value)', idOrName)
-    .action(async (opts: BootstrapFlags & { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; uid?: number | string; gid?: number | string }) => {
+    .action(async (opts: BootstrapFlags & { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; spareWorker?: boolean; uid?: number | string; gid?: number | string }) => {
       if (opts.gid !== undefined && opts.uid === undefined) throw new Error('--gid needs --uid');
       const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
       const { Primary } = await import('./server/index.ts');
       const primary = new Primary({
-        configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort,
+        configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, spareWorker: opts.spareWorker === true,
         runAs, log, bootstrap: await bootstrapOptions(opts),
       });
       await primary.start();

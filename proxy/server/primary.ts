@@ -34,6 +34,8 @@ export interface RunOptions {
   runAs?: RunAs;
   /** Envoy's --config-yaml and --allow-unknown-static-fields. */
   bootstrap?: BootstrapOptions;
+  /** --spare-worker: keep a started worker process in reserve to replace one that dies (costs a process). */
+  spareWorker?: boolean;
   log(line: string): void;
 }
 
@@ -337,10 +339,11 @@ export class Primary implements AdminContext {
   }
 
   /**
-   * A dead worker is replaced at once by the warm spare (a worker process already started, with
-   * no listeners), so serving capacity is back within milliseconds rather than a Node start-up;
-   * then a new spare is started. Workers that keep dying soon after starting make the next spare
-   * wait, doubling up to 30 s, so a crash loop does not spin.
+   * A dead worker is replaced at once: by the warm spare with --spare-worker (a worker process
+   * already started, with no listeners), so serving capacity is back within milliseconds rather
+   * than a Node start-up, and then a new spare is started; otherwise by a new process. Workers
+   * that keep dying soon after starting make the next spare wait, doubling up to 30 s, so a crash
+   * loop does not spin.
    */
   private onWorkerExit(handle: ClusterWorkerHandle, code: number | null, signal: string | null): void {
     if (this.stopping !== null) return;
@@ -370,6 +373,7 @@ export class Primary implements AdminContext {
   }
 
   private startSpare(delayMs: number): void {
+    if (this.options.spareWorker !== true) return;
     const start = () => {
       if (this.stopping === null && this.spare === null) this.spare = this.forkWorker();
     };

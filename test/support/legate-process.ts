@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../proxy/cli.ts', import.meta.url));
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/legate.js', import.meta.url));
 
 export interface Exit {
   code: number | null;
@@ -64,12 +65,14 @@ export interface LegateProcess {
  * Writes the bootstrap to a temporary file and runs `legate run` on it (one worker unless args
  * say --workers); resolves once it prints that it is serving.
  */
-export async function spawnLegate(bootstrap: object, args: readonly string[] = []): Promise<LegateProcess> {
+export async function spawnLegate(bootstrap: object, args: readonly string[] = [], options: { entry?: 'cli' | 'bin'; env?: NodeJS.ProcessEnv } = {}): Promise<LegateProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'legate-proc-'));
   const configPath = join(dir, 'bootstrap.json');
   writeFileSync(configPath, JSON.stringify(bootstrap));
   const workers = args.includes('--workers') ? [] : ['--workers', '1'];
-  const child = spawn(process.execPath, [CLI, 'run', '-c', configPath, ...workers, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+  // bin/legate.js is the installed command: it turns the compile cache on before proxy/cli.ts loads.
+  const entry = options.entry === 'bin' ? BIN : CLI;
+  const child = spawn(process.execPath, [entry, 'run', '-c', configPath, ...workers, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: options.env });
   const exited = new Promise<Exit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   void exited.then(() => rmSync(dir, { recursive: true, force: true }));
   let stdout = '';

@@ -1,5 +1,6 @@
 // Cluster mode (--workers 2): one config for all workers, merged stats, config changes under
-// load, a killed worker replaced, and SIGTERM draining requests in flight.
+// load, a killed worker replaced (by the warm spare of --spare-worker, and without one), and SIGTERM
+// draining requests in flight.
 import t from 'tap';
 import { request } from 'undici';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
@@ -63,10 +64,10 @@ t.test('20 config reloads under load: every request gets its real answer', async
   t.ok(result.sent > 1000, `steady load ran (${result.sent} requests)`);
 });
 
-t.test('a killed worker is replaced within a second while the other keeps serving', async (t) => {
+t.test('a killed worker is replaced within a second (by the warm spare) while the other keeps serving', async (t) => {
   const app = await startUpstream('app');
   t.teardown(() => app.close());
-  const legate = await spawnLegate(config(app.port, 'v1'), ['--workers', '2']);
+  const legate = await spawnLegate(config(app.port, 'v1'), ['--workers', '2', '--spare-worker']);
   t.teardown(() => legate.stop('SIGKILL'));
   const port = legate.port('ingress');
   const before = await workerPids(legate);
@@ -90,6 +91,32 @@ t.test('a killed worker is replaced within a second while the other keeps servin
   // Only requests on the killed worker's connections may fail: at most one per connection.
   t.ok(result.errors.length <= 4, `failures limited to the killed worker's in-flight requests (${result.errors.length})`);
   t.ok((result.statuses.get(200) ?? 0) >= 3990, 'the surviving worker served the rest');
+  const stats = await (await request(legate.adminUrl('/stats?filter=worker_restarts'))).body.text();
+  t.match(stats, /server\.worker_restarts: 1/);
+});
+
+t.test('without --spare-worker a killed worker is replaced by a new process', async (t) => {
+  const app = await startUpstream('app');
+  t.teardown(() => app.close());
+  const legate = await spawnLegate(config(app.port, 'v1'), ['--workers', '2']);
+  t.teardown(() => legate.stop('SIGKILL'));
+  const before = await workerPids(legate);
+  t.equal(before.length, 2);
+  process.kill(before[0], 'SIGKILL');
+  let after: number[] = [];
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    after = await workerPids(legate).catch((): number[] => []);
+    if (after.length === 2 && !after.includes(before[0])) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.ok(after.length === 2 && !after.includes(before[0]) && after.includes(before[1]), `a new worker process took its place (${before} -> ${after})`);
+  // The new worker serves the same config: every fresh connection gets the real answer.
+  for (let i = 0; i < 10; i++) {
+    const res = await request(legate.url('/', 'ingress'), { reset: true });
+    await res.body.text();
+    t.equal(res.headers['x-config'], 'v1');
+  }
   const stats = await (await request(legate.adminUrl('/stats?filter=worker_restarts'))).body.text();
   t.match(stats, /server\.worker_restarts: 1/);
 });
