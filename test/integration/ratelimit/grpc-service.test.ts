@@ -5,7 +5,8 @@
 // descriptor statuses), answers OVER_LIMIT (429 RL with its headers, raw_body, x-envoy-ratelimited,
 // x-ratelimit-*), fails (UNAVAILABLE) and never answers (the 250 ms timeout) — with
 // failure_mode_deny on (status_on_error, RLSE) and off (the request goes on). What it was sent
-// (domain, descriptors, hits_addend, authority, initial_metadata, grpc-timeout), and Envoy's stats.
+// (domain, descriptors, hits_addend, authority, initial_metadata, grpc-timeout), UNKNOWN as OK, and
+// Envoy's stats.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -87,6 +88,8 @@ async function startRlsServer(t: Test): Promise<RlsServer> {
         });
       } else if (mode === 'fail') {
         cb({ code: grpc.status.UNAVAILABLE, details: 'redis down' });
+      } else if (mode === 'unknown') {
+        cb(null, {}); // overall_code UNKNOWN
       } else if (mode === 'slow') {
         held.push(cb); // answered only at teardown, long after the timeout
       } else {
@@ -214,6 +217,9 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
   const overOpen = await open('/over', 'over');
   t.equal(overOpen.status, 429, 'over the limit is 429 either way');
 
+  // UNKNOWN lets the request on, as Envoy's release builds do.
+  t.equal((await closed('/unknown', 'unknown')).status, 200, 'overall_code UNKNOWN is not over the limit');
+
   // A route without rate_limits never asks.
   const callsBefore = rls.requests.length;
   t.equal((await closed('/free', 'over')).status, 200);
@@ -221,7 +227,7 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
 
   // Envoy's stats, under the route's cluster; the calls counted by the service's cluster.
   const stats = await statsMap(legate.adminUrl(''));
-  t.equal(stats.get('cluster.backend.ratelimit.ok'), 2);
+  t.equal(stats.get('cluster.backend.ratelimit.ok'), 3);
   t.equal(stats.get('cluster.backend.ratelimit.over_limit'), 2);
   t.equal(stats.get('cluster.backend.ratelimit.error'), 4);
   t.equal(stats.get('cluster.backend.ratelimit.failure_mode_allowed'), 2);
