@@ -45,7 +45,7 @@ export function checkMessage(value: unknown, typeName: string, path = '', warnin
 // Checks a resource that names its own type in "@type" (an xDS resource as JSON, or the Any a
 // DiscoveryResponse carries). `expectedType` rejects a resource of the wrong kind.
 export function checkResource(value: unknown, expectedType: string, path = '', warnings: string[] = []): Normalized {
-  const walk: Walk = { warnings, protoForm: false };
+  const walk: Walk = { warnings, protoForm: false, allowUnknownFields: false }; // xDS resources are always checked whole
   try {
     if (isObject(value) && (value['@type'] !== undefined || isBinaryAny(value))) {
       const result = walkAny(value, path, walk, [expectedType], false);
