@@ -5,8 +5,8 @@
 // descriptor statuses), answers OVER_LIMIT (429 RL with its headers, raw_body, x-envoy-ratelimited,
 // x-ratelimit-*), fails (UNAVAILABLE) and never answers (the 250 ms timeout) — with
 // failure_mode_deny on (status_on_error, RLSE) and off (the request goes on). What it was sent
-// (domain, descriptors, hits_addend, authority, initial_metadata, grpc-timeout), UNKNOWN as OK, and
-// Envoy's stats.
+// (domain, descriptors, hits_addend, authority, initial_metadata, grpc-timeout), UNKNOWN as OK, a
+// call cancelled when its request goes away, and Envoy's stats.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import t, { type Test } from 'tap';
 import { bootstrap, fileAccessLog, httpListener, routes, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, statsMap, waitForLogLine } from '../../support/http.ts';
+import { fetchText, statsMap, waitFor, waitForLogLine } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { echoHandler, startUpstream, type Echo } from '../../support/upstream.ts';
 
@@ -43,6 +43,8 @@ interface RlsServer {
   port: number;
   requests: RateLimitRequest[];
   calls: { metadata: Record<string, string>; authority: string; deadlineMs: number }[];
+  /** The modes of the calls the client cancelled (Legate reset the stream: a timeout, or the request went away). */
+  cancelled: string[];
 }
 
 function modeOf(request: RateLimitRequest): string {
@@ -52,11 +54,12 @@ function modeOf(request: RateLimitRequest): string {
 
 async function startRlsServer(t: Test): Promise<RlsServer> {
   const server = new grpc.Server();
-  const result: RlsServer = { port: 0, requests: [], calls: [] };
+  const result: RlsServer = { port: 0, requests: [], calls: [], cancelled: [] };
   const held: grpc.sendUnaryData<unknown>[] = [];
   server.addService(RateLimitService, {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<RateLimitRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       result.requests.push(call.request);
+      call.on('cancelled', () => result.cancelled.push(modeOf(call.request)));
       const deadline = call.getDeadline();
       result.calls.push({
         metadata: Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)])),
@@ -90,7 +93,7 @@ async function startRlsServer(t: Test): Promise<RlsServer> {
         cb({ code: grpc.status.UNAVAILABLE, details: 'redis down' });
       } else if (mode === 'unknown') {
         cb(null, {}); // overall_code UNKNOWN
-      } else if (mode === 'slow') {
+      } else if (mode === 'slow' || mode === 'hang') {
         held.push(cb); // answered only at teardown, long after the timeout
       } else {
         cb(null, { overall_code: 'OK' });
@@ -148,6 +151,7 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
         access_log: [log],
       }),
       httpListener('open', routeConfig, { http_filters: [ratelimit({}), router] }),
+      httpListener('patient', routeConfig, { http_filters: [ratelimit({ timeout: '5s' }), router] }),
     ],
     [staticCluster('backend', [{ port: upstream.port }]), staticCluster('rls', [{ port: rls.port }], { http2_protocol_options: {} })],
   ));
@@ -224,6 +228,16 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
   const callsBefore = rls.requests.length;
   t.equal((await closed('/free', 'over')).status, 200);
   t.equal(rls.requests.length, callsBefore, 'no descriptors, no call');
+
+  // A request that goes away while its check is out cancels the call (long before its 5 s timeout).
+  const callsNow = rls.calls.length;
+  const abort = new AbortController();
+  const gone = fetchText(legate.url('/hang', 'patient'), { headers: { 'x-mode': 'hang' }, signal: abort.signal }).then(() => 'answered', () => 'aborted');
+  await waitFor('the call to arrive', () => (rls.calls.length > callsNow ? true : undefined));
+  abort.abort();
+  t.equal(await gone, 'aborted');
+  await waitFor('the call to be cancelled', () => (rls.cancelled.includes('hang') ? true : undefined), 2000);
+  t.pass('the service saw the call cancelled');
 
   // Envoy's stats, under the route's cluster; the calls counted by the service's cluster.
   const stats = await statsMap(legate.adminUrl(''));
