@@ -61,6 +61,7 @@ const PROTO_FILES = [
   // Every tracer's config, so the ones Legate does not build are refused by name.
   // (OpenCensus is missing: its protos are not shipped; its type is then unknown, refused all the same.)
   'envoy/config/trace/v3/http_tracer.proto',
+  'envoy/extensions/request_id/uuid/v3/uuid.proto',
   'envoy/config/trace/v3/zipkin.proto',
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/config/trace/v3/datadog.proto',

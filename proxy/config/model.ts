@@ -361,6 +361,7 @@ export interface HttpConnectionManager {
   setCurrentClientCertDetails: ClientCertDetail[];
   http2: Http2Options; // http2_protocol_options, Envoy's defaults when absent
   tracing?: HcmTracing; // absent: no tracing (a request costs one check)
+  alwaysSetRequestIdInResponse: boolean; // else only a request with x-envoy-force-trace gets its x-request-id back
 }
 
 // What the connection manager does with x-forwarded-client-cert (Envoy's ForwardClientCertDetails).
@@ -885,6 +886,10 @@ export interface HcmTracing {
   customTags: CustomTag[];
   spawnUpstreamSpan: boolean; // spawn_upstream_span, else the router's start_child_span
   operationName: 'ingress' | 'egress'; // from the listener's traffic_direction (OUTBOUND: egress)
+  // request_id_extension (UuidRequestIdConfig): the trace status kept in the x-request-id (true),
+  // and random/overall sampling by the request id (true; false leaves the decision to the tracer).
+  packTraceReason: boolean;
+  useRequestIdForTraceSampling: boolean;
   provider?: TracingProvider; // HCM provider, else the bootstrap's; none: no spans at all
 }
 
@@ -964,6 +969,9 @@ export interface ExtAuthzConfig {
   clearRouteCache: boolean;
   statusOnError: number; // 403 unless status_on_error
   filterEnabledPercent: number; // filter_enabled's default (100 when unset)
+  // filter_enabled_metadata: the check runs only when the request's dynamic metadata matches
+  // (Istio's CUSTOM action: the rbac filter's shadow policy id).
+  filterEnabledMetadata?: MetadataMatch;
   denyAtDisable: boolean; // deny_at_disable's default value
   includePeerCertificate: boolean;
   includeTlsSession: boolean;
@@ -982,6 +990,14 @@ export interface NetworkExtAuthzConfig {
   failureModeAllow: boolean;
   includePeerCertificate: boolean;
   includeTlsSession: boolean;
+}
+
+// envoy.type.matcher.v3.MetadataMatcher on one key of a filter's dynamic metadata.
+export interface MetadataMatch {
+  filter: string;
+  key: string;
+  value: { kind: 'string'; matcher: StringMatcher } | { kind: 'present'; present: boolean } | { kind: 'bool'; value: boolean };
+  invert: boolean;
 }
 
 // ExtAuthzPerRoute: disabled, or check settings for the route.

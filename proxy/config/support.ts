@@ -101,10 +101,10 @@ const table: Record<string, [supported: string, ignored: string]> = {
      use_remote_address xff_num_trusted_hops internal_address_config skip_xff_append generate_request_id
      preserve_external_request_id upgrade_configs normalize_path merge_slashes path_with_escaped_slashes_action common_http_protocol_options
      forward_client_cert_details set_current_client_cert_details http2_protocol_options drain_timeout delayed_close_timeout
-     tracing`,
+     tracing request_id_extension always_set_request_id_in_response`,
     `add_user_agent http_protocol_options
-     access_log_flush_interval flush_access_log_on_new_request access_log_options always_set_request_id_in_response
-     proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6 request_id_extension
+     access_log_flush_interval flush_access_log_on_new_request access_log_options
+     proxy_100_continue represent_ipv4_remote_address_as_ipv4_mapped_ipv6
      stream_error_on_invalid_http_message scheme_header_transformation proxy_status_config
      typed_header_validation_config add_proxy_protocol_connection_state`,
   ],
@@ -127,6 +127,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   'envoy.type.tracing.v3.CustomTag': ['tag literal environment request_header metadata', ''],
   'envoy.config.trace.v3.Tracing': ['http', ''],
+  'envoy.extensions.filters.network.http_connection_manager.v3.RequestIDExtension': ['typed_config', ''],
+  'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig': ['pack_trace_reason use_request_id_for_trace_sampling', ''],
   // Zipkin (HTTP_JSON only) and OpenTelemetry; the translator refuses every other tracer by name.
   'envoy.config.trace.v3.Tracing.Http': ['name typed_config', ''],
   // OTLP over envoy_grpc or HTTP; resource_detectors and sampler are refused by the translator.
@@ -181,12 +183,12 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.type.matcher.v3.PathMatcher': ['path', ''],
   // ext_authz: Legate keeps no dynamic metadata, so the metadata namespaces find nothing to send
   // and the service's dynamic metadata has nowhere to go (ignored, warned). Not built: the
-  // mutation rules and validate_mutations, filter_enabled_metadata, encode_raw_headers,
+  // mutation rules and validate_mutations, encode_raw_headers,
   // bootstrap_metadata_labels_key, route metadata namespaces.
   'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz': [
     `grpc_service http_service transport_api_version failure_mode_allow failure_mode_allow_header_add with_request_body
      clear_route_cache status_on_error filter_enabled deny_at_disable include_peer_certificate include_tls_session stat_prefix
-     allowed_headers disallowed_headers charge_cluster_response_stats`,
+     allowed_headers disallowed_headers charge_cluster_response_stats filter_enabled_metadata`,
     'metadata_context_namespaces typed_metadata_context_namespaces enable_dynamic_metadata_ingestion',
   ],
   // Not built: filter_enabled_metadata, bootstrap_metadata_labels_key.
@@ -194,6 +196,10 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'stat_prefix grpc_service failure_mode_allow include_peer_certificate transport_api_version include_tls_session',
     '',
   ],
+  // filter_enabled_metadata reads one key of a filter's dynamic metadata (the rbac filter's shadow verdict).
+  'envoy.type.matcher.v3.MetadataMatcher': ['filter path value invert', ''],
+  'envoy.type.matcher.v3.MetadataMatcher.PathSegment': ['key', ''],
+  'envoy.type.matcher.v3.ValueMatcher': ['string_match present_match bool_match', ''],
   'envoy.extensions.filters.http.ext_authz.v3.HttpService': ['server_uri path_prefix authorization_request authorization_response', ''],
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': [
     'allowed_upstream_headers allowed_upstream_headers_to_append allowed_client_headers allowed_client_headers_on_success',

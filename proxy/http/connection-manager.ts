@@ -131,7 +131,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const c = (n: string) => this.ctx.store.counter(`http2.${n}`);
     return (this.http2StatsMade = {
       rxReset: c('rx_reset'), txReset: c('tx_reset'), goawaySent: c('goaway_sent'), keepaliveTimeout: c('keepalive_timeout'),
-      outboundControlFlood: c('outbound_control_flood'), headerOverflow: c('header_overflow'), protocolError: this.stats.downstreamCxProtocolError,
+      outboundControlFlood: c('outbound_control_flood'), headerOverflow: c('header_overflow'), txFlushTimeout: c('tx_flush_timeout'), protocolError: this.stats.downstreamCxProtocolError,
     });
   }
 
@@ -368,6 +368,11 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const route = stream.route;
     if (route !== null) route.route.mutations(stream.cluster?.weighted).applyResponse(headers, stream.info);
     if (stream.activeSpan !== null) this.tracing!.onResponseHeaders(stream.activeSpan, headers, route?.route.model);
+    // Envoy's setInResponse: the request id goes back when asked, or to a forced trace (an internal caller's).
+    const requestHeaders = stream.head.headers;
+    if ((this.config.alwaysSetRequestIdInResponse || requestHeaders['x-envoy-force-trace'] !== undefined) && requestHeaders['x-request-id'] !== undefined) {
+      headers['x-request-id'] = requestHeaders['x-request-id'];
+    }
     const transform = this.config.serverHeaderTransformation;
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     headers.date = dateHeader();

@@ -60,7 +60,7 @@ export class HttpTracing {
    */
   startRequest(headers: HeaderMap, info: StreamInfo, route: Route | undefined): Span | null {
     // A route's tracing replaces the connection manager's sampling (all three percentages).
-    const decision = decideTracing(headers, route?.tracing ?? this.config, info.healthCheck);
+    const decision = decideTracing(headers, route?.tracing ?? this.config, this.config, info.healthCheck);
     const decorator = route?.decorator;
     this.reasons[decision.reason].inc();
     const egress = this.config.operationName === 'egress';

@@ -10,7 +10,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { translateHttpFilters } from './http-filters.ts';
 import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { translateRouteConfig, translateUpgradeConfigs } from './route.ts';
-import { routerStartsChildSpans, translateHcmTracing } from './tracing.ts';
+import { requestIdExtension, routerStartsChildSpans, translateHcmTracing } from './tracing.ts';
 
 // Envoy's per_connection_buffer_limit_bytes default.
 export const DEFAULT_BUFFER_LIMIT_BYTES = 1024 * 1024;
@@ -37,6 +37,7 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     skipXffAppend: bool(raw, 'skip_xff_append', false),
     generateRequestId: bool(raw, 'generate_request_id', true),
     preserveExternalRequestId: bool(raw, 'preserve_external_request_id', false),
+    alwaysSetRequestIdInResponse: bool(raw, 'always_set_request_id_in_response', false),
     serverName: str(raw, 'server_name', 'envoy'),
     serverHeaderTransformation: str(raw, 'server_header_transformation', 'OVERWRITE') as HttpConnectionManager['serverHeaderTransformation'],
     idleTimeoutMs: ms(common, 'idle_timeout', 3_600_000),
@@ -61,7 +62,8 @@ export function translateHttpConnectionManager(raw: Raw, path: string, ctx: Tran
     http2: translateHttp2ProtocolOptions(obj(raw, 'http2_protocol_options'), joinPath(path, 'http2_protocol_options')),
   };
   const tracing = obj(raw, 'tracing');
-  if (tracing !== undefined) hcm.tracing = translateHcmTracing(tracing, joinPath(path, 'tracing'), routerStartsChildSpans(raw));
+  const requestId = requestIdExtension(obj(raw, 'request_id_extension'), joinPath(path, 'request_id_extension'));
+  if (tracing !== undefined) hcm.tracing = translateHcmTracing(tracing, joinPath(path, 'tracing'), routerStartsChildSpans(raw), requestId);
   const internal = obj(raw, 'internal_address_config');
   if (internal !== undefined) hcm.internalAddressConfig = internalAddressConfig(internal, joinPath(path, 'internal_address_config'));
   const rds = obj(raw, 'rds');

@@ -10,6 +10,7 @@ const ZIPKIN_TYPE = 'envoy.config.trace.v3.ZipkinConfig';
 const OPENTELEMETRY_TYPE = 'envoy.config.trace.v3.OpenTelemetryConfig';
 const OTLP_EXPORT_PATH = '/opentelemetry.proto.collector.trace.v1.TraceService/Export';
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
+const UUID_REQUEST_ID_TYPE = 'envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig';
 
 // The tracers Envoy knows, by config type, for a clear refusal.
 const OTHER_TRACERS: Record<string, string> = {
@@ -53,7 +54,7 @@ export function translateTracingProvider(raw: Raw, path: string): TracingProvide
 }
 
 /** HttpConnectionManager.tracing. `startChildSpan` is the router's start_child_span (spawn_upstream_span's default). */
-export function translateHcmTracing(raw: Raw, path: string, startChildSpan: boolean): HcmTracing {
+export function translateHcmTracing(raw: Raw, path: string, startChildSpan: boolean, requestId: RequestIdOptions): HcmTracing {
   if (raw.verbose === true) reject(joinPath(path, 'verbose'), 'not supported by Legate: verbose tracing (timing annotations)', 'remove verbose');
   const tracing: HcmTracing = {
     clientSamplingPercent: percent(obj(raw, 'client_sampling'), 100),
@@ -63,6 +64,7 @@ export function translateHcmTracing(raw: Raw, path: string, startChildSpan: bool
     customTags: list(raw, 'custom_tags').map((t, i) => customTag(t, indexPath(joinPath(path, 'custom_tags'), i))),
     spawnUpstreamSpan: bool(raw, 'spawn_upstream_span', startChildSpan),
     operationName: 'ingress',
+    ...requestId,
   };
   const provider = obj(raw, 'provider');
   if (provider !== undefined) tracing.provider = translateTracingProvider(provider, joinPath(path, 'provider'));
@@ -99,6 +101,17 @@ function customTag(raw: Raw, path: string): CustomTag {
 // envoy.type.v3.Percent: {value: 0-100}.
 function percent(raw: Raw | undefined, fallback: number): number {
   return raw === undefined ? fallback : Math.min(100, Math.max(0, num(raw, 'value', 0)));
+}
+
+type RequestIdOptions = Pick<HcmTracing, 'packTraceReason' | 'useRequestIdForTraceSampling'>;
+
+/** request_id_extension: Envoy's UUID request ids (the only kind Envoy has), with their two switches. */
+export function requestIdExtension(raw: Raw | undefined, path: string): RequestIdOptions {
+  const config = raw === undefined ? undefined : obj(raw, 'typed_config');
+  if (config === undefined) return { packTraceReason: true, useRequestIdForTraceSampling: true };
+  const type = str(config, '@type');
+  if (type !== UUID_REQUEST_ID_TYPE) reject(joinPath(path, 'typed_config'), `not supported by Legate: request id extension '${type}'`, 'use envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig or remove it');
+  return { packTraceReason: bool(config, 'pack_trace_reason', true), useRequestIdForTraceSampling: bool(config, 'use_request_id_for_trace_sampling', true) };
 }
 
 /** The router filter's start_child_span (Envoy's older switch for a span per upstream request). */

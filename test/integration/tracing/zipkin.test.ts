@@ -11,6 +11,7 @@ import { startZipkinCollector, type ReceivedSpan } from './zipkin-collector.ts';
 
 const ZIPKIN = 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig';
 // Istio's bootstrap tracer, word for word.
+const ISTIO_REQUEST_ID = { typed_config: { '@type': 'type.googleapis.com/envoy.extensions.request_id.uuid.v3.UuidRequestIdConfig', use_request_id_for_trace_sampling: true } };
 const istioZipkin = { name: 'envoy.tracers.zipkin', typed_config: { '@type': ZIPKIN, collector_cluster: 'zipkin', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON', trace_id_128bit: true, shared_span_context: false } };
 
 t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => {
@@ -21,7 +22,7 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
 
   const retryRoute = { match: { prefix: '/' }, decorator: { operation: 'app-op' }, route: { cluster: 'app', retry_policy: { retry_on: '5xx', num_retries: 2, retry_back_off: { base_interval: '0.001s' } } } };
   // A: the bootstrap's tracer (128-bit ids, no shared context), a span per upstream attempt.
-  const a = httpListener('a', routes([retryRoute]), { tracing: { spawn_upstream_span: true, custom_tags: [{ tag: 'team', literal: { value: 'blue' } }, { tag: 'who', request_header: { name: 'x-who', default_value: 'nobody' } }] } });
+  const a = httpListener('a', routes([retryRoute]), { request_id_extension: ISTIO_REQUEST_ID, tracing: { spawn_upstream_span: true, custom_tags: [{ tag: 'team', literal: { value: 'blue' } }, { tag: 'who', request_header: { name: 'x-who', default_value: 'nobody' } }] } });
   // B: its own tracer (64-bit ids), nothing randomly sampled; loopback clients are internal, so
   // x-envoy-force-trace is honoured.
   const b = httpListener('b', routes([{ match: { prefix: '/' }, route: { cluster: 'app' } }]), {
@@ -95,7 +96,9 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   // ---- B: random sampling 0 ----
   const ids: string[] = [];
   const before = app.seen.length;
-  t.equal((await fetchText(legate.url('/plain', 'b'))).status, 200);
+  const plainReply = await fetchText(legate.url('/plain', 'b'));
+  t.equal(plainReply.status, 200);
+  t.equal(plainReply.headers['x-request-id'], undefined, 'the request id goes back only to a forced trace');
   const plain = app.seen[before].headers;
   t.equal(String(plain['x-request-id'])[14], '4', 'x-request-id says: not traced');
   t.equal(plain['x-b3-sampled'], '0', 'an unsampled context still goes upstream');
@@ -106,9 +109,10 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   t.equal(client['x-b3-sampled'], '1');
   ids.push(String(client['x-request-id']));
   for (let i = 0; i < 3; i++) {
-    await fetchText(legate.url(`/forced-${i}`, 'b'), { headers: { 'x-envoy-force-trace': 'true' } });
+    const reply = await fetchText(legate.url(`/forced-${i}`, 'b'), { headers: { 'x-envoy-force-trace': 'true' } });
     const forced = app.seen[before + 2 + i].headers;
     t.equal(String(forced['x-request-id'])[14], 'a', 'forced: x-request-id says forced');
+    t.equal(reply.headers['x-request-id'], forced['x-request-id'], 'a forced trace gets its request id back');
     ids.push(String(forced['x-request-id']));
   }
   // Not sampled by Legate's decision, but the caller's B3 sampling flag wins (Envoy's Zipkin tracer).

@@ -56,7 +56,7 @@ class FakeEncoder implements ResponseEncoder, Stream {
 function hcmConfig(partial: Partial<HttpConnectionManager> = {}): HttpConnectionManager {
   return {
     kind: 'http_connection_manager', statPrefix: 'in', codecType: 'AUTO', routeConfigName: 'rc', rds: false, httpFilters: [], accessLog: [],
-    useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, generateRequestId: true, preserveExternalRequestId: false,
+    useRemoteAddress: false, xffNumTrustedHops: 0, skipXffAppend: false, generateRequestId: true, preserveExternalRequestId: false, alwaysSetRequestIdInResponse: false,
     serverName: 'envoy', serverHeaderTransformation: 'OVERWRITE', idleTimeoutMs: 0, streamIdleTimeoutMs: 0, requestTimeoutMs: 0,
     requestHeadersTimeoutMs: 0, maxStreamDurationMs: 0, maxConnectionDurationMs: 0, maxRequestsPerConnection: 0, drainTimeoutMs: 5000, delayedCloseTimeoutMs: 1000, upgradeConfigs: [], normalizePath: false, mergeSlashes: false, pathWithEscapedSlashesAction: 'KEEP_UNCHANGED',
     maxRequestHeadersKb: 60, maxHeadersCount: 100, headersWithUnderscoresAction: 'ALLOW', bufferLimitBytes: 1024 * 1024, forwardClientCertDetails: 'SANITIZE', setCurrentClientCertDetails: [],

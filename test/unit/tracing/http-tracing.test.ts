@@ -11,7 +11,7 @@ const noClusters = { get: () => undefined } as unknown as ClusterManager;
 
 function tracing(config: Partial<HcmTracing> = {}): { tracing: HttpTracing; store: Store } {
   const store = new Store();
-  const hcm: HcmTracing = { clientSamplingPercent: 100, randomSamplingPercent: 100, overallSamplingPercent: 100, maxPathTagLength: 256, customTags: [], spawnUpstreamSpan: false, operationName: 'ingress', provider, ...config };
+  const hcm: HcmTracing = { clientSamplingPercent: 100, randomSamplingPercent: 100, overallSamplingPercent: 100, maxPathTagLength: 256, customTags: [], spawnUpstreamSpan: false, operationName: 'ingress', packTraceReason: true, useRequestIdForTraceSampling: true, provider, ...config };
   return { tracing: HttpTracing.create(hcm, 'p', { clusters: noClusters, store, localCluster: 'svc', nodeId: 'n', zone: 'z' })!, store };
 }
 
