@@ -22,9 +22,16 @@ export class RbacCheck {
     this.shadowDenied = store.counter(`${base}${config.shadowRulesStatPrefix}shadow_denied`);
   }
 
-  /** Counts the shadow rules' verdict, then decides by the enforced ones; undefined when none are enforced. */
-  decide(set: RbacPolicySet, input: RbacInput): RbacDecision | undefined {
-    if (set.shadow !== undefined) (set.shadow.evaluate(input).allowed ? this.shadowAllowed : this.shadowDenied).inc();
+  /**
+   * Counts the shadow rules' verdict (handed to `onShadow`, for the dynamic metadata), then decides
+   * by the enforced ones; undefined when none are enforced.
+   */
+  decide(set: RbacPolicySet, input: RbacInput, onShadow?: (shadow: RbacDecision) => void): RbacDecision | undefined {
+    if (set.shadow !== undefined) {
+      const shadow = set.shadow.evaluate(input);
+      (shadow.allowed ? this.shadowAllowed : this.shadowDenied).inc();
+      onShadow?.(shadow);
+    }
     if (set.enforced === undefined) return undefined;
     const decision = set.enforced.evaluate(input);
     (decision.allowed ? this.allowed : this.denied).inc();

@@ -4,19 +4,21 @@
 // service's status, headers and body go to the client with flag UAEX. Error (unreachable, failed,
 // timed out): failure_mode_allow lets the request on (x-envoy-auth-failure-mode-allowed: true with
 // failure_mode_allow_header_add), else status_on_error (403) with UAEX. A route's ExtAuthzPerRoute
-// disables the check or adds context extensions and body settings. Stats, as Envoy's:
+// disables the check or adds context extensions and body settings; filter_enabled_metadata runs the
+// check only for requests whose dynamic metadata matches (Istio's CUSTOM action). Stats, as Envoy's:
 // http.<stat_prefix>.ext_authz[.<filter stat_prefix>].{ok,denied,error,disabled,failure_mode_allowed}
 // and the same under cluster.<route's cluster>.ext_authz.
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
 import { compileTemplate, type StreamInfo } from '../../access-log/index.ts';
-import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, StringMatcher } from '../../config/model.ts';
+import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, MetadataMatch, StringMatcher } from '../../config/model.ts';
 import { compileStringMatcher, HeaderOperations, type StringPredicate } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { Cancellable, ClusterManager } from '../../upstream/index.ts';
 import { refreshRoute } from '../route-refresh.ts';
 import type { HttpStream } from '../stream.ts';
 import { chance } from './chance.ts';
+import { dynamicMetadataValue } from './dynamic-metadata.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import type { AuthorizationResponse, AuthorizationService, HeaderList } from './ext-authz/authorization-service.ts';
 import { buildCheckRequest, type CheckRequestOptions } from './ext-authz/check-request.ts';
@@ -61,6 +63,8 @@ export class ExtAuthzFilter implements HttpFilterInstance {
   private readonly clusterStats = new Map<string, ExtAuthzStats>();
   private readonly checkOptions: Omit<CheckRequestOptions, 'contextExtensions' | 'body'>;
   private readonly states = new WeakMap<HttpStream, CheckState>();
+  /** filter_enabled_metadata, compiled. */
+  private readonly enabledBy: ((stream: HttpStream) => boolean) | undefined;
 
   constructor(config: ExtAuthzConfig, ctx: FilterContext, name: string) {
     this.config = config;
@@ -79,6 +83,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
       allowed: config.allowedHeaders === undefined ? undefined : matchers(config.allowedHeaders),
       disallowed: matchers(config.disallowedHeaders),
     };
+    this.enabledBy = config.filterEnabledMetadata === undefined ? undefined : metadataPredicate(config.filterEnabledMetadata);
     const service = config.service;
     if (service.kind === 'grpc') {
       this.service = new GrpcAuthorizationService(this.clusters, service);
@@ -103,7 +108,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     const vhostConfig = matched.virtualHost.model.typedPerFilterConfig[this.name] as ExtAuthzPerRouteConfig | undefined;
     const specific = routeConfig ?? vhostConfig;
     if (isDisabled(specific)) return 'continue';
-    if (!chance(this.config.filterEnabledPercent)) {
+    if (!chance(this.config.filterEnabledPercent) || (this.enabledBy !== undefined && !this.enabledBy(stream))) {
       this.stats.disabled.inc();
       if (!this.config.denyAtDisable) return 'continue';
       stream.sendLocalReply(this.config.statusOnError, '', 'UAEX', 'ext_authz_error');
@@ -247,6 +252,21 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     for (const key of STAT_NAMES) stats[key] = this.store.counter(prefix + (key === 'failureModeAllowed' ? 'failure_mode_allowed' : key));
     return stats;
   }
+}
+
+// MetadataMatcher on one key: a missing value matches only present_match: false (before invert).
+function metadataPredicate(match: MetadataMatch): (stream: HttpStream) => boolean {
+  const value = match.value;
+  const test = value.kind === 'string' ? compileStringMatcher(value.matcher) : undefined;
+  return (stream) => {
+    const found = dynamicMetadataValue(stream, match.filter, match.key);
+    let matched: boolean;
+    if (value.kind === 'present') matched = (found !== undefined) === value.present;
+    else if (found === undefined) matched = false;
+    else if (value.kind === 'bool') matched = found === value.value;
+    else matched = typeof found === 'string' && test!(found);
+    return matched !== match.invert;
+  };
 }
 
 function appendValue(headers: HeaderMap, name: string, value: string): void {

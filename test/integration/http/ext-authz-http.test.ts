@@ -4,7 +4,8 @@
 // the allowed upstream headers set, x-envoy-auth-headers-to-remove honoured and the success
 // headers for the client; another status denies with the service's status, body and allowed
 // client headers; a 5xx, a refused connection or a slow answer is an error (status_on_error).
-// A body past max_request_bytes is refused with 413 when partial messages are not allowed.
+// A body past max_request_bytes is refused with 413 when partial messages are not allowed. And
+// Istio's CUSTOM action: ext_authz enabled by the rbac filter's shadow verdict (dynamic metadata).
 import http from 'node:http';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
@@ -136,4 +137,57 @@ t.test('ext_authz with the HTTP service: allow, deny, errors, headers both ways 
   t.equal(stats.get('http.web.ext_authz.error'), 2);
   t.equal(stats.get('http.down.ext_authz.error'), 1);
   t.equal(stats.get('cluster.app.upstream_rq_403'), 1, 'a denial counts as the route cluster\'s response (charge_cluster_response_stats)');
+});
+
+// Istio's CUSTOM action: an rbac filter's shadow rules name the paths to check, and ext_authz runs
+// only where the shadow verdict's policy id (dynamic metadata) says so.
+t.test('ext_authz enabled by the rbac filter\'s shadow policy id (Istio\'s CUSTOM action)', async (t) => {
+  const seen: AuthzSeen[] = [];
+  const authz = http.createServer(authzHandler(seen));
+  await new Promise<void>((resolve) => authz.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    authz.closeAllConnections();
+    authz.close();
+  });
+  const upstream = await startUpstream('app', echoHandler('app'));
+  t.teardown(() => upstream.close());
+  const rbac = {
+    name: 'envoy.filters.http.rbac',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      shadow_rules: {
+        action: 'ALLOW',
+        policies: { 'istio-ext-authz-ns[default]-policy[ext]-rule[0]': { permissions: [{ url_path: { path: { prefix: '/deny' } } }, { url_path: { path: { prefix: '/allow' } } }], principals: [{ any: true }] } },
+      },
+      shadow_rules_stat_prefix: 'istio_ext_authz_',
+    },
+  };
+  const extAuthz = {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': EXT_AUTHZ_TYPE,
+      http_service: { server_uri: { uri: 'http://authz', cluster: 'authz', timeout: '1s' }, path_prefix: '/authz' },
+      filter_enabled_metadata: {
+        filter: 'envoy.filters.http.rbac',
+        path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }],
+        value: { string_match: { prefix: 'istio-ext-authz' } },
+      },
+    },
+  };
+  const routeConfig = { name: 'web', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] };
+  const legate = await startLegate(bootstrap(
+    [httpListener('istio', routeConfig, { http_filters: [rbac, extAuthz, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
+    [staticCluster('app', [{ port: upstream.port }]), staticCluster('authz', [{ port: (authz.address() as { port: number }).port }])],
+  ));
+  t.teardown(() => legate.stop());
+
+  t.equal((await nodeRequest(legate.url('/deny/x'))).status, 403, 'a path the shadow policy names is checked (and denied)');
+  t.equal((await nodeRequest(legate.url('/allow/x'))).status, 200);
+  t.equal((await nodeRequest(legate.url('/other'))).status, 200, 'another path is not checked (the service would deny it)');
+  t.same(seen.map((s) => s.url), ['/authz/deny/x', '/authz/allow/x']);
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('http.istio.ext_authz.disabled'), 1);
+  t.equal(stats.get('http.istio.ext_authz.denied'), 1);
+  t.equal(stats.get('http.istio.rbac.istio_ext_authz_shadow_allowed'), 2);
+  t.equal(stats.get('http.istio.rbac.istio_ext_authz_shadow_denied'), 1);
 });

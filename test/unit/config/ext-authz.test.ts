@@ -51,6 +51,17 @@ t.test('the gRPC service with Envoy\'s defaults', async (t) => {
   t.equal(tuned.filterEnabledPercent, 25);
   t.same(tuned.withRequestBody, { maxRequestBytes: 4096, allowPartialMessage: false, packAsBytes: true });
   t.same(tuned.allowedHeaders, [{ kind: 'prefix', value: 'x-', ignoreCase: false }]);
+
+  const istio = translate({
+    ...grpc,
+    filter_enabled_metadata: { filter: 'envoy.filters.http.rbac', path: [{ key: 'istio_ext_authz_shadow_effective_policy_id' }], value: { string_match: { prefix: 'istio-ext-authz' } } },
+  }).config;
+  t.same(istio.filterEnabledMetadata, {
+    filter: 'envoy.filters.http.rbac',
+    key: 'istio_ext_authz_shadow_effective_policy_id',
+    value: { kind: 'string', matcher: { kind: 'prefix', value: 'istio-ext-authz', ignoreCase: false } },
+    invert: false,
+  }, 'filter_enabled_metadata as Istio writes it');
 });
 
 t.test('the HTTP service: its header lists, the body always as bytes', async (t) => {
@@ -95,6 +106,8 @@ t.test('refused by name, or ignored with a warning', async (t) => {
   t.throws(() => translate({ grpc_service: { envoy_grpc: { cluster_name: 'missing' } } }), /grpc_service.envoy_grpc.cluster_name: unknown cluster 'missing'/);
   t.throws(() => translate({ http_service: { server_uri: { uri: 'http://x', cluster: 'gone', timeout: '1s' } } }), /http_service.server_uri.cluster: unknown cluster 'gone'/);
   t.throws(() => translate({}), /one of grpc_service or http_service is required/);
+  t.throws(() => translate({ ...grpc, filter_enabled_metadata: { filter: 'f', path: [{ key: 'a' }, { key: 'b' }], value: { string_match: { exact: 'x' } } } }), /a metadata path of other than one key/);
+  t.throws(() => translate({ ...grpc, filter_enabled_metadata: { filter: 'f', path: [{ key: 'a' }], value: { double_match: { exact: 1 } } } }), /double_match/);
   const { boot } = translate({ ...grpc, metadata_context_namespaces: ['envoy.filters.http.jwt_authn'] });
   t.ok(boot.warnings.some((w) => w.includes('metadata_context_namespaces: ignored by Legate')), 'metadata_context_namespaces is warned about');
 });
