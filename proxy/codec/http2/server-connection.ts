@@ -34,6 +34,7 @@ export interface Http2CodecStats {
   outboundControlFlood: Counter; // nghttp2 closed a peer whose ACKs (PING, SETTINGS) piled up unread
   protocolError: Counter; // nghttp2 closed the connection for a protocol error (a reset flood among them)
   headerOverflow?: Counter; // a request's header list over max_request_headers_kb: its stream was reset
+  txFlushTimeout?: Counter; // an ended response still buffered at the stream idle timeout: reset
 }
 
 export interface Http2ServerOptions {
@@ -333,11 +334,27 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
     }
   }
 
-  /** Envoy's per-stream stream_idle_timeout: node's stream timer, refreshed by every frame either way. */
+  /**
+   * Envoy's per-stream stream_idle_timeout: node's stream timer, refreshed by every frame either
+   * way. A response already ended by the owner but still buffered (the peer's window is shut) is
+   * Envoy's stream_flush_timeout, which defaults to the idle timeout: the stream is reset here.
+   */
   setIdleTimeout(ms: number, onTimeout: () => void): void {
-    if (this.idleCallback === null) this.h2.on('timeout', () => this.idleCallback?.());
+    if (this.idleCallback === null) this.h2.on('timeout', () => this.onIdle());
     this.idleCallback = onTimeout;
     this.h2.setTimeout(ms);
+  }
+
+  private onIdle(): void {
+    if (!this.localComplete || this.done) {
+      this.idleCallback?.();
+      return;
+    }
+    const stats = this.conn.options.stats;
+    stats.txFlushTimeout?.inc();
+    stats.txReset.inc();
+    // RST_STREAM NO_ERROR now: close(NO_ERROR) on an ended stream would wait for a flush that never comes.
+    this.h2.destroy();
   }
 
   // ---- ResponseEncoder ----

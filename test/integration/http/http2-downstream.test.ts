@@ -546,9 +546,10 @@ t.test('CONNECT over HTTP/2 terminated by Legate (connect_config): 200, then raw
 
 t.test('a zero-window stall: the stream idle timeout resets the stalled stream', async (t) => {
   const legate = await legateWith(t, { codec_type: 'HTTP2', stream_idle_timeout: '0.3s' });
-  // The client never opens its stream window: no DATA can reach it.
+  // The client never opens its stream window: no DATA can reach it. 4 MiB is past the stream's
+  // 1 MiB write buffer (per_connection_buffer_limit_bytes), so the response cannot end.
   const session = connect(t, `http://127.0.0.1:${legate.port()}`, { settings: { initialWindowSize: 0 } });
-  const req = session.request({ ':method': 'GET', ':path': '/big/1', ':authority': 'x' });
+  const req = session.request({ ':method': 'GET', ':path': '/big/4', ':authority': 'x' });
   req.on('error', () => undefined);
   t.equal(await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status'])))), 200, 'the headers are not flow-controlled');
   await new Promise((resolve) => req.once('close', resolve));
@@ -557,6 +558,18 @@ t.test('a zero-window stall: the stream idle timeout resets the stalled stream',
   t.ok((await stat(legate, 'http2.tx_reset')) >= 1, 'http2.tx_reset');
   const fresh = connect(t, `http://127.0.0.1:${legate.port()}`);
   t.equal((await h2request(fresh, { ':method': 'GET', ':path': '/echo', ':authority': 'x' })).status, 200, 'others are served');
+});
+
+t.test('a zero-window stall after the whole response was buffered: reset at the stream idle timeout (stream flush timeout)', async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2', stream_idle_timeout: '0.3s' });
+  // 1 MiB fits the stream's write buffer: the response ends on Legate's side, unsent.
+  const session = connect(t, `http://127.0.0.1:${legate.port()}`, { settings: { initialWindowSize: 0 } });
+  const req = session.request({ ':method': 'GET', ':path': '/big/1', ':authority': 'x' });
+  req.on('error', () => undefined);
+  t.equal(await new Promise<number>((resolve) => req.once('response', (h) => resolve(Number(h[':status'])))), 200);
+  await new Promise((resolve) => req.once('close', resolve));
+  t.not(req.rstCode, undefined, 'the stream is reset, not held forever');
+  t.equal(await stat(legate, 'http2.tx_flush_timeout'), 1, 'http2.tx_flush_timeout');
 });
 
 t.test('a SETTINGS flood from a peer that never reads does not take Legate down', async (t) => {
