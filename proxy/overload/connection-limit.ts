@@ -43,6 +43,16 @@ export function workerShare(limit: number, workers: number): number {
   return limit === Infinity || workers <= 1 ? limit : Math.max(1, Math.floor(limit / workers));
 }
 
+/** What Envoy says at start-up about where the global connection limit comes from, if anything. */
+export function connectionLimitWarning(config: OverloadManagerConfig | undefined): string | undefined {
+  const fromRuntime = runtime.snapshot.get(runtimeKeys.GLOBAL_DOWNSTREAM_MAX_CONNECTIONS);
+  if (fromRuntime === undefined) return undefined;
+  const monitor = config?.monitors.some((m) => m.name === 'envoy.resource_monitors.global_downstream_max_connections') ?? false;
+  return monitor
+    ? `the global downstream connection limit is set both by the runtime key ${runtimeKeys.GLOBAL_DOWNSTREAM_MAX_CONNECTIONS} and by envoy.resource_monitors.global_downstream_max_connections; the resource monitor's is used`
+    : `the runtime key ${runtimeKeys.GLOBAL_DOWNSTREAM_MAX_CONNECTIONS} is deprecated in Envoy; consider the overload manager's envoy.resource_monitors.global_downstream_max_connections`;
+}
+
 /**
  * The limit for this process from the monitor's config, or else from the runtime key (Istio's
  * bootstraps set it in a static layer), read on each accept so /runtime_modify applies at once.

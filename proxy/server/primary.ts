@@ -21,7 +21,7 @@ import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 import type { SecretFiles } from './secret-files.ts';
 import { envoyConfigDump } from './config-dump.ts';
 import { compileStatsSettings } from './stats-settings.ts';
-import { globalConnectionLimit, type GlobalConnectionLimit } from '../overload/index.ts';
+import { connectionLimitWarning, globalConnectionLimit, type GlobalConnectionLimit } from '../overload/index.ts';
 import { runtime, type RuntimeJson } from '../runtime/index.ts';
 
 export interface RunOptions {
@@ -85,6 +85,8 @@ export class Primary implements AdminContext {
       node: { id: boot.node.id, metadata: boot.node.metadata },
       tracing: { nodeId: boot.node.id, zone: boot.node.locality?.zone ?? '', defaultProvider: boot.tracing } };
     runtime.configure(boot.runtimeLayers);
+    const limitWarning = connectionLimitWarning(boot.overloadManager);
+    if (limitWarning !== undefined) this.options.log(`warning: ${limitWarning}`);
     this.store.gauge('server.concurrency').set(this.options.workers);
     const multi = this.options.workers > 1;
     let initial = snapshotOf(boot, 1);
