@@ -17,6 +17,7 @@ import type { ClusterManager } from '../../upstream/index.ts';
 import type { HttpStream } from '../stream.ts';
 import { GrpcStatus } from '../../grpc/index.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
+import { setDynamicMetadata } from './dynamic-metadata.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
 import { EmbeddedRateLimitClient, LIMIT_ERROR, type LimitAnswer, type LimitStatus, type RateLimitClient } from './ratelimit-client.ts';
 import { addDescriptors, type DescriptorContext } from './ratelimit-descriptors.ts';
@@ -126,6 +127,8 @@ export class RateLimitFilter implements HttpFilterInstance {
       stream.sendLocalReply(this.config.statusOnError, '', 'RLSE', 'rate_limiter_error');
       return 'stop';
     }
+    // Under Envoy's name whatever this filter is called, for the filters after it.
+    if (answer.dynamicMetadata !== undefined) setDynamicMetadata(stream, 'envoy.filters.http.ratelimit', answer.dynamicMetadata);
     // The service's response headers, then Envoy's own on top.
     const headers: HeaderMap = {};
     for (const [name, value] of answer.responseHeadersToAdd) appendValue(headers, name, value);

@@ -6,7 +6,8 @@
 // x-ratelimit-*), fails (UNAVAILABLE) and never answers (the 250 ms timeout) — with
 // failure_mode_deny on (status_on_error, RLSE) and off (the request goes on). What it was sent
 // (domain, descriptors, hits_addend, authority, initial_metadata, grpc-timeout), UNKNOWN as OK, a
-// call cancelled when its request goes away, and Envoy's stats.
+// call cancelled when its request goes away, Envoy's stats, and the answer's dynamic_metadata
+// read by a later filter (ext_authz's filter_enabled_metadata).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,6 +33,11 @@ const definition = protoLoader.loadSync('envoy/service/ratelimit/v3/rls.proto', 
   includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)).concat(dirname(require.resolve('protobufjs'))),
 });
 const RateLimitService = definition['envoy.service.ratelimit.v3.RateLimitService'] as grpc.ServiceDefinition;
+const Authorization = protoLoader.loadSync('envoy/service/auth/v3/external_auth.proto', {
+  keepCase: true,
+  defaults: false,
+  includeDirs: ['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => join(deps, d)).concat(dirname(require.resolve('protobufjs'))),
+})['envoy.service.auth.v3.Authorization'] as grpc.ServiceDefinition;
 
 interface RateLimitRequest {
   domain: string;
@@ -45,6 +51,8 @@ interface RlsServer {
   calls: { metadata: Record<string, string>; authority: string; deadlineMs: number }[];
   /** The modes of the calls the client cancelled (Legate reset the stream: a timeout, or the request went away). */
   cancelled: string[];
+  /** Authorization/Check calls (ext_authz, enabled by the rate limit service's metadata): each denied. */
+  authzChecks: number;
 }
 
 function modeOf(request: RateLimitRequest): string {
@@ -54,7 +62,7 @@ function modeOf(request: RateLimitRequest): string {
 
 async function startRlsServer(t: Test): Promise<RlsServer> {
   const server = new grpc.Server();
-  const result: RlsServer = { port: 0, requests: [], calls: [], cancelled: [] };
+  const result: RlsServer = { port: 0, requests: [], calls: [], cancelled: [], authzChecks: 0 };
   const held: grpc.sendUnaryData<unknown>[] = [];
   server.addService(RateLimitService, {
     ShouldRateLimit: (call: grpc.ServerUnaryCall<RateLimitRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
@@ -91,6 +99,8 @@ async function startRlsServer(t: Test): Promise<RlsServer> {
         });
       } else if (mode === 'fail') {
         cb({ code: grpc.status.UNAVAILABLE, details: 'redis down' });
+      } else if (mode === 'gold') {
+        cb(null, { overall_code: 'OK', dynamic_metadata: { fields: { tier: { stringValue: 'gold' }, nested: { structValue: { fields: {} } } } } });
       } else if (mode === 'unknown') {
         cb(null, {}); // overall_code UNKNOWN
       } else if (mode === 'slow' || mode === 'hang') {
@@ -98,6 +108,12 @@ async function startRlsServer(t: Test): Promise<RlsServer> {
       } else {
         cb(null, { overall_code: 'OK' });
       }
+    },
+  });
+  server.addService(Authorization, {
+    Check: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => {
+      result.authzChecks++;
+      cb(null, { status: { code: grpc.status.PERMISSION_DENIED } });
     },
   });
   result.port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err ? rej(err) : res(port))));
@@ -143,6 +159,18 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
     },
   });
   const router = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
+  // Istio's CUSTOM-action shape: ext_authz asks only about requests whose metadata says so, here
+  // the rate limit service's (the authorization service denies whatever it is asked).
+  const extAuthzOnGold = {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.ext_authz.v3.ExtAuthz',
+      transport_api_version: 'V3',
+      grpc_service: { envoy_grpc: { cluster_name: 'authz' } },
+      filter_enabled_metadata: { filter: 'envoy.filters.http.ratelimit', path: [{ key: 'tier' }], value: { string_match: { exact: 'gold' } } },
+    },
+  };
+  const lines: string[] = [];
   const log = fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %RESPONSE_CODE_DETAILS%\n');
   const legate = await startLegate(bootstrap(
     [
@@ -152,9 +180,14 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
       }),
       httpListener('open', routeConfig, { http_filters: [ratelimit({}), router] }),
       httpListener('patient', routeConfig, { http_filters: [ratelimit({ timeout: '5s' }), router] }),
+      httpListener('metadata', routeConfig, { http_filters: [ratelimit({}), extAuthzOnGold, router] }),
     ],
-    [staticCluster('backend', [{ port: upstream.port }]), staticCluster('rls', [{ port: rls.port }], { http2_protocol_options: {} })],
-  ));
+    [
+      staticCluster('backend', [{ port: upstream.port }]),
+      staticCluster('rls', [{ port: rls.port }], { http2_protocol_options: {} }),
+      staticCluster('authz', [{ port: rls.port }], { http2_protocol_options: {} }),
+    ],
+  ), { log: (line) => lines.push(line) });
   t.teardown(() => legate.stop());
   const closed = (path: string, mode?: string) => fetchText(legate.url(path, 'closed'), { headers: mode === undefined ? {} : { 'x-mode': mode } });
   const open = (path: string, mode?: string) => fetchText(legate.url(path, 'open'), { headers: mode === undefined ? {} : { 'x-mode': mode } });
@@ -248,6 +281,14 @@ t.test('ratelimit over gRPC: allow, over the limit, error and timeout, failure_m
   t.equal(stats.get('cluster.backend.upstream_rq_429'), 2, 'the 429s are charged to the route\'s cluster');
   t.equal(stats.get('cluster.rls.upstream_rq_total'), rls.requests.length, 'each check is a request on the rls cluster');
   t.equal(stats.get('cluster.rls.upstream_rq_timeout'), 2, 'the two unanswered calls timed out');
+
+  // dynamic_metadata: its scalar fields become the request's under envoy.filters.http.ratelimit,
+  // where a later filter reads them; a nested field is dropped, said once.
+  t.equal((await fetchText(legate.url('/g', 'metadata'), { headers: { 'x-mode': 'allow' } })).status, 200, 'no metadata: ext_authz is not asked');
+  t.equal(rls.authzChecks, 0);
+  t.equal((await fetchText(legate.url('/g', 'metadata'), { headers: { 'x-mode': 'gold' } })).status, 403, 'tier gold: ext_authz asks and is denied');
+  t.equal(rls.authzChecks, 1);
+  t.equal(lines.filter((l) => l.includes("dynamic_metadata field 'nested'")).length, 1, lines.join('\n'));
 });
 
 t.test('google_grpc is refused by name without the embedded service', async (t) => {
