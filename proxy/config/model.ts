@@ -972,6 +972,7 @@ export interface ExtAuthzConfig {
   // filter_enabled_metadata: the check runs only when the request's dynamic metadata matches
   // (Istio's CUSTOM action: the rbac filter's shadow policy id).
   filterEnabledMetadata?: MetadataMatch;
+  metadataContextNamespaces: string[]; // whose dynamic metadata the check carries
   denyAtDisable: boolean; // deny_at_disable's default value
   includePeerCertificate: boolean;
   includeTlsSession: boolean;

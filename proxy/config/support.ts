@@ -181,15 +181,15 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id', ''],
   'envoy.config.rbac.v3.Principal.Authenticated': ['principal_name', ''],
   'envoy.type.matcher.v3.PathMatcher': ['path', ''],
-  // ext_authz: Legate keeps no dynamic metadata, so the metadata namespaces find nothing to send
-  // and the service's dynamic metadata has nowhere to go (ignored, warned). Not built: the
-  // mutation rules and validate_mutations, encode_raw_headers,
+  // ext_authz: Legate's dynamic metadata is plain values (no typed metadata) and only filters read
+  // it, so typed namespaces find nothing and the service's dynamic metadata has no reader (ignored,
+  // warned). Not built: the mutation rules and validate_mutations, encode_raw_headers,
   // bootstrap_metadata_labels_key, route metadata namespaces.
   'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz': [
     `grpc_service http_service transport_api_version failure_mode_allow failure_mode_allow_header_add with_request_body
      clear_route_cache status_on_error filter_enabled deny_at_disable include_peer_certificate include_tls_session stat_prefix
-     allowed_headers disallowed_headers charge_cluster_response_stats filter_enabled_metadata`,
-    'metadata_context_namespaces typed_metadata_context_namespaces enable_dynamic_metadata_ingestion',
+     allowed_headers disallowed_headers charge_cluster_response_stats filter_enabled_metadata metadata_context_namespaces`,
+    'typed_metadata_context_namespaces enable_dynamic_metadata_ingestion',
   ],
   // Not built: filter_enabled_metadata, bootstrap_metadata_labels_key.
   'envoy.extensions.filters.network.ext_authz.v3.ExtAuthz': [

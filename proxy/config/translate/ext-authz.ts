@@ -3,7 +3,7 @@
 // authorization service through its own cluster manager only (envoy_grpc, http_service).
 import { indexPath, joinPath } from '../errors.ts';
 import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, MetadataMatch, NetworkExtAuthzConfig, StringMatcher } from '../model.ts';
-import { bool, checkApiVersion, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
+import { bool, checkApiVersion, strings, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
 
 /** Envoy's default for grpc_service.timeout in this filter. */
@@ -33,6 +33,7 @@ export function extAuthzConfig(raw: Raw, path: string): ExtAuthzConfig {
     statPrefix: str(raw, 'stat_prefix'),
     disallowedHeaders: listMatchers(obj(raw, 'disallowed_headers'), joinPath(path, 'disallowed_headers')),
     chargeClusterResponseStats: bool(raw, 'charge_cluster_response_stats', true),
+    metadataContextNamespaces: strings(raw, 'metadata_context_namespaces'),
   };
   // The gRPC service gets every header unless allowed_headers says otherwise; the HTTP service
   // only Envoy's four (authorization, :method, :path, :authority) and the ones allowed.

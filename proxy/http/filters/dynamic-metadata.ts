@@ -17,3 +17,8 @@ export function setDynamicMetadata(stream: HttpStream, filter: string, fields: R
 export function dynamicMetadataValue(stream: HttpStream, filter: string, key: string): MetadataValue | undefined {
   return metadata.get(stream)?.get(filter)?.[key];
 }
+
+/** Every value a filter left, or undefined. */
+export function dynamicMetadataOf(stream: HttpStream, filter: string): Readonly<Record<string, MetadataValue>> | undefined {
+  return metadata.get(stream)?.get(filter);
+}

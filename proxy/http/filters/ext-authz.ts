@@ -18,7 +18,7 @@ import type { Cancellable, ClusterManager } from '../../upstream/index.ts';
 import { refreshRoute } from '../route-refresh.ts';
 import type { HttpStream } from '../stream.ts';
 import { chance } from './chance.ts';
-import { dynamicMetadataValue } from './dynamic-metadata.ts';
+import { dynamicMetadataOf, dynamicMetadataValue } from './dynamic-metadata.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import type { AuthorizationResponse, AuthorizationService, HeaderList } from './ext-authz/authorization-service.ts';
 import { buildCheckRequest, type CheckRequestOptions } from './ext-authz/check-request.ts';
@@ -162,7 +162,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
   }
 
   private initiateCall(stream: HttpStream, state: CheckState, body: CheckRequestOptions['body']): FilterStatus {
-    const request = buildCheckRequest(stream, { ...this.checkOptions, contextExtensions: state.contextExtensions, body });
+    const request = buildCheckRequest(stream, { ...this.checkOptions, contextExtensions: state.contextExtensions, body, metadataContext: this.metadataContext(stream) });
     state.initiating = true;
     let result: FilterStatus = 'stop';
     state.call = this.service.check(request, stream.info, (response) => {
@@ -232,6 +232,18 @@ export class ExtAuthzFilter implements HttpFilterInstance {
       response.headersToSet.length + response.headersToAdd.length + response.headersToAppend.length + response.headersToRemove.length +
         response.queryParametersToSet.length + response.queryParametersToRemove.length > 0
     );
+  }
+
+  // metadata_context_namespaces: what those filters left in the request's dynamic metadata.
+  private metadataContext(stream: HttpStream): CheckRequestOptions['metadataContext'] {
+    const namespaces = this.config.metadataContextNamespaces;
+    if (namespaces.length === 0) return undefined;
+    const out: NonNullable<CheckRequestOptions['metadataContext']> = {};
+    for (const namespace of namespaces) {
+      const values = dynamicMetadataOf(stream, namespace);
+      if (values !== undefined) out[namespace] = values;
+    }
+    return out;
   }
 
   private statsForCluster(stream: HttpStream): ExtAuthzStats | undefined {

@@ -6,7 +6,8 @@
 // (method, path, headers, addresses, protocol, body, context extensions), a route where the
 // filter is disabled, clear_route_cache routing again on a header the service set, and Envoy's
 // stats under http.<prefix>.ext_authz and cluster.<c>.ext_authz. Over mutual TLS and HTTP/2: the
-// principals from the certificates, the client's certificate, the SNI and the protocol. The network
+// principals from the certificates, the client's certificate, the SNI, the protocol and the rbac
+// filter's shadow verdict as metadata_context. The network
 // filter in front of tcp_proxy: a connection allowed, denied (closed unproxied), failed both ways.
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -52,6 +53,7 @@ interface CheckRequest {
     destination: Peer;
     request?: { http: { method: string; path: string; host: string; scheme: string; protocol: string; headers: Record<string, string>; body?: string; size?: string } };
     context_extensions?: Record<string, string>;
+    metadata_context?: { filter_metadata?: Record<string, { fields?: Record<string, { stringValue?: string }> }> };
     tls_session?: { sni?: string };
   };
 }
@@ -290,6 +292,15 @@ t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, 
       grpc_service: { envoy_grpc: { cluster_name: 'authz' }, initial_metadata: [{ key: 'x-caller', value: 'legate' }] },
       include_peer_certificate: true,
       include_tls_session: true,
+      metadata_context_namespaces: ['envoy.filters.http.rbac', 'envoy.filters.http.jwt_authn'],
+    },
+  };
+  // Its shadow verdict is dynamic metadata the check carries.
+  const rbac = {
+    name: 'envoy.filters.http.rbac',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      shadow_rules: { action: 'DENY', policies: { 'audit-h2': { permissions: [{ url_path: { path: { prefix: '/allow' } } }], principals: [{ any: true }] } } },
     },
   };
   const legate = await startLegate(bootstrap(
@@ -301,7 +312,7 @@ t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, 
           { tls_certificates: [certFiles(server)], validation_context: { trusted_ca: { filename: ca.certFile } }, alpn_protocols: ['h2', 'http/1.1'] },
           { require_client_certificate: true },
         ),
-        filters: [hcmToBackend('mtls', { http_filters: [extAuthz, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
+        filters: [hcmToBackend('mtls', { http_filters: [rbac, extAuthz, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
       }],
     }],
     [staticCluster('backend', [{ port: upstream.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
@@ -328,6 +339,9 @@ t.test('ext_authz over mutual TLS and HTTP/2: principals, the peer certificate, 
   t.equal(check.destination.principal, 'spiffe://cluster.local/ns/default/sa/proxy', 'Legate\'s own certificate\'s URI SAN');
   t.match(decodeURIComponent(check.source.certificate ?? ''), /^-----BEGIN CERTIFICATE-----\n/, 'include_peer_certificate: the client\'s certificate, URL-encoded PEM');
   t.equal(check.tls_session?.sni, 'proxy.test', 'include_tls_session: the SNI');
+  t.same(check.metadata_context?.filter_metadata, {
+    'envoy.filters.http.rbac': { fields: { shadow_engine_result: { stringValue: 'denied' }, shadow_effective_policy_id: { stringValue: 'audit-h2' } } },
+  }, 'metadata_context_namespaces: the rbac filter\'s shadow verdict (a namespace nothing wrote is left out)');
   t.equal(authz.calls[0].metadata['x-caller'], 'legate', 'initial_metadata goes with the call');
   t.equal(authz.calls[0].authority, 'authz', 'the call\'s authority is the cluster name');
   t.ok(authz.calls[0].deadlineMs > 0 && authz.calls[0].deadlineMs <= 200, 'the default timeout is 200 ms');

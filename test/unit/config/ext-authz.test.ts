@@ -1,7 +1,7 @@
 // The ext_authz filter translated: Envoy's defaults (200 ms, 403, 100 %), the HTTP service's
 // header lists (its four request headers always allowed), ExtAuthzPerRoute, what explain says of
 // it, and what Legate refuses by name (google_grpc, mutation rules, V2, a missing cluster) or
-// ignores with a warning (metadata namespaces: Legate keeps no dynamic metadata).
+// ignores with a warning (typed metadata namespaces: Legate keeps no typed metadata).
 import t from 'tap';
 import { translateBootstrap } from '../../../proxy/config/index.ts';
 import type { ExtAuthzConfig, ExtAuthzPerRouteConfig, HttpConnectionManager } from '../../../proxy/config/model.ts';
@@ -108,6 +108,7 @@ t.test('refused by name, or ignored with a warning', async (t) => {
   t.throws(() => translate({}), /one of grpc_service or http_service is required/);
   t.throws(() => translate({ ...grpc, filter_enabled_metadata: { filter: 'f', path: [{ key: 'a' }, { key: 'b' }], value: { string_match: { exact: 'x' } } } }), /a metadata path of other than one key/);
   t.throws(() => translate({ ...grpc, filter_enabled_metadata: { filter: 'f', path: [{ key: 'a' }], value: { double_match: { exact: 1 } } } }), /double_match/);
-  const { boot } = translate({ ...grpc, metadata_context_namespaces: ['envoy.filters.http.jwt_authn'] });
-  t.ok(boot.warnings.some((w) => w.includes('metadata_context_namespaces: ignored by Legate')), 'metadata_context_namespaces is warned about');
+  const { boot, config } = translate({ ...grpc, metadata_context_namespaces: ['envoy.filters.http.rbac'], typed_metadata_context_namespaces: ['x'] });
+  t.same(config.metadataContextNamespaces, ['envoy.filters.http.rbac']);
+  t.ok(boot.warnings.some((w) => w.includes('typed_metadata_context_namespaces: ignored by Legate')), 'typed metadata (Legate has none) is warned about');
 });

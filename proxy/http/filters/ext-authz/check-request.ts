@@ -2,7 +2,8 @@
 // CheckRequestUtils::createHttpCheck fills it: the connection's peers (addresses, the principal
 // from the certificates: URI SAN, else DNS SAN, else subject), the request's method, path, host,
 // scheme, protocol, size, its headers (pseudo-headers included, repeated ones joined with ','),
-// the buffered body, and the route's context extensions; for the network filter, a connection's
+// the buffered body, the route's context extensions and the dynamic metadata of the namespaces
+// asked for; for the network filter, a connection's
 // peers alone. Plain data in the proto's field names: the gRPC service encodes it, the HTTP
 // service reads its headers and body.
 import type { Socket } from 'node:net';
@@ -37,8 +38,14 @@ export interface CheckRequest {
     /** Absent for a connection's check (the network filter). */
     request?: { time: { seconds: number; nanos: number }; http: HttpRequestAttributes };
     context_extensions: Record<string, string>;
+    metadata_context?: { filter_metadata: Record<string, Struct> };
     tls_session?: { sni: string };
   };
+}
+
+/** google.protobuf.Struct of plain values (protobufjs's built-in Value has camelCase fields). */
+export interface Struct {
+  fields: Record<string, { stringValue: string } | { numberValue: number } | { boolValue: boolean }>;
 }
 
 export interface CheckRequestOptions {
@@ -48,6 +55,8 @@ export interface CheckRequestOptions {
   allowed: StringPredicate[] | undefined;
   disallowed: StringPredicate[];
   contextExtensions: Record<string, string>;
+  /** metadata_context_namespaces: the request's dynamic metadata of those filters. */
+  metadataContext?: Record<string, Readonly<Record<string, string | number | boolean>>>;
   /** The body to send (already limited to max_request_bytes) and whether it is all of it. */
   body?: { data: Buffer; partial: boolean; asBytes: boolean };
 }
@@ -84,6 +93,11 @@ export function buildCheckRequest(stream: HttpStream, options: CheckRequestOptio
     request: { time: { seconds: Math.floor(startMs / 1000), nanos: (startMs % 1000) * 1e6 }, http },
     context_extensions: options.contextExtensions,
   };
+  if (options.metadataContext !== undefined) {
+    const filterMetadata: Record<string, Struct> = {};
+    for (const [namespace, values] of Object.entries(options.metadataContext)) filterMetadata[namespace] = structOf(values);
+    attributes.metadata_context = { filter_metadata: filterMetadata };
+  }
   if (options.includeTlsSession) {
     const sni = stream.info.requestedServerName ?? '';
     if (sni !== '') attributes.tls_session = { sni };
@@ -154,6 +168,14 @@ function peers(socket: Socket, remote: string, local: string, includeCertificate
     if (includeCertificate && known.certificate !== undefined) source.certificate = known.certificate;
   }
   return { source, destination };
+}
+
+function structOf(values: Readonly<Record<string, string | number | boolean>>): Struct {
+  const fields: Struct['fields'] = {};
+  for (const [key, value] of Object.entries(values)) {
+    fields[key] = typeof value === 'string' ? { stringValue: value } : typeof value === 'number' ? { numberValue: value } : { boolValue: value };
+  }
+  return { fields };
 }
 
 // 'ip:port' (IPv6 with or without brackets) -> Address.
