@@ -32,11 +32,11 @@ export interface ExchangeTiming {
 }
 
 /**
- * `forwarded(port)` says how many requests of the connection from `port` the upstream has
+ * `expected`: how many responses the input must get at least. `forwarded(port)` says how many requests of the connection from `port` the upstream has
  * received: while more than the 2xx responses relayed, the exchange waits on (up to the deadline)
  * rather than calling a slow relay a lost one.
  */
-export function exchange(port: number, input: Buffer, splits: readonly number[], timing: ExchangeTiming, forwarded: (localPort: number) => number): Promise<Exchange> {
+export function exchange(port: number, input: Buffer, splits: readonly number[], timing: ExchangeTiming, forwarded: (localPort: number) => number, expected = 0): Promise<Exchange> {
   return new Promise((resolve) => {
     const result: Exchange = { localPort: 0, responses: [], responseFault: undefined, afterClose: false, closedByPeer: false, connectError: undefined, endedAt: 0 };
     const parser = new StrictParser('response', (head) => header(head, 'x-fuzz-head').length > 0);
@@ -56,7 +56,8 @@ export function exchange(port: number, input: Buffer, splits: readonly number[],
     const relayed = () => result.responses.filter((r) => r.seq !== undefined).length;
     const rearm = () => {
       clearTimeout(quiet);
-      quiet = setTimeout(() => (forwarded(result.localPort) > relayed() ? rearm() : finish()), timing.quietMs);
+      // Also waits for the responses the input is known to get (`expected`), however loaded the machine.
+      quiet = setTimeout(() => (forwarded(result.localPort) > relayed() || result.responses.length < expected ? rearm() : finish()), timing.quietMs);
     };
     socket.once('connect', async () => {
       result.localPort = socket.localPort ?? 0;

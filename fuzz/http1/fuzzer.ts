@@ -45,7 +45,7 @@ export async function fuzzHttp1(options: Http1FuzzOptions): Promise<FuzzReport> 
       const cases: Http1Case[] = [];
       for (let i = 0; i < concurrency; i++, next++) cases.push(generateCase(next, caseRandom(options.seed, next)));
       target.upstream.clear();
-      const exchanges = await Promise.all(cases.map((c) => exchange(target.port(), c.input, c.splits, TIMING, forwardedTo(target))));
+      const exchanges = await Promise.all(cases.map((c) => exchange(target.port(), c.input, c.splits, TIMING, forwardedTo(target), expectedResponses(c))));
       report.inputs += cases.length;
       const batchFailures = await checkProcess(target);
       report.forwarded += target.upstream.requests.length;
@@ -82,6 +82,13 @@ export async function fuzzHttp1(options: Http1FuzzOptions): Promise<FuzzReport> 
     await target.stop();
   }
   return report;
+}
+
+/** The responses an unmutated input must get: its leading valid requests', and a rejection's. */
+function expectedResponses(c: Http1Case): number {
+  if (c.mutated) return 0;
+  const k = c.requests.findIndex((r) => r.expect !== 'serve');
+  return k < 0 ? c.requests.length : k + (c.requests[k].expect === 'reject' ? 1 : 0);
 }
 
 function forwardedTo(target: Target): (localPort: number) => number {
@@ -149,7 +156,7 @@ export function checkCase(c: Http1Case, { exchange: ex, upstream }: Outcome): Om
 /** One input alone on the target: the failures it causes (process, upstream framing, oracles). */
 async function runAlone(target: Target, c: Http1Case): Promise<Omit<Failure, 'caseIndex' | 'input'>[]> {
   target.upstream.clear();
-  const ex = await exchange(target.port(), c.input, c.splits, TIMING, forwardedTo(target));
+  const ex = await exchange(target.port(), c.input, c.splits, TIMING, forwardedTo(target), expectedResponses(c));
   const failures = await checkProcess(target);
   for (const f of target.upstream.faults) failures.push({ kind: 'upstream-framing', detail: f.error });
   failures.push(...checkCase(c, { exchange: ex, upstream: target.upstream.requestsOf(String(ex.localPort)) }));
