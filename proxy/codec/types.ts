@@ -127,8 +127,12 @@ export interface ServerConnectionCallbacks {
 
 export interface ServerConnection {
   readonly protocol: Protocol;
-  /** Envoy's shutdownNotice/goAway: no new streams; HTTP/1 answers the active one with Connection: close. Idle connections close now. */
-  drain(): void;
+  /**
+   * Envoy's shutdownNotice/goAway: no new streams; HTTP/1 answers the active one with Connection:
+   * close. Idle connections close now. HTTP/2: streams still open `timeoutMs` after the GOAWAY are
+   * reset with the connection (absent or 0: they finish).
+   */
+  drain(timeoutMs?: number): void;
   /** request_headers_timeout fired: a request whose head is still incomplete is answered 408 (through onProtocolError) and the connection closes. */
   expireRequestHeaders(): void;
   /** Closes at once; active streams are reset with 'connection-termination'. */

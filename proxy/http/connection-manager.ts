@@ -185,7 +185,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (maxMs > 0) {
       const timer = setTimeout(() => {
         stats.downstreamCxMaxDurationReached.inc();
-        connection.drain();
+        connection.drain(this.config.drainTimeoutMs);
       }, maxMs);
       timer.unref();
       socket.once('close', () => clearTimeout(timer));
@@ -218,7 +218,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       for (const connection of this.connections) {
         if (connection.busy || now - connection.idleSince < idleMs) continue;
         // HTTP/2 says GOAWAY first, so a stream the client is opening is refused, not cut.
-        if (connection instanceof Http2DownstreamConnection) connection.drain();
+        if (connection instanceof Http2DownstreamConnection) connection.drain(this.config.drainTimeoutMs);
         else connection.close();
       }
       for (const [socket, since] of this.sniffing) if (now - since >= idleMs) socket.destroy();
@@ -240,7 +240,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const maxRequests = this.config.maxRequestsPerConnection;
     if (maxRequests > 0 && ++stream.connection.requestCount >= maxRequests) {
       stats.downstreamCxMaxRequestsReached.inc();
-      stream.connection.drain();
+      stream.connection.drain(this.config.drainTimeoutMs);
     }
     const info = stream.info;
     info.downstreamRemoteAddress = stream.connection.remoteAddress;

@@ -108,7 +108,8 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     if (this.timeoutMs !== base && base > 0) this.setStreamIdleTimeout(base);
   }
 
-  drain(): void {
+  /** HTTP/1 needs no deadline: the connection closes after the response in flight. */
+  drain(_timeoutMs?: number): void {
     this.codec.drain();
   }
 

@@ -37,7 +37,6 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
       ...config.http2,
       stats,
       underscores: hcm.underscores(true),
-      drainTimeoutMs: config.drainTimeoutMs,
       streamBufferLimitBytes: config.bufferLimitBytes,
     });
   }
@@ -80,8 +79,8 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
     if (this.streams.size === 0) this.idleSince = performance.now();
   }
 
-  drain(): void {
-    this.codec.drain();
+  drain(timeoutMs?: number): void {
+    this.codec.drain(timeoutMs);
   }
 
   close(): void {

@@ -35,8 +35,8 @@ export interface StreamConnection {
   setStreamIdleTimeout(ms: number): void;
   /** Requests begun on the connection (max_requests_per_connection). */
   requestCount: number;
-  /** No new requests: HTTP/1 closes after the current response, HTTP/2 says GOAWAY. */
-  drain(): void;
+  /** No new requests: HTTP/1 closes after the current response, HTTP/2 says GOAWAY (its streams reset `timeoutMs` later, if given). */
+  drain(timeoutMs?: number): void;
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -48,8 +48,6 @@ export interface Http2ServerOptions {
   initialConnectionWindowSize: number;
   allowConnect: boolean;
   keepalive?: { intervalMs: number; timeoutMs: number };
-  /** Envoy's drain_timeout: after GOAWAY, how long streams in flight get before the connection closes (0: no limit). */
-  drainTimeoutMs?: number;
   stats: Http2CodecStats;
   /** headers_with_underscores_action (absent: ALLOW). */
   underscores?: UnderscorePolicy;
@@ -175,18 +173,17 @@ export class Http2ServerConnection implements ServerConnection {
 
   /**
    * GOAWAY: streams in flight finish, new ones are refused; the session closes when the last ends,
-   * or after drain_timeout. (Envoy first sends a shutdown notice and the final GOAWAY after
-   * drain_timeout; node:http2 cannot send the notice: a GOAWAY it sends makes nghttp2 ignore every
-   * later stream, so the final GOAWAY goes at once and drain_timeout bounds what follows.)
+   * or `timeoutMs` later with what is left reset. (Envoy first sends a shutdown notice and the
+   * final GOAWAY drain_timeout later; node:http2 cannot send the notice, since a GOAWAY it submits
+   * makes nghttp2 ignore every later stream, so the final GOAWAY goes at once.)
    */
-  drain(): void {
+  drain(timeoutMs = 0): void {
     if (this.draining || this.session.destroyed) return;
     this.draining = true;
     this.options.stats.goawaySent.inc();
     this.session.close();
-    const ms = this.options.drainTimeoutMs ?? 0;
-    if (ms > 0 && !this.session.destroyed) {
-      this.drainTimer = setTimeout(() => this.session.destroy(), ms);
+    if (timeoutMs > 0 && !this.session.destroyed) {
+      this.drainTimer = setTimeout(() => this.session.destroy(), timeoutMs);
       this.drainTimer.unref();
     }
   }
