@@ -196,6 +196,17 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'stat_prefix grpc_service failure_mode_allow include_peer_certificate transport_api_version include_tls_session',
     '',
   ],
+  // jwt_authn: Legate's dynamic metadata holds plain values, not a token's JSON, and nothing in
+  // Legate reads a payload from it: the *_in_metadata fields are ignored (warned). Not built:
+  // subjects, require_expiration, max_lifetime; remote_jwks async_fetch and retry_policy (a JWKS is
+  // fetched on first use, once); filter_state_rules (Legate keeps no filter state).
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication': ['providers rules requirement_map bypass_cors_preflight strip_failure_response', ''],
+  'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider': [
+    `issuer audiences remote_jwks local_jwks forward from_headers from_params from_cookies forward_payload_header
+     pad_forward_payload_header clock_skew_seconds jwt_cache_config claim_to_headers clear_route_cache`,
+    'payload_in_metadata header_in_metadata failed_status_in_metadata normalize_payload_in_metadata',
+  ],
+  'envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks': ['http_uri cache_duration', ''],
   // filter_enabled_metadata reads one key of a filter's dynamic metadata (the rbac filter's shadow verdict).
   'envoy.type.matcher.v3.MetadataMatcher': ['filter path value invert', ''],
   'envoy.type.matcher.v3.MetadataMatcher.PathSegment': ['key', ''],

@@ -137,13 +137,13 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     const state = this.states.get(stream);
     const settings = state?.body;
     if (state === undefined || settings === undefined) return;
-    const full = bytes >= settings.maxRequestBytes;
-    if (full && !settings.allowPartialMessage && (bytes > settings.maxRequestBytes || !endStream)) {
+    if (!settings.allowPartialMessage && bytes > settings.maxRequestBytes) {
       state.body = undefined;
       stream.sendLocalReply(413, 'Payload Too Large', '', 'request_payload_too_large');
       return;
     }
-    if (!endStream && !full) return;
+    // With allow_partial_message the check goes once max_request_bytes are in; else at the end.
+    if (!endStream && !(settings.allowPartialMessage && bytes >= settings.maxRequestBytes)) return;
     state.body = undefined;
     const all = buffered.length === 1 ? buffered[0] : Buffer.concat(buffered as Buffer[]);
     const data = all.length > settings.maxRequestBytes ? all.subarray(0, settings.maxRequestBytes) : all;

@@ -127,12 +127,15 @@ t.test('ext_authz with the HTTP service: allow, deny, errors, headers both ways 
   t.equal(seen[before].body, 'small body', 'the service gets the body');
   t.equal(seen[before].method, 'POST');
   t.equal(seen[before].headers['content-length'], '10');
+  const exact = await nodeRequest(legate.url('/allow/post'), { method: 'POST', body: 'y'.repeat(16) });
+  t.equal(exact.status, 200, 'a body of exactly max_request_bytes goes with the check');
+  t.equal(seen[before + 1].body, 'y'.repeat(16));
   const big = await nodeRequest(legate.url('/allow/post'), { method: 'POST', body: 'x'.repeat(64) });
   t.equal(big.status, 413, 'a body past max_request_bytes');
-  t.equal(seen.length, before + 1, 'is never sent to the service');
+  t.equal(seen.length, before + 2, 'is never sent to the service');
 
   const stats = await statsMap(legate.adminUrl(''));
-  t.equal(stats.get('http.web.ext_authz.ok'), 2);
+  t.equal(stats.get('http.web.ext_authz.ok'), 3);
   t.equal(stats.get('http.web.ext_authz.denied'), 1);
   t.equal(stats.get('http.web.ext_authz.error'), 2);
   t.equal(stats.get('http.down.ext_authz.error'), 1);
