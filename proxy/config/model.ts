@@ -250,6 +250,14 @@ export interface PeerMetadataConfig {
   additionalLabels: string[];
 }
 
+// Istio's TCP metadata exchange (envoy.tcp.metadataexchange.config.MetadataExchange), on a
+// listener's chain (downstream) or in a cluster's filters (upstream): peers' workload metadata
+// in a header at the start of a connection whose TLS negotiated `protocol`.
+export interface MetadataExchangeConfig {
+  protocol: string; // istio-peer-exchange
+  additionalLabels: string[];
+}
+
 // Istio's istio.stats HTTP filter (stats.PluginConfig): Istio's standard metrics.
 export interface IstioStatsConfig {
   // SERVER_GATEWAY, or by the listener's traffic_direction: INBOUND destination, else source.
@@ -384,6 +392,9 @@ export interface TcpProxy {
   maxDownstreamConnectionDurationMs?: number; // absent = none
   accessLog: AccessLog[];
   bufferLimitBytes: number; // the listener's per_connection_buffer_limit_bytes (set by its translator): the downstream write watermark
+  // Istio's network filters before it in the chain: istio.metadata_exchange and istio.stats.
+  metadataExchange?: MetadataExchangeConfig;
+  istioStats?: IstioStatsConfig;
 }
 
 export type NetworkFilter = HttpConnectionManager | TcpProxy;
@@ -624,6 +635,7 @@ export interface Cluster {
   upstreamIdleTimeoutMs: number; // 3600000
   // metadata.filter_metadata.istio.services[0]: the service istio.stats names as the destination.
   istioService?: { host: string; name: string }; // '' when not given
+  metadataExchange?: MetadataExchangeConfig; // Cluster.filters: Istio's upstream metadata exchange
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
@@ -905,8 +917,9 @@ export type CustomTag =
   | { tag: string; kind: 'literal'; value: string }
   | { tag: string; kind: 'environment'; name: string; defaultValue: string }
   | { tag: string; kind: 'request_header'; name: string; defaultValue: string }
-  // Request (dynamic) metadata: Legate's filters write none, so the default value is the answer.
-  | { tag: string; kind: 'request_metadata'; defaultValue: string };
+  // Request (dynamic) metadata: one key under a filter's name (Legate keeps it flat), e.g. the
+  // rbac filter's shadow verdict that Istio's dry-run tags read.
+  | { tag: string; kind: 'request_metadata'; filter: string; key: string; defaultValue: string };
 
 export interface ZipkinProvider {
   kind: 'zipkin';
@@ -969,11 +982,13 @@ export interface ExtAuthzConfig {
   clearRouteCache: boolean;
   statusOnError: number; // 403 unless status_on_error
   filterEnabledPercent: number; // filter_enabled's default (100 when unset)
+  filterEnabledKey?: RuntimeKey; // filter_enabled.runtime_key
   // filter_enabled_metadata: the check runs only when the request's dynamic metadata matches
   // (Istio's CUSTOM action: the rbac filter's shadow policy id).
   filterEnabledMetadata?: MetadataMatch;
   metadataContextNamespaces: string[]; // whose dynamic metadata the check carries
   denyAtDisable: boolean; // deny_at_disable's default value
+  denyAtDisableKey?: string; // deny_at_disable.runtime_key
   includePeerCertificate: boolean;
   includeTlsSession: boolean;
   statPrefix: string;
@@ -1007,4 +1022,59 @@ export interface ExtAuthzPerRouteConfig {
   contextExtensions: Record<string, string>;
   disableRequestBodyBuffering: boolean;
   withRequestBody?: ExtAuthzBodySettings;
+}
+
+// ---- envoy.filters.http.jwt_authn ----
+
+export interface JwtHeaderLocation {
+  name: string; // lower-cased
+  valuePrefix: string; // '' = the whole value is the token
+}
+
+export type JwksSource =
+  | { kind: 'local'; text: string } // local_jwks: a JWKS document or a PEM public key
+  | { kind: 'remote'; uri: string; cluster: string; timeoutMs: number; cacheDurationMs: number };
+
+export interface JwtProviderConfig {
+  name: string;
+  issuer: string; // '' = any issuer
+  audiences: string[]; // [] = any audience
+  jwks: JwksSource;
+  forward: boolean; // false: the header the token came in is removed
+  fromHeaders: JwtHeaderLocation[];
+  fromParams: string[];
+  fromCookies: string[];
+  forwardPayloadHeader: string; // '' = none
+  padForwardPayloadHeader: boolean;
+  clockSkewSeconds: number; // 60 unless set
+  jwtCacheSize: number; // 0 = no cache of verified tokens
+  claimToHeaders: { headerName: string; claimName: string }[];
+  clearRouteCache: boolean;
+}
+
+export type JwtRequirement =
+  | { kind: 'none' } // an empty JwtRequirement: nothing is verified
+  | { kind: 'provider'; provider: string; audiences?: string[] } // provider_name, provider_and_audiences
+  | { kind: 'any'; requirements: JwtRequirement[] }
+  | { kind: 'all'; requirements: JwtRequirement[] }
+  | { kind: 'allow_missing' }
+  | { kind: 'allow_missing_or_failed' };
+
+export interface JwtRequirementRule {
+  match: RouteMatch;
+  requires?: JwtRequirement; // or
+  requirementName?: string; // a key of requirementMap (checked at translation)
+}
+
+export interface JwtAuthnConfig {
+  providers: JwtProviderConfig[];
+  rules: JwtRequirementRule[];
+  requirementMap: Record<string, JwtRequirement>;
+  bypassCorsPreflight: boolean;
+  stripFailureResponse: boolean;
+}
+
+/** PerRouteConfig's requirement_name (its disabled: true becomes FilterDisabled). */
+export interface JwtAuthnPerRouteConfig {
+  requirementName: string;
 }

@@ -14,6 +14,7 @@ import type { ClusterManager } from '../upstream/index.ts';
 import { GrpcStatus, isGrpcRequest } from '../grpc/index.ts';
 import { RouterFilter, streamDuration, type RouteRequest, type RouteTable } from '../router/index.ts';
 import { createHttpFilters, type FilterNode } from './filters/index.ts';
+import { dynamicMetadataValue } from './filters/dynamic-metadata.ts';
 import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
 import { DownstreamConnection } from './downstream-connection.ts';
@@ -43,7 +44,7 @@ export interface HcmContext {
   /** The bootstrap's node, for Istio's filters. */
   node?: FilterNode;
   /** Node facts and the bootstrap's tracer, for connection managers with `tracing`. */
-  tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster'>;
+  tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster' | 'requestMetadata'>;
 }
 
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
@@ -81,7 +82,10 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     this.bufferLimitBytes = config.bufferLimitBytes;
     this.stats = new HcmStats(ctx.store, config.statPrefix);
     const routerConfig = config.httpFilters.find((f) => f.type === ROUTER_TYPE)?.config as RouterConfig | undefined;
-    this.tracing = HttpTracing.create(config.tracing, config.statPrefix, { nodeId: '', zone: '', ...ctx.tracing, clusters: ctx.clusters, store: ctx.store, localCluster: ctx.localCluster });
+    this.tracing = HttpTracing.create(config.tracing, config.statPrefix, {
+      nodeId: '', zone: '', ...ctx.tracing, clusters: ctx.clusters, store: ctx.store, localCluster: ctx.localCluster,
+      requestMetadata: (stream, filter, key) => dynamicMetadataValue(stream as HttpStream, filter, key),
+    });
     const router = new RouterFilter({ clusters: ctx.clusters, config: routerConfig, meshRetries: ctx.meshRetries, bufferLimitBytes: config.bufferLimitBytes, stats: this.stats, tracing: this.tracing });
     this.filters = [
       ...createHttpFilters(config.httpFilters, {
@@ -409,7 +413,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqTime.record(durationMs);
     stream.destroy();
     stream.connection.onStreamEnd(stream);
-    if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info, stream.route?.route.model);
+    if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info, stream.route?.route.model, stream);
     for (const filter of this.completionFilters) filter.onStreamComplete!(stream);
     for (const logger of this.accessLoggers) logger.log(info);
   }

@@ -203,7 +203,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     if (this.action.autoHostRewrite && host.hostname !== '') headers.host = host.hostname;
     const attempt = new Attempt(this, host, this.perTryTimeoutMs);
     const span = stream.activeSpan;
-    if (span != null) attempt.span = this.options.tracing?.startAttempt(span, headers, cluster.config.name, stream.route?.route.model) ?? null;
+    if (span != null) attempt.span = this.options.tracing?.startAttempt(span, headers, cluster.config.name, stream.route?.route.model, stream) ?? null;
     this.attempt = attempt;
     const maxMs = cluster.config.maxStreamDurationMs;
     if (maxMs > 0) {

@@ -1,14 +1,23 @@
 // HttpConnectionManager.tracing.custom_tags, compiled once: a literal, an environment variable
-// (read when the config is loaded, as Envoy does), a request header (its first value), or request
-// metadata (Legate's filters write none, so the default). A tag with no value and no default is
-// not set.
+// (read when the config is loaded, as Envoy does), a request header (its first value), or a key of
+// the request's dynamic metadata (e.g. the rbac filter's shadow verdict). A tag with no value and
+// no default is not set.
 import type { CustomTag } from '../config/model.ts';
 import type { Span } from './span.ts';
 
 /** Request headers as the stream info keeps them. */
 export type TagHeaders = Readonly<Record<string, string | string[] | number | undefined>>;
 
-export type CompiledTag = (span: Span, headers: TagHeaders | undefined) => void;
+/** A value a filter left in the request's dynamic metadata. */
+export type MetadataLookup = (filter: string, key: string) => string | number | boolean | undefined;
+
+/** What a tag reads from the request. */
+export interface TagSource {
+  headers: TagHeaders | undefined;
+  metadata: MetadataLookup;
+}
+
+export type CompiledTag = (span: Span, request: TagSource) => void;
 
 export function compileCustomTags(tags: readonly CustomTag[]): CompiledTag[] {
   return tags.map(compileTag);
@@ -21,16 +30,23 @@ function compileTag(t: CustomTag): CompiledTag {
       const value = t.value;
       return (span) => span.setTag(name, value);
     }
-    case 'environment':
-    case 'request_metadata': {
-      const value = t.kind === 'environment' ? (process.env[t.name] ?? t.defaultValue) : t.defaultValue;
+    case 'environment': {
+      const value = process.env[t.name] ?? t.defaultValue;
       return value === '' ? () => {} : (span) => span.setTag(name, value);
+    }
+    case 'request_metadata': {
+      const { filter, key, defaultValue } = t;
+      return (span, request) => {
+        const found = request.metadata(filter, key);
+        const value = found === undefined ? defaultValue : String(found);
+        if (value !== '') span.setTag(name, value);
+      };
     }
     case 'request_header': {
       const header = t.name;
       const fallback = t.defaultValue;
-      return (span, headers) => {
-        const raw = headers?.[header];
+      return (span, request) => {
+        const raw = request.headers?.[header];
         const value = raw === undefined ? fallback : Array.isArray(raw) ? raw[0] : String(raw);
         if (value !== '') span.setTag(name, value);
       };

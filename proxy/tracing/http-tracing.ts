@@ -9,6 +9,9 @@ import type { HeaderMap } from '../codec/index.ts';
 import type { HcmTracing, Route, TracingProvider } from '../config/model.ts';
 import type { Counter } from '../stats/index.ts';
 import { compileCustomTags, type CompiledTag, type TagHeaders } from './custom-tags.ts';
+
+/** The stream whose span it is, for reading its dynamic metadata (opaque here). */
+export type TracedRequest = object;
 import { decideTracing } from './sampling.ts';
 import type { Span, TraceReason, Tracer } from './span.ts';
 import { tracerFor, type TracerContext } from './tracers.ts';
@@ -18,6 +21,8 @@ export interface HttpTracingContext extends TracerContext {
   zone: string;
   /** The bootstrap's tracing.http, for a connection manager that names no provider. */
   defaultProvider?: TracingProvider;
+  /** A value a filter left in a request's dynamic metadata (for request metadata custom tags). */
+  requestMetadata?(request: TracedRequest, filter: string, key: string): string | number | boolean | undefined;
 }
 
 const DECORATOR_HEADER = 'x-envoy-decorator-operation';
@@ -97,18 +102,18 @@ export class HttpTracing {
   }
 
   /** The request's span for one upstream attempt: a child span when spawning, else the request's own. */
-  startAttempt(parent: Span, headers: HeaderMap, clusterName: string, route: Route | undefined): UpstreamSpan | null {
+  startAttempt(parent: Span, headers: HeaderMap, clusterName: string, route: Route | undefined, request: TracedRequest): UpstreamSpan | null {
     if (!this.spawnUpstreamSpan) {
       parent.injectContext(headers);
       return null;
     }
     const span = parent.spawnChild(`router ${this.observabilityName(clusterName)} egress`, Date.now());
     span.injectContext(headers);
-    return new UpstreamSpan(this, span, clusterName, this.tagsFor(route));
+    return new UpstreamSpan(this, span, clusterName, this.tagsFor(route), request);
   }
 
   /** Envoy's finalizeDownstreamSpan: the request's tags, then the span ends. */
-  finishRequest(span: Span, info: StreamInfo, route: Route | undefined): void {
+  finishRequest(span: Span, info: StreamInfo, route: Route | undefined, request: TracedRequest): void {
     if (span.sampled) {
       const headers = info.requestHeaders;
       const h = (name: string): string | undefined => {
@@ -137,14 +142,14 @@ export class HttpTracing {
         const timeout = h('grpc-timeout');
         if (timeout !== undefined) span.setTag('grpc.timeout', timeout);
       }
-      this.commonTags(span, info.upstreamCluster, info.responseCode, formatResponseFlags(info.responseFlags), headers, this.tagsFor(route));
+      this.commonTags(span, info.upstreamCluster, info.responseCode, formatResponseFlags(info.responseFlags), this.tagsFor(route), request, headers);
       if (grpc) grpcResponseTags(span, info.responseTrailers?.['grpc-status'] !== undefined ? info.responseTrailers : info.responseHeaders);
     }
     span.finish();
   }
 
   /** Envoy's setCommonTags: component, cluster, status, flags, error, custom tags. */
-  commonTags(span: Span, cluster: string | undefined, status: number, flags: string, requestHeaders: TagHeaders | undefined, customTags: readonly CompiledTag[]): void {
+  commonTags(span: Span, cluster: string | undefined, status: number, flags: string, customTags: readonly CompiledTag[], request: TracedRequest, headers: TagHeaders | undefined): void {
     span.setTag('component', 'proxy');
     if (cluster !== undefined) {
       span.setTag('upstream_cluster', cluster);
@@ -153,7 +158,10 @@ export class HttpTracing {
     span.setTag('http.status_code', String(status));
     span.setTag('response_flags', flags);
     if (status === 0 || status >= 500) span.setTag('error', 'true');
-    for (const tag of customTags) tag(span, requestHeaders);
+    if (customTags.length === 0) return;
+    const lookup = this.ctx.requestMetadata;
+    const source = { headers, metadata: (filter: string, key: string) => lookup?.(request, filter, key) };
+    for (const tag of customTags) tag(span, source);
   }
 
   /** The connection manager's custom tags, with a route's own replacing those of the same name (compiled once per route). */
@@ -181,12 +189,14 @@ export class UpstreamSpan {
   private readonly tracing: HttpTracing;
   private readonly cluster: string;
   private readonly customTags: readonly CompiledTag[];
+  private readonly request: TracedRequest;
 
-  constructor(tracing: HttpTracing, span: Span, cluster: string, customTags: readonly CompiledTag[]) {
+  constructor(tracing: HttpTracing, span: Span, cluster: string, customTags: readonly CompiledTag[], request: TracedRequest) {
     this.tracing = tracing;
     this.span = span;
     this.cluster = cluster;
     this.customTags = customTags;
+    this.request = request;
   }
 
   /** `status` 0: no answer (a reset, a timeout, a connect failure: `flag` says which). */
@@ -195,7 +205,7 @@ export class UpstreamSpan {
     if (span.sampled) {
       span.setTag('upstream_address', hostAddress);
       span.setTag('peer.address', hostAddress);
-      this.tracing.commonTags(span, this.cluster, status, flag, requestHeaders, this.customTags);
+      this.tracing.commonTags(span, this.cluster, status, flag, this.customTags, this.request, requestHeaders);
     }
     span.finish();
   }

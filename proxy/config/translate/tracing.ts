@@ -95,7 +95,10 @@ function customTag(raw: Raw, path: string): CustomTag {
     const which = Object.keys(kind)[0] ?? '(unset)';
     reject(joinPath(path, 'metadata.kind'), `not supported by Legate: a custom tag from ${which} metadata`, 'use request metadata, a literal, an environment variable or a request header');
   }
-  return { tag, kind: 'request_metadata', defaultValue: str(metadata, 'default_value') };
+  const metadataKey = obj(metadata, 'metadata_key') ?? {};
+  const segments = list(metadataKey, 'path');
+  if (segments.length !== 1) reject(joinPath(path, 'metadata.metadata_key.path'), `not supported by Legate: a metadata path of ${segments.length} keys`, "name one key: Legate's dynamic metadata is one level under the filter's name");
+  return { tag, kind: 'request_metadata', filter: str(metadataKey, 'key'), key: str(segments[0], 'key'), defaultValue: str(metadata, 'default_value') };
 }
 
 // envoy.type.v3.Percent: {value: 0-100}.

@@ -145,13 +145,31 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   t.equal(stats.get('http.a.tracing.random_sampling'), 2);
 });
 
-t.test('a stopping Legate sends the spans its reporter still holds; a per-try timeout is UT on its attempt', async (t) => {
+t.test("a stopping Legate sends the spans its reporter still holds; a per-try timeout is UT on its attempt; Istio's dry-run tags read the rbac filter's shadow verdict", async (t) => {
   const collector = await startZipkinCollector();
   t.teardown(() => collector.close());
   const app = await startScriptedUpstream('app');
   t.teardown(() => app.close());
   const route = { match: { prefix: '/' }, route: { cluster: 'app', retry_policy: { retry_on: '5xx', num_retries: 1, per_try_timeout: '0.2s', retry_back_off: { base_interval: '0.001s' } } } };
-  const listener = httpListener('a', routes([route]), { tracing: { provider: istioZipkin, spawn_upstream_span: true } });
+  // Istio's dry-run tags: the rbac filter's shadow verdict, read from the request's dynamic metadata.
+  const dryRun = (tag: string, key: string) => ({ tag, metadata: { kind: { request: {} }, metadata_key: { key: 'envoy.filters.http.rbac', path: [{ key }] } } });
+  const rbac = {
+    name: 'envoy.filters.http.rbac',
+    typed_config: {
+      '@type': 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC',
+      shadow_rules: { action: 'DENY', policies: { 'ns[default]-policy[dry]-rule[0]': { permissions: [{ any: true }], principals: [{ any: true }] } } },
+      shadow_rules_stat_prefix: 'istio_dry_run_allow_',
+    },
+  };
+  const router = { name: 'envoy.filters.http.router', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router' } };
+  const listener = httpListener('a', routes([route]), {
+    http_filters: [rbac, router],
+    tracing: {
+      provider: istioZipkin,
+      spawn_upstream_span: true,
+      custom_tags: [dryRun('istio.authorization.dry_run.allow_policy.name', 'istio_dry_run_allow_shadow_effective_policy_id'), dryRun('istio.authorization.dry_run.allow_policy.result', 'istio_dry_run_allow_shadow_engine_result')],
+    },
+  });
   const legate = await startLegate(bootstrap([listener], [staticCluster('app', [{ port: app.port }]), staticCluster('zipkin', [{ port: collector.upstream.port }])]));
   app.script(['hang', 200]);
   t.equal((await fetchText(legate.url('/last'))).status, 200);
@@ -160,6 +178,8 @@ t.test('a stopping Legate sends the spans its reporter still holds; a per-try ti
   const spans = await collector.waitForSpans(3, 3000);
   const server = spans.find((s) => s.kind === 'SERVER') as ReceivedSpan;
   t.equal(server.tags['http.url']?.endsWith('/last'), true);
+  t.equal(server.tags['istio.authorization.dry_run.allow_policy.name'], 'ns[default]-policy[dry]-rule[0]');
+  t.equal(server.tags['istio.authorization.dry_run.allow_policy.result'], 'denied');
   const [timedOut, answered] = spans.filter((s) => s.parentId === server.id).sort((x, y) => x.timestamp - y.timestamp);
   t.match(timedOut.tags, { response_flags: 'UT', 'http.status_code': '0', error: 'true' });
   t.match(answered.tags, { response_flags: '-', 'http.status_code': '200' });

@@ -15,6 +15,7 @@ t.test("Istio's bootstrap tracer and an HCM's tracing", async (t) => {
   ));
   t.match(b.tracing, { kind: 'zipkin', collectorCluster: 'zipkin', collectorEndpoint: '/api/v2/spans', collectorHostname: 'zipkin', traceId128bit: true, sharedSpanContext: false });
   const hcm = b.listeners[0].filterChains[0].network;
+  t.match(hcm, { tracing: { customTags: [{ tag: 'ns', kind: 'environment' }, { tag: 'dry', kind: 'request_metadata', filter: 'envoy.filters.http.rbac', key: 'shadow_effective_policy_id', defaultValue: 'none' }] } });
   t.match(hcm, { tracing: { randomSamplingPercent: 1, clientSamplingPercent: 100, overallSamplingPercent: 100, maxPathTagLength: 64, spawnUpstreamSpan: false, operationName: 'ingress' } });
   t.notOk(b.warnings.some((w) => w.includes('tracing') && w.includes('ignored')), 'nothing about tracing is ignored any more');
 });
@@ -50,4 +51,5 @@ t.test('what Legate does not build is refused by name', async (t) => {
   refuses({ provider: zipkin({ collector_endpoint_version: 'HTTP_PROTO' }) }, /collector_endpoint_version HTTP_PROTO/);
   refuses({ provider: zipkin(), verbose: true }, /not supported by Legate: verbose/);
   refuses({ provider: zipkin(), custom_tags: [{ tag: 'h', metadata: { kind: { host: {} }, metadata_key: { key: 'k', path: [{ key: 'p' }] } } }] }, /custom tag from host metadata/);
+  refuses({ provider: zipkin(), custom_tags: [{ tag: 'h', metadata: { kind: { request: {} }, metadata_key: { key: 'k', path: [{ key: 'a' }, { key: 'b' }] } } }] }, /metadata path of 2 keys/);
 });

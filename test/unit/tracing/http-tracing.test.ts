@@ -9,10 +9,13 @@ import type { ClusterManager } from '../../../proxy/upstream/index.ts';
 const provider = { kind: 'zipkin' as const, collectorCluster: 'none', collectorEndpoint: '/', collectorHostname: 'none', traceId128bit: false, sharedSpanContext: true, splitSpansForRequest: false };
 const noClusters = { get: () => undefined } as unknown as ClusterManager;
 
-function tracing(config: Partial<HcmTracing> = {}): { tracing: HttpTracing; store: Store } {
+function tracing(config: Partial<HcmTracing> = {}, metadata: Record<string, string> = {}): { tracing: HttpTracing; store: Store } {
   const store = new Store();
   const hcm: HcmTracing = { clientSamplingPercent: 100, randomSamplingPercent: 100, overallSamplingPercent: 100, maxPathTagLength: 256, customTags: [], spawnUpstreamSpan: false, operationName: 'ingress', packTraceReason: true, useRequestIdForTraceSampling: true, provider, ...config };
-  return { tracing: HttpTracing.create(hcm, 'p', { clusters: noClusters, store, localCluster: 'svc', nodeId: 'n', zone: 'z' })!, store };
+  return { tracing: HttpTracing.create(hcm, 'p', {
+    clusters: noClusters, store, localCluster: 'svc', nodeId: 'n', zone: 'z',
+    requestMetadata: (_request, filter, key) => metadata[`${filter}/${key}`],
+  })!, store };
 }
 
 function request(headers: Record<string, string>, path = '/a'): StreamInfo {
@@ -36,7 +39,7 @@ t.test('tags of a gRPC request and its answer', async (t) => {
   const span = tr.startRequest(headers, info, undefined) as ZipkinSpan;
   info.responseCode = 200;
   info.responseTrailers = { 'grpc-status': '14', 'grpc-message': 'no backend' };
-  tr.finishRequest(span, info, undefined);
+  tr.finishRequest(span, info, undefined, {});
   t.match(span.toJSON().tags, {
     'grpc.path': '/pkg.Svc/Call', 'grpc.authority': 'shop.example.com', 'grpc.content_type': 'application/grpc', 'grpc.timeout': '2S',
     'grpc.status_code': '14', 'grpc.message': 'no backend', error: 'true', 'http.status_code': '200', 'peer.address': '10.1.2.3', node_id: 'n',
@@ -54,7 +57,7 @@ t.test("a route's tracing: its sampling replaces the connection manager's, its t
   const info = request(headers);
   const span = tr.startRequest(headers, info, r) as ZipkinSpan;
   t.equal(span.sampled, true);
-  tr.finishRequest(span, info, r);
+  tr.finishRequest(span, info, r, {});
   t.match(span.toJSON().tags, { team: 'route', env: 'prod' });
   const plain = tr.startRequest({ 'x-request-id': ID }, request({}), undefined);
   t.equal(plain?.sampled, false, "without the route: the connection manager's 0 %");
@@ -87,6 +90,24 @@ t.test('http.url is cut at max_path_tag_length', async (t) => {
   const headers = { 'x-request-id': ID };
   const info = request(headers, '/abcdefgh');
   const span = tr.startRequest(headers, info, undefined) as ZipkinSpan;
-  tr.finishRequest(span, info, undefined);
+  tr.finishRequest(span, info, undefined, {});
   t.equal(span.toJSON().tags['http.url'], 'http://shop.example.com/abc');
+});
+
+t.test("request metadata custom tags read the request's dynamic metadata (Istio's dry-run tags)", async (t) => {
+  const { tracing: tr } = tracing({
+    customTags: [
+      { tag: 'istio.authorization.dry_run.deny_policy.name', kind: 'request_metadata', filter: 'envoy.filters.http.rbac', key: 'istio_dry_run_deny_shadow_effective_policy_id', defaultValue: '' },
+      { tag: 'absent', kind: 'request_metadata', filter: 'envoy.filters.http.rbac', key: 'nothing', defaultValue: 'none' },
+      { tag: 'unset', kind: 'request_metadata', filter: 'x', key: 'y', defaultValue: '' },
+    ],
+  }, { 'envoy.filters.http.rbac/istio_dry_run_deny_shadow_effective_policy_id': 'ns[default]-policy[deny-all]-rule[0]' });
+  const headers = { 'x-request-id': ID };
+  const info = request(headers);
+  const span = tr.startRequest(headers, info, undefined) as ZipkinSpan;
+  tr.finishRequest(span, info, undefined, {});
+  const tags = span.toJSON().tags;
+  t.equal(tags['istio.authorization.dry_run.deny_policy.name'], 'ns[default]-policy[deny-all]-rule[0]');
+  t.equal(tags.absent, 'none', 'the default when the key is not there');
+  t.notOk('unset' in tags, 'no value and no default: no tag');
 });
