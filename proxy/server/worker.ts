@@ -138,6 +138,6 @@ export class Worker {
       // bypass_overload_manager: the listener's connection managers see no overload action.
       return new HttpConnectionManagerHandler(network, listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext);
     }
-    return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log });
+    return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node });
   }
 }

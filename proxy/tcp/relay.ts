@@ -16,19 +16,36 @@ export interface RelayObserver {
   idleTimeout(): void;
 }
 
+/**
+ * Takes the start of what one side sends before the rest is relayed (Istio's metadata exchange
+ * header): push returns what goes on, flush what is held when that side ends.
+ */
+export interface StreamPrefixReader {
+  push(chunk: Buffer): Buffer;
+  flush(): Buffer;
+  readonly done: boolean;
+}
+
+export interface RelayReaders {
+  downstream?: StreamPrefixReader;
+  upstream?: StreamPrefixReader;
+}
+
 export class Relay {
   private readonly downstream: Socket;
   private readonly upstream: Socket;
   private readonly observer: RelayObserver;
   private readonly idleTimeoutMs: number;
+  private readonly readers: RelayReaders;
   private lastActivity = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(downstream: Socket, upstream: Socket, idleTimeoutMs: number, observer: RelayObserver) {
+  constructor(downstream: Socket, upstream: Socket, idleTimeoutMs: number, observer: RelayObserver, readers: RelayReaders = {}) {
     this.downstream = downstream;
     this.upstream = upstream;
     this.observer = observer;
     this.idleTimeoutMs = idleTimeoutMs;
+    this.readers = readers;
   }
 
   /** Starts both directions; the sockets must be connected and allow half-open. */
@@ -36,8 +53,8 @@ export class Relay {
     const { downstream, upstream, observer } = this;
     downstream.allowHalfOpen = true;
     upstream.allowHalfOpen = true;
-    this.pipe(downstream, upstream, (n) => observer.downstreamBytes(n), (p) => observer.downstreamReadPaused(p));
-    this.pipe(upstream, downstream, (n) => observer.upstreamBytes(n), (p) => observer.upstreamReadPaused(p));
+    this.pipe(downstream, upstream, (n) => observer.downstreamBytes(n), (p) => observer.downstreamReadPaused(p), this.readers.downstream);
+    this.pipe(upstream, downstream, (n) => observer.upstreamBytes(n), (p) => observer.upstreamReadPaused(p), this.readers.upstream);
     downstream.once('close', () => {
       if (upstream.destroyed) return;
       // Envoy closes the upstream with FlushWrite: what it holds is still written, then it closes.
@@ -71,9 +88,11 @@ export class Relay {
     this.upstream.destroy();
   }
 
-  private pipe(from: Socket, to: Socket, count: (n: number) => void, paused: (p: boolean) => void): void {
+  private pipe(from: Socket, to: Socket, count: (n: number) => void, paused: (p: boolean) => void, reader?: StreamPrefixReader): void {
     let reading = true;
-    from.on('data', (chunk: Buffer) => {
+    from.on('data', (data: Buffer) => {
+      const chunk = reader === undefined || reader.done ? data : reader.push(data);
+      if (chunk.length === 0) return;
       count(chunk.length);
       this.lastActivity = performance.now();
       if (to.destroyed || to.writableEnded) return; // the other side is gone: dropped, as the kernel would
@@ -93,7 +112,10 @@ export class Relay {
     });
     // Half-close: the peer's FIN becomes our FIN on the other side, after what is buffered.
     from.once('end', () => {
-      if (!to.destroyed && !to.writableEnded) to.end();
+      if (to.destroyed || to.writableEnded) return;
+      const held = reader === undefined || reader.done ? undefined : reader.flush();
+      if (held !== undefined && held.length > 0) to.write(held);
+      to.end();
     });
   }
 

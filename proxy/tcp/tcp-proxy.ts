@@ -5,10 +5,13 @@
 import type { Socket } from 'node:net';
 import type { TcpProxy } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
-import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
+import { createAccessLogger, formatResponseFlags, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { connect, hostAddress, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
-import { Relay, type RelayObserver } from './relay.ts';
+import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
+import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
+import type { ExchangeReader } from '../istio/exchange.ts';
+import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
 import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 
@@ -16,6 +19,8 @@ export interface TcpProxyContext {
   store: Store;
   clusters: ClusterManager;
   log(line: string): void;
+  /** The bootstrap's node: who this proxy is in Istio's metadata exchange. */
+  node?: IstioNode;
 }
 
 interface TcpStats {
@@ -37,9 +42,11 @@ export class TcpProxyHandler implements ChainHandler {
   readonly store: Store;
   readonly clusters: ClusterManager;
   readonly loggers: AccessLogger[];
+  readonly istio: IstioTcp;
 
   constructor(config: TcpProxy, ctx: TcpProxyContext) {
     this.config = config;
+    this.istio = new IstioTcp(ctx.store, ctx.node, config.metadataExchange, config.istioStats);
     this.store = ctx.store;
     this.clusters = ctx.clusters;
     const c = (name: string) => ctx.store.counter(`tcp.${config.statPrefix}.${name}`);
@@ -96,11 +103,16 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
   private closed = false;
   private durationTimer: NodeJS.Timeout | undefined;
   private flow: UpstreamFlowStats | undefined; // resolved on the first pause
+  // Istio: the peers' exchange headers being read, and the connection's metrics.
+  private downstreamExchange: ExchangeReader | undefined;
+  private upstreamExchange: ExchangeReader | undefined;
+  private readonly istioReport: IstioTcpReport | undefined;
 
   constructor(proxy: TcpProxyHandler, downstream: Socket, facts: ConnectionFacts) {
     this.proxy = proxy;
     this.downstream = downstream;
     this.facts = facts;
+    this.istioReport = proxy.istio.metrics === undefined ? undefined : new IstioTcpReport(proxy.istio);
   }
 
   start(): void {
@@ -122,6 +134,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
       info.downstreamPeerSubject = tls.peerSubject;
       if (tls.serverName !== '') info.requestedServerName = tls.serverName;
     }
+    this.downstreamExchange = proxy.istio.exchange(downstream, proxy.config.metadataExchange);
     const maxDuration = proxy.config.maxDownstreamConnectionDurationMs;
     if (maxDuration !== undefined) {
       this.durationTimer = setTimeout(() => {
@@ -181,7 +194,15 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     const proxy = this.proxy;
     this.upstream = upstream;
     this.info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
-    this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this);
+    this.upstreamExchange = proxy.istio.exchange(upstream, this.cluster?.config.metadataExchange);
+    // Istio reports the connection once the peer is known: from its header, or known to be absent.
+    const peerExchange = proxy.istio.reporter === 'source' ? this.upstreamExchange : this.downstreamExchange;
+    const readers = {
+      downstream: this.watched(this.downstreamExchange, peerExchange),
+      upstream: this.watched(this.upstreamExchange, peerExchange),
+    };
+    this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this, readers);
+    if (peerExchange === undefined) this.reportOpened(undefined);
     this.relay.start();
   }
 
@@ -190,6 +211,26 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     this.info.setResponseFlag('UF');
     this.info.upstreamTransportFailureReason = details;
     if (!this.closed) this.connect();
+  }
+
+  /** A prefix reader that reports the connection opened when the peer's header has been read. */
+  private watched(reader: ExchangeReader | undefined, peerExchange: ExchangeReader | undefined): StreamPrefixReader | undefined {
+    if (reader === undefined || reader !== peerExchange) return reader;
+    return {
+      get done() {
+        return reader.done;
+      },
+      push: (chunk) => {
+        const out = reader.push(chunk);
+        if (reader.done) this.reportOpened(reader.peer);
+        return out;
+      },
+      flush: () => reader.flush(),
+    };
+  }
+
+  private reportOpened(peer: WorkloadMetadata | undefined): void {
+    this.istioReport?.opened(this.downstream, this.upstream, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
   }
 
   /** Closes both connections without flushing (Envoy's NoFlush local close). */
@@ -206,6 +247,10 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     if (this.relay === undefined) this.upstream?.destroy();
     const info = this.info;
     info.durationMs = info.elapsedMs();
+    if (this.istioReport !== undefined) {
+      this.reportOpened((this.proxy.istio.reporter === 'source' ? this.upstreamExchange : this.downstreamExchange)?.peer);
+      this.istioReport.closed(info.bytesSent, info.bytesReceived);
+    }
     for (const logger of this.proxy.loggers) logger.log(info);
   }
 

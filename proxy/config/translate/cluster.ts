@@ -11,6 +11,7 @@ import { configSource } from './config-source.ts';
 import { translateLoadAssignment } from './endpoint.ts';
 import { translateHealthCheck } from './health-check.ts';
 import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
+import { metadataExchangeConfig } from './istio.ts';
 import { upstreamTransportSocket } from './transport-socket.ts';
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
@@ -69,6 +70,13 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   };
   const istioService = istioServiceOf(obj(raw, 'metadata'));
   if (istioService !== undefined) cluster.istioService = istioService;
+  // Cluster.filters: the schema lets Istio's upstream metadata exchange through, and nothing else.
+  list(raw, 'filters').forEach((filter, i) => {
+    const at = indexPath(joinPath(path, 'filters'), i);
+    const config = obj(filter, 'typed_config');
+    if (config === undefined) reject(at, `cluster filter '${str(filter, 'name')}' is not supported by Legate`, "only Istio's istio.metadata_exchange (envoy.tcp.metadataexchange.config.MetadataExchange) is");
+    cluster.metadataExchange = metadataExchangeConfig(config, joinPath(at, 'typed_config'), ctx ?? { warnings: [] });
+  });
   if (type === 'EDS') {
     const eds = obj(raw, 'eds_cluster_config');
     const edsPath = joinPath(path, 'eds_cluster_config');

@@ -1,9 +1,9 @@
-// Istio's own HTTP filters, as istiod configures them in a TypedStruct: istio.metadata_exchange
-// (io.istio.http.peer_metadata.Config) and istio.stats (stats.PluginConfig). Legate has no .proto
-// for them, so each field is checked here: the ones built, the ones ignored with a warning, and
-// anything else refused by name.
+// Istio's own filters, as istiod configures them in a TypedStruct: istio.metadata_exchange (HTTP:
+// io.istio.http.peer_metadata.Config; TCP: envoy.tcp.metadataexchange.config.MetadataExchange) and
+// istio.stats (stats.PluginConfig, HTTP or TCP). Legate has no .proto for them, so each field is
+// checked here: the ones built, the ones ignored with a warning, and anything else refused by name.
 import { indexPath, joinPath } from '../errors.ts';
-import type { IstioStatsConfig, PeerMetadataConfig } from '../model.ts';
+import type { IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
 
 function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
@@ -67,4 +67,13 @@ export function istioStatsConfig(raw: Raw, path: string, ctx: TranslateContext):
     return { name, drop: bool(m, 'drop', false), tagsToRemove: strings(m, 'tags_to_remove') };
   });
   return { reporter, trafficDirection: 'UNSPECIFIED', disableHostHeaderFallback: bool(raw, 'disable_host_header_fallback', false), metrics };
+}
+
+// enable_discovery looks peers up in Istio's workload discovery when they send nothing: without
+// ambient's extension it finds nothing, in Istio's proxy as here, so it changes nothing.
+export function metadataExchangeConfig(raw: Raw, path: string, ctx: TranslateContext): MetadataExchangeConfig {
+  checkFields(raw, path, 'envoy.tcp.metadataexchange.config.MetadataExchange', ['protocol', 'enable_discovery', 'additional_labels'], [], ctx);
+  const protocol = str(raw, 'protocol');
+  if (protocol === '') reject(joinPath(path, 'protocol'), 'required field is missing', 'name the ALPN protocol of the exchange, istio-peer-exchange');
+  return { protocol, additionalLabels: strings(raw, 'additional_labels') };
 }

@@ -6,17 +6,19 @@ import {
   HCM_TYPE,
   ISTIO_STATS_TYPE,
   LISTENER_FILTER_TYPES,
+  TCP_METADATA_EXCHANGE_TYPE,
   NETWORK_EXT_AUTHZ_TYPE,
   NETWORK_RBAC_TYPE,
   ORIGINAL_DST_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
 import { networkExtAuthzConfig } from './ext-authz.ts';
+import { istioStatsConfig, metadataExchangeConfig } from './istio.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
@@ -73,6 +75,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
   if (built.connectionLimit !== undefined) listener.connectionLimit = built.connectionLimit;
   // istio.stats reports as source or destination by its listener's direction.
   for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
+    if (c.network.kind === 'tcp_proxy' && c.network.istioStats !== undefined) c.network.istioStats.trafficDirection = listener.trafficDirection;
     if (c.network.kind !== 'http_connection_manager') continue;
     for (const f of c.network.httpFilters) if (f.type === ISTIO_STATS_TYPE) (f.config as IstioStatsConfig).trafficDirection = listener.trafficDirection;
   }
@@ -120,6 +123,7 @@ function translateFilterChain(
   const filters = list(raw, 'filters');
   if (filters.length === 0) reject(filtersPath, 'the filter chain has no filters', 'add an http_connection_manager or tcp_proxy filter');
   let network: NetworkFilter | undefined;
+  const istio: { metadataExchange?: MetadataExchangeConfig; istioStats?: IstioStatsConfig; path?: string } = {};
   const rbac: NetworkRbacConfig[] = [];
   const extAuthz: NetworkExtAuthzConfig[] = [];
   filters.forEach((filter, i) => {
@@ -138,6 +142,12 @@ function translateFilterChain(
       rbac.push(networkRbacConfig(config, configPath));
     } else if (type === NETWORK_EXT_AUTHZ_TYPE) {
       extAuthz.push(networkExtAuthzConfig(config, configPath));
+    } else if (type === TCP_METADATA_EXCHANGE_TYPE) {
+      istio.metadataExchange = metadataExchangeConfig(config, configPath, ctx);
+      istio.path ??= filterPath;
+    } else if (type === ISTIO_STATS_TYPE) {
+      istio.istioStats = istioStatsConfig(config, configPath, ctx);
+      istio.path ??= filterPath;
     } else if (type === HCM_TYPE) {
       const { hcm, routeConfig } = translateHttpConnectionManager(config, configPath, ctx, inlineName);
       if (routeConfig !== undefined) routeConfigs.push(routeConfig);
@@ -148,6 +158,12 @@ function translateFilterChain(
   });
   if (network === undefined) {
     return reject(filtersPath, 'the filter chain has no terminal filter', 'end it with an http_connection_manager or tcp_proxy filter');
+  }
+  if (istio.path !== undefined) {
+    // Istio's TCP filters read and count the bytes tcp_proxy relays; an HTTP chain uses the HTTP ones.
+    if (network.kind !== 'tcp_proxy') reject(istio.path, "Istio's network filters (istio.metadata_exchange, istio.stats) run before tcp_proxy only", 'use the HTTP filters of the same names in the connection manager');
+    if (istio.metadataExchange !== undefined) network.metadataExchange = istio.metadataExchange;
+    if (istio.istioStats !== undefined) network.istioStats = istio.istioStats;
   }
   const filterChain: FilterChain = {
     name: str(raw, 'name'),

@@ -181,7 +181,7 @@ const cases: Case[] = [
     name: 'valid Envoy that Legate does not implement',
     replace: ['    type: STATIC\n', '    type: STATIC\n    filters: [{ name: m }]\n'],
     line: 'filters: [{ name: m }]',
-    message: "static_resources.clusters[0].filters: field 'filters' of envoy.config.cluster.v3.Cluster is not supported by Legate (remove it; see proxy/config/README.md for what Legate implements)",
+    message: "static_resources.clusters[0].filters[0]: cluster filter 'm' is not supported by Legate (only Istio's istio.metadata_exchange (envoy.tcp.metadataexchange.config.MetadataExchange) is)",
   },
   {
     name: 'STATIC cluster with a host name',

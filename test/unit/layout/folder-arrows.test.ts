@@ -6,7 +6,10 @@ import { importGraph } from '../../support/import-graph.ts';
 
 /** DESIGN.md's arrows. A part may import what it reaches along them. */
 const ARROWS: Record<string, readonly string[]> = {
-  cli: ['server', 'iptables'], // cli.ts "delegates to iptables/"
+  cli: ['server', 'iptables', 'envoy-cli'], // cli.ts "delegates to iptables/"; envoy-cli.ts reads Envoy's flags
+  'envoy-cli': [],
+  // Istio's peer metadata and metric labels, for the HTTP filters and tcp_proxy.
+  istio: ['stats', 'config/model'],
   server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client'],
   listener: ['transport'],
   http: ['codec', 'router', 'grpc'],
@@ -59,6 +62,9 @@ const EXCEPTIONS: readonly string[] = [
   // The HCM reads the listener's connection types; CONNECT/upgrades hand the socket to tcp/.
   'http -> listener',
   'http -> tcp',
+  // Istio's filters: the HTTP ones and tcp_proxy share proxy/istio.
+  'http -> istio',
+  'tcp -> istio',
   // tcp_proxy connects through the upstream clusters and uses the listener's connection types.
   'tcp -> upstream',
   'tcp -> listener',

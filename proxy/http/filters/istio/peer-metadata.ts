@@ -9,8 +9,8 @@ import type { PeerMetadataConfig } from '../../../config/model.ts';
 import type { FilterStatus } from '../../../http-filter/index.ts';
 import type { FilterContext, HttpFilterInstance } from '../filter-context.ts';
 import type { HttpStream } from '../../stream.ts';
-import { setPeer, type PeerSide } from './peer-state.ts';
-import { decodePeerHeader, encodePeerHeader, workloadFromStruct, type WorkloadMetadata } from './workload-metadata.ts';
+import { setPeer, type PeerSide } from '../../../istio/peer-state.ts';
+import { decodePeerHeader, encodePeerHeader, workloadFromStruct, type WorkloadMetadata } from '../../../istio/workload-metadata.ts';
 
 const METADATA = 'x-envoy-peer-metadata';
 const METADATA_ID = 'x-envoy-peer-metadata-id';

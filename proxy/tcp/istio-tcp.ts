@@ -1,0 +1,88 @@
+// Istio's network filters on a tcp_proxy connection: the metadata exchange (a header at the start
+// of each direction when TLS negotiated its ALPN protocol, on the listener's side for the
+// downstream peer and in the cluster's filters for the upstream one) and istio.stats' TCP metrics
+// (istio_tcp_connections_opened_total / _closed_total, istio_tcp_sent_bytes_total /
+// _received_bytes_total), labelled as the HTTP ones with request_protocol tcp.
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { Cluster, IstioStatsConfig, MetadataExchangeConfig } from '../config/model.ts';
+import { ExchangeReader, exchangeHeader } from '../istio/exchange.ts';
+import { destinationService, peerLabels, type Label, type Reporter } from '../istio/labels.ts';
+import { IstioMetrics } from '../istio/metrics.ts';
+import { workloadFromStruct, type WorkloadMetadata } from '../istio/workload-metadata.ts';
+import type { Store } from '../stats/index.ts';
+import { tlsInfo } from '../transport/index.ts';
+
+/** Who this proxy is: the bootstrap's node. */
+export interface IstioNode {
+  id: string;
+  metadata: Record<string, unknown>;
+}
+
+/** What a tcp_proxy chain keeps for Istio's filters: built once per chain. */
+export class IstioTcp {
+  readonly self: WorkloadMetadata;
+  readonly nodeId: string;
+  readonly metrics: IstioMetrics | undefined;
+  readonly reporter: Reporter;
+  readonly metadataExchange: MetadataExchangeConfig | undefined;
+
+  constructor(store: Store, node: IstioNode | undefined, metadataExchange: MetadataExchangeConfig | undefined, stats: IstioStatsConfig | undefined) {
+    this.self = workloadFromStruct(node?.metadata ?? {}, new Set());
+    this.nodeId = node?.id ?? '';
+    this.metadataExchange = metadataExchange;
+    const version = node?.metadata.ISTIO_VERSION;
+    this.metrics = stats === undefined ? undefined : new IstioMetrics(store, stats, typeof version === 'string' ? version : '');
+    this.reporter = stats?.reporter === 'SERVER_GATEWAY' ? 'waypoint' : stats?.trafficDirection === 'INBOUND' ? 'destination' : 'source';
+  }
+
+  /** The exchange on a connection whose TLS negotiated the protocol: our header goes out, theirs is read. */
+  exchange(socket: Socket, config: MetadataExchangeConfig | undefined): ExchangeReader | undefined {
+    if (config === undefined || (socket as TLSSocket).alpnProtocol !== config.protocol) return undefined;
+    socket.write(exchangeHeader(this.self, this.nodeId));
+    return new ExchangeReader(new Set(config.additionalLabels));
+  }
+}
+
+/** One connection's Istio metrics: opened once the peer is known (or at close), the rest at close. */
+export class IstioTcpReport {
+  private readonly istio: IstioTcp;
+  private labels: Label[] | undefined;
+
+  constructor(istio: IstioTcp) {
+    this.istio = istio;
+  }
+
+  /** The peer is known (read, or known to be absent): connections_opened with the labels. */
+  opened(downstream: Socket, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
+    const metrics = this.istio.metrics;
+    if (metrics === undefined || this.labels !== undefined) return;
+    const reporter = this.istio.reporter;
+    const server = reporter !== 'source';
+    const tls = server ? tlsInfo(downstream) : upstream === undefined ? undefined : tlsInfo(upstream);
+    const peerSan = tls?.peerUriSans[0] ?? '';
+    const localSan = tls?.localUriSans[0] ?? '';
+    const labels = peerLabels({
+      reporter,
+      self: this.istio.self,
+      peer,
+      ...destinationService('', undefined, cluster?.name, cluster?.istioService),
+      peerSan,
+      localSan,
+    });
+    labels.push({ name: 'request_protocol', value: 'tcp' });
+    labels.push({ name: 'response_flags', value: flags });
+    // Known on the server side only, as in Istio's filter.
+    labels.push({ name: 'connection_security_policy', value: !server ? 'unknown' : peerSan !== '' && localSan !== '' ? 'mutual_tls' : 'none' });
+    this.labels = labels;
+    metrics.count('tcp_connections_opened_total', labels);
+  }
+
+  closed(sentBytes: number, receivedBytes: number): void {
+    const metrics = this.istio.metrics;
+    if (metrics === undefined || this.labels === undefined) return;
+    metrics.count('tcp_sent_bytes_total', this.labels, sentBytes);
+    metrics.count('tcp_received_bytes_total', this.labels, receivedBytes);
+    metrics.count('tcp_connections_closed_total', this.labels);
+  }
+}
