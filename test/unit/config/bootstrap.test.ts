@@ -187,7 +187,7 @@ t.test('sidecar: original_dst, filter chain match, tcp_proxy, default chain', as
   ]);
   const [postgres, tls] = listener.filterChains;
   t.match(postgres.match, { destinationPort: 5432, prefixRanges: [{ addressPrefix: '10.0.0.0', prefixLen: 8 }], sourceType: 'ANY' });
-  t.same(postgres.network, { kind: 'tcp_proxy', statPrefix: 'postgres', cluster: { kind: 'cluster', name: 'original_dst' }, idleTimeoutMs: 3_600_000, maxConnectAttempts: 1, accessLog: [] });
+  t.same(postgres.network, { kind: 'tcp_proxy', statPrefix: 'postgres', cluster: { kind: 'cluster', name: 'original_dst' }, idleTimeoutMs: 3_600_000, maxConnectAttempts: 1, accessLog: [], bufferLimitBytes: 1_048_576 });
   t.match(tls.match, { transportProtocol: 'tls', serverNames: ['*.example.com'] });
   t.match((tls.network as TcpProxy).cluster, { kind: 'weighted_clusters', totalWeight: 1 });
   const fallback = listener.defaultFilterChain?.network as HttpConnectionManager;
