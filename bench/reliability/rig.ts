@@ -25,6 +25,7 @@ export interface WorkerMemory {
   pid?: number;
   rss_bytes?: number;
   heap_used_bytes?: number;
+  heap_total_bytes?: number;
   external_bytes?: number;
   event_loop_delay_p99_ms?: number;
   event_loop_delay_max_ms?: number;

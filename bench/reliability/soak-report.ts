@@ -5,8 +5,8 @@ export interface MemorySample {
   /** Minutes since the traffic started. */
   minutes: number;
   primaryRssMb: number;
-  /** Per worker slot (1, 2, ...): RSS, V8 heap in use, memory outside the heap held by JS objects (Buffers), event-loop delay p99 since the last sample. */
-  workers: { pid: number; rssMb: number; heapMb: number; externalMb: number; loopP99Ms: number; loopMaxMs: number }[];
+  /** Per worker slot (1, 2, ...): RSS, V8 heap in use and committed, memory outside the heap held by JS objects (Buffers), event-loop delay p99 since the last sample. */
+  workers: { pid: number; rssMb: number; heapMb: number; heapTotalMb: number; externalMb: number; loopP99Ms: number; loopMaxMs: number }[];
   /** The warm spare worker and any other child. */
   otherRssMb: number;
   requests: number;

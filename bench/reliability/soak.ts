@@ -62,6 +62,7 @@ async function sample(rig: Rig, startedAt: number, requests: number, failed: num
     pid: w.pid ?? 0,
     rssMb: rssMb(w.pid ?? 0),
     heapMb: (w.heap_used_bytes ?? 0) / 2 ** 20,
+    heapTotalMb: (w.heap_total_bytes ?? 0) / 2 ** 20,
     externalMb: (w.external_bytes ?? 0) / 2 ** 20,
     loopP99Ms: w.event_loop_delay_p99_ms ?? 0,
     loopMaxMs: w.event_loop_delay_max_ms ?? 0,
@@ -101,11 +102,11 @@ function plot(samples: MemorySample[], slope: SlopeVerdict, options: SoakOptions
       ],
     },
     {
-      title: 'V8 heap in use (solid) and Buffers outside it (dashed) per worker',
+      title: 'V8 heap per worker: in use (solid) and committed (dashed)',
       yLabel: 'MB',
       series: Array.from({ length: slots }, (_, i) => [
-        { label: `worker ${i + 1}`, points: worker(i, (w) => w.heapMb) },
-        { label: `worker ${i + 1} Buffers`, colorOf: `worker ${i + 1}`, dashed: true, points: worker(i, (w) => w.externalMb) },
+        { label: `worker ${i + 1} in use`, colorOf: `worker ${i + 1}`, points: worker(i, (w) => w.heapMb) },
+        { label: `worker ${i + 1} committed`, colorOf: `worker ${i + 1}`, dashed: true, points: worker(i, (w) => w.heapTotalMb) },
       ]).flat(),
     },
     {
@@ -170,7 +171,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         options.log(
           `soak ${s.minutes.toFixed(1)} min: ${sent} requests, ${failed} failed; RSS total ${totalRssMb(s).toFixed(0)} MB ` +
             `(primary ${s.primaryRssMb.toFixed(0)}, workers ${s.workers.map((w) => w.rssMb.toFixed(0)).join(' + ')}, spare ${s.otherRssMb.toFixed(0)}); ` +
-            `heap ${s.workers.map((w) => w.heapMb.toFixed(0)).join(' + ')} MB, external ${s.workers.map((w) => w.externalMb.toFixed(0)).join(' + ')} MB; loop p99 ${s.workers.map((w) => w.loopP99Ms.toFixed(1)).join(', ')} ms`,
+            `heap ${s.workers.map((w) => `${w.heapMb.toFixed(0)}/${w.heapTotalMb.toFixed(0)}`).join(' + ')} MB (in use/committed), external ${s.workers.map((w) => w.externalMb.toFixed(0)).join(' + ')} MB; loop p99 ${s.workers.map((w) => w.loopP99Ms.toFixed(1)).join(', ')} ms`,
         );
       }
     }
@@ -216,8 +217,8 @@ export function soakSummary(r: SoakResult): string {
     `RSS slope after warm-up (last ${r.slope.samplesUsed} samples, least squares): total ${r.slope.totalMbPerHour.toFixed(1)} MB/h ` +
       `(primary ${r.slope.primaryMbPerHour.toFixed(1)}, workers ${r.slope.workersMbPerHour.map((s) => s.toFixed(1)).join(', ')}) -> ` +
       `${r.slope.flat ? 'flat' : 'GROWING'} (threshold ${r.slope.thresholdMbPerHour} MB/h)`,
-    `V8 heap in use per worker: start ${first.workers.map((w) => mb(w.heapMb)).join(', ')}, end ${last.workers.map((w) => mb(w.heapMb)).join(', ')}, ` +
-      `slope ${r.slope.heapMbPerHour.map((s) => s.toFixed(1)).join(', ')} MB/h; outside the heap (Buffers): start ${first.workers.map((w) => mb(w.externalMb)).join(', ')}, end ${last.workers.map((w) => mb(w.externalMb)).join(', ')}`,
+    `V8 heap per worker, in use / committed: start ${first.workers.map((w) => `${mb(w.heapMb)} / ${mb(w.heapTotalMb)}`).join(', ')}, end ${last.workers.map((w) => `${mb(w.heapMb)} / ${mb(w.heapTotalMb)}`).join(', ')}, ` +
+      `in-use slope ${r.slope.heapMbPerHour.map((s) => s.toFixed(1)).join(', ')} MB/h; outside the heap (Buffers): start ${first.workers.map((w) => mb(w.externalMb)).join(', ')}, end ${last.workers.map((w) => mb(w.externalMb)).join(', ')}`,
     `event-loop delay p99 per worker per ${r.samples.length > 1 ? 'sample interval' : 'run'} after warm-up: median ${r.loopDelayP99Ms.median.toFixed(1)} ms, worst ${r.loopDelayP99Ms.worst.toFixed(1)} ms`,
   ];
   for (const f of r.failures.slice(0, 10)) lines.push(`failure: ${JSON.stringify(f)}`);

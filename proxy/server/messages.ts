@@ -22,6 +22,8 @@ export interface WorkerMemory {
   pid: number;
   rss_bytes: number;
   heap_used_bytes: number;
+  /** The V8 heap's committed size (Envoy's server.memory_heap_size next to memory_allocated): V8 grows it under a high allocation rate and keeps it. */
+  heap_total_bytes: number;
   /** Memory outside the V8 heap that JS objects hold: Buffers (request and response bodies) and the like. */
   external_bytes: number;
   /** Event-loop delay since the previous memory request (event-loop-delay.ts). */

@@ -46,7 +46,7 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.applyHostHealth(request.updates);
     case 'memory': {
       const m = process.memoryUsage();
-      return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, external_bytes: m.external, ...eventLoopDelaySinceLastRead(), applied_snapshot_version: worker.version } satisfies WorkerMemory;
+      return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external, ...eventLoopDelaySinceLastRead(), applied_snapshot_version: worker.version } satisfies WorkerMemory;
     }
   }
 }

@@ -46,7 +46,7 @@ t.test('the memory slope is fitted after warm-up, in MB per hour', async (t) => 
   const sample = (minutes: number, workerMb: number): MemorySample => ({
     minutes,
     primaryRssMb: 100,
-    workers: [{ pid: 1, rssMb: workerMb, heapMb: 10, externalMb: 1, loopP99Ms: 1, loopMaxMs: 2 }],
+    workers: [{ pid: 1, rssMb: workerMb, heapMb: 10, heapTotalMb: 20, externalMb: 1, loopP99Ms: 1, loopMaxMs: 2 }],
     otherRssMb: 50,
     requests: 0,
     failed: 0,
