@@ -1,9 +1,10 @@
 // envoy.filters.http.ext_authz (ExtAuthz) and its ExtAuthzPerRoute -> the model. Envoy's defaults:
-// status_on_error 403, the gRPC service's timeout 200 ms, filter_enabled 100 %. Legate reaches the
+// status_on_error 403, the gRPC service's timeout 200 ms, filter_enabled 100 % (its runtime key, and
+// deny_at_disable's, read from the runtime per request). Legate reaches the
 // authorization service through its own cluster manager only (envoy_grpc, http_service).
 import { indexPath, joinPath } from '../errors.ts';
 import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, MetadataMatch, NetworkExtAuthzConfig, StringMatcher } from '../model.ts';
-import { bool, checkApiVersion, strings, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
+import { bool, checkApiVersion, runtimeKeyOf, strings, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
 
 /** Envoy's default for grpc_service.timeout in this filter. */
@@ -46,6 +47,11 @@ export function extAuthzConfig(raw: Raw, path: string): ExtAuthzConfig {
   }
   const body = obj(raw, 'with_request_body');
   if (body !== undefined) config.withRequestBody = bodySettings(body, http !== undefined);
+  // The runtime keys that override filter_enabled's and deny_at_disable's defaults.
+  const enabledKey = runtimeKeyOf(obj(raw, 'filter_enabled'));
+  if (enabledKey !== undefined) config.filterEnabledKey = enabledKey;
+  const denyKey = str(obj(raw, 'deny_at_disable') ?? {}, 'runtime_key');
+  if (denyKey !== '') config.denyAtDisableKey = denyKey;
   const enabledBy = obj(raw, 'filter_enabled_metadata');
   if (enabledBy !== undefined) config.filterEnabledMetadata = metadataMatch(enabledBy, joinPath(path, 'filter_enabled_metadata'));
   return config;

@@ -17,6 +17,7 @@ import type { Counter, Store } from '../../stats/index.ts';
 import type { Cancellable, ClusterManager } from '../../upstream/index.ts';
 import { refreshRoute } from '../route-refresh.ts';
 import type { HttpStream } from '../stream.ts';
+import { runtime } from '../../runtime/index.ts';
 import { chance } from './chance.ts';
 import { dynamicMetadataOf, dynamicMetadataValue } from './dynamic-metadata.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
@@ -108,9 +109,14 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     const vhostConfig = matched.virtualHost.model.typedPerFilterConfig[this.name] as ExtAuthzPerRouteConfig | undefined;
     const specific = routeConfig ?? vhostConfig;
     if (isDisabled(specific)) return 'continue';
-    if (!chance(this.config.filterEnabledPercent) || (this.enabledBy !== undefined && !this.enabledBy(stream))) {
+    const config = this.config;
+    const snapshot = runtime.snapshot;
+    const enabledKey = config.filterEnabledKey;
+    const percent = enabledKey === undefined ? config.filterEnabledPercent : snapshot.percent(enabledKey.key, config.filterEnabledPercent, enabledKey.denominator);
+    if (!chance(percent) || (this.enabledBy !== undefined && !this.enabledBy(stream))) {
       this.stats.disabled.inc();
-      if (!this.config.denyAtDisable) return 'continue';
+      const deny = config.denyAtDisableKey === undefined ? config.denyAtDisable : snapshot.getBoolean(config.denyAtDisableKey, config.denyAtDisable);
+      if (!deny) return 'continue';
       stream.sendLocalReply(this.config.statusOnError, '', 'UAEX', 'ext_authz_error');
       return 'stop';
     }

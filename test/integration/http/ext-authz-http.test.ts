@@ -5,7 +5,8 @@
 // headers for the client; another status denies with the service's status, body and allowed
 // client headers; a 5xx, a refused connection or a slow answer is an error (status_on_error).
 // A body past max_request_bytes is refused with 413 when partial messages are not allowed. And
-// Istio's CUSTOM action: ext_authz enabled by the rbac filter's shadow verdict (dynamic metadata).
+// Istio's CUSTOM action: ext_authz enabled by the rbac filter's shadow verdict (dynamic metadata);
+// filter_enabled and deny_at_disable driven by the layered runtime.
 import http from 'node:http';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
@@ -193,4 +194,45 @@ t.test('ext_authz enabled by the rbac filter\'s shadow policy id (Istio\'s CUSTO
   t.equal(stats.get('http.istio.ext_authz.denied'), 1);
   t.equal(stats.get('http.istio.rbac.istio_ext_authz_shadow_allowed'), 2);
   t.equal(stats.get('http.istio.rbac.istio_ext_authz_shadow_denied'), 1);
+});
+
+// filter_enabled's and deny_at_disable's runtime keys: the layered runtime decides per request.
+t.test('ext_authz filter_enabled and deny_at_disable from the runtime', async (t) => {
+  const seen: AuthzSeen[] = [];
+  const authz = http.createServer(authzHandler(seen));
+  await new Promise<void>((resolve) => authz.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    authz.closeAllConnections();
+    authz.close();
+  });
+  const upstream = await startUpstream('app', echoHandler('app'));
+  t.teardown(() => upstream.close());
+  const extAuthz = {
+    name: 'envoy.filters.http.ext_authz',
+    typed_config: {
+      '@type': EXT_AUTHZ_TYPE,
+      http_service: { server_uri: { uri: 'http://authz', cluster: 'authz', timeout: '1s' }, path_prefix: '/authz' },
+      filter_enabled: { default_value: { numerator: 100 }, runtime_key: 'authz.enabled' },
+      deny_at_disable: { default_value: false, runtime_key: 'authz.deny' },
+    },
+  };
+  const routeConfig = { name: 'web', virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster: 'app' } }] }] };
+  const legate = await startLegate(bootstrap(
+    [httpListener('rt', routeConfig, { http_filters: [extAuthz, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
+    [staticCluster('app', [{ port: upstream.port }]), staticCluster('authz', [{ port: (authz.address() as { port: number }).port }])],
+    { layered_runtime: { layers: [{ name: 'static', static_layer: { authz: { enabled: 0, deny: true } } }, { name: 'admin', admin_layer: {} }] } },
+  ));
+  t.teardown(() => legate.stop());
+  const modify = (query: string) => nodeRequest(legate.adminUrl(`/runtime_modify?${query}`), { method: 'POST' });
+
+  t.equal((await nodeRequest(legate.url('/allow/x'))).status, 403, 'disabled by the runtime, and deny_at_disable set there: status_on_error');
+  t.equal((await modify('authz.deny=false')).status, 200);
+  t.equal((await nodeRequest(legate.url('/other'))).status, 200, 'disabled and not denied: the request goes on unchecked');
+  t.equal(seen.length, 0);
+  await modify('authz.enabled=100');
+  t.equal((await nodeRequest(legate.url('/other'))).status, 403, 'enabled again: checked (and denied by the service)');
+  t.equal(seen.length, 1);
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('http.rt.ext_authz.disabled'), 2);
+  t.equal(stats.get('http.rt.ext_authz.denied'), 1);
 });

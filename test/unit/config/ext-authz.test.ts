@@ -49,6 +49,7 @@ t.test('the gRPC service with Envoy\'s defaults', async (t) => {
   t.same(tuned.service, { kind: 'grpc', cluster: 'authz', authority: 'auth.internal', timeoutMs: 1500, initialMetadata: [{ key: 'x-tenant', value: 't1' }] });
   t.equal(tuned.statusOnError, 503);
   t.equal(tuned.filterEnabledPercent, 25);
+  t.same(tuned.filterEnabledKey, { key: 'authz.enabled', denominator: 100 }, 'its runtime key');
   t.same(tuned.withRequestBody, { maxRequestBytes: 4096, allowPartialMessage: false, packAsBytes: true });
   t.same(tuned.allowedHeaders, [{ kind: 'prefix', value: 'x-', ignoreCase: false }]);
 
