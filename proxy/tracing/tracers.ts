@@ -1,11 +1,11 @@
 // One tracer per provider config per worker, shared by every connection manager that names the
 // same provider (Envoy's TracerManager caches drivers by config), so a config update does not
-// start a second reporter and its timer. Each tracer's reports go to its collector cluster
-// through postToCollector.
+// start a second reporter and its timer. Each tracer's reports go to its collector cluster through
+// Legate's own async client (the cluster's load balancer, circuit breaker, pools and stats), as
+// Envoy's tracers use the cluster's AsyncClient.
 import type { OpenTelemetryProvider, TracingProvider, ZipkinProvider } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
-import type { ClusterManager } from '../upstream/index.ts';
-import { postToCollector } from './collector-post.ts';
+import { sendAsyncRequest, type ClusterManager } from '../upstream/index.ts';
 import type { OtelSpan } from './otel-span.ts';
 import { OtelTracer } from './otel-tracer.ts';
 import { encodeExportRequest } from './otlp.ts';
@@ -43,13 +43,17 @@ function zipkin(provider: ZipkinProvider, ctx: TracerContext): { tracer: Tracer;
   const [sent, dropped, failed, noCluster] = [c('reports_sent'), c('reports_dropped'), c('reports_failed'), c('reports_skipped_no_cluster')];
   const { collectorCluster, collectorEndpoint, collectorHostname } = provider;
   const reporter = new SpanReporter<ZipkinSpan>(ctx.store, 'zipkin', (spans, reported) => {
-    const post = { path: collectorEndpoint, authority: collectorHostname, headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(spans)), timeoutMs: ZIPKIN_TIMEOUT_MS };
-    postToCollector(ctx.clusters, collectorCluster, post, (answer) => {
-      if (answer === 'no-cluster') noCluster.inc();
-      else if (answer.status === 0) failed.inc();
-      else if (answer.status === 202) sent.inc();
-      else dropped.inc();
-      reported();
+    const body = Buffer.from(JSON.stringify(spans));
+    const request = { method: 'POST', path: collectorEndpoint, authority: collectorHostname, headers: { 'content-type': 'application/json' }, body, timeoutMs: ZIPKIN_TIMEOUT_MS };
+    sendAsyncRequest(ctx.clusters, collectorCluster, request, {
+      onSuccess: (response) => {
+        (response.status === 202 ? sent : dropped).inc();
+        reported();
+      },
+      onFailure: (reason) => {
+        (reason === 'no-cluster' ? noCluster : failed).inc();
+        reported();
+      },
     });
   });
   return { tracer: new ZipkinTracer(provider, reporter, ctx.localCluster), reporter };
@@ -78,13 +82,17 @@ function openTelemetry(provider: OpenTelemetryProvider, ctx: TracerContext): { t
       headers['content-type'] = 'application/x-protobuf';
     }
     httpCounters?.sent.inc();
-    const post = { path: provider.path, authority: provider.authority, headers, body, timeoutMs: provider.timeoutMs > 0 ? provider.timeoutMs : ZIPKIN_TIMEOUT_MS, protocol: grpc ? ('HTTP/2' as const) : undefined };
-    postToCollector(ctx.clusters, provider.cluster, post, (answer) => {
-      if (httpCounters !== undefined) {
-        if (answer !== 'no-cluster' && answer.status >= 200 && answer.status < 300) httpCounters.success.inc();
-        else httpCounters.failed.inc();
-      }
-      reported();
+    const timeoutMs = provider.timeoutMs > 0 ? provider.timeoutMs : ZIPKIN_TIMEOUT_MS;
+    const request = { method: 'POST', path: provider.path, authority: provider.authority, headers, body, timeoutMs, ...(grpc ? { protocol: 'HTTP/2' as const } : {}) };
+    sendAsyncRequest(ctx.clusters, provider.cluster, request, {
+      onSuccess: (response) => {
+        if (httpCounters !== undefined) (response.status >= 200 && response.status < 300 ? httpCounters.success : httpCounters.failed).inc();
+        reported();
+      },
+      onFailure: () => {
+        httpCounters?.failed.inc();
+        reported();
+      },
     });
   });
   return { tracer: new OtelTracer(reporter), reporter };

@@ -50,6 +50,7 @@ t.test('OTLP over gRPC and HTTP, W3C trace context, a span per attempt', async (
   const spans = await grpcCollector.waitForSpans(5);
   t.same(grpcCollector.requests.map((r) => [r.serviceName, r.scope]), [['shop.default', 'envoy']], 'one export: the resource names the service');
   t.equal(grpcCollector.requests[0].headers['x-tenant'], 't1', 'initial_metadata goes with the call');
+  t.equal(grpcCollector.requests[0].headers.authority, 'otel-collector.istio-system.svc.cluster.local', 'envoy_grpc.authority is the :authority');
   const root = spans.find((s) => s.kind === 'SPAN_KIND_SERVER' && s.attributes['http.url']?.endsWith('/retry')) as OtlpSpan;
   t.match(root.traceId, /^[0-9a-f]{32}$/);
   t.equal(root.parentSpanId, '', 'a new trace: the root span');

@@ -108,7 +108,7 @@ export async function startGrpcOtlpCollector(): Promise<OtlpCollector> {
   const server = new grpc.Server();
   server.addService(pkg.opentelemetry.proto.collector.trace.v1.TraceService.service, {
     Export: (call: grpc.ServerUnaryCall<RawRequest, unknown>, cb: grpc.sendUnaryData<unknown>) => {
-      take(call.request, Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)])));
+      take(call.request, { ...Object.fromEntries(Object.entries(call.metadata.getMap()).map(([k, v]) => [k, String(v)])), authority: call.getHost() });
       cb(null, {});
     },
   });

@@ -57,6 +57,7 @@ t.test('zipkin spans across a retry, B3 propagation and sampling', async (t) => 
   const spansA = await collector.waitForSpans(5);
   t.equal(collector.posts[0].path, '/api/v2/spans');
   t.equal(collector.posts[0].contentType, 'application/json');
+  t.equal(collector.upstream.seen[0].headers.host, 'zipkin', 'no collector_hostname: the cluster name is the Host');
   const servers = spansA.filter((s) => s.kind === 'SERVER');
   t.equal(servers.length, 2, 'one SERVER span per downstream request');
   const retryServer = servers.find((s) => s.tags['http.url']?.endsWith('/retry')) as ReceivedSpan;
