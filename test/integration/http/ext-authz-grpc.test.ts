@@ -381,9 +381,17 @@ t.test('envoy.filters.network.ext_authz before tcp_proxy: allowed, denied, faili
     address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
     filter_chains: [{ filters: [networkAuthz(name, extra), tcpProxyFilter(name, 'echo')] }],
   });
+  const app = await startUpstream('backend');
+  t.teardown(() => app.close());
+  // In front of a connection manager too: the HTTP request sent while the connection is checked.
+  const httpChain = {
+    name: 'http',
+    address: { socket_address: { address: '127.0.0.1', port_value: 0 } },
+    filter_chains: [{ filters: [networkAuthz('http'), hcmToBackend('http_behind_authz')] }],
+  };
   const legate = await startLegate(bootstrap(
-    [tcpListener('allowed'), tcpListener('denied'), tcpListener('failing'), tcpListener('failing_open', { failure_mode_allow: true })],
-    [staticCluster('echo', [{ port: echo.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
+    [tcpListener('allowed'), tcpListener('denied'), tcpListener('failing'), tcpListener('failing_open', { failure_mode_allow: true }), httpChain],
+    [staticCluster('echo', [{ port: echo.port }]), staticCluster('backend', [{ port: app.port }]), staticCluster('authz', [{ port: authz.port }], { http2_protocol_options: {} })],
   ));
   t.teardown(() => legate.stop());
   authz.tcpVerdicts.set(legate.port('denied'), 'deny');
@@ -398,7 +406,16 @@ t.test('envoy.filters.network.ext_authz before tcp_proxy: allowed, denied, faili
   t.equal(check.attributes.request, undefined, 'a connection\'s check has no request');
   t.equal(check.attributes.source.address?.socket_address?.address, '127.0.0.1');
 
+  const viaHcm = await new Promise<number>((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port: legate.port('http'), path: '/through', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    }).on('error', reject);
+  });
+  t.equal(viaHcm, 200, 'an HTTP request on an allowed connection reaches the connection manager and its upstream');
+
   const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('ext_authz.http.ok'), 1);
   t.equal(stats.get('ext_authz.allowed.total'), 1);
   t.equal(stats.get('ext_authz.allowed.ok'), 1);
   t.equal(stats.get('ext_authz.denied.denied'), 1);
