@@ -26,6 +26,8 @@ export const ZSTD_COMPRESSOR_TYPE = 'envoy.extensions.compression.zstd.compresso
 export const COMPRESSOR_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.compressor.v3.CompressorPerRoute';
 export const RBAC_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBAC';
 export const EXT_AUTHZ_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz';
+export const JWT_AUTHN_TYPE = 'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication';
+export const JWT_AUTHN_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.jwt_authn.v3.PerRouteConfig';
 export const EXT_AUTHZ_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ext_authz.v3.ExtAuthzPerRoute';
 export const RBAC_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.rbac.v3.RBACPerRoute';
 export const RATELIMIT_PER_ROUTE_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLimitPerRoute';
@@ -47,8 +49,8 @@ export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.Upst
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
 
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE];
-export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
-export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
+export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
+export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, JWT_AUTHN_PER_ROUTE_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
 

@@ -15,6 +15,8 @@ import {
   ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
   HTTP_FILTER_TYPES,
+  JWT_AUTHN_PER_ROUTE_TYPE,
+  JWT_AUTHN_TYPE,
   LOCAL_RATELIMIT_TYPE,
   RATELIMIT_PER_ROUTE_TYPE,
   RATELIMIT_TYPE,
@@ -59,6 +61,7 @@ import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
 import { istioStatsConfig, peerMetadataConfig } from './istio.ts';
+import { jwtAuthnConfig, jwtAuthnPerRouteConfig } from './jwt-authn.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
@@ -119,6 +122,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return rbacConfig(config, path);
     case EXT_AUTHZ_TYPE:
       return extAuthzConfig(config, path);
+    case JWT_AUTHN_TYPE:
+      return jwtAuthnConfig(config, path, ctx);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);
@@ -265,6 +270,8 @@ function perFilterConfig(config: Raw, path: string, name: string, ctx: Translate
       return rbacPerRouteConfig(config, path);
     case EXT_AUTHZ_PER_ROUTE_TYPE:
       return extAuthzPerRouteConfig(config, path);
+    case JWT_AUTHN_PER_ROUTE_TYPE:
+      return jwtAuthnPerRouteConfig(config);
     case RATELIMIT_PER_ROUTE_TYPE:
       return { vhRateLimits: str(config, 'vh_rate_limits', 'OVERRIDE') as RateLimitPerRouteConfig['vhRateLimits'] } satisfies RateLimitPerRouteConfig;
     case FILTER_CONFIG_TYPE: {

@@ -11,6 +11,7 @@ import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createGrpcWebFilter } from './grpc-web.ts';
 import { createPeerMetadataFilter } from './istio/peer-metadata.ts';
 import { createIstioStatsFilter } from './istio/stats.ts';
+import { createJwtAuthnFilter } from './jwt-authn.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
 import { createRateLimitFilter } from './ratelimit.ts';
 import { createRbacFilter } from './rbac.ts';
@@ -29,6 +30,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.grpc_web.v3.GrpcWeb', createGrpcWebFilter],
   ['io.istio.http.peer_metadata.Config', createPeerMetadataFilter],
   ['stats.PluginConfig', createIstioStatsFilter],
+  ['envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', createJwtAuthnFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
   ['envoy.extensions.filters.http.ratelimit.v3.RateLimit', createRateLimitFilter],
   ['envoy.extensions.filters.http.rbac.v3.RBAC', createRbacFilter],
