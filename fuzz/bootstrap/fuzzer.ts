@@ -22,6 +22,8 @@ export interface BootstrapFuzzOptions {
 const CALL_TIMEOUT_MS = 5000;
 const MAX_SHRUNK = 3;
 const MAX_SHRINK_CALLS = 200;
+/** Shrinking stops after this long, whatever it reached. */
+const SHRINK_MS = 30_000;
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const SEED_DIRS = ['examples', 'test/fixtures/config'];
 
@@ -121,13 +123,13 @@ export async function fuzzBootstrap(options: BootstrapFuzzOptions): Promise<Fuzz
       if (verdict.problem.kind === 'crash') report.crashes++;
       if (verdict.problem.kind === 'hang') report.extra.hangs++;
       const failure: Failure = { ...verdict.problem, caseIndex: index, input: `${seed.file} ${c.notes.join('; ')}:\n${c.text}` };
+      log(`bootstrap: FAIL ${failure.kind} case ${index}: ${failure.detail.split('\n')[0]}`);
       if (shrunk < MAX_SHRUNK) {
         shrunk++;
         const minimal = await shrinkLines(c, verdict.problem.kind, (candidate) => check(candidate, 'shrink'));
         if (minimal !== undefined) failure.minimal = minimal;
       }
       report.failures.push(failure);
-      log(`bootstrap: FAIL ${failure.kind} case ${index}: ${failure.detail.split('\n')[0]}`);
       if (report.failures.length >= 50) break;
     }
   } finally {
@@ -141,7 +143,9 @@ export async function fuzzBootstrap(options: BootstrapFuzzOptions): Promise<Fuzz
 /** Removes lines (then characters of a one-line file) while the failure kind stays; bounded in calls. */
 async function shrinkLines(c: ConfigCase, kind: string, check: (c: ConfigCase) => Promise<Verdict>): Promise<string | undefined> {
   let calls = 0;
+  const until = performance.now() + SHRINK_MS;
   const fails = async (text: string) => {
+    if (performance.now() > until) calls = MAX_SHRINK_CALLS; // out of time: stop at what we have
     calls++;
     return (await check({ ...c, text })).problem?.kind === kind;
   };

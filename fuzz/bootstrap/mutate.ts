@@ -167,7 +167,10 @@ function mutateTree(root: Json, random: Random): string {
       return `graft ${key}`;
     default:
       if (Array.isArray(value)) {
-        set(node, key, random.chance(0.5) ? [] : Array.from({ length: random.pick([2, 50, 2000]) }, () => structuredClone(value[0] ?? null)));
+        // Grown, but never past ~300 KB of copies: a file of megabytes measures the YAML parser.
+        const size = JSON.stringify(value[0] ?? null).length;
+        const count = Math.min(random.pick([2, 50, 2000]), Math.max(2, Math.floor(300_000 / size)));
+        set(node, key, random.chance(0.5) ? [] : Array.from({ length: count }, () => structuredClone(value[0] ?? null)));
         return `resize ${key}`;
       }
       set(node, key, randomScalar(random));
@@ -210,7 +213,9 @@ export function mutateConfig(index: number, seedFile: string, seedText: string, 
     for (let i = random.range(1, 4); i > 0; i--) notes.push(mutateTree(root, random));
     // Deep nesting goes out as JSON (which is YAML too).
     const ext = random.chance(0.3) || notes.some((n) => n.startsWith('deep')) ? 'json' : 'yaml';
-    const text = ext === 'json' ? JSON.stringify(root).replace(DEEP, (_m, depth: string) => deepText(Number(depth))) : stringify(root, { aliasDuplicateObjects: false, lineWidth: 0 });
+    // Only the first two deep markers are expanded (copies of one would multiply the file).
+    let expanded = 0;
+    const text = ext === 'json' ? JSON.stringify(root).replace(DEEP, (_m, depth: string) => (expanded++ < 2 ? deepText(Number(depth)) : '1')) : stringify(root, { aliasDuplicateObjects: false, lineWidth: 0 });
     return { index, seedFile, text, ext, notes };
   }
   let text = seedText;

@@ -24,6 +24,8 @@ export interface Http1FuzzOptions {
 const TIMING = { quietMs: 150, deadlineMs: 5000 };
 /** Failures shrunk per run (each shrink replays the case up to MAX_SHRINK_RUNS times). */
 const MAX_SHRUNK = 3;
+/** Shrinking stops after this long, whatever it reached. */
+const SHRINK_MS = 30_000;
 const MAX_SHRINK_RUNS = 120;
 
 interface Outcome {
@@ -178,8 +180,10 @@ async function findCulprit(target: Target, cases: Http1Case[]): Promise<Http1Cas
  */
 async function shrink(target: Target, c: Http1Case, kind: string): Promise<Buffer | undefined> {
   let runs = 0;
+  const until = performance.now() + SHRINK_MS;
   const fails = async (input: Buffer, splits: number[]) => {
     runs++;
+    if (performance.now() > until) runs = MAX_SHRINK_RUNS; // out of time: stop at what we have
     const failures = await runAlone(target, { ...c, input, splits, mutated: true });
     return failures.some((f) => f.kind === kind);
   };

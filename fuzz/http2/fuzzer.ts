@@ -22,6 +22,8 @@ export interface Http2FuzzOptions {
 const QUIET_MS = 150;
 const DEADLINE_MS = 5000;
 const MAX_SHRUNK = 3;
+/** Shrinking stops after this long, whatever it reached. */
+const SHRINK_MS = 30_000;
 const MAX_SHRINK_RUNS = 80;
 
 interface Answer {
@@ -192,8 +194,10 @@ async function findCulprit(target: Target, cases: Http2Case[]): Promise<Http2Cas
 /** A smaller input (the preface kept) that still fails with `kind`; bounded in replays. */
 async function shrink(target: Target, c: Http2Case, kind: string): Promise<Buffer | undefined> {
   let runs = 0;
+  const until = performance.now() + SHRINK_MS;
   const fails = async (input: Buffer) => {
     runs++;
+    if (performance.now() > until) runs = MAX_SHRINK_RUNS; // out of time: stop at what we have
     return (await runAlone(target, { input, splits: [], pauseReading: c.pauseReading })).includes(kind);
   };
   if (!(await fails(c.input))) return undefined;
