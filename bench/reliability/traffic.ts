@@ -127,8 +127,6 @@ export class Traffic {
   #loops: Promise<void>[] = [];
   #agents: http.Agent[] = [];
   #sequence = 0;
-  /** Requests sent so far and not yet ended. */
-  inFlight = 0;
 
   constructor(options: TrafficOptions) {
     this.#options = options;
@@ -162,9 +160,7 @@ export class Traffic {
       const kind = agent === false && mix[n % mix.length] === 'get' ? 'newconn' : mix[n % mix.length];
       const id = `${process.pid}-${++this.#sequence}`;
       const sentAt = Date.now();
-      this.inFlight++;
       const result = kind === 'ws' ? await websocket(target.port, id) : await httpRequest(target.port, agent, kind, id);
-      this.inFlight--;
       this.#options.onOutcome({ id, target: target.name, kind, loop, sentAt, endAt: Date.now(), status: result.status, ...(result.error ? { error: result.error } : {}) });
     }
   }

@@ -20,7 +20,6 @@ const MAX_PENDING_KEYS = 10_000;
 class Host {
   readonly index: number;
   port = 0;
-  served = 0;
   readonly #server: http.Server;
   readonly #sockets = new Set<net.Socket>();
   readonly #ws = new WebSocketServer({ noServer: true });
@@ -30,7 +29,6 @@ class Host {
     const name = `host-${index}`;
     // Long keep-alive so the proxy's pooled connections are not closed under it mid-run.
     this.#server = http.createServer({ keepAliveTimeout: 120_000, headersTimeout: 121_000 }, (req, res) => {
-      this.served++;
       res.setHeader('x-host', name);
       if (req.method === 'POST') {
         const length = req.headers['content-length'];
@@ -98,11 +96,6 @@ export class UpstreamHosts {
 
   get ports(): number[] {
     return this.#hosts.map((h) => h.port);
-  }
-
-  /** Requests served per host. */
-  get served(): number[] {
-    return this.#hosts.map((h) => h.served);
   }
 
   fail(index: number): Promise<void> {
