@@ -124,7 +124,7 @@ export class HttpTracing {
       if (requestId !== undefined) span.setTag('guid:x-request-id', requestId);
       const path = h('x-envoy-original-path') ?? info.path ?? '';
       const scheme = h('x-forwarded-proto') ?? info.scheme ?? 'http';
-      span.setTag('http.url', `${scheme}://${info.authority ?? ''}${path}`.slice(0, `${scheme}://${info.authority ?? ''}`.length + this.config.maxPathTagLength));
+      span.setTag('http.url', `${scheme}://${info.authority ?? ''}${path.slice(0, this.config.maxPathTagLength)}`);
       span.setTag('http.method', info.method ?? '');
       span.setTag('downstream_cluster', h('x-envoy-downstream-service-cluster') ?? '-');
       span.setTag('user_agent', h('user-agent') ?? '-');
