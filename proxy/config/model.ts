@@ -223,6 +223,7 @@ export interface RouteConfig {
   name: string;
   virtualHosts: VirtualHost[];
   mutations: HeaderMutations;
+  ignorePortInHostMatching?: boolean; // the authority's port is left out (istiod sets it on every route config)
 }
 
 // ---- HTTP connection manager ----

@@ -251,7 +251,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // ---- routes ----
   'envoy.config.route.v3.RouteConfiguration': [
     `name virtual_hosts request_headers_to_add request_headers_to_remove response_headers_to_add
-     response_headers_to_remove max_direct_response_body_size_bytes`,
+     response_headers_to_remove max_direct_response_body_size_bytes ignore_port_in_host_matching`,
     'validate_clusters metadata',
   ],
   'envoy.config.route.v3.VirtualHost': [

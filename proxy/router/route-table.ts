@@ -46,10 +46,12 @@ class CompiledVirtualHostEntry<C> implements CompiledVirtualHost<C> {
 export class RouteTable<C = unknown> {
   readonly config: RouteConfig;
   private readonly selector = new VirtualHostSelector<CompiledVirtualHostEntry<C>>();
+  private readonly ignorePort: boolean;
 
   // compileValue: the header value formatter for %OPERATOR% values; without one they are literal.
   constructor(config: RouteConfig, compileValue: ValueCompiler<C> = literalValue) {
     this.config = config;
+    this.ignorePort = config.ignorePortInHostMatching === true;
     const configLevel = compileHeaderMutationLevel(config.mutations, compileValue);
     for (const virtualHost of config.virtualHosts) {
       const compiled = new CompiledVirtualHostEntry(virtualHost, configLevel, compileValue);
@@ -58,7 +60,7 @@ export class RouteTable<C = unknown> {
   }
 
   route(req: RouteRequest): RouteResult<C> {
-    const virtualHost = this.selector.find(req.authority);
+    const virtualHost = this.selector.find(req.authority, this.ignorePort);
     if (virtualHost === undefined) return null;
     const end = pathEnd(req.path);
     const { routes } = virtualHost;

@@ -77,10 +77,12 @@ export class VirtualHostSelector<T> {
     if (!added) throw new Error(`domain ${JSON.stringify(domain)} appears in more than one virtual host`);
   }
 
-  find(authority: string): T | undefined {
+  // ignorePort: the route config's ignore_port_in_host_matching, so domains that name a port never match.
+  find(authority: string, ignorePort = false): T | undefined {
     const host = authority.toLowerCase();
     const colon = portStart(host);
     if (colon === -1) return this.withoutPort.find(host) ?? this.anyDomain;
+    if (ignorePort) return this.withoutPort.find(host.slice(0, colon)) ?? this.anyDomain;
     return this.withPort.find(host) ?? this.withoutPort.find(host.slice(0, colon)) ?? this.anyDomain;
   }
 }

@@ -22,6 +22,7 @@ import { createNetns, netnsSkipReason, type Netns } from '../support/netns.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../support/test-ca.ts';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../support/xds-proxy.ts';
 import { XdsServer } from '../support/xds-server.ts';
+import type { JsonObject } from '../../xds-client/index.ts';
 
 const CLI = new URL('../../proxy/cli.ts', import.meta.url).pathname;
 const PEER = new URL('../support/mesh-peer.ts', import.meta.url).pathname;
@@ -97,7 +98,7 @@ function bootstrap(app: string, xdsSocket: string) {
 
 // Istio's capture listeners: 15001 hands connections to the listener of their original
 // destination, else passes them through; 15006 takes connections to the app.
-function virtualOutbound() {
+function virtualOutbound(): JsonObject {
   return {
     '@type': `${TYPE}envoy.config.listener.v3.Listener`,
     name: 'virtualOutbound', address: address('0.0.0.0', 15001), use_original_dst: true, traffic_direction: 'OUTBOUND',
@@ -107,7 +108,7 @@ function virtualOutbound() {
   };
 }
 
-function virtualInbound(chains: object[]) {
+function virtualInbound(chains: JsonObject[]): JsonObject {
   return {
     '@type': `${TYPE}envoy.config.listener.v3.Listener`,
     name: 'virtualInbound', address: address('0.0.0.0', 15006), traffic_direction: 'INBOUND',
@@ -184,8 +185,8 @@ t.test('two Legate sidecars under an istiod-shaped control plane', { skip, timeo
     } }] }],
   }]);
   servers.a.setResources(ROUTE_TYPE_URL, 'r1', [{
-    '@type': `${TYPE}envoy.config.route.v3.RouteConfiguration`, name: '9080',
-    virtual_hosts: [{ name: `${SERVICE}:9080`, domains: [SERVICE, 'reviews', `reviews:9080`, REVIEWS_VIP, `${REVIEWS_VIP}:9080`], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: OUTBOUND, timeout: '0s' } }] }],
+    '@type': `${TYPE}envoy.config.route.v3.RouteConfiguration`, name: '9080', ignore_port_in_host_matching: true,
+    virtual_hosts: [{ name: `${SERVICE}:9080`, domains: [SERVICE, 'reviews', REVIEWS_VIP], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: OUTBOUND, timeout: '0s' } }] }],
   }]);
   servers.a.setResources(CLUSTER_TYPE_URL, 'c1', [...passthroughClusters, cluster(OUTBOUND, {
     type: 'EDS', eds_cluster_config: { eds_config: ads, service_name: OUTBOUND },
@@ -204,7 +205,7 @@ t.test('two Legate sidecars under an istiod-shaped control plane', { skip, timeo
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': `${TYPE}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`, common_tls_context: tlsContext(reviewsCert, ca.certFile), require_client_certificate: true } },
     filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': HCM, stat_prefix: 'inbound_0.0.0.0_9080', codec_type: 'AUTO',
-      route_config: { name: 'inbound|9080||', virtual_hosts: [{ name: 'inbound|http|9080', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: 'inbound|9080||', timeout: '0s' } }] }] },
+      route_config: { name: 'inbound|9080||', ignore_port_in_host_matching: true, virtual_hosts: [{ name: 'inbound|http|9080', domains: ['*'], routes: [{ name: 'default', match: { prefix: '/' }, route: { cluster: 'inbound|9080||', timeout: '0s' } }] }] },
       http_filters: [peerMetadata('downstream'), ISTIO_STATS, ROUTER],
     } }],
   }])]);

@@ -75,7 +75,9 @@ export function translateRouteConfig(raw: Raw, path: string, ctx: TranslateConte
     });
     return vhost;
   });
-  return recordPath({ name, virtualHosts, mutations: headerMutations(raw, path) }, path);
+  const config: RouteConfig = { name, virtualHosts, mutations: headerMutations(raw, path) };
+  if (bool(raw, 'ignore_port_in_host_matching', false)) config.ignorePortInHostMatching = true;
+  return recordPath(config, path);
 }
 
 function translateVirtualHost(raw: Raw, path: string, ctx: TranslateContext, bodyLimit: number): VirtualHost {

@@ -72,6 +72,14 @@ t.test('ports', async (t) => {
   t.equal(hostFor(portOnly, 'foo.com:8081'), null);
 });
 
+t.test('ignore_port_in_host_matching (istiod sets it on every route config)', async (t) => {
+  const config = routeConfig([virtualHost('plain', ['reviews'], [everything('r')]), virtualHost('with-port', ['ratings:9080'], [everything('r')])]);
+  const table = new RouteTable({ ...config, ignorePortInHostMatching: true });
+  t.equal(hostFor(table, 'reviews:9080'), 'plain', 'the port is left out');
+  t.equal(hostFor(table, 'ratings:9080'), null, 'so a domain that names a port never matches');
+  t.equal(hostFor(new RouteTable(config), 'ratings:9080'), 'with-port', 'without the flag it does');
+});
+
 t.test('duplicate domains are rejected', async (t) => {
   t.throws(() => new RouteTable(routeConfig([virtualHost('a', ['x.com'], []), virtualHost('b', ['X.com'], [])])));
   t.throws(() => new RouteTable(routeConfig([virtualHost('a', ['*'], []), virtualHost('b', ['*'], [])])));
