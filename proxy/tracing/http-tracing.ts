@@ -34,6 +34,8 @@ export class HttpTracing {
   private readonly ctx: HttpTracingContext;
   private readonly customTags: CompiledTag[];
   private readonly routeTags = new WeakMap<Route, CompiledTag[]>();
+  /** Ingress spans named by the caller's x-envoy-decorator-operation: their responses do not name the route's. */
+  private readonly namedByCaller = new WeakSet<Span>();
   private readonly reasons: Record<TraceReason, Counter>;
 
   /** The tracing of a connection manager, or null when it has none (no `tracing`, or no tracer anywhere). */
@@ -81,7 +83,10 @@ export class HttpTracing {
     } else {
       const override = headers[DECORATOR_HEADER];
       if (override !== undefined) {
-        if (typeof override === 'string' && override !== '') span.setOperation(override);
+        if (typeof override === 'string' && override !== '') {
+          span.setOperation(override);
+          this.namedByCaller.add(span);
+        }
         delete headers[DECORATOR_HEADER];
       }
     }
@@ -92,7 +97,7 @@ export class HttpTracing {
   onResponseHeaders(span: Span, headers: HeaderMap, route: Route | undefined): void {
     const decorator = route?.decorator;
     if (this.config.operationName === 'ingress') {
-      if (decorator?.propagate === true) headers[DECORATOR_HEADER] = decorator.operation;
+      if (decorator?.propagate === true && !this.namedByCaller.has(span)) headers[DECORATOR_HEADER] = decorator.operation;
       return;
     }
     const override = headers[DECORATOR_HEADER];

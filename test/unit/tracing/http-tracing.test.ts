@@ -74,7 +74,13 @@ t.test('decorators: ingress takes the header and answers with its own, egress se
   t.equal(headers['x-envoy-decorator-operation'], undefined, 'and is not passed on');
   const response: Record<string, string> = {};
   ingress.onResponseHeaders(span, response, decorated);
-  t.equal(response['x-envoy-decorator-operation'], 'checkout');
+  t.equal(response['x-envoy-decorator-operation'], undefined, 'the caller named it: no name goes back');
+  const own: Record<string, string> = { 'x-request-id': ID };
+  const ownSpan = ingress.startRequest(own, request(own), decorated) as ZipkinSpan;
+  t.equal(ownSpan.toJSON().name, 'checkout');
+  const ownResponse: Record<string, string> = {};
+  ingress.onResponseHeaders(ownSpan, ownResponse, decorated);
+  t.equal(ownResponse['x-envoy-decorator-operation'], 'checkout', "the route's operation goes back to the caller");
 
   const { tracing: egress } = tracing({ operationName: 'egress' });
   const out: Record<string, string> = { 'x-request-id': ID };
