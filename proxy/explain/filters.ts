@@ -1,6 +1,6 @@
 // The connection manager's HTTP filters a request on this route passes through, in order, with
 // those its route or virtual host turns off (typed_per_filter_config disabled).
-import type { CompressorConfig, ExtAuthzConfig, ExtAuthzPerRouteConfig, FaultConfig, HttpFilter, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
+import type { CompressorConfig, ExtAuthzConfig, ExtAuthzPerRouteConfig, FaultConfig, HttpFilter, JwtAuthnConfig, JwtAuthnPerRouteConfig, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
 import type { HttpFilterExplanation } from './types.ts';
 
 export function explainHttpFilters(filters: readonly HttpFilter[], route: Route | null, virtualHost: VirtualHost | null): HttpFilterExplanation[] {
@@ -57,6 +57,12 @@ function describe(type: string, config: unknown): string | undefined {
     if (authz.withRequestBody !== undefined) parts.push(`with up to ${authz.withRequestBody.maxRequestBytes} bytes of body`);
     parts.push(authz.failureModeAllow ? 'failure_mode_allow' : `${authz.statusOnError} on error`);
     return parts.join(', ');
+  }
+  if (type === 'jwt_authn') {
+    const perRoute = config as JwtAuthnPerRouteConfig;
+    if (perRoute.requirementName !== undefined) return `verifies the JWTs of requirement ${perRoute.requirementName}`;
+    const { providers, rules } = config as JwtAuthnConfig;
+    return `verifies JWTs of ${providers.map((p) => p.name).join(', ') || 'no provider'} by ${rules.length} rule${rules.length === 1 ? '' : 's'}`;
   }
   if (type === 'compressor' && (config as CompressorConfig).library !== undefined) {
     const compressor = config as CompressorConfig;
