@@ -239,6 +239,7 @@ export interface GrpcStatsConfig {
   statsForAllMethods: boolean; // stats_for_all_methods (false when unset, as Envoy's proto says)
   allowlist: { service: string; methods: string[] }[]; // individual_method_stats_allowlist
   replaceDotsInGrpcServiceName: boolean; // with stats_for_all_methods: '.' in the service becomes '_'
+  emitFilterState: boolean; // per-stream message counts for other filters (istio.stats)
 }
 
 // Istio's istio.metadata_exchange HTTP filter (io.istio.http.peer_metadata.Config): peers'

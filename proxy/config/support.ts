@@ -222,7 +222,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
     '',
   ],
   // Not built: emit_filter_state (Legate keeps no filter state), enable_upstream_stats.
-  'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name', ''],
+  'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name emit_filter_state', ''],
   'envoy.extensions.filters.http.compressor.v3.Compressor': [
     `compressor_library response_direction_config request_direction_config choose_first
      content_length content_type disable_on_etag_header remove_accept_encoding_header runtime_enabled`,

@@ -143,6 +143,7 @@ function grpcStatsConfig(raw: Raw): GrpcStatsConfig {
     statsForAllMethods: bool(raw, 'stats_for_all_methods', false),
     allowlist: allowlist === undefined ? [] : list(allowlist, 'services').map((s) => ({ service: str(s, 'name'), methods: strings(s, 'method_names') })),
     replaceDotsInGrpcServiceName: bool(raw, 'replace_dots_in_grpc_service_name', false),
+    emitFilterState: bool(raw, 'emit_filter_state', false),
   };
 }
 

@@ -8,6 +8,7 @@ import type { GrpcStatsConfig } from '../../config/model.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
 import { GrpcFrameCounter, hasGrpcContentType } from '../../grpc/index.ts';
 import { chargeGrpcStatus, grpcServiceAndMethod } from './grpc-call-stats.ts';
+import { recordGrpcMessages } from './grpc-message-counts.ts';
 import type { Store } from '../../stats/index.ts';
 import type { HttpStream } from '../stream.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
@@ -24,6 +25,7 @@ export class GrpcStatsFilter implements HttpFilterInstance {
   private readonly clusterStatName: (cluster: string) => string | undefined;
   private readonly forAllMethods: boolean;
   private readonly replaceDots: boolean;
+  private readonly emitFilterState: boolean;
   private readonly allowlist: ReadonlySet<string>; // 'service/method'
   private readonly calls = new WeakMap<HttpStream, CallStats>();
 
@@ -32,6 +34,7 @@ export class GrpcStatsFilter implements HttpFilterInstance {
     this.clusterStatName = ctx.clusterStatName;
     this.forAllMethods = config.statsForAllMethods;
     this.replaceDots = config.replaceDotsInGrpcServiceName;
+    this.emitFilterState = config.emitFilterState;
     this.allowlist = new Set(config.allowlist.flatMap((s) => s.methods.map((m) => `${s.service}/${m}`)));
   }
 
@@ -50,7 +53,7 @@ export class GrpcStatsFilter implements HttpFilterInstance {
 
   decodeData(stream: HttpStream, data: Buffer): FilterStatus {
     const call = this.calls.get(stream);
-    if (call !== undefined) this.countMessages(call, call.requests, data, 'request_message_count');
+    if (call !== undefined) this.countMessages(stream, call, call.requests, data, 'request_message_count');
     return 'continue';
   }
 
@@ -66,7 +69,7 @@ export class GrpcStatsFilter implements HttpFilterInstance {
 
   encodeData(stream: HttpStream, data: Buffer): FilterStatus {
     const call = this.calls.get(stream);
-    if (call?.responses != null) this.countMessages(call, call.responses, data, 'response_message_count');
+    if (call?.responses != null) this.countMessages(stream, call, call.responses, data, 'response_message_count');
     return 'continue';
   }
 
@@ -76,9 +79,11 @@ export class GrpcStatsFilter implements HttpFilterInstance {
     return 'continue';
   }
 
-  private countMessages(call: CallStats, counter: GrpcFrameCounter, data: Buffer, stat: string): void {
+  private countMessages(stream: HttpStream, call: CallStats, counter: GrpcFrameCounter, data: Buffer, stat: 'request_message_count' | 'response_message_count'): void {
     const delta = counter.inspect(data);
-    if (delta > 0) this.store.counter(call.prefix + stat).inc(delta);
+    if (delta <= 0) return;
+    this.store.counter(call.prefix + stat).inc(delta);
+    if (this.emitFilterState) recordGrpcMessages(stream, stat === 'request_message_count' ? 'request' : 'response', delta);
   }
 
   private chargeStatus(call: CallStats, headers: HeaderMap): void {

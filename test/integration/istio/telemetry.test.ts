@@ -165,3 +165,41 @@ t.test('a bad istio filter config is refused by field', async (t) => {
   t.throws(() => translateBootstrap(withStats({ definitions: [{ name: 'x', value: '1' }] })), /definitions.*not supported by Legate/);
   t.doesNotThrow(() => translateBootstrap(withStats({ metrics: [{ name: 'requests_total', tags_to_remove: ['source_principal'] }] })));
 });
+
+t.test('gRPC: grpc_stats with emit_filter_state feeds istio_request_messages_total', async (t) => {
+  const grpc = await import('@grpc/grpc-js');
+  const raw = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
+  const server = new grpc.Server();
+  server.addService({ Chat: { path: '/test.Chat/Chat', requestStream: true, responseStream: true, requestSerialize: raw.serialize, requestDeserialize: raw.deserialize, responseSerialize: raw.serialize, responseDeserialize: raw.deserialize } }, {
+    Chat: (call: import('@grpc/grpc-js').ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (m: Buffer) => call.write(m));
+      call.on('end', () => call.end());
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  t.teardown(() => server.forceShutdown());
+  const GRPC_STATS = { name: 'envoy.filters.http.grpc_stats', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', emit_filter_state: true, stats_for_all_methods: false } };
+  const http2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } };
+  const legate = await startLegate(bootstrap(
+    [{ name: 'inbound', address: socketAddress('127.0.0.1', 0), traffic_direction: 'INBOUND', filter_chains: [{ filters: [hcm('inbound_grpc', 'chat', [istioStats, GRPC_STATS])] }] }],
+    [staticCluster('chat', [{ port }], { typed_extension_protocol_options: http2 })],
+    { node: node('chat', 'v1'), stats_config: ISTIO_STATS_CONFIG },
+  ));
+  t.teardown(() => legate.stop());
+  const client = new grpc.Client(`127.0.0.1:${legate.port('inbound')}`, grpc.credentials.createInsecure());
+  t.teardown(() => client.close());
+  const call = client.makeBidiStreamRequest('/test.Chat/Chat', raw.serialize, raw.deserialize);
+  const echoed: string[] = [];
+  call.on('data', (m: Buffer) => echoed.push(m.toString()));
+  const done = new Promise<void>((resolve, reject) => {
+    call.on('status', (s: { code: number }) => (s.code === 0 ? resolve() : reject(new Error(`status ${s.code}`))));
+  });
+  for (const m of ['a', 'b', 'c']) call.write(Buffer.from(m));
+  call.end();
+  await done;
+  t.same(echoed, ['a', 'b', 'c']);
+  const prometheus = (await fetchText(legate.adminUrl('/stats/prometheus'))).body;
+  t.match(series(prometheus, 'istio_request_messages_total'), [{ reporter: 'destination', request_protocol: 'grpc', grpc_response_status: '0', value: '3' }]);
+  t.match(series(prometheus, 'istio_response_messages_total'), [{ reporter: 'destination', value: '3' }]);
+  t.match(series(prometheus, 'istio_requests_total'), [{ request_protocol: 'grpc', response_code: '200', grpc_response_status: '0', value: '1' }]);
+});

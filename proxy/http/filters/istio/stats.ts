@@ -13,6 +13,7 @@ import type { IstioStatsConfig } from '../../../config/model.ts';
 import { grpcStatusOf, httpToGrpcStatus, isGrpcRequest } from '../../../grpc/index.ts';
 import type { FilterContext, HttpFilterInstance } from '../filter-context.ts';
 import type { HttpStream } from '../../stream.ts';
+import { grpcMessageCounts } from '../grpc-message-counts.ts';
 import { destinationService, peerLabels, type Label, type Reporter } from '../../../istio/labels.ts';
 import { IstioMetrics } from '../../../istio/metrics.ts';
 import { peerOf } from '../../../istio/peer-state.ts';
@@ -55,6 +56,12 @@ export class IstioStatsFilter implements HttpFilterInstance {
     this.metrics.record('request_duration_milliseconds', labels, info.durationMs ?? info.elapsedMs(), 'ms');
     this.metrics.record('request_bytes', labels, requestBytes(stream), 'bytes');
     this.metrics.record('response_bytes', labels, responseBytes(stream), 'bytes');
+    // The messages grpc_stats counted (emit_filter_state), as Istio's filter reads them.
+    const messages = grpc ? grpcMessageCounts(stream) : undefined;
+    if (messages !== undefined) {
+      this.metrics.count('request_messages_total', labels, messages.request);
+      this.metrics.count('response_messages_total', labels, messages.response);
+    }
   }
 
   // Principals from the downstream connection's certificates on the server side; the client
