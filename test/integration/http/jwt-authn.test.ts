@@ -74,6 +74,14 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
           forward: true,
           jwt_cache_config: { jwt_cache_size: 10 },
         },
+        // clear_route_cache: a claim copied into a header picks the route.
+        routed: {
+          issuer: 'https://routed.example',
+          local_jwks: { inline_string: localJwks },
+          from_headers: [{ name: 'x-routed-jwt' }],
+          claim_to_headers: [{ header_name: 'x-tenant', claim_name: 'org.tenant' }],
+          clear_route_cache: true,
+        },
         broken: { issuer: 'https://broken.example', remote_jwks: remoteJwksAt('nowhere', refused), from_headers: [{ name: 'x-broken-jwt' }] },
       },
       rules: [
@@ -81,6 +89,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
         { match: { prefix: '/optional' }, requires: { requires_any: { requirements: [{ provider_name: 'local' }, { allow_missing: {} }] } } },
         { match: { prefix: '/remote' }, requires: { provider_name: 'remote' } },
         { match: { prefix: '/broken' }, requires: { provider_name: 'broken' } },
+        { match: { prefix: '/claims' }, requires: { provider_name: 'routed' } },
         { match: { prefix: '/either' }, requires: { requires_any: { requirements: [{ provider_name: 'local' }, { provider_name: 'remote' }] } } },
         { match: { prefix: '/' }, requires: { provider_name: 'local' } },
       ],
@@ -96,14 +105,20 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
         domains: ['*'],
         routes: [
           route('/public', { typed_per_filter_config: { [FILTER_NAME]: { '@type': PER_ROUTE_TYPE, disabled: true } } }),
+          { match: { prefix: '/claims', headers: [{ name: 'x-tenant', string_match: { exact: 't1' } }] }, direct_response: { status: 200, body: { inline_string: 'the t1 route' } } },
           route('/named', { typed_per_filter_config: { [FILTER_NAME]: { '@type': PER_ROUTE_TYPE, requirement_name: 'remote-only' } } }),
           route('/'),
         ],
       },
     ],
   };
+  const routerFilter = { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } };
+  const strict = { ...jwtAuthn, typed_config: { ...jwtAuthn.typed_config, strip_failure_response: true, bypass_cors_preflight: true } };
   const legate = await startLegate(bootstrap(
-    [httpListener('web', routeConfig, { http_filters: [jwtAuthn, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }] })],
+    [
+      httpListener('web', routeConfig, { http_filters: [jwtAuthn, routerFilter] }),
+      httpListener('strict', routeConfig, { http_filters: [strict, routerFilter] }),
+    ],
     [staticCluster('app', [{ port: upstream.port }]), staticCluster('jwks', [{ port: jwksPort }]), staticCluster('nowhere', [{ port: refused }])],
   ));
   t.teardown(() => legate.stop());
@@ -181,10 +196,23 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
   t.equal(broken.status, 401);
   t.equal(broken.body, 'Jwks remote fetch is failed');
 
+  const claimsToken = signJwt('RS256', rsa.privateKey, 'rsa-1', { iss: 'https://routed.example', org: { tenant: 't1' }, exp: now + 60 });
+  const routedByClaim = await get('/claims', { 'x-routed-jwt': claimsToken, 'x-tenant': 't2' });
+  t.equal(routedByClaim.body, 'the t1 route', 'clear_route_cache: the claim header (replacing the client\'s) chose the route');
+  t.equal((await get('/claims', { 'x-tenant': 't1' })).status, 401, 'a client\'s own header does not get past the filter');
+
+  const stripped = await nodeRequest(legate.url('/api', 'strict'));
+  t.equal(stripped.status, 401);
+  t.equal(stripped.body, '', 'strip_failure_response: no reason');
+  t.equal(stripped.headers['www-authenticate'], undefined, 'and no challenge');
+  const preflight = await nodeRequest(legate.url('/api', 'strict'), { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
+  t.equal(preflight.status, 200, 'bypass_cors_preflight: a preflight needs no token');
+
   const stats = await statsMap(legate.adminUrl(''));
   t.equal(stats.get('http.web.jwt_authn.jwks_fetch_success'), 1);
   t.equal(stats.get('http.web.jwt_authn.jwks_fetch_failed'), 1);
+  t.equal(stats.get('http.strict.jwt_authn.cors_preflight_bypassed'), 1);
   t.equal(stats.get('http.web.jwt_authn.jwt_cache_hit'), 2, 'the remote provider\'s verified token came from its cache (twice)');
-  t.equal(stats.get('http.web.jwt_authn.denied'), 11);
-  t.equal(stats.get('http.web.jwt_authn.allowed'), 11);
+  t.equal(stats.get('http.web.jwt_authn.denied'), 12);
+  t.equal(stats.get('http.web.jwt_authn.allowed'), 12);
 });
