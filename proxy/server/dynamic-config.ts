@@ -16,12 +16,13 @@ import {
 import type { DecodedResource, FileSource, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
 import type { BootstrapConfig, StaticSecrets } from '../config/index.ts';
-import type { DynamicResources } from '../config/model.ts';
+import type { Cluster, DynamicResources } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import type { XdsStatus } from '../admin/index.ts';
 import {
   ADS_SOURCE,
   applyUpdate,
+  changedEndpoints,
   compose,
   dependencyKey,
   initialState,
@@ -44,6 +45,11 @@ export interface DynamicConfigOptions {
   log(line: string): void;
   /** Applies a complete, validated resource set to the workers; rejects if a worker could not. */
   update(parts: SnapshotParts): Promise<void>;
+  /**
+   * Applies `parts` where, since the last update, only these clusters' load assignments changed:
+   * the workers get the new hosts of those clusters, not a snapshot.
+   */
+  updateEndpoints?(parts: SnapshotParts, clusters: Cluster[]): Promise<void>;
   /** Secret responses over ADS (SDS); the result is the ACK or NACK. */
   secrets?(update: ResourceUpdate): Promise<UpdateResult>;
 }
@@ -203,7 +209,8 @@ export class DynamicConfigSource {
     let applied;
     try {
       applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined, this.#staticSecrets);
-      await this.#commit(applied.state);
+      const endpoints = kind === 'eds' ? [...applied.added, ...applied.modified].map((name) => dependencyKey({ source, name })) : undefined;
+      await this.#commit(applied.state, endpoints);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       await this.#rejected(kind, source, update.version, error, update.resources);
@@ -250,23 +257,40 @@ export class DynamicConfigSource {
     await this.#refresh();
   }
 
-  /** Composes, validates and applies a state; it becomes the current one only once applied. */
-  async #commit(state: XdsState): Promise<void> {
+  /**
+   * Composes, validates and applies a state; it becomes the current one only once applied. When
+   * `endpoints` names the only load assignments that changed (an EDS update) and they change no
+   * cluster's warming, only the clusters using them are validated and sent, as host updates.
+   */
+  async #commit(state: XdsState, endpoints?: string[]): Promise<void> {
+    const change = endpoints === undefined || this.#options.updateEndpoints === undefined ? undefined : changedEndpoints(this.#composition, this.#state, state, endpoints);
+    if (change !== undefined) {
+      validateSnapshot({ ...change.parts, listeners: [], clusters: change.clusters, routeConfigs: {} }, { checkRdsRefs: true, embeddedRateLimitService: this.#embeddedRateLimitService });
+      if (change.clusters.length > 0) await this.#apply(change.parts, () => this.#options.updateEndpoints!(change.parts, change.clusters));
+      this.#state = state;
+      this.#composition = { ...this.#composition, parts: change.parts };
+      this.#checkInitialized();
+      return;
+    }
     const composition = compose(this.#statics, state, this.#composition.active);
     validateSnapshot(composition.parts, { checkRdsRefs: true, embeddedRateLimitService: this.#embeddedRateLimitService });
-    try {
-      await this.#options.update(composition.parts);
-    } catch (err) {
-      // A worker may have applied part of it (a listener that did not bind): put the last good back.
-      if (this.#applied !== undefined) await this.#options.update(this.#applied).catch(() => undefined);
-      throw err;
-    }
-    this.#applied = composition.parts;
+    await this.#apply(composition.parts, () => this.#options.update(composition.parts));
     this.#state = state;
     this.#composition = composition;
     this.#trackDependencies();
     this.#stats.gauges(composition);
     this.#checkInitialized();
+  }
+
+  async #apply(parts: SnapshotParts, apply: () => Promise<void>): Promise<void> {
+    try {
+      await apply();
+    } catch (err) {
+      // A worker may have applied part of it (a listener that did not bind): put the last good back.
+      if (this.#applied !== undefined) await this.#options.update(this.#applied).catch(() => undefined);
+      throw err;
+    }
+    this.#applied = parts;
   }
 
   // Applies the current state again: after a dependency's initial fetch ended without it.

@@ -110,6 +110,11 @@ export class SecretFiles {
     return { ...parts, listeners, clusters };
   }
 
+  /** A served cluster's new hosts (an EDS update), so that falling back to it keeps them. */
+  served(cluster: Cluster): void {
+    if (this.#served.clusters.has(cluster.name)) this.#served.clusters.set(cluster.name, cluster);
+  }
+
   stop(): void {
     this.#stopped = true;
     for (const file of this.#files.values()) file.stop();

@@ -164,7 +164,10 @@ function merge<T>(
     (previous === undefined ? added : modified).push(name);
   }
   for (const name of update.removed) next.delete(keyOf(name));
-  const removed = [...current].filter(([key]) => !next.has(key)).map(([, r]) => r.name);
+  // A partial update removes only what it names: no need to walk every resource.
+  const removed = update.complete
+    ? [...current].filter(([key]) => !next.has(key)).map(([, r]) => r.name)
+    : update.removed.flatMap((name) => current.get(keyOf(name))?.name ?? []);
   return { next, added, modified, removed };
 }
 
@@ -272,6 +275,42 @@ export function compose(statics: StaticResources, state: XdsState, active: Compo
     endpoints,
     pending,
   };
+}
+
+/** What changed when only load assignments did: the snapshot parts, and the clusters with new hosts. */
+export interface EndpointChange {
+  parts: SnapshotParts;
+  clusters: Cluster[];
+}
+
+/**
+ * The composition's parts after the load assignments under `keys` changed in `state` and nothing
+ * else did: the clusters in the snapshot that use them get the new hosts. Undefined when the
+ * change could alter what is in the snapshot (an assignment that was not there before may end a
+ * cluster's warming): compose again then. Costs the size of the cluster list, not of the config.
+ */
+export function changedEndpoints(composition: Composition, previous: XdsState, state: XdsState, keys: readonly string[]): EndpointChange | undefined {
+  const users = new Set<string>();
+  for (const key of keys) {
+    const wanted = composition.endpoints.get(key);
+    if (!previous.loadAssignments.has(key) || !state.loadAssignments.has(key) || wanted === undefined) return undefined;
+    for (const user of wanted.users) users.add(user);
+  }
+  const changed = new Set(keys);
+  const eds = { ...composition.parts.versions.eds };
+  const updated: Cluster[] = [];
+  const clusters = composition.parts.clusters.map((cluster) => {
+    if (!users.has(cluster.name)) return cluster;
+    const dep = clusterDependency(cluster);
+    const key = dep === undefined ? '' : dependencyKey(dep);
+    if (!changed.has(key)) return cluster;
+    const found = state.loadAssignments.get(key)!;
+    eds[dep!.name] = found.version;
+    const next = { ...cluster, loadAssignment: found.value };
+    updated.push(next);
+    return next;
+  });
+  return { parts: { ...composition.parts, clusters, versions: { ...composition.parts.versions, eds } }, clusters: updated };
 }
 
 function ready(resources: ReadonlyMap<string, unknown>, state: XdsState, key: string): boolean {

@@ -3,7 +3,7 @@
 // a removed one closes its pools once requests in flight are done. It also keeps the host health
 // learned from outside the worker (active health checks, other workers' outlier ejections).
 import { isDeepStrictEqual } from 'node:util';
-import type { Cluster } from '../config/model.ts';
+import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { UpstreamCluster } from './cluster.ts';
 import { needsDns, resolveAssignment } from './dns.ts';
@@ -83,6 +83,16 @@ export class ClusterManager {
       else this.stopDns(config.name);
     }
     await Promise.all(warming);
+  }
+
+  /** New hosts for running clusters (EDS), as a changed config whose endpoints alone changed. */
+  updateEndpoints(updates: { cluster: string; loadAssignment: ClusterLoadAssignment }[]): void {
+    for (const { cluster: name, loadAssignment } of updates) {
+      const running = this.clusters.get(name);
+      if (running === undefined || needsDns(running.config)) continue;
+      running.config = { ...running.config, loadAssignment };
+      running.setAssignment(loadAssignment);
+    }
   }
 
   private knownHealth(cluster: string): Map<string, boolean> {

@@ -99,6 +99,14 @@ export class XdsServer {
     for (const session of this.#sessions.keys()) session.push(typeUrl);
   }
 
+  // Replaces or adds some resources of a type and pushes only those: a state-of-the-world stream
+  // gets a response carrying just them (as istiod pushes an endpoint change; for RDS and EDS
+  // only, whose responses need not hold every resource), a delta stream what changed as always.
+  updateResources(typeUrl: string, version: string, resources: JsonObject[]): void {
+    const names = new Set(this.#store.update(typeUrl, version, resources));
+    for (const session of this.#sessions.keys()) session.push(typeUrl, names);
+  }
+
   // The last response sent of a type (to read its nonce and version).
   lastResponse(typeUrl: string): RecordedResponse | undefined {
     return this.responses.findLast((r) => r.response.type_url === typeUrl);

@@ -22,13 +22,23 @@ export class ResourceStore {
   }
 
   set(typeUrl: string, version: string, resources: JsonObject[]): void {
-    const byName = new Map<string, StoredResource>();
+    this.#byType.set(typeUrl, { version, resources: this.#stored(new Map(), resources) });
+  }
+
+  /** Replaces or adds these resources of a type, keeping the others; returns their names. */
+  update(typeUrl: string, version: string, resources: JsonObject[]): string[] {
+    const byName = this.#stored(new Map(this.#byType.get(typeUrl)?.resources), resources);
+    this.#byType.set(typeUrl, { version, resources: byName });
+    return resources.map((json) => String(json.name ?? json.cluster_name));
+  }
+
+  #stored(byName: Map<string, StoredResource>, resources: JsonObject[]): Map<string, StoredResource> {
     for (const json of resources) {
       const name = json.name ?? json.cluster_name;
       if (typeof name !== 'string') throw new Error(`resource without a name: ${JSON.stringify(json)}`);
       const hash = createHash('sha256').update(JSON.stringify(json)).digest('hex').slice(0, 12);
       byName.set(name, { name, version: hash, json });
     }
-    this.#byType.set(typeUrl, { version, resources: byName });
+    return byName;
   }
 }

@@ -22,6 +22,7 @@ export abstract class Session<State extends Subscribed> {
 
   abstract onRequest(request: JsonObject): void;
 
-  // Sends what the client should hear now of a type, if it subscribed to it.
-  abstract push(typeUrl: string): void;
+  // Sends what the client should hear now of a type, if it subscribed to it; `only` limits a
+  // state-of-the-world response to those resources (an incremental push, as istiod's for EDS).
+  abstract push(typeUrl: string, only?: ReadonlySet<string>): void;
 }

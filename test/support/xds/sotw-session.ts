@@ -25,13 +25,13 @@ export class SotwSession extends Session<TypeState> {
     if (changed) this.push(typeUrl);
   }
 
-  // Sends the current set of a type, if the client subscribed to it.
-  push(typeUrl: string): void {
+  // Sends the current set of a type (or the `only` part of it), if the client subscribed to it.
+  push(typeUrl: string, only?: ReadonlySet<string>): void {
     const state = this.types.get(typeUrl);
     const set = this.store.get(typeUrl);
     if (state === undefined || set === undefined) return;
     const resources = [...set.resources.values()]
-      .filter((r) => state.wildcard || state.names.has(r.name))
+      .filter((r) => (state.wildcard || state.names.has(r.name)) && (only === undefined || only.has(r.name)))
       .map((r) => r.json);
     state.nonce = this.nextNonce();
     this.write({ version_info: set.version, resources, type_url: typeUrl, nonce: state.nonce });

@@ -2,7 +2,7 @@
 // Envoy's warming (an updated resource stays at its active version until the new one is warm).
 import t from 'tap';
 import type { ResourceUpdate } from '../../../xds-client/index.ts';
-import { applyUpdate, compose, dependencyKey, initialState, type Composition, type XdsState } from '../../../proxy/server/xds-state.ts';
+import { applyUpdate, changedEndpoints, compose, dependencyKey, initialState, type Composition, type XdsState } from '../../../proxy/server/xds-state.ts';
 import { edsCluster, loadAssignment, rdsListener, routeConfig } from '../../support/xds-proxy.ts';
 
 const statics = { listeners: [], clusters: [], routeConfigs: {} };
@@ -79,4 +79,23 @@ t.test('route configs and load assignments are never removed by an update', asyn
   let state = apply(initialState('', ''), 'rds', update('r1', [{ name: 'r', resource: routeConfig('r', 'c') }], { complete: false }));
   state = apply(state, 'rds', update('r2', [], { complete: true, removed: ['r'] }));
   t.ok(state.routeConfigs.has(dependencyKey({ source: 'ads', name: 'r' })), 'Envoy ignores an RDS removal');
+});
+
+t.test('an endpoint change alone changes only the clusters using it; one that ends warming needs a compose', async (t) => {
+  const key = (name: string) => dependencyKey({ source: 'ads', name });
+  let state = apply(initialState('', ''), 'cds', update('c1', ['a', 'b', 'c'].map((name) => ({ name, resource: edsCluster(name) }))));
+  state = apply(state, 'eds', update('e1', ['a', 'b'].map((name) => ({ name, resource: loadAssignment(name, [9001]) })), { complete: false }));
+  const c = compose(statics, state, none);
+  t.same(c.parts.clusters.map((x) => x.name), ['a', 'b'], 'c warms');
+
+  const next = apply(state, 'eds', update('e2', [{ name: 'b', resource: loadAssignment('b', [9002]) }], { complete: false }));
+  const change = changedEndpoints(c, state, next, [key('b')]);
+  t.ok(change);
+  t.same(change!.clusters.map((x) => [x.name, x.loadAssignment.endpoints[0].lbEndpoints[0].address.port]), [['b', 9002]]);
+  t.equal(change!.parts.clusters[0], c.parts.clusters[0], 'the others are the same objects');
+  t.same(change!.parts.versions.eds, { a: 'e1', b: 'e2' });
+  t.same(change!.parts, compose(statics, next, c.active).parts, 'what a compose would give');
+
+  const warm = apply(state, 'eds', update('e2', [{ name: 'c', resource: loadAssignment('c', [9003]) }], { complete: false }));
+  t.equal(changedEndpoints(c, state, warm, [key('c')]), undefined, 'c leaves warming: compose again');
 });
