@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type protobuf from 'protobufjs';
 
 const require = createRequire(import.meta.url);
@@ -72,6 +73,7 @@ const PROTO_FILES = [
   'envoy/config/trace/v3/xray.proto',
   'xds/type/v3/typed_struct.proto',
   'udpa/type/v1/typed_struct.proto',
+  'istio/envoy/config/filter/http/alpn/v2alpha1/config.proto',
 ];
 
 let root: protobuf.Root | undefined;
@@ -102,6 +104,8 @@ export function loadProtoFiles(files: readonly string[]): protobuf.Root {
     ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(deps, d)),
     // google/protobuf/descriptor.proto, which the validate annotations import.
     path.dirname(require.resolve('protobufjs')),
+    // Istio's own filter configs that istiod sends packed (not as TypedStructs), written for Legate.
+    path.join(path.dirname(fileURLToPath(import.meta.url)), 'protos'),
   ];
   const loaded = new (protobufjs().Root)();
   loaded.resolvePath = (_origin, target) => {

@@ -260,6 +260,12 @@ export interface MetadataExchangeConfig {
   additionalLabels: string[];
 }
 
+// Istio's istio.alpn HTTP filter: the ALPN protocols an upstream TLS connection offers, by the
+// HTTP protocol it carries (istiod: istio-http/1.1, istio, http/1.1 and so on for mutual TLS).
+export interface IstioAlpnConfig {
+  overrides: Partial<Record<'HTTP10' | 'HTTP11' | 'HTTP2', string[]>>;
+}
+
 // Istio's istio.stats HTTP filter (stats.PluginConfig): Istio's standard metrics.
 export interface IstioStatsConfig {
   // SERVER_GATEWAY, or by the listener's traffic_direction: INBOUND destination, else source.

@@ -61,6 +61,8 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   routerState: unknown = undefined;
   /** The request's span when its connection manager traces (tracing/). */
   activeSpan: Span | null = null;
+  /** Set by Istio's istio.alpn filter: the upstream TLS connection's ALPN protocols. */
+  upstreamAlpn: readonly string[] | undefined = undefined;
 
   /** The request was fully received (or the stream ended). */
   requestComplete = false;

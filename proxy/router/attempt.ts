@@ -67,10 +67,13 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     this.host.stats.rqTotal++;
     this.host.stats.rqActive++;
     if (this.perTryTimeoutMs > 0) this.perTryTimer = setTimeout(() => this.onPerTryTimeout(), this.perTryTimeoutMs);
-    // auto_sni / auto_san_validation: a pool per server name; otherwise the host's one pool.
+    // auto_sni / auto_san_validation and istio.alpn: a pool per server name or ALPN list; otherwise the host's one pool.
     const auto = cluster.config.autoSni;
-    const head = this.owner.stream.head;
-    const pool = cluster.httpPool(this.host, auto === undefined ? undefined : autoSniOptions(auto, head.headers), head.protocol);
+    const stream = this.owner.stream;
+    const head = stream.head;
+    let tls = auto === undefined ? undefined : autoSniOptions(auto, head.headers);
+    if (stream.upstreamAlpn !== undefined) tls = { ...tls, alpn: stream.upstreamAlpn };
+    const pool = cluster.httpPool(this.host, tls, head.protocol);
     this.pending = pool.newStream(this, this, fresh ? FRESH : undefined);
   }
 

@@ -27,6 +27,8 @@ export interface RouterStream extends FilterStream {
   routerState: unknown;
   /** The request's span when the connection manager traces; each attempt propagates it or a child. */
   readonly activeSpan?: Span | null;
+  /** ALPN protocols for the upstream TLS connection, set by Istio's istio.alpn filter. */
+  readonly upstreamAlpn?: readonly string[];
 }
 
 /** The per-request router state the filter hands body and trailers to. */

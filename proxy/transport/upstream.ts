@@ -24,6 +24,7 @@ export interface UpstreamTlsCallbacks {
 export interface UpstreamTlsOptions {
   serverName?: string;
   verifySan?: string;
+  alpn?: readonly string[]; // replaces the context's alpn_protocols (Istio's istio.alpn filter)
 }
 
 export class UpstreamTls {
@@ -46,7 +47,7 @@ export class UpstreamTls {
       socket,
       secureContext: this.secureContext,
       servername: sni === '' ? undefined : sni,
-      ALPNProtocols: config.alpnProtocols.length > 0 ? config.alpnProtocols : undefined,
+      ALPNProtocols: options?.alpn !== undefined ? [...options.alpn] : config.alpnProtocols.length > 0 ? config.alpnProtocols : undefined,
       // Envoy does not check the host name against the certificate: the validation context says
       // what to check (SANs), and without trusted_ca nothing is verified.
       rejectUnauthorized: false,

@@ -179,10 +179,10 @@ export class UpstreamCluster {
       // Keyed by the host's matched transport too: TLS and plain connections never mix.
       const transport = this.transportOf(host);
       const options = transport.tls === null ? undefined : tls;
-      return this.namedPool(host, `${kind}\n${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}`, h2, transport.tls, options);
+      return this.namedPool(host, `${kind}\n${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}\n${options?.alpn?.join(',') ?? ''}`, h2, transport.tls, options);
     }
     const transport = perRequest && this.h2Tls !== null ? this.h2Tls : this.tls;
-    if (tls !== undefined && transport !== null) return this.namedPool(host, `${kind}\n\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}`, h2, transport, tls);
+    if (tls !== undefined && transport !== null) return this.namedPool(host, `${kind}\n\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}\n${tls.alpn?.join(',') ?? ''}`, h2, transport, tls);
     if (perRequest) return this.namedPool(host, kind, h2, transport, undefined);
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {

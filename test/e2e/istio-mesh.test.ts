@@ -3,7 +3,8 @@
 // Prometheus listener, Istio's stats_config), and a test control plane serves it istiod-shaped
 // resources over delta ADS: virtualOutbound / virtualInbound with original_dst, the service's
 // outbound listener with RDS, EDS clusters with Istio's metadata, the upstream metadata exchange
-// in Cluster.filters, mutual TLS with SPIFFE identities, and Istio's HTTP filters. In namespaces
+// in Cluster.filters, mutual TLS with SPIFFE identities, and Istio's HTTP filters (istio.alpn
+// offering istio-http/1.1, which the server's mutual TLS HTTP chain matches on). In namespaces
 // on one closed L2 segment (no route out), with `legate iptables apply` capturing traffic:
 //
 //   a  10.240.0.2   productpage + its sidecar; calls reviews' VIP 10.241.0.3:9080
@@ -39,6 +40,12 @@ const ROUTER = { name: 'envoy.filters.http.router', typed_config: { '@type': `${
 const ORIGINAL_DST = { name: 'envoy.filters.listener.original_dst', typed_config: { '@type': `${TYPE}envoy.extensions.filters.listener.original_dst.v3.OriginalDst` } };
 const TLS_INSPECTOR = { name: 'envoy.filters.listener.tls_inspector', typed_config: { '@type': `${TYPE}envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector` } };
 const ISTIO_STATS = { name: 'istio.stats', typed_config: typed('stats.PluginConfig', {}) };
+// istiod's istio.alpn, packed as its own message (not a TypedStruct).
+const ALPN = { name: 'istio.alpn', typed_config: { '@type': `${TYPE}istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig`, alpn_override: [
+  { upstream_protocol: 'HTTP10', alpn_override: ['istio-http/1.0', 'istio', 'http/1.0'] },
+  { upstream_protocol: 'HTTP11', alpn_override: ['istio-http/1.1', 'istio', 'http/1.1'] },
+  { upstream_protocol: 'HTTP2', alpn_override: ['istio-h2', 'istio', 'h2'] },
+] } };
 const MX_CLUSTER_FILTER = { name: 'istio.metadata_exchange', typed_config: typed('envoy.tcp.metadataexchange.config.MetadataExchange', { protocol: 'istio-peer-exchange', enable_discovery: true }) };
 const peerMetadata = (side: 'upstream' | 'downstream') => ({
   name: 'istio.metadata_exchange',
@@ -181,7 +188,7 @@ t.test('two Legate sidecars under an istiod-shaped control plane', { skip, timeo
     filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': HCM, stat_prefix: 'outbound_0.0.0.0_9080', codec_type: 'AUTO',
       rds: { route_config_name: '9080', config_source: ads },
-      http_filters: [peerMetadata('upstream'), ISTIO_STATS, ROUTER],
+      http_filters: [peerMetadata('upstream'), ISTIO_STATS, ALPN, ROUTER],
     } }] }],
   }]);
   servers.a.setResources(ROUTE_TYPE_URL, 'r1', [{
@@ -201,7 +208,8 @@ t.test('two Legate sidecars under an istiod-shaped control plane', { skip, timeo
 
   // reviews' sidecar: virtualInbound's chain for 9080 requires mutual TLS and runs Istio's filters.
   servers.b.setResources(LISTENER_TYPE_URL, 'l1', [virtualOutbound(), virtualInbound([{
-    name: '0.0.0.0_9080', filter_chain_match: { destination_port: 9080, transport_protocol: 'tls' },
+    // Mutual TLS HTTP only: a client that did not offer Istio's HTTP ALPN would miss this chain.
+    name: '0.0.0.0_9080', filter_chain_match: { destination_port: 9080, transport_protocol: 'tls', application_protocols: ['istio-http/1.0', 'istio-http/1.1', 'istio-h2'] },
     transport_socket: { name: 'envoy.transport_sockets.tls', typed_config: { '@type': `${TYPE}envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext`, common_tls_context: tlsContext(reviewsCert, ca.certFile), require_client_certificate: true } },
     filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
       '@type': HCM, stat_prefix: 'inbound_0.0.0.0_9080', codec_type: 'AUTO',

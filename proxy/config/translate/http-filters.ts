@@ -12,6 +12,7 @@ import {
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
   GRPC_WEB_TYPE,
+  ISTIO_ALPN_TYPE,
   ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
   HTTP_FILTER_TYPES,
@@ -60,7 +61,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
-import { istioStatsConfig, peerMetadataConfig } from './istio.ts';
+import { istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
 import { jwtAuthnConfig, jwtAuthnPerRouteConfig } from './jwt-authn.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
@@ -118,6 +119,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return peerMetadataConfig(config, path, ctx);
     case ISTIO_STATS_TYPE:
       return istioStatsConfig(config, path, ctx);
+    case ISTIO_ALPN_TYPE:
+      return istioAlpnConfig(config);
     case RBAC_TYPE:
       return rbacConfig(config, path);
     case EXT_AUTHZ_TYPE:

@@ -3,7 +3,7 @@
 // istio.stats (stats.PluginConfig, HTTP or TCP). Legate has no .proto for them, so each field is
 // checked here: the ones built, the ones ignored with a warning, and anything else refused by name.
 import { indexPath, joinPath } from '../errors.ts';
-import type { IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
+import type { IstioAlpnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
 
 function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
@@ -76,4 +76,13 @@ export function metadataExchangeConfig(raw: Raw, path: string, ctx: TranslateCon
   const protocol = str(raw, 'protocol');
   if (protocol === '') reject(joinPath(path, 'protocol'), 'required field is missing', 'name the ALPN protocol of the exchange, istio-peer-exchange');
   return { protocol, additionalLabels: strings(raw, 'additional_labels') };
+}
+
+// istio.alpn (checked against its .proto by the schema): the override list for each protocol.
+export function istioAlpnConfig(raw: Raw): IstioAlpnConfig {
+  const overrides: IstioAlpnConfig['overrides'] = {};
+  for (const entry of list(raw, 'alpn_override')) {
+    overrides[str(entry, 'upstream_protocol', 'HTTP10') as keyof IstioAlpnConfig['overrides']] = strings(entry, 'alpn_override');
+  }
+  return { overrides };
 }

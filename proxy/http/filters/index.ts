@@ -9,6 +9,7 @@ import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createGrpcWebFilter } from './grpc-web.ts';
+import { createIstioAlpnFilter } from './istio/alpn.ts';
 import { createPeerMetadataFilter } from './istio/peer-metadata.ts';
 import { createIstioStatsFilter } from './istio/stats.ts';
 import { createJwtAuthnFilter } from './jwt-authn.ts';
@@ -29,6 +30,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.grpc_web.v3.GrpcWeb', createGrpcWebFilter],
   ['io.istio.http.peer_metadata.Config', createPeerMetadataFilter],
+  ['istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig', createIstioAlpnFilter],
   ['stats.PluginConfig', createIstioStatsFilter],
   ['envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', createJwtAuthnFilter],
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
