@@ -137,7 +137,9 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
   t.same(JSON.parse(Buffer.from(String(echo.headers['x-jwt-payload']), 'base64url').toString()), claims, 'forward_payload_header: the payload, base64url');
   t.notOk(String(echo.headers['x-jwt-payload']).includes('='), 'unpadded');
   t.equal(echo.headers.authorization, undefined, 'forward unset: the token stays here');
-  t.equal((await get(`/api?access_token=${good}`)).status, 200, 'the access_token query parameter is a default location');
+  const byParam = await get(`/api?a=1&access_token=${good}`);
+  t.equal(byParam.status, 200, 'the access_token query parameter is a default location');
+  t.equal((JSON.parse(byParam.body) as Echo).url, '/api?a=1', 'and the token is taken out of the query (forward unset)');
 
   const realm = `http://127.0.0.1:${legate.port('web')}`;
   const expired = await get('/api/x?q=1', bearer(signJwt('RS256', rsa.privateKey, 'rsa-1', { ...claims, exp: now - 120 })));
@@ -170,7 +172,10 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
   t.equal(missing.body, 'Jwt is missing');
   t.equal(missing.headers['www-authenticate'], `Bearer realm="${realm}/api"`, 'no error="invalid_token" for a missing token');
 
-  t.equal((await get('/optional')).status, 200, 'Istio\'s shape: no token passes (allow_missing)');
+  const anonymous = await get('/optional', { 'x-jwt-payload': 'forged', 'x-sub': 'forged' });
+  t.equal(anonymous.status, 200, 'Istio\'s shape: no token passes (allow_missing)');
+  t.equal((JSON.parse(anonymous.body) as Echo).headers['x-jwt-payload'], undefined, 'a client\'s own payload header is removed');
+  t.equal((JSON.parse(anonymous.body) as Echo).headers['x-sub'], undefined, 'and its own claim headers');
   t.equal((await get('/optional', bearer(good))).status, 200, 'a good token passes');
   const optionalBad = await get('/optional', bearer(signJwt('RS256', otherKey.privateKey, 'rsa-1', claims)));
   t.equal(optionalBad.status, 401, 'a bad token is refused even where tokens are optional');

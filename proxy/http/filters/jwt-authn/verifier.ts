@@ -6,7 +6,7 @@
 import type { RequestHeaders } from '../../../codec/index.ts';
 import type { JwtProviderConfig, JwtRequirement } from '../../../config/model.ts';
 import type { Counter } from '../../../stats/index.ts';
-import type { Extractor, ExtractedToken } from './extractor.ts';
+import { removeToken, type Extractor, type ExtractedToken } from './extractor.ts';
 import { verifySignature } from './jwks.ts';
 import { audienceCheck, checkTime, parseJwt, type Jwt } from './jwt.ts';
 import type { ProviderKeys } from './provider-keys.ts';
@@ -143,7 +143,9 @@ class Authenticator implements Verifier {
   }
 
   verify(ctx: VerifyContext, done: Done): void {
-    const tokens = (this.provider?.extractor ?? this.env.allLocations).extract(ctx.head);
+    const extractor = this.provider?.extractor ?? this.env.allLocations;
+    extractor.sanitize(ctx.head.headers);
+    const tokens = extractor.extract(ctx.head);
     const finish = (status: JwtStatus): void => {
       if (this.allowFailed || (this.allowMissing && status === JwtStatus.missing)) done(JwtStatus.ok);
       else done(status);
@@ -206,7 +208,7 @@ function providerByIssuer(providers: ReadonlyMap<string, Provider>, iss: string)
 }
 
 // A good token: its payload and claims go upstream as the provider says, and the token itself
-// only when forward is set. Legate sets these headers (a client's own value is replaced).
+// only when forward is set.
 function accept(ctx: VerifyContext, provider: Provider, token: ExtractedToken, jwt: Jwt): JwtStatus {
   const config = provider.config;
   const headers = ctx.head.headers;
@@ -218,7 +220,7 @@ function accept(ctx: VerifyContext, provider: Provider, token: ExtractedToken, j
     const value = claimValue(jwt.payload, claimName);
     if (value !== undefined) headers[headerName] = value;
   }
-  if (!config.forward && token.header !== undefined) delete headers[token.header];
+  if (!config.forward) removeToken(ctx.head, token.location);
   ctx.verified.add(config);
   return JwtStatus.ok;
 }

@@ -4,7 +4,7 @@
 import { createHmac, generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import t from 'tap';
 import type { JwtProviderConfig, JwtRequirement } from '../../../../../proxy/config/model.ts';
-import { Extractor } from '../../../../../proxy/http/filters/jwt-authn/extractor.ts';
+import { Extractor, removeToken } from '../../../../../proxy/http/filters/jwt-authn/extractor.ts';
 import { parseJwks, verifySignature } from '../../../../../proxy/http/filters/jwt-authn/jwks.ts';
 import { audienceCheck, checkTime, parseJwt, type Jwt } from '../../../../../proxy/http/filters/jwt-authn/jwt.ts';
 import { ProviderKeys } from '../../../../../proxy/http/filters/jwt-authn/provider-keys.ts';
@@ -123,12 +123,27 @@ t.test('extraction: prefix, params, cookies; issuers per location', async (t) =>
   const extractor = new Extractor([provider('a', 'ia'), provider('b', 'ib', { fromHeaders: [{ name: 'x-jwt', valuePrefix: '' }], fromParams: [], fromCookies: ['session'] })]);
   const tokens = extractor.extract({
     method: 'GET', path: '/p?x=1&access_token=aa.bb.cc', scheme: 'http', protocol: 'HTTP/1.1',
-    headers: { authorization: 'Bearer  tt.uu.vv, other', 'x-jwt': 'whole', cookie: 'a=1; session="ss.tt.uu"' },
+    headers: { authorization: 'Bearer  tt.uu.vv', 'x-jwt': 'whole', cookie: 'a=1; session="ss.tt.uu"' },
   });
-  t.same(tokens.map((k) => [k.token, k.header]), [['tt.uu.vv', 'authorization'], ['aa.bb.cc', undefined], ['whole', 'x-jwt'], ['ss.tt.uu', undefined]]);
+  t.same(tokens.map((k) => [k.token, k.location.kind, k.location.name]), [
+    ['tt.uu.vv', 'header', 'authorization'],
+    ['aa.bb.cc', 'param', 'access_token'],
+    ['whole', 'header', 'x-jwt'],
+    ['ss.tt.uu', 'cookie', 'session'],
+  ]);
   t.ok(tokens[0].issuerAllowed('ia'));
   t.notOk(tokens[0].issuerAllowed('ib'), 'a location accepts its providers\' issuers only');
   t.same(extractor.extract({ method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1', headers: { authorization: 'Basic abc' } }), [], 'another scheme is no token');
+  t.same(extractor.extract({ method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1', headers: { authorization: 'Bearer ' } }).map((k) => k.token), ['Bearer '], 'a prefix without a token: the value, which fails to parse (Envoy)');
+  const head = { method: 'GET', path: '/p?a=1&access_token=x.y.z&b=2#f', scheme: 'http', protocol: 'HTTP/1.1' as const, headers: { authorization: 'Bearer x.y.z', keep: '1' } };
+  removeToken(head, { kind: 'param', name: 'access_token', prefix: '', issuers: new Set() });
+  t.equal(head.path, '/p?a=1&b=2#f', 'a token in the query is removed from it');
+  removeToken(head, { kind: 'header', name: 'authorization', prefix: 'Bearer ', issuers: new Set() });
+  t.same(head.headers, { keep: '1' }, 'a token in a header: the header goes');
+  const sanitizing = new Extractor([provider('c', '', { forwardPayloadHeader: 'x-payload', claimToHeaders: [{ headerName: 'x-sub', claimName: 'sub' }] })]);
+  const headers: Record<string, string> = { 'x-payload': 'forged', 'x-sub': 'forged', other: 'kept' };
+  sanitizing.sanitize(headers);
+  t.same(headers, { other: 'kept' }, 'headers only a verified token may set are removed first');
 });
 
 t.test('requirements: any, all, allow_missing, allow_missing_or_failed', async (t) => {
