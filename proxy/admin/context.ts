@@ -17,6 +17,8 @@ export interface AdminContext {
   readonly statsSettings?: StatsSettings;
   ready(): boolean;
   stats(): Promise<MergedStats>;
+  /** /stats was read (stats_flush_on_admin flushes the sinks with what it read). */
+  statsRead?(stats: MergedStats): void;
   clusters(): Promise<ClusterStatus[]>;
   drainListeners(): Promise<void>;
   reopenLogs(): Promise<void>;

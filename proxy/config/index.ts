@@ -31,6 +31,8 @@ import { translateLoadAssignment } from './translate/endpoint.ts';
 import { translateListenerResource } from './translate/listener.ts';
 import { translateRouteConfig } from './translate/route.ts';
 import { translateStatsConfig, type StatsConfig } from './translate/stats-config.ts';
+import { translateStatsSinks } from './translate/stats-sinks.ts';
+import type { StatsSinksConfig } from '../stats/sinks/index.ts';
 import { translateTracingProvider } from './translate/tracing.ts';
 import { tlsCertificate, validationContext } from './translate/transport-socket.ts';
 import { validateSnapshot } from './validate.ts';
@@ -69,6 +71,7 @@ export interface BootstrapConfig {
   staticSecrets: StaticSecrets;
   raw: Raw; // the bootstrap as written, for /config_dump
   statsConfig?: StatsConfig;
+  statsSinks?: StatsSinksConfig; // stats_sinks with stats_flush_interval / stats_flush_on_admin
 }
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
@@ -134,6 +137,8 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   if (tracingHttp !== undefined) result.tracing = translateTracingProvider(tracingHttp, 'tracing.http');
   const statsConfig = translateStatsConfig(obj(bootstrap, 'stats_config'), 'stats_config');
   if (statsConfig !== undefined) result.statsConfig = statsConfig;
+  const statsSinks = translateStatsSinks(bootstrap);
+  if (statsSinks !== undefined) result.statsSinks = statsSinks;
   return result;
 }
 

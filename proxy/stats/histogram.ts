@@ -77,6 +77,8 @@ export class Histogram {
   #sum = 0;
   #data: HistogramData | null = null;
   #dirty = false;
+  /** Set by a stats sink that takes every value as it is recorded (statsd timers), else null. */
+  onRecord: ((histogram: Histogram, value: number) => void) | null = null;
 
   constructor(name: string, unit: HistogramUnit) {
     this.name = name;
@@ -91,6 +93,7 @@ export class Histogram {
     this.#count++;
     this.#sum += v;
     this.#dirty = true;
+    if (this.onRecord !== null) this.onRecord(this, v);
   }
 
   /** Number of values recorded so far. */

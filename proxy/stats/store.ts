@@ -19,10 +19,13 @@ export interface StatsSnapshot {
   neverImport: string[];
 }
 
+export type HistogramObserver = (histogram: Histogram) => ((histogram: Histogram, value: number) => void) | null;
+
 export class Store {
   readonly #counters = new Map<string, Counter>();
   readonly #gauges = new Map<string, Gauge>();
   readonly #histograms = new Map<string, Histogram>();
+  #observe: HistogramObserver | null = null;
 
   counter(name: string): Counter {
     let c = this.#counters.get(name);
@@ -48,9 +51,19 @@ export class Store {
     let h = this.#histograms.get(name);
     if (h === undefined) {
       h = new Histogram(name, unit);
+      if (this.#observe !== null) h.onRecord = this.#observe(h);
       this.#histograms.set(name, h);
     }
     return h;
+  }
+
+  /**
+   * Hands every histogram, now and later, to `observe`, which says what takes its values as they are
+   * recorded (a stats sink's timers), or null for none. Decided once per histogram.
+   */
+  observeHistograms(observe: HistogramObserver): void {
+    this.#observe = observe;
+    for (const h of this.#histograms.values()) h.onRecord = observe(h);
   }
 
   /** A view that prefixes names: scope('cluster.foo').counter('upstream_rq_total'). */

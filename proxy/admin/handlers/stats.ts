@@ -14,6 +14,7 @@ export const stats: AdminHandler = async (ctx, req) => {
   }
   const options = { filter, usedOnly: req.url.searchParams.has('usedonly'), settings: ctx.statsSettings };
   const merged = await ctx.stats();
+  ctx.statsRead?.(merged);
   const format = req.url.searchParams.get('format');
   if (format === 'json') return json(JSON.parse(renderStatsJson(merged, options)));
   if (format === 'prometheus') return prometheusResponse(renderPrometheus(merged, options));
@@ -22,7 +23,9 @@ export const stats: AdminHandler = async (ctx, req) => {
 
 export const statsPrometheus: AdminHandler = async (ctx, req) => {
   const usedOnly = req.url.searchParams.has('usedonly');
-  return prometheusResponse(renderPrometheus(await ctx.stats(), { usedOnly, settings: ctx.statsSettings }));
+  const merged = await ctx.stats();
+  ctx.statsRead?.(merged);
+  return prometheusResponse(renderPrometheus(merged, { usedOnly, settings: ctx.statsSettings }));
 };
 
 function prometheusResponse(body: string): AdminResponse {
