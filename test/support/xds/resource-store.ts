@@ -27,8 +27,12 @@ export class ResourceStore {
 
   /** Replaces or adds these resources of a type, keeping the others; returns their names. */
   update(typeUrl: string, version: string, resources: JsonObject[]): string[] {
-    const byName = this.#stored(new Map(this.#byType.get(typeUrl)?.resources), resources);
-    this.#byType.set(typeUrl, { version, resources: byName });
+    const set = this.#byType.get(typeUrl);
+    if (set === undefined) this.#byType.set(typeUrl, { version, resources: this.#stored(new Map(), resources) });
+    else {
+      set.version = version;
+      this.#stored(set.resources, resources);
+    }
     return resources.map((json) => String(json.name ?? json.cluster_name));
   }
 

@@ -30,9 +30,8 @@ export class SotwSession extends Session<TypeState> {
     const state = this.types.get(typeUrl);
     const set = this.store.get(typeUrl);
     if (state === undefined || set === undefined) return;
-    const resources = [...set.resources.values()]
-      .filter((r) => (state.wildcard || state.names.has(r.name)) && (only === undefined || only.has(r.name)))
-      .map((r) => r.json);
+    const candidates = only === undefined ? [...set.resources.values()] : [...only].flatMap((name) => set.resources.get(name) ?? []);
+    const resources = candidates.filter((r) => state.wildcard || state.names.has(r.name)).map((r) => r.json);
     state.nonce = this.nextNonce();
     this.write({ version_info: set.version, resources, type_url: typeUrl, nonce: state.nonce });
   }
