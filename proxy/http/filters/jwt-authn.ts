@@ -94,8 +94,7 @@ export class JwtAuthnFilter implements HttpFilterInstance {
     const ctx: VerifyContext = { head, nowSeconds: Math.floor(Date.now() / 1000), cancelled: false, verified: new Set() };
     const realm = realmOf(stream);
     let initiating = true;
-    let result: FilterStatus = 'stop';
-    stream.onDestroy({ onStreamDestroy: () => (ctx.cancelled = true) });
+    let result: FilterStatus | undefined;
     verifier.verify(ctx, (status) => {
       if (ctx.cancelled || stream.ended) return;
       ctx.cancelled = true; // one answer per request
@@ -104,7 +103,10 @@ export class JwtAuthnFilter implements HttpFilterInstance {
       else if (verdict === 'continue') stream.continueDecoding();
     });
     initiating = false;
-    return result;
+    if (result !== undefined) return result;
+    // Waiting for a JWKS fetch: a stream that ends meanwhile drops the answer.
+    stream.onDestroy({ onStreamDestroy: () => (ctx.cancelled = true) });
+    return 'stop';
   }
 
   private matchingRule(stream: HttpStream): Rule | undefined {

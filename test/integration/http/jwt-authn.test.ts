@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import http from 'node:http';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, staticCluster } from '../../support/bootstrap.ts';
-import { nodeRequest, statsMap } from '../../support/http.ts';
+import { nodeRequest, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { closedPort, echoHandler, startUpstream, type Echo } from '../../support/upstream.ts';
 
@@ -44,6 +44,19 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
     jwksServer.close();
   });
   const jwksPort = (jwksServer.address() as { port: number }).port;
+  // A JWKS server that answers only when told: a request waiting for its keys can go away meanwhile.
+  const held: http.ServerResponse[] = [];
+  let onHeld: () => void = () => undefined;
+  const slowJwks = http.createServer((_req, res) => {
+    held.push(res);
+    onHeld();
+  });
+  await new Promise<void>((resolve) => slowJwks.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    slowJwks.closeAllConnections();
+    slowJwks.close();
+  });
+  const slowPort = (slowJwks.address() as { port: number }).port;
   const upstream = await startUpstream('app', echoHandler('app'));
   t.teardown(() => upstream.close());
   const refused = await closedPort();
@@ -82,6 +95,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
           claim_to_headers: [{ header_name: 'x-tenant', claim_name: 'org.tenant' }],
           clear_route_cache: true,
         },
+        slow: { issuer: 'https://slow.example', remote_jwks: remoteJwksAt('slowjwks', slowPort), from_headers: [{ name: 'x-slow-jwt' }] },
         broken: { issuer: 'https://broken.example', remote_jwks: remoteJwksAt('nowhere', refused), from_headers: [{ name: 'x-broken-jwt' }] },
       },
       rules: [
@@ -90,6 +104,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
         { match: { prefix: '/remote' }, requires: { provider_name: 'remote' } },
         { match: { prefix: '/broken' }, requires: { provider_name: 'broken' } },
         { match: { prefix: '/claims' }, requires: { provider_name: 'routed' } },
+        { match: { prefix: '/slow' }, requires: { provider_name: 'slow' } },
         { match: { prefix: '/either' }, requires: { requires_any: { requirements: [{ provider_name: 'local' }, { provider_name: 'remote' }] } } },
         { match: { prefix: '/' }, requires: { provider_name: 'local' } },
       ],
@@ -106,6 +121,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
         routes: [
           route('/public', { typed_per_filter_config: { [FILTER_NAME]: { '@type': PER_ROUTE_TYPE, disabled: true } } }),
           { match: { prefix: '/claims', headers: [{ name: 'x-tenant', string_match: { exact: 't1' } }] }, direct_response: { status: 200, body: { inline_string: 'the t1 route' } } },
+          route('/wrong-name', { typed_per_filter_config: { [FILTER_NAME]: { '@type': PER_ROUTE_TYPE, requirement_name: 'nope' } } }),
           route('/named', { typed_per_filter_config: { [FILTER_NAME]: { '@type': PER_ROUTE_TYPE, requirement_name: 'remote-only' } } }),
           route('/'),
         ],
@@ -119,7 +135,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
       httpListener('web', routeConfig, { http_filters: [jwtAuthn, routerFilter] }),
       httpListener('strict', routeConfig, { http_filters: [strict, routerFilter] }),
     ],
-    [staticCluster('app', [{ port: upstream.port }]), staticCluster('jwks', [{ port: jwksPort }]), staticCluster('nowhere', [{ port: refused }])],
+    [staticCluster('app', [{ port: upstream.port }]), staticCluster('jwks', [{ port: jwksPort }]), staticCluster('nowhere', [{ port: refused }]), staticCluster('slowjwks', [{ port: slowPort }])],
   ));
   t.teardown(() => legate.stop());
   const get = (path: string, headers: Record<string, string> = {}) => nodeRequest(legate.url(path, 'web'), { headers });
@@ -213,11 +229,28 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
   const preflight = await nodeRequest(legate.url('/api', 'strict'), { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
   t.equal(preflight.status, 200, 'bypass_cors_preflight: a preflight needs no token');
 
+  const wrongName = await get('/wrong-name', bearer(good));
+  t.equal(wrongName.status, 403, 'a route naming no requirement of the filter');
+  t.equal(wrongName.body, 'Failed JWT authentication: Wrong requirement_name is provided: nope');
+
+  // Two requests needing keys not fetched yet: both wait for the one fetch.
+  const slowToken = signJwt('ES256', ec.privateKey, 'ec-1', { iss: 'https://slow.example', exp: now + 60 });
+  const fetching = new Promise<void>((resolve) => (onHeld = resolve));
+  const requestsSoFar = async () => (await statsMap(legate.adminUrl(''))).get('http.web.downstream_rq_http1_total') ?? 0;
+  const before = await requestsSoFar();
+  const slowFirst = get('/slow', { 'x-slow-jwt': slowToken });
+  await fetching;
+  const slowSecond = get('/slow', { 'x-slow-jwt': slowToken });
+  await waitFor('the second request to wait too', async () => ((await requestsSoFar()) >= before + 2 ? true : undefined));
+  held[0].writeHead(200, { 'content-type': 'application/json' }).end(remoteJwks);
+  t.same([(await slowFirst).status, (await slowSecond).status], [200, 200], 'both verified with the keys of one fetch');
+  t.equal(held.length, 1, 'fetched once');
+
   const stats = await statsMap(legate.adminUrl(''));
-  t.equal(stats.get('http.web.jwt_authn.jwks_fetch_success'), 1);
+  t.equal(stats.get('http.web.jwt_authn.jwks_fetch_success'), 2);
   t.equal(stats.get('http.web.jwt_authn.jwks_fetch_failed'), 1);
   t.equal(stats.get('http.strict.jwt_authn.cors_preflight_bypassed'), 1);
   t.equal(stats.get('http.web.jwt_authn.jwt_cache_hit'), 2, 'the remote provider\'s verified token came from its cache (twice)');
-  t.equal(stats.get('http.web.jwt_authn.denied'), 12);
-  t.equal(stats.get('http.web.jwt_authn.allowed'), 12);
+  t.equal(stats.get('http.web.jwt_authn.denied'), 13);
+  t.equal(stats.get('http.web.jwt_authn.allowed'), 14);
 });
