@@ -65,6 +65,7 @@ const PROTO_FILES = [
   'envoy/config/trace/v3/http_tracer.proto',
   'envoy/extensions/request_id/uuid/v3/uuid.proto',
   'envoy/config/trace/v3/zipkin.proto',
+  'envoy/config/metrics/v3/metrics_service.proto', // the bootstrap's envoy.stat_sinks.metrics_service
   'envoy/config/trace/v3/opentelemetry.proto',
   'envoy/config/trace/v3/datadog.proto',
   'envoy/config/trace/v3/lightstep.proto',

@@ -27,6 +27,14 @@ export class MergedHistogram {
     return this.#count;
   }
 
+  /** The merged buckets as plain data (the non-empty ones as index/count pairs, ascending). */
+  data(): HistogramData {
+    const buckets: number[] = [];
+    const counts = this.#counts;
+    if (counts !== undefined) for (let i = 0; i < BUCKET_COUNT; i++) if (counts[i] > 0) buckets.push(i, counts[i]);
+    return { count: this.#count, sum: this.#sum, buckets };
+  }
+
   /** Sum of the recorded values (exact: kept beside the buckets). */
   get sum(): number {
     return this.#sum;

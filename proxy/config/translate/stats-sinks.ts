@@ -1,14 +1,16 @@
 // The bootstrap's stats_sinks, stats_flush_interval and stats_flush_on_admin. Legate builds the
-// UDP sinks, envoy.stat_sinks.statsd and envoy.stat_sinks.dog_statsd; every other sink is refused:
-// TCP statsd through a cluster and Hystrix here by name, and the types whose protos Legate does not
-// load (the gRPC metrics service, OpenTelemetry, Wasm, ...) by the schema, by their type name.
+// UDP sinks, envoy.stat_sinks.statsd and envoy.stat_sinks.dog_statsd, and the gRPC metrics service
+// (envoy.stat_sinks.metrics_service); every other sink is refused: TCP statsd through a cluster and
+// Hystrix here by name, and the types whose protos Legate does not load (OpenTelemetry, Wasm, ...)
+// by the schema, by their type name.
 import { isIP } from 'node:net';
 import type { StatsSinkConfig, StatsSinksConfig } from '../../stats/sinks/index.ts';
 import { indexPath, joinPath } from '../errors.ts';
-import { list, obj, reject, str, type Raw } from './common.ts';
+import { bool, checkApiVersion, grpcService, list, obj, reject, str, type Raw } from './common.ts';
 
 const STATSD_TYPE = 'envoy.config.metrics.v3.StatsdSink';
 const DOG_STATSD_TYPE = 'envoy.config.metrics.v3.DogStatsdSink';
+const METRICS_SERVICE_TYPE = 'envoy.config.metrics.v3.MetricsServiceConfig';
 
 const DEFAULT_FLUSH_INTERVAL_MS = 5000; // Envoy's
 const DEFAULT_PREFIX = 'envoy';
@@ -32,8 +34,9 @@ function statsSink(raw: Raw, path: string): StatsSinkConfig {
   const at = joinPath(path, 'typed_config');
   if (config === undefined) reject(at, 'required field is missing', 'give the sink its typed_config: envoy.config.metrics.v3.StatsdSink or DogStatsdSink');
   const type = str(config, '@type');
+  if (type === METRICS_SERVICE_TYPE) return metricsService(config, at);
   if (type !== STATSD_TYPE && type !== DOG_STATSD_TYPE) {
-    reject(at, `not supported by Legate: stats sink '${str(raw, 'name') || type}'`, 'use envoy.stat_sinks.statsd or envoy.stat_sinks.dog_statsd (UDP), or the admin\'s /stats/prometheus');
+    reject(at, `not supported by Legate: stats sink '${str(raw, 'name') || type}'`, 'use envoy.stat_sinks.statsd, dog_statsd or metrics_service, or the admin\'s /stats/prometheus');
   }
   const sink = config;
   if (type === STATSD_TYPE && sink.tcp_cluster_name !== undefined) {
@@ -49,6 +52,20 @@ function statsSink(raw: Raw, path: string): StatsSinkConfig {
     address: udpAddress(obj(sink, 'address'), joinPath(at, 'address')),
     prefix: str(sink, 'prefix') || DEFAULT_PREFIX,
     maxBytesPerDatagram: maxBytes,
+  };
+}
+
+function metricsService(raw: Raw, path: string): StatsSinkConfig {
+  checkApiVersion(raw, 'transport_api_version', path);
+  const service = obj(raw, 'grpc_service') ?? {}; // required: the schema says so when it is missing
+  const mode = str(raw, 'histogram_emit_mode', 'SUMMARY_AND_HISTOGRAM');
+  return {
+    kind: 'metrics_service',
+    grpcService: grpcService(service, joinPath(path, 'grpc_service')),
+    reportCountersAsDeltas: bool(raw, 'report_counters_as_deltas', false),
+    emitTagsAsLabels: bool(raw, 'emit_tags_as_labels', false),
+    emitSummary: mode !== 'HISTOGRAM',
+    emitHistogram: mode !== 'SUMMARY',
   };
 }
 

@@ -6,7 +6,7 @@ import type { MergedStats } from '../merge.ts';
 import type { Counter } from '../metrics.ts';
 import type { StatsSettings } from '../settings.ts';
 import type { Store } from '../store.ts';
-import { CounterLatch } from './metric-snapshot.ts';
+import { MetricLatch } from './metric-snapshot.ts';
 import type { StatsSink, StatsSinksConfig } from './sink.ts';
 
 export interface StatsFlusherOptions {
@@ -21,7 +21,8 @@ export interface StatsFlusherOptions {
 
 export class StatsFlusher {
   readonly #options: StatsFlusherOptions;
-  readonly #latch = new CounterLatch();
+  readonly #latch = new MetricLatch();
+  readonly #withHistograms: boolean;
   readonly #dropped: Counter;
   #timer: NodeJS.Timeout | null = null;
   #inProgress = false;
@@ -29,6 +30,7 @@ export class StatsFlusher {
   constructor(options: StatsFlusherOptions) {
     this.#options = options;
     this.#dropped = options.store.counter('server.dropped_stat_flushes');
+    this.#withHistograms = options.sinks.some((s) => s.wantsHistograms);
   }
 
   /** Starts the interval timer (none with stats_flush_on_admin). */
@@ -66,7 +68,7 @@ export class StatsFlusher {
   }
 
   #send(stats: MergedStats): void {
-    const snapshot = this.#latch.take(stats, this.#options.settings);
+    const snapshot = this.#latch.take(stats, this.#options.settings, this.#withHistograms);
     for (const sink of this.#options.sinks) sink.flush(snapshot);
   }
 }

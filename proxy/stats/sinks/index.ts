@@ -1,18 +1,20 @@
-// Stats sinks: statsd and DogStatsD over UDP, flushed by the primary, timers sent by the workers.
+// Stats sinks: statsd and DogStatsD over UDP and Envoy's gRPC MetricsService, flushed by the
+// primary; statsd timers sent by the process that records them.
 import type { Histogram } from '../histogram.ts';
 import type { Store } from '../store.ts';
 import type { StatsSettings } from '../settings.ts';
-import type { StatsSink, StatsSinkConfig } from './sink.ts';
+import type { StatsdSinkConfig, StatsSink } from './sink.ts';
 import { UdpStatsdSink } from './statsd.ts';
 import { udpWriter } from './udp-writer.ts';
 
-export type { StatsSink, StatsSinkConfig, StatsSinksConfig, StatsdSinkConfig } from './sink.ts';
+export type { MetricsServiceSinkConfig, StatsSink, StatsSinkConfig, StatsSinksConfig, StatsdSinkConfig } from './sink.ts';
 export type { MetricSnapshot } from './metric-snapshot.ts';
 export { StatsFlusher, type StatsFlusherOptions } from './flusher.ts';
 export { UdpStatsdSink } from './statsd.ts';
+export { MetricsServiceSink, type MetricFamily, type MetricsStream } from './metrics-service.ts';
 
-/** One sink of the bootstrap's stats_sinks, writing from this process. */
-export function createStatsSink(config: StatsSinkConfig, settings: StatsSettings): StatsSink {
+/** A statsd or DogStatsD sink writing from this process. */
+export function createStatsdSink(config: StatsdSinkConfig, settings: StatsSettings): StatsSink {
   return new UdpStatsdSink(config, config.kind === 'dog_statsd' ? settings.tags : null, udpWriter(config.address));
 }
 

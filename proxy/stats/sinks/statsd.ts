@@ -11,6 +11,7 @@ import type { StatsdSinkConfig, StatsSink } from './sink.ts';
 import type { DatagramWriter } from './udp-writer.ts';
 
 export class UdpStatsdSink implements StatsSink {
+  readonly wantsHistograms = false; // histogram values go out as they are recorded
   readonly #prefix: string;
   readonly #tags: TagProducer | null;
   readonly #maxBytes: number;
