@@ -29,6 +29,23 @@ export interface AnyMessage {
 
 type Fields = Record<string, unknown>;
 
+// protobufjs builds fullName from the parent chain on every read: cached (every field of every
+// resource asks).
+const fullNames = new WeakMap<protobuf.ReflectionObject, string>();
+
+function fullNameOf(type: protobuf.ReflectionObject): string {
+  let name = fullNames.get(type);
+  if (name === undefined) {
+    name = type.fullName;
+    fullNames.set(type, name);
+  }
+  return name;
+}
+
+function nameOrUndefined(type: protobuf.ReflectionObject | null | undefined): string | undefined {
+  return type == null ? undefined : fullNameOf(type);
+}
+
 // ---- encoding ------------------------------------------------------------------------------
 
 // Encodes a JSON object as a message of `type`.
@@ -50,7 +67,7 @@ export function anyFromJson(json: unknown, path = ''): AnyMessage {
     throw new ProtoJsonError(path, `unknown type "${typeUrl}"`);
   }
   let inner: unknown;
-  if (VALUE_IN_ANY.has(type.fullName)) {
+  if (VALUE_IN_ANY.has(fullNameOf(type))) {
     inner = json.value;
   } else {
     const { '@type': _ignored, ...fields } = json;
@@ -61,7 +78,7 @@ export function anyFromJson(json: unknown, path = ''): AnyMessage {
 
 // JSON -> the object form protobufjs's Type.fromObject takes.
 export function fromJson(type: protobuf.Type, json: unknown, path: string): unknown {
-  switch (type.fullName) {
+  switch (fullNameOf(type)) {
     case '.google.protobuf.Any':
       return anyFromJson(json, path);
     case '.google.protobuf.Duration':
@@ -75,7 +92,7 @@ export function fromJson(type: protobuf.Type, json: unknown, path: string): unkn
     case '.google.protobuf.ListValue':
       return listFromJson(json, path);
   }
-  if (WRAPPERS.has(type.fullName)) {
+  if (WRAPPERS.has(fullNameOf(type))) {
     return { value: fieldValueFromJson(type.fields.value!, json, path) };
   }
   if (!isObject(json)) throw new ProtoJsonError(path, `expected an object (${type.name})`);
@@ -86,7 +103,7 @@ export function fromJson(type: protobuf.Type, json: unknown, path: string): unkn
     const field = fieldByJsonName(type, key);
     if (field === undefined) throw new ProtoJsonError(fieldPath, `unknown field in ${type.name}`);
     if (Object.hasOwn(out, field.name)) throw new ProtoJsonError(fieldPath, `field ${field.name} given twice`);
-    if (value === null && field.resolvedType?.fullName !== '.google.protobuf.Value') continue;
+    if (value === null && nameOrUndefined(field.resolvedType) !== '.google.protobuf.Value') continue;
     const oneof = field.partOf;
     if (oneof !== null && !oneof.name.startsWith('_')) {
       const other = oneofSet.get(oneof.name);
@@ -131,7 +148,7 @@ function fieldValueFromJson(field: protobuf.FieldBase, value: unknown, path: str
 }
 
 function enumFromJson(type: protobuf.Enum, value: unknown, path: string): string | number {
-  if (type.fullName === '.google.protobuf.NullValue' && value === null) return 'NULL_VALUE';
+  if (fullNameOf(type) === '.google.protobuf.NullValue' && value === null) return 'NULL_VALUE';
   if (typeof value === 'string' && Object.hasOwn(type.values, value)) return value;
   // Envoy parses enum names case-insensitively.
   if (typeof value === 'string' && Object.hasOwn(type.values, value.toUpperCase())) return value.toUpperCase();
@@ -240,7 +257,7 @@ function listFromJson(json: unknown, path: string): Fields {
 // A decoded message (or the object form of one) -> proto3 JSON.
 export function toJson(type: protobuf.Type, message: object): JsonValue {
   const fields = message as Fields;
-  switch (type.fullName) {
+  switch (fullNameOf(type)) {
     case '.google.protobuf.Any':
       return anyToJson(fields as unknown as AnyMessage);
     case '.google.protobuf.Duration':
@@ -254,7 +271,7 @@ export function toJson(type: protobuf.Type, message: object): JsonValue {
     case '.google.protobuf.ListValue':
       return ((fields.values ?? []) as Fields[]).map(valueToJson);
   }
-  if (WRAPPERS.has(type.fullName)) return fieldValueToJson(type.fields.value!, fields.value);
+  if (WRAPPERS.has(fullNameOf(type))) return fieldValueToJson(type.fields.value!, fields.value);
   const out: JsonObject = {};
   for (const field of type.fieldsArray) {
     const value = fields[field.name];
@@ -285,7 +302,7 @@ export function anyToJson(any: AnyMessage): JsonObject {
   const bytes = any.value ?? new Uint8Array();
   if (type === undefined) return { '@type': typeUrl, value: Buffer.from(bytes).toString('base64') };
   const inner = toJson(type, type.decode(bytes));
-  if (VALUE_IN_ANY.has(type.fullName)) return { '@type': typeUrl, value: inner };
+  if (VALUE_IN_ANY.has(fullNameOf(type))) return { '@type': typeUrl, value: inner };
   return { '@type': typeUrl, ...(inner as JsonObject) };
 }
 
@@ -293,7 +310,7 @@ function fieldValueToJson(field: protobuf.FieldBase, value: unknown): JsonValue 
   const resolved = field.resolvedType;
   if (resolved instanceof protobuf.Type) return toJson(resolved, value as object);
   if (resolved instanceof protobuf.Enum) {
-    if (resolved.fullName === '.google.protobuf.NullValue') return null;
+    if (fullNameOf(resolved) === '.google.protobuf.NullValue') return null;
     return resolved.valuesById[value as number] ?? (value as number);
   }
   if (INT64.has(field.type) || UINT64.has(field.type)) return longToJson(value);
