@@ -180,3 +180,26 @@ t.test('requirements: any, all, allow_missing, allow_missing_or_failed', async (
   t.equal(run(a, { authorization: `Bearer ${good('ia')}` }), JwtStatus.ok);
   t.equal(run({ kind: 'provider', provider: 'a', audiences: ['need'] }, { authorization: `Bearer ${good('ia')}` }), JwtStatus.audienceNotAllowed, 'provider_and_audiences');
 });
+
+t.test('a request that ends while its keys are fetched gets no answer; the next one does', async (t) => {
+  const store = new Store();
+  const config = provider('r', 'ir', { jwks: { kind: 'remote', uri: 'http://keys/jwks', cluster: 'keys', timeoutMs: 1000, cacheDurationMs: 60_000 } });
+  const waiting: ((jwks: ReturnType<typeof parseJwks>, status: JwtStatus) => void)[] = [];
+  const keys = { get: (callback: (typeof waiting)[number]) => waiting.push(callback) } as unknown as ProviderKeys;
+  const providers = new Map<string, Provider>([['r', { config, extractor: new Extractor([config]), audiencesAllowed: () => true, cache: undefined, keys }]]);
+  const verifier = createVerifier({ kind: 'provider', provider: 'r' }, { providers, allLocations: new Extractor([config]), cacheHit: store.counter('h'), cacheMiss: store.counter('m') })!;
+  const now = Math.floor(Date.now() / 1000);
+  const head = () => ({ method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1' as const, headers: { authorization: `Bearer ${token('RS256', rsa.privateKey, { iss: 'ir' })}` } });
+  const answers: JwtStatus[] = [];
+  const gone: VerifyContext = { head: head(), nowSeconds: now, cancelled: false, verified: new Set() };
+  verifier.verify(gone, (s) => answers.push(s));
+  gone.cancelled = true;
+  const next: VerifyContext = { head: head(), nowSeconds: now, cancelled: false, verified: new Set() };
+  verifier.verify(next, (s) => answers.push(s));
+  t.equal(waiting.length, 2, 'both wait for the keys');
+  const jwks = parseJwks(JSON.stringify({ keys: [jwkOf(rsa.publicKey, {})] }));
+  for (const callback of waiting) callback(jwks, JwtStatus.ok);
+  t.same(answers, [JwtStatus.ok], 'only the request still there is answered');
+  t.equal(next.head.headers.authorization, undefined, 'its token removed (forward unset)');
+  t.equal(gone.head.headers.authorization !== undefined, true, 'the gone one left untouched');
+});
