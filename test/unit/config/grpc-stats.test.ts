@@ -30,17 +30,18 @@ function rejection(config: object): string {
   return 'accepted';
 }
 
-t.test('the config: stats_for_all_methods (false when unset), the allowlist, dots', async (t) => {
-  t.same(grpcStats({}), { statsForAllMethods: false, allowlist: [], replaceDotsInGrpcServiceName: false });
-  t.same(grpcStats({ stats_for_all_methods: true, replace_dots_in_grpc_service_name: true }), { statsForAllMethods: true, allowlist: [], replaceDotsInGrpcServiceName: true });
+t.test('the config: stats_for_all_methods (false when unset), the allowlist, dots, emit_filter_state', async (t) => {
+  t.same(grpcStats({}), { statsForAllMethods: false, allowlist: [], replaceDotsInGrpcServiceName: false, emitFilterState: false });
+  t.same(grpcStats({ stats_for_all_methods: true, replace_dots_in_grpc_service_name: true }), { statsForAllMethods: true, allowlist: [], replaceDotsInGrpcServiceName: true, emitFilterState: false });
   t.same(grpcStats({ individual_method_stats_allowlist: { services: [{ name: 'pkg.Svc', method_names: ['A', 'B'] }] } }), {
     statsForAllMethods: false,
     allowlist: [{ service: 'pkg.Svc', methods: ['A', 'B'] }],
     replaceDotsInGrpcServiceName: false,
+    emitFilterState: false,
   });
+  t.same(grpcStats({ emit_filter_state: true, stats_for_all_methods: false }).emitFilterState, true, "istiod's shape");
 });
 
 t.test('what Legate does not build is rejected by name', async (t) => {
-  t.match(rejection({ emit_filter_state: true }), /emit_filter_state.*not supported by Legate/);
   t.match(rejection({ enable_upstream_stats: true }), /enable_upstream_stats.*not supported by Legate/);
 });
