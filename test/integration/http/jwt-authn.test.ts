@@ -181,7 +181,7 @@ t.test('jwt_authn: local and remote JWKS, claims upstream, Envoy\'s refusals, ru
   t.equal(unknownKid.body, 'Jwks doesn\'t have key to match kid or alg from Jwt');
   const garbage = await get('/api', bearer('not-a-jwt'));
   t.equal(garbage.status, 401);
-  t.equal(garbage.body, 'Jwt is not in the form of Header.Payload.Signature');
+  t.equal(garbage.body, 'Jwt is not in the form of Header.Payload.Signature with two dots and 3 sections');
 
   const missing = await get('/api');
   t.equal(missing.status, 401, 'no token where one is required');

@@ -27,28 +27,35 @@ export function parseJwt(token: string): Jwt | JwtStatus {
   const parts = token.split('.');
   if (parts.length !== 3) return JwtStatus.badFormat;
   const [headerPart, payloadPart, signaturePart] = parts;
-  const header = decodeJson(headerPart);
-  if (header === undefined) return JwtStatus.headerParseError;
+  const header = decodeJson(headerPart, JwtStatus.headerBadBase64, JwtStatus.headerBadJson);
+  if (typeof header === 'string') return header;
   if (typeof header.alg !== 'string') return JwtStatus.headerBadAlg;
   if (!ALGORITHMS.has(header.alg)) return JwtStatus.headerNotImplementedAlg;
   if (header.kid !== undefined && typeof header.kid !== 'string') return JwtStatus.headerBadKid;
-  const payload = decodeJson(payloadPart);
-  if (payload === undefined) return JwtStatus.payloadParseError;
-  const { iss, aud, exp, nbf } = payload;
-  if (iss !== undefined && typeof iss !== 'string') return JwtStatus.payloadParseError;
+  const payload = decodeJson(payloadPart, JwtStatus.payloadBadBase64, JwtStatus.payloadBadJson);
+  if (typeof payload === 'string') return payload;
+  const { iss, sub, aud, jti } = payload;
+  if (iss !== undefined && typeof iss !== 'string') return JwtStatus.issNotString;
+  if (sub !== undefined && typeof sub !== 'string') return JwtStatus.subNotString;
+  const iat = time(payload.iat, JwtStatus.iatNotInteger, JwtStatus.iatOutOfRange);
+  if (typeof iat === 'string') return iat;
+  const nbf = time(payload.nbf, JwtStatus.nbfNotInteger, JwtStatus.nbfOutOfRange);
+  if (typeof nbf === 'string') return nbf;
+  const exp = time(payload.exp, JwtStatus.expNotInteger, JwtStatus.expOutOfRange);
+  if (typeof exp === 'string') return exp;
+  if (jti !== undefined && typeof jti !== 'string') return JwtStatus.jtiNotString;
   let audiences: string[] = [];
   if (typeof aud === 'string') audiences = [aud];
   else if (Array.isArray(aud) && aud.every((a) => typeof a === 'string')) audiences = aud as string[];
-  else if (aud !== undefined) return JwtStatus.payloadParseError;
-  if ((exp !== undefined && typeof exp !== 'number') || (nbf !== undefined && typeof nbf !== 'number')) return JwtStatus.payloadParseError;
-  if (!BASE64URL.test(signaturePart)) return JwtStatus.signatureParseError;
+  else if (aud !== undefined) return JwtStatus.audNotString;
+  if (!BASE64URL.test(signaturePart)) return JwtStatus.signatureBadBase64;
   return {
     alg: header.alg,
     kid: header.kid as string | undefined,
     iss: iss ?? '',
     audiences,
-    exp: (exp as number | undefined) ?? 0,
-    nbf: (nbf as number | undefined) ?? 0,
+    exp,
+    nbf,
     payload,
     payloadBase64url: payloadPart,
     signedData: Buffer.from(`${headerPart}.${payloadPart}`, 'latin1'),
@@ -56,14 +63,21 @@ export function parseJwt(token: string): Jwt | JwtStatus {
   };
 }
 
-function decodeJson(part: string): Record<string, unknown> | undefined {
-  if (part === '' || !BASE64URL.test(part)) return undefined;
+function decodeJson(part: string, badBase64: JwtStatus, badJson: JwtStatus): Record<string, unknown> | JwtStatus {
+  if (!BASE64URL.test(part)) return badBase64;
   try {
     const value: unknown = JSON.parse(Buffer.from(part, 'base64url').toString('utf8'));
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : badJson;
   } catch {
-    return undefined;
+    return badJson;
   }
+}
+
+// iat, nbf, exp: whole seconds, not negative; 0 when absent.
+function time(value: unknown, notInteger: JwtStatus, outOfRange: JwtStatus): number | JwtStatus {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isInteger(value)) return notInteger;
+  return value < 0 ? outOfRange : value;
 }
 
 /** exp and nbf against now, each allowed clockSkew seconds of slack (Envoy checks no iat). */

@@ -80,12 +80,23 @@ t.test('signatures of every algorithm verify with their JWKS key, and fail with 
 
 t.test('parsing: Envoy\'s statuses for malformed tokens', async (t) => {
   t.equal(parseJwt('a.b'), JwtStatus.badFormat);
-  t.equal(parseJwt('!!.e30.'), JwtStatus.headerParseError);
+  t.equal(parseJwt('!!.e30.'), JwtStatus.headerBadBase64);
+  t.equal(parseJwt(`${Buffer.from('{nope').toString('base64url')}.e30.`), JwtStatus.headerBadJson);
   t.equal(parseJwt(`${b64({ alg: 5 })}.e30.`), JwtStatus.headerBadAlg);
   t.equal(parseJwt(`${b64({ alg: 'none' })}.e30.`), JwtStatus.headerNotImplementedAlg, 'alg none is refused');
   t.equal(parseJwt(`${b64({ alg: 'RS256', kid: 1 })}.e30.`), JwtStatus.headerBadKid);
-  t.equal(parseJwt(`${b64({ alg: 'RS256' })}.${b64({ exp: 'soon' })}.`), JwtStatus.payloadParseError);
-  t.equal(parseJwt(`${b64({ alg: 'RS256' })}.e30.a+b`), JwtStatus.signatureParseError);
+  const withClaims = (claims: unknown) => parseJwt(`${b64({ alg: 'RS256' })}.${b64(claims)}.`);
+  t.equal(withClaims([1]), JwtStatus.payloadBadJson, 'a payload that is not an object');
+  t.equal(parseJwt(`${b64({ alg: 'RS256' })}.a=b.`), JwtStatus.payloadBadBase64);
+  t.equal(withClaims({ exp: 'soon' }), JwtStatus.expNotInteger);
+  t.equal(withClaims({ exp: 1.5 }), JwtStatus.expNotInteger);
+  t.equal(withClaims({ nbf: -1 }), JwtStatus.nbfOutOfRange);
+  t.equal(withClaims({ iat: true }), JwtStatus.iatNotInteger);
+  t.equal(withClaims({ iss: 1 }), JwtStatus.issNotString);
+  t.equal(withClaims({ sub: {} }), JwtStatus.subNotString);
+  t.equal(withClaims({ jti: 2 }), JwtStatus.jtiNotString);
+  t.equal(withClaims({ aud: [1] }), JwtStatus.audNotString);
+  t.equal(parseJwt(`${b64({ alg: 'RS256' })}.e30.a+b`), JwtStatus.signatureBadBase64);
   const jwt = parsed(`${b64({ alg: 'RS256' })}.${b64({ iss: 'i', aud: ['x', 'y'], exp: 10, nbf: 5 })}.`);
   t.same([jwt.iss, jwt.audiences, jwt.exp, jwt.nbf], ['i', ['x', 'y'], 10, 5]);
 });
