@@ -253,12 +253,24 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       return HEADERS_FAIL;
     }
     const method = methods[methodIndex];
+    let path = url ?? '';
+    // An absolute-form target (a request to a forward proxy, RFC 9112 3.2.2): its authority becomes
+    // the Host and its path the :path, as Envoy's allow_absolute_url (on by default) does.
+    if (method !== 'CONNECT' && !path.startsWith('/') && ABSOLUTE_URL.test(path)) {
+      const absolute = parseAbsoluteUrl(path);
+      if (absolute === undefined) {
+        this.headerCheck = { status: 400, details: 'http1.invalid_url' };
+        return HEADERS_FAIL;
+      }
+      headers.host = absolute.host;
+      path = absolute.path;
+    }
     const raw = upgrade && (method === 'CONNECT' || String(headers.upgrade).toLowerCase() !== 'h2c');
     const length = headers['content-length'];
     const endStream = !raw && te === undefined && (length === undefined || Number(length) === 0);
     const head: RequestHeaders = {
       method,
-      path: url ?? '',
+      path,
       scheme: this.options.scheme,
       protocol: major === 1 && minor === 0 ? 'HTTP/1.0' : 'HTTP/1.1',
       headers,
@@ -562,4 +574,21 @@ class ServerStream extends Http1Stream<Http1ServerConnection> implements Respons
       conn.streamDone(this);
     }
   }
+}
+
+const ABSOLUTE_URL = /^https?:\/\//i;
+
+// http://host[:port]/path?query -> its authority as sent, and its path (at least '/') with the query.
+function parseAbsoluteUrl(url: string): { host: string; path: string } | undefined {
+  try {
+    const parsed = new URL(url);
+    if (parsed.host === '' || parsed.username !== '' || parsed.password !== '') return undefined;
+  } catch {
+    return undefined;
+  }
+  const from = url.indexOf('//') + 2;
+  let end = from;
+  while (end < url.length && url[end] !== '/' && url[end] !== '?' && url[end] !== '#') end++;
+  const rest = url.slice(end);
+  return { host: url.slice(from, end), path: rest.startsWith('/') ? rest : `/${rest}` };
 }

@@ -100,6 +100,14 @@ t.test('more than 100 request headers (max_headers_count): 431', async (t) => {
   t.match(raw, /^HTTP\/1\.1 431 /);
 });
 
+t.test("an absolute-form target: its authority is the Host, its path the :path (Envoy's allow_absolute_url)", async (t) => {
+  const before = app.seen.length;
+  const got = responses(await rawExchange(legate.port(), 'GET http://example.test:8080/abs/path?q=1 HTTP/1.1\r\nhost: other\r\nconnection: close\r\n\r\n'));
+  t.same(got, [{ status: 200, body: '/abs/path?q=1' }], 'routed by the path, not the whole URL');
+  t.equal(app.seen[before]?.headers.host, 'example.test:8080', 'the Host comes from the URL');
+  t.match(await rawExchange(legate.port(), 'GET http://[bad/x HTTP/1.1\r\nhost: x\r\n\r\n'), /^HTTP\/1\.1 400 /, 'a URL that does not parse: 400');
+});
+
 t.test('two different Host headers: 400', async (t) => {
   const raw = await rawExchange(legate.port(), 'GET /hosts HTTP/1.1\r\nhost: a\r\nhost: b\r\n\r\n');
   t.match(raw, /^HTTP\/1\.1 400 /);
@@ -125,8 +133,8 @@ for (const [name, request] of smuggling) {
 
 t.test('every malformed case counted in downstream_cx_protocol_error', async (t) => {
   const stats = await statsMap(legate.adminUrl(''));
-  // bad second request, bad chunk, >100 headers, two hosts, and each smuggling probe
-  t.equal(stats.get('http.ingress.downstream_cx_protocol_error'), 4 + smuggling.length);
+  // bad second request, bad chunk, >100 headers, a URL that does not parse, two hosts, and each smuggling probe
+  t.equal(stats.get('http.ingress.downstream_cx_protocol_error'), 5 + smuggling.length);
 });
 
 t.test('a half-open client socket is not needed to get the answer (keep-alive reuse works)', async (t) => {
