@@ -8,6 +8,7 @@
 // - EDS one: a response carrying one changed load assignment (istiod's incremental push; with
 //   delta xDS every push is one), from the push to its ACK and to the first response from the
 //   new endpoint; median and max over --changes pushes;
+// - RDS one: a response carrying one changed route config, a small one beside the mesh's;
 // - EDS all: the same change in a state-of-the-world response carrying every load assignment.
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -15,7 +16,7 @@ import { Agent, request } from 'undici';
 import { spawnLegate } from '../test/support/legate-process.ts';
 import { startUpstream } from '../test/support/upstream.ts';
 import { XdsServer } from '../test/support/xds-server.ts';
-import { meshLoadAssignment, meshResources, serviceHost } from '../test/support/xds/mesh.ts';
+import { inboundRouteConfig, meshLoadAssignment, meshResources, serviceCluster, serviceHost } from '../test/support/xds/mesh.ts';
 import { adsBootstrap, CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../test/support/xds-proxy.ts';
 import { processTree } from './proc-stats.ts';
 import { readFileSync } from 'node:fs';
@@ -47,7 +48,7 @@ const b = await startUpstream('b');
 const dispatcher = new Agent({ connections: 4 });
 const { NODE_OPTIONS: _hooks, ...env } = process.env;
 
-interface Row { services: number; fullMs: number; rss: number[]; edsOne: number[]; edsOneTraffic: number[]; edsAll: number[] }
+interface Row { services: number; fullMs: number; rss: number[]; edsOne: number[]; edsOneTraffic: number[]; rdsOne: number[]; edsAll: number[] }
 const rows: Row[] = [];
 
 for (const n of sizes) {
@@ -56,8 +57,8 @@ for (const n of sizes) {
   const mesh = meshResources(n, a.port);
   server.setResources(CLUSTER_TYPE_URL, 'c1', mesh.clusters);
   server.setResources(ENDPOINT_TYPE_URL, 'e0', mesh.loadAssignments);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [mesh.listener]);
-  server.setResources(ROUTE_TYPE_URL, 'r1', [mesh.routeConfig]);
+  server.setResources(LISTENER_TYPE_URL, 'l1', [mesh.listener, mesh.inbound]);
+  server.setResources(ROUTE_TYPE_URL, 'r1', [mesh.routeConfig, inboundRouteConfig(serviceCluster(0), 'r1')]);
   let firstRequestAt = 0;
   const firstRequest = server.waitForRequest(() => true, { timeoutMs: 60_000 }).then(() => (firstRequestAt = performance.now()));
   const legate = await spawnLegate(adsBootstrap(server.port, { apiType, initialFetchTimeout: '60s' }), ['--workers', values.workers], { env });
@@ -106,20 +107,31 @@ for (const n of sizes) {
       edsOne.push(r.ack);
       edsOneTraffic.push(r.traffic);
     }
+    // One changed route config, a small one beside the mesh's (the sidecar's inbound routes).
+    const rdsOne: number[] = [];
+    for (let k = 0; k < changes; k++) {
+      const tag = `rin${k}`;
+      const start = performance.now();
+      const after = server.requests.length;
+      server.updateResources(ROUTE_TYPE_URL, tag, [inboundRouteConfig(serviceCluster(0), tag)]);
+      const nonce = server.lastResponse(ROUTE_TYPE_URL)!.response.nonce;
+      await server.waitForRequest((r) => r.request.type_url === ROUTE_TYPE_URL && r.request.response_nonce === nonce, { after, timeoutMs: 30_000 });
+      rdsOne.push(performance.now() - start);
+    }
     const edsAll: number[] = [];
     if (apiType === 'GRPC') for (let k = 0; k < Math.min(changes, 5); k++) edsAll.push((await push(changes + k, true)).ack);
-    rows.push({ services: n, fullMs, rss, edsOne, edsOneTraffic, edsAll });
-    console.log(`${n} services: full ${fullMs.toFixed(0)} ms; RSS ${rss.map((m) => m.toFixed(0)).join(' + ')} MiB; EDS one: ACK median ${median(edsOne).toFixed(1)} ms (max ${Math.max(...edsOne).toFixed(1)}), traffic median ${median(edsOneTraffic).toFixed(1)} ms${edsAll.length > 0 ? `; EDS all: ACK median ${median(edsAll).toFixed(0)} ms` : ''}`);
+    rows.push({ services: n, fullMs, rss, edsOne, edsOneTraffic, rdsOne, edsAll });
+    console.log(`${n} services: full ${fullMs.toFixed(0)} ms; RSS ${rss.map((m) => m.toFixed(0)).join(' + ')} MiB; EDS one: ACK median ${median(edsOne).toFixed(1)} ms (max ${Math.max(...edsOne).toFixed(1)}), traffic median ${median(edsOneTraffic).toFixed(1)} ms; RDS one (small): ACK median ${median(rdsOne).toFixed(1)} ms${edsAll.length > 0 ? `; EDS all: ACK median ${median(edsAll).toFixed(0)} ms` : ''}`);
   } finally {
     await legate.stop();
     await server.stop();
   }
 }
 
-console.log(`\n| services | full apply, routed | RSS MiB (primary${Number(values.workers) > 1 ? ' + workers' : ''}) | one EDS change: ACK median (max) | to traffic | ${apiType === 'GRPC' ? 'SotW EDS with every assignment: ACK |' : ''}`);
-console.log(`| --: | --: | --: | --: | --: |${apiType === 'GRPC' ? ' --: |' : ''}`);
+console.log(`\n| services | full apply, routed | RSS MiB (primary${Number(values.workers) > 1 ? ' + workers' : ''}) | one EDS change: ACK median (max) | to traffic | one small RDS change: ACK median | ${apiType === 'GRPC' ? 'SotW EDS with every assignment: ACK |' : ''}`);
+console.log(`| --: | --: | --: | --: | --: | --: |${apiType === 'GRPC' ? ' --: |' : ''}`);
 for (const r of rows) {
-  console.log(`| ${r.services} | ${(r.fullMs / 1000).toFixed(2)} s | ${r.rss.map((m) => m.toFixed(0)).join(' + ')} | ${median(r.edsOne).toFixed(1)} ms (${Math.max(...r.edsOne).toFixed(1)}) | ${median(r.edsOneTraffic).toFixed(1)} ms |${r.edsAll.length > 0 ? ` ${median(r.edsAll).toFixed(0)} ms |` : ''}`);
+  console.log(`| ${r.services} | ${(r.fullMs / 1000).toFixed(2)} s | ${r.rss.map((m) => m.toFixed(0)).join(' + ')} | ${median(r.edsOne).toFixed(1)} ms (${Math.max(...r.edsOne).toFixed(1)}) | ${median(r.edsOneTraffic).toFixed(1)} ms | ${median(r.rdsOne).toFixed(1)} ms |${r.edsAll.length > 0 ? ` ${median(r.edsAll).toFixed(0)} ms |` : ''}`);
 }
 await dispatcher.close();
 await a.close();

@@ -183,6 +183,8 @@ export class SecretFiles {
   // A cluster's own transport socket and each of its transport_socket_matches (Istio puts its
   // mTLS context there): all resolved, or undefined while one waits.
   #resolveCluster(cluster: Cluster): Cluster | undefined {
+    // Nothing to fill in: the same object, which the workers then skip by identity.
+    if (cluster.tls?.sds === undefined && !(cluster.transportSocketMatches ?? []).some((m) => m.tls?.sds !== undefined)) return cluster;
     const owner = `cluster '${cluster.name}'`;
     const resolve = <T extends TlsContext>(tls: T | undefined): T | undefined | null => {
       if (tls?.sds === undefined) return tls;

@@ -219,17 +219,19 @@ export interface Composition {
 export function compose(statics: StaticResources, state: XdsState, active: Composition['active']): Composition {
   const routes = new Map<string, Wanted>();
   const endpoints = new Map<string, Wanted>();
-  const want = (into: Map<string, Wanted>, dep: Dependency, user: string): string => {
-    const key = dependencyKey(dep);
-    const entry = into.get(key) ?? { source: dep.source, name: dep.name, users: new Set<string>() };
+  const want = (into: Map<string, Wanted>, dep: Dependency, user: string, key = dependencyKey(dep)): string => {
+    let entry = into.get(key);
+    if (entry === undefined) {
+      entry = { source: dep.source, name: dep.name, users: new Set<string>() };
+      into.set(key, entry);
+    }
     entry.users.add(user);
-    into.set(key, entry);
     return key;
   };
   const routeReady = (l: Listener) => listenerDependencies(l).every((d) => ready(state.routeConfigs, state, want(routes, d, d.statPrefix)));
   const clusterReady = (c: Cluster) => {
-    const dep = clusterDependency(c);
-    return dep === undefined || ready(state.loadAssignments, state, want(endpoints, dep, c.name));
+    const dep = endpointsOf(c);
+    return dep === undefined || ready(state.loadAssignments, state, want(endpoints, dep, c.name, dep.key));
   };
 
   const nextActive: Composition['active'] = { listeners: new Map(), clusters: new Map() };
@@ -252,13 +254,16 @@ export function compose(statics: StaticResources, state: XdsState, active: Compo
   const edsVersions: Record<string, string> = {};
   const endpointUsers = new Map<string, number[]>();
   const withEndpoints = (cluster: Cluster, at: number): Cluster => {
-    const dep = clusterDependency(cluster);
+    const dep = endpointsOf(cluster);
     if (dep === undefined) return cluster;
-    const key = want(endpoints, dep, cluster.name);
-    endpointUsers.set(key, [...(endpointUsers.get(key) ?? []), at]);
+    const key = want(endpoints, dep, cluster.name, dep.key);
+    const users = endpointUsers.get(key);
+    if (users === undefined) endpointUsers.set(key, [at]);
+    else users.push(at);
     const found = state.loadAssignments.get(key);
-    if (found !== undefined) edsVersions[dep.name] = found.version;
-    return { ...cluster, loadAssignment: found?.value ?? emptyLoadAssignment(dep.name) };
+    if (found === undefined) return { ...cluster, loadAssignment: emptyLoadAssignment(dep.name) };
+    edsVersions[dep.name] = found.version;
+    return withAssignment(cluster, found.value);
   };
   const clusters = [...statics.clusters, ...[...nextActive.clusters.values()].map((r) => r.value)].map(withEndpoints);
 
@@ -312,6 +317,32 @@ export function changedEndpoints(composition: Composition, previous: XdsState, s
     }
   }
   return { parts: { ...composition.parts, clusters }, clusters: updated };
+}
+
+// A cluster's load assignment and its dependency key, made once per cluster object: composing a
+// mesh asks for them twice per cluster on every update.
+const endpointsDependency = new WeakMap<Cluster, (Dependency & { key: string }) | null>();
+
+function endpointsOf(cluster: Cluster): (Dependency & { key: string }) | undefined {
+  let dep = endpointsDependency.get(cluster);
+  if (dep === undefined) {
+    const found = clusterDependency(cluster);
+    dep = found === undefined ? null : { ...found, key: dependencyKey(found) };
+    endpointsDependency.set(cluster, dep);
+  }
+  return dep ?? undefined;
+}
+
+// The same cluster with the same hosts is the same object from one compose to the next, so that
+// what applies snapshots can skip it by identity instead of comparing it field by field.
+const withHosts = new WeakMap<Cluster, { assignment: ClusterLoadAssignment; cluster: Cluster }>();
+
+function withAssignment(cluster: Cluster, assignment: ClusterLoadAssignment): Cluster {
+  const known = withHosts.get(cluster);
+  if (known?.assignment === assignment) return known.cluster;
+  const next = { ...cluster, loadAssignment: assignment };
+  withHosts.set(cluster, { assignment, cluster: next });
+  return next;
 }
 
 function ready(resources: ReadonlyMap<string, unknown>, state: XdsState, key: string): boolean {

@@ -61,11 +61,21 @@ function meshVirtualHost(i: number): JsonObject {
   };
 }
 
+/** A small route config beside the mesh's (a sidecar's inbound routes), its responses tagged `x-route: <tag>`. */
+export function inboundRouteConfig(cluster: string, tag: string): JsonObject {
+  return {
+    '@type': `${TYPE}envoy.config.route.v3.RouteConfiguration`,
+    name: 'inbound|8080',
+    virtual_hosts: [{ name: 'inbound', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster }, response_headers_to_add: [{ header: { key: 'x-route', value: tag } }] }] }],
+  };
+}
+
 export interface MeshResources {
   clusters: JsonObject[];
   loadAssignments: JsonObject[];
   routeConfig: JsonObject; // "80", every service's virtual host
   listener: JsonObject; // 'outbound' on 127.0.0.1 taking "80" over ADS
+  inbound: JsonObject; // 'inbound' on 127.0.0.1:0 taking 'inbound|8080' (inboundRouteConfig) over ADS
 }
 
 /** N services, each with one endpoint on `port`; the listener on `listenerPort` (default 0). */
@@ -76,5 +86,6 @@ export function meshResources(n: number, port: number, listenerPort = 0): MeshRe
     loadAssignments: ids.map((i) => meshLoadAssignment(i, [port])),
     routeConfig: { '@type': `${TYPE}envoy.config.route.v3.RouteConfiguration`, name: '80', virtual_hosts: ids.map(meshVirtualHost), validate_clusters: false },
     listener: rdsListener('outbound', '80', { port: listenerPort }),
+    inbound: rdsListener('inbound', 'inbound|8080'),
   };
 }
