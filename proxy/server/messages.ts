@@ -2,13 +2,21 @@
 // messages that carry them over IPC. Plain data only (structured-clone and JSON safe); this file
 // imports no runtime code, so the primary's handles and the worker depend on it and not on each
 // other.
+import type { ClusterLoadAssignment } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { BoundListener } from '../listener/index.ts';
+import type { SnapshotDelta } from './snapshot-delta.ts';
 
 /** What a worker answers to a snapshot: the version it now serves and the sockets it holds. */
 export interface ApplyResult {
   version: number;
   listeners: BoundListener[];
+}
+
+/** A cluster's new hosts (an EDS update), applied without a new snapshot. */
+export interface EndpointUpdate {
+  cluster: string;
+  loadAssignment: ClusterLoadAssignment;
 }
 
 export interface HostHealthUpdate {
@@ -34,6 +42,8 @@ export interface WorkerMemory {
 
 export type WorkerRequest =
   | { kind: 'apply'; snapshot: Snapshot }
+  | { kind: 'applyDelta'; delta: SnapshotDelta }
+  | { kind: 'endpoints'; version: number; updates: EndpointUpdate[] }
   | { kind: 'stats' }
   | { kind: 'clusters' }
   | { kind: 'stopAccepting' }

@@ -10,7 +10,7 @@ import { DEFAULT_STATS_SETTINGS, Store, mergeSnapshots, type MergedStats, type S
 import { AdminServer, type AdminContext, type XdsStatus } from '../admin/index.ts';
 import { HealthCheckManager, mergeClusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { ClusterWorkerHandle, LocalWorkerHandle, type WorkerHandle } from './worker-handle.ts';
-import type { ApplyResult, HostHealthUpdate } from './messages.ts';
+import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.ts';
 import type { FilterSettings } from './worker.ts';
 import { enableCompileCache, flushCompileCache } from './compile-cache.ts';
 import { reservePorts } from './port-reservation.ts';
@@ -21,6 +21,8 @@ import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
 import type { SecretFiles } from './secret-files.ts';
 import { envoyConfigDump } from './config-dump.ts';
 import { compileStatsSettings } from './stats-settings.ts';
+import type { StatsFlusher } from '../stats/sinks/index.ts';
+import { primaryStatsFlusher, workerStatsSinks } from './stats-sinks.ts';
 import { connectionLimitWarning, globalConnectionLimit, type GlobalConnectionLimit } from '../overload/index.ts';
 import { runtime, type RuntimeJson } from '../runtime/index.ts';
 
@@ -66,6 +68,8 @@ export class Primary implements AdminContext {
   private readonly healthChecks: HealthCheckManager;
   private quickCrashes = 0;
   private originalDstWarned = false;
+  private clusterAt: { clusters: readonly Cluster[]; at: Map<string, number> } | null = null;
+  private statsFlusher: StatsFlusher | null = null; // only with stats_sinks
 
   constructor(options: RunOptions) {
     this.options = options;
@@ -83,7 +87,8 @@ export class Primary implements AdminContext {
     if (boot.rateLimitService !== undefined) (await import('../ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
     this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService, overload: boot.overloadManager, runtimeLayers: boot.runtimeLayers,
       node: { id: boot.node.id, metadata: boot.node.metadata },
-      tracing: { nodeId: boot.node.id, zone: boot.node.locality?.zone ?? '', defaultProvider: boot.tracing } };
+      tracing: { nodeId: boot.node.id, zone: boot.node.locality?.zone ?? '', defaultProvider: boot.tracing },
+      ...workerStatsSinks(boot) };
     runtime.configure(boot.runtimeLayers);
     const limitWarning = connectionLimitWarning(boot.overloadManager);
     if (limitWarning !== undefined) this.options.log(`warning: ${limitWarning}`);
@@ -94,6 +99,7 @@ export class Primary implements AdminContext {
     this.bootRaw = boot.raw;
     this.bootLoadedAt = Date.now();
     this.statsSettings = compileStatsSettings(boot.statsConfig);
+    this.statsFlusher = await primaryStatsFlusher(boot, { settings: this.statsSettings, store: this.store, collect: () => this.stats(), log: this.options.log });
     if (hasSdsFiles(initial)) {
       const secrets = await this.secretSources();
       await secrets.watch(initial);
@@ -126,6 +132,7 @@ export class Primary implements AdminContext {
         store: this.store,
         log: this.options.log,
         update: (parts) => this.update(parts),
+        updateEndpoints: (parts, clusters) => this.updateEndpoints(parts, clusters),
         secrets: (update) => secrets.adsUpdate(update),
       });
       this.dynamic.setSecretNames(secrets.adsNames(partsOf(boot)));
@@ -133,6 +140,7 @@ export class Primary implements AdminContext {
     }
     this.state = 'LIVE';
     this.store.gauge('server.live').set(1);
+    this.statsFlusher?.start();
   }
 
   /** SIGHUP: re-read the bootstrap; a bad file keeps the running config. */
@@ -171,6 +179,41 @@ export class Primary implements AdminContext {
     });
     this.updating = run.catch(() => undefined);
     return run;
+  }
+
+  /**
+   * Only these clusters' load assignments changed since the last update (an EDS update): each
+   * worker gets their new hosts, and the snapshot the next full update starts from has them.
+   */
+  updateEndpoints(parts: SnapshotParts, changed: Cluster[]): Promise<void> {
+    this.lastParts = parts;
+    const run = this.updating.then(async () => {
+      const clusters = [...this.snapshot.clusters];
+      const at = this.clusterIndex(this.snapshot.clusters);
+      const updates: EndpointUpdate[] = [];
+      for (const cluster of changed) {
+        const i = at.get(cluster.name);
+        // Not served (it waits for a secret) or served as another version: the update that brings it has these hosts.
+        if (i === undefined || serviceOf(clusters[i]) !== serviceOf(cluster)) continue;
+        clusters[i] = { ...clusters[i], loadAssignment: cluster.loadAssignment };
+        this.secretFiles?.served(clusters[i]);
+        updates.push({ cluster: cluster.name, loadAssignment: cluster.loadAssignment });
+      }
+      const next = { ...this.snapshot, version: this.snapshot.version + 1, clusters, versions: parts.versions };
+      await Promise.all(this.handles.map((h) => h.endpoints(next, updates)));
+      this.snapshot = next;
+      this.clusterAt = { clusters, at }; // the same positions
+      this.store.counter('cluster_manager.cluster_updated').inc(updates.length);
+      if (changed.some((c) => c.healthChecks.length > 0)) this.healthChecks.update(next.clusters);
+    });
+    this.updating = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Where each cluster of a snapshot is, by name; kept while host updates leave the positions as they are. */
+  private clusterIndex(clusters: readonly Cluster[]): Map<string, number> {
+    if (this.clusterAt?.clusters !== clusters) this.clusterAt = { clusters, at: new Map(clusters.map((c, i) => [c.name, i])) };
+    return this.clusterAt.at;
   }
 
   /**
@@ -249,6 +292,11 @@ export class Primary implements AdminContext {
     return mergeSnapshots([this.store.snapshot(), ...parts.filter((p) => p !== null)]);
   }
 
+  /** stats_flush_on_admin: what the admin's /stats read is flushed to the sinks. */
+  statsRead(stats: MergedStats): void {
+    this.statsFlusher?.adminRead(stats);
+  }
+
   /** RSS of the primary and of each worker, for /server_info. */
   async memory(): Promise<Record<string, unknown>> {
     const workers = await Promise.all(this.handles.map((h) => h.memory().catch(() => null)));
@@ -303,6 +351,7 @@ export class Primary implements AdminContext {
       await this.dynamic?.stop();
       this.secretFiles?.stop();
       this.healthChecks.close();
+      this.statsFlusher?.stop();
       await Promise.all(this.handles.map((h) => h.drain(this.options.drainTimeMs).catch(() => undefined)));
       await this.admin?.close();
       if (this.spare !== null) this.spare.process.kill();
@@ -391,6 +440,11 @@ function keepBoundPorts(next: Snapshot, current: Snapshot): Snapshot {
     return l.address.port === 0 && running !== undefined && running.address.address === l.address.address ? { ...l, address: running.address } : l;
   });
   return { ...next, listeners };
+}
+
+/** The load assignment an EDS cluster takes. */
+function serviceOf(cluster: Cluster): string {
+  return cluster.edsServiceName || cluster.name;
 }
 
 /** A bootstrap with dynamic_resources (ADS, or LDS/CDS from files) needs the xDS machinery. */

@@ -5,12 +5,15 @@ import type { Snapshot } from '../config/snapshot.ts';
 import type { StatsSnapshot } from '../stats/index.ts';
 import type { ClusterStatus } from '../upstream/index.ts';
 import { eventLoopDelaySinceLastRead } from './event-loop-delay.ts';
-import type { ApplyResult, EventMessage, HostHealthUpdate, ReplyMessage, RequestMessage, WorkerMemory, WorkerRequest } from './messages.ts';
+import { snapshotDelta } from './snapshot-delta.ts';
+import type { ApplyResult, EndpointUpdate, EventMessage, HostHealthUpdate, ReplyMessage, RequestMessage, WorkerMemory, WorkerRequest } from './messages.ts';
 import type { Worker } from './worker.ts';
 
 export interface WorkerHandle {
   readonly id: number;
   apply(snapshot: Snapshot): Promise<ApplyResult>;
+  /** New hosts for some clusters of the snapshot applied last: `snapshot` is the result. */
+  endpoints(snapshot: Snapshot, updates: EndpointUpdate[]): Promise<void>;
   stats(): Promise<StatsSnapshot>;
   clusters(): Promise<ClusterStatus[]>;
   stopAccepting(): Promise<void>;
@@ -30,6 +33,10 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
   switch (request.kind) {
     case 'apply':
       return worker.apply(request.snapshot);
+    case 'applyDelta':
+      return worker.applyDelta(request.delta);
+    case 'endpoints':
+      return worker.applyEndpoints(request.version, request.updates);
     case 'stats':
       return worker.stats();
     case 'clusters':
@@ -56,6 +63,9 @@ abstract class BaseHandle implements WorkerHandle {
   protected abstract call(request: WorkerRequest): Promise<unknown>;
   apply(snapshot: Snapshot): Promise<ApplyResult> {
     return this.call({ kind: 'apply', snapshot }) as Promise<ApplyResult>;
+  }
+  async endpoints(snapshot: Snapshot, updates: EndpointUpdate[]): Promise<void> {
+    await this.call({ kind: 'endpoints', version: snapshot.version, updates });
   }
   stats(): Promise<StatsSnapshot> {
     return this.call({ kind: 'stats' }) as Promise<StatsSnapshot>;
@@ -105,6 +115,7 @@ export class ClusterWorkerHandle extends BaseHandle {
   private readonly child: ClusterWorker;
   private nextId = 1;
   private outlierListener: ((update: HostHealthUpdate) => void) | undefined;
+  private sent: Snapshot | null = null; // what the worker holds, as the primary's objects
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
 
   constructor(child: ClusterWorker) {
@@ -136,6 +147,23 @@ export class ClusterWorkerHandle extends BaseHandle {
 
   onOutlierEjection(listener: (update: HostHealthUpdate) => void): void {
     this.outlierListener = listener;
+  }
+
+  // Once the worker holds a snapshot it gets deltas from it (snapshot-delta.ts); after any failure
+  // the next one is whole again.
+  override async apply(snapshot: Snapshot): Promise<ApplyResult> {
+    const base = this.sent;
+    this.sent = null;
+    const result = base === null ? await super.apply(snapshot) : (await this.call({ kind: 'applyDelta', delta: snapshotDelta(base, snapshot) }) as ApplyResult);
+    this.sent = snapshot;
+    return result;
+  }
+
+  override async endpoints(snapshot: Snapshot, updates: EndpointUpdate[]): Promise<void> {
+    const base = this.sent;
+    this.sent = null;
+    await super.endpoints(snapshot, updates);
+    if (base !== null) this.sent = snapshot;
   }
 
   get pid(): number | undefined {

@@ -9,6 +9,9 @@ import { ListenerManager, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
 import { Store, type StatsSnapshot } from '../stats/index.ts';
+import { createStatsdSink, sendHistogramsTo, type StatsSink, type StatsdSinkConfig } from '../stats/sinks/index.ts';
+import type { StatsConfig } from '../config/index.ts';
+import { compileStatsSettings } from './stats-settings.ts';
 import { TcpProxyHandler } from '../tcp/index.ts';
 import { closeTracers } from '../tracing/index.ts';
 import { createRateLimitService, type RateLimitService } from '../ratelimit/index.ts';
@@ -17,7 +20,8 @@ import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream
 import { OverloadManager } from '../overload/index.ts';
 import { runtime } from '../runtime/index.ts';
 
-import type { ApplyResult, HostHealthUpdate } from './messages.ts';
+import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.ts';
+import { applySnapshotDelta, type SnapshotDelta } from './snapshot-delta.ts';
 
 export interface WorkerOptions {
   mode: 'ingress' | 'sidecar';
@@ -37,10 +41,12 @@ export interface WorkerOptions {
   runtimeLayers?: RuntimeLayerConfig[];
   /** The bootstrap's node: Istio's filters read its id and metadata. */
   node?: FilterNode;
+  /** The bootstrap's stats sinks: each histogram value goes to them as it is recorded here. */
+  statsSinks?: { sinks: StatsdSinkConfig[]; statsConfig?: StatsConfig };
 }
 
 /** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
-export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing' | 'node'>;
+export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing' | 'node' | 'statsSinks'>;
 
 export class Worker {
   readonly store = new Store();
@@ -51,7 +57,9 @@ export class Worker {
   private readonly hcmContext: HcmContext;
   private readonly rateLimit: RateLimitService | undefined;
   readonly overload: OverloadManager;
+  private readonly statsSinks: StatsSink[] = [];
   version = 0;
+  private current: Snapshot | null = null; // the snapshot applied last, which deltas start from
 
   constructor(options: WorkerOptions) {
     this.options = options;
@@ -59,6 +67,11 @@ export class Worker {
     runtime.configure(options.runtimeLayers ?? []);
     this.overload = new OverloadManager(options.overload, { store: this.store, workers: options.workers });
     this.overload.start();
+    if (options.statsSinks !== undefined) {
+      const settings = compileStatsSettings(options.statsSinks.statsConfig);
+      this.statsSinks = options.statsSinks.sinks.map((config) => createStatsdSink(config, settings));
+      sendHistogramsTo(this.store, this.statsSinks, settings);
+    }
     this.listeners = new ListenerManager(this.store, options.reusePort, options.drainTimeMs, options.log, this.overload);
     this.rateLimit = options.rateLimitService === undefined ? undefined : createRateLimitService(options.rateLimitService, this.store, options.log);
     this.hcmContext = {
@@ -87,7 +100,24 @@ export class Worker {
     this.routeTables = tables;
     await this.listeners.update(snapshot.listeners, (chain, listener) => this.chainHandler(chain, listener));
     this.version = snapshot.version;
+    this.current = snapshot;
     return { version: snapshot.version, listeners: this.listeners.bound() };
+  }
+
+  /** A delta from the snapshot applied last (a forked worker's updates after its first). */
+  applyDelta(delta: SnapshotDelta): Promise<ApplyResult> {
+    if (this.current === null) throw new Error('a snapshot delta before any snapshot');
+    return this.apply(applySnapshotDelta(this.current, delta));
+  }
+
+  /** New hosts for some clusters (an EDS update): no cluster, route table or listener is rebuilt. */
+  applyEndpoints(version: number, updates: EndpointUpdate[]): void {
+    this.clusters.updateEndpoints(updates);
+    this.version = version;
+    if (this.current === null) return;
+    const hosts = new Map(updates.map((u) => [u.cluster, u.loadAssignment]));
+    const clusters = this.current.clusters.map((c) => (hosts.has(c.name) ? { ...c, loadAssignment: hosts.get(c.name)! } : c));
+    this.current = { ...this.current, version, clusters };
   }
 
   stats(): StatsSnapshot {
@@ -121,6 +151,7 @@ export class Worker {
     await this.clusters.close();
     await this.rateLimit?.close();
     await flushAllSinks();
+    for (const sink of this.statsSinks) sink.close();
   }
 
   /** Envoy's /reopen_logs: access log files are reopened (after log rotation). */
