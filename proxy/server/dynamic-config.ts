@@ -23,6 +23,7 @@ import {
   ADS_SOURCE,
   applyUpdate,
   changedEndpoints,
+  changedRoutes,
   compose,
   dependencyKey,
   initialState,
@@ -209,8 +210,8 @@ export class DynamicConfigSource {
     let applied;
     try {
       applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined, this.#staticSecrets);
-      const endpoints = kind === 'eds' ? [...applied.added, ...applied.modified].map((name) => dependencyKey({ source, name })) : undefined;
-      await this.#commit(applied.state, endpoints);
+      const changed = kind === 'eds' || kind === 'rds' ? { kind, keys: [...applied.added, ...applied.modified].map((name) => dependencyKey({ source, name })) } : undefined;
+      await this.#commit(applied.state, changed);
     } catch (err) {
       const error = (err as Error).message ?? String(err);
       await this.#rejected(kind, source, update.version, error, update.resources);
@@ -259,11 +260,23 @@ export class DynamicConfigSource {
 
   /**
    * Composes, validates and applies a state; it becomes the current one only once applied. When
-   * `endpoints` names the only load assignments that changed (an EDS update) and they change no
-   * cluster's warming, only the clusters using them are validated and sent, as host updates.
+   * `changed` names the only load assignments that changed (an EDS update) and they change no
+   * cluster's warming, only the clusters using them are validated and sent, as host updates; when
+   * it names the only route configs that changed (RDS), the last parts get them without composing,
+   * and only they are validated.
    */
-  async #commit(state: XdsState, endpoints?: string[]): Promise<void> {
-    const change = endpoints === undefined || this.#options.updateEndpoints === undefined ? undefined : changedEndpoints(this.#composition, this.#state, state, endpoints);
+  async #commit(state: XdsState, changed?: { kind: 'eds' | 'rds'; keys: string[] }): Promise<void> {
+    const routes = changed?.kind === 'rds' ? changedRoutes(this.#composition, this.#state, state, changed.keys) : undefined;
+    if (routes !== undefined) {
+      const only = Object.fromEntries(changed!.keys.map((key) => state.routeConfigs.get(key)!).map((r) => [r.name, r.value]));
+      validateSnapshot({ ...routes, listeners: [], clusters: [], routeConfigs: only }, { checkRdsRefs: true, embeddedRateLimitService: this.#embeddedRateLimitService });
+      if (changed!.keys.length > 0) await this.#apply(routes, () => this.#options.update(routes));
+      this.#state = state;
+      this.#composition = { ...this.#composition, parts: routes };
+      this.#checkInitialized();
+      return;
+    }
+    const change = changed?.kind !== 'eds' || this.#options.updateEndpoints === undefined ? undefined : changedEndpoints(this.#composition, this.#state, state, changed.keys);
     if (change !== undefined) {
       validateSnapshot({ ...change.parts, listeners: [], clusters: change.clusters, routeConfigs: {} }, { checkRdsRefs: true, embeddedRateLimitService: this.#embeddedRateLimitService });
       if (change.clusters.length > 0) await this.#apply(change.parts, () => this.#options.updateEndpoints!(change.parts, change.clusters));

@@ -319,6 +319,26 @@ export function changedEndpoints(composition: Composition, previous: XdsState, s
   return { parts: { ...composition.parts, clusters }, clusters: updated };
 }
 
+/**
+ * The composition's parts after the route configs under `keys` changed in `state` and nothing
+ * else did: the same parts with those route configs. Undefined when the change could alter what is
+ * in the snapshot (a route config that was not there before may end a listener's warming), or
+ * when another route config of the same name is the one in the parts: compose again then.
+ */
+export function changedRoutes(composition: Composition, previous: XdsState, state: XdsState, keys: readonly string[]): SnapshotParts | undefined {
+  const parts = composition.parts;
+  const routeConfigs = { ...parts.routeConfigs };
+  const rds = { ...parts.versions.rds };
+  for (const key of keys) {
+    const before = previous.routeConfigs.get(key);
+    const after = state.routeConfigs.get(key);
+    if (before === undefined || after === undefined || !composition.routes.has(key) || parts.routeConfigs[before.name] !== before.value) return undefined;
+    routeConfigs[after.name] = after.value;
+    rds[after.name] = after.version;
+  }
+  return { ...parts, routeConfigs, versions: { ...parts.versions, rds } };
+}
+
 // A cluster's load assignment and its dependency key, made once per cluster object: composing a
 // mesh asks for them twice per cluster on every update.
 const endpointsDependency = new WeakMap<Cluster, (Dependency & { key: string }) | null>();

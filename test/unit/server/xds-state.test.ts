@@ -2,7 +2,7 @@
 // Envoy's warming (an updated resource stays at its active version until the new one is warm).
 import t from 'tap';
 import type { ResourceUpdate } from '../../../xds-client/index.ts';
-import { applyUpdate, changedEndpoints, compose, dependencyKey, initialState, type Composition, type XdsState } from '../../../proxy/server/xds-state.ts';
+import { applyUpdate, changedEndpoints, changedRoutes, compose, dependencyKey, initialState, type Composition, type XdsState } from '../../../proxy/server/xds-state.ts';
 import { edsCluster, loadAssignment, rdsListener, routeConfig } from '../../support/xds-proxy.ts';
 
 const statics = { listeners: [], clusters: [], routeConfigs: {} };
@@ -98,4 +98,20 @@ t.test('an endpoint change alone changes only the clusters using it; one that en
 
   const warm = apply(state, 'eds', update('e2', [{ name: 'c', resource: loadAssignment('c', [9003]) }], { complete: false }));
   t.equal(changedEndpoints(c, state, warm, [key('c')]), undefined, 'c leaves warming: compose again');
+});
+
+t.test('a route config change alone replaces it in the parts; one a listener waited for needs a compose', async (t) => {
+  const key = (name: string) => dependencyKey({ source: 'ads', name });
+  let state = apply(initialState('', 'static'), 'lds', update('l1', [{ name: 'a', resource: rdsListener('a', 'ra') }, { name: 'b', resource: rdsListener('b', 'rb') }]));
+  state = apply(state, 'rds', update('r1', [{ name: 'ra', resource: routeConfig('ra', 'x') }], { complete: false }));
+  const c = compose(statics, state, none);
+  t.same(c.parts.listeners.map((l) => l.name), ['a'], 'b waits for rb');
+
+  const next = apply(state, 'rds', update('r2', [{ name: 'ra', resource: routeConfig('ra', 'y') }], { complete: false }));
+  const parts = changedRoutes(c, state, next, [key('ra')]);
+  t.same(parts, compose(statics, next, c.active).parts, 'what a compose would give');
+  t.equal(parts!.listeners, c.parts.listeners, 'the rest is as it was');
+
+  const warm = apply(state, 'rds', update('r2', [{ name: 'rb', resource: routeConfig('rb', 'y') }], { complete: false }));
+  t.equal(changedRoutes(c, state, warm, [key('rb')]), undefined, 'b leaves warming: compose again');
 });
