@@ -78,10 +78,13 @@ for (const n of sizes) {
     const pids = processTree([legate.child.pid!]);
     const rss = pids.map(rssMiB);
 
+    const on = new Map<number, typeof a>(); // the upstream each changed service is on now (a before)
     // One changed load assignment per push; `all` sends every load assignment in the response.
     const push = async (k: number, all: boolean): Promise<{ ack: number; traffic: number }> => {
       const i = (k * 7919) % n;
-      const target = k % 2 === 0 ? b : a;
+      // Always a real change: a delta server sends nothing for an unchanged resource.
+      const target = on.get(i) === b ? a : b;
+      on.set(i, target);
       const changed = meshLoadAssignment(i, [target.port]);
       const start = performance.now();
       const after = server.requests.length;
