@@ -15,9 +15,9 @@ const words = (s: string): Set<string> => new Set(s.split(/\s+/).filter((w) => w
 const table: Record<string, [supported: string, ignored: string]> = {
   // ---- bootstrap ----
   'envoy.config.bootstrap.v3.Bootstrap': [
-    'node static_resources dynamic_resources admin bootstrap_extensions overload_manager layered_runtime tracing stats_config',
-    `node_context_params stats_sinks stats_flush_interval stats_flush_on_admin
-     deferred_stat_options cluster_manager watchdog watchdogs enable_dispatcher_stats
+    `node static_resources dynamic_resources admin bootstrap_extensions overload_manager layered_runtime tracing stats_config
+     stats_sinks stats_flush_interval stats_flush_on_admin`,
+    `node_context_params deferred_stat_options cluster_manager watchdog watchdogs enable_dispatcher_stats
      fatal_actions application_log_config stats_server_version_override memory_allocator_manager
      use_tcp_for_dns_lookups default_regex_engine`,
   ],
