@@ -12,7 +12,10 @@ export interface AdminContext {
   readonly snapshot: Snapshot;
   readonly applied: { version: number; listeners: { name: string; address: string; port: number }[] } | null;
   readonly options: { configPath: string; workers: number; mode: string; drainTimeMs: number };
-  healthCheckFailed: boolean;
+  /** Admin /healthcheck/fail is in force (until /healthcheck/ok). */
+  readonly healthCheckFailed: boolean;
+  /** /healthcheck/fail (true) and /healthcheck/ok (false): in force in every worker when it resolves. */
+  failHealthcheck(fail: boolean): Promise<void>;
   /** The bootstrap's stats_config: tags, which stats exist, histogram buckets. */
   readonly statsSettings?: StatsSettings;
   ready(): boolean;

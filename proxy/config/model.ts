@@ -767,6 +767,14 @@ export interface RouterConfig {
   respectExpectedRqTimeout: boolean; // a trusted x-envoy-expected-rq-timeout-ms is the route timeout
 }
 
+// envoy.filters.http.health_check
+export interface HealthCheckFilterConfig {
+  passThroughMode: boolean; // false: answered here; true: the upstream answers unless failing or cached
+  cacheTimeMs: number; // pass-through only: how long an upstream answer is reused (0: never)
+  headers: HeaderMatcher[]; // a request matching all of these is a health check
+  clusterMinHealthyPercentages: [cluster: string, percent: number][]; // by cluster name; whole percents (Envoy truncates)
+}
+
 export interface FaultConfig {
   delay?: { fixedDelayMs?: number; headerDelay: boolean; percent: number; denominator: number }; // headerDelay: x-envoy-fault-delay-request
   abort?: { httpStatus?: number; grpcStatus?: number; headerAbort: boolean; percent: number; denominator: number }; // x-envoy-fault-abort-request

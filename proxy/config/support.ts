@@ -154,6 +154,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
      delay_duration_runtime abort_http_status_runtime max_active_faults_runtime abort_grpc_status_runtime`,
     'response_rate_limit_percent_runtime disable_downstream_cluster_stats filter_metadata',
   ],
+  'envoy.extensions.filters.http.health_check.v3.HealthCheck': ['pass_through_mode cache_time cluster_min_healthy_percentages headers', ''],
   'envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit': [
     `stat_prefix status token_bucket filter_enabled filter_enforced request_headers_to_add_when_not_enforced
      response_headers_to_add enable_x_ratelimit_headers local_rate_limit_per_downstream_connection

@@ -43,6 +43,8 @@ export interface HcmContext {
   overload?: OverloadManager;
   /** The bootstrap's node, for Istio's filters. */
   node?: FilterNode;
+  /** The server fails health checks (admin /healthcheck/fail): responses close their connections, as Envoy's drain decision. */
+  healthCheckFailed?(): boolean;
   /** Node facts and the bootstrap's tracer, for connection managers with `tracing`. */
   tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster' | 'requestMetadata'>;
 }
@@ -98,6 +100,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         clusters: ctx.clusters,
         node: ctx.node,
         routeTable: () => ctx.routeTable(config.routeConfigName),
+        healthCheckFailed: () => ctx.healthCheckFailed?.() ?? false,
         clusterStatName: (name) => {
           const cluster = ctx.clusters.get(name)?.config;
           return cluster === undefined ? undefined : cluster.altStatName || cluster.name;
@@ -381,7 +384,11 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     headers.date = dateHeader();
     if (this.draining) headers.connection = 'close';
-    else if (this.disableKeepalive.scale > 0 && this.disableKeepalive.shed()) {
+    else if (this.ctx.healthCheckFailed?.() === true) {
+      // Envoy drain-closes every connection while failing health checks: the caller moves on.
+      if (stream.connection instanceof Http2DownstreamConnection) stream.connection.drain();
+      else headers.connection = 'close';
+    } else if (this.disableKeepalive.scale > 0 && this.disableKeepalive.shed()) {
       // disable_http_keepalive: HTTP/1 closes after this response; HTTP/2 says GOAWAY (streams in flight finish).
       this.overloadDisableKeepalive.inc();
       if (stream.connection instanceof Http2DownstreamConnection) stream.connection.drain();
@@ -402,7 +409,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         stats.downstreamRqRxReset.inc();
         if (!stream.responseStarted) info.setResponseFlag('DC');
       }
-    } else {
+    } else if (!info.healthCheck) {
+      // As Envoy's chargeStats: health checks stay out of the completed requests and their classes.
       stats.downstreamRqCompleted.inc();
       const cls = (info.responseCode / 100) | 0;
       if (cls >= 1 && cls <= 5) stats.downstreamRqClass[cls].inc();
@@ -413,6 +421,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamRqTime.record(durationMs);
     stream.destroy();
     stream.connection.onStreamEnd(stream);
+    if (info.healthCheck) this.tracing?.countHealthCheck();
     if (stream.activeSpan !== null) this.tracing!.finishRequest(stream.activeSpan, info, stream.route?.route.model, stream);
     for (const filter of this.completionFilters) filter.onStreamComplete!(stream);
     for (const logger of this.accessLoggers) logger.log(info);

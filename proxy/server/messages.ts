@@ -51,6 +51,7 @@ export type WorkerRequest =
   | { kind: 'memory' }
   | { kind: 'reopenLogs' }
   | { kind: 'runtime'; admin: Record<string, string> }
+  | { kind: 'healthCheckFailed'; failed: boolean }
   | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
 
 /** Primary to worker. */

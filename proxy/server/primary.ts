@@ -139,7 +139,7 @@ export class Primary implements AdminContext {
       await this.dynamic.start();
     }
     this.state = 'LIVE';
-    this.store.gauge('server.live').set(1);
+    this.store.gauge('server.live').set(this.healthCheckFailed ? 0 : 1); // /healthcheck/fail may come before
     this.statsFlusher?.start();
   }
 
@@ -266,6 +266,8 @@ export class Primary implements AdminContext {
   /** A new worker gets the current snapshot and what the health checks know. */
   private async startServing(handle: WorkerHandle): Promise<void> {
     this.listenForOutliers(handle);
+    // Before its listeners open: no request may see the server passing health checks.
+    if (this.healthCheckFailed) await handle.healthCheckFailed(true);
     await handle.apply(this.snapshot);
     if (runtime.hasAdminLayer()) await handle.runtime(runtime.adminValues());
     const known = this.healthChecks.status().map((h): HostHealthUpdate => ({ source: 'active', cluster: h.cluster, address: h.address, unhealthy: h.failed }));
@@ -333,6 +335,13 @@ export class Primary implements AdminContext {
     const admin = runtime.adminValues();
     await Promise.all(this.handles.map((h) => h.runtime(admin).catch(() => undefined)));
     return true;
+  }
+
+  /** /healthcheck/fail and /healthcheck/ok: /ready and server.live here, the filters and connection managers in every worker. */
+  async failHealthcheck(fail: boolean): Promise<void> {
+    this.healthCheckFailed = fail;
+    if (this.state === 'LIVE') this.store.gauge('server.live').set(fail ? 0 : 1);
+    await Promise.all(this.handles.map((h) => h.healthCheckFailed(fail).catch(() => undefined)));
   }
 
   async reopenLogs(): Promise<void> {

@@ -22,6 +22,8 @@ export interface WorkerHandle {
   reopenLogs(): Promise<void>;
   /** The runtime's admin layer (after /runtime_modify, and for a new worker). */
   runtime(admin: Record<string, string>): Promise<void>;
+  /** Admin /healthcheck/fail (true) and /healthcheck/ok (false), and for a new worker while failing. */
+  healthCheckFailed(failed: boolean): Promise<void>;
   /** Host health learned elsewhere: active health checks (primary) or another worker's ejections. */
   hostHealth(updates: HostHealthUpdate[]): Promise<void>;
   /** Outlier ejections this worker decided, for the primary to pass on to the others. */
@@ -49,6 +51,8 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.reopenLogs();
     case 'runtime':
       return worker.setRuntimeAdminLayer(request.admin);
+    case 'healthCheckFailed':
+      return worker.setHealthCheckFailed(request.failed);
     case 'hostHealth':
       return worker.applyHostHealth(request.updates);
     case 'memory': {
@@ -90,6 +94,9 @@ abstract class BaseHandle implements WorkerHandle {
   }
   async hostHealth(updates: HostHealthUpdate[]): Promise<void> {
     await this.call({ kind: 'hostHealth', updates });
+  }
+  async healthCheckFailed(failed: boolean): Promise<void> {
+    await this.call({ kind: 'healthCheckFailed', failed });
   }
   abstract onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
 }

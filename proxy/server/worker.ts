@@ -59,6 +59,8 @@ export class Worker {
   readonly overload: OverloadManager;
   private readonly statsSinks: StatsSink[] = [];
   version = 0;
+  /** Admin /healthcheck/fail is in force: health checks fail, responses close their connections. */
+  private healthCheckFailed = false;
   private current: Snapshot | null = null; // the snapshot applied last, which deltas start from
 
   constructor(options: WorkerOptions) {
@@ -86,6 +88,7 @@ export class Worker {
       tracing: options.tracing,
       overload: this.overload,
       node: options.node,
+      healthCheckFailed: () => this.healthCheckFailed,
     };
   }
 
@@ -138,6 +141,10 @@ export class Worker {
   /** The admin layer of the runtime, as the primary holds it (after a /runtime_modify). */
   setRuntimeAdminLayer(values: Record<string, string>): void {
     runtime.setAdminValues(values);
+  }
+
+  setHealthCheckFailed(failed: boolean): void {
+    this.healthCheckFailed = failed;
   }
 
   stopAccepting(): void {

@@ -93,6 +93,11 @@ export class HttpTracing {
     return span;
   }
 
+  /** A request the health check filter marked (Envoy counts it at the stream's end: tracing.health_check). */
+  countHealthCheck(): void {
+    this.reasons.health_check.inc();
+  }
+
   /** Response headers: ingress tells the caller the route's operation, egress takes the one the next hop sent. */
   onResponseHeaders(span: Span, headers: HeaderMap, route: Route | undefined): void {
     const decorator = route?.decorator;

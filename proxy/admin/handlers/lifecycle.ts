@@ -1,18 +1,8 @@
-// POST /quitquitquit, /healthcheck/fail, /healthcheck/ok, /drain_listeners, /reopen_logs.
+// POST /quitquitquit, /drain_listeners, /reopen_logs.
 import { text, type AdminHandler } from '../context.ts';
 
 export const quitQuitQuit: AdminHandler = (ctx) => {
   setImmediate(() => void ctx.shutdown().then(() => process.exit(0)));
-  return text('OK\n');
-};
-
-export const healthCheckFail: AdminHandler = (ctx) => {
-  ctx.healthCheckFailed = true;
-  return text('OK\n');
-};
-
-export const healthCheckOk: AdminHandler = (ctx) => {
-  ctx.healthCheckFailed = false;
   return text('OK\n');
 };
 

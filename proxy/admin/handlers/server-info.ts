@@ -7,7 +7,8 @@ export const serverInfo: AdminHandler = async (ctx) => {
   const uptime = Math.floor((Date.now() - ctx.startTime) / 1000);
   return json({
     version: `legate/${LEGATE_VERSION}`,
-    state: ctx.state === 'LIVE' ? 'LIVE' : ctx.state === 'DRAINING' ? 'DRAINING' : 'INITIALIZING',
+    // Envoy's serverState: a live server failing health checks reports DRAINING.
+    state: ctx.state === 'LIVE' ? (ctx.healthCheckFailed ? 'DRAINING' : 'LIVE') : ctx.state === 'DRAINING' ? 'DRAINING' : 'INITIALIZING',
     hot_restart_version: 'disabled',
     command_line_options: {
       config_path: ctx.options.configPath,

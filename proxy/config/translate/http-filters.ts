@@ -12,6 +12,7 @@ import {
   FILTER_CONFIG_TYPE,
   GRPC_STATS_TYPE,
   GRPC_WEB_TYPE,
+  HEALTH_CHECK_TYPE,
   ISTIO_ALPN_TYPE,
   ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
@@ -61,6 +62,7 @@ import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
+import { healthCheckFilterConfig } from './health-check-filter.ts';
 import { istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
 import { jwtAuthnConfig, jwtAuthnPerRouteConfig } from './jwt-authn.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
@@ -115,6 +117,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return {}; // the policies come from the routes and virtual hosts
     case GRPC_WEB_TYPE:
       return {}; // no fields
+    case HEALTH_CHECK_TYPE:
+      return healthCheckFilterConfig(config, path, ctx);
     case ISTIO_PEER_METADATA_TYPE:
       return peerMetadataConfig(config, path, ctx);
     case ISTIO_STATS_TYPE:

@@ -30,6 +30,8 @@ export interface FilterContext {
   clusters?: ClusterManager;
   /** The bootstrap's node id and metadata (Istio's filters: who this proxy is). */
   node?: FilterNode;
+  /** The server fails health checks (admin /healthcheck/fail), as Envoy's healthCheckFailed(). */
+  healthCheckFailed?: () => boolean;
   /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */
   clusterStatName(cluster: string): string | undefined;
 }

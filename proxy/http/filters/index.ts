@@ -9,6 +9,7 @@ import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
 import { createGrpcWebFilter } from './grpc-web.ts';
+import { createHealthCheckFilter } from './health-check.ts';
 import { createIstioAlpnFilter } from './istio/alpn.ts';
 import { createPeerMetadataFilter } from './istio/peer-metadata.ts';
 import { createIstioStatsFilter } from './istio/stats.ts';
@@ -29,6 +30,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],
   ['envoy.extensions.filters.http.grpc_web.v3.GrpcWeb', createGrpcWebFilter],
+  ['envoy.extensions.filters.http.health_check.v3.HealthCheck', createHealthCheckFilter],
   ['io.istio.http.peer_metadata.Config', createPeerMetadataFilter],
   ['istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig', createIstioAlpnFilter],
   ['stats.PluginConfig', createIstioStatsFilter],
