@@ -9,6 +9,7 @@ import type {
   ClusterLoadAssignment,
   DynamicResources,
   EmbeddedRateLimitService,
+  InternalListenerSettings,
   Listener,
   Node,
   RouteConfig,
@@ -72,6 +73,7 @@ export interface BootstrapConfig {
   raw: Raw; // the bootstrap as written, for /config_dump
   statsConfig?: StatsConfig;
   statsSinks?: StatsSinksConfig; // stats_sinks with stats_flush_interval / stats_flush_on_admin
+  internalListener?: InternalListenerSettings; // bootstrap_extensions: envoy.bootstrap.internal_listener
 }
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
@@ -98,7 +100,7 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   const warnings: string[] = [];
   const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings, allowUnknownFields);
   const node = translateNode(obj(bootstrap, 'node'));
-  checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions', warnings);
+  const internalListener = checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions');
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
   const staticResources = obj(bootstrap, 'static_resources') ?? {};
   const secrets = staticSecrets(staticResources);
@@ -107,6 +109,7 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   const routeConfigs: Record<string, RouteConfig> = {};
   list(staticResources, 'listeners').forEach((l, i) => {
     const { listener, routeConfigs: inline } = translateListenerResource(l, indexPath('static_resources.listeners', i), ctx);
+    if (listener.internal === true && internalListener === undefined) reject(indexPath('static_resources.listeners', i) + '.internal_listener', `listener '${listener.name}' is internal, but the envoy.bootstrap.internal_listener bootstrap extension is not configured`, 'add it to bootstrap_extensions (Envoy requires it too)');
     listeners.push(listener);
     for (const rc of inline) routeConfigs[rc.name] = rc;
   });
@@ -131,6 +134,7 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
     raw: raw as Raw, // as written: the checked form holds durations as numbers
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
+  if (internalListener !== undefined) result.internalListener = internalListener;
   const overloadManager = translateOverloadManager(obj(bootstrap, 'overload_manager'), 'overload_manager');
   if (overloadManager !== undefined) result.overloadManager = overloadManager;
   const tracingHttp = obj(obj(bootstrap, 'tracing') ?? {}, 'http');

@@ -8,6 +8,9 @@ export interface SocketAddress {
   address: string; // an IP or DNS name; with `pipe`, the Unix socket's path ('@name': abstract)
   port: number; // 0 for a pipe
   pipe?: true; // Address.pipe: a Unix domain socket (cluster endpoints only)
+  // Address.envoy_internal_address (cluster endpoints): an internal listener of this worker, by
+  // name; `address` is then Envoy's text of it, envoy://<server_listener_name>/<endpoint_id>.
+  internal?: { serverListenerName: string; endpointId: string };
 }
 
 export interface CidrRange {
@@ -529,6 +532,9 @@ export interface Listener {
   ignoreGlobalConnLimit?: true; // its connections bypass the overload manager's global connection limit
   bypassOverloadManager?: true; // no overload action (nor the global limit) applies to its connections
   trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
+  // internal_listener: no socket; it accepts the worker's own connections to
+  // envoy_internal_address endpoints naming it. `address` is then envoy://<name>/, port 0.
+  internal?: true;
 }
 
 // ---- clusters and endpoints ----
@@ -674,6 +680,11 @@ export interface Node {
   cluster: string;
   metadata: Record<string, unknown>;
   locality?: Locality;
+}
+
+// The envoy.bootstrap.internal_listener bootstrap extension.
+export interface InternalListenerSettings {
+  bufferSizeBytes: number; // buffer_size_kb x 1024; 1 MiB unless given
 }
 
 export interface Admin {

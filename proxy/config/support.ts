@@ -44,14 +44,17 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.GrpcService.EnvoyGrpc': ['cluster_name authority', 'retry_policy max_receive_message_length skip_envoy_headers'],
   'envoy.config.core.v3.GrpcService.GoogleGrpc': ['target_uri stat_prefix', 'config per_stream_buffer_limit_bytes channel_args'],
   // ---- addresses ----
-  'envoy.config.core.v3.Address': ['socket_address pipe', ''],
+  'envoy.config.core.v3.Address': ['socket_address pipe envoy_internal_address', ''],
+  'envoy.config.core.v3.EnvoyInternalAddress': ['server_listener_name endpoint_id', ''],
+  'envoy.extensions.bootstrap.internal_listener.v3.InternalListener': ['buffer_size_kb', ''],
   // mode: the permissions of a socket Envoy creates (listeners); an endpoint's pipe is only connected to.
   'envoy.config.core.v3.Pipe': ['path', 'mode'],
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [
     `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
-     listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout`,
+     listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout
+     internal_listener`,
     `stat_prefix metadata drain_type freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
      tcp_backlog_size max_connections_to_accept_per_socket_event`,

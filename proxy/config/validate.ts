@@ -133,10 +133,14 @@ function checkClusterSpecifier(
   }
 }
 
-// Unix socket endpoints (STATIC or EDS) are not health checked: the probes speak TCP to an IP and port.
+// Unix socket and internal endpoints (STATIC or EDS) are not health checked: the probes speak TCP
+// to an IP and port.
 function checkPipeEndpoints(cluster: Cluster, path: string): void {
-  const pipes = cluster.loadAssignment.endpoints.some((l) => l.lbEndpoints.some((e) => e.address.pipe === true));
-  if (pipes && cluster.healthChecks.length > 0) {
-    throw new ConfigError(joinPath(path, 'health_checks'), `not supported by Legate: health checks of a cluster with pipe endpoints ('${cluster.name}')`, 'remove health_checks, or give the endpoints a socket_address');
+  if (cluster.healthChecks.length === 0) return;
+  for (const l of cluster.loadAssignment.endpoints) {
+    for (const e of l.lbEndpoints) {
+      const kind = e.address.pipe === true ? 'pipe' : e.address.internal !== undefined ? 'internal (envoy_internal_address)' : undefined;
+      if (kind !== undefined) throw new ConfigError(joinPath(path, 'health_checks'), `not supported by Legate: health checks of a cluster with ${kind} endpoints ('${cluster.name}')`, 'remove health_checks, or give the endpoints a socket_address');
+    }
   }
 }

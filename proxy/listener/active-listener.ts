@@ -14,7 +14,7 @@ import { filterDisabled } from './filter-disabled.ts';
 import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
-import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, SslStats } from '../transport/index.ts';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
 
 export type { ChainHandler } from './chain-handler.ts';
@@ -61,6 +61,8 @@ export class ActiveListener {
   private readonly overload: OverloadManager | undefined;
   private onEmpty: (() => void) | undefined; // set while draining
   private boundPort: { port: number } | undefined;
+  /** An internal listener's registration with the worker's registry, while it accepts. */
+  private unregister: (() => void) | undefined;
 
   private readonly log: (line: string) => void;
 
@@ -75,7 +77,7 @@ export class ActiveListener {
     this.store = store;
     this.handlers = buildHandlers(config, factory, new Map(), store);
     this.inspections = inspectionsOf(config, store);
-    const prefix = `listener.${config.address.address}_${config.address.port}.`;
+    const prefix = listenerStatPrefix(config);
     this.stats = {
       downstreamCxTotal: store.counter(prefix + 'downstream_cx_total'),
       downstreamCxActive: store.gauge(prefix + 'downstream_cx_active'),
@@ -91,6 +93,11 @@ export class ActiveListener {
   }
 
   listen(): Promise<void> {
+    if (this.config.internal === true) {
+      this.unregister = internalListeners.register(this.config.name, (socket) => this.onInternalConnection(socket));
+      this.accepting = true;
+      return Promise.resolve();
+    }
     if (!this.config.bindToPort) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onError = (err: Error) => reject(new Error(`listener '${this.config.name}': cannot bind ${this.config.address.address}:${this.config.address.port}: ${err.message}`));
@@ -161,6 +168,26 @@ export class ActiveListener {
     const inspections = this.inspections.filter((i) => !filterDisabled(i.disabled, f.destinationPort));
     if (inspections.length > 0) this.inspect(inspections, socket, f);
     else this.dispatch(socket, f);
+  }
+
+  /**
+   * A connection from this worker to the internal listener. Like Envoy's internal listener it
+   * skips the overload manager's admission and original_dst (the listener filters that read
+   * bytes still run); its addresses are the internal ones, so no IP or port matches a chain.
+   */
+  private onInternalConnection(socket: InternalSocket): void {
+    const local = socket.localAddress ?? '';
+    const remote = socket.remoteAddress ?? '';
+    this.onConnection(socket, {
+      destinationIp: local,
+      destinationPort: 0,
+      sourceIp: remote,
+      sourcePort: 0,
+      directSourceIp: remote,
+      serverName: '',
+      transportProtocol: 'raw_buffer',
+      applicationProtocols: [],
+    });
   }
 
   /** reject_incoming_connections, then the global connection limit (unless ignore_global_conn_limit). */
@@ -259,6 +286,8 @@ export class ActiveListener {
   }
 
   stopAccepting(): void {
+    this.unregister?.();
+    this.unregister = undefined;
     this.acceptPaused = false;
     if (this.accepting) {
       this.accepting = false;
@@ -321,7 +350,7 @@ function innerOf(handler: ChainHandler): ChainHandler {
 // and the client verified; the SecureContext is built here, once per chain config.
 function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: Listener, store: Store): ChainHandler {
   if (chain.tls === undefined) return handler;
-  const stats = new SslStats(store, `listener.${config.address.address}_${config.address.port}.`);
+  const stats = new SslStats(store, listenerStatPrefix(config));
   const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   const wrapped: ChainHandler = {
     onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts), facts?.transportProtocol === 'tls' ? facts.applicationProtocols : undefined),
@@ -339,6 +368,11 @@ function inspectionsOf(config: Listener, store: Store): Inspection[] {
     else if (filter.type === HTTP_INSPECTOR_TYPE) out.push({ inspector: new HttpInspector(store), disabled: filter.disabled });
   }
   return out;
+}
+
+/** Envoy's listener stats root: listener.<address>. (ip_port), or listener.envoy_internal_<name>. */
+function listenerStatPrefix(config: Listener): string {
+  return config.internal === true ? `listener.envoy_internal_${config.name}.` : `listener.${config.address.address}_${config.address.port}.`;
 }
 
 function connectionFacts(socket: net.Socket): ConnectionFacts {

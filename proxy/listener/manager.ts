@@ -69,7 +69,7 @@ export class ListenerManager {
     let wildcard: ActiveListener | undefined;
     for (const l of this.listeners.values()) {
       const { address } = l.config;
-      if (l.config.bindToPort || address.port !== port) continue;
+      if (l.config.bindToPort || l.config.internal === true || address.port !== port) continue;
       if (address.address === ip) return l;
       if (address.address === '::' || (address.address === '0.0.0.0' && !ip.includes(':'))) wildcard ??= l;
     }

@@ -86,7 +86,7 @@ export class Primary implements AdminContext {
     // A bad limits file or redis_url is a start-up error here, not a crash loop in every worker.
     if (boot.rateLimitService !== undefined) (await import('../ratelimit/index.ts')).checkRateLimitService(boot.rateLimitService);
     this.filterSettings = { workers: this.options.workers, localCluster: boot.node.cluster, rateLimitService: boot.rateLimitService, overload: boot.overloadManager, runtimeLayers: boot.runtimeLayers,
-      node: { id: boot.node.id, metadata: boot.node.metadata },
+      node: { id: boot.node.id, metadata: boot.node.metadata }, internalListener: boot.internalListener,
       tracing: { nodeId: boot.node.id, zone: boot.node.locality?.zone ?? '', defaultProvider: boot.tracing },
       ...workerStatsSinks(boot) };
     runtime.configure(boot.runtimeLayers);

@@ -2,7 +2,7 @@
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
 import { isDeepStrictEqual } from 'node:util';
-import type { EmbeddedRateLimitService, FilterChain, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
+import type { EmbeddedRateLimitService, FilterChain, InternalListenerSettings, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, withNetworkExtAuthz, type FilterNode, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type ChainHandler } from '../listener/index.ts';
@@ -18,6 +18,7 @@ import { createRateLimitService, type RateLimitService } from '../ratelimit/inde
 
 import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream/index.ts';
 import { OverloadManager } from '../overload/index.ts';
+import { internalListeners } from '../transport/index.ts';
 import { runtime } from '../runtime/index.ts';
 
 import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.ts';
@@ -43,10 +44,12 @@ export interface WorkerOptions {
   node?: FilterNode;
   /** The bootstrap's stats sinks: each histogram value goes to them as it is recorded here. */
   statsSinks?: { sinks: StatsdSinkConfig[]; statsConfig?: StatsConfig };
+  /** The bootstrap's envoy.bootstrap.internal_listener: without it no internal connection is made. */
+  internalListener?: InternalListenerSettings;
 }
 
 /** The WorkerOptions a forked worker receives from the primary as JSON (LEGATE_FILTER_CONTEXT). */
-export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing' | 'node' | 'statsSinks'>;
+export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'rateLimitService' | 'overload' | 'runtimeLayers' | 'tracing' | 'node' | 'statsSinks' | 'internalListener'>;
 
 export class Worker {
   readonly store = new Store();
@@ -67,6 +70,7 @@ export class Worker {
     this.options = options;
     this.clusters = new ClusterManager(this.store, options.log);
     runtime.configure(options.runtimeLayers ?? []);
+    internalListeners.configure(options.internalListener?.bufferSizeBytes);
     this.overload = new OverloadManager(options.overload, { store: this.store, workers: options.workers });
     this.overload.start();
     if (options.statsSinks !== undefined) {

@@ -2,6 +2,7 @@
 // per-host counters /clusters shows. It implements the LbHost the load balancers read.
 import type { LbEndpoint, HealthStatus } from '../config/model.ts';
 import type { LbHost } from './lb/host.ts';
+import type { InternalAddress } from '../transport/index.ts';
 
 // Why a host is unhealthy, as the flags Envoy prints in /clusters.
 export const HEALTH_FLAG = {
@@ -27,6 +28,8 @@ export class Host implements LbHost {
   readonly port: number;
   /** A Unix domain socket (Address.pipe): `ip` and `address` are its path, `port` is 0. */
   readonly pipe: boolean;
+  /** An internal listener of this worker (envoy_internal_address): `ip` and `address` are envoy://name/id. */
+  readonly internal: InternalAddress | undefined;
   readonly hostname: string;
   readonly weight: number;
   readonly priority: number;
@@ -46,7 +49,8 @@ export class Host implements LbHost {
     this.ip = endpoint.address.address;
     this.port = endpoint.address.port;
     this.pipe = endpoint.address.pipe === true;
-    this.address = this.pipe ? this.ip : hostAddress(this.ip, this.port);
+    this.internal = endpoint.address.internal;
+    this.address = this.pipe || this.internal !== undefined ? this.ip : hostAddress(this.ip, this.port);
     this.hostname = endpoint.hostname;
     this.weight = endpoint.loadBalancingWeight;
     this.priority = priority;

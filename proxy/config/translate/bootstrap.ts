@@ -1,28 +1,35 @@
 // The process-level parts of envoy.config.bootstrap.v3.Bootstrap: node, admin, dynamic_resources,
 // and Legate's embedded rate limit service (read from node.metadata, which Envoy ignores).
 import { joinPath, keyPath } from '../errors.ts';
-import type { Admin, AdsConfig, DynamicResources, EmbeddedRateLimitService, Node } from '../model.ts';
-import { checkApiVersion, grpcService, list, ms, obj, reject, socketAddress, str } from './common.ts';
+import type { Admin, AdsConfig, DynamicResources, EmbeddedRateLimitService, InternalListenerSettings, Node } from '../model.ts';
+import { checkApiVersion, grpcService, list, ms, num, obj, reject, socketAddress, str } from './common.ts';
 import type { Raw } from './common.ts';
 import { configSource } from './config-source.ts';
 
 const RATELIMIT_METADATA_KEY = 'legate.ratelimit';
 const INTERNAL_LISTENER_TYPE = 'envoy.extensions.bootstrap.internal_listener.v3.InternalListener';
+const DEFAULT_INTERNAL_BUFFER_KB = 1024;
 
 /**
  * bootstrap_extensions. Only envoy.bootstrap.internal_listener is accepted (pilot-agent writes it
- * into every Istio bootstrap): it only lets listeners and endpoints be internal, and those are
- * refused by name where they appear, so accepting it changes nothing; a warning says so.
+ * into every Istio bootstrap): it lets listeners be internal_listener and endpoints
+ * envoy_internal_address, and sets the buffer of each internal connection (buffer_size_kb, 1 MiB
+ * unless given, as Envoy).
  */
-export function checkBootstrapExtensions(raws: Raw[], path: string, warnings: string[]): void {
+export function checkBootstrapExtensions(raws: Raw[], path: string): InternalListenerSettings | undefined {
+  let settings: InternalListenerSettings | undefined;
   raws.forEach((raw, i) => {
     const at = `${path}[${i}]`;
-    const type = str(obj(raw, 'typed_config') ?? {}, '@type');
+    const config = obj(raw, 'typed_config') ?? {};
+    const type = str(config, '@type');
     if (type !== INTERNAL_LISTENER_TYPE) {
       reject(joinPath(at, 'typed_config'), `not supported by Legate: bootstrap extension '${str(raw, 'name') || type}'`, 'remove it (Legate accepts envoy.bootstrap.internal_listener only)');
     }
-    warnings.push(`${at}: envoy.bootstrap.internal_listener accepted, but Legate has no internal listeners (a listener or endpoint that is internal is refused)`);
+    if (settings !== undefined) reject(at, 'envoy.bootstrap.internal_listener is given twice', 'keep one');
+    // The schema holds it to 1-8192 (the proto's rule).
+    settings = { bufferSizeBytes: num(config, 'buffer_size_kb', DEFAULT_INTERNAL_BUFFER_KB) * 1024 };
   });
+  return settings;
 }
 
 export function translateNode(raw: Raw | undefined): Node {

@@ -136,17 +136,20 @@ function loadAssignment(raw: Raw, path: string, name: string, type: Cluster['typ
   const hosts = assignment.endpoints.flatMap((l, i) => l.lbEndpoints.map((e, j) => ({ e, at: joinPath(indexPath(joinPath(indexPath(joinPath(assignmentPath, 'endpoints'), i), 'lb_endpoints'), j), 'endpoint.address.socket_address') })));
   for (const { e, at } of hosts) {
     if (e.address.pipe === true && type !== 'STATIC') reject(joinPath(at.replace(/socket_address$/, 'pipe'), 'path'), `a ${type} cluster cannot resolve a pipe endpoint`, 'use type STATIC for Unix socket endpoints');
+    if (e.address.internal !== undefined && type !== 'STATIC') reject(at.replace(/socket_address$/, 'envoy_internal_address'), `a ${type} cluster cannot resolve an internal address`, 'use type STATIC (or EDS) for envoy_internal_address endpoints');
   }
+  // Pipes and internal addresses have no IP and port to check.
+  const socketHosts = hosts.filter(({ e }) => e.address.pipe !== true && e.address.internal === undefined);
   if (type === 'STATIC') {
-    for (const { e, at } of hosts) {
-      if (isIP(e.address.address) === 0 && e.address.pipe !== true) reject(joinPath(at, 'address'), `'${e.address.address}' is not an IP address`, 'STATIC clusters need IP addresses; use type STRICT_DNS for host names');
+    for (const { e, at } of socketHosts) {
+      if (isIP(e.address.address) === 0) reject(joinPath(at, 'address'), `'${e.address.address}' is not an IP address`, 'STATIC clusters need IP addresses; use type STRICT_DNS for host names');
     }
   }
   if (type === 'LOGICAL_DNS' && (assignment.endpoints.length !== 1 || hosts.length !== 1)) {
     reject(assignmentPath, 'a LOGICAL_DNS cluster needs exactly one endpoint', 'use STRICT_DNS for several hosts');
   }
-  for (const { e, at } of hosts) {
-    if (e.address.port === 0 && e.address.pipe !== true) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
+  for (const { e, at } of socketHosts) {
+    if (e.address.port === 0) reject(joinPath(at, 'port_value'), 'an upstream host needs a port', 'set port_value');
   }
   return assignment;
 }

@@ -109,6 +109,9 @@ export function runtimeKeyOf(raw: Raw | undefined): RuntimeKey | undefined {
 
 export function socketAddress(raw: Raw | undefined, path: string, what = 'address', allowPipe = false): SocketAddress {
   if (raw === undefined) reject(path, 'required field is missing', `set ${what}.socket_address with address and port_value`);
+  if (raw.envoy_internal_address !== undefined) {
+    reject(joinPath(path, 'envoy_internal_address'), 'an internal address is for cluster endpoints only', 'a listener that takes internal connections sets internal_listener: {} and no address');
+  }
   const pipe = obj(raw, 'pipe');
   if (pipe !== undefined) {
     const pipePath = joinPath(path, 'pipe');

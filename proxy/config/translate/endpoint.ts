@@ -1,7 +1,7 @@
 // envoy.config.endpoint.v3.ClusterLoadAssignment -> ClusterLoadAssignment (overprovisioning
 // factor 140 % unless given).
 import { indexPath, joinPath } from '../errors.ts';
-import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints } from '../model.ts';
+import type { ClusterLoadAssignment, LbEndpoint, LocalityLbEndpoints, SocketAddress } from '../model.ts';
 import { list, num, obj, reject, socketAddress, str } from './common.ts';
 import type { Raw } from './common.ts';
 
@@ -31,7 +31,9 @@ function lbEndpoint(raw: Raw, path: string): LbEndpoint {
   const endpoint = obj(raw, 'endpoint');
   const endpointPath = joinPath(path, 'endpoint');
   if (endpoint === undefined) return reject(endpointPath, 'required field is missing', 'set endpoint.address.socket_address');
-  const address = socketAddress(obj(endpoint, 'address'), joinPath(endpointPath, 'address'), 'address', true);
+  const addressRaw = obj(endpoint, 'address');
+  const internal = obj(addressRaw ?? {}, 'envoy_internal_address');
+  const address = internal !== undefined ? internalAddress(internal, joinPath(endpointPath, 'address.envoy_internal_address')) : socketAddress(addressRaw, joinPath(endpointPath, 'address'), 'address', true);
   if (address.address === '') reject(joinPath(endpointPath, 'address.socket_address.address'), 'required field is missing', 'set the host address');
   const result: LbEndpoint = {
     address,
@@ -44,4 +46,12 @@ function lbEndpoint(raw: Raw, path: string): LbEndpoint {
   const match = obj(obj(obj(raw, 'metadata') ?? {}, 'filter_metadata') ?? {}, 'envoy.transport_socket_match');
   if (match !== undefined) result.transportSocketMatch = match;
   return result;
+}
+
+// envoy.config.core.v3.EnvoyInternalAddress: a connection to this worker's internal listener of that name.
+function internalAddress(raw: Raw, path: string): SocketAddress {
+  const serverListenerName = str(raw, 'server_listener_name');
+  if (serverListenerName === '') reject(joinPath(path, 'server_listener_name'), 'required field is missing', 'name the internal listener to connect to');
+  const endpointId = str(raw, 'endpoint_id');
+  return { address: `envoy://${serverListenerName}/${endpointId}`, port: 0, internal: { serverListenerName, endpointId } };
 }

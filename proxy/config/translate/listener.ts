@@ -30,7 +30,11 @@ export interface TranslatedListener {
 
 
 export function translateListenerResource(raw: Raw, path: string, ctx: TranslateContext): TranslatedListener {
-  const address = socketAddress(obj(raw, 'address'), joinPath(path, 'address'));
+  const internal = raw.internal_listener !== undefined;
+  if (internal && str(raw, 'name') === '') reject(joinPath(path, 'name'), 'required field is missing', 'an internal listener is found by its name: give it one');
+  if (internal && raw.address !== undefined) reject(joinPath(path, 'address'), 'an internal listener has no address', 'remove address (endpoints reach the listener by envoy_internal_address.server_listener_name)');
+  // Envoy's address of an internal listener: envoy://<name>/ (port 0; nothing is bound).
+  const address = internal ? { address: `envoy://${str(raw, 'name')}/`, port: 0 } : socketAddress(obj(raw, 'address'), joinPath(path, 'address'));
   if (raw.transparent === true) reject(joinPath(path, 'transparent'), 'transparent (TPROXY) listeners are not supported by Legate', 'capture with REDIRECT/DNAT rules and use_original_dst instead');
   const name = str(raw, 'name') || `${address.address}_${address.port}`;
   const routeConfigs: RouteConfig[] = [];
@@ -52,7 +56,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
   const listener: Listener = {
     name,
     address,
-    bindToPort: bool(raw, 'bind_to_port', true),
+    bindToPort: !internal && bool(raw, 'bind_to_port', true),
     useOriginalDst: bool(raw, 'use_original_dst', false),
     listenerFilters: list(raw, 'listener_filters').map((f, i) => listenerFilter(f, indexPath(joinPath(path, 'listener_filters'), i))),
     listenerFiltersTimeoutMs: ms(raw, 'listener_filters_timeout', 15_000),
@@ -79,6 +83,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     if (c.network.kind !== 'http_connection_manager') continue;
     for (const f of c.network.httpFilters) if (f.type === ISTIO_STATS_TYPE) (f.config as IstioStatsConfig).trafficDirection = listener.trafficDirection;
   }
+  if (internal) listener.internal = true;
   if (raw.ignore_global_conn_limit === true) listener.ignoreGlobalConnLimit = true;
   if (raw.bypass_overload_manager === true) listener.bypassOverloadManager = true;
   return { listener: recordPath(listener, path), routeConfigs };

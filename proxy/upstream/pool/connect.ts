@@ -1,4 +1,5 @@
-// The one place that opens a TCP connection to an upstream host, for the HTTP pools, the TCP
+// The one place that opens a connection to an upstream host (TCP, a Unix socket, or an internal
+// listener of this worker for an envoy_internal_address endpoint), for the HTTP pools, the TCP
 // proxy and HTTP upgrades. It applies the cluster's connect_timeout (an exact timer: a sidecar
 // retrying on another instance waits no longer than configured), upstream_bind_config and
 // TCP_NODELAY, and keeps the connection counts Envoy keeps for every upstream connection: the
@@ -10,7 +11,7 @@
 // TLS error ("TLS_error:|CERTIFICATE_VERIFY_FAILED: ...").
 import net, { type Socket } from 'node:net';
 import type { Cluster } from '../../config/model.ts';
-import { setWriteBufferLimit, type UpstreamTls, type UpstreamTlsOptions } from '../../transport/index.ts';
+import { internalListeners, setWriteBufferLimit, type UpstreamTls, type UpstreamTlsOptions } from '../../transport/index.ts';
 import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
 import type { Host } from '../host.ts';
@@ -68,9 +69,11 @@ export class ConnectAttempt {
     this.callbacks = callbacks;
     const open = options?.openSocket ?? net.connect;
     const allowHalfOpen = options?.allowHalfOpen ?? false;
-    const socket = host.pipe
-      ? net.connect({ path: unixSocketPath(host.ip), allowHalfOpen })
-      : open({ host: host.ip, port: host.port, localAddress: cluster.config.upstreamBindAddress, noDelay: true, allowHalfOpen });
+    const socket = host.internal !== undefined
+      ? internalListeners.connect(host.internal, allowHalfOpen)
+      : host.pipe
+        ? net.connect({ path: unixSocketPath(host.ip), allowHalfOpen })
+        : open({ host: host.ip, port: host.port, localAddress: cluster.config.upstreamBindAddress, noDelay: true, allowHalfOpen });
     this.socket = socket;
     const stats = cluster.stats;
     stats.upstreamCxTotal.inc();

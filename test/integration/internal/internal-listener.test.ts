@@ -1,0 +1,129 @@
+// Internal listeners: a public listener's route reaches a cluster whose endpoint is an
+// envoy_internal_address; the connection goes in-process to the internal listener of that name,
+// whose own filter chain (an HTTP connection manager, or tcp_proxy) reaches a real upstream.
+import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { FILE_LOG_TYPE, HCM_TYPE, ROUTER_TYPE, TCP_PROXY_TYPE, bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { nodeRequest, statsMap, waitForLines } from '../../support/http.ts';
+import { startLegate } from '../../support/legate.ts';
+import { startUpstreamFor } from '../../support/upstream.ts';
+
+const INTERNAL_LISTENER_EXTENSION = {
+  name: 'envoy.bootstrap.internal_listener',
+  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener', buffer_size_kb: 64 },
+};
+
+const internalCluster = (name: string, listener: string) => ({
+  name,
+  type: 'STATIC',
+  connect_timeout: '1s',
+  load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: listener } } } }] }] },
+});
+
+/** An internal listener whose HTTP connection manager routes everything to `cluster`. */
+const internalHttpListener = (name: string, cluster: string) => ({
+  name,
+  internal_listener: {},
+  filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
+    '@type': HCM_TYPE,
+    stat_prefix: name,
+    route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
+    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
+  } }] }],
+});
+
+const internalTcpListener = (name: string, cluster: string) => ({
+  name,
+  internal_listener: {},
+  filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: name, cluster } }] }],
+});
+
+t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and a missing one', async (t) => {
+  const upstream = await startUpstreamFor(t, 'app');
+  const dir = mkdtempSync(join(tmpdir(), 'legate-internal-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = join(dir, 'access.log');
+  const publicListener = httpListener('public', routes([
+    { match: { prefix: '/hcm' }, route: { cluster: 'to_inner_hcm' } },
+    { match: { prefix: '/tcp' }, route: { cluster: 'to_inner_tcp' } },
+    { match: { prefix: '/missing' }, route: { cluster: 'to_nowhere' } },
+  ]), { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: log, log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_HOST%\n' } } } }] });
+  const legate = await startLegate(bootstrap(
+    [publicListener, internalHttpListener('inner_hcm', 'app'), internalTcpListener('inner_tcp', 'app')],
+    [internalCluster('to_inner_hcm', 'inner_hcm'), internalCluster('to_inner_tcp', 'inner_tcp'), internalCluster('to_nowhere', 'absent'), staticCluster('app', [{ port: upstream.port }])],
+    { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
+  ));
+  t.teardown(() => legate.stop());
+
+  const viaHcm = await nodeRequest(legate.url('/hcm/a', 'public'));
+  t.equal(viaHcm.status, 200, 'through the internal listener\'s connection manager to the upstream');
+  t.same(JSON.parse(viaHcm.body), { upstream: 'app', path: '/hcm/a' }, 'the upstream answered');
+  const viaTcp = await nodeRequest(legate.url('/tcp/b', 'public'));
+  t.equal(viaTcp.status, 200, 'through the internal listener\'s tcp_proxy');
+  t.same(JSON.parse(viaTcp.body), { upstream: 'app', path: '/tcp/b' });
+  t.same(upstream.seen.map((r) => r.url), ['/hcm/a', '/tcp/b']);
+  // The internal connection manager adds its own hop: it saw a request from the outer one.
+  t.equal(upstream.seen[0].headers['x-forwarded-proto'], 'http');
+
+  const missing = await nodeRequest(legate.url('/missing', 'public'));
+  t.equal(missing.status, 503, 'no internal listener of that name: a connect failure');
+  const lines = await waitForLines(log, 3);
+  t.match(lines[0], /^\/hcm\/a 200 - envoy:\/\/inner_hcm\/$/, 'the upstream host is the internal address');
+  t.match(lines[2], /^\/missing 503 UF envoy:\/\/absent\/$/, 'UF, as Envoy');
+
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('listener.envoy_internal_inner_hcm.downstream_cx_total'), 1, 'the internal listener counts its connections under listener.envoy_internal_<name>.');
+  t.equal(stats.get('listener.envoy_internal_inner_tcp.downstream_cx_total'), 1);
+  t.equal(stats.get('http.inner_hcm.downstream_rq_completed'), 1, 'its connection manager served the request');
+  t.equal(stats.get('tcp.inner_tcp.downstream_cx_total'), 1, 'its tcp_proxy relayed the connection');
+  t.equal(stats.get('cluster.to_nowhere.upstream_cx_connect_fail'), 1);
+  t.equal(stats.get('cluster.to_inner_hcm.upstream_cx_total'), 1, 'the keep-alive connection to the internal listener is pooled');
+});
+
+t.test('a large body streams through an internal listener both ways', async (t) => {
+  const size = 24 * 1024 * 1024;
+  // The upstream echoes the body back as it reads it.
+  const upstream = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'application/octet-stream' });
+    req.pipe(res);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => {
+    upstream.closeAllConnections();
+    upstream.close(() => resolve());
+  }));
+  const port = (upstream.address() as { port: number }).port;
+  const legate = await startLegate(bootstrap(
+    [httpListener('public', routes([{ match: { prefix: '/' }, route: { cluster: 'to_inner' } }])), internalHttpListener('inner', 'echo')],
+    [internalCluster('to_inner', 'inner'), staticCluster('echo', [{ port }])],
+    { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
+  ));
+  t.teardown(() => legate.stop());
+
+  const echoed = await new Promise<number>((resolve, reject) => {
+    const req = http.request(legate.url('/upload', 'public'), { method: 'POST', headers: { 'content-length': size } }, (res) => {
+      let n = 0;
+      res.on('data', (chunk: Buffer) => (n += chunk.length));
+      res.on('end', () => resolve(n));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    const chunk = Buffer.alloc(64 * 1024, 0x61);
+    let sent = 0;
+    const pump = (): void => {
+      while (sent < size) {
+        sent += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', pump);
+          return;
+        }
+      }
+      req.end();
+    };
+    pump();
+  });
+  t.equal(echoed, size, 'every byte went up and came back');
+});
