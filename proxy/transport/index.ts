@@ -9,4 +9,4 @@ export { tlsInfo, isTls, type TlsInfo } from './info.ts';
 export { peerCertificateDetails, type PeerCertificateDetails } from './peer-certificate.ts';
 export { setWriteBufferLimit } from './buffer-limit.ts';
 export { InternalSocket, INTERNAL_CLIENT_ADDRESS } from './internal/internal-socket.ts';
-export { internalListeners, DEFAULT_INTERNAL_BUFFER_BYTES, type InternalAddress, type InternalAcceptor } from './internal/registry.ts';
+export { internalListeners, InternalListenerRegistry, DEFAULT_INTERNAL_BUFFER_BYTES, type InternalAddress, type InternalAcceptor } from './internal/registry.ts';
