@@ -142,3 +142,28 @@ t.test('the translator refuses cache_time outside pass-through mode, as Envoy', 
   await t.rejects(startLegate(bootstrap([listener('l', { pass_through_mode: false, cache_time: '1s' })], [staticCluster('backend', [{ port: 1 }])])), /cache_time must not be set when pass_through_mode is false/);
   await t.rejects(startLegate(bootstrap([listener('l', {})], [staticCluster('backend', [{ port: 1 }])])), /pass_through_mode/, 'pass_through_mode is required');
 });
+
+t.test('pass-through mode while failing (one worker): 503 here, flag LH, the upstream untouched', async (t) => {
+  const upstream = await startUpstream('backend');
+  t.teardown(() => upstream.close());
+  const dir = mkdtempSync(join(tmpdir(), 'legate-hc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const logPath = join(dir, 'access.log');
+  const legate = await startLegate(bootstrap([listener('pt', { pass_through_mode: true }, { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n')] })], [staticCluster('backend', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+
+  t.equal((await fetchText(legate.adminUrl('/healthcheck/fail'), { method: 'POST' })).status, 200);
+  const hc = await fetchText(legate.url('/healthz'));
+  t.equal(hc.status, 503);
+  t.equal(hc.headers['x-envoy-immediate-health-check-fail'], 'true');
+  t.equal(hc.headers['x-envoy-upstream-healthchecked-cluster'], 'test');
+  t.equal(hits(upstream, '/healthz'), 0, 'not passed through while failing');
+  t.match(await waitForLogLine(logPath, '/healthz'), /^\/healthz 503 LH$/, 'Envoy\'s failed local health check flag');
+  t.equal((await statsMap(legate.adminUrl(''))).get('http.pt.health_check.failed'), 1);
+
+  t.equal((await fetchText(legate.adminUrl('/healthcheck/ok'), { method: 'POST' })).status, 200);
+  const passed = await fetchText(legate.url('/healthz'));
+  t.equal(passed.status, 200);
+  t.notOk(passed.headers['x-envoy-immediate-health-check-fail']);
+  t.equal(hits(upstream, '/healthz'), 1, 'passed through again');
+});
