@@ -75,6 +75,10 @@ const PROTO_FILES = [
   'envoy/config/trace/v3/xray.proto',
   'xds/type/v3/typed_struct.proto',
   'udpa/type/v1/typed_struct.proto',
+  // Listener.filter_chain_matcher's network inputs, IP trie and IP input matcher.
+  'xds/type/matcher/v3/ip.proto',
+  'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
+  'envoy/extensions/matching/input_matchers/ip/v3/ip.proto',
   'istio/envoy/config/filter/http/alpn/v2alpha1/config.proto',
 ];
 

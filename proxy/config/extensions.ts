@@ -49,6 +49,23 @@ export const DOWNSTREAM_CONNECTIONS_TYPE = 'envoy.extensions.resource_monitors.d
 export const SCALE_TIMERS_TYPE = 'envoy.config.overload.v3.ScaleTimersOverloadActionConfig';
 export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+// Listener.filter_chain_matcher: its network inputs, its action (a filter chain's name), the IP trie
+// (envoy.matching.custom_matchers.trie_matcher) and the IP input matcher.
+const NETWORK_INPUTS = 'envoy.extensions.matching.common_inputs.network.v3.';
+export const CHAIN_MATCH_INPUT_TYPES: Record<string, string> = {
+  [`${NETWORK_INPUTS}DestinationIPInput`]: 'destination_ip',
+  [`${NETWORK_INPUTS}DestinationPortInput`]: 'destination_port',
+  [`${NETWORK_INPUTS}SourceIPInput`]: 'source_ip',
+  [`${NETWORK_INPUTS}SourcePortInput`]: 'source_port',
+  [`${NETWORK_INPUTS}DirectSourceIPInput`]: 'direct_source_ip',
+  [`${NETWORK_INPUTS}SourceTypeInput`]: 'source_type',
+  [`${NETWORK_INPUTS}ServerNameInput`]: 'server_name',
+  [`${NETWORK_INPUTS}TransportProtocolInput`]: 'transport_protocol',
+  [`${NETWORK_INPUTS}ApplicationProtocolInput`]: 'application_protocol',
+};
+export const CHAIN_NAME_ACTION_TYPE = 'google.protobuf.StringValue';
+export const IP_TRIE_MATCHER_TYPE = 'xds.type.matcher.v3.IPMatcher';
+export const IP_INPUT_MATCHER_TYPE = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
 
 export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE];
 export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
@@ -73,6 +90,8 @@ export const ANY_PLACES: Record<string, string[]> = {
   'envoy.config.overload.v3.ResourceMonitor.typed_config': [FIXED_HEAP_TYPE, DOWNSTREAM_CONNECTIONS_TYPE],
   'envoy.config.overload.v3.OverloadAction.typed_config': [SCALE_TIMERS_TYPE],
   'envoy.config.cluster.v3.Filter.typed_config': [TCP_METADATA_EXCHANGE_TYPE],
+  // Only the filter chain matcher is built on xds.type.matcher.v3.Matcher; its translator checks each position.
+  'xds.core.v3.TypedExtensionConfig.typed_config': [...Object.keys(CHAIN_MATCH_INPUT_TYPES), CHAIN_NAME_ACTION_TYPE, IP_TRIE_MATCHER_TYPE, IP_INPUT_MATCHER_TYPE],
 };
 
 // Filters that older configs name without a typed_config; Envoy resolves them by name.

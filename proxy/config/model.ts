@@ -517,6 +517,34 @@ export type ListenerFilterPredicate =
   | { kind: 'not'; rule: ListenerFilterPredicate }
   | { kind: 'ports'; start: number; end: number };
 
+// Listener.filter_chain_matcher (xds.type.matcher.v3.Matcher): its actions name the connection's
+// filter chain. An input reads one fact of the connection (absent: the tree's on_no_match).
+export type ChainMatchInput =
+  | 'destination_ip'
+  | 'destination_port'
+  | 'source_ip'
+  | 'source_port'
+  | 'direct_source_ip'
+  | 'source_type' // 'local' for a loopback or same-IP peer, else absent
+  | 'server_name'
+  | 'transport_protocol'
+  | 'application_protocol'; // ALPN as Envoy joins it: 'h2','http/1.1'
+
+export type ChainOnMatch = { kind: 'chain'; name: string } | { kind: 'matcher'; matcher: ChainMatcher };
+
+export type ChainMatcher = (
+  | { kind: 'exact_map' | 'prefix_map'; input: ChainMatchInput; entries: { key: string; onMatch: ChainOnMatch }[] }
+  | { kind: 'ip_ranges'; input: ChainMatchInput; rangeMatchers: { ranges: CidrRange[]; onMatch: ChainOnMatch; exclusive: boolean }[] }
+  | { kind: 'list'; matchers: { predicate: ChainPredicate; onMatch: ChainOnMatch }[] }
+  | { kind: 'on_no_match_only' } // neither matcher_list nor matcher_tree
+) & { onNoMatch?: ChainOnMatch };
+
+export type ChainPredicate =
+  | { kind: 'value'; input: ChainMatchInput; matcher: StringMatcher }
+  | { kind: 'ip'; input: ChainMatchInput; ranges: CidrRange[]; statPrefix: string } // envoy.matching.input_matchers.ip
+  | { kind: 'or' | 'and'; predicates: ChainPredicate[] }
+  | { kind: 'not'; predicate: ChainPredicate };
+
 export interface Listener {
   name: string;
   address: SocketAddress;
@@ -527,6 +555,7 @@ export interface Listener {
   continueOnListenerFiltersTimeout: boolean; // false: a timed-out connection is closed
   filterChains: FilterChain[];
   defaultFilterChain?: FilterChain;
+  filterChainMatcher?: ChainMatcher; // set: it, not filter_chain_match, chooses among filterChains by name
   perConnectionBufferLimitBytes: number; // 1 MiB
   connectionLimit?: number; // envoy.filters.network.connection_limit / overload: max active connections
   ignoreGlobalConnLimit?: true; // its connections bypass the overload manager's global connection limit

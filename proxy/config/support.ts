@@ -52,7 +52,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
   'envoy.config.listener.v3.Listener': [
-    `name address filter_chains use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
+    `name address filter_chains filter_chain_matcher use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
      listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout
      internal_listener`,
     `stat_prefix metadata drain_type freebind
@@ -68,6 +68,21 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.listener.v3.Filter': ['name typed_config', ''],
   'envoy.config.listener.v3.ListenerFilter': ['name typed_config filter_disabled', ''],
   'envoy.config.listener.v3.ListenerFilterChainMatchPredicate': ['or_match and_match not_match any_match destination_port_range', ''],
+  // filter_chain_matcher (proxy/config/translate/filter-chain-matcher.ts checks each extension's place).
+  'xds.type.matcher.v3.Matcher': ['matcher_list matcher_tree on_no_match', ''],
+  'xds.type.matcher.v3.Matcher.OnMatch': ['matcher action', ''],
+  'xds.type.matcher.v3.Matcher.MatcherTree': ['input exact_match_map prefix_match_map custom_match', ''],
+  'xds.type.matcher.v3.Matcher.MatcherTree.MatchMap': ['map', ''],
+  'xds.type.matcher.v3.Matcher.MatcherList': ['matchers', ''],
+  'xds.type.matcher.v3.Matcher.MatcherList.FieldMatcher': ['predicate on_match', ''],
+  'xds.type.matcher.v3.Matcher.MatcherList.Predicate': ['single_predicate or_matcher and_matcher not_matcher', ''],
+  'xds.type.matcher.v3.Matcher.MatcherList.Predicate.SinglePredicate': ['input value_match custom_match', ''],
+  'xds.type.matcher.v3.Matcher.MatcherList.Predicate.PredicateList': ['predicate', ''],
+  'xds.type.matcher.v3.IPMatcher': ['range_matchers', ''],
+  'xds.type.matcher.v3.IPMatcher.IPRangeMatcher': ['ranges on_match exclusive', ''],
+  'xds.type.matcher.v3.StringMatcher': ['exact prefix suffix safe_regex contains ignore_case', ''],
+  'xds.core.v3.TypedExtensionConfig': ['name typed_config', ''],
+  'envoy.extensions.matching.input_matchers.ip.v3.Ip': ['cidr_ranges stat_prefix', ''],
   'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
   // Checked once per connection; the translator rejects CONTINUOUS enforcement.
   'envoy.extensions.filters.network.rbac.v3.RBAC': ['rules shadow_rules stat_prefix shadow_rules_stat_prefix enforcement_type', ''],

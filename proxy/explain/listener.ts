@@ -1,9 +1,9 @@
 // Which listener takes the connection (by the URL's port and host, or by name) and which of its
-// filter chains, chosen by the listener's own FilterChainMatcher on the facts the URL implies.
+// filter chains, chosen by the listener's own chain selector on the facts the URL implies.
 import { isIP } from 'node:net';
 import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { CidrRange, FilterChain, Listener } from '../config/model.ts';
-import { FilterChainMatcher, filterDisabled, type ConnectionFacts } from '../listener/index.ts';
+import { chainSelector, filterDisabled, type ConnectionFacts } from '../listener/index.ts';
 import { ExplainError } from './errors.ts';
 import { offeredAlpn, serverName, type HypotheticalRequest } from './request.ts';
 import type { FilterChainExplanation, ListenerExplanation } from './types.ts';
@@ -70,14 +70,18 @@ export function connectionFacts(listener: Listener, req: HypotheticalRequest): C
 }
 
 export function chooseFilterChain(listener: Listener, facts: ConnectionFacts): FilterChainExplanation | null {
-  const chain = new FilterChainMatcher(listener).match(facts);
+  const chain = chainSelector(listener).match(facts);
   if (chain === undefined) return null;
   const index = listener.filterChains.indexOf(chain);
   const network = chain.network;
   return {
     name: chain.name,
     index,
-    why: index === -1 ? ['no filter chain matched: the default_filter_chain'] : chainReasons(chain, facts, listener.filterChains.length),
+    why: index === -1
+      ? ['no filter chain matched: the default_filter_chain']
+      : listener.filterChainMatcher !== undefined
+        ? [`filter_chain_matcher named '${chain.name}'`]
+        : chainReasons(chain, facts, listener.filterChains.length),
     transportSocket: chain.tls === undefined ? 'raw_buffer' : 'tls',
     networkFilter: network.kind === 'http_connection_manager' ? 'envoy.filters.network.http_connection_manager' : 'envoy.filters.network.tcp_proxy',
     statPrefix: network.statPrefix,

@@ -6,7 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FilterChain, Listener, ListenerFilterPredicate } from '../config/model.ts';
 import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
-import { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
+import type { ConnectionFacts } from './filter-chain.ts';
+import { chainSelector, type ChainSelector } from './filter-chain-matcher.ts';
 import { TlsInspector } from './tls-inspector.ts';
 import type { InspectOutcome } from './peek.ts';
 import { HttpInspector } from './http-inspector.ts';
@@ -44,7 +45,7 @@ interface ListenerStats {
 
 export class ActiveListener {
   config: Listener;
-  private matcher: FilterChainMatcher;
+  private matcher: ChainSelector;
   private restoresOriginalDst: boolean;
   private readonly lookup: ListenerLookup;
   private handlers: Map<FilterChain, ChainHandler>;
@@ -72,9 +73,9 @@ export class ActiveListener {
     this.config = config;
     this.reusePort = reusePort;
     this.lookup = lookup;
-    this.matcher = new FilterChainMatcher(config);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.store = store;
+    this.matcher = chainSelector(config, store);
     this.handlers = buildHandlers(config, factory, new Map(), store);
     this.inspections = inspectionsOf(config, store);
     const prefix = listenerStatPrefix(config);
@@ -132,7 +133,7 @@ export class ActiveListener {
   reconfigure(config: Listener, factory: ChainHandlerFactory): void {
     const previous = this.handlers;
     this.config = config;
-    this.matcher = new FilterChainMatcher(config);
+    this.matcher = chainSelector(config, this.store);
     this.restoresOriginalDst = hasOriginalDstFilter(config);
     this.inspections = inspectionsOf(config, this.store);
     this.handlers = buildHandlers(config, factory, previous, this.store);

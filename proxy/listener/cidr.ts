@@ -16,11 +16,30 @@ export function parseCidr(address: string, prefixLen: number): ParsedCidr {
 export function cidrContains(range: ParsedCidr, ip: string): boolean {
   let address = ip;
   if (range.family === 4 && address.startsWith('::ffff:') && isIPv4(address.slice(7))) address = address.slice(7);
-  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
-  if (family !== range.family) return false;
-  const width = family === 4 ? 32 : 128;
-  const shift = BigInt(width - range.prefixLen);
-  return toBits(address, family) >> shift === range.bits >> shift;
+  const parsed = parseIp(address);
+  return parsed !== undefined && parsedContains(range, parsed);
+}
+
+/** An address read once, to be tested against many ranges; undefined when it is not an IP. */
+export interface ParsedIp {
+  family: 4 | 6;
+  bits: bigint;
+}
+
+export function parseIp(ip: string): ParsedIp | undefined {
+  const family = isIPv4(ip) ? 4 : isIPv6(ip) ? 6 : 0;
+  return family === 0 ? undefined : { family, bits: toBits(ip, family) };
+}
+
+/** The IPv4 address an IPv4-mapped IPv6 one (::ffff:a.b.c.d) stands for, as IPv4 ranges see it. */
+export function unmapped(ip: ParsedIp): ParsedIp | undefined {
+  return ip.family === 6 && ip.bits >> 32n === 0xffffn ? { family: 4, bits: ip.bits & 0xffffffffn } : undefined;
+}
+
+export function parsedContains(range: ParsedCidr, ip: ParsedIp): boolean {
+  if (ip.family !== range.family) return false;
+  const shift = BigInt((ip.family === 4 ? 32 : 128) - range.prefixLen);
+  return ip.bits >> shift === range.bits >> shift;
 }
 
 function toBits(address: string, family: 4 | 6): bigint {

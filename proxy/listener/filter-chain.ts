@@ -108,9 +108,13 @@ function serverNameScore(names: string[], sni: string): number {
 
 function sourceTypeScore(type: string, facts: ConnectionFacts): number {
   if (type === 'ANY') return 0;
+  return (type === 'SAME_IP_OR_LOOPBACK') === isSameIpOrLoopback(facts) ? 1 : -1;
+}
+
+/** Envoy's local connection: the peer is a loopback address or the connection's own address. */
+export function isSameIpOrLoopback(facts: ConnectionFacts): boolean {
   const ip = facts.sourceIp.startsWith('::ffff:') ? facts.sourceIp.slice(7) : facts.sourceIp;
-  const local = facts.sourceIp === facts.destinationIp || ip.startsWith('127.') || ip === '::1';
-  return (type === 'SAME_IP_OR_LOOPBACK') === local ? 1 : -1;
+  return facts.sourceIp === facts.destinationIp || ip.startsWith('127.') || ip === '::1';
 }
 
 function compileCidr(range: CidrRange): ParsedCidr {

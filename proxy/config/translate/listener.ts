@@ -21,6 +21,7 @@ import { networkExtAuthzConfig } from './ext-authz.ts';
 import { istioStatsConfig, metadataExchangeConfig } from './istio.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
+import { checkNamedChains, filterChainMatcher } from './filter-chain-matcher.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
 
 export interface TranslatedListener {
@@ -45,13 +46,19 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     return recordPath(filterChain, chainPath);
   };
   const chainsPath = joinPath(path, 'filter_chains');
-  const filterChains = list(raw, 'filter_chains').map((c, i) => chain(c, indexPath(chainsPath, i), String(i)));
+  const matcherRaw = obj(raw, 'filter_chain_matcher');
+  const rawChains = list(raw, 'filter_chains');
+  // With a filter_chain_matcher Envoy ignores each chain's filter_chain_match (not even checked).
+  const filterChains = rawChains.map((c, i) => chain(matcherRaw === undefined ? c : { ...c, filter_chain_match: undefined }, indexPath(chainsPath, i), String(i)));
   const defaultRaw = obj(raw, 'default_filter_chain');
   const defaultFilterChain = defaultRaw === undefined ? undefined : chain(defaultRaw, joinPath(path, 'default_filter_chain'), 'default');
   if (filterChains.length === 0 && defaultFilterChain === undefined) {
     reject(chainsPath, 'the listener has no filter chains', 'add a filter chain with an http_connection_manager or tcp_proxy filter');
   }
-  checkDistinctMatches(filterChains, chainsPath);
+  const matcherPath = joinPath(path, 'filter_chain_matcher');
+  const matcher = matcherRaw === undefined ? undefined : filterChainMatcher(matcherRaw, matcherPath);
+  if (matcher === undefined) checkDistinctMatches(filterChains, chainsPath);
+  else ctx.warnings.push(...checkNamedChains(filterChains, matcher, chainsPath, matcherPath, rawChains));
 
   const listener: Listener = {
     name,
@@ -66,6 +73,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     trafficDirection: str(raw, 'traffic_direction', 'UNSPECIFIED') as Listener['trafficDirection'],
   };
   if (defaultFilterChain !== undefined) listener.defaultFilterChain = defaultFilterChain;
+  if (matcher !== undefined) listener.filterChainMatcher = matcher;
   // Connection managers and TCP proxies buffer up to the listener's per-connection limit.
   for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
     c.network.bufferLimitBytes = listener.perConnectionBufferLimitBytes;
