@@ -28,6 +28,12 @@ export interface RequestHeaders {
 export interface ResponseHeaders {
   status: number;
   headers: HeaderMap;
+  /**
+   * True when no trailers can follow: the body's framing has none (an HTTP/1 response without
+   * chunked encoding, a local reply). An HTTP/2 encoder then ends the stream with the last DATA
+   * frame instead of waiting for trailers. Absent: trailers may follow.
+   */
+  noTrailers?: boolean;
 }
 
 /** Envoy's StreamResetReason. */

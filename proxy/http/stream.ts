@@ -339,7 +339,7 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
     out['content-length'] = String(bytes.length);
     if (head.method === 'HEAD' || bytes.length === 0) this.encodeHeaders({ status, headers: out }, true);
     else {
-      this.encodeHeaders({ status, headers: out }, false);
+      this.encodeHeaders({ status, headers: out, noTrailers: true }, false);
       this.encodeData(bytes, true);
     }
   }

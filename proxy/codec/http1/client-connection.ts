@@ -71,6 +71,12 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
   private headerError: string | null = null;
   /** The stream completed inside the current consumed read, if any. */
   private justDone: ClientStream | null = null;
+  /**
+   * The last body chunk of the read being parsed, held until the read is done: if the message
+   * completes in the same read it goes with end_stream (one call, and one DATA frame with
+   * END_STREAM on an HTTP/2 downstream), as Envoy's codec dispatches its buffered body.
+   */
+  private heldBody: Buffer | null = null;
 
   constructor(socket: Socket, callbacks: ClientConnectionCallbacks, options: Http1ClientOptions) {
     super(socket, RESPONSE, options.maxResponseHeadersKb * 1024);
@@ -113,6 +119,7 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
 
   protected onExecute(ret: number | ParseError): void {
     unrefTimer(this.socket);
+    this.releaseBody();
     // The callbacks already ran: the read belongs to the stream they may have just completed.
     const stream = this.active ?? this.justDone;
     this.justDone = null;
@@ -133,7 +140,9 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
   }
 
   private dispatch(data: Buffer): void {
-    const rest = this.afterExecute(this.parser.execute(data), data);
+    const ret = this.parser.execute(data);
+    this.releaseBody();
+    const rest = this.afterExecute(ret, data);
     if (rest !== null) this.enterRaw(rest);
   }
 
@@ -184,20 +193,31 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
       this.reusable = false;
       this.upgradeStop = true; // after this head, the bytes are the tunnel's
     }
-    stream.decoder.decodeHeaders({ status, headers }, endStream);
+    // Only a chunked body can end in trailers.
+    stream.decoder.decodeHeaders({ status, headers, noTrailers: headers['transfer-encoding'] === undefined }, endStream);
     if (tunnel) return HEADERS_UPGRADE;
     return head ? HEADERS_SKIP_BODY : HEADERS_OK;
   }
 
   private onBody(chunk: Buffer): void {
+    this.releaseBody();
+    this.heldBody = chunk;
+  }
+
+  private releaseBody(): void {
+    const held = this.heldBody;
+    if (held === null) return;
+    this.heldBody = null;
     const stream = this.active;
-    if (stream !== null && !stream.done) stream.decoder.decodeData(chunk, false);
+    if (stream !== null && !stream.done) stream.decoder.decodeData(held, false);
   }
 
   private onMessageComplete(): void {
     this.inBody = false;
     const trailers = this.trailers;
     this.trailers = null;
+    const held = this.heldBody;
+    this.heldBody = null;
     if (this.informational) {
       this.informational = false;
       return;
@@ -208,11 +228,12 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
     if (!stream.endDecoded) {
       stream.endDecoded = true;
       if (trailers !== null && trailers.length > 0) {
+        if (held !== null) stream.decoder.decodeData(held, false);
         const map = newHeaderMap();
         addHeaders(map, trailers);
-        stream.decoder.decodeTrailers(map);
+        if (!stream.done) stream.decoder.decodeTrailers(map);
       } else {
-        stream.decoder.decodeData(EMPTY, true);
+        stream.decoder.decodeData(held ?? EMPTY, true);
       }
     }
     if (!stream.done && !stream.requestComplete) {
@@ -267,6 +288,7 @@ export class Http1ClientConnection extends Http1Connection implements ClientConn
   protected onClose(): void {
     this.closed = true;
     this.reusable = false;
+    this.heldBody = null;
     const stream = this.active;
     if (stream !== null && !stream.done) {
       stream.done = true;

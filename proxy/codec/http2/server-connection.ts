@@ -74,6 +74,28 @@ const END_STREAM = 0x1; // NGHTTP2_FLAG_END_STREAM
 
 function ignoreError(): void {}
 
+const kOwner = Symbol('legate.http2.stream');
+type OwnedStream = ServerHttp2Stream & { [kOwner]: Http2ServerStream };
+
+function onH2Close(this: OwnedStream): void {
+  this[kOwner].onClose();
+}
+function onH2WantTrailers(this: OwnedStream): void {
+  this[kOwner].sendTrailers();
+}
+function onH2Drain(this: OwnedStream): void {
+  this[kOwner].onWritable();
+}
+function onH2Trailers(this: OwnedStream, _t: unknown, _f: number, raw: string[]): void {
+  this[kOwner].onRequestTrailers(raw);
+}
+function onH2Data(this: OwnedStream, chunk: Buffer): void {
+  this[kOwner].onRequestData(chunk);
+}
+function onH2End(this: OwnedStream): void {
+  this[kOwner].onRequestEnd();
+}
+
 /** Envoy's HeaderMap byteSize: the names and values, pseudo-headers included. */
 function headerListBytes(raw: readonly string[]): number {
   let bytes = 0;
@@ -99,6 +121,8 @@ export class Http2ServerConnection implements ServerConnection {
   private draining = false;
   private drainTimer: NodeJS.Timeout | undefined = undefined;
   private keepaliveTimer: NodeJS.Timeout | undefined = undefined;
+  private idleSweep: NodeJS.Timeout | undefined = undefined;
+  private idleSweepMs = 0;
 
   constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http2ServerOptions) {
     this.callbacks = callbacks;
@@ -210,7 +234,27 @@ export class Http2ServerConnection implements ServerConnection {
     this.streams.delete(stream);
   }
 
+  /**
+   * Streams' idle timeouts are checked by one sweep per connection, a quarter of the shortest
+   * timeout apart (25 ms to 1 s), instead of a node timer per stream refreshed on every frame:
+   * a stream times out between its timeout and a quarter of it later.
+   */
+  watchIdle(timeoutMs: number): void {
+    const period = Math.min(1000, Math.max(25, Math.floor(timeoutMs / 4)));
+    if (this.idleSweep !== undefined && period >= this.idleSweepMs) return;
+    if (this.idleSweep !== undefined) clearInterval(this.idleSweep);
+    this.idleSweepMs = period;
+    this.idleSweep = setInterval(() => this.sweepIdle(), period);
+    this.idleSweep.unref();
+  }
+
+  private sweepIdle(): void {
+    const now = performance.now();
+    for (const stream of this.streams) stream.checkIdle(now);
+  }
+
   private onClose(): void {
+    if (this.idleSweep !== undefined) clearInterval(this.idleSweep);
     if (this.keepaliveTimer !== undefined) clearInterval(this.keepaliveTimer);
     if (this.drainTimer !== undefined) clearTimeout(this.drainTimer);
     for (const stream of this.streams) stream.onConnectionClosed();
@@ -258,6 +302,11 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
   private readDisables = 0;
   private aboveHighWatermark = false;
   private trailers: OutgoingHttpHeaders | null = null;
+  /** respond() asked node to wait for trailers: ending the stream then needs sendTrailers. */
+  private waitingForTrailers = false;
+  private idleMs = 0;
+  /** performance.now() of the last frame either way, while an idle timeout is set. */
+  private activeAt = 0;
   private idleCallback: (() => void) | null = null;
 
   constructor(conn: Http2ServerConnection, h2: ServerHttp2Stream) {
@@ -279,34 +328,50 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
 
   /** Hears the request's body and trailers (delivered from the next tick on) and the stream's end. */
   listen(): void {
-    const h2 = this.h2;
-    h2.on('error', () => undefined); // 'close' follows
-    h2.on('close', () => this.onClose());
-    h2.on('wantTrailers', () => {
-      try {
-        h2.sendTrailers(this.trailers ?? {});
-      } catch {
-        // The stream went away meanwhile; 'close' reports it.
-      }
-    });
-    h2.on('drain', () => {
-      if (!this.aboveHighWatermark) return;
-      this.aboveHighWatermark = false;
-      this.callbacks?.onBelowWriteBufferLowWatermark();
-    });
-    h2.on('trailers', (_t: unknown, _f: number, raw: string[]) => {
-      if (this.done || this.remoteComplete) return;
-      this.remoteComplete = true;
-      this.decoder.decodeTrailers(trailersFromHttp2(raw));
-    });
-    h2.on('data', (chunk: Buffer) => {
-      if (!this.done) this.decoder.decodeData(chunk, false);
-    });
-    h2.on('end', () => {
-      if (this.done || this.remoteComplete) return;
-      this.remoteComplete = true;
-      this.decoder.decodeData(EMPTY, true);
-    });
+    const h2 = this.h2 as OwnedStream;
+    h2[kOwner] = this;
+    // Handlers shared by every stream (node calls them with the stream as `this`): none is
+    // allocated per request.
+    h2.on('error', ignoreError); // 'close' follows
+    h2.on('close', onH2Close);
+    h2.on('wantTrailers', onH2WantTrailers);
+    h2.on('drain', onH2Drain);
+    h2.on('trailers', onH2Trailers);
+    h2.on('data', onH2Data);
+    h2.on('end', onH2End);
+  }
+
+  sendTrailers(): void {
+    try {
+      this.h2.sendTrailers(this.trailers ?? {});
+    } catch {
+      // The stream went away meanwhile; 'close' reports it.
+    }
+  }
+
+  onWritable(): void {
+    this.touch();
+    if (!this.aboveHighWatermark) return;
+    this.aboveHighWatermark = false;
+    this.callbacks?.onBelowWriteBufferLowWatermark();
+  }
+
+  onRequestTrailers(raw: string[]): void {
+    this.touch();
+    if (this.done || this.remoteComplete) return;
+    this.remoteComplete = true;
+    this.decoder.decodeTrailers(trailersFromHttp2(raw));
+  }
+
+  onRequestData(chunk: Buffer): void {
+    this.touch();
+    if (!this.done) this.decoder.decodeData(chunk, false);
+  }
+
+  onRequestEnd(): void {
+    if (this.done || this.remoteComplete) return;
+    this.remoteComplete = true;
+    this.decoder.decodeData(EMPTY, true);
   }
 
   // ---- Stream ----
@@ -332,14 +397,26 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
   }
 
   /**
-   * Envoy's per-stream stream_idle_timeout: node's stream timer, refreshed by every frame either
-   * way. A response already ended by the owner but still buffered (the peer's window is shut) is
-   * Envoy's stream_flush_timeout, which defaults to the idle timeout: the stream is reset here.
+   * Envoy's per-stream stream_idle_timeout, restarted by every frame either way and checked by
+   * the connection's sweep. A response already ended by the owner but still buffered (the peer's
+   * window is shut) is Envoy's stream_flush_timeout, which defaults to the idle timeout: the
+   * stream is reset here.
    */
   setIdleTimeout(ms: number, onTimeout: () => void): void {
-    if (this.idleCallback === null) this.h2.on('timeout', () => this.onIdle());
     this.idleCallback = onTimeout;
-    this.h2.setTimeout(ms);
+    this.idleMs = ms;
+    this.activeAt = performance.now();
+    this.conn.watchIdle(ms);
+  }
+
+  private touch(): void {
+    if (this.idleMs > 0) this.activeAt = performance.now();
+  }
+
+  checkIdle(now: number): void {
+    if (this.idleMs === 0 || this.done || now - this.activeAt < this.idleMs) return;
+    this.idleMs = 0; // once, as a timer would
+    this.onIdle();
   }
 
   private onIdle(): void {
@@ -368,13 +445,16 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
   encodeHeaders(headers: ResponseHeaders, endStream: boolean): void {
     if (this.done || this.headersSent) return;
     this.headersSent = true;
+    this.touch();
     // The upgrade an extended CONNECT stood for was accepted: HTTP/2 says 200 (RFC 8441).
     const head = headers.status === 101 && this.extendedConnect ? { status: 200, headers: headers.headers } : headers;
     const out = http2ResponseHeaders(head);
     // A 204 has no body and may not say otherwise (the peer's nghttp2 treats it as a protocol error).
     if (head.status === 204) delete out['content-length'];
+    // Waiting for trailers costs an event and an empty DATA frame per response: only when they can come.
+    this.waitingForTrailers = !endStream && headers.noTrailers !== true;
     try {
-      this.h2.respond(out, { endStream, waitForTrailers: !endStream });
+      this.h2.respond(out, { endStream, waitForTrailers: this.waitingForTrailers });
     } catch {
       // A header node refuses to send (an invalid value from upstream).
       this.resetStream('local-reset');
@@ -385,6 +465,7 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
 
   encodeData(data: Buffer, endStream: boolean): void {
     if (this.done) return;
+    this.touch();
     const h2 = this.h2;
     // HEAD, 204 and 304 were ended by node with the headers: their body bytes are dropped.
     if (h2.writableEnded) {
@@ -403,8 +484,10 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
 
   encodeTrailers(trailers: HeaderMap): void {
     if (this.done) return;
+    this.touch();
     if (!this.h2.writableEnded) {
-      this.trailers = http2Trailers(trailers);
+      // Headers that said no trailers can come (ResponseHeaders.noTrailers) leave none to send.
+      if (this.waitingForTrailers) this.trailers = http2Trailers(trailers);
       this.h2.end();
     }
     this.onLocalComplete();
@@ -422,7 +505,7 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
     });
   }
 
-  private onClose(): void {
+  onClose(): void {
     if (this.done) return;
     const complete = this.localComplete && this.remoteComplete;
     this.finish();

@@ -59,7 +59,8 @@ async function stat(legate: RunningLegate, name: string): Promise<number> {
 }
 
 // The upstream: /echo answers with what it got (method, url, headers, body length and digest);
-// /big/N sends N MiB; /chunked sends a chunked body with trailers; /slow never answers.
+// /big/N sends N MiB; /chunked sends a chunked body with trailers; /fixed sends 5 bytes with a
+// content-length; /slow never answers.
 const upstream: Upstream = await startUpstream('h1', (req, res) => {
   const url = req.url ?? '';
   if (url.startsWith('/big/')) {
@@ -85,6 +86,11 @@ const upstream: Upstream = await startUpstream('h1', (req, res) => {
     return;
   }
   if (url === '/slow') return;
+  if (url === '/fixed') {
+    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': 5 });
+    res.end('fixed');
+    return;
+  }
   const hash = createHash('sha256');
   let bytes = 0;
   req.on('data', (c: Buffer) => {
@@ -300,6 +306,27 @@ t.test('curl --http2-prior-knowledge', { skip: curlMissing }, async (t) => {
     execFile('curl', ['-sS', '--max-time', '5', '--http2-prior-knowledge', '-o', '/dev/null', '-w', '%{http_version} %{http_code}', legate.url('/echo')], (err, stdout) => (err !== null ? reject(err) : resolve(stdout))),
   );
   t.equal(out, '2 200');
+});
+
+const nghttpMissing = await new Promise<string | false>((resolve) => execFile('nghttp', ['--version'], (err) => resolve(err !== null ? 'needs nghttp (nghttp2-client)' : false)));
+
+/** The frames nghttp received for its one request, as `TYPE flags`. */
+async function nghttpFrames(url: string): Promise<string[]> {
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile('nghttp', ['-v', '-n', '-t', '5', url], (err, stdout) => (err !== null ? reject(err) : resolve(stdout))),
+  );
+  return [...out.matchAll(/recv (DATA|HEADERS) frame <length=\d+, flags=(0x[0-9a-f]+), stream_id=(\d+)>/g)].filter((m) => m[3] !== '0').map((m) => `${m[1]} ${m[2]}`);
+}
+
+t.test('frames on the wire (nghttp): a response that cannot have trailers ends with its DATA frame', { skip: nghttpMissing }, async (t) => {
+  const legate = await legateWith(t, { codec_type: 'HTTP2' });
+  // A content-length body from HTTP/1: one DATA frame carrying END_STREAM (0x01), no empty DATA
+  // frame or empty trailers after it.
+  t.same(await nghttpFrames(legate.url('/fixed')), ['HEADERS 0x04', 'DATA 0x01']);
+  // A chunked body with trailers: they end the stream as a HEADERS frame (END_STREAM | END_HEADERS).
+  const chunked = await nghttpFrames(legate.url('/chunked'));
+  t.equal(chunked.at(-1), 'HEADERS 0x05', 'the trailers end the stream');
+  t.notOk(chunked.slice(0, -1).some((f) => f.endsWith('1')), 'nothing before the trailers ended it');
 });
 
 t.test('curl --http2 over TLS (ALPN h2) and a POST with a body', { skip: curlMissing || opensslMissing() }, async (t) => {
