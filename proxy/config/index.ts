@@ -2,7 +2,7 @@
 // Every bad input ends in a ConfigError whose message is one line: where, what, how to fix.
 import { readConfigFile } from './bootstrap.ts';
 import { mergeFrom } from './merge-from.ts';
-import { ConfigError, indexPath } from './errors.ts';
+import { ConfigError, indexPath, joinPath } from './errors.ts';
 import type {
   Admin,
   Cluster,
@@ -109,7 +109,7 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   const routeConfigs: Record<string, RouteConfig> = {};
   list(staticResources, 'listeners').forEach((l, i) => {
     const { listener, routeConfigs: inline } = translateListenerResource(l, indexPath('static_resources.listeners', i), ctx);
-    if (listener.internal === true && internalListener === undefined) reject(indexPath('static_resources.listeners', i) + '.internal_listener', `listener '${listener.name}' is internal, but the envoy.bootstrap.internal_listener bootstrap extension is not configured`, 'add it to bootstrap_extensions (Envoy requires it too)');
+    if (listener.internal === true && internalListener === undefined) throw internalListenerWithoutExtension(listener.name, indexPath('static_resources.listeners', i));
     listeners.push(listener);
     for (const rc of inline) routeConfigs[rc.name] = rc;
   });
@@ -205,6 +205,11 @@ function checkBootstrapRefs(listeners: Listener[], clusters: Cluster[], dynamic:
       reject(indexPath('static_resources.clusters', i) + '.eds_cluster_config.eds_config', `cluster '${cluster.name}' gets endpoints over ADS but there is no ads_config`, 'add dynamic_resources.ads_config, or use load_assignment with type STATIC/STRICT_DNS');
     }
   });
+}
+
+/** Envoy refuses an internal listener unless the bootstrap has envoy.bootstrap.internal_listener. */
+export function internalListenerWithoutExtension(name: string, path: string): ConfigError {
+  return new ConfigError(joinPath(path, 'internal_listener'), `listener '${name}' is internal, but the envoy.bootstrap.internal_listener bootstrap extension is not configured`, 'add it to bootstrap_extensions (Envoy requires it too)');
 }
 
 // ---- xDS resources ----

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, parseDiscoveryFile, ROUTE_TYPE_URL } from '../../xds-client/index.ts';
 import type { DecodedResource } from '../../xds-client/index.ts';
-import { translateCluster, translateClusterLoadAssignment, translateListener, translateRouteConfiguration } from '../config/index.ts';
+import { internalListenerWithoutExtension, translateCluster, translateClusterLoadAssignment, translateListener, translateRouteConfiguration } from '../config/index.ts';
 import type { BootstrapConfig } from '../config/index.ts';
 import type { Cluster, Listener } from '../config/model.ts';
 
@@ -42,7 +42,13 @@ export function checkConfigFiles(boot: BootstrapConfig): FilesCheck {
   const listeners: Listener[] = [...boot.listeners];
   const clusters: Cluster[] = [...boot.clusters];
   const { lds, cds } = boot.dynamicResources;
-  if (lds?.kind === 'path') listeners.push(...each(lds.path, read(lds.path, LISTENER_TYPE_URL), (raw, path) => translateListener(raw, path, boot.staticSecrets).listener));
+  if (lds?.kind === 'path') {
+    listeners.push(...each(lds.path, read(lds.path, LISTENER_TYPE_URL), (raw, path) => {
+      const { listener } = translateListener(raw, path, boot.staticSecrets);
+      if (listener.internal === true && boot.internalListener === undefined) throw internalListenerWithoutExtension(listener.name, path);
+      return listener;
+    }));
+  }
   if (cds?.kind === 'path') clusters.push(...each(cds.path, read(cds.path, CLUSTER_TYPE_URL), (raw, path) => translateCluster(raw, path, boot.staticSecrets).cluster));
 
   // RDS and EDS files: each read once, and every name wanted of it must be there.

@@ -72,6 +72,7 @@ export class DynamicConfigSource {
   readonly #dynamic: DynamicResources;
   readonly #embeddedRateLimitService: boolean;
   readonly #staticSecrets: StaticSecrets; // the bootstrap's, which xDS listeners and clusters may name
+  readonly #internalListeners: boolean; // the bootstrap has envoy.bootstrap.internal_listener
   readonly #stats: XdsStats;
   readonly #client: XdsClient | undefined;
   readonly #serverAddress: string | undefined;
@@ -93,6 +94,7 @@ export class DynamicConfigSource {
     this.#dynamic = boot.dynamicResources;
     this.#embeddedRateLimitService = boot.rateLimitService !== undefined;
     this.#staticSecrets = boot.staticSecrets;
+    this.#internalListeners = boot.internalListener !== undefined;
     this.#stats = new XdsStats(options.store);
     this.#state = initialState(this.#dynamic.lds === undefined ? 'static' : '', this.#dynamic.cds === undefined ? 'static' : '');
     this.#composition = compose(this.#statics, this.#state, { listeners: new Map(), clusters: new Map() });
@@ -209,7 +211,7 @@ export class DynamicConfigSource {
     const names = update.resources.map((r) => r.name);
     let applied;
     try {
-      applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined, this.#staticSecrets);
+      applied = applyUpdate(this.#state, kind, source, update, Date.now(), this.#client !== undefined, this.#staticSecrets, this.#internalListeners);
       const changed = kind === 'eds' || kind === 'rds' ? { kind, keys: [...applied.added, ...applied.modified].map((name) => dependencyKey({ source, name })) } : undefined;
       await this.#commit(applied.state, changed);
     } catch (err) {

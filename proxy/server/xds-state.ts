@@ -10,6 +10,7 @@ import {
   translateCluster,
   translateClusterLoadAssignment,
   translateListener,
+  internalListenerWithoutExtension,
   translateRouteConfiguration,
 } from '../config/index.ts';
 import type { StaticSecrets } from '../config/index.ts';
@@ -90,13 +91,15 @@ export interface Applied {
  * Removals count for LDS and CDS only: Envoy ignores a delta removal of a route config, and an
  * absent load assignment leaves the cluster's hosts as they are.
  */
-export function applyUpdate(state: XdsState, kind: Kind, source: SourceKey, update: ResourceUpdate, now: number, hasAds: boolean, secrets?: StaticSecrets): Applied {
+// internalListeners: the bootstrap has envoy.bootstrap.internal_listener (else an internal listener is a NACK).
+export function applyUpdate(state: XdsState, kind: Kind, source: SourceKey, update: ResourceUpdate, now: number, hasAds: boolean, secrets?: StaticSecrets, internalListeners = true): Applied {
   const warnings: string[] = [];
   switch (kind) {
     case 'lds': {
       const r = merge(state.listeners, update, now, (raw, name) => {
         const path = `listeners[${JSON.stringify(name)}]`;
         const t = translateListener(raw, path, secrets);
+        if (t.listener.internal === true && !internalListeners) throw internalListenerWithoutExtension(name, path);
         warnings.push(...t.warnings);
         for (const dep of listenerDependencies(t.listener)) requireAds(dep.source, hasAds, path, `listener '${name}' gets routes over ADS`);
         return { listener: t.listener, inlineRouteConfigs: t.routeConfigs };

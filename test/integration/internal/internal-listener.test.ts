@@ -6,40 +6,11 @@ import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { FILE_LOG_TYPE, HCM_TYPE, ROUTER_TYPE, TCP_PROXY_TYPE, bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { FILE_LOG_TYPE, bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
+import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalHttpListener, internalTcpListener } from './fixtures.ts';
 import { nodeRequest, statsMap, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
-
-const INTERNAL_LISTENER_EXTENSION = {
-  name: 'envoy.bootstrap.internal_listener',
-  typed_config: { '@type': 'type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener', buffer_size_kb: 64 },
-};
-
-const internalCluster = (name: string, listener: string) => ({
-  name,
-  type: 'STATIC',
-  connect_timeout: '1s',
-  load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: listener } } } }] }] },
-});
-
-/** An internal listener whose HTTP connection manager routes everything to `cluster`. */
-const internalHttpListener = (name: string, cluster: string) => ({
-  name,
-  internal_listener: {},
-  filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
-    '@type': HCM_TYPE,
-    stat_prefix: name,
-    route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
-    http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
-  } }] }],
-});
-
-const internalTcpListener = (name: string, cluster: string) => ({
-  name,
-  internal_listener: {},
-  filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: name, cluster } }] }],
-});
 
 t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and a missing one', async (t) => {
   const upstream = await startUpstreamFor(t, 'app');
