@@ -139,8 +139,15 @@ function canonicalIPv6(text: string): string {
 
 /** The peer as Envoy sees it: IPv4-mapped IPv6 (Node on a dual-stack socket) read as IPv4; no IP for a unix socket. */
 function peerAddress(peer: string | undefined): string | undefined {
-  if (peer === undefined || peer === '') return undefined;
+  // A unix socket peer has none; an internal listener's peer is envoy://internal_client_address/,
+  // which is no IP either: Envoy appends only IP addresses to XFF.
+  if (peer === undefined || peer === '' || peer.startsWith('envoy://')) return undefined;
   return mappedIPv4(peer) >= 0 ? peer.slice(7) : peer;
+}
+
+/** A connection's address as the access log shows it: ip:port, or an internal address alone (envoy://name/id). */
+export function connectionAddressText(address: string | undefined, port: number | undefined): string {
+  return address !== undefined && address.startsWith('envoy://') ? address : `${address}:${port}`;
 }
 
 let localAddressCache: string | undefined;

@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { Http1ServerConnection } from '../codec/index.ts';
 import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnection, ServerConnectionCallbacks, UnderscorePolicy } from '../codec/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
+import { connectionAddressText } from './downstream-address.ts';
 import type { HttpConnectionManager } from '../config/model.ts';
 import { HttpStream, type StreamConnection, type StreamManager } from './stream.ts';
 
@@ -39,8 +40,8 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     this.hcm = hcm;
     this.socket = socket;
     this.facts = facts;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.localAddress = facts === undefined ? `${socket.localAddress}:${socket.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
+    this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
+    this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
     this.idleSince = performance.now();
     const config = hcm.config;
     // A TLSSocket (the chain's transport socket terminated TLS) has encrypted = true.

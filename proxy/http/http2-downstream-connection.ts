@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import { Http2ServerConnection, type Http2ServerStream, type Http2CodecStats } from '../codec/index.ts';
 import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnectionCallbacks } from '../codec/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
+import { connectionAddressText } from './downstream-address.ts';
 import type { ConnectionOwner } from './downstream-connection.ts';
 import { HttpStream, type StreamConnection } from './stream.ts';
 
@@ -25,8 +26,8 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   constructor(hcm: ConnectionOwner, socket: Socket, facts: ConnectionFacts | undefined, stats: Http2CodecStats) {
     this.hcm = hcm;
     this.socket = socket;
-    this.remoteAddress = `${socket.remoteAddress}:${socket.remotePort}`;
-    this.localAddress = facts === undefined ? `${socket.localAddress}:${socket.localPort}` : `${facts.destinationIp}:${facts.destinationPort}`;
+    this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
+    this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
     this.idleSince = performance.now();
     const config = hcm.config;
     const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';

@@ -15,7 +15,7 @@ export const internalCluster = (name: string, listener: string) => ({
 });
 
 /** An internal listener whose HTTP connection manager routes everything to `cluster`. */
-export const internalHttpListener = (name: string, cluster: string) => ({
+export const internalHttpListener = (name: string, cluster: string, hcmExtra: object = {}) => ({
   name,
   internal_listener: {},
   filter_chains: [{ filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: {
@@ -23,6 +23,7 @@ export const internalHttpListener = (name: string, cluster: string) => ({
     stat_prefix: name,
     route_config: routes([{ match: { prefix: '/' }, route: { cluster } }]),
     http_filters: [{ name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
+    ...hcmExtra,
   } }] }],
 });
 

@@ -17,13 +17,18 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
   const dir = mkdtempSync(join(tmpdir(), 'legate-internal-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'access.log');
+  const innerLog = join(dir, 'inner.log');
+  const innerHcm = internalHttpListener('inner_hcm', 'app', {
+    use_remote_address: true,
+    access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: innerLog, log_format: { text_format_source: { inline_string: '%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%\n' } } } }],
+  });
   const publicListener = httpListener('public', routes([
     { match: { prefix: '/hcm' }, route: { cluster: 'to_inner_hcm' } },
     { match: { prefix: '/tcp' }, route: { cluster: 'to_inner_tcp' } },
     { match: { prefix: '/missing' }, route: { cluster: 'to_nowhere' } },
   ]), { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: log, log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_HOST%\n' } } } }] });
   const legate = await startLegate(bootstrap(
-    [publicListener, internalHttpListener('inner_hcm', 'app'), internalTcpListener('inner_tcp', 'app')],
+    [publicListener, innerHcm, internalTcpListener('inner_tcp', 'app')],
     [internalCluster('to_inner_hcm', 'inner_hcm'), internalCluster('to_inner_tcp', 'inner_tcp'), internalCluster('to_nowhere', 'absent'), staticCluster('app', [{ port: upstream.port }])],
     { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
   ));
@@ -38,6 +43,10 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
   t.same(upstream.seen.map((r) => r.url), ['/hcm/a', '/tcp/b']);
   // The internal connection manager adds its own hop: it saw a request from the outer one.
   t.equal(upstream.seen[0].headers['x-forwarded-proto'], 'http');
+  // The inner connection manager has use_remote_address, but its peer is no IP: it appends
+  // nothing to x-forwarded-for (Envoy appends IP addresses only).
+  t.equal(upstream.seen[0].headers['x-forwarded-for'], undefined, 'no envoy:// address in x-forwarded-for');
+  t.same(await waitForLines(innerLog, 1), ['envoy://internal_client_address/ envoy://inner_hcm/'], "the internal connection's addresses, as Envoy names them");
 
   const missing = await nodeRequest(legate.url('/missing', 'public'));
   t.equal(missing.status, 503, 'no internal listener of that name: a connect failure');
