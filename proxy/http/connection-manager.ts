@@ -332,12 +332,8 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         return;
       }
     }
-    if (matched === null) {
-      this.stats.rqTotal.inc(); // the router counts every request it sees, routed or not (Envoy's rq_total)
-      this.stats.noRoute.inc();
-      stream.sendLocalReply(404, '', 'NR', 'route_not_found');
-      return;
-    }
+    // No route: the filters still run (a health check filter answers), then the router's 404 NR, as Envoy's.
+    if (matched === null) return;
     stream.route = matched;
     info.routeName = matched.route.name;
     const action = matched.route.model.action;

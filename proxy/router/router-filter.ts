@@ -17,8 +17,13 @@ export class RouterFilter implements HttpFilter<RouterStream> {
 
   decodeHeaders(stream: RouterStream, endStream: boolean): FilterStatus {
     const stats = this.options.stats;
-    stats.rqTotal.inc();
-    const { virtualHost, route } = stream.route!;
+    stats.rqTotal.inc(); // every request it sees, routed or not (Envoy's rq_total)
+    if (stream.route === null) {
+      stats.noRoute.inc();
+      stream.sendLocalReply(404, '', 'NR', 'route_not_found');
+      return 'stop';
+    }
+    const { virtualHost, route } = stream.route;
     const action = route.model.action;
     if (action.kind === 'direct_response') {
       stats.rqDirectResponse.inc();

@@ -40,6 +40,7 @@ export interface RouterState {
 /** The connection manager's counters the router adds to (Envoy keeps them under http.<prefix>.). */
 export interface RouterStats {
   rqTotal: Counter;
+  noRoute: Counter;
   rqDirectResponse: Counter;
   rqRedirect: Counter;
   noCluster: Counter;

@@ -167,3 +167,14 @@ t.test('pass-through mode while failing (one worker): 503 here, flag LH, the ups
   t.notOk(passed.headers['x-envoy-immediate-health-check-fail']);
   t.equal(hits(upstream, '/healthz'), 1, 'passed through again');
 });
+
+t.test('a health check needs no route: the filters run before the router answers 404 NR, as Envoy', async (t) => {
+  const legate = await startLegate(bootstrap([httpListener('noroute', routes([{ match: { prefix: '/api' }, direct_response: { status: 204 } }]), { http_filters: healthCheckFilters({ pass_through_mode: false }) })], []));
+  t.teardown(() => legate.stop());
+  t.equal((await fetchText(legate.url('/healthz'))).status, 200, 'answered by the filter');
+  t.equal((await fetchText(legate.url('/other'))).status, 404, 'the router: no route');
+  t.equal((await fetchText(legate.url('/api'))).status, 204);
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('http.noroute.no_route'), 1);
+  t.equal(stats.get('http.noroute.rq_total'), 2, 'the router saw the other two');
+});

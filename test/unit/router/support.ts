@@ -230,6 +230,7 @@ export class RouterHarness {
     };
     const stats = {
       rqTotal: this.store.counter('http.t.rq_total'),
+      noRoute: this.store.counter('http.t.no_route'),
       rqDirectResponse: this.store.counter('http.t.rq_direct_response'),
       rqRedirect: this.store.counter('http.t.rq_redirect'),
       noCluster: this.store.counter('http.t.no_cluster'),
