@@ -7,6 +7,7 @@
 import https from 'node:https';
 import net from 'node:net';
 import t from 'tap';
+import type { JsonObject } from '../../../xds-client/index.ts';
 import { HCM_TYPE, ROUTER_TYPE, bootstrap, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { fetchJson, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
@@ -142,15 +143,17 @@ t.test('chains chosen by transport protocol, SNI and source address on real conn
 
 t.test('a listener over ADS: ACKed, matched by destination port, a bad matcher NACKed', async (t) => {
   const server = await startManagementServer(t);
-  const listener = (matcher: object) => ({
+  // A resource as the management server sends it (plain JSON).
+  const listener = (matcher: object): JsonObject => JSON.parse(JSON.stringify({
     '@type': `${T}envoy.config.listener.v3.Listener`,
     name: 'xds-matched',
     address: socketAddress('127.0.0.1', 0),
     filter_chains: [tcpChain('a', 'one'), tcpChain('b', 'two')],
     filter_chain_matcher: matcher,
-  });
+  })) as JsonObject;
   server.setResources(LISTENER_TYPE_URL, 'l1', [listener({ on_no_match: chain('a') })]);
-  const boot = adsBootstrap(server.port, { ldsAndCds: false, clusters });
+  // ADS for listeners only: the clusters are static.
+  const boot: ReturnType<typeof adsBootstrap> & { dynamic_resources?: object } = adsBootstrap(server.port, { ldsAndCds: false, clusters });
   const legate = await startLegate({
     ...boot,
     dynamic_resources: { ...boot.dynamic_resources, lds_config: { ads: {}, resource_api_version: 'V3', initial_fetch_timeout: '10s' } },
