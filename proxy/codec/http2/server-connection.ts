@@ -77,6 +77,9 @@ function ignoreError(): void {}
 const kOwner = Symbol('legate.http2.stream');
 type OwnedStream = ServerHttp2Stream & { [kOwner]: Http2ServerStream };
 
+function endWritten(h2: ServerHttp2Stream): void {
+  if (!h2.destroyed && !h2.writableEnded) h2.end();
+}
 function onH2Close(this: OwnedStream): void {
   this[kOwner].onClose();
 }
@@ -473,7 +476,9 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
       return;
     }
     if (endStream) {
-      if (data.length > 0) h2.end(data);
+      // END_STREAM goes once the data is written: sent with it, the stream would close before
+      // node's write callback, which then builds an ERR_STREAM_DESTROYED for every response.
+      if (data.length > 0) h2.write(data, () => endWritten(h2));
       else h2.end();
       this.onLocalComplete();
     } else if (!h2.write(data) && !this.aboveHighWatermark) {

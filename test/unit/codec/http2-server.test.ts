@@ -166,6 +166,30 @@ t.test('a request with body and trailers; a response with 100-continue, body and
   t.equal(res.rst, http2.constants.NGHTTP2_NO_ERROR);
 });
 
+t.test('noTrailers: the response ends without waiting for trailers; the last body chunk ends the stream', async (t) => {
+  const waits: number[] = [];
+  const h = await harness(t, (s) => {
+    queueMicrotask(() => {
+      const noTrailers = s.head!.path === '/fixed';
+      let wants = 0;
+      const h2 = (s.encoder as unknown as { h2: http2.ServerHttp2Stream }).h2;
+      h2.prependListener('wantTrailers', () => wants++);
+      h2.on('close', () => waits.push(wants));
+      s.encoder.encodeHeaders({ status: 200, headers: {}, noTrailers }, false);
+      s.encoder.encodeData(Buffer.from('first '), false);
+      s.encoder.encodeData(Buffer.from('last'), true);
+    });
+  });
+  const session = h.client();
+  for (const path of ['/fixed', '/maybe']) {
+    const res = await collect(session.request({ ':method': 'GET', ':path': path }));
+    t.equal(res.body, 'first last', path);
+    t.equal(res.trailers, undefined, `${path}: no trailers`);
+    t.equal(res.rst, 0, `${path}: ended cleanly`);
+  }
+  t.same(waits, [0, 1], "node asked for trailers only where they could come");
+});
+
 t.test('HEAD and 204: body bytes from the owner are dropped', async (t) => {
   const h = await harness(t, (s) => {
     queueMicrotask(() => {
