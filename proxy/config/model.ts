@@ -401,11 +401,20 @@ export interface TcpProxy {
   idleTimeoutMs: number; // 3600000; 0 = none
   maxConnectAttempts: number; // 1
   maxDownstreamConnectionDurationMs?: number; // absent = none
+  tunneling?: TunnelingConfig; // tunneling_config: the bytes go inside an HTTP CONNECT (or POST) stream
   accessLog: AccessLog[];
   bufferLimitBytes: number; // the listener's per_connection_buffer_limit_bytes (set by its translator): the downstream write watermark
   // Istio's network filters before it in the chain: istio.metadata_exchange and istio.stats.
   metadataExchange?: MetadataExchangeConfig;
   istioStats?: IstioStatsConfig;
+}
+
+/** TcpProxy.TunnelingConfig: the request that opens the tunnel on the cluster's HTTP/1.1 or HTTP/2 pool. */
+export interface TunnelingConfig {
+  hostname: string; // the CONNECT authority (host); a format string (%DOWNSTREAM_LOCAL_ADDRESS%, ...)
+  usePost: boolean; // POST postPath instead of CONNECT
+  postPath: string; // '/' with use_post
+  headersToAdd: HeaderValueOption[]; // values may hold format operators
 }
 
 export type NetworkFilter = HttpConnectionManager | TcpProxy;

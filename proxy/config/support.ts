@@ -262,11 +262,14 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.DataSource': ['filename inline_bytes inline_string environment_variable', 'watched_directory'],
   // ---- TCP proxy ----
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy': [
-    'stat_prefix cluster weighted_clusters idle_timeout access_log max_connect_attempts max_downstream_connection_duration',
+    `stat_prefix cluster weighted_clusters idle_timeout access_log max_connect_attempts max_downstream_connection_duration
+     tunneling_config`,
     `downstream_idle_timeout upstream_idle_timeout access_log_flush_interval
      flush_access_log_on_connected access_log_options`,
   ],
   'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.WeightedCluster.ClusterWeight': ['name weight', ''],
+  // propagate_response_headers/_trailers save the answer to filter state, which nothing in Legate reads: rejected.
+  'envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy.TunnelingConfig': ['hostname use_post post_path headers_to_add', ''],
   // ---- routes ----
   'envoy.config.route.v3.RouteConfiguration': [
     `name virtual_hosts request_headers_to_add request_headers_to_remove response_headers_to_add

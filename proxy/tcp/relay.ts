@@ -4,6 +4,7 @@
 // goes away lets the upstream flush what it still holds, and an upstream that goes away closes
 // the downstream once its pending bytes are written. One idle timer covers both directions.
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** What a relay reports, for stats; every method is called on the hot path, so keep them cheap. */
 export interface RelayObserver {
@@ -33,14 +34,14 @@ export interface RelayReaders {
 
 export class Relay {
   private readonly downstream: Socket;
-  private readonly upstream: Socket;
+  private readonly upstream: Duplex; // a socket, or a tunnel's HTTP stream (http-tunnel.ts)
   private readonly observer: RelayObserver;
   private readonly idleTimeoutMs: number;
   private readonly readers: RelayReaders;
   private lastActivity = performance.now();
   private idleTimer: NodeJS.Timeout | undefined;
 
-  constructor(downstream: Socket, upstream: Socket, idleTimeoutMs: number, observer: RelayObserver, readers: RelayReaders = {}) {
+  constructor(downstream: Socket, upstream: Duplex, idleTimeoutMs: number, observer: RelayObserver, readers: RelayReaders = {}) {
     this.downstream = downstream;
     this.upstream = upstream;
     this.observer = observer;
@@ -88,7 +89,7 @@ export class Relay {
     this.upstream.destroy();
   }
 
-  private pipe(from: Socket, to: Socket, count: (n: number) => void, paused: (p: boolean) => void, reader?: StreamPrefixReader): void {
+  private pipe(from: Duplex, to: Duplex, count: (n: number) => void, paused: (p: boolean) => void, reader?: StreamPrefixReader): void {
     let reading = true;
     from.on('data', (data: Buffer) => {
       const chunk = reader === undefined || reader.done ? data : reader.push(data);
@@ -139,7 +140,7 @@ export class Relay {
 function ignore(): void {}
 
 /** Envoy's FlushWrite close: write what is buffered, then close the whole connection. */
-export function closeAfterFlush(socket: Socket): void {
+export function closeAfterFlush(socket: Duplex): void {
   if (socket.destroyed) return;
   if (!socket.writableEnded) socket.end();
   if (socket.writableFinished) socket.destroy();

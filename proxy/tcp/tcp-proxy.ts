@@ -1,8 +1,10 @@
 // Envoy's tcp_proxy network filter: each downstream connection gets a connection to a host of the
-// (weighted) cluster, made with up to max_connect_attempts tries; then a Relay moves the bytes
+// (weighted) cluster, or with tunneling_config an HTTP CONNECT/POST stream on the host's pool
+// (http-tunnel.ts), made with up to max_connect_attempts tries; then a Relay moves the bytes
 // (back-pressure, half-close, idle timeout). Stats are Envoy's tcp.<stat_prefix>.* and the
 // cluster's; the access log line is written when the downstream connection closes.
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { TcpProxy } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, formatResponseFlags, StreamInfo, type AccessLogger } from '../access-log/index.ts';
@@ -14,6 +16,7 @@ import type { ExchangeReader } from '../istio/exchange.ts';
 import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
 import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
+import { HttpTunnel, Tunneling, type TunnelCallbacks } from './http-tunnel.ts';
 
 export interface TcpProxyContext {
   store: Store;
@@ -43,6 +46,8 @@ export class TcpProxyHandler implements ChainHandler {
   readonly clusters: ClusterManager;
   readonly loggers: AccessLogger[];
   readonly istio: IstioTcp;
+  /** tunneling_config, compiled; absent: raw TCP to the upstream. */
+  readonly tunneling: Tunneling | undefined;
 
   constructor(config: TcpProxy, ctx: TcpProxyContext) {
     this.config = config;
@@ -63,6 +68,7 @@ export class TcpProxyHandler implements ChainHandler {
       upstreamFlushActive: ctx.store.gauge(`tcp.${config.statPrefix}.upstream_flush_active`),
     };
     this.loggers = config.accessLog.map((a) => createAccessLogger(a));
+    this.tunneling = config.tunneling === undefined ? undefined : new Tunneling(config.tunneling);
   }
 
   onConnection(downstream: Socket, facts: ConnectionFacts): void {
@@ -89,7 +95,7 @@ export class TcpProxyHandler implements ChainHandler {
 }
 
 /** One downstream connection: connect attempts, then the relay; logs once when the downstream closes. */
-class TcpSession implements RelayObserver, ConnectCallbacks {
+class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   private readonly proxy: TcpProxyHandler;
   private readonly downstream: Socket;
   private readonly facts: ConnectionFacts;
@@ -97,8 +103,10 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
   private readonly tried: Host[] = [];
   private attempts = 0;
   private cluster: UpstreamCluster | undefined;
-  private upstream: Socket | undefined;
-  private connecting: ConnectAttempt | undefined;
+  private upstream: Duplex | undefined;
+  /** The upstream's socket when the bytes go to it raw (not through a tunnel). */
+  private upstreamSocket: Socket | undefined;
+  private connecting: ConnectAttempt | HttpTunnel | undefined;
   private relay: Relay | undefined;
   private closed = false;
   private durationTimer: NodeJS.Timeout | undefined;
@@ -184,17 +192,50 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     this.attempts++;
     info.attemptCount = this.attempts;
     info.upstreamHost = host.address;
-    this.connecting = connect(cluster, host, this, { allowHalfOpen: true });
+    const tunneling = proxy.tunneling;
+    if (tunneling === undefined) {
+      this.connecting = connect(cluster, host, this, { allowHalfOpen: true });
+      return;
+    }
+    const tunnel = new HttpTunnel(tunneling, cluster, host, info, this);
+    this.connecting = tunnel;
+    tunnel.start();
   }
 
   // ---- ConnectCallbacks ----
 
   onConnect(upstream: Socket): void {
+    this.upstreamSocket = upstream;
+    this.info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
+    this.upstreamExchange = this.proxy.istio.exchange(upstream, this.cluster?.config.metadataExchange);
+    this.established(upstream);
+  }
+
+  onConnectFailure(_reason: ConnectFailureReason, details: string): void {
+    this.connecting = undefined;
+    this.info.setResponseFlag('UF');
+    this.info.upstreamTransportFailureReason = details;
+    if (!this.closed) this.connect();
+  }
+
+  // ---- TunnelCallbacks ----
+
+  onTunnel(tunnel: HttpTunnel): void {
+    this.established(tunnel);
+  }
+
+  onTunnelFailure(connectFailure: boolean, details: string): void {
+    this.connecting = undefined;
+    if (connectFailure) this.info.setResponseFlag('UF');
+    if (details !== '') this.info.upstreamTransportFailureReason = details;
+    if (!this.closed) this.connect();
+  }
+
+  /** The upstream is there (a connected socket, or a tunnel the upstream accepted): relay. */
+  private established(upstream: Duplex): void {
     this.connecting = undefined;
     const proxy = this.proxy;
     this.upstream = upstream;
-    this.info.upstreamLocalAddress = `${upstream.localAddress}:${upstream.localPort}`;
-    this.upstreamExchange = proxy.istio.exchange(upstream, this.cluster?.config.metadataExchange);
     // Istio reports the connection once the peer is known: from its header, or known to be absent.
     const peerExchange = proxy.istio.reporter === 'source' ? this.upstreamExchange : this.downstreamExchange;
     const readers = {
@@ -204,13 +245,6 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
     this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this, readers);
     if (peerExchange === undefined) this.reportOpened(undefined);
     this.relay.start();
-  }
-
-  onConnectFailure(_reason: ConnectFailureReason, details: string): void {
-    this.connecting = undefined;
-    this.info.setResponseFlag('UF');
-    this.info.upstreamTransportFailureReason = details;
-    if (!this.closed) this.connect();
   }
 
   /** A prefix reader that reports the connection opened when the peer's header has been read. */
@@ -230,7 +264,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks {
   }
 
   private reportOpened(peer: WorkloadMetadata | undefined): void {
-    this.istioReport?.opened(this.downstream, this.upstream, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+    this.istioReport?.opened(this.downstream, this.upstreamSocket, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
   }
 
   /** Closes both connections without flushing (Envoy's NoFlush local close). */

@@ -1,8 +1,8 @@
 // envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy -> TcpProxy.
 import { indexPath, joinPath } from '../errors.ts';
-import type { ClusterSpecifier, TcpProxy } from '../model.ts';
+import type { ClusterSpecifier, TcpProxy, TunnelingConfig } from '../model.ts';
 import { translateAccessLogs } from './access-log.ts';
-import { list, ms, num, obj, recordPath, reject, str } from './common.ts';
+import { bool, headerValueOptions, list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
 const DEFAULT_IDLE_TIMEOUT_MS = 3_600_000;
@@ -21,7 +21,23 @@ export function translateTcpProxy(raw: Raw, path: string): TcpProxy {
   };
   const maxDuration = ms(raw, 'max_downstream_connection_duration', 0);
   if (maxDuration > 0) proxy.maxDownstreamConnectionDurationMs = maxDuration;
+  const tunneling = obj(raw, 'tunneling_config');
+  if (tunneling !== undefined) proxy.tunneling = tunnelingConfig(tunneling, joinPath(path, 'tunneling_config'));
   return proxy;
+}
+
+// Envoy's TunnelingConfigHelperImpl: post_path only with use_post ('/' by default); headers_to_add
+// may not touch pseudo-headers or host (headerValueOption refuses them, as Envoy does).
+function tunnelingConfig(raw: Raw, path: string): TunnelingConfig {
+  const usePost = bool(raw, 'use_post', false);
+  const postPath = str(raw, 'post_path');
+  if (postPath !== '' && !usePost) reject(joinPath(path, 'post_path'), "can't set a post path when POST method isn't used", 'set use_post: true, or remove post_path');
+  return {
+    hostname: str(raw, 'hostname'),
+    usePost,
+    postPath: postPath === '' ? '/' : postPath,
+    headersToAdd: headerValueOptions(raw, 'headers_to_add', path),
+  };
 }
 
 function tcpCluster(raw: Raw, path: string): ClusterSpecifier {

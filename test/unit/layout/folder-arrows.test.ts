@@ -68,6 +68,10 @@ const EXCEPTIONS: readonly string[] = [
   // tcp_proxy connects through the upstream clusters and uses the listener's connection types.
   'tcp -> upstream',
   'tcp -> listener',
+  // tunneling_config: the tunnel is a stream on a pool's codec connection, its request built with
+  // the router's header operations (headers_to_add).
+  'tcp -> codec',
+  'tcp -> router',
   // The TCP proxy reads the downstream TLS facts (version, peer certificate) for its access log.
   'tcp -> transport',
   // The admin reports cluster status; the CLI prints the version.
