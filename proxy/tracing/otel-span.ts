@@ -34,6 +34,10 @@ export class OtelSpan implements Span {
     return this.context.sampled;
   }
 
+  setSampled(sampled: boolean): void {
+    this.context.sampled = sampled;
+  }
+
   setOperation(name: string): void {
     this.name = name;
   }

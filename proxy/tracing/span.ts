@@ -8,6 +8,8 @@ export type SpanKind = 'SERVER' | 'CLIENT';
 
 export interface Span {
   readonly sampled: boolean;
+  /** Overrides the sampling decision (the health check filter unsamples its requests, as Envoy's setSampled). */
+  setSampled(sampled: boolean): void;
   /** The span's name (Envoy's operation): a route decorator or x-envoy-decorator-operation replaces the default. */
   setOperation(name: string): void;
   setTag(name: string, value: string): void;

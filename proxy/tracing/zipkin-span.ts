@@ -58,6 +58,10 @@ export class ZipkinSpan implements Span {
     return this.context.sampled;
   }
 
+  setSampled(sampled: boolean): void {
+    this.context.sampled = sampled;
+  }
+
   setOperation(name: string): void {
     this.name = name;
   }

@@ -5,7 +5,7 @@
 // cluster_min_healthy_percentages has too few healthy hosts. In pass-through mode the upstream
 // answers, except while failing (503 here) or while an upstream answer is cached (cache_time).
 // Every response says x-envoy-immediate-health-check-fail while failing; health-check responses
-// carry x-envoy-upstream-healthchecked-cluster (node.cluster).
+// carry x-envoy-upstream-healthchecked-cluster (node.cluster); their trace spans are unsampled.
 // Stats: http.<stat_prefix>.health_check.{request_total,ok,failed,cached_response,
 // failed_cluster_not_found,failed_cluster_empty,failed_cluster_unhealthy,degraded}.
 import type { ResponseHeaders } from '../../codec/index.ts';
@@ -72,6 +72,8 @@ export class HealthCheckFilter implements HttpFilterInstance {
   decodeHeaders(stream: HttpStream, endStream: boolean): FilterStatus {
     if (!this.headers.every((h) => h.matcher.matches(h.get(stream.request)))) return 'continue';
     stream.info.healthCheck = true;
+    // As Envoy: health checks are never traced (the span is dropped, the next hop told so).
+    stream.activeSpan?.setSampled(false);
     if (this.config.passThroughMode && !this.healthCheckFailed() && this.cachedAnswer() === null) return 'continue';
     // As Envoy, the answer waits for the end of the request (its body is dropped).
     this.answering.add(stream);

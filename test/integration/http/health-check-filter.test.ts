@@ -178,3 +178,17 @@ t.test('a health check needs no route: the filters run before the router answers
   t.equal(stats.get('http.noroute.no_route'), 1);
   t.equal(stats.get('http.noroute.rq_total'), 2, 'the router saw the other two');
 });
+
+t.test('a traced connection manager: health checks are unsampled and counted in tracing.health_check', async (t) => {
+  const upstream = await startUpstream('backend');
+  t.teardown(() => upstream.close());
+  const zipkin = { name: 'envoy.tracers.zipkin', typed_config: { '@type': 'type.googleapis.com/envoy.config.trace.v3.ZipkinConfig', collector_cluster: 'backend', collector_endpoint: '/api/v2/spans', collector_endpoint_version: 'HTTP_JSON' } };
+  const legate = await startLegate(bootstrap([listener('traced', { pass_through_mode: true }, { tracing: { random_sampling: { value: 100 }, provider: zipkin } })], [staticCluster('backend', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  await fetchText(legate.url('/healthz'));
+  await fetchText(legate.url('/other'));
+  const sampled = (url: string) => upstream.seen.find((r) => r.url === url)?.headers['x-b3-sampled'];
+  t.equal(sampled('/healthz'), '0', 'the next hop is told the health check is not traced');
+  t.equal(sampled('/other'), '1');
+  t.equal((await statsMap(legate.adminUrl(''))).get('http.traced.tracing.health_check'), 1);
+});
