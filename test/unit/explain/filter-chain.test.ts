@@ -61,3 +61,17 @@ t.test('the http_inspector names a plain-text request HTTP/1.1, unless filter_di
   t.same(disabled.connection.applicationProtocols, []);
   t.match(disabled.filterChain, { name: 'tcp' });
 });
+
+t.test('a filter_chain_matcher listener: explain names the chain its matcher picks', async (t) => {
+  const named = (name: string) => ({ action: { name, typed_config: { '@type': 'type.googleapis.com/google.protobuf.StringValue', value: name } } });
+  const sniInput = { name: 'sni', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.matching.common_inputs.network.v3.ServerNameInput' } };
+  const matched = translateBootstrap(bootstrap([{
+    name: 'edge',
+    address: socketAddress('0.0.0.0', 443),
+    listener_filters: [TLS_INSPECTOR],
+    filter_chains: chains,
+    filter_chain_matcher: { matcher_tree: { input: sniInput, exact_match_map: { map: { 'www.example.com': named('exact') } } }, on_no_match: named('plain') },
+  }], clusters));
+  t.match(explain(matched, { url: 'https://www.example.com/' }).filterChain, { name: 'exact', why: ["filter_chain_matcher named 'exact'"] }, 'the matcher, not server_names');
+  t.match(explain(matched, { url: 'https://api.example.com/' }).filterChain, { name: 'plain' }, 'on_no_match');
+});
