@@ -240,7 +240,8 @@ export class Http2ServerConnection implements ServerConnection {
   /**
    * Streams' idle timeouts are checked by one sweep per connection, a quarter of the shortest
    * timeout apart (25 ms to 1 s), instead of a node timer per stream refreshed on every frame:
-   * a stream times out between its timeout and a quarter of it later.
+   * a frame only marks its stream, and the sweep that sees the mark restarts the stream's clock,
+   * so a stream times out between its timeout and half of it later.
    */
   watchIdle(timeoutMs: number): void {
     const period = Math.min(1000, Math.max(25, Math.floor(timeoutMs / 4)));
@@ -308,7 +309,9 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
   /** respond() asked node to wait for trailers: ending the stream then needs sendTrailers. */
   private waitingForTrailers = false;
   private idleMs = 0;
-  /** performance.now() of the last frame either way, while an idle timeout is set. */
+  /** A frame went either way since the last sweep (no clock read per frame). */
+  private touched = false;
+  /** performance.now() of the sweep that last saw the stream active. */
   private activeAt = 0;
   private idleCallback: (() => void) | null = null;
 
@@ -413,10 +416,15 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
   }
 
   private touch(): void {
-    if (this.idleMs > 0) this.activeAt = performance.now();
+    this.touched = true;
   }
 
   checkIdle(now: number): void {
+    if (this.touched) {
+      this.touched = false;
+      this.activeAt = now;
+      return;
+    }
     if (this.idleMs === 0 || this.done || now - this.activeAt < this.idleMs) return;
     this.idleMs = 0; // once, as a timer would
     this.onIdle();
