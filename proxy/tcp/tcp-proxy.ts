@@ -110,6 +110,8 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   private relay: Relay | undefined;
   private closed = false;
   private durationTimer: NodeJS.Timeout | undefined;
+  /** idle_timeout while a tunnel waits for its answer (the relay keeps it afterwards). */
+  private answerTimer: NodeJS.Timeout | undefined;
   private flow: UpstreamFlowStats | undefined; // resolved on the first pause
   // Istio: the peers' exchange headers being read, and the connection's metrics.
   private downstreamExchange: ExchangeReader | undefined;
@@ -197,6 +199,15 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
       this.connecting = connect(cluster, host, this, { allowHalfOpen: true });
       return;
     }
+    // Envoy's idle timer runs from the connection's start: an upstream that takes the stream and
+    // never answers must not hold the downstream (connect_timeout only covers the TCP connect).
+    const idleTimeoutMs = proxy.config.idleTimeoutMs;
+    if (this.answerTimer === undefined && idleTimeoutMs > 0) {
+      this.answerTimer = setTimeout(() => {
+        proxy.stats.idleTimeout.inc();
+        this.closeNow();
+      }, idleTimeoutMs);
+    }
     const tunnel = new HttpTunnel(tunneling, cluster, host, info, this);
     this.connecting = tunnel;
     tunnel.start();
@@ -234,6 +245,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   /** The upstream is there (a connected socket, or a tunnel the upstream accepted): relay. */
   private established(upstream: Duplex): void {
     this.connecting = undefined;
+    clearTimeout(this.answerTimer);
     const proxy = this.proxy;
     this.upstream = upstream;
     // Istio reports the connection once the peer is known: from its header, or known to be absent.
@@ -276,6 +288,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   private onDownstreamClose(): void {
     this.closed = true;
     if (this.durationTimer !== undefined) clearTimeout(this.durationTimer);
+    clearTimeout(this.answerTimer);
     this.connecting?.cancel();
     this.connecting = undefined;
     if (this.relay === undefined) this.upstream?.destroy();

@@ -85,8 +85,8 @@ async function startH1Proxy() {
   return { port: (server.address() as AddressInfo).port, seen };
 }
 
-/** What the HTTP/2 proxies do with a stream: pipe CONNECT/POST to echo, refuse by target, or greet-then-FIN. */
-function h2Handler(seen: Seen[], afterFin: Buffer[]) {
+/** What the HTTP/2 proxies do with a stream: pipe CONNECT/POST to echo, refuse by target, greet-then-FIN, never answer, or reset. */
+function h2Handler(seen: Seen[], afterFin: Buffer[], silentResets: number[]) {
   return (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => {
     stream.on('error', () => {});
     const method = headers[':method']!;
@@ -96,6 +96,17 @@ function h2Handler(seen: Seen[], afterFin: Buffer[]) {
     if (status !== undefined) {
       stream.respond({ ':status': status }, { endStream: status === 403 });
       if (status !== 403) stream.end('no upstream here');
+      return;
+    }
+    if (headers[':authority'] === 'silent.test:1') {
+      stream.on('close', () => silentResets.push(stream.rstCode));
+      return;
+    }
+    if (headers[':authority'] === 'reset.test:1') {
+      // Up, then reset by the upstream at the client's first bytes.
+      stream.respond({ ':status': 200 });
+      stream.write('bye');
+      stream.once('data', () => stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR));
       return;
     }
     if (headers[':authority'] === 'greeter.test:1') {
@@ -118,16 +129,18 @@ interface H2Proxy {
   port: number;
   seen: Seen[];
   afterFin: Buffer[];
+  /** RST_STREAM codes of the streams that were never answered. */
+  silentResets: number[];
   sessions: http2.ServerHttp2Session[];
 }
 
 async function startH2Proxy(server: http2.Http2Server | http2.Http2SecureServer): Promise<H2Proxy> {
-  const proxy: H2Proxy = { port: 0, seen: [], afterFin: [], sessions: [] };
+  const proxy: H2Proxy = { port: 0, seen: [], afterFin: [], silentResets: [], sessions: [] };
   server.on('session', (s: http2.ServerHttp2Session) => {
     proxy.sessions.push(s);
     s.on('error', () => {});
   });
-  server.on('stream', h2Handler(proxy.seen, proxy.afterFin));
+  server.on('stream', h2Handler(proxy.seen, proxy.afterFin, proxy.silentResets));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   proxy.port = (server.address() as AddressInfo).port;
   t.teardown(() => {
@@ -154,6 +167,9 @@ const legate = await startLegate(
       tcpListener('h1_refused', 'h1proxy', { ...tunnel('refuse-403:1'), max_connect_attempts: 2, ...withLog('h1_refused') }),
       tcpListener('h2', 'h2proxy', { ...tunnel('echo.test:443'), ...withLog('h2') }),
       tcpListener('h2_greeter', 'h2proxy', tunnel('greeter.test:1')),
+      tcpListener('h2_silent', 'h2proxy', { ...tunnel('silent.test:1'), idle_timeout: '0.2s' }),
+      tcpListener('h2_leave', 'h2proxy', tunnel('silent.test:1')),
+      tcpListener('h2_reset', 'h2proxy', tunnel('reset.test:1')),
       tcpListener('h2_503', 'h2proxy', { ...tunnel('refuse-503:1'), ...withLog('h2_503') }),
       tcpListener('h2_403', 'h2proxy', tunnel('refuse-403:1')),
       tcpListener('h2_post', 'h2proxy', tunnel('echo.test:443', { use_post: true, post_path: '/tunnel', headers_to_add: [{ header: { key: 'x-convert', value: 'connect' } }] })),
@@ -244,6 +260,36 @@ t.test('HTTP/2: the upstream half-closes first; the client still sends, and its 
   await waitFor('the bytes sent after the upstream END_STREAM', () => (Buffer.concat(h2.afterFin).toString() === 'still talking' ? true : undefined));
   await closed;
   t.pass('closed once both sides ended');
+});
+
+t.test('HTTP/2: an upstream that never answers the CONNECT meets idle_timeout; the stream is reset', async (t) => {
+  const before = h2.silentResets.length;
+  const reply = await exchange(legate.port('h2_silent'), 'hello?', { endAfter: false });
+  t.equal(reply.data.length, 0);
+  await waitFor('the unanswered stream to be reset', () => (h2.silentResets.length > before ? true : undefined));
+  t.equal(h2.silentResets.at(-1), http2.constants.NGHTTP2_CANCEL);
+  t.equal((await stats()).get('tcp.h2_silent.idle_timeout'), 1);
+});
+
+t.test('HTTP/2: a client that resets before the answer cancels the stream', async (t) => {
+  const before = h2.silentResets.length;
+  const seen = h2.seen.length;
+  const socket = await connectClient(legate.port('h2_leave'));
+  await waitFor('the CONNECT upstream', () => (h2.seen.length > seen ? true : undefined));
+  socket.resetAndDestroy(); // an RST: a FIN would wait, unread, as a half-close behind the answer
+  await waitFor('the stream to be reset', () => (h2.silentResets.length > before ? true : undefined));
+  t.equal(h2.silentResets.at(-1), http2.constants.NGHTTP2_CANCEL);
+  await waitFor('no request left active', async () => ((await stats()).get('cluster.h2proxy.upstream_rq_active') === 0 ? true : undefined));
+});
+
+t.test('HTTP/2: a reset from the upstream once the tunnel is up closes the client', async (t) => {
+  const socket = await connectClient(legate.port('h2_reset'));
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  await waitFor('the greeting', () => (Buffer.concat(chunks).toString() === 'bye' ? true : undefined));
+  socket.write('x');
+  await closedByPeer(socket);
+  t.pass('closed after the RST_STREAM');
 });
 
 t.test('HTTP/2: a 503 (with a body) or a 403 ends the connection; UF and URX', async (t) => {
