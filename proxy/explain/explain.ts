@@ -62,6 +62,8 @@ export function explain(model: ExplainModel, input: ExplainInput, options: Expla
   if (network.kind === 'tcp_proxy') {
     const shares = clusterShares(network.cluster);
     out.action = { kind: 'tcp_proxy', clusters: shares, idleTimeoutMs: network.idleTimeoutMs };
+    const tunneling = network.tunneling;
+    if (tunneling !== undefined) out.action.tunnel = { method: tunneling.usePost ? 'POST' : 'CONNECT', hostname: tunneling.hostname };
     out.clusters = clustersOf(shares, null);
     return out;
   }

@@ -46,6 +46,7 @@ function formatAction(a: ActionExplanation, add: Add): void {
       return;
     case 'tcp_proxy':
       add(0, `tcp_proxy to ${shares(a.clusters)}${a.idleTimeoutMs > 0 ? `, idle timeout ${ms(a.idleTimeoutMs)}` : ''}`);
+      if (a.tunnel !== undefined) add(1, `tunnelled in HTTP ${a.tunnel.method} to ${a.tunnel.hostname}`);
       return;
     case 'route': {
       add(0, `route to ${a.clusters.length === 0 ? `the cluster named by header ${a.clusterHeader} (absent)` : shares(a.clusters)}`);

@@ -95,7 +95,7 @@ export type ActionExplanation =
       rateLimits: number; // rate_limits descriptors on the route (and the virtual host's when included)
       mirrors: string[];
     }
-  | { kind: 'tcp_proxy'; clusters: ClusterShare[]; idleTimeoutMs: number };
+  | { kind: 'tcp_proxy'; clusters: ClusterShare[]; idleTimeoutMs: number; tunnel?: { method: 'CONNECT' | 'POST'; hostname: string } };
 
 export interface HostExplanation {
   address: string;

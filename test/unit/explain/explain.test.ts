@@ -66,7 +66,7 @@ const listener = {
   name: 'web',
   address: socketAddress('0.0.0.0', 8080),
   filter_chains: [
-    { name: 'internal', filter_chain_match: { source_prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: 8 }] }, filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'internal', cluster: 'internal' } }] },
+    { name: 'internal', filter_chain_match: { source_prefix_ranges: [{ address_prefix: '10.0.0.0', prefix_len: 8 }] }, filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: 'internal', cluster: 'internal', tunneling_config: { hostname: '%DOWNSTREAM_LOCAL_ADDRESS%' } } }] },
     { name: 'public', filters: [hcm] },
   ],
 };
@@ -190,7 +190,8 @@ t.test('the filter chain by source address, and tcp_proxy', async (t) => {
   const e = run({ url: 'http://api.example.com:8080/', source: '10.1.2.3' });
   t.equal(e.filterChain?.name, 'internal');
   t.same(e.filterChain?.why, ['source_prefix_ranges [10.0.0.0/8] hold 10.1.2.3']);
-  t.match(e.action, { kind: 'tcp_proxy', clusters: [{ name: 'internal', sharePercent: 100 }] });
+  t.match(e.action, { kind: 'tcp_proxy', clusters: [{ name: 'internal', sharePercent: 100 }], tunnel: { method: 'CONNECT', hostname: '%DOWNSTREAM_LOCAL_ADDRESS%' } });
+  t.match(formatTree(e), /tunnelled in HTTP CONNECT to %DOWNSTREAM_LOCAL_ADDRESS%/);
   t.equal(e.virtualHost, null);
 });
 
