@@ -8,7 +8,7 @@ import { chainTo, importGraph, runtimeClosure } from '../../support/import-graph
 const ENTRY = 'proxy/server/worker-main.ts';
 
 /** Packages a worker must not load at start-up. */
-// undici is Legate's own outbound client (health checks), never the data path's.
+// undici is for tests and the bench; the proxy never imports it.
 const PRIMARY_ONLY_PACKAGES = ['protobufjs', '@grpc/grpc-js', '@grpc/proto-loader', '@grpc/grpc-js-xds', 'yaml', 'ioredis', 'hdr-histogram-js', 'commander', 'undici'];
 
 /**
