@@ -569,6 +569,7 @@ export interface Listener {
   connectionLimit?: number; // envoy.filters.network.connection_limit / overload: max active connections
   ignoreGlobalConnLimit?: true; // its connections bypass the overload manager's global connection limit
   bypassOverloadManager?: true; // no overload action (nor the global limit) applies to its connections
+  drainType?: 'MODIFY_ONLY'; // absent: DEFAULT. MODIFY_ONLY: /healthcheck/fail does not drain-close its connections
   trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND';
   // internal_listener: no socket; it accepts the worker's own connections to
   // envoy_internal_address endpoints naming it. `address` is then envoy://<name>/, port 0.

@@ -51,11 +51,13 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.Pipe': ['path', 'mode'],
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],
   // ---- listeners ----
+  // drain_type: Envoy's server-wide drain decisions are hot restart, /drain_listeners?graceful (neither
+  // built) and /healthcheck/fail, which MODIFY_ONLY listeners do not drain-close.
   'envoy.config.listener.v3.Listener': [
     `name address filter_chains filter_chain_matcher use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
      listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout
-     internal_listener`,
-    `stat_prefix metadata drain_type freebind
+     internal_listener drain_type`,
+    `stat_prefix metadata freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
      tcp_backlog_size max_connections_to_accept_per_socket_event`,
   ],

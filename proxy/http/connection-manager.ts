@@ -45,6 +45,8 @@ export interface HcmContext {
   node?: FilterNode;
   /** The server fails health checks (admin /healthcheck/fail): responses close their connections, as Envoy's drain decision. */
   healthCheckFailed?(): boolean;
+  /** The listener's drain_type: MODIFY_ONLY connections are not drain-closed while failing health checks. */
+  drainType?: 'MODIFY_ONLY';
   /** Node facts and the bootstrap's tracer, for connection managers with `tracing`. */
   tracing?: Omit<HttpTracingContext, 'clusters' | 'store' | 'localCluster' | 'requestMetadata'>;
 }
@@ -380,7 +382,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (transform === 'OVERWRITE' || (transform === 'APPEND_IF_ABSENT' && headers.server === undefined)) headers.server = this.config.serverName;
     headers.date = dateHeader();
     if (this.draining) headers.connection = 'close';
-    else if (this.ctx.healthCheckFailed?.() === true) {
+    else if (this.ctx.drainType === undefined && this.ctx.healthCheckFailed?.() === true) {
       // Envoy drain-closes every connection while failing health checks: the caller moves on.
       if (stream.connection instanceof Http2DownstreamConnection) stream.connection.drain();
       else headers.connection = 'close';

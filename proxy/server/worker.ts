@@ -177,8 +177,10 @@ export class Worker {
   private terminalHandler(chain: FilterChain, listener: Listener): ChainHandler {
     const network = chain.network;
     if (network.kind === 'http_connection_manager') {
-      // bypass_overload_manager: the listener's connection managers see no overload action.
-      return new HttpConnectionManagerHandler(network, listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext);
+      // bypass_overload_manager: the listener's connection managers see no overload action;
+      // drain_type MODIFY_ONLY: /healthcheck/fail does not close their connections.
+      const ctx = listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext;
+      return new HttpConnectionManagerHandler(network, listener.drainType === undefined ? ctx : { ...ctx, drainType: listener.drainType });
     }
     return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node });
   }

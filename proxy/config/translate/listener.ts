@@ -94,6 +94,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
   if (internal) listener.internal = true;
   if (raw.ignore_global_conn_limit === true) listener.ignoreGlobalConnLimit = true;
   if (raw.bypass_overload_manager === true) listener.bypassOverloadManager = true;
+  if (raw.drain_type === 'MODIFY_ONLY') listener.drainType = 'MODIFY_ONLY';
   return { listener: recordPath(listener, path), routeConfigs };
 }
 

@@ -3,11 +3,12 @@
 // cache_time (counted in upstream hits), cluster_min_healthy_percentages against EDS health status,
 // the access log's not_health_check_filter, and Envoy's stats.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { bootstrap, fileAccessLog, httpListener, ROUTER_TYPE, routes, staticCluster } from '../../support/bootstrap.ts';
-import { fetchText, statsMap, waitFor, waitForLogLine } from '../../support/http.ts';
+import { fetchText, nodeRequest, statsMap, waitFor, waitForLogLine } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream, type Upstream } from '../../support/upstream.ts';
 
@@ -143,13 +144,16 @@ t.test('the translator refuses cache_time outside pass-through mode, as Envoy', 
   await t.rejects(startLegate(bootstrap([listener('l', {})], [staticCluster('backend', [{ port: 1 }])])), /pass_through_mode/, 'pass_through_mode is required');
 });
 
-t.test('pass-through mode while failing (one worker): 503 here, flag LH, the upstream untouched', async (t) => {
+t.test('pass-through mode while failing (one worker): 503 here, flag LH, the upstream untouched; drain_type MODIFY_ONLY keeps connections', async (t) => {
   const upstream = await startUpstream('backend');
   t.teardown(() => upstream.close());
   const dir = mkdtempSync(join(tmpdir(), 'legate-hc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const logPath = join(dir, 'access.log');
-  const legate = await startLegate(bootstrap([listener('pt', { pass_through_mode: true }, { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n')] })], [staticCluster('backend', [{ port: upstream.port }])]));
+  const legate = await startLegate(bootstrap([
+    listener('pt', { pass_through_mode: true }, { access_log: [fileAccessLog(logPath, '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS%\n')] }),
+    { ...listener('modify', { pass_through_mode: true }), drain_type: 'MODIFY_ONLY' },
+  ], [staticCluster('backend', [{ port: upstream.port }])]));
   t.teardown(() => legate.stop());
 
   t.equal((await fetchText(legate.adminUrl('/healthcheck/fail'), { method: 'POST' })).status, 200);
@@ -160,6 +164,17 @@ t.test('pass-through mode while failing (one worker): 503 here, flag LH, the ups
   t.equal(hits(upstream, '/healthz'), 0, 'not passed through while failing');
   t.match(await waitForLogLine(logPath, '/healthz'), /^\/healthz 503 LH$/, 'Envoy\'s failed local health check flag');
   t.equal((await statsMap(legate.adminUrl(''))).get('http.pt.health_check.failed'), 1);
+  // Keep-alive requests: whether the connection closes is Legate's choice.
+  const agent = new Agent({ keepAlive: true });
+  t.teardown(() => agent.destroy());
+  const drained = await nodeRequest(legate.url('/other', 'pt'), { agent });
+  t.equal(drained.headers['x-envoy-immediate-health-check-fail'], 'true');
+  t.equal(drained.headers.connection, 'close', 'a DEFAULT listener drain-closes while failing');
+  const kept = await nodeRequest(legate.url('/other', 'modify'), { agent });
+  t.equal(kept.status, 200);
+  t.equal(kept.headers['x-envoy-immediate-health-check-fail'], 'true');
+  t.not(kept.headers.connection, 'close', 'a MODIFY_ONLY listener keeps its connections');
+  t.equal((await nodeRequest(legate.url('/healthz', 'modify'), { agent })).status, 503, 'but its health checks fail too');
 
   t.equal((await fetchText(legate.adminUrl('/healthcheck/ok'), { method: 'POST' })).status, 200);
   const passed = await fetchText(legate.url('/healthz'));
