@@ -57,6 +57,7 @@ const PROTO_FILES = [
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
   'envoy/extensions/transport_sockets/tls/v3/tls.proto',
   'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
+  'envoy/extensions/transport_sockets/internal_upstream/v3/internal_upstream.proto',
   'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/bootstrap/internal_listener/v3/internal_listener.proto',
   'envoy/extensions/resource_monitors/fixed_heap/v3/fixed_heap.proto',

@@ -49,6 +49,7 @@ export const DOWNSTREAM_CONNECTIONS_TYPE = 'envoy.extensions.resource_monitors.d
 export const SCALE_TIMERS_TYPE = 'envoy.config.overload.v3.ScaleTimersOverloadActionConfig';
 export const UPSTREAM_TLS_TYPE = 'envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext';
 export const RAW_BUFFER_TYPE = 'envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer';
+export const INTERNAL_UPSTREAM_TYPE = 'envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport';
 // Listener.filter_chain_matcher: its network inputs, its action (a filter chain's name), the IP trie
 // (envoy.matching.custom_matchers.trie_matcher) and the IP input matcher.
 const NETWORK_INPUTS = 'envoy.extensions.matching.common_inputs.network.v3.';
@@ -86,7 +87,7 @@ export const ANY_PLACES: Record<string, string[]> = {
   'envoy.config.route.v3.WeightedCluster.ClusterWeight.typed_per_filter_config': PER_ROUTE_TYPES,
   'envoy.config.route.v3.FilterConfig.config': PER_ROUTE_TYPES.filter((t) => t !== FILTER_CONFIG_TYPE),
   'envoy.config.route.v3.RetryPolicy.RetryHostPredicate.typed_config': [PREVIOUS_HOSTS_TYPE],
-  'envoy.config.core.v3.TransportSocket.typed_config': [DOWNSTREAM_TLS_TYPE, UPSTREAM_TLS_TYPE, RAW_BUFFER_TYPE],
+  'envoy.config.core.v3.TransportSocket.typed_config': [DOWNSTREAM_TLS_TYPE, UPSTREAM_TLS_TYPE, RAW_BUFFER_TYPE, INTERNAL_UPSTREAM_TYPE],
   'envoy.config.overload.v3.ResourceMonitor.typed_config': [FIXED_HEAP_TYPE, DOWNSTREAM_CONNECTIONS_TYPE],
   'envoy.config.overload.v3.OverloadAction.typed_config': [SCALE_TIMERS_TYPE],
   'envoy.config.cluster.v3.Filter.typed_config': [TCP_METADATA_EXCHANGE_TYPE],

@@ -587,6 +587,7 @@ export interface LbEndpoint {
   loadBalancingWeight: number; // 1
   healthCheckPort: number; // 0 = the endpoint's port
   transportSocketMatch?: Record<string, unknown>; // metadata.filter_metadata["envoy.transport_socket_match"]
+  metadata?: Record<string, unknown>; // metadata.filter_metadata of an internal endpoint (for internal_upstream)
 }
 
 export interface Locality {
@@ -694,7 +695,14 @@ export interface Cluster {
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   autoSni?: AutoSni; // upstream_http_protocol_options; absent when auto_sni and auto_san_validation are off
   transportSocketMatches?: TransportSocketMatch[]; // in order; a host without a match uses `tls`
+  // transport_socket envoy.transport_sockets.internal_upstream: the metadata an internal
+  // connection carries to the internal listener (its inner socket is raw_buffer).
+  internalUpstream?: { passthrough: MetadataPassthrough[] };
 }
+
+// InternalUpstreamTransport.MetadataValueSource: a namespace of the host's metadata, or of the
+// cluster's (its value read at config time); later entries override earlier ones.
+export type MetadataPassthrough = { kind: 'host'; name: string } | { kind: 'cluster'; name: string; value: unknown };
 
 // Cluster.TransportSocketMatch: a host whose "envoy.transport_socket_match" metadata has every
 // field of `match` (equal values; an empty match takes every host) uses this transport socket.

@@ -47,6 +47,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.core.v3.Address': ['socket_address pipe envoy_internal_address', ''],
   'envoy.config.core.v3.EnvoyInternalAddress': ['server_listener_name endpoint_id', ''],
   'envoy.extensions.bootstrap.internal_listener.v3.InternalListener': ['buffer_size_kb', ''],
+  'envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport': ['passthrough_metadata transport_socket', ''],
   // mode: the permissions of a socket Envoy creates (listeners); an endpoint's pipe is only connected to.
   'envoy.config.core.v3.Pipe': ['path', 'mode'],
   'envoy.config.core.v3.SocketAddress': ['protocol address port_value', 'ipv4_compat'],

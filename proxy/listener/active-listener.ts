@@ -15,6 +15,7 @@ import { filterDisabled } from './filter-disabled.ts';
 import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
+import { internalOriginalDst } from './original-dst/internal.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
 
@@ -173,13 +174,14 @@ export class ActiveListener {
 
   /**
    * A connection from this worker to the internal listener. Like Envoy's internal listener it
-   * skips the overload manager's admission and original_dst (the listener filters that read
-   * bytes still run); its addresses are the internal ones, so no IP or port matches a chain.
+   * skips the overload manager's admission and the use_original_dst hand-off (the listener filters
+   * that read bytes still run); its addresses are the internal ones, so no IP or port matches a
+   * chain, unless original_dst takes a destination from the metadata internal_upstream passed.
    */
   private onInternalConnection(socket: InternalSocket): void {
     const local = socket.localAddress ?? '';
     const remote = socket.remoteAddress ?? '';
-    this.onConnection(socket, {
+    const facts: ConnectionFacts = {
       destinationIp: local,
       destinationPort: 0,
       sourceIp: remote,
@@ -188,7 +190,9 @@ export class ActiveListener {
       serverName: '',
       transportProtocol: 'raw_buffer',
       applicationProtocols: [],
-    });
+    };
+    const restored = this.restoresOriginalDst ? internalOriginalDst(socket.passthroughMetadata, facts) : null;
+    this.onConnection(socket, restored ?? facts);
   }
 
   /** reject_incoming_connections, then the global connection limit (unless ignore_global_conn_limit). */

@@ -30,6 +30,8 @@ export class Host implements LbHost {
   readonly pipe: boolean;
   /** An internal listener of this worker (envoy_internal_address): `ip` and `address` are envoy://name/id. */
   readonly internal: InternalAddress | undefined;
+  /** An internal host's metadata.filter_metadata, for its cluster's internal_upstream. */
+  readonly metadata: Readonly<Record<string, unknown>> | undefined;
   readonly hostname: string;
   readonly weight: number;
   readonly priority: number;
@@ -50,6 +52,7 @@ export class Host implements LbHost {
     this.port = endpoint.address.port;
     this.pipe = endpoint.address.pipe === true;
     this.internal = endpoint.address.internal;
+    this.metadata = endpoint.metadata;
     this.address = this.pipe || this.internal !== undefined ? this.ip : hostAddress(this.ip, this.port);
     this.hostname = endpoint.hostname;
     this.weight = endpoint.loadBalancingWeight;

@@ -12,6 +12,7 @@ import { translateLoadAssignment } from './endpoint.ts';
 import { translateHealthCheck } from './health-check.ts';
 import { translateHttp2ProtocolOptions } from './http2-protocol-options.ts';
 import { metadataExchangeConfig } from './istio.ts';
+import { internalUpstream } from './internal-upstream.ts';
 import { upstreamTransportSocket } from './transport-socket.ts';
 
 const DEFAULT_BUFFER_LIMIT = 1024 * 1024;
@@ -87,7 +88,9 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
-  const tls = clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), protocol.upstreamProtocol, ctx);
+  const internal = internalUpstream(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), obj(raw, 'metadata'));
+  if (internal !== undefined) cluster.internalUpstream = internal;
+  const tls = internal !== undefined ? undefined : clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), protocol.upstreamProtocol, ctx);
   if (tls !== undefined) cluster.tls = tls;
   if (protocol.upstreamProtocol === 'AUTO' && tls === undefined) {
     reject(protocol.at, 'auto_config needs a TLS transport_socket (ALPN chooses the protocol)', 'add a transport_socket envoy.transport_sockets.tls, or use explicit_http_config');

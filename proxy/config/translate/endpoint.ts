@@ -43,8 +43,11 @@ function lbEndpoint(raw: Raw, path: string): LbEndpoint {
     healthCheckPort: num(obj(endpoint, 'health_check_config') ?? {}, 'port_value', 0),
   };
   // The namespace a cluster's transport_socket_matches look at (Istio's tlsMode: istio).
-  const match = obj(obj(obj(raw, 'metadata') ?? {}, 'filter_metadata') ?? {}, 'envoy.transport_socket_match');
+  const filterMetadata = obj(obj(raw, 'metadata') ?? {}, 'filter_metadata');
+  const match = obj(filterMetadata ?? {}, 'envoy.transport_socket_match');
   if (match !== undefined) result.transportSocketMatch = match;
+  // What a cluster's internal_upstream may pass to the internal listener; kept for internal hosts only.
+  if (address.internal !== undefined && filterMetadata !== undefined) result.metadata = filterMetadata;
   return result;
 }
 

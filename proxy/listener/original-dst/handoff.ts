@@ -34,7 +34,8 @@ export function restoreOriginalDst(socket: Socket, facts: ConnectionFacts): Conn
 export function originalDstUnavailableMessage(listeners: readonly Listener[]): string | null {
   const available = originalDstAvailable();
   if (available.ok) return null;
-  const names = listeners.filter(hasOriginalDstFilter).map((l) => `'${l.name}'`);
+  // An internal listener's original_dst reads metadata, not the socket.
+  const names = listeners.filter((l) => hasOriginalDstFilter(l) && l.internal !== true).map((l) => `'${l.name}'`);
   if (names.length === 0) return null;
   return `original_dst is unavailable (${available.reason}); connections on listener${names.length === 1 ? '' : 's'} ${names.join(', ')} keep their local address as their destination`;
 }

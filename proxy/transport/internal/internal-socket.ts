@@ -36,6 +36,8 @@ export class InternalSocket extends net.Socket {
   private blockedWrite: WriteDone | null = null;
   private received = 0;
   private sent = 0;
+  /** The listener's end: the dynamic metadata the cluster's internal_upstream passed through. */
+  passthroughMetadata: Readonly<Record<string, unknown>> | undefined;
 
   constructor(local: string, remote: string, bufferSize: number, allowHalfOpen: boolean) {
     super({ allowHalfOpen });

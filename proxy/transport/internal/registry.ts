@@ -36,8 +36,9 @@ export class InternalListenerRegistry {
    * The connecting end of a connection to the named listener. It emits 'connect' on the next tick
    * once the listener has its end, or is destroyed with EINVAL when there is no such listener
    * (Envoy's connect() to a peer that is not there), which the caller counts as a connect failure.
+   * `passthroughMetadata` (internal_upstream) becomes the listener's end's dynamic metadata.
    */
-  connect(address: InternalAddress, allowHalfOpen: boolean): InternalSocket {
+  connect(address: InternalAddress, allowHalfOpen: boolean, passthroughMetadata?: Readonly<Record<string, unknown>>): InternalSocket {
     const target = `envoy://${address.serverListenerName}/${address.endpointId}`;
     const bufferSize = this.bufferSize ?? DEFAULT_INTERNAL_BUFFER_BYTES;
     const client = new InternalSocket(INTERNAL_CLIENT_ADDRESS, target, bufferSize, allowHalfOpen);
@@ -48,6 +49,7 @@ export class InternalListenerRegistry {
     }
     // The listener's end closes its write side on its own only if the listener's filters say so.
     const server = new InternalSocket(target, INTERNAL_CLIENT_ADDRESS, bufferSize, false);
+    server.passthroughMetadata = passthroughMetadata;
     InternalSocket.pair(client, server);
     process.nextTick(() => {
       if (client.destroyed) {

@@ -16,6 +16,7 @@ import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
 import type { Host } from '../host.ts';
 import type { OutlierDetector } from '../outlier.ts';
+import { passthroughMetadata } from '../internal-passthrough.ts';
 
 /** What connecting and pooling need of a cluster (an UpstreamCluster has all of it). */
 export interface PoolCluster {
@@ -70,7 +71,7 @@ export class ConnectAttempt {
     const open = options?.openSocket ?? net.connect;
     const allowHalfOpen = options?.allowHalfOpen ?? false;
     const socket = host.internal !== undefined
-      ? internalListeners.connect(host.internal, allowHalfOpen)
+      ? internalListeners.connect(host.internal, allowHalfOpen, passthroughMetadata(cluster.config, host))
       : host.pipe
         ? net.connect({ path: unixSocketPath(host.ip), allowHalfOpen })
         : open({ host: host.ip, port: host.port, localAddress: cluster.config.upstreamBindAddress, noDelay: true, allowHalfOpen });
