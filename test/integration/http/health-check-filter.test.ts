@@ -2,8 +2,11 @@
 // (the upstream never sees it), passed through otherwise, the upstream's answer cached for
 // cache_time (counted in upstream hits), cluster_min_healthy_percentages against EDS health status,
 // the access log's not_health_check_filter, and Envoy's stats.
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
+import http2 from 'node:http2';
+import { setTimeout } from 'node:timers/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -206,4 +209,28 @@ t.test('a traced connection manager: health checks are unsampled and counted in 
   t.equal(sampled('/healthz'), '0', 'the next hop is told the health check is not traced');
   t.equal(sampled('/other'), '1');
   t.equal((await statsMap(legate.adminUrl(''))).get('http.traced.tracing.health_check'), 1);
+});
+
+t.test('HTTP/2 while failing: the stream is answered, then GOAWAY', async (t) => {
+  const upstream = await startUpstream('backend');
+  t.teardown(() => upstream.close());
+  const legate = await startLegate(bootstrap([listener('h2', { pass_through_mode: false })], [staticCluster('backend', [{ port: upstream.port }])]));
+  t.teardown(() => legate.stop());
+  await fetchText(legate.adminUrl('/healthcheck/fail'), { method: 'POST' });
+  const session = http2.connect(`http://127.0.0.1:${legate.port()}`);
+  t.teardown(() => session.destroy());
+  session.on('error', () => {});
+  const goaway = once(session, 'goaway');
+  const answer = async (path: string) => {
+    const stream = session.request({ ':path': path });
+    const [headers] = (await once(stream, 'response')) as [http2.IncomingHttpHeaders];
+    stream.resume();
+    await once(stream, 'end');
+    return headers;
+  };
+  const headers = await answer('/other');
+  t.equal(headers[':status'], 200, 'the request in flight is served');
+  t.equal(headers['x-envoy-immediate-health-check-fail'], 'true');
+  const deadline = setTimeout(5000, false, { ref: false });
+  t.ok(await Promise.race([goaway.then(() => true), deadline]), 'then the connection is told to go away');
 });
