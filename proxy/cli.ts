@@ -71,7 +71,7 @@ export function buildProgram(): Command {
       });
       await primary.start();
       const bound = primary.applied?.listeners ?? [];
-      for (const l of bound) log(`listener '${l.name}' on ${l.address}:${l.port}`);
+      for (const l of bound) log(`listener '${l.name}' on ${l.internal === true ? l.address : `${l.address}:${l.port}`}`);
       const admin = primary.admin?.address();
       if (admin !== undefined) log(`admin on http://${admin.address}:${admin.port}/`);
       log(`serving with ${opts.workers} worker${opts.workers === 1 ? '' : 's'} (${opts.mode} mode${runAs === undefined ? '' : `, as uid ${process.getuid!()} gid ${process.getgid!()}`})`);

@@ -10,7 +10,7 @@ export interface AdminContext {
   readonly startTime: number;
   readonly state: 'INITIALIZING' | 'LIVE' | 'DRAINING';
   readonly snapshot: Snapshot;
-  readonly applied: { version: number; listeners: { name: string; address: string; port: number }[] } | null;
+  readonly applied: { version: number; listeners: { name: string; address: string; port: number; internal?: true }[] } | null;
   readonly options: { configPath: string; workers: number; mode: string; drainTimeMs: number };
   /** Admin /healthcheck/fail is in force (until /healthcheck/ok). */
   readonly healthCheckFailed: boolean;

@@ -11,6 +11,7 @@ export interface BoundListener {
   name: string;
   address: string;
   port: number;
+  internal?: true; // an internal listener: `address` is envoy://<name>/, nothing is bound
 }
 
 export class ListenerManager {
@@ -77,7 +78,7 @@ export class ListenerManager {
   }
 
   bound(): BoundListener[] {
-    return [...this.listeners.values()].map((l) => ({ name: l.config.name, ...l.boundAddress() }));
+    return [...this.listeners.values()].map((l) => ({ name: l.config.name, ...l.boundAddress(), ...(l.config.internal === true ? { internal: true as const } : {}) }));
   }
 
   /** Stops accepting everywhere (Envoy's drain_listeners); connections in flight continue. */

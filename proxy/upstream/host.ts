@@ -53,7 +53,7 @@ export class Host implements LbHost {
     this.pipe = endpoint.address.pipe === true;
     this.internal = endpoint.address.internal;
     this.metadata = endpoint.metadata;
-    this.address = this.pipe || this.internal !== undefined ? this.ip : hostAddress(this.ip, this.port);
+    this.address = this.pipe ? this.ip : hostAddress(this.ip, this.port);
     this.hostname = endpoint.hostname;
     this.weight = endpoint.loadBalancingWeight;
     this.priority = priority;
@@ -89,5 +89,7 @@ export function edsHealthy(status: HealthStatus): boolean {
 }
 
 export function hostAddress(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+  if (!ip.includes(':')) return `${ip}:${port}`;
+  // An internal listener's connection: envoy://name/id has no port (tcp_proxy's access log).
+  return ip.startsWith('envoy://') ? ip : `[${ip}]:${port}`;
 }

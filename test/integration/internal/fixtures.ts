@@ -7,11 +7,12 @@ export const INTERNAL_LISTENER_EXTENSION = {
   typed_config: { '@type': 'type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener', buffer_size_kb: 64 },
 };
 
-export const internalCluster = (name: string, listener: string) => ({
+export const internalCluster = (name: string, listener: string, extra: object = {}) => ({
   name,
   type: 'STATIC',
   connect_timeout: '1s',
   load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { envoy_internal_address: { server_listener_name: listener } } } }] }] },
+  ...extra,
 });
 
 /** An internal listener whose HTTP connection manager routes everything to `cluster`. */
@@ -27,8 +28,8 @@ export const internalHttpListener = (name: string, cluster: string, hcmExtra: ob
   } }] }],
 });
 
-export const internalTcpListener = (name: string, cluster: string) => ({
+export const internalTcpListener = (name: string, cluster: string, tcpExtra: object = {}) => ({
   name,
   internal_listener: {},
-  filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: name, cluster } }] }],
+  filter_chains: [{ filters: [{ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: name, cluster, ...tcpExtra } }] }],
 });

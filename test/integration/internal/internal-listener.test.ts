@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { FILE_LOG_TYPE, bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalHttpListener, internalTcpListener } from './fixtures.ts';
-import { nodeRequest, statsMap, waitForLines } from '../../support/http.ts';
+import { fetchText, nodeRequest, statsMap, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 
@@ -18,6 +18,7 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const log = join(dir, 'access.log');
   const innerLog = join(dir, 'inner.log');
+  const tcpLog = join(dir, 'tcp.log');
   const innerHcm = internalHttpListener('inner_hcm', 'app', {
     use_remote_address: true,
     access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: innerLog, log_format: { text_format_source: { inline_string: '%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%\n' } } } }],
@@ -28,8 +29,8 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
     { match: { prefix: '/missing' }, route: { cluster: 'to_nowhere' } },
   ]), { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: log, log_format: { text_format_source: { inline_string: '%REQ(:PATH)% %RESPONSE_CODE% %RESPONSE_FLAGS% %UPSTREAM_HOST%\n' } } } }] });
   const legate = await startLegate(bootstrap(
-    [publicListener, innerHcm, internalTcpListener('inner_tcp', 'app')],
-    [internalCluster('to_inner_hcm', 'inner_hcm'), internalCluster('to_inner_tcp', 'inner_tcp'), internalCluster('to_nowhere', 'absent'), staticCluster('app', [{ port: upstream.port }])],
+    [publicListener, innerHcm, internalTcpListener('inner_tcp', 'app', { access_log: [{ name: 'envoy.access_loggers.file', typed_config: { '@type': FILE_LOG_TYPE, path: tcpLog, log_format: { text_format_source: { inline_string: '%DOWNSTREAM_REMOTE_ADDRESS% %DOWNSTREAM_LOCAL_ADDRESS%\n' } } } }] })],
+    [internalCluster('to_inner_hcm', 'inner_hcm'), internalCluster('to_inner_tcp', 'inner_tcp', { max_requests_per_connection: 1 }), internalCluster('to_nowhere', 'absent'), staticCluster('app', [{ port: upstream.port }])],
     { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
   ));
   t.teardown(() => legate.stop());
@@ -53,6 +54,13 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
   const lines = await waitForLines(log, 3);
   t.match(lines[0], /^\/hcm\/a 200 - envoy:\/\/inner_hcm\/$/, 'the upstream host is the internal address');
   t.match(lines[2], /^\/missing 503 UF envoy:\/\/absent\/$/, 'UF, as Envoy');
+
+  // One request per connection to inner_tcp: its tcp_proxy logged the connection at close.
+  t.same(await waitForLines(tcpLog, 1), ['envoy://internal_client_address/ envoy://inner_tcp/'], "tcp_proxy's access log names the internal addresses");
+  const listeners = await fetchText(legate.adminUrl('/listeners'));
+  t.match(listeners.body, /^inner_hcm::envoy:\/\/inner_hcm\/$/m, '/listeners names an internal listener by its envoy:// address');
+  const listenersJson = JSON.parse((await fetchText(legate.adminUrl('/listeners?format=json'))).body) as { listener_statuses: { name: string; local_address: unknown }[] };
+  t.same(listenersJson.listener_statuses.find((l) => l.name === 'inner_tcp')?.local_address, { envoy_internal_address: { server_listener_name: 'inner_tcp' } });
 
   const stats = await statsMap(legate.adminUrl(''));
   t.equal(stats.get('listener.envoy_internal_inner_hcm.downstream_cx_total'), 1, 'the internal listener counts its connections under listener.envoy_internal_<name>.');
