@@ -1,4 +1,5 @@
 // envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy -> TcpProxy.
+import { validateFormat } from '../../access-log/format.ts';
 import { indexPath, joinPath } from '../errors.ts';
 import type { ClusterSpecifier, TcpProxy, TunnelingConfig } from '../model.ts';
 import { translateAccessLogs } from './access-log.ts';
@@ -32,12 +33,21 @@ function tunnelingConfig(raw: Raw, path: string): TunnelingConfig {
   const usePost = bool(raw, 'use_post', false);
   const postPath = str(raw, 'post_path');
   if (postPath !== '' && !usePost) reject(joinPath(path, 'post_path'), "can't set a post path when POST method isn't used", 'set use_post: true, or remove post_path');
-  return {
-    hostname: str(raw, 'hostname'),
-    usePost,
-    postPath: postPath === '' ? '/' : postPath,
-    headersToAdd: headerValueOptions(raw, 'headers_to_add', path),
-  };
+  const hostname = str(raw, 'hostname');
+  checkFormat(hostname, joinPath(path, 'hostname'));
+  const headersToAdd = headerValueOptions(raw, 'headers_to_add', path);
+  headersToAdd.forEach((h, i) => checkFormat(h.value, joinPath(indexPath(joinPath(path, 'headers_to_add'), i), 'header.value')));
+  return { hostname, usePost, postPath: postPath === '' ? '/' : postPath, headersToAdd };
+}
+
+// The values are formatted per connection by the access log's formatter: an operator it lacks
+// (%FILTER_STATE%, %DYNAMIC_METADATA%, as istiod's double-HBONE listeners use) is refused here.
+function checkFormat(value: string, path: string): void {
+  if (!value.includes('%')) return;
+  const error = validateFormat(value)?.replace(/^access log format: /, '');
+  if (error === undefined) return;
+  if (error.startsWith('unknown command operator')) reject(path, `not supported by Legate: ${error}`, "use the access log's command operators (see proxy/access-log/README.md)");
+  reject(path, error, 'fix the format string');
 }
 
 function tcpCluster(raw: Raw, path: string): ClusterSpecifier {

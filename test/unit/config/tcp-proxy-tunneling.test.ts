@@ -1,6 +1,7 @@
 // tcp_proxy.tunneling_config translation: the model it becomes (post_path's default, headers_to_add),
 // and Envoy's refusals: post_path without use_post, host or pseudo-headers in headers_to_add, and
-// the fields Legate does not build (propagate_response_headers/_trailers), each naming its field.
+// what Legate does not build (propagate_response_headers/_trailers, format operators it lacks), each
+// naming its field.
 import t from 'tap';
 import { translateListener } from '../../../proxy/config/index.ts';
 import type { TcpProxy } from '../../../proxy/config/model.ts';
@@ -40,6 +41,13 @@ t.test("Envoy's refusals, each naming its field", async (t) => {
 });
 
 t.test('what Legate does not build is refused by name', async (t) => {
+  t.throws(() => tcpProxy({ hostname: '%FILTER_STATE(istio.double_hbone.hbone_target_address:PLAIN)%' }), {
+    message: /tunneling_config\.hostname: not supported by Legate: unknown command operator %FILTER_STATE%/,
+  });
+  t.throws(() => tcpProxy({ hostname: 'h:443', headers_to_add: [{ header: { key: 'baggage', value: '%DYNAMIC_METADATA(istio:baggage)%' } }] }), {
+    message: /headers_to_add\[0\]\.header\.value: not supported by Legate: unknown command operator %DYNAMIC_METADATA%/,
+  });
+  t.throws(() => tcpProxy({ hostname: '100%' }), { message: /tunneling_config\.hostname: no valid %COMMAND% at position 3/ });
   for (const field of ['propagate_response_headers', 'propagate_response_trailers']) {
     t.throws(() => tcpProxy({ hostname: 'h:443', [field]: true }), { message: new RegExp(`tunneling_config\\.${field}: field '${field}' of envoy\\.extensions\\.filters\\.network\\.tcp_proxy\\.v3\\.TcpProxy\\.TunnelingConfig is not supported by Legate`) });
   }

@@ -88,6 +88,8 @@ const EXCEPTIONS: readonly string[] = [
   'http-filter -> codec',
   // stats_config's tag regexes are checked, as they will run, by the stats tag producer.
   'config -> stats',
+  // tunneling_config's format strings are checked, as they will run, by the access log's formatter.
+  'config -> access-log',
   // %GRPC_STATUS% reads gRPC's status codes.
   'access-log -> grpc',
   // gRPC health checks read grpc-status and content-type and write grpc-timeout as Envoy does.
