@@ -48,6 +48,8 @@ t.test('what Legate does not build is refused by name', async (t) => {
     message: /headers_to_add\[0\]\.header\.value: not supported by Legate: unknown command operator %DYNAMIC_METADATA%/,
   });
   t.throws(() => tcpProxy({ hostname: '100%' }), { message: /tunneling_config\.hostname: no valid %COMMAND% at position 3/ });
+  // Newer than Legate's protos: refused as an unknown field, with the hint that says so.
+  t.throws(() => tcpProxy({ hostname: 'h:443', request_id_extension: {} }), { message: /tunneling_config\.request_id_extension: unknown field 'request_id_extension'.*not supported by Legate/ });
   for (const field of ['propagate_response_headers', 'propagate_response_trailers']) {
     t.throws(() => tcpProxy({ hostname: 'h:443', [field]: true }), { message: new RegExp(`tunneling_config\\.${field}: field '${field}' of envoy\\.extensions\\.filters\\.network\\.tcp_proxy\\.v3\\.TcpProxy\\.TunnelingConfig is not supported by Legate`) });
   }
