@@ -12,7 +12,7 @@ import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { bootstrap, fileAccessLog, staticCluster } from '../../support/bootstrap.ts';
 import { statsMap, waitFor, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
@@ -52,6 +52,7 @@ function refusal(target: string): number | undefined {
 /** An HTTP/1.1 proxy: CONNECT (node:http's 'connect') and POST both become a pipe to the echo server. */
 async function startH1Proxy() {
   const seen: Seen[] = [];
+  const afterFin: Buffer[] = [];
   const server = http.createServer((req, res) => {
     // POST tunnels: the request body is the stream, the response body the answer.
     seen.push({ method: req.method!, target: req.url!, headers: req.headers });
@@ -69,6 +70,12 @@ async function startH1Proxy() {
       socket.end(`HTTP/1.1 ${status} Refused\r\ncontent-length: 0\r\n\r\n`);
       return;
     }
+    if (req.url === 'greeter.test:1') {
+      // The upstream half-closes first (its FIN); what the client sends after that must still arrive.
+      socket.end('HTTP/1.1 200 Connection Established\r\n\r\nhello, then FIN');
+      socket.on('data', (c: Buffer) => afterFin.push(c));
+      return;
+    }
     const up = net.connect({ port: echo.port, host: '127.0.0.1', allowHalfOpen: true }, () => {
       socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
       if (head.length > 0) up.write(head);
@@ -82,7 +89,7 @@ async function startH1Proxy() {
     server.closeAllConnections();
     server.close();
   });
-  return { port: (server.address() as AddressInfo).port, seen };
+  return { port: (server.address() as AddressInfo).port, seen, afterFin };
 }
 
 /** What the HTTP/2 proxies do with a stream: pipe CONNECT/POST to echo, refuse by target, greet-then-FIN, never answer, or reset. */
@@ -164,6 +171,7 @@ const legate = await startLegate(
         }),
         ...withLog('h1'),
       }),
+      tcpListener('h1_greeter', 'h1proxy', tunnel('greeter.test:1')),
       tcpListener('h1_refused', 'h1proxy', { ...tunnel('refuse-403:1'), max_connect_attempts: 2, ...withLog('h1_refused') }),
       tcpListener('h2', 'h2proxy', { ...tunnel('echo.test:443'), ...withLog('h2') }),
       tcpListener('h2_greeter', 'h2proxy', tunnel('greeter.test:1')),
@@ -249,18 +257,23 @@ t.test('HTTP/2 CONNECT: :method and :authority only; several tunnels share one c
   t.ok(lines.every((l) => /^- 127\.0\.0\.1:\d+ \d+ \d+$/.test(l)), 'logged without flags');
 });
 
-t.test('HTTP/2: the upstream half-closes first; the client still sends, and its FIN ends the stream', async (t) => {
-  const socket = await connectClient(legate.port('h2_greeter'));
+/** The upstream half-closes first: its end reaches the client, which still sends, and its own end closes the tunnel. */
+async function upstreamHalfClosesFirst(t: Test, listener: string, greeting: string, afterFin: Buffer[]): Promise<void> {
+  const socket = await connectClient(legate.port(listener));
   const chunks: Buffer[] = [];
   socket.on('data', (c: Buffer) => chunks.push(c));
   await once(socket, 'end');
-  t.equal(Buffer.concat(chunks).toString(), 'hello, then END_STREAM');
+  t.equal(Buffer.concat(chunks).toString(), greeting);
   const closed = once(socket, 'close');
   socket.end('still talking');
-  await waitFor('the bytes sent after the upstream END_STREAM', () => (Buffer.concat(h2.afterFin).toString() === 'still talking' ? true : undefined));
+  await waitFor('the bytes sent after the upstream ended its side', () => (Buffer.concat(afterFin).toString() === 'still talking' ? true : undefined));
   await closed;
   t.pass('closed once both sides ended');
-});
+}
+
+t.test('HTTP/1.1: the upstream FIN is the client FIN; the client still sends, and its FIN ends the tunnel', (t) => upstreamHalfClosesFirst(t, 'h1_greeter', 'hello, then FIN', h1.afterFin));
+
+t.test('HTTP/2: the upstream END_STREAM is the client FIN; the client still sends, and its FIN ends the stream', (t) => upstreamHalfClosesFirst(t, 'h2_greeter', 'hello, then END_STREAM', h2.afterFin));
 
 t.test('HTTP/2: an upstream that never answers the CONNECT meets idle_timeout; the stream is reset', async (t) => {
   const before = h2.silentResets.length;
