@@ -207,6 +207,12 @@ class Http2ClientStream implements RequestEncoder, Stream {
   private receivedTrailers: HeaderMap | null = null;
   private requestEnded = false;
   private gotHeaders = false;
+  /**
+   * DATA that node:http2 emitted before 'response'. It emits 'response' on the next tick and
+   * 'data' at once: over a TCP handle the tick runs between the two (each native callback ends
+   * with one), over a JS stream (an internal listener's socket) it does not.
+   */
+  private early: Buffer[] | null = null;
   private responseEnded = false;
   private done = false;
   private readDisables = 0;
@@ -331,10 +337,14 @@ class Http2ClientStream implements RequestEncoder, Stream {
     const endStream = (flags & END_STREAM_FLAG) !== 0;
     if (endStream) this.responseEnded = true;
     this.decoder.decodeHeaders(responseFromHttp2(raw), endStream);
+    const early = this.early;
+    this.early = null;
+    if (early !== null) for (const chunk of early) this.onData(chunk);
   };
 
   private readonly onData = (chunk: Buffer): void => {
-    if (!this.done && !this.responseEnded) this.decoder.decodeData(chunk, false);
+    if (!this.gotHeaders) (this.early ??= []).push(chunk);
+    else if (!this.done && !this.responseEnded) this.decoder.decodeData(chunk, false);
   };
 
   private readonly onTrailers = (_headers: unknown, _flags: number, raw: string[]): void => {

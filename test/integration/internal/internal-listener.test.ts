@@ -115,3 +115,23 @@ t.test('a large body streams through an internal listener both ways', async (t) 
   });
   t.equal(echoed, size, 'every byte went up and came back');
 });
+
+t.test('an HTTP/2 cluster to an internal listener (codec AUTO)', async (t) => {
+  const app = await startUpstreamFor(t, 'app');
+  const h2 = { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions', explicit_http_config: { http2_protocol_options: {} } } };
+  const legate = await startLegate(bootstrap(
+    [httpListener('public', routes([{ match: { prefix: '/' }, route: { cluster: 'to_inner' } }])), internalHttpListener('inner', 'app', { codec_type: 'AUTO' })],
+    [internalCluster('to_inner', 'inner', { typed_extension_protocol_options: h2 }), staticCluster('app', [{ port: app.port }])],
+    { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
+  ));
+  t.teardown(() => legate.stop());
+  for (const path of ['/h2/1', '/h2/2']) {
+    const reply = await nodeRequest(legate.url(path, 'public'));
+    t.equal(reply.status, 200);
+    // node:http2 over a JS stream emits DATA before the response headers; the codec holds it.
+    t.same(JSON.parse(reply.body), { upstream: 'app', path }, 'the head, then the body');
+  }
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('cluster.to_inner.upstream_cx_http2_total'), 1, 'one HTTP/2 connection to the internal listener, both requests on it');
+  t.equal(stats.get('http.inner.downstream_cx_http2_total'), 1, 'the internal connection manager spoke HTTP/2');
+});
