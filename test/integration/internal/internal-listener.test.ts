@@ -2,7 +2,6 @@
 // envoy_internal_address; the connection goes in-process to the internal listener of that name,
 // whose own filter chain (an HTTP connection manager, or tcp_proxy) reaches a real upstream.
 import { mkdtempSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -69,51 +68,6 @@ t.test('HTTP/1 through an internal listener (HCM and tcp_proxy), its stats, and 
   t.equal(stats.get('tcp.inner_tcp.downstream_cx_total'), 1, 'its tcp_proxy relayed the connection');
   t.equal(stats.get('cluster.to_nowhere.upstream_cx_connect_fail'), 1);
   t.equal(stats.get('cluster.to_inner_hcm.upstream_cx_total'), 1, 'the keep-alive connection to the internal listener is pooled');
-});
-
-t.test('a large body streams through an internal listener both ways', async (t) => {
-  const size = 24 * 1024 * 1024;
-  // The upstream echoes the body back as it reads it.
-  const upstream = http.createServer((req, res) => {
-    res.writeHead(200, { 'content-type': 'application/octet-stream' });
-    req.pipe(res);
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise<void>((resolve) => {
-    upstream.closeAllConnections();
-    upstream.close(() => resolve());
-  }));
-  const port = (upstream.address() as { port: number }).port;
-  const legate = await startLegate(bootstrap(
-    [httpListener('public', routes([{ match: { prefix: '/' }, route: { cluster: 'to_inner' } }])), internalHttpListener('inner', 'echo')],
-    [internalCluster('to_inner', 'inner'), staticCluster('echo', [{ port }])],
-    { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
-  ));
-  t.teardown(() => legate.stop());
-
-  const echoed = await new Promise<number>((resolve, reject) => {
-    const req = http.request(legate.url('/upload', 'public'), { method: 'POST', headers: { 'content-length': size } }, (res) => {
-      let n = 0;
-      res.on('data', (chunk: Buffer) => (n += chunk.length));
-      res.on('end', () => resolve(n));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    const chunk = Buffer.alloc(64 * 1024, 0x61);
-    let sent = 0;
-    const pump = (): void => {
-      while (sent < size) {
-        sent += chunk.length;
-        if (!req.write(chunk)) {
-          req.once('drain', pump);
-          return;
-        }
-      }
-      req.end();
-    };
-    pump();
-  });
-  t.equal(echoed, size, 'every byte went up and came back');
 });
 
 t.test('an HTTP/2 cluster to an internal listener (codec AUTO)', async (t) => {
