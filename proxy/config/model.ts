@@ -234,7 +234,7 @@ export interface RouteConfig {
 export interface HttpFilter {
   name: string; // the configured name, e.g. 'envoy.filters.http.router'
   type: string; // the typed_config @type, e.g. 'envoy.extensions.filters.http.router.v3.Router'
-  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig, GrpcStatsConfig, CompressorConfig, {} for cors
+  config: unknown; // the filter's own translated config: RouterConfig, FaultConfig, LocalRateLimitConfig, RateLimitConfig, GrpcStatsConfig, CompressorConfig, DecompressorConfig, {} for cors
 }
 
 // envoy.filters.http.grpc_stats: which calls get counters of their own service and method.
@@ -303,6 +303,28 @@ export interface CompressorPerRouteConfig {
   responseEnabled?: boolean;
   removeAcceptEncodingHeader?: boolean;
 }
+
+// envoy.filters.http.decompressor: request and response bodies whose first content-encoding (Envoy's
+// "outermost") is the library's are decompressed (Envoy's defaults applied).
+export interface DecompressorConfig {
+  libraryName: string; // decompressor_library.name: part of the stat names and the byte-count trailers
+  library: DecompressorLibrary;
+  request: DecompressorDirection & { advertiseAcceptEncoding: boolean }; // advertise: true unless given
+  response: DecompressorDirection;
+}
+
+export interface DecompressorDirection {
+  enabled: boolean; // common_config.enabled's default_value (true unless given)
+  enabledKey?: string; // common_config.enabled.runtime_key: the runtime's boolean, when set, decides
+  ignoreNoTransformHeader: boolean;
+}
+
+// The decompressor libraries in node:zlib's terms. maxInflateRatio: the output may be at most this
+// many times the compressed input so far (gzip's max_inflate_ratio; brotli and zstd: Envoy's fixed 100).
+export type DecompressorLibrary =
+  | { kind: 'gzip'; windowBits: number; chunkSize: number; maxInflateRatio: number }
+  | { kind: 'brotli'; disableRingBufferReallocation: boolean; chunkSize: number; maxInflateRatio: number }
+  | { kind: 'zstd'; chunkSize: number; maxInflateRatio: number };
 
 // The compressor libraries, their fields in the units node:zlib takes.
 export type CompressorLibrary =

@@ -252,6 +252,14 @@ const table: Record<string, [supported: string, ignored: string]> = {
   ],
   // Not built: dictionary (node:zlib's zstd takes none).
   'envoy.extensions.compression.zstd.compressor.v3.Zstd': ['compression_level enable_checksum strategy chunk_size', ''],
+  'envoy.extensions.filters.http.decompressor.v3.Decompressor': ['decompressor_library request_direction_config response_direction_config', ''],
+  'envoy.extensions.filters.http.decompressor.v3.Decompressor.CommonDirectionConfig': ['enabled ignore_no_transform_header', ''],
+  'envoy.extensions.filters.http.decompressor.v3.Decompressor.RequestDirectionConfig': ['common_config advertise_accept_encoding', ''],
+  'envoy.extensions.filters.http.decompressor.v3.Decompressor.ResponseDirectionConfig': ['common_config', ''],
+  'envoy.extensions.compression.gzip.decompressor.v3.Gzip': ['window_bits chunk_size max_inflate_ratio', ''],
+  'envoy.extensions.compression.brotli.decompressor.v3.Brotli': ['disable_ring_buffer_reallocation chunk_size', ''],
+  // Not built: dictionaries (Envoy picks one by the frame's dictionary id; node:zlib's zstd takes none).
+  'envoy.extensions.compression.zstd.decompressor.v3.Zstd': ['chunk_size', ''],
   // ---- access logs ----
   'envoy.config.accesslog.v3.AccessLog': ['name filter typed_config', ''],
   'envoy.config.accesslog.v3.AccessLogFilter': [

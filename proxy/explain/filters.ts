@@ -1,6 +1,6 @@
 // The connection manager's HTTP filters a request on this route passes through, in order, with
 // those its route or virtual host turns off (typed_per_filter_config disabled).
-import type { CompressorConfig, ExtAuthzConfig, ExtAuthzPerRouteConfig, FaultConfig, HttpFilter, JwtAuthnConfig, JwtAuthnPerRouteConfig, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
+import type { CompressorConfig, DecompressorConfig, ExtAuthzConfig, ExtAuthzPerRouteConfig, FaultConfig, HttpFilter, JwtAuthnConfig, JwtAuthnPerRouteConfig, LocalRateLimitConfig, RateLimitConfig, RbacConfig, Route, VirtualHost } from '../config/model.ts';
 import type { HttpFilterExplanation } from './types.ts';
 
 export function explainHttpFilters(filters: readonly HttpFilter[], route: Route | null, virtualHost: VirtualHost | null): HttpFilterExplanation[] {
@@ -67,6 +67,11 @@ function describe(type: string, config: unknown): string | undefined {
   if (type === 'compressor' && (config as CompressorConfig).library !== undefined) {
     const compressor = config as CompressorConfig;
     return `${compressor.library.kind} responses${compressor.response.enabled ? '' : ' (off)'}${compressor.request === undefined ? '' : ' and requests'}`;
+  }
+  if (type === 'decompressor' && (config as DecompressorConfig).library !== undefined) {
+    const { library, request, response } = config as DecompressorConfig;
+    const on = [request.enabled || request.enabledKey !== undefined ? 'requests' : '', response.enabled || response.enabledKey !== undefined ? 'responses' : ''].filter((d) => d !== '');
+    return `${library.kind} ${on.length === 0 ? 'off' : on.join(' and ')} (max ratio ${library.maxInflateRatio})`;
   }
   return undefined;
 }

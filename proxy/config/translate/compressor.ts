@@ -95,11 +95,11 @@ function legacyCommonConfig(raw: Raw): Raw {
 
 // A RuntimeFeatureFlag's default_value (true when unset); its runtime_key, when the runtime sets
 // it, decides per request instead.
-function featureEnabled(flag: Raw | undefined): boolean {
+export function featureEnabled(flag: Raw | undefined): boolean {
   return flag === undefined ? true : bool(flag, 'default_value', true);
 }
 
-function runtimeFlagKey(flag: Raw | undefined): { enabledKey?: string } {
+export function runtimeFlagKey(flag: Raw | undefined): { enabledKey?: string } {
   const key = str(flag ?? {}, 'runtime_key');
   return key === '' ? {} : { enabledKey: key };
 }

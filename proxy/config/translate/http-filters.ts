@@ -6,6 +6,7 @@ import {
   COMPRESSOR_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
+  DECOMPRESSOR_TYPE,
   EXT_AUTHZ_PER_ROUTE_TYPE,
   EXT_AUTHZ_TYPE,
   FAULT_TYPE,
@@ -61,6 +62,7 @@ import {
 import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
 import { corsPolicy } from './cors.ts';
+import { decompressorConfig } from './decompressor.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
 import { healthCheckFilterConfig } from './health-check-filter.ts';
 import { istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
@@ -115,6 +117,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return compressorConfig(config, path);
     case CORS_TYPE:
       return {}; // the policies come from the routes and virtual hosts
+    case DECOMPRESSOR_TYPE:
+      return decompressorConfig(config, path);
     case GRPC_WEB_TYPE:
       return {}; // no fields
     case HEALTH_CHECK_TYPE:

@@ -5,6 +5,7 @@ import type { HttpFilter as HttpFilterConfig } from '../../config/model.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { createCompressorFilter } from './compressor.ts';
 import { createCorsFilter } from './cors.ts';
+import { createDecompressorFilter } from './decompressor.ts';
 import { createExtAuthzFilter } from './ext-authz.ts';
 import { createFaultFilter } from './fault.ts';
 import { createGrpcStatsFilter } from './grpc-stats.ts';
@@ -26,6 +27,7 @@ type FilterFactory = (config: unknown, ctx: FilterContext, name: string) => Http
 const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.compressor.v3.Compressor', createCompressorFilter],
   ['envoy.extensions.filters.http.cors.v3.Cors', createCorsFilter],
+  ['envoy.extensions.filters.http.decompressor.v3.Decompressor', createDecompressorFilter],
   ['envoy.extensions.filters.http.ext_authz.v3.ExtAuthz', createExtAuthzFilter],
   ['envoy.extensions.filters.http.fault.v3.HTTPFault', createFaultFilter],
   ['envoy.extensions.filters.http.grpc_stats.v3.FilterConfig', createGrpcStatsFilter],

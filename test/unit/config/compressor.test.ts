@@ -99,7 +99,8 @@ t.test('refused by name', async (t) => {
   t.match(rejection({ ...library('gzip'), response_direction_config: {} }), 'accepted');
   t.match(
     rejection({ compressor_library: { name: 'x', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.compression.gzip.decompressor.v3.Gzip' } } }),
-    /unknown or unsupported @type 'envoy\.extensions\.compression\.gzip\.decompressor\.v3\.Gzip'/,
+    /compressor library 'envoy\.extensions\.compression\.gzip\.decompressor\.v3\.Gzip' is not supported by Legate/,
+    'a decompressor library where a compressor belongs',
   );
 });
 
