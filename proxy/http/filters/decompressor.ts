@@ -133,7 +133,7 @@ export class DecompressorFilter implements HttpFilterInstance {
     }
     this.decompressing(this.response, headers);
     // The body now ends in the byte-count trailers, whatever the upstream's framing promised.
-    delete (response as { noTrailers?: boolean }).noTrailers;
+    response.noTrailers = false;
     const flow = new DownstreamFlow(stream);
     const body: StreamingDecompressor = new StreamingDecompressor(this.library, queueBytes(stream), bombProtection(), {
       data: (chunk) => {
