@@ -154,8 +154,9 @@ export function buildFrame(input: FrameInput, previous: Totals | null, baseline:
   const gauge = (name: string) => stats.gauges.get(name) ?? 0;
 
   const listeners = input.snapshot.listeners.map((l): ListenerView => {
-    // The listener's stats are named by its configured address, as the active listener names them.
-    const p = `listener.${l.address.address}_${l.address.port}.`;
+    // The listener's stats are named by its configured address (an internal one by its name), as
+    // the active listener names them.
+    const p = l.internal === true ? `listener.envoy_internal_${l.name}.` : `listener.${l.address.address}_${l.address.port}.`;
     const chains = l.defaultFilterChain === undefined ? l.filterChains : [...l.filterChains, l.defaultFilterChain];
     const seen = new Set<string>();
     const managers: ManagerView[] = [];
@@ -169,7 +170,7 @@ export function buildFrame(input: FrameInput, previous: Totals | null, baseline:
     const cxTotal = counter(p + 'downstream_cx_total');
     return {
       name: l.name,
-      address: `${l.address.address}:${input.boundPorts.get(l.name) ?? l.address.port}`,
+      address: l.internal === true ? l.address.address : `${l.address.address}:${input.boundPorts.get(l.name) ?? l.address.port}`,
       cxActive: gauge(p + 'downstream_cx_active'),
       cxTotal,
       cps: rate(`l ${l.name}`, cxTotal),

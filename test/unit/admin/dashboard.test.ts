@@ -37,6 +37,17 @@ function inputOf(store: Store, now: number, extra: Partial<FrameInput> = {}): Fr
   };
 }
 
+t.test('an internal listener: its envoy:// address and listener.envoy_internal_<name>. stats', async (t) => {
+  const internal = translateBootstrap({
+    bootstrap_extensions: [{ name: 'envoy.bootstrap.internal_listener', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener' } }],
+    static_resources: { listeners: [{ ...httpListener('inner', routes([{ match: { prefix: '/' }, route: { cluster: 'a' } }])), address: undefined, internal_listener: {} }], clusters: [staticCluster('a', [{ port: 8001 }])] },
+  });
+  const store = new Store();
+  store.counter('listener.envoy_internal_inner.downstream_cx_total').inc(4);
+  const { frame } = buildFrame(inputOf(store, 0, { snapshot: { ...snapshot, listeners: internal.listeners } }), null, new Map());
+  t.match(frame.listeners[0], { name: 'inner', address: 'envoy://inner/', cxTotal: 4 });
+});
+
 t.test('listeners: connections, requests, response classes, latency and rates', async (t) => {
   const store = new Store();
   store.counter('listener.127.0.0.1_0.downstream_cx_total').inc(3);
