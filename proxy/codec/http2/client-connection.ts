@@ -61,6 +61,8 @@ export interface Http2ClientOptions {
   initialConnectionWindowSize: number;
   /** hpack_table_size (4096). */
   hpackTableSize: number;
+  /** allow_connect: SETTINGS_ENABLE_CONNECT_PROTOCOL in our SETTINGS, as Envoy's codec sends it (only a server's means anything). */
+  allowConnect?: boolean;
   /** Envoy's max_response_headers_kb (60): the largest header list accepted. */
   maxResponseHeadersKb: number;
   /** Streams this connection may ever start (max_requests_per_connection; 0 = no limit). */
@@ -106,6 +108,7 @@ export class Http2ClientConnection implements ClientConnection {
         headerTableSize: options.hpackTableSize,
         initialWindowSize: options.initialStreamWindowSize,
         maxHeaderListSize: options.maxResponseHeadersKb * 1024,
+        ...(options.allowConnect === true ? { enableConnectProtocol: true } : {}),
       },
       // node:http2 bounds memory per session; flow control is the real bound on our side.
       maxSessionMemory: 64,

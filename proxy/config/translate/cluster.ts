@@ -239,10 +239,10 @@ function upstreamProtocol(raw: Raw, path: string, options: Raw | undefined, opti
   return { protocol: http2 !== undefined ? 'HTTP2' : 'HTTP1', http2, http2Path, at: http2Path };
 }
 
-// Http2ProtocolOptions for upstream connections: the settings node:http2 sends. Extended CONNECT
-// and PING keepalive are not built for upstream connections.
+// Http2ProtocolOptions for upstream connections: the settings node:http2 sends (allow_connect is
+// SETTINGS_ENABLE_CONNECT_PROTOCOL, as Envoy's client codec sends it; istiod sets it on HBONE
+// clusters). PING keepalive is not built for upstream connections.
 function upstreamHttp2Options(raw: Raw | undefined, path: string): Http2Options {
-  if (raw?.allow_connect !== undefined) reject(joinPath(path, 'allow_connect'), 'not supported by Legate: allow_connect on upstream HTTP/2 connections', 'remove it; CONNECT to HTTP/2 hosts is not built');
   if (raw?.connection_keepalive !== undefined) reject(joinPath(path, 'connection_keepalive'), 'not supported by Legate: connection_keepalive on upstream HTTP/2 connections', 'remove it; idle_timeout closes idle connections');
   return translateHttp2ProtocolOptions(raw, path);
 }

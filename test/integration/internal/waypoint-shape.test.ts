@@ -10,34 +10,7 @@ import { TCP_PROXY_TYPE, bootstrap, httpListener, routes } from '../../support/b
 import { fetchText, nodeRequest } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
-import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalHttpListener } from './fixtures.ts';
-
-const ORIGINAL_DST_METADATA = 'envoy.filters.listener.original_dst';
-
-/** A service's cluster: its workloads as internal endpoints on connect_originate, as istiod writes them. */
-function serviceCluster(name: string, workloads: string[]) {
-  return {
-    name,
-    type: 'STATIC',
-    connect_timeout: '1s',
-    metadata: { filter_metadata: { istio: { services: [{ host: `${name}.default.svc.cluster.local`, name, namespace: 'default' }] } } },
-    transport_socket: {
-      name: 'envoy.transport_sockets.internal_upstream',
-      typed_config: {
-        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.internal_upstream.v3.InternalUpstreamTransport',
-        passthrough_metadata: [{ kind: { host: {} }, name: ORIGINAL_DST_METADATA }, { kind: { cluster: {} }, name: 'istio' }],
-        transport_socket: { name: 'envoy.transport_sockets.raw_buffer', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.raw_buffer.v3.RawBuffer' } },
-      },
-    },
-    load_assignment: {
-      cluster_name: name,
-      endpoints: [{ lb_endpoints: workloads.map((w) => ({
-        endpoint: { address: { envoy_internal_address: { server_listener_name: 'connect_originate', endpoint_id: w } } },
-        metadata: { filter_metadata: { [ORIGINAL_DST_METADATA]: { local: w } } },
-      })) }],
-    },
-  };
-}
+import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalHttpListener, serviceCluster } from './fixtures.ts';
 
 t.test("a waypoint's internal listener chain: main_internal, then connect_originate to each workload", async (t) => {
   const a = await startUpstreamFor(t, 'workload-a');

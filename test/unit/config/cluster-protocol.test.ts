@@ -43,11 +43,12 @@ t.test('http2_protocol_options: the client settings, with Envoy defaults and ran
     hpack_table_size: 0, max_concurrent_streams: 16, initial_stream_window_size: 65535, initial_connection_window_size: 1048576,
   } } })).cluster.http2;
   t.match(set, { hpackTableSize: 0, maxConcurrentStreams: 16, initialStreamWindowSize: 65535, initialConnectionWindowSize: 1048576 });
+  // istiod's HBONE clusters set it; the client advertises it in its SETTINGS, as Envoy does.
+  t.match(translateCluster(withOptions({ explicit_http_config: { http2_protocol_options: { allow_connect: true } } })).cluster.http2, { allowConnect: true });
   t.match(rejection(withOptions({ explicit_http_config: { http2_protocol_options: { max_concurrent_streams: 0 } } })), /max_concurrent_streams: 0 is out of range/);
 });
 
 t.test('what upstream HTTP/2 does not build is rejected by name', async (t) => {
-  t.match(rejection(withOptions({ explicit_http_config: { http2_protocol_options: { allow_connect: true } } })), /allow_connect: not supported by Legate: allow_connect on upstream HTTP\/2/);
   t.match(rejection(withOptions({ explicit_http_config: { http2_protocol_options: { connection_keepalive: { interval: '1s', timeout: '1s' } } } })), /connection_keepalive: not supported by Legate/);
   t.match(rejection(withOptions({ explicit_http_config: { http3_protocol_options: {} } })), /http3_protocol_options.*not supported by Legate/);
   t.match(rejection(withOptions({ auto_config: { http3_protocol_options: {} } }, tls())), /http3_protocol_options.*not supported by Legate/);
