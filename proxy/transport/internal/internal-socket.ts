@@ -100,6 +100,7 @@ export class InternalSocket extends net.Socket {
       return;
     }
     this.sent += chunk.length;
+    this.refreshTimer();
     peer.receive(chunk, done);
   }
 
@@ -134,13 +135,17 @@ export class InternalSocket extends net.Socket {
         this.received += chunk.length;
         this.push(chunk);
       }
-      // A read restarts socket.setTimeout's inactivity timer, as net's handle reads do.
-      (this as unknown as { _unrefTimer(): void })._unrefTimer();
+      this.refreshTimer();
     }
     if (this.inboundEnded) this.push(null);
     const blocked = this.blockedWrite;
     this.blockedWrite = null;
     blocked?.();
+  }
+
+  /** Activity restarts socket.setTimeout's inactivity timer, as net's reads and writes on a handle do. */
+  private refreshTimer(): void {
+    (this as unknown as { _unrefTimer(): void })._unrefTimer();
   }
 
   /** What bytesRead and bytesWritten report (net.Socket's getters read the handle). */

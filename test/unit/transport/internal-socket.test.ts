@@ -135,3 +135,24 @@ t.test('a replaced listener unregistering does not remove its successor', async 
   t.same(seen, ['new']);
   client.destroy();
 });
+
+t.test('setTimeout: writes are activity, silence is not', async (t) => {
+  const { reg, accepted } = registry(64 * KB);
+  const client = reg.connect({ serverListenerName: 'inner', endpointId: '' }, false);
+  const [server] = await Promise.all([accepted(), once(client, 'connect')]);
+  server.resume();
+  // No handle keeps the loop alive while the (unref'd) socket timer runs: this timer does.
+  const alive = setTimeout(() => undefined, 10_000);
+  t.teardown(() => clearTimeout(alive));
+  let timedOut = false;
+  client.setTimeout(150, () => (timedOut = true));
+  // A writer that only writes, every 25 ms for 250 ms, is never idle for 150 ms.
+  for (let i = 0; i < 10; i++) {
+    client.write('x');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  t.notOk(timedOut, 'writing keeps the connection active');
+  await once(client, 'timeout');
+  t.pass('then 150 ms of silence times out');
+  client.destroy();
+});
