@@ -718,7 +718,7 @@ export interface Cluster {
   autoSni?: AutoSni; // upstream_http_protocol_options; absent when auto_sni and auto_san_validation are off
   transportSocketMatches?: TransportSocketMatch[]; // in order; a host without a match uses `tls`
   // transport_socket envoy.transport_sockets.internal_upstream: the metadata an internal
-  // connection carries to the internal listener (its inner socket is raw_buffer).
+  // connection carries to the internal listener (its inner socket is `tls`, or raw_buffer).
   internalUpstream?: { passthrough: MetadataPassthrough[] };
 }
 

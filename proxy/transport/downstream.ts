@@ -11,6 +11,7 @@ import type { DownstreamTlsContext } from '../config/model.ts';
 import { buildSecureContext } from './context.ts';
 import type { SslStats } from './stats.ts';
 import { hasCertificate, verifyPeer } from './verify.ts';
+import { startTlsOn } from './internal/internal-socket.ts';
 import { rememberTlsInfo } from './info.ts';
 
 /** Legate's handshake deadline when transport_socket_connect_timeout is not set (Envoy has none). */
@@ -53,6 +54,7 @@ export class DownstreamTls {
       rejectUnauthorized: false,
       ALPNProtocols: offerAlpn ? config.alpnProtocols : undefined,
     });
+    startTlsOn(socket);
     let done = false;
     const fail = (count: () => void): void => {
       if (done) return;

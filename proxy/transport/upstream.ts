@@ -9,6 +9,7 @@ import type { CertificateValidation, SanMatcher, UpstreamTlsContext } from '../c
 import { buildSecureContext } from './context.ts';
 import type { SslStats } from './stats.ts';
 import { verifyPeer } from './verify.ts';
+import { startTlsOn } from './internal/internal-socket.ts';
 
 export interface UpstreamTlsCallbacks {
   onSecure(secure: tls.TLSSocket): void;
@@ -53,6 +54,7 @@ export class UpstreamTls {
       rejectUnauthorized: false,
       checkServerIdentity: () => undefined,
     });
+    startTlsOn(socket);
     let done = false;
     const fail = (reason: string): void => {
       if (done) return;

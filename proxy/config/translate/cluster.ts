@@ -88,9 +88,12 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
+  // internal_upstream wraps the transport socket that secures the connection (or not).
   const internal = internalUpstream(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), obj(raw, 'metadata'));
-  if (internal !== undefined) cluster.internalUpstream = internal;
-  const tls = internal !== undefined ? undefined : clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), protocol.upstreamProtocol, ctx);
+  if (internal !== undefined) cluster.internalUpstream = { passthrough: internal.passthrough };
+  const tls = internal !== undefined
+    ? clusterTransportSocket(internal.inner, internal.innerPath, protocol.upstreamProtocol, ctx)
+    : clusterTransportSocket(obj(raw, 'transport_socket'), joinPath(path, 'transport_socket'), protocol.upstreamProtocol, ctx);
   if (tls !== undefined) cluster.tls = tls;
   if (protocol.upstreamProtocol === 'AUTO' && tls === undefined) {
     reject(protocol.at, 'auto_config needs a TLS transport_socket (ALPN chooses the protocol)', 'add a transport_socket envoy.transport_sockets.tls, or use explicit_http_config');

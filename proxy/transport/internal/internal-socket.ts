@@ -167,6 +167,15 @@ Object.defineProperties(InternalSocket.prototype, {
   },
 });
 
+/**
+ * node:tls takes a net.Socket without a handle for one still connecting and starts its handshake
+ * at the socket's next 'connect'; an internal socket is connected already (the listener's end
+ * never emits it), so the TLS layer is told once it has wrapped the socket.
+ */
+export function startTlsOn(socket: net.Socket): void {
+  if (socket instanceof InternalSocket) socket.emit('connect');
+}
+
 function epipe(): Error {
   return Object.assign(new Error('write EPIPE'), { code: 'EPIPE', errno: -32, syscall: 'write' });
 }

@@ -44,7 +44,7 @@ t.test('internal_listener: a name, no address; an internal address is no listene
   t.equal(boot.listeners[0].name, 'inner');
 });
 
-t.test('internal_upstream: passthrough from the host or the cluster, raw_buffer inside', async (t) => {
+t.test('internal_upstream: passthrough from the host or the cluster, raw_buffer or TLS inside', async (t) => {
   const { cluster: c } = translateCluster(cluster({
     metadata: { filter_metadata: { istio: { services: [{ host: 'a.default.svc.cluster.local', name: 'a', namespace: 'default' }] } } },
     transport_socket: INTERNAL_UPSTREAM({ passthrough_metadata: [{ kind: { host: {} }, name: 'tunnel' }, { kind: { cluster: {} }, name: 'istio' }] }),
@@ -54,6 +54,11 @@ t.test('internal_upstream: passthrough from the host or the cluster, raw_buffer 
   t.throws(() => translateCluster(cluster({ transport_socket: INTERNAL_UPSTREAM({ passthrough_metadata: [{ kind: { request: {} }, name: 'x' }] }) })),
     /passthrough_metadata\[0\]\.kind: not supported by Legate: metadata passed through from the request or route/);
   const tlsInside = INTERNAL_UPSTREAM();
-  tlsInside.typed_config.transport_socket = { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext' } } as never;
-  t.throws(() => translateCluster(cluster({ transport_socket: tlsInside })), /transport_socket\.typed_config\.transport_socket: not supported by Legate: a transport socket other than raw_buffer inside internal_upstream/);
+  tlsInside.typed_config.transport_socket = { name: 'tls', typed_config: { '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext', sni: 'inner.test' } } as never;
+  const secured = translateCluster(cluster({ transport_socket: tlsInside })).cluster;
+  t.match(secured.tls, { sni: 'inner.test' }, 'TLS inside internal_upstream secures the internal connection');
+  t.same(secured.internalUpstream, { passthrough: [] });
+  const unknownInside = INTERNAL_UPSTREAM();
+  unknownInside.typed_config.transport_socket = { name: 'envoy.transport_sockets.alts' } as never;
+  t.throws(() => translateCluster(cluster({ transport_socket: unknownInside })), /transport_socket\.typed_config\.transport_socket\.name: transport socket 'envoy\.transport_sockets\.alts' is not supported by Legate/);
 });
