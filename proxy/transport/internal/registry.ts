@@ -47,7 +47,8 @@ export class InternalListenerRegistry {
       process.nextTick(() => client.destroy(Object.assign(new Error('immediate connect error: Invalid argument'), { code: 'EINVAL', syscall: 'connect' })));
       return client;
     }
-    // The listener's end closes its write side on its own only if the listener's filters say so.
+    // The listener's end, like an accepted TCP socket, ends its side when the peer ends its own,
+    // unless its filter asks for half-close (tcp_proxy sets allowHalfOpen).
     const server = new InternalSocket(target, INTERNAL_CLIENT_ADDRESS, bufferSize, false);
     server.passthroughMetadata = passthroughMetadata;
     InternalSocket.pair(client, server);
