@@ -86,46 +86,70 @@ const SINGLE_VALUE = new Set([
   'upgrade-insecure-requests', 'user-agent', 'x-content-type-options',
 ]);
 
-/** Copies `map` into `out` without what HTTP/2 forbids; `skipHost` for requests (host is :authority). */
-function copyHeaders(map: HeaderMap, out: OutgoingHttpHeaders, skipHost: boolean): OutgoingHttpHeaders {
+/** Node's raw header list: name, value, name, value... */
+export type Http2HeaderList = string[];
+
+/** Appends `map` to `out` without what HTTP/2 forbids; `skipHost` for requests (host is :authority). */
+function copyHeaders(map: HeaderMap, out: Http2HeaderList, skipHost: boolean): Http2HeaderList {
   for (const name in map) {
     const value = map[name];
     if (value === undefined || CONNECTION_SPECIFIC.has(name) || name.charCodeAt(0) === 58) continue;
     if (name === 'te') {
       // Only `te: trailers` may cross (gRPC sends it).
-      if ((Array.isArray(value) ? value.join(',') : value).toLowerCase().includes('trailers')) out.te = 'trailers';
+      if ((Array.isArray(value) ? value.join(',') : value).toLowerCase().includes('trailers')) out.push('te', 'trailers');
       continue;
     }
     if (skipHost && name === 'host') continue;
-    out[name] = Array.isArray(value) && SINGLE_VALUE.has(name) ? value.join(', ') : value;
+    if (!Array.isArray(value)) out.push(name, value);
+    else if (SINGLE_VALUE.has(name)) out.push(name, value.join(', '));
+    else for (const v of value) out.push(name, v);
+  }
+  return out;
+}
+
+/** The list as the header object node's 1xx and trailer calls take (repeated names become arrays). */
+function headerObject(list: Http2HeaderList): OutgoingHttpHeaders {
+  const out: OutgoingHttpHeaders = Object.create(null);
+  for (let i = 0; i < list.length; i += 2) {
+    const name = list[i];
+    const seen = out[name];
+    out[name] = seen === undefined ? list[i + 1] : ([] as string[]).concat(seen as string | string[], list[i + 1]);
   }
   return out;
 }
 
 /** An outgoing request block: :authority from host. */
 export function http2RequestHeaders(head: RequestHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null);
-  out[':method'] = head.method;
+  const out: Http2HeaderList = [':method', head.method];
   const host = head.headers.host;
   const authority = Array.isArray(host) ? host[0] : host;
   if (head.method === 'CONNECT') {
-    out[':authority'] = authority ?? head.path;
+    out.push(':authority', authority ?? head.path);
   } else {
-    out[':scheme'] = head.scheme;
-    out[':path'] = head.path;
-    if (authority !== undefined) out[':authority'] = authority;
+    out.push(':scheme', head.scheme, ':path', head.path);
+    if (authority !== undefined) out.push(':authority', authority);
   }
-  return copyHeaders(head.headers, out, true);
+  return headerObject(copyHeaders(head.headers, out, true));
 }
 
-/** An outgoing response block (final or 1xx). */
+/** An outgoing final response block, as the raw list respond() takes (no object copied per response). */
+export function http2ResponseHeaderList(head: ResponseHeaders): Http2HeaderList {
+  return copyHeaders(head.headers, [':status', String(head.status)], false);
+}
+
+/** The list without `name`'s fields. */
+export function withoutHeader(list: Http2HeaderList, name: string): Http2HeaderList {
+  const out: Http2HeaderList = [];
+  for (let i = 0; i < list.length; i += 2) if (list[i] !== name) out.push(list[i], list[i + 1]);
+  return out;
+}
+
+/** An outgoing response block (final or 1xx) as an object. */
 export function http2ResponseHeaders(head: ResponseHeaders): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = Object.create(null);
-  out[':status'] = head.status;
-  return copyHeaders(head.headers, out, false);
+  return headerObject(http2ResponseHeaderList(head));
 }
 
 /** An outgoing trailer block. */
 export function http2Trailers(map: HeaderMap): OutgoingHttpHeaders {
-  return copyHeaders(map, Object.create(null) as OutgoingHttpHeaders, false);
+  return headerObject(copyHeaders(map, [], false));
 }

@@ -19,7 +19,7 @@ import type {
 } from '../types.ts';
 import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
 import { setWriteBufferLimit } from '../../transport/index.ts';
-import { http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2 } from './headers.ts';
+import { http2ResponseHeaderList, http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2, withoutHeader } from './headers.ts';
 
 interface Counter {
   inc(): void;
@@ -459,9 +459,9 @@ export class Http2ServerStream implements ResponseEncoder, Stream {
     this.touch();
     // The upgrade an extended CONNECT stood for was accepted: HTTP/2 says 200 (RFC 8441).
     const head = headers.status === 101 && this.extendedConnect ? { status: 200, headers: headers.headers } : headers;
-    const out = http2ResponseHeaders(head);
+    let out = http2ResponseHeaderList(head);
     // A 204 has no body and may not say otherwise (the peer's nghttp2 treats it as a protocol error).
-    if (head.status === 204) delete out['content-length'];
+    if (head.status === 204) out = withoutHeader(out, 'content-length');
     // Waiting for trailers costs an event and an empty DATA frame per response: only when they can come.
     this.waitingForTrailers = !endStream && headers.noTrailers !== true;
     try {
