@@ -118,8 +118,8 @@ function headerObject(list: Http2HeaderList): OutgoingHttpHeaders {
   return out;
 }
 
-/** An outgoing request block: :authority from host. */
-export function http2RequestHeaders(head: RequestHeaders): OutgoingHttpHeaders {
+/** An outgoing request block, as the raw list request() takes: :authority from host. */
+export function http2RequestHeaders(head: RequestHeaders): Http2HeaderList {
   const out: Http2HeaderList = [':method', head.method];
   const host = head.headers.host;
   const authority = Array.isArray(host) ? host[0] : host;
@@ -129,7 +129,7 @@ export function http2RequestHeaders(head: RequestHeaders): OutgoingHttpHeaders {
     out.push(':scheme', head.scheme, ':path', head.path);
     if (authority !== undefined) out.push(':authority', authority);
   }
-  return headerObject(copyHeaders(head.headers, out, true));
+  return copyHeaders(head.headers, out, true);
 }
 
 /** An outgoing final response block, as the raw list respond() takes (no object copied per response). */
