@@ -85,6 +85,8 @@ const PROTO_FILES = [
   'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
   'envoy/extensions/matching/input_matchers/ip/v3/ip.proto',
   'istio/envoy/config/filter/http/alpn/v2alpha1/config.proto',
+  'istio/envoy/extensions/stats/config.proto',
+  'istio/envoy/config/filter/network/metadata_exchange/metadata_exchange.proto',
 ];
 
 let root: protobuf.Root | undefined;

@@ -13,7 +13,8 @@ export const RATELIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLi
 export const GRPC_STATS_TYPE = 'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig';
 export const GRPC_WEB_TYPE = 'envoy.extensions.filters.http.grpc_web.v3.GrpcWeb';
 export const HEALTH_CHECK_TYPE = 'envoy.extensions.filters.http.health_check.v3.HealthCheck';
-// Istio's own HTTP filters (istio/proxy): no .proto in Legate's set, so their fields are checked by their translators.
+// Istio's own filters (istio/proxy): their translators check their fields, from a TypedStruct or
+// packed (envoy-api/protos has stats.PluginConfig's and MetadataExchange's .proto; not peer_metadata's).
 export const ISTIO_PEER_METADATA_TYPE = 'io.istio.http.peer_metadata.Config';
 export const ISTIO_STATS_TYPE = 'stats.PluginConfig';
 export const ISTIO_ALPN_TYPE = 'istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig'; // sent packed: Legate has its .proto

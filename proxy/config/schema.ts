@@ -370,11 +370,9 @@ function walkAny(value: Record<string, unknown>, path: string, walk: Walk, allow
     inner = { ...inner, protoForm: false };
   }
   if (allowed !== undefined && !allowed.includes(typeName)) return unknownAny(typeName, path, allowed, optional);
-  // Istio's filters have no .proto here: their translators check the fields themselves.
-  if (SCHEMALESS_TYPES.includes(typeName)) {
-    if (inner.protoForm) throw new ConfigError(path, `${typeName} is read from a TypedStruct only`, 'send it as a udpa.type.v1.TypedStruct, as istiod does');
-    return { '@type': typeName, ...(body as Normalized) };
-  }
+  // Istio's filters: their translators check the fields themselves, whether they came in a
+  // TypedStruct or packed (decoded by the .proto Legate has for some of them).
+  if (SCHEMALESS_TYPES.includes(typeName)) return { '@type': typeName, ...(body as Normalized) };
   const type = lookupMessage(typeName);
   if (type === undefined) return unknownAny(typeName, path, allowed, optional);
   // Well-known types packed in an Any keep their JSON form under "value".

@@ -1,7 +1,8 @@
-// Istio's own filters, as istiod configures them in a TypedStruct: istio.metadata_exchange (HTTP:
-// io.istio.http.peer_metadata.Config; TCP: envoy.tcp.metadataexchange.config.MetadataExchange) and
-// istio.stats (stats.PluginConfig, HTTP or TCP). Legate has no .proto for them, so each field is
-// checked here: the ones built, the ones ignored with a warning, and anything else refused by name.
+// Istio's own filters as istiod configures them: istio.metadata_exchange (HTTP:
+// io.istio.http.peer_metadata.Config; TCP: envoy.tcp.metadataexchange.config.MetadataExchange), in a
+// TypedStruct, and istio.stats (stats.PluginConfig, HTTP or TCP), packed. Whichever way they come
+// (the packed ones are decoded by the .proto in envoy-api/protos), each field is checked here: the
+// ones built, the ones ignored with a warning, and anything else refused by name.
 import { indexPath, joinPath } from '../errors.ts';
 import type { IstioAlpnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
