@@ -3,7 +3,7 @@
 // subjectPeerCertificate, uri/dnsSansPeerCertificate, uriSanLocalCertificate). Read once per
 // connection by the caller; never on a plain socket.
 import { createHash, X509Certificate } from 'node:crypto';
-import type { PeerCertificate, DetailedPeerCertificate, TLSSocket } from 'node:tls';
+import type { DetailedPeerCertificate, TLSSocket } from 'node:tls';
 import { parseSubjectAltName } from './verify.ts';
 import { tlsInfo } from './info.ts';
 
@@ -33,16 +33,15 @@ export function peerCertificateDetails(socket: TLSSocket): PeerCertificateDetail
     chain.push(c.raw);
   }
   const sans = parseSubjectAltName(leaf.subjectaltname);
-  const local = socket.getCertificate() as PeerCertificate | null | Record<string, never>;
-  const localSans = local !== null && 'subjectaltname' in local ? parseSubjectAltName(local.subjectaltname).URI : [];
+  const facts = tlsInfo(socket);
   return {
     sha256: createHash('sha256').update(leaf.raw).digest('hex'),
     urlEncodedPem: encodeURIComponent(pemOf(leaf.raw)),
     urlEncodedChainPem: encodeURIComponent(chain.map(pemOf).join('')),
-    subject: tlsInfo(socket)?.peerSubject ?? '',
+    subject: facts?.peerSubject ?? '',
     uriSans: sans.URI,
     dnsSans: sans.DNS,
-    localUriSans: localSans,
+    localUriSans: facts?.localUriSans ?? [],
   };
 }
 
