@@ -350,13 +350,15 @@ const table: Record<string, [supported: string, ignored: string]> = {
      typed_extension_protocol_options dns_refresh_rate respect_dns_ttl dns_lookup_family outlier_detection
      ring_hash_lb_config maglev_lb_config least_request_lb_config round_robin_lb_config common_lb_config
      common_http_protocol_options protocol_selection cleanup_interval upstream_bind_config transport_socket
-     upstream_http_protocol_options transport_socket_matches metadata filters`,
+     upstream_http_protocol_options transport_socket_matches metadata filters original_dst_lb_config`,
     `http_protocol_options wait_for_warm_on_init
      dns_failure_refresh_rate use_tcp_for_dns_lookups upstream_connection_options
      close_connections_on_host_health_failure ignore_health_on_host_removal lrs_report_endpoint_metrics
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
   ],
   'envoy.config.cluster.v3.Cluster.TransportSocketMatch': ['name match transport_socket', ''],
+  // The destination comes from the connection only: no x-envoy-original-dst-host, no metadata key.
+  'envoy.config.cluster.v3.Cluster.OriginalDstLbConfig': ['upstream_port_override', ''],
   // A cluster's filter_metadata.istio.services names its service for istio.stats; other keys are
   // for filters Legate does not have. Typed metadata carries types Legate cannot read.
   'envoy.config.core.v3.Metadata': ['filter_metadata', 'typed_filter_metadata'],

@@ -3,6 +3,8 @@
 // connection's local address as the original_dst listener filter restored it. A host is made on
 // first use and dropped by the cleanup_interval sweep that finds it unused since the sweep before,
 // so a passthrough cluster holds only the destinations in use, and their pools stay warm meanwhile.
+// upstream_port_override keeps the destination's IP and replaces its port (istiod: a headless
+// service's target port; HBONE's 15008 on connect_originate).
 import { isIP, isIPv4 } from 'node:net';
 import type { LbContext, LoadBalancer } from './lb/host.ts';
 import { Host, hostAddress } from './host.ts';
@@ -15,17 +17,20 @@ export class OriginalDstHosts implements LoadBalancer {
   private readonly used = new Set<Host>();
   private readonly cleanupIntervalMs: number;
   private readonly onChange: HostSetListener;
+  private readonly portOverride: number | undefined;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(cleanupIntervalMs: number, onChange: HostSetListener) {
+  constructor(cleanupIntervalMs: number, onChange: HostSetListener, portOverride?: number) {
     this.cleanupIntervalMs = cleanupIntervalMs;
     this.onChange = onChange;
+    this.portOverride = portOverride;
   }
 
   /** The host for the original destination; null when the stream has no usable one. */
   chooseHost(ctx?: LbContext): Host | null {
     const destination = ctx?.downstreamLocalAddress === undefined ? null : parseAddress(ctx.downstreamLocalAddress);
     if (destination === null) return null;
+    if (this.portOverride !== undefined) destination.port = this.portOverride;
     const key = hostAddress(destination.ip, destination.port);
     let host = this.hosts.get(key);
     if (host === undefined) {

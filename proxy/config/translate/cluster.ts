@@ -86,6 +86,11 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
     cluster.edsConfigSource = configSource(obj(eds, 'eds_config') as Raw, joinPath(edsPath, 'eds_config'));
   }
   if (type === 'ORIGINAL_DST') cluster.cleanupIntervalMs = ms(raw, 'cleanup_interval', 5000);
+  const originalDstLb = obj(raw, 'original_dst_lb_config');
+  if (originalDstLb !== undefined) {
+    if (type !== 'ORIGINAL_DST') reject(joinPath(path, 'original_dst_lb_config'), 'original_dst_lb_config is for ORIGINAL_DST clusters', 'remove it, or make the cluster ORIGINAL_DST');
+    if (originalDstLb.upstream_port_override !== undefined) cluster.upstreamPortOverride = num(originalDstLb, 'upstream_port_override', 0);
+  }
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));
   // internal_upstream wraps the transport socket that secures the connection (or not).

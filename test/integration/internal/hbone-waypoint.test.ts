@@ -4,10 +4,11 @@
 // from the endpoint's metadata, and tcp_proxy with tunneling_config (hostname
 // %DOWNSTREAM_LOCAL_ADDRESS%, as istiod's connect_originate) carries the bytes in an HTTP/2 CONNECT
 // over mutual TLS (ALPN h2) through an ORIGINAL_DST cluster, to a ztunnel-like HBONE server written
-// here that joins each CONNECT stream to the workload. The cluster is istiod's connect_originate
-// (HTTP/2 with allow_connect, mTLS with the workload's SAN). istiod also sets original_dst_lb_config on
-// that cluster (port 15008, the waypoint metadata key), which Legate refuses: the endpoint metadata
-// here names the HBONE server's address directly.
+// here that joins each CONNECT stream to the address it names. The cluster is istiod's
+// connect_originate (HTTP/2 with allow_connect, mTLS with the workload's SAN, and
+// original_dst_lb_config.upstream_port_override: the endpoint metadata names the workload's address,
+// the tunnel's TCP connection goes to that IP on the HBONE port, as istiod's 15008). istiod also sets
+// original_dst_lb_config.metadata_key (the waypoint override), which Legate refuses; it is left out.
 import http2 from 'node:http2';
 import net, { type AddressInfo } from 'node:net';
 import t from 'tap';
@@ -47,7 +48,8 @@ t.test('HBONE: a request through the waypoint reaches the workload inside an HTT
       stream.respond({ ':status': 405 }, { endStream: true });
       return;
     }
-    const app = net.connect({ port: workload.port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+    const [host, port] = (headers[':authority'] as string).split(':');
+    const app = net.connect({ port: Number(port), host, allowHalfOpen: true }, () => {
       stream.respond({ ':status': 200 });
       stream.pipe(app);
       app.pipe(stream);
@@ -77,6 +79,7 @@ t.test('HBONE: a request through the waypoint reaches the workload inside an HTT
     type: 'ORIGINAL_DST',
     lb_policy: 'CLUSTER_PROVIDED',
     connect_timeout: '1s',
+    original_dst_lb_config: { upstream_port_override: hbonePort },
     typed_extension_protocol_options: {
       [PROTOCOL_OPTIONS]: {
         '@type': `type.googleapis.com/${PROTOCOL_OPTIONS}`,
@@ -95,7 +98,7 @@ t.test('HBONE: a request through the waypoint reaches the workload inside an HTT
       internalHttpListener('main_internal', 'svc-a'),
       connectOriginate,
     ],
-    [internalCluster('main_internal', 'main_internal'), serviceCluster('svc-a', [`127.0.0.1:${hbonePort}`]), connectOriginateCluster],
+    [internalCluster('main_internal', 'main_internal'), serviceCluster('svc-a', [`127.0.0.1:${workload.port}`]), connectOriginateCluster],
     { bootstrap_extensions: [INTERNAL_LISTENER_EXTENSION] },
   ));
   t.teardown(() => legate.stop());
@@ -103,7 +106,7 @@ t.test('HBONE: a request through the waypoint reaches the workload inside an HTT
   const replies = await Promise.all([1, 2, 3].map((i) => nodeRequest(legate.url(`/a/${i}`, 'waypoint'))));
   t.same(replies.map((r) => r.status), [200, 200, 200]);
   t.same(replies.map((r) => JSON.parse(r.body)), [1, 2, 3].map((i) => ({ upstream: 'workload-a', path: `/a/${i}` })), "through the tunnel to svc-a's workload");
-  t.same(new Set(authorities), new Set([`127.0.0.1:${hbonePort}`]), 'the CONNECT authority is the restored original destination');
+  t.same(new Set(authorities), new Set([`127.0.0.1:${workload.port}`]), "the CONNECT authority is the restored original destination, the workload's own port");
   t.equal(sessions.length, 1, 'one mTLS connection from the waypoint carries every tunnel');
   t.equal(sessions[0].alpnProtocol, 'h2');
   t.same(enableConnect, [true], "allow_connect: the waypoint's SETTINGS carry ENABLE_CONNECT_PROTOCOL");

@@ -77,3 +77,23 @@ t.test('upstream_bind_config: the source IP only', async (t) => {
   t.throws(() => bind({ address: '127.0.0.6', port_value: 1234 }), /upstream_bind_config\.source_address\.port_value: a fixed source port is not supported/);
   t.throws(() => bind({ address: 'localhost', port_value: 0 }), /is not an IP address/);
 });
+
+t.test('original_dst_lb_config.upstream_port_override: the destination IP on another port', async (t) => {
+  const cluster = (lb: object, extra: object = {}) => translateCluster({ name: 'o', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', original_dst_lb_config: lb, ...extra }).cluster;
+  // istiod's shape for a headless service whose target port differs from its port.
+  const config = cluster({ upstream_port_override: 8080 });
+  t.equal(config.upstreamPortOverride, 8080);
+  t.equal(cluster({}).upstreamPortOverride, undefined, 'absent: the destination port as it is');
+  const upstream = new UpstreamCluster(config, new Store());
+  t.teardown(() => upstream.close());
+  const host = upstream.chooseHost({ downstreamLocalAddress: '192.0.2.10:80' });
+  t.equal(host?.address, '192.0.2.10:8080');
+  t.equal(upstream.chooseHost({ downstreamLocalAddress: '192.0.2.10:9090' }), host, 'every port of one IP is the same host');
+  t.equal(upstream.chooseHost({ downstreamLocalAddress: '[fd00::7]:80' })?.address, '[fd00::7]:8080');
+
+  t.throws(() => cluster({ upstream_port_override: 70000 }), /upstream_port_override/, 'a port is at most 65535');
+  // The destination from a request header or from dynamic metadata is not built: refused by name.
+  t.throws(() => cluster({ use_http_header: true }), /original_dst_lb_config\.use_http_header: field 'use_http_header' of envoy\.config\.cluster\.v3\.Cluster\.OriginalDstLbConfig is not supported by Legate/);
+  t.throws(() => cluster({ upstream_port_override: 15008, metadata_key: { key: 'envoy.filters.listener.original_dst', path: [{ key: 'waypoint' }] } }), /original_dst_lb_config\.metadata_key: field 'metadata_key' .* is not supported by Legate/);
+  t.throws(() => translateCluster({ name: 'r', type: 'STATIC', original_dst_lb_config: { upstream_port_override: 1 } }), /original_dst_lb_config: original_dst_lb_config is for ORIGINAL_DST clusters/);
+});
