@@ -6,8 +6,10 @@ import type { EventMessage, ReplyMessage, RequestMessage } from './messages.ts';
 import { serve } from './worker-handle.ts';
 import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
+import { keepYoungGenerationSmall } from './young-generation.ts';
 
 function runWorkerProcess(): void {
+  keepYoungGenerationSmall();
   const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
   const worker = new Worker({
     mode,
