@@ -2,14 +2,10 @@
 // the admin's ?usedonly). Callers resolve them once and keep the object, so the hot path is a
 // field update.
 
+// Neither knows its name: the store does (a mesh holds hundreds of thousands of them).
 export class Counter {
-  readonly name: string;
   #value = 0;
   #used = false;
-
-  constructor(name: string) {
-    this.name = name;
-  }
 
   inc(n = 1): void {
     this.#value += n;
@@ -32,13 +28,11 @@ export class Counter {
 export type GaugeImportMode = 'accumulate' | 'never';
 
 export class Gauge {
-  readonly name: string;
   readonly importMode: GaugeImportMode;
   #value = 0;
   #used = false;
 
-  constructor(name: string, importMode: GaugeImportMode) {
-    this.name = name;
+  constructor(importMode: GaugeImportMode) {
     this.importMode = importMode;
   }
 

@@ -1,6 +1,9 @@
 // The stats of one process, by full Envoy name (`cluster.backend.upstream_rq_total`). Get-or-create
 // is for set-up time: callers resolve their Counter/Gauge/Histogram objects once per snapshot and
 // then only inc()/set()/record(). snapshot() turns the store into plain data for the primary.
+// A family of stats made together under one prefix (a cluster's ~60) is a group: its full names
+// are built only when the store is read, so each stat costs its object and nothing more (a mesh
+// has 5,000 clusters; a name string and a map entry each were ~70 B of ~120 B per stat).
 import { Counter, Gauge, type GaugeImportMode } from './metrics.ts';
 import { Histogram, type HistogramData, type HistogramUnit } from './histogram.ts';
 
@@ -25,12 +28,14 @@ export class Store {
   readonly #counters = new Map<string, Counter>();
   readonly #gauges = new Map<string, Gauge>();
   readonly #histograms = new Map<string, Histogram>();
+  readonly #counterGroups = new Map<string, Group<Counter>>();
+  readonly #gaugeGroups = new Map<string, Group<Gauge>>();
   #observe: HistogramObserver | null = null;
 
   counter(name: string): Counter {
-    let c = this.#counters.get(name);
+    let c = this.#counters.get(name) ?? memberOf(this.#counterGroups, name);
     if (c === undefined) {
-      c = new Counter(name);
+      c = new Counter();
       this.#counters.set(name, c);
     }
     return c;
@@ -38,12 +43,22 @@ export class Store {
 
   /** The import mode is fixed by the first call for a name. */
   gauge(name: string, importMode: GaugeImportMode = 'accumulate'): Gauge {
-    let g = this.#gauges.get(name);
+    let g = this.#gauges.get(name) ?? memberOf(this.#gaugeGroups, name);
     if (g === undefined) {
-      g = new Gauge(name, importMode);
+      g = new Gauge(importMode);
       this.#gauges.set(name, g);
     }
     return g;
+  }
+
+  /** The counters `prefix + name` for each of `names` (a constant list), as counter() would give them. */
+  counters(prefix: string, names: readonly string[]): readonly Counter[] {
+    return group(this.#counterGroups, this.#counters, prefix, names, () => new Counter());
+  }
+
+  /** The gauges `prefix + name` for each of `names` (a constant list), as gauge() would give them. */
+  gauges(prefix: string, names: readonly string[], importMode: GaugeImportMode = 'accumulate'): readonly Gauge[] {
+    return group(this.#gaugeGroups, this.#gauges, prefix, names, () => new Gauge(importMode));
   }
 
   /** The unit is fixed by the first call for a name. */
@@ -77,18 +92,77 @@ export class Store {
     const histograms: Record<string, HistogramData | null> = Object.create(null);
     const unused: string[] = [];
     const neverImport: string[] = [];
-    for (const [name, c] of this.#counters) {
+    const counter = (name: string, c: Counter) => {
       counters[name] = c.value;
       if (!c.used) unused.push(name);
-    }
-    for (const [name, g] of this.#gauges) {
+    };
+    const gauge = (name: string, g: Gauge) => {
       gauges[name] = g.value;
       if (!g.used) unused.push(name);
       if (g.importMode === 'never') neverImport.push(name);
-    }
+    };
+    for (const [name, c] of this.#counters) counter(name, c);
+    for (const [prefix, g] of this.#counterGroups) g.forEach(prefix, counter);
+    for (const [name, g] of this.#gauges) gauge(name, g);
+    for (const [prefix, g] of this.#gaugeGroups) g.forEach(prefix, gauge);
     for (const [name, h] of this.#histograms) histograms[name] = h.data();
     return { counters, gauges, histograms, unused, neverImport };
   }
+}
+
+/** Stats under one prefix, one for each of a constant list of names. */
+class Group<T> {
+  readonly names: readonly string[];
+  readonly stats: readonly T[];
+
+  constructor(names: readonly string[], stats: readonly T[]) {
+    this.names = names;
+    this.stats = stats;
+  }
+
+  forEach(prefix: string, each: (name: string, stat: T) => void): void {
+    for (let i = 0; i < this.names.length; i++) each(prefix + this.names[i], this.stats[i]);
+  }
+}
+
+// Where each name of a group's list is in it, computed once per list.
+const slots = new WeakMap<readonly string[], Map<string, number>>();
+
+function slotsOf(names: readonly string[]): Map<string, number> {
+  let index = slots.get(names);
+  if (index === undefined) {
+    index = new Map(names.map((name, i) => [name, i]));
+    slots.set(names, index);
+  }
+  return index;
+}
+
+// The grouped stat with this full name: the group's prefix ends at one of the name's dots.
+function memberOf<T>(groups: ReadonlyMap<string, Group<T>>, name: string): T | undefined {
+  if (groups.size === 0) return undefined;
+  for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+    const g = groups.get(name.slice(0, dot + 1));
+    const slot = g === undefined ? undefined : slotsOf(g.names).get(name.slice(dot + 1));
+    if (slot !== undefined) return g!.stats[slot];
+  }
+  return undefined;
+}
+
+// A group is made once per prefix; a stat of it already made by name moves into it.
+function group<T>(groups: Map<string, Group<T>>, single: Map<string, T>, prefix: string, names: readonly string[], make: () => T): readonly T[] {
+  const existing = groups.get(prefix);
+  if (existing !== undefined) {
+    if (existing.names !== names) throw new Error(`stats group '${prefix}' made with two lists of names`);
+    return existing.stats;
+  }
+  const stats = names.map((name) => {
+    const stat = single.get(prefix + name);
+    if (stat === undefined) return make();
+    single.delete(prefix + name);
+    return stat;
+  });
+  groups.set(prefix, new Group(names, stats));
+  return stats;
 }
 
 export class Scope {

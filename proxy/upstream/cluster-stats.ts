@@ -2,6 +2,51 @@
 // built so the per-request path only increments.
 import type { Counter, Gauge, Histogram, Store } from '../stats/index.ts';
 
+// Every cluster has these from the start, as in Envoy (a stats group: see stats/store.ts).
+const COUNTERS: readonly string[] = [
+  'upstream_rq_total',
+  'upstream_rq_completed',
+  'upstream_rq_pending_overflow',
+  'upstream_rq_pending_total',
+  'upstream_rq_timeout',
+  'upstream_rq_per_try_timeout',
+  'upstream_rq_retry',
+  'upstream_rq_retry_success',
+  'upstream_rq_retry_overflow',
+  'upstream_rq_retry_limit_exceeded',
+  'upstream_rq_rx_reset',
+  'upstream_rq_tx_reset',
+  'upstream_cx_total',
+  'upstream_cx_connect_fail',
+  'upstream_cx_overflow',
+  'upstream_cx_connect_timeout',
+  'upstream_cx_destroy',
+  'upstream_cx_none_healthy',
+  'upstream_cx_max_requests',
+  'upstream_flow_control_paused_reading_total',
+  'upstream_flow_control_resumed_reading_total',
+  'upstream_cx_idle_timeout',
+  'upstream_cx_max_duration_reached',
+  'retry_or_shadow_abandoned',
+  'upstream_rq_max_duration_reached',
+  'upstream_rq_pending_failure_eject',
+  'upstream_rq_cancelled',
+  'upstream_cx_http1_total',
+  'upstream_cx_http2_total',
+  'upstream_cx_close_notify',
+  'http2.rx_reset',
+  'http2.tx_reset',
+  'upstream_cx_rx_bytes_total',
+  'upstream_cx_tx_bytes_total',
+  'membership_change',
+  'update_no_rebuild',
+  'lb_healthy_panic',
+  ...[0, 1, 2, 3, 4, 5].map((k) => `upstream_rq_${k}xx`),
+];
+const GAUGES: readonly string[] = ['upstream_rq_active', 'upstream_rq_pending_active', 'upstream_cx_active', 'membership_total', 'membership_healthy', 'membership_degraded'];
+const COUNTER_SLOT = new Map(COUNTERS.map((name, i) => [name, i]));
+const GAUGE_SLOT = new Map(GAUGES.map((name, i) => [name, i]));
+
 export class ClusterStats {
   readonly upstreamRqTotal: Counter;
   readonly upstreamRqCompleted: Counter;
@@ -58,8 +103,10 @@ export class ClusterStats {
   constructor(store: Store, statName: string) {
     this.store = store;
     this.prefix = `cluster.${statName}.`;
-    const c = (n: string) => store.counter(this.prefix + n);
-    const g = (n: string) => store.gauge(this.prefix + n);
+    const counters = store.counters(this.prefix, COUNTERS);
+    const gauges = store.gauges(this.prefix, GAUGES);
+    const c = (n: string) => counters[COUNTER_SLOT.get(n)!];
+    const g = (n: string) => gauges[GAUGE_SLOT.get(n)!];
     this.upstreamRqTotal = c('upstream_rq_total');
     this.upstreamRqCompleted = c('upstream_rq_completed');
     this.upstreamRqActive = g('upstream_rq_active');

@@ -9,7 +9,7 @@ t.test('get-or-create by full Envoy name returns the same object', async (t) => 
   a.inc(4);
   t.equal(store.counter('cluster.backend.upstream_rq_total'), a);
   t.equal(a.value, 5);
-  t.equal(a.name, 'cluster.backend.upstream_rq_total');
+  t.same(store.snapshot().counters, { 'cluster.backend.upstream_rq_total': 5 });
 });
 
 t.test('scopes prefix names, with or without the trailing dot', async (t) => {
@@ -81,4 +81,24 @@ t.test('the snapshot is plain data that survives structuredClone', async (t) => 
   t.same(copy.neverImport, ['server.live']);
   t.equal(copy.histograms['cluster.b.upstream_cx_length_ms'], null);
   t.same(copy.histograms['cluster.b.upstream_rq_time'], { count: 1, sum: 12, buckets: [BUCKET_UPPER.indexOf(12), 1] });
+});
+
+t.test('a group of stats under one prefix is the same stats as by full name', async (t) => {
+  const store = new Store();
+  const early = store.counter('cluster.a.b.upstream_rq_total'); // made by name before the group
+  early.inc(2);
+  const names = ['upstream_rq_total', 'http2.rx_reset'];
+  const [total, reset] = store.counters('cluster.a.b.', names);
+  t.equal(total, early);
+  t.equal(store.counter('cluster.a.b.http2.rx_reset'), reset);
+  t.equal(store.counters('cluster.a.b.', names)[1], reset);
+  t.not(store.counter('cluster.a.upstream_rq_total'), total, 'another prefix is another stat');
+  const [active] = store.gauges('cluster.a.b.', ['upstream_cx_active']);
+  active.set(4);
+  t.equal(store.gauge('cluster.a.b.upstream_cx_active'), active);
+  const snap = store.snapshot();
+  t.same(snap.counters, { 'cluster.a.upstream_rq_total': 0, 'cluster.a.b.upstream_rq_total': 2, 'cluster.a.b.http2.rx_reset': 0 });
+  t.same(snap.gauges, { 'cluster.a.b.upstream_cx_active': 4 });
+  t.same(snap.unused.sort(), ['cluster.a.b.http2.rx_reset', 'cluster.a.upstream_rq_total']);
+  t.throws(() => store.counters('cluster.a.b.', ['upstream_rq_total']), /two lists of names/);
 });
