@@ -43,7 +43,7 @@ export function encodeExportRequest(spans: readonly OtelSpan[], serviceName: str
           kind: KIND[s.kind],
           start_time_unix_nano: nanos(s.startMs),
           end_time_unix_nano: nanos(s.endMs),
-          attributes: Object.entries(s.attributes).map(([key, value]) => ({ key, value: { string_value: value } })),
+          attributes: Object.entries(s.tags).map(([key, value]) => ({ key, value: { string_value: value } })),
         })),
       }],
     }],

@@ -6,6 +6,7 @@
 import type { HeaderMap } from '../codec/index.ts';
 import { injectB3, type SpanContext } from './b3.ts';
 import { randomId64 } from './ids.ts';
+import { RecordedSpan } from './recorded-span.ts';
 import type { Span, SpanKind } from './span.ts';
 
 /** What a span needs of its tracer: where finished sampled spans go and how the local end is described. */
@@ -34,40 +35,15 @@ export interface ZipkinSpanJson {
   shared?: true;
 }
 
-export class ZipkinSpan implements Span {
-  readonly context: SpanContext;
+export class ZipkinSpan extends RecordedSpan<SpanContext> {
   private readonly sink: ZipkinSpanSink;
-  private readonly kind: SpanKind;
   private readonly shared: boolean;
-  private readonly startMs: number;
-  private readonly startMono = performance.now();
-  private name: string;
-  private readonly tags: Record<string, string> = {};
   private durationUs = -1;
 
   constructor(sink: ZipkinSpanSink, context: SpanContext, kind: SpanKind, name: string, startMs: number, shared = false) {
+    super(context, kind, name, startMs);
     this.sink = sink;
-    this.context = context;
-    this.kind = kind;
-    this.name = name;
-    this.startMs = startMs;
     this.shared = shared;
-  }
-
-  get sampled(): boolean {
-    return this.context.sampled;
-  }
-
-  setSampled(sampled: boolean): void {
-    this.context.sampled = sampled;
-  }
-
-  setOperation(name: string): void {
-    this.name = name;
-  }
-
-  setTag(name: string, value: string): void {
-    if (this.context.sampled) this.tags[name] = value;
   }
 
   injectContext(headers: HeaderMap): void {
@@ -81,7 +57,7 @@ export class ZipkinSpan implements Span {
 
   finish(): void {
     if (this.durationUs >= 0) return;
-    this.durationUs = Math.max(1, Math.round((performance.now() - this.startMono) * 1000));
+    this.durationUs = Math.max(1, Math.round(this.elapsedMs() * 1000));
     if (this.context.sampled) this.sink.report(this);
   }
 
