@@ -714,6 +714,8 @@ export interface Cluster {
   metadataExchange?: MetadataExchangeConfig; // Cluster.filters: Istio's upstream metadata exchange
   cleanupIntervalMs?: number; // ORIGINAL_DST only: unused hosts are removed after this (5000)
   upstreamPortOverride?: number; // ORIGINAL_DST only: original_dst_lb_config.upstream_port_override replaces the destination's port
+  // ORIGINAL_DST only: original_dst_lb_config.metadata_key, a dynamic metadata value 'ip:port' that overrides the destination.
+  originalDstMetadataKey?: { key: string; path: string[] };
   upstreamBindAddress?: string; // upstream_bind_config.source_address: the source IP of upstream connections
   tls?: UpstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   autoSni?: AutoSni; // upstream_http_protocol_options; absent when auto_sni and auto_san_validation are off

@@ -357,8 +357,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
      track_timeout_budgets track_cluster_stats preconnect_policy connection_pool_per_downstream_connection`,
   ],
   'envoy.config.cluster.v3.Cluster.TransportSocketMatch': ['name match transport_socket', ''],
-  // The destination comes from the connection only: no x-envoy-original-dst-host, no metadata key.
-  'envoy.config.cluster.v3.Cluster.OriginalDstLbConfig': ['upstream_port_override', ''],
+  // No destination from x-envoy-original-dst-host (use_http_header): refused.
+  'envoy.config.cluster.v3.Cluster.OriginalDstLbConfig': ['upstream_port_override metadata_key', ''],
   // A cluster's filter_metadata.istio.services names its service for istio.stats; other keys are
   // for filters Legate does not have. Typed metadata carries types Legate cannot read.
   'envoy.config.core.v3.Metadata': ['filter_metadata', 'typed_filter_metadata'],

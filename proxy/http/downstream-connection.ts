@@ -27,6 +27,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
   readonly codec: ServerConnection;
   /** 'ip:port' where the client was going: the original_dst listener filter's restored address, if any. */
   readonly localAddress: string;
+  readonly dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
   readonly remoteAddress: string;
   active: HttpStream | null = null;
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
@@ -42,6 +43,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     this.facts = facts;
     this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
     this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
+    this.dynamicMetadata = facts?.dynamicMetadata;
     this.idleSince = performance.now();
     const config = hcm.config;
     // A TLSSocket (the chain's transport socket terminated TLS) has encrypted = true.

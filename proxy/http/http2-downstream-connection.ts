@@ -14,6 +14,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   readonly socket: Socket;
   readonly codec: Http2ServerConnection;
   readonly localAddress: string;
+  readonly dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
   readonly remoteAddress: string;
   readonly streams = new Set<HttpStream>();
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
@@ -28,6 +29,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
     this.socket = socket;
     this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
     this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
+    this.dynamicMetadata = facts?.dynamicMetadata;
     this.idleSince = performance.now();
     const config = hcm.config;
     const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';

@@ -10,6 +10,7 @@ import type { Socket } from 'node:net';
 import type { HcmStats } from './hcm-stats.ts';
 import { isGrpcRequest } from '../grpc/index.ts';
 import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
+import { dynamicMetadataNamespaces } from './filters/dynamic-metadata.ts';
 import type { Span } from '../tracing/index.ts';
 
 /** What a stream needs of its connection manager (the HCM implements it). */
@@ -29,6 +30,8 @@ export interface StreamConnection {
   /** 'ip:port' of the client, and where it was going (the original destination, if restored). */
   readonly remoteAddress: string;
   readonly localAddress: string;
+  /** The connection's dynamic metadata (an internal connection's passthrough metadata). */
+  readonly dynamicMetadata?: Readonly<Record<string, unknown>>;
   onRequestComplete(stream: HttpStream): void;
   onStreamEnd(stream: HttpStream): void;
   /** A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream. */
@@ -390,6 +393,10 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   /** max_stream_duration: one timer, only when configured. */
   armDurationTimer(ms: number, onExpire: () => void): void {
     this.durationTimer = setTimeout(onExpire, ms);
+  }
+
+  dynamicMetadata(): ReadonlyArray<Readonly<Record<string, unknown>> | undefined> {
+    return [dynamicMetadataNamespaces(this), this.connection.dynamicMetadata];
   }
 
   hashKey(): number | undefined {

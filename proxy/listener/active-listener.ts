@@ -190,6 +190,7 @@ export class ActiveListener {
       serverName: '',
       transportProtocol: 'raw_buffer',
       applicationProtocols: [],
+      dynamicMetadata: socket.passthroughMetadata,
     };
     const restored = this.restoresOriginalDst ? internalOriginalDst(socket.passthroughMetadata, facts) : null;
     this.onConnection(socket, restored ?? facts);

@@ -14,6 +14,8 @@ export interface ConnectionFacts {
   serverName: string; // '' when none (no TLS or no SNI)
   transportProtocol: string; // 'raw_buffer' | 'tls'
   applicationProtocols: string[];
+  // The connection's dynamic metadata: what an internal connection was passed (internal_upstream).
+  dynamicMetadata?: Readonly<Record<string, unknown>>;
 }
 
 interface CompiledChain {

@@ -29,6 +29,8 @@ export interface RouterStream extends FilterStream {
   readonly activeSpan?: Span | null;
   /** ALPN protocols for the upstream TLS connection, set by Istio's istio.alpn filter. */
   readonly upstreamAlpn?: readonly string[];
+  /** The request's, then the connection's dynamic metadata (for an ORIGINAL_DST cluster's metadata_key). */
+  dynamicMetadata?(): ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
 }
 
 /** The per-request router state the filter hands body and trailers to. */

@@ -183,6 +183,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     const host = cluster.chooseHost({
       exclude: tried.length > 0 ? (h) => tried.includes(h as Host) : undefined,
       downstreamLocalAddress: info.downstreamLocalAddress,
+      dynamicMetadata: () => [this.facts.dynamicMetadata],
     });
     if (host === null) {
       cluster.stats.upstreamCxNone.inc();

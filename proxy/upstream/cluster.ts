@@ -88,7 +88,11 @@ export class UpstreamCluster {
     this.http2Codec = options.http2Codec ?? ((socket, callbacks) => this.makeHttp2Codec(socket, callbacks));
     this.openSocket = options.openSocket;
     // ORIGINAL_DST hosts come from the streams themselves, never from an assignment.
-    this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(config.cleanupIntervalMs ?? 5000, (hosts, removed) => this.setOriginalDstHosts(hosts, removed), config.upstreamPortOverride) : null;
+    this.originalDst = config.type === 'ORIGINAL_DST' ? new OriginalDstHosts(config.cleanupIntervalMs ?? 5000, (hosts, removed) => this.setOriginalDstHosts(hosts, removed), {
+      portOverride: config.upstreamPortOverride,
+      metadataKey: config.originalDstMetadataKey,
+      onInvalidHost: () => store.counter(`cluster.${statName}.original_dst_host_invalid`).inc(),
+    }) : null;
     this.lb = this.originalDst ?? createLoadBalancer(config.lbPolicy, [], config);
     if (this.originalDst === null) this.setAssignment(config.loadAssignment);
   }

@@ -3,8 +3,10 @@
 // connection's local address as the original_dst listener filter restored it. A host is made on
 // first use and dropped by the cleanup_interval sweep that finds it unused since the sweep before,
 // so a passthrough cluster holds only the destinations in use, and their pools stay warm meanwhile.
-// upstream_port_override keeps the destination's IP and replaces its port (istiod: a headless
-// service's target port; HBONE's 15008 on connect_originate).
+// metadata_key names a dynamic metadata value 'ip:port' (the request's, else the connection's) that
+// takes the original destination's place when present (istiod: a waypoint's address on
+// connect_originate); upstream_port_override then keeps the destination's IP and replaces its port
+// (a headless service's target port; HBONE's 15008).
 import { isIP, isIPv4 } from 'node:net';
 import type { LbContext, LoadBalancer } from './lb/host.ts';
 import { Host, hostAddress } from './host.ts';
@@ -12,25 +14,32 @@ import { Host, hostAddress } from './host.ts';
 /** Told the new host list, and the hosts just dropped (their pools can close). */
 export type HostSetListener = (hosts: Host[], removed: Host[]) => void;
 
+export interface OriginalDstOptions {
+  portOverride?: number;
+  metadataKey?: { key: string; path: string[] };
+  /** A metadata value that is no address (Envoy's original_dst_host_invalid). */
+  onInvalidHost?: () => void;
+}
+
 export class OriginalDstHosts implements LoadBalancer {
   private readonly hosts = new Map<string, Host>();
   private readonly used = new Set<Host>();
   private readonly cleanupIntervalMs: number;
   private readonly onChange: HostSetListener;
-  private readonly portOverride: number | undefined;
+  private readonly options: OriginalDstOptions;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(cleanupIntervalMs: number, onChange: HostSetListener, portOverride?: number) {
+  constructor(cleanupIntervalMs: number, onChange: HostSetListener, options: OriginalDstOptions = {}) {
     this.cleanupIntervalMs = cleanupIntervalMs;
     this.onChange = onChange;
-    this.portOverride = portOverride;
+    this.options = options;
   }
 
   /** The host for the original destination; null when the stream has no usable one. */
   chooseHost(ctx?: LbContext): Host | null {
-    const destination = ctx?.downstreamLocalAddress === undefined ? null : parseAddress(ctx.downstreamLocalAddress);
+    const destination = this.metadataDestination(ctx) ?? (ctx?.downstreamLocalAddress === undefined ? null : parseAddress(ctx.downstreamLocalAddress));
     if (destination === null) return null;
-    if (this.portOverride !== undefined) destination.port = this.portOverride;
+    if (this.options.portOverride !== undefined) destination.port = this.options.portOverride;
     const key = hostAddress(destination.ip, destination.port);
     let host = this.hosts.get(key);
     if (host === undefined) {
@@ -46,6 +55,23 @@ export class OriginalDstHosts implements LoadBalancer {
     }
     this.used.add(host);
     return host;
+  }
+
+  // As Envoy's metadataOverrideHost: the first source whose value at the key is a string (or a
+  // list starting with one) decides; a string that is no address counts and falls back.
+  private metadataDestination(ctx: LbContext | undefined): { ip: string; port: number } | null {
+    const metadataKey = this.options.metadataKey;
+    if (metadataKey === undefined || ctx?.dynamicMetadata === undefined) return null;
+    for (const source of ctx.dynamicMetadata()) {
+      let value: unknown = source?.[metadataKey.key];
+      for (const segment of metadataKey.path) value = isRecord(value) ? value[segment] : undefined;
+      if (Array.isArray(value)) value = value[0];
+      if (typeof value !== 'string') continue;
+      const destination = parseAddress(value);
+      if (destination === null) this.options.onInvalidHost?.();
+      return destination;
+    }
+    return null;
   }
 
   /** Health does not choose here: the original destination is the only candidate. */
@@ -67,6 +93,10 @@ export class OriginalDstHosts implements LoadBalancer {
     if (this.hosts.size === 0) this.close();
     if (removed.length > 0) this.onChange([...this.hosts.values()], removed);
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** 'ip:port', '[v6]:port' or 'v6:port' (as StreamInfo writes addresses); v4-mapped IPv6 as IPv4. */

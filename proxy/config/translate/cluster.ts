@@ -90,6 +90,8 @@ export function translateClusterResource(raw: Raw, path: string, ctx?: Translate
   if (originalDstLb !== undefined) {
     if (type !== 'ORIGINAL_DST') reject(joinPath(path, 'original_dst_lb_config'), 'original_dst_lb_config is for ORIGINAL_DST clusters', 'remove it, or make the cluster ORIGINAL_DST');
     if (originalDstLb.upstream_port_override !== undefined) cluster.upstreamPortOverride = num(originalDstLb, 'upstream_port_override', 0);
+    const metadataKey = obj(originalDstLb, 'metadata_key');
+    if (metadataKey !== undefined) cluster.originalDstMetadataKey = { key: str(metadataKey, 'key'), path: list(metadataKey, 'path').map((segment) => str(segment, 'key')) };
   }
   const bind = obj(raw, 'upstream_bind_config');
   if (bind !== undefined) cluster.upstreamBindAddress = bindAddress(bind, joinPath(path, 'upstream_bind_config'));

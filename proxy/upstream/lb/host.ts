@@ -26,6 +26,9 @@ export interface LbContext {
   // The downstream connection's local address, 'ip:port' (after the original_dst listener filter:
   // where the client was going). ORIGINAL_DST clusters connect there; other balancers ignore it.
   downstreamLocalAddress?: string;
+  // The request's, then the downstream connection's dynamic metadata (namespace -> values), read
+  // by an ORIGINAL_DST cluster with metadata_key only, so it is made when asked.
+  dynamicMetadata?: () => ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
 }
 
 export interface LoadBalancer {

@@ -37,8 +37,11 @@ export const internalTcpListener = (name: string, cluster: string, tcpExtra: obj
 
 export const ORIGINAL_DST_METADATA = 'envoy.filters.listener.original_dst';
 
-/** A service's cluster: its workloads as internal endpoints on connect_originate, as istiod writes them. */
-export function serviceCluster(name: string, workloads: string[]) {
+/**
+ * A service's cluster: its workloads as internal endpoints on connect_originate, as istiod writes
+ * them; `waypoint`: the address istiod adds when the workload is reached through a waypoint.
+ */
+export function serviceCluster(name: string, workloads: string[], waypoint?: string) {
   return {
     name,
     type: 'STATIC',
@@ -56,7 +59,7 @@ export function serviceCluster(name: string, workloads: string[]) {
       cluster_name: name,
       endpoints: [{ lb_endpoints: workloads.map((w) => ({
         endpoint: { address: { envoy_internal_address: { server_listener_name: 'connect_originate', endpoint_id: w } } },
-        metadata: { filter_metadata: { [ORIGINAL_DST_METADATA]: { local: w } } },
+        metadata: { filter_metadata: { [ORIGINAL_DST_METADATA]: { local: w, ...(waypoint === undefined ? {} : { waypoint }) } } },
       })) }],
     },
   };

@@ -92,8 +92,33 @@ t.test('original_dst_lb_config.upstream_port_override: the destination IP on ano
   t.equal(upstream.chooseHost({ downstreamLocalAddress: '[fd00::7]:80' })?.address, '[fd00::7]:8080');
 
   t.throws(() => cluster({ upstream_port_override: 70000 }), /upstream_port_override/, 'a port is at most 65535');
-  // The destination from a request header or from dynamic metadata is not built: refused by name.
+  // The destination from a request header (x-envoy-original-dst-host) is not built: refused by name.
   t.throws(() => cluster({ use_http_header: true }), /original_dst_lb_config\.use_http_header: field 'use_http_header' of envoy\.config\.cluster\.v3\.Cluster\.OriginalDstLbConfig is not supported by Legate/);
-  t.throws(() => cluster({ upstream_port_override: 15008, metadata_key: { key: 'envoy.filters.listener.original_dst', path: [{ key: 'waypoint' }] } }), /original_dst_lb_config\.metadata_key: field 'metadata_key' .* is not supported by Legate/);
   t.throws(() => translateCluster({ name: 'r', type: 'STATIC', original_dst_lb_config: { upstream_port_override: 1 } }), /original_dst_lb_config: original_dst_lb_config is for ORIGINAL_DST clusters/);
+});
+
+t.test('original_dst_lb_config.metadata_key: a dynamic metadata value overrides the destination', async (t) => {
+  // istiod's connect_originate: a waypoint's address, when the endpoint names one, on HBONE's port.
+  const { cluster: config } = translateCluster({ name: 'connect_originate', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED',
+    original_dst_lb_config: { upstream_port_override: 15008, metadata_key: { key: 'envoy.filters.listener.original_dst', path: [{ key: 'waypoint' }] } } });
+  t.same(config.originalDstMetadataKey, { key: 'envoy.filters.listener.original_dst', path: ['waypoint'] });
+  t.throws(() => translateCluster({ name: 'o', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED', original_dst_lb_config: { metadata_key: { key: 'k' } } }), /path/, 'a path is required, as in Envoy');
+  const store = new Store();
+  const upstream = new UpstreamCluster(config, store);
+  t.teardown(() => upstream.close());
+  const choose = (...sources: (object | undefined)[]) => upstream.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', dynamicMetadata: () => sources as Record<string, unknown>[] })?.address;
+  const odst = (fields: object) => ({ 'envoy.filters.listener.original_dst': fields });
+  t.equal(choose(undefined, odst({ local: '10.0.0.7:8080', waypoint: '10.0.0.9:15008' })), '10.0.0.9:15008', "the connection's metadata names the waypoint");
+  t.equal(choose(undefined, odst({ local: '10.0.0.7:8080' })), '10.0.0.7:15008', 'no waypoint: the original destination, on the override port');
+  t.equal(choose(), '10.0.0.7:15008', 'no metadata at all');
+  t.equal(choose(odst({ waypoint: '10.0.0.10:1' }), odst({ waypoint: '10.0.0.9:1' })), '10.0.0.10:15008', "the request's metadata comes first");
+  t.equal(choose(odst({ waypoint: 7 }), odst({ waypoint: '10.0.0.9:1' })), '10.0.0.9:15008', 'a source whose value is no string is passed over');
+  t.equal(choose(undefined, odst({ waypoint: ['10.0.0.11:1', '10.0.0.12:1'] })), '10.0.0.11:15008', 'a list: its first value');
+  t.equal(choose(undefined, odst({ waypoint: '[fd00::9]:1' })), '[fd00::9]:15008');
+  t.equal(choose(undefined, odst({ waypoint: 'waypoint.example:15008' })), '10.0.0.7:15008', 'a string that is no address: the original destination');
+  t.equal(store.counter('cluster.connect_originate.original_dst_host_invalid').value, 1, 'and it is counted');
+  // Without metadata_key, metadata changes nothing.
+  const plain = new UpstreamCluster(translateCluster({ name: 'p', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }).cluster, new Store());
+  t.teardown(() => plain.close());
+  t.equal(plain.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', dynamicMetadata: () => [odst({ waypoint: '10.0.0.9:1' })] })?.address, '10.0.0.7:8080');
 });
