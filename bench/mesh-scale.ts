@@ -4,7 +4,7 @@
 //   node bench/mesh-scale.ts [--services 1000,5000,10000] [--workers 1] [--changes 20] [--api GRPC|DELTA_GRPC]
 // Figures per size:
 // - full: from the first xDS request to the first response routed to the last service's host;
-// - RSS: of each process once applied (primary, then workers);
+// - RSS: of each process 2 s after the apply (primary, then workers);
 // - EDS one: a response carrying one changed load assignment (istiod's incremental push; with
 //   delta xDS every push is one), from the push to its ACK and to the first response from the
 //   new endpoint; median and max over --changes pushes;
@@ -75,6 +75,8 @@ for (const n of sizes) {
     for (let i = 0; i < 1000 && seen !== 'a'; i++) seen = await upstreamOf(last).catch(() => '');
     if (seen !== 'a') throw new Error(`service ${last} not routed to a: ${seen}`);
     const fullMs = performance.now() - firstRequestAt;
+    // Settled: a large update is followed by a full collection after 1 s of quiet (v8-heap.ts).
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     const pids = processTree([legate.child.pid!]);
     const rss = pids.map(rssMiB);
 

@@ -9,7 +9,7 @@ import type { BootstrapOptions } from './config/index.ts';
 import { looksLikeEnvoy, translateEnvoyArgs } from './envoy-cli.ts';
 import type { Primary } from './server/index.ts';
 import { enableCompileCache } from './server/compile-cache.ts';
-import { keepYoungGenerationSmall } from './server/young-generation.ts';
+import { keepYoungGenerationSmall } from './server/v8-heap.ts';
 import { idOrName } from './server/privileges.ts';
 import { LEGATE_VERSION } from './admin/version.ts';
 

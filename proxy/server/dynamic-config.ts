@@ -36,6 +36,7 @@ import {
   type XdsState,
 } from './xds-state.ts';
 import { XdsStats } from './xds-stats.ts';
+import { collectAfterLargeUpdate, LARGE_UPDATE } from './v8-heap.ts';
 import type { DynamicDumpParts, DynamicEntry } from './config-dump.ts';
 import { grpcTarget, nodeInfo } from './grpc-target.ts';
 
@@ -235,6 +236,7 @@ export class DynamicConfigSource {
       this.#options.log(`RDS: ignoring the removal of route config '${update.removed[0]}' (as Envoy does; a route config goes when no listener uses it)`);
     }
     for (const warning of applied.warnings) this.#options.log(`warning: ${kind.toUpperCase()}: ${warning}`);
+    if (applied.added.length + applied.modified.length >= LARGE_UPDATE) collectAfterLargeUpdate();
     this.#awaiting.delete(kind);
     this.#checkInitialized();
     return { ok: true };

@@ -6,7 +6,7 @@ import type { EventMessage, ReplyMessage, RequestMessage } from './messages.ts';
 import { serve } from './worker-handle.ts';
 import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
-import { keepYoungGenerationSmall } from './young-generation.ts';
+import { collectAfterLargeUpdate, keepYoungGenerationSmall, LARGE_UPDATE } from './v8-heap.ts';
 
 function runWorkerProcess(): void {
   keepYoungGenerationSmall();
@@ -34,6 +34,7 @@ function runWorkerProcess(): void {
           dropPrivileges(runAs);
           runAs = undefined;
         }
+        if (builtClusters(msg.request) >= LARGE_UPDATE) collectAfterLargeUpdate();
         return value;
       })
       .then(
@@ -52,6 +53,11 @@ function runWorkerProcess(): void {
   process.on('disconnect', () => process.exit(0));
   process.on('SIGTERM', () => {});
   process.on('SIGINT', () => {});
+}
+
+function builtClusters(request: RequestMessage['request']): number {
+  if (request.kind === 'apply') return request.snapshot.clusters.length;
+  return request.kind === 'applyDelta' ? request.delta.clusters.length : 0;
 }
 
 if (import.meta.main) runWorkerProcess();
