@@ -7,6 +7,8 @@ import type { Store } from '../stats/index.ts';
 import type { Applied, Composition } from './xds-state.ts';
 
 const TYPE_PREFIXES = { lds: 'listener_manager.lds', cds: 'cluster_manager.cds' };
+const ACCEPTED_COUNTERS: readonly string[] = ['update_attempt', 'update_success'];
+const ACCEPTED_GAUGES: readonly string[] = ['version', 'update_time'];
 
 export class XdsStats {
   readonly #store: Store;
@@ -23,14 +25,15 @@ export class XdsStats {
     for (const prefix of prefixes) this.#store.counter(`${prefix}.${name}`).inc();
   }
 
+  // Every accepted resource has these four (EDS: one per cluster), so they are stats groups.
   accepted(prefixes: string[], version: string): void {
-    this.count(prefixes, 'update_attempt');
-    this.count(prefixes, 'update_success');
     const hash = versionHash(version);
     const now = Date.now();
     for (const prefix of prefixes) {
-      this.#store.gauge(`${prefix}.version`, 'never').set(hash);
-      this.#store.gauge(`${prefix}.update_time`, 'never').set(now);
+      for (const counter of this.#store.counters(`${prefix}.`, ACCEPTED_COUNTERS)) counter.inc();
+      const [versionGauge, updateTime] = this.#store.gauges(`${prefix}.`, ACCEPTED_GAUGES, 'never');
+      versionGauge.set(hash);
+      updateTime.set(now);
     }
   }
 

@@ -28,8 +28,8 @@ export class Store {
   readonly #counters = new Map<string, Counter>();
   readonly #gauges = new Map<string, Gauge>();
   readonly #histograms = new Map<string, Histogram>();
-  readonly #counterGroups = new Map<string, Group<Counter>>();
-  readonly #gaugeGroups = new Map<string, Group<Gauge>>();
+  readonly #counterGroups = new Map<string, Group<Counter>[]>();
+  readonly #gaugeGroups = new Map<string, Group<Gauge>[]>();
   #observe: HistogramObserver | null = null;
 
   counter(name: string): Counter {
@@ -102,9 +102,9 @@ export class Store {
       if (g.importMode === 'never') neverImport.push(name);
     };
     for (const [name, c] of this.#counters) counter(name, c);
-    for (const [prefix, g] of this.#counterGroups) g.forEach(prefix, counter);
+    for (const [prefix, groups] of this.#counterGroups) for (const g of groups) g.forEach(prefix, counter);
     for (const [name, g] of this.#gauges) gauge(name, g);
-    for (const [prefix, g] of this.#gaugeGroups) g.forEach(prefix, gauge);
+    for (const [prefix, groups] of this.#gaugeGroups) for (const g of groups) g.forEach(prefix, gauge);
     for (const [name, h] of this.#histograms) histograms[name] = h.data();
     return { counters, gauges, histograms, unused, neverImport };
   }
@@ -138,30 +138,33 @@ function slotsOf(names: readonly string[]): Map<string, number> {
 }
 
 // The grouped stat with this full name: the group's prefix ends at one of the name's dots.
-function memberOf<T>(groups: ReadonlyMap<string, Group<T>>, name: string): T | undefined {
+function memberOf<T>(groups: ReadonlyMap<string, Group<T>[]>, name: string): T | undefined {
   if (groups.size === 0) return undefined;
   for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
-    const g = groups.get(name.slice(0, dot + 1));
-    const slot = g === undefined ? undefined : slotsOf(g.names).get(name.slice(dot + 1));
-    if (slot !== undefined) return g!.stats[slot];
+    for (const g of groups.get(name.slice(0, dot + 1)) ?? []) {
+      const slot = slotsOf(g.names).get(name.slice(dot + 1));
+      if (slot !== undefined) return g.stats[slot];
+    }
   }
   return undefined;
 }
 
-// A group is made once per prefix; a stat of it already made by name moves into it.
-function group<T>(groups: Map<string, Group<T>>, single: Map<string, T>, prefix: string, names: readonly string[], make: () => T): readonly T[] {
-  const existing = groups.get(prefix);
-  if (existing !== undefined) {
-    if (existing.names !== names) throw new Error(`stats group '${prefix}' made with two lists of names`);
-    return existing.stats;
-  }
+// A group is made once per prefix and list (lists under one prefix name different stats); a stat
+// of it already made by name moves into it.
+function group<T>(groups: Map<string, Group<T>[]>, single: Map<string, T>, prefix: string, names: readonly string[], make: () => T): readonly T[] {
+  const atPrefix = groups.get(prefix);
+  const existing = atPrefix?.find((g) => g.names === names);
+  if (existing !== undefined) return existing.stats;
   const stats = names.map((name) => {
     const stat = single.get(prefix + name);
     if (stat === undefined) return make();
     single.delete(prefix + name);
     return stat;
   });
-  groups.set(prefix, new Group(names, stats));
+  const made = new Group(names, stats);
+  // A literal of one: an array grown by push() reserves room for 17 (thousands of prefixes).
+  if (atPrefix === undefined) groups.set(prefix, [made]);
+  else atPrefix.push(made);
   return stats;
 }
 

@@ -3,6 +3,9 @@ import type { TLSSocket } from 'node:tls';
 import type { Counter, Store } from '../stats/index.ts';
 import { hasCertificate, type VerifyFailure } from './verify.ts';
 
+// Every cluster has them (a stats group, see stats/store.ts), in the order of the fields below.
+const COUNTERS: readonly string[] = ['handshake', 'connection_error', 'no_certificate', 'fail_verify_no_cert', 'fail_verify_error', 'fail_verify_san', 'fail_verify_cert_hash', 'session_reused'];
+
 export class SslStats {
   private readonly store: Store;
   private readonly prefix: string;
@@ -21,14 +24,7 @@ export class SslStats {
   constructor(store: Store, scope: string) {
     this.store = store;
     this.prefix = `${scope}ssl.`;
-    this.handshake = store.counter(`${this.prefix}handshake`);
-    this.connectionError = store.counter(`${this.prefix}connection_error`);
-    this.noCertificate = store.counter(`${this.prefix}no_certificate`);
-    this.failVerifyNoCert = store.counter(`${this.prefix}fail_verify_no_cert`);
-    this.failVerifyError = store.counter(`${this.prefix}fail_verify_error`);
-    this.failVerifySan = store.counter(`${this.prefix}fail_verify_san`);
-    this.failVerifyCertHash = store.counter(`${this.prefix}fail_verify_cert_hash`);
-    this.sessionReused = store.counter(`${this.prefix}session_reused`);
+    [this.handshake, this.connectionError, this.noCertificate, this.failVerifyNoCert, this.failVerifyError, this.failVerifySan, this.failVerifyCertHash, this.sessionReused] = store.counters(this.prefix, COUNTERS);
   }
 
   /** A completed, verified handshake: handshake, session_reused, versions.<v>, ciphers.<c>, and

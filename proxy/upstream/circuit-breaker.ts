@@ -46,6 +46,9 @@ class Resource {
   }
 }
 
+// Every cluster has them (a stats group, see stats/store.ts).
+const OPEN_GAUGES: readonly string[] = ['cx_open', 'rq_pending_open', 'rq_open', 'rq_retry_open'];
+
 export class CircuitBreaker {
   readonly thresholds: CircuitBreakerThresholds;
   private readonly stats: ClusterStats;
@@ -59,12 +62,12 @@ export class CircuitBreaker {
     this.stats = stats;
     const prefix = `cluster.${statName}.circuit_breakers.${thresholds.priority.toLowerCase()}.`;
     // 'never': workers repeat the same fact, so the merged value is the largest, not the sum.
-    const gauge = (name: string) => store.gauge(prefix + name, 'never');
-    const remaining = (name: string) => (thresholds.trackRemaining ? gauge(name) : null);
-    this.cx = new Resource(() => thresholds.maxConnections, gauge('cx_open'), remaining('remaining_cx'));
-    this.pending = new Resource(() => thresholds.maxPendingRequests, gauge('rq_pending_open'), remaining('remaining_pending'));
-    this.rq = new Resource(() => thresholds.maxRequests, gauge('rq_open'), remaining('remaining_rq'));
-    this.retries = new Resource(() => this.maxRetries(), gauge('rq_retry_open'), remaining('remaining_retries'));
+    const [cxOpen, rqPendingOpen, rqOpen, rqRetryOpen] = store.gauges(prefix, OPEN_GAUGES, 'never');
+    const remaining = (name: string) => (thresholds.trackRemaining ? store.gauge(prefix + name, 'never') : null);
+    this.cx = new Resource(() => thresholds.maxConnections, cxOpen, remaining('remaining_cx'));
+    this.pending = new Resource(() => thresholds.maxPendingRequests, rqPendingOpen, remaining('remaining_pending'));
+    this.rq = new Resource(() => thresholds.maxRequests, rqOpen, remaining('remaining_rq'));
+    this.retries = new Resource(() => this.maxRetries(), rqRetryOpen, remaining('remaining_retries'));
   }
 
   /**
