@@ -9,7 +9,6 @@ import type { BootstrapOptions } from './config/index.ts';
 import { looksLikeEnvoy, translateEnvoyArgs } from './envoy-cli.ts';
 import type { Primary } from './server/index.ts';
 import { enableCompileCache } from './server/compile-cache.ts';
-import { keepYoungGenerationSmall } from './server/v8-heap.ts';
 import { idOrName } from './server/privileges.ts';
 import { LEGATE_VERSION } from './admin/version.ts';
 
@@ -65,7 +64,6 @@ export function buildProgram(): Command {
     .action(async (opts: BootstrapFlags & { config: string; workers: number; mode: 'ingress' | 'sidecar'; drainTimeS: number; reusePort: boolean; spareWorker?: boolean; uid?: number | string; gid?: number | string }) => {
       if (opts.gid !== undefined && opts.uid === undefined) throw new Error('--gid needs --uid');
       const runAs = opts.uid === undefined ? undefined : { uid: opts.uid, gid: opts.gid ?? opts.uid };
-      keepYoungGenerationSmall();
       const { Primary } = await import('./server/index.ts');
       const primary = new Primary({
         configPath: opts.config, workers: opts.workers, mode: opts.mode, drainTimeMs: opts.drainTimeS * 1000, reusePort: opts.reusePort, spareWorker: opts.spareWorker === true,

@@ -236,7 +236,7 @@ export class DynamicConfigSource {
       this.#options.log(`RDS: ignoring the removal of route config '${update.removed[0]}' (as Envoy does; a route config goes when no listener uses it)`);
     }
     for (const warning of applied.warnings) this.#options.log(`warning: ${kind.toUpperCase()}: ${warning}`);
-    if (applied.added.length + applied.modified.length >= LARGE_UPDATE) collectAfterLargeUpdate();
+    if (update.resources.length >= LARGE_UPDATE) collectAfterLargeUpdate();
     this.#awaiting.delete(kind);
     this.#checkInitialized();
     return { ok: true };

@@ -6,10 +6,9 @@ import type { EventMessage, ReplyMessage, RequestMessage } from './messages.ts';
 import { serve } from './worker-handle.ts';
 import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
-import { collectAfterLargeUpdate, keepYoungGenerationSmall, LARGE_UPDATE } from './v8-heap.ts';
+import { collectAfterLargeUpdate, LARGE_UPDATE } from './v8-heap.ts';
 
 function runWorkerProcess(): void {
-  keepYoungGenerationSmall();
   const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
   const worker = new Worker({
     mode,
