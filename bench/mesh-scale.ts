@@ -1,25 +1,7 @@
-// Mesh scale: how long `legate run` takes to apply an istiod-shaped config of N services over ADS
-// (test/support/xds/mesh.ts: N EDS clusters and load assignments, one route config with N virtual
-// hosts, one listener), the memory it then holds, and what one endpoint change costs at that size.
+// npm run bench:mesh: the mesh-scale measurement of bench/mesh.ts alone, with its own sizes.
 //   node bench/mesh-scale.ts [--services 1000,5000,10000] [--workers 1] [--changes 20] [--api GRPC|DELTA_GRPC]
-// Figures per size:
-// - full: from the first xDS request to the first response routed to the last service's host;
-// - RSS: of each process 2 s after the apply (primary, then workers);
-// - EDS one: a response carrying one changed load assignment (istiod's incremental push; with
-//   delta xDS every push is one), from the push to its ACK and to the first response from the
-//   new endpoint; median and max over --changes pushes;
-// - RDS one: a response carrying one changed route config, a small one beside the mesh's;
-// - EDS all: the same change in a state-of-the-world response carrying every load assignment.
-import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
-import { Agent, request } from 'undici';
-import { spawnLegate } from '../test/support/legate-process.ts';
-import { startUpstream } from '../test/support/upstream.ts';
-import { XdsServer } from '../test/support/xds-server.ts';
-import { inboundRouteConfig, meshLoadAssignment, meshResources, serviceCluster, serviceHost } from '../test/support/xds/mesh.ts';
-import { adsBootstrap, CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../test/support/xds-proxy.ts';
-import { processTree } from './proc-stats.ts';
-import { readFileSync } from 'node:fs';
+import { measureMesh, meshTable, type MeshOptions } from './mesh.ts';
 
 const { values } = parseArgs({
   options: {
@@ -29,115 +11,11 @@ const { values } = parseArgs({
     api: { type: 'string', default: 'GRPC' },
   },
 });
-const sizes = values.services.split(',').map(Number);
-const changes = Number(values.changes);
-const apiType = values.api === 'DELTA_GRPC' ? 'DELTA_GRPC' : 'GRPC';
-
-function rssMiB(pid: number): number {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return kb === null ? 0 : Number(kb[1]) / 1024;
-}
-
-function median(xs: number[]): number {
-  const sorted = [...xs].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)];
-}
-
-const a = await startUpstream('a');
-const b = await startUpstream('b');
-const dispatcher = new Agent({ connections: 4 });
-const { NODE_OPTIONS: _hooks, ...env } = process.env;
-
-interface Row { services: number; fullMs: number; rss: number[]; edsOne: number[]; edsOneTraffic: number[]; rdsOne: number[]; edsAll: number[] }
-const rows: Row[] = [];
-
-for (const n of sizes) {
-  const server = new XdsServer();
-  await server.start();
-  const mesh = meshResources(n, a.port);
-  server.setResources(CLUSTER_TYPE_URL, 'c1', mesh.clusters);
-  server.setResources(ENDPOINT_TYPE_URL, 'e0', mesh.loadAssignments);
-  server.setResources(LISTENER_TYPE_URL, 'l1', [mesh.listener, mesh.inbound]);
-  server.setResources(ROUTE_TYPE_URL, 'r1', [mesh.routeConfig, inboundRouteConfig(serviceCluster(0), 'r1')]);
-  let firstRequestAt = 0;
-  const firstRequest = server.waitForRequest(() => true, { timeoutMs: 60_000 }).then(() => (firstRequestAt = performance.now()));
-  const legate = await spawnLegate(adsBootstrap(server.port, { apiType, initialFetchTimeout: '60s' }), ['--workers', values.workers], { env });
-  try {
-    await firstRequest;
-    const last = serviceHost(n - 1);
-    // Which upstream answers for a host (bounded retries while the listener binds).
-    const upstreamOf = async (host: string): Promise<string> => {
-      const res = await request(legate.url('/', 'outbound'), { dispatcher, headers: { host } });
-      const body = await res.body.text();
-      return res.statusCode === 200 ? (JSON.parse(body) as { upstream: string }).upstream : `status ${res.statusCode}`;
-    };
-    let seen = '';
-    for (let i = 0; i < 1000 && seen !== 'a'; i++) seen = await upstreamOf(last).catch(() => '');
-    if (seen !== 'a') throw new Error(`service ${last} not routed to a: ${seen}`);
-    const fullMs = performance.now() - firstRequestAt;
-    // Settled: a large update is followed by a full collection after 1 s of quiet (v8-heap.ts).
-    await new Promise((resolve) => setTimeout(resolve, 2000));
-    const pids = processTree([legate.child.pid!]);
-    const rss = pids.map(rssMiB);
-
-    const on = new Map<number, typeof a>(); // the upstream each changed service is on now (a before)
-    // One changed load assignment per push; `all` sends every load assignment in the response.
-    const push = async (k: number, all: boolean): Promise<{ ack: number; traffic: number }> => {
-      const i = (k * 7919) % n;
-      // Always a real change: a delta server sends nothing for an unchanged resource.
-      const target = on.get(i) === b ? a : b;
-      on.set(i, target);
-      const changed = meshLoadAssignment(i, [target.port]);
-      const start = performance.now();
-      const after = server.requests.length;
-      const version = `e${all ? 'all' : 'one'}${k}`;
-      if (all) {
-        const assignments = mesh.loadAssignments.map((la, j) => (j === i ? changed : la));
-        mesh.loadAssignments[i] = changed;
-        server.setResources(ENDPOINT_TYPE_URL, version, assignments);
-      } else {
-        mesh.loadAssignments[i] = changed;
-        server.updateResources(ENDPOINT_TYPE_URL, version, [changed]);
-      }
-      const nonce = server.lastResponse(ENDPOINT_TYPE_URL)!.response.nonce;
-      await server.waitForRequest((r) => r.request.type_url === ENDPOINT_TYPE_URL && r.request.response_nonce === nonce, { after, timeoutMs: 30_000 });
-      const ack = performance.now() - start;
-      for (let tries = 0; tries < 1000 && (await upstreamOf(serviceHost(i))) !== target.name; tries++);
-      return { ack, traffic: performance.now() - start };
-    };
-    const edsOne: number[] = [];
-    const edsOneTraffic: number[] = [];
-    for (let k = 0; k < changes; k++) {
-      const r = await push(k, false);
-      edsOne.push(r.ack);
-      edsOneTraffic.push(r.traffic);
-    }
-    // One changed route config, a small one beside the mesh's (the sidecar's inbound routes).
-    const rdsOne: number[] = [];
-    for (let k = 0; k < changes; k++) {
-      const tag = `rin${k}`;
-      const start = performance.now();
-      const after = server.requests.length;
-      server.updateResources(ROUTE_TYPE_URL, tag, [inboundRouteConfig(serviceCluster(0), tag)]);
-      const nonce = server.lastResponse(ROUTE_TYPE_URL)!.response.nonce;
-      await server.waitForRequest((r) => r.request.type_url === ROUTE_TYPE_URL && r.request.response_nonce === nonce, { after, timeoutMs: 30_000 });
-      rdsOne.push(performance.now() - start);
-    }
-    const edsAll: number[] = [];
-    if (apiType === 'GRPC') for (let k = 0; k < Math.min(changes, 5); k++) edsAll.push((await push(changes + k, true)).ack);
-    rows.push({ services: n, fullMs, rss, edsOne, edsOneTraffic, rdsOne, edsAll });
-    console.log(`${n} services: full ${fullMs.toFixed(0)} ms; RSS ${rss.map((m) => m.toFixed(0)).join(' + ')} MiB; EDS one: ACK median ${median(edsOne).toFixed(1)} ms (max ${Math.max(...edsOne).toFixed(1)}), traffic median ${median(edsOneTraffic).toFixed(1)} ms; RDS one (small): ACK median ${median(rdsOne).toFixed(1)} ms${edsAll.length > 0 ? `; EDS all: ACK median ${median(edsAll).toFixed(0)} ms` : ''}`);
-  } finally {
-    await legate.stop();
-    await server.stop();
-  }
-}
-
-console.log(`\n| services | full apply, routed | RSS MiB (primary${Number(values.workers) > 1 ? ' + workers' : ''}) | one EDS change: ACK median (max) | to traffic | one small RDS change: ACK median | ${apiType === 'GRPC' ? 'SotW EDS with every assignment: ACK |' : ''}`);
-console.log(`| --: | --: | --: | --: | --: | --: |${apiType === 'GRPC' ? ' --: |' : ''}`);
-for (const r of rows) {
-  console.log(`| ${r.services} | ${(r.fullMs / 1000).toFixed(2)} s | ${r.rss.map((m) => m.toFixed(0)).join(' + ')} | ${median(r.edsOne).toFixed(1)} ms (${Math.max(...r.edsOne).toFixed(1)}) | ${median(r.edsOneTraffic).toFixed(1)} ms | ${median(r.rdsOne).toFixed(1)} ms |${r.edsAll.length > 0 ? ` ${median(r.edsAll).toFixed(0)} ms |` : ''}`);
-}
-await dispatcher.close();
-await a.close();
-await b.close();
+const options: MeshOptions = {
+  sizes: values.services.split(',').map(Number),
+  workers: Number(values.workers),
+  changes: Number(values.changes),
+  apiType: values.api === 'DELTA_GRPC' ? 'DELTA_GRPC' : 'GRPC',
+};
+const rows = await measureMesh(options, (line) => console.log(line));
+console.log(`\n${meshTable(rows, options)}`);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { MachineInfo } from './machine.ts';
+import { meshTable, type MeshOptions, type MeshRow } from './mesh.ts';
 import type { Scenario } from './scenarios.ts';
 import type { Cell } from './session.ts';
 import { RATIO_REFERENCES, type CellSummary, type RatioReference, type Spread } from './summary.ts';
@@ -23,6 +24,8 @@ export interface BenchReport {
   /** Every measurement of every round. */
   cells: Cell[];
   summary: CellSummary[];
+  /** The mesh-scale section (bench/mesh.ts), when the run had one. */
+  mesh?: { options: MeshOptions; rows: MeshRow[] };
 }
 
 const RATIO_HEADINGS: Record<RatioReference, string> = {
@@ -162,6 +165,10 @@ export function renderMarkdown(report: BenchReport): string {
   if (split.length > 0) {
     lines.push('', 'Weighted split, share of requests per upstream (configured 50/30/20):');
     for (const s of split) lines.push(`- ${s.target}: ${(s.upstreamShares ?? []).map((v) => (v * 100).toFixed(1)).join(' / ')}`);
+  }
+  if (report.mesh) {
+    const { options: mesh, rows } = report.mesh;
+    lines.push('', `Mesh scale: an istiod-shaped config of N services over ADS (${mesh.apiType === 'GRPC' ? 'state of the world' : 'delta'}) to \`legate run --workers ${mesh.workers}\`, ${mesh.changes} one-resource changes per size (bench/mesh.ts; \`npm run bench:mesh\` runs it alone):`, '', meshTable(rows, mesh));
   }
   if (plotted.length > 0) {
     lines.push('', `Latency plots: ${plotted.map((s) => `results/latency-${s.name}.svg`).join(', ')} (not committed; rerun to get them).`);

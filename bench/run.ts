@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { LOAD_GENERATORS, defaultLoadGenerator, describeLoadGenerator, wrkBinary, type LoadGeneratorName } from './generator.ts';
 import { describeMachine } from './machine.ts';
+import { measureMesh, type MeshOptions } from './mesh.ts';
 import { planPinning } from './pinning.ts';
 import { QUICK_SCENARIOS, SCENARIOS, scenarioByName } from './scenarios.ts';
 import { runSession } from './session.ts';
@@ -51,6 +52,8 @@ const program = new Command('npm run bench --')
     generatorName,
   )
   .option('-q, --quick', `1 round, 2 s per target, scenarios ${QUICK_SCENARIOS.join(' and ')} (explicit options win)`)
+  .option('--mesh <sizes>', 'mesh-scale sizes (services, comma-separated; default 1000,5000,10000 on a run of every scenario, none otherwise)', list)
+  .option('--no-mesh', 'leave the mesh-scale section out')
   .option('--json <file>', 'also write the JSON with every raw figure to this file')
   .option('--out <dir>', 'results directory (README.md is updated only for the default one)', DEFAULT_OUT)
   .option('--no-pin', 'do not pin processes to CPUs with taskset')
@@ -66,6 +69,7 @@ const opts = program.opts<{
   targets?: string[];
   loadGenerator?: LoadGeneratorName;
   quick?: boolean;
+  mesh?: string[] | false;
   json?: string;
   out: string;
   pin: boolean;
@@ -116,6 +120,13 @@ const cells = await runSession({
   pinning,
   log,
 });
+// Control-plane scale, after the load (it needs no pinning and no load generator).
+const meshSizes = opts.mesh === false ? [] : opts.mesh !== undefined ? opts.mesh.map(Number) : opts.scenarios === undefined ? [1000, 5000, 10_000] : [];
+let mesh: BenchReport['mesh'];
+if (meshSizes.length > 0) {
+  const meshOptions: MeshOptions = { sizes: meshSizes, workers: 1, changes: 10, apiType: 'GRPC' };
+  mesh = { options: meshOptions, rows: await measureMesh(meshOptions, log) };
+}
 const args = process.argv.slice(2).join(' ');
 const report: BenchReport = {
   startedAt,
@@ -135,6 +146,7 @@ const report: BenchReport = {
   targets: targets.map((t) => ({ name: t.name, description: t.description })),
   cells,
   summary: summarize(cells, scenarios),
+  mesh,
 };
 const outDir = path.resolve(opts.out);
 const markdown = writeResults(report, outDir, opts.json);

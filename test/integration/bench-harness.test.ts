@@ -24,6 +24,7 @@ import { peerValues } from '../../bench/peers/values.ts';
 import { targetByName } from '../../bench/targets/index.ts';
 import { targetUrl } from '../../bench/targets/types.ts';
 import { makeBenchCertificate, opensslUnavailable } from '../../bench/tls-cert.ts';
+import { meshTable, type MeshRow } from '../../bench/mesh.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 const LEGATE = fs.existsSync(path.join(REPO, 'proxy', 'cli.ts'));
@@ -111,6 +112,31 @@ t.test('a 1-second run measures every target and reports it', async (t) => {
   for (const target of TARGETS) t.match(markdown, new RegExp(`^\\| get64 \\| ${target} \\|`, 'm'), `table row for ${target}`);
   t.match(exit.stdout, /\| get64 \| direct \|/, 'the table is printed');
   t.match(fs.readFileSync(path.join(out, 'latency-get64.svg'), 'utf8'), /^<svg[^>]*>[\s\S]*<\/svg>\s*$/, 'latency plot written');
+});
+
+t.test('the mesh-scale section: measured through legate run, with the goals judged', { skip: LEGATE ? false : 'needs proxy/cli.ts' }, async (t) => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-mesh-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const jsonFile = path.join(out, 'run.json');
+  const args = ['--duration', '1', '--warmup', '0.2', '--rounds', '1', '--scenarios', 'get64', '--targets', 'direct', '--mesh', '20,40', '--out', out, '--json', jsonFile];
+  const exit = await runBench(args, 90_000, (fn) => t.teardown(fn));
+  t.equal(exit.code, 0, `bench exits 0: ${exit.stderr.slice(-2000)}`);
+  const report = JSON.parse(fs.readFileSync(jsonFile, 'utf8'));
+  t.same(report.mesh.rows.map((r: MeshRow) => r.services), [20, 40], 'one row per size');
+  for (const row of report.mesh.rows as MeshRow[]) {
+    t.ok(row.fullMs > 0 && row.rss.length === 1 && row.rss[0] > 0, `${row.services}: apply time and RSS of the one process (--workers 1 serves in the primary)`);
+    t.equal(row.edsOne.length, 10, `${row.services}: ten one-assignment pushes, each ACKed`);
+  }
+  const markdown = fs.readFileSync(path.join(out, 'latest.md'), 'utf8');
+  t.match(markdown, /^Mesh scale: .*legate run --workers 1/m, 'the section is in the results');
+  t.match(markdown, /^\| 40 \| [\d.]+ s \|/m, 'a table row per size');
+  t.match(markdown, /^- one changed resource applied \(ACK\) in under 20 ms at every size: worst median [\d.]+ ms, (met|NOT met)$/m, 'the one-change goal judged');
+
+  const row = (services: number, fullMs: number, rss: number[], one: number): MeshRow => ({ services, fullMs, rss, edsOne: [one], edsOneTraffic: [one], rdsOne: [one], edsAll: [] });
+  const judged = meshTable([row(5000, 1200, [226], 4), row(10_000, 3400, [341], 25)], { sizes: [5000, 10_000], workers: 1, changes: 1, apiType: 'DELTA_GRPC' });
+  t.match(judged, /worst median 25\.0 ms, NOT met/, 'a slow change fails its goal');
+  t.match(judged, /10,000 services applied in under 3 s: 3\.40 s, NOT met/, 'a slow 10,000 fails its goal');
+  t.match(judged, /at 5,000 services: largest 226 MiB, met/, 'memory at 5,000 judged on the largest process');
 });
 
 t.test('autocannon stays supported', async (t) => {
