@@ -3,6 +3,7 @@
 // port. At each step the most specific matching criterion wins and chains that leave the step
 // empty are the fallback. Compiled once per listener; the common one-chain case is O(1).
 import type { CidrRange, FilterChain, Listener } from '../config/model.ts';
+import type { FilterState } from '../filter-state/index.ts';
 import { cidrContains, parseCidr, type ParsedCidr } from './cidr.ts';
 
 export interface ConnectionFacts {
@@ -16,6 +17,9 @@ export interface ConnectionFacts {
   applicationProtocols: string[];
   // The connection's dynamic metadata: what an internal connection was passed (internal_upstream).
   dynamicMetadata?: Readonly<Record<string, unknown>>;
+  // The connection's filter state: set when a filter sets an object or an internal connection
+  // arrives with objects shared from upstream (absent: none, nothing allocated).
+  filterState?: FilterState;
 }
 
 interface CompiledChain {

@@ -9,6 +9,7 @@
 // socket buffer. end() is a half-close (the peer reads EOF after the queued bytes); destroy() is
 // EOF for the peer too, and its later writes fail with EPIPE (Envoy: the peer's write end closes).
 import net from 'node:net';
+import type { SharedObject } from '../../filter-state/index.ts';
 
 /** The address Envoy gives the connecting end: nothing is bound on that side. */
 export const INTERNAL_CLIENT_ADDRESS = 'envoy://internal_client_address/';
@@ -38,6 +39,9 @@ export class InternalSocket extends net.Socket {
   private sent = 0;
   /** The listener's end: the dynamic metadata the cluster's internal_upstream passed through. */
   passthroughMetadata: Readonly<Record<string, unknown>> | undefined;
+  /** The listener's end: the filter state objects the connecting stream or connection shared (Envoy's
+   *  internal client connection factory puts them in the new connection's filter state). */
+  sharedFilterState: readonly SharedObject[] | undefined;
 
   constructor(local: string, remote: string, bufferSize: number, allowHalfOpen: boolean) {
     super({ allowHalfOpen });

@@ -1,6 +1,7 @@
 // The worker's internal listeners by name (Envoy's thread-local internal listener registry and
 // its envoy_internal client connection factory). Each Legate worker is a process with its own
 // listeners, so this is per process: a connection never leaves the worker that made it.
+import type { SharedObject } from '../../filter-state/index.ts';
 import { INTERNAL_CLIENT_ADDRESS, InternalSocket } from './internal-socket.ts';
 
 /** Envoy's default when buffer_size_kb is not given: 1024 KiB. */
@@ -36,9 +37,10 @@ export class InternalListenerRegistry {
    * The connecting end of a connection to the named listener. It emits 'connect' on the next tick
    * once the listener has its end, or is destroyed with EINVAL when there is no such listener
    * (Envoy's connect() to a peer that is not there), which the caller counts as a connect failure.
-   * `passthroughMetadata` (internal_upstream) becomes the listener's end's dynamic metadata.
+   * `passthroughMetadata` (internal_upstream) becomes the listener's end's dynamic metadata, and
+   * `shared` (the filter state objects shared with the upstream) its filter state.
    */
-  connect(address: InternalAddress, allowHalfOpen: boolean, passthroughMetadata?: Readonly<Record<string, unknown>>): InternalSocket {
+  connect(address: InternalAddress, allowHalfOpen: boolean, passthroughMetadata?: Readonly<Record<string, unknown>>, shared?: readonly SharedObject[]): InternalSocket {
     const target = `envoy://${address.serverListenerName}/${address.endpointId}`;
     const bufferSize = this.bufferSize ?? DEFAULT_INTERNAL_BUFFER_BYTES;
     const client = new InternalSocket(INTERNAL_CLIENT_ADDRESS, target, bufferSize, allowHalfOpen);
@@ -51,6 +53,7 @@ export class InternalListenerRegistry {
     // unless its filter asks for half-close (tcp_proxy sets allowHalfOpen).
     const server = new InternalSocket(target, INTERNAL_CLIENT_ADDRESS, bufferSize, false);
     server.passthroughMetadata = passthroughMetadata;
+    server.sharedFilterState = shared;
     InternalSocket.pair(client, server);
     process.nextTick(() => {
       if (client.destroyed) {

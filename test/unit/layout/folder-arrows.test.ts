@@ -28,6 +28,8 @@ const ARROWS: Record<string, readonly string[]> = {
   overload: ['runtime', 'config/model', 'stats'],
   // Spans and their reporters: posts to a collector cluster through upstream/'s pools.
   tracing: ['upstream', 'codec', 'config/model', 'stats', 'access-log'],
+  // Envoy's filter state: objects by key on connections and streams. Imports no other part.
+  'filter-state': [],
 };
 
 /** Imports the arrows do not draw, as the code stands. Each is a `from -> to` pair. */
@@ -114,6 +116,16 @@ const EXCEPTIONS: readonly string[] = [
   'http -> tracing',
   'router -> tracing',
   'server -> tracing',
+  // Filter state is set and read wherever Envoy's StreamInfo and connections carry it.
+  'access-log -> filter-state',
+  'listener -> filter-state',
+  'transport -> filter-state',
+  'upstream -> filter-state',
+  'http -> filter-state',
+  'tcp -> filter-state',
+  'router -> filter-state',
+  'rbac -> filter-state',
+  'config -> filter-state',
 ];
 
 /** The part a source file belongs to: its top folder, proxy/'s subfolder, cli for proxy/cli.ts. */
