@@ -596,6 +596,7 @@ export interface Listener {
   // internal_listener: no socket; it accepts the worker's own connections to
   // envoy_internal_address endpoints naming it. `address` is then envoy://<name>/, port 0.
   internal?: true;
+  statPrefix?: string; // stat_prefix: its stats are rooted at listener.<statPrefix>. instead of its address
 }
 
 // ---- clusters and endpoints ----

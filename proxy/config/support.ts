@@ -57,8 +57,8 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.config.listener.v3.Listener': [
     `name address filter_chains filter_chain_matcher use_original_dst default_filter_chain per_connection_buffer_limit_bytes ignore_global_conn_limit bypass_overload_manager
      listener_filters traffic_direction bind_to_port transparent listener_filters_timeout continue_on_listener_filters_timeout
-     internal_listener drain_type`,
-    `stat_prefix metadata freebind
+     internal_listener drain_type stat_prefix`,
+    `metadata freebind
      socket_options tcp_fast_open_queue_length access_log connection_balance_config reuse_port enable_reuse_port
      tcp_backlog_size max_connections_to_accept_per_socket_event`,
   ],

@@ -16,6 +16,7 @@ import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { internalOriginalDst } from './original-dst/internal.ts';
+import { listenerStatRoot } from './stat-root.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
 
@@ -79,7 +80,7 @@ export class ActiveListener {
     this.matcher = chainSelector(config, store);
     this.handlers = buildHandlers(config, factory, new Map(), store);
     this.inspections = inspectionsOf(config, store);
-    const prefix = listenerStatPrefix(config);
+    const prefix = listenerStatRoot(config);
     this.stats = {
       downstreamCxTotal: store.counter(prefix + 'downstream_cx_total'),
       downstreamCxActive: store.gauge(prefix + 'downstream_cx_active'),
@@ -356,7 +357,7 @@ function innerOf(handler: ChainHandler): ChainHandler {
 // and the client verified; the SecureContext is built here, once per chain config.
 function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: Listener, store: Store): ChainHandler {
   if (chain.tls === undefined) return handler;
-  const stats = new SslStats(store, listenerStatPrefix(config));
+  const stats = new SslStats(store, listenerStatRoot(config));
   const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
   const wrapped: ChainHandler = {
     onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts), facts?.transportProtocol === 'tls' ? facts.applicationProtocols : undefined),
@@ -374,11 +375,6 @@ function inspectionsOf(config: Listener, store: Store): Inspection[] {
     else if (filter.type === HTTP_INSPECTOR_TYPE) out.push({ inspector: new HttpInspector(store), disabled: filter.disabled });
   }
   return out;
-}
-
-/** Envoy's listener stats root: listener.<address>. (ip_port), or listener.envoy_internal_<name>. */
-function listenerStatPrefix(config: Listener): string {
-  return config.internal === true ? `listener.envoy_internal_${config.name}.` : `listener.${config.address.address}_${config.address.port}.`;
 }
 
 function connectionFacts(socket: net.Socket): ConnectionFacts {

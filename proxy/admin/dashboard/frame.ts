@@ -4,6 +4,7 @@
 import type { ClusterSpecifier } from '../../config/model.ts';
 import type { Snapshot } from '../../config/snapshot.ts';
 import type { MergedHistogram, MergedStats } from '../../stats/index.ts';
+import { listenerStatRoot } from '../../listener/stat-root.ts';
 import type { ClusterStatus } from '../../upstream/index.ts';
 import type { XdsStatus } from '../context.ts';
 
@@ -154,9 +155,7 @@ export function buildFrame(input: FrameInput, previous: Totals | null, baseline:
   const gauge = (name: string) => stats.gauges.get(name) ?? 0;
 
   const listeners = input.snapshot.listeners.map((l): ListenerView => {
-    // The listener's stats are named by its configured address (an internal one by its name), as
-    // the active listener names them.
-    const p = l.internal === true ? `listener.envoy_internal_${l.name}.` : `listener.${l.address.address}_${l.address.port}.`;
+    const p = listenerStatRoot(l);
     const chains = l.defaultFilterChain === undefined ? l.filterChains : [...l.filterChains, l.defaultFilterChain];
     const seen = new Set<string>();
     const managers: ManagerView[] = [];

@@ -4,8 +4,10 @@ import { indexPath, joinPath } from '../errors.ts';
 import {
   CONNECTION_LIMIT_TYPE,
   HCM_TYPE,
+  ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
   LISTENER_FILTER_TYPES,
+  NETWORK_WASM_TYPE,
   TCP_METADATA_EXCHANGE_TYPE,
   NETWORK_EXT_AUTHZ_TYPE,
   NETWORK_RBAC_TYPE,
@@ -13,12 +15,13 @@ import {
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, PeerMetadataConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
 import { networkExtAuthzConfig } from './ext-authz.ts';
 import { istioStatsConfig, metadataExchangeConfig } from './istio.ts';
+import { nullVmNetworkStats } from './wasm.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { checkNamedChains, filterChainMatcher } from './filter-chain-matcher.ts';
@@ -85,17 +88,34 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     }
   }
   if (built.connectionLimit !== undefined) listener.connectionLimit = built.connectionLimit;
-  // istio.stats reports as source or destination by its listener's direction.
+  // istio.stats reports as source or destination by its listener's direction (the null-VM
+  // plugin's root_id has set it already); the null-VM metadata exchange propagates by it.
   for (const c of [...filterChains, ...(defaultFilterChain === undefined ? [] : [defaultFilterChain])]) {
-    if (c.network.kind === 'tcp_proxy' && c.network.istioStats !== undefined) c.network.istioStats.trafficDirection = listener.trafficDirection;
+    if (c.network.kind === 'tcp_proxy' && c.network.istioStats !== undefined) withListenerDirection(c.network.istioStats, listener.trafficDirection);
     if (c.network.kind !== 'http_connection_manager') continue;
-    for (const f of c.network.httpFilters) if (f.type === ISTIO_STATS_TYPE) (f.config as IstioStatsConfig).trafficDirection = listener.trafficDirection;
+    for (const f of c.network.httpFilters) {
+      if (f.type === ISTIO_STATS_TYPE) withListenerDirection(f.config as IstioStatsConfig, listener.trafficDirection);
+      if (f.type === ISTIO_PEER_METADATA_TYPE) propagateByDirection(f.config as PeerMetadataConfig, listener.trafficDirection);
+    }
   }
   if (internal) listener.internal = true;
+  const statPrefix = str(raw, 'stat_prefix');
+  if (statPrefix !== '') listener.statPrefix = statPrefix;
   if (raw.ignore_global_conn_limit === true) listener.ignoreGlobalConnLimit = true;
   if (raw.bypass_overload_manager === true) listener.bypassOverloadManager = true;
   if (raw.drain_type === 'MODIFY_ONLY') listener.drainType = 'MODIFY_ONLY';
   return { listener: recordPath(listener, path), routeConfigs };
+}
+
+function withListenerDirection(stats: IstioStatsConfig, direction: Listener['trafficDirection']): void {
+  if (stats.trafficDirection === 'UNSPECIFIED') stats.trafficDirection = direction;
+}
+
+function propagateByDirection(config: PeerMetadataConfig, direction: Listener['trafficDirection']): void {
+  if (config.propagationByListenerDirection !== true) return;
+  if (direction === 'INBOUND') config.upstreamPropagation = undefined;
+  if (direction === 'OUTBOUND') config.downstreamPropagation = undefined;
+  delete config.propagationByListenerDirection;
 }
 
 function listenerFilter(raw: Raw, path: string): ListenerFilter {
@@ -161,6 +181,9 @@ function translateFilterChain(
       istio.path ??= filterPath;
     } else if (type === ISTIO_STATS_TYPE) {
       istio.istioStats = istioStatsConfig(config, configPath, ctx);
+      istio.path ??= filterPath;
+    } else if (type === NETWORK_WASM_TYPE) {
+      istio.istioStats = nullVmNetworkStats(config, configPath, ctx);
       istio.path ??= filterPath;
     } else if (type === HCM_TYPE) {
       const { hcm, routeConfig } = translateHttpConnectionManager(config, configPath, ctx, inlineName);
