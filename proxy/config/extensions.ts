@@ -20,6 +20,9 @@ export const ISTIO_STATS_TYPE = 'stats.PluginConfig';
 export const ISTIO_ALPN_TYPE = 'istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig'; // sent packed: Legate has its .proto
 export const TCP_METADATA_EXCHANGE_TYPE = 'envoy.tcp.metadataexchange.config.MetadataExchange';
 export const SCHEMALESS_TYPES: readonly string[] = [ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, TCP_METADATA_EXCHANGE_TYPE];
+// Wasm filters: Istio's null-VM plugins only, run as the native filters above (translate/wasm.ts).
+export const HTTP_WASM_TYPE = 'envoy.extensions.filters.http.wasm.v3.Wasm';
+export const NETWORK_WASM_TYPE = 'envoy.extensions.filters.network.wasm.v3.Wasm';
 export const CORS_TYPE = 'envoy.extensions.filters.http.cors.v3.Cors';
 export const CORS_POLICY_TYPE = 'envoy.extensions.filters.http.cors.v3.CorsPolicy';
 export const COMPRESSOR_TYPE = 'envoy.extensions.filters.http.compressor.v3.Compressor';
@@ -73,8 +76,8 @@ export const CHAIN_NAME_ACTION_TYPE = 'google.protobuf.StringValue';
 export const IP_TRIE_MATCHER_TYPE = 'xds.type.matcher.v3.IPMatcher';
 export const IP_INPUT_MATCHER_TYPE = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
 
-export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE];
-export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, DECOMPRESSOR_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE, NETWORK_WASM_TYPE];
+export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, DECOMPRESSOR_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, HTTP_WASM_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, JWT_AUTHN_PER_ROUTE_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
@@ -96,6 +99,8 @@ export const ANY_PLACES: Record<string, string[]> = {
   'envoy.config.overload.v3.ResourceMonitor.typed_config': [FIXED_HEAP_TYPE, DOWNSTREAM_CONNECTIONS_TYPE],
   'envoy.config.overload.v3.OverloadAction.typed_config': [SCALE_TIMERS_TYPE],
   'envoy.config.cluster.v3.Filter.typed_config': [TCP_METADATA_EXCHANGE_TYPE],
+  // A null-VM plugin's configuration: its JSON, or the empty MetadataExchange istiod packed.
+  'envoy.extensions.wasm.v3.PluginConfig.configuration': ['google.protobuf.StringValue', TCP_METADATA_EXCHANGE_TYPE],
   // Only the filter chain matcher is built on xds.type.matcher.v3.Matcher; its translator checks each position.
   'xds.core.v3.TypedExtensionConfig.typed_config': [...Object.keys(CHAIN_MATCH_INPUT_TYPES), CHAIN_NAME_ACTION_TYPE, IP_TRIE_MATCHER_TYPE, IP_INPUT_MATCHER_TYPE],
 };

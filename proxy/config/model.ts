@@ -253,6 +253,9 @@ export interface PeerMetadataConfig {
   downstreamPropagation: { skipExternalClusters: boolean } | undefined; // answer with this proxy's
   upstreamPropagation: { skipExternalClusters: boolean } | undefined; // send this proxy's upstream
   additionalLabels: string[];
+  // The null-VM Wasm plugin's: propagation by the listener's direction (not upstream when INBOUND,
+  // not downstream when OUTBOUND); translate/listener.ts settles it and removes the flag.
+  propagationByListenerDirection?: boolean;
 }
 
 // Istio's TCP metadata exchange (envoy.tcp.metadataexchange.config.MetadataExchange), on a
@@ -273,7 +276,7 @@ export interface IstioAlpnConfig {
 export interface IstioStatsConfig {
   // SERVER_GATEWAY, or by the listener's traffic_direction: INBOUND destination, else source.
   reporter: 'UNSPECIFIED' | 'SERVER_GATEWAY';
-  trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND'; // set from the listener
+  trafficDirection: 'UNSPECIFIED' | 'INBOUND' | 'OUTBOUND'; // set from the listener (the null-VM plugin's from its root_id)
   disableHostHeaderFallback: boolean;
   // metrics overrides: by metric name ('' = all), drop it or remove tags.
   metrics: { name: string; drop: boolean; tagsToRemove: string[] }[];

@@ -14,6 +14,7 @@ import {
   GRPC_STATS_TYPE,
   GRPC_WEB_TYPE,
   HEALTH_CHECK_TYPE,
+  HTTP_WASM_TYPE,
   ISTIO_ALPN_TYPE,
   ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
@@ -67,6 +68,7 @@ import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
 import { healthCheckFilterConfig } from './health-check-filter.ts';
 import { istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
 import { jwtAuthnConfig, jwtAuthnPerRouteConfig } from './jwt-authn.ts';
+import { nullVmHttpFilter } from './wasm.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
 
 export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateContext): HttpFilter[] {
@@ -85,6 +87,10 @@ export function translateHttpFilters(raw: Raw[], path: string, ctx: TranslateCon
     const type = String(config['@type']);
     if (type === ROUTER_TYPE && i !== raw.length - 1) {
       reject(filterPath, 'the router filter must be the last HTTP filter', 'move envoy.filters.http.router to the end of http_filters');
+    }
+    if (type === HTTP_WASM_TYPE) {
+      filters.push({ name, ...nullVmHttpFilter(config, joinPath(filterPath, 'typed_config'), ctx) });
+      return;
     }
     filters.push({ name, type, config: translateFilterConfig(config, joinPath(filterPath, 'typed_config'), ctx) });
   });

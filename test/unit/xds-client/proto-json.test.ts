@@ -45,9 +45,9 @@ filter_chains:
           "@type": type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault
           abort: { http_status: 503, percentage: { numerator: 10, denominator: TEN_THOUSAND } }
           delay: { fixed_delay: 1.5s, percentage: { numerator: 5 } }
-      - name: istio.stats
+      - name: envoy.filters.http.lua
         typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm
+          "@type": type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua
           value: CgR0ZXN0
       - name: envoy.filters.http.router
         typed_config:
@@ -93,7 +93,7 @@ function nativeListener(): Record<string, unknown> {
           delay: { fixed_delay: { seconds: 1, nanos: 500_000_000 }, percentage: { numerator: 5 } },
         }),
       },
-      { name: 'istio.stats', typed_config: { type_url: `${TYPE}envoy.extensions.filters.http.wasm.v3.Wasm`, value: Buffer.from('CgR0ZXN0', 'base64') } },
+      { name: 'envoy.filters.http.lua', typed_config: { type_url: `${TYPE}envoy.extensions.filters.http.lua.v3.Lua`, value: Buffer.from('CgR0ZXN0', 'base64') } },
       { name: 'envoy.filters.http.router', typed_config: any('envoy.extensions.filters.http.router.v3.Router', {}) },
     ],
   };
