@@ -16,6 +16,7 @@ import { withNetworkRbac } from './rbac-filter.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { internalOriginalDst } from './original-dst/internal.ts';
+import { setInternalDstAddress } from './set-internal-dst-address.ts';
 import { listenerStatRoot } from './stat-root.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
@@ -194,7 +195,7 @@ export class ActiveListener {
       dynamicMetadata: socket.passthroughMetadata,
     };
     const restored = this.restoresOriginalDst ? internalOriginalDst(socket.passthroughMetadata, facts) : null;
-    this.onConnection(socket, restored ?? facts);
+    this.onConnection(socket, setInternalDstAddress(this.config, socket.passthroughMetadata, restored ?? facts));
   }
 
   /** reject_incoming_connections, then the global connection limit (unless ignore_global_conn_limit). */

@@ -184,6 +184,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
       exclude: tried.length > 0 ? (h) => tried.includes(h as Host) : undefined,
       downstreamLocalAddress: info.downstreamLocalAddress,
       dynamicMetadata: () => [this.facts.dynamicMetadata],
+      filterState: this.facts.filterState,
     });
     if (host === null) {
       cluster.stats.upstreamCxNone.inc();

@@ -6,8 +6,10 @@
 // metadata_key names a dynamic metadata value 'ip:port' (the request's, else the connection's) that
 // takes the original destination's place when present (istiod: a waypoint's address on
 // connect_originate); upstream_port_override then keeps the destination's IP and replaces its port
-// (a headless service's target port; HBONE's 15008).
+// (a headless service's target port; HBONE's 15008). Before both, an address in the downstream's
+// filter state under envoy.network.transport_socket.original_dst_address (Envoy's filter state override).
 import { isIP, isIPv4 } from 'node:net';
+import { AddressObject } from '../filter-state/index.ts';
 import type { LbContext, LoadBalancer } from './lb/host.ts';
 import { Host, hostAddress } from './host.ts';
 
@@ -20,6 +22,8 @@ export interface OriginalDstOptions {
   /** A metadata value that is no address (Envoy's original_dst_host_invalid). */
   onInvalidHost?: () => void;
 }
+
+const ORIGINAL_DST_ADDRESS_KEY = 'envoy.network.transport_socket.original_dst_address';
 
 export class OriginalDstHosts implements LoadBalancer {
   private readonly hosts = new Map<string, Host>();
@@ -37,7 +41,7 @@ export class OriginalDstHosts implements LoadBalancer {
 
   /** The host for the original destination; null when the stream has no usable one. */
   chooseHost(ctx?: LbContext): Host | null {
-    const destination = this.metadataDestination(ctx) ?? (ctx?.downstreamLocalAddress === undefined ? null : parseAddress(ctx.downstreamLocalAddress));
+    const destination = filterStateDestination(ctx) ?? this.metadataDestination(ctx) ?? (ctx?.downstreamLocalAddress === undefined ? null : parseAddress(ctx.downstreamLocalAddress));
     if (destination === null) return null;
     if (this.options.portOverride !== undefined) destination.port = this.options.portOverride;
     const key = hostAddress(destination.ip, destination.port);
@@ -93,6 +97,13 @@ export class OriginalDstHosts implements LoadBalancer {
     if (this.hosts.size === 0) this.close();
     if (removed.length > 0) this.onChange([...this.hosts.values()], removed);
   }
+}
+
+// Envoy's filterStateOverrideHost: an address object the downstream's filter state holds under
+// this key (Istio's set_internal_dst_address sets it on connect_originate) decides first.
+function filterStateDestination(ctx: LbContext | undefined): { ip: string; port: number } | null {
+  const object = ctx?.filterState?.get(ORIGINAL_DST_ADDRESS_KEY);
+  return object instanceof AddressObject ? { ip: object.ip, port: object.port } : null;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

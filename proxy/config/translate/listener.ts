@@ -12,6 +12,7 @@ import {
   NETWORK_EXT_AUTHZ_TYPE,
   NETWORK_RBAC_TYPE,
   ORIGINAL_DST_TYPE,
+  SET_INTERNAL_DST_ADDRESS_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
@@ -68,7 +69,7 @@ export function translateListenerResource(raw: Raw, path: string, ctx: Translate
     address,
     bindToPort: !internal && bool(raw, 'bind_to_port', true),
     useOriginalDst: bool(raw, 'use_original_dst', false),
-    listenerFilters: list(raw, 'listener_filters').map((f, i) => listenerFilter(f, indexPath(joinPath(path, 'listener_filters'), i))),
+    listenerFilters: list(raw, 'listener_filters').map((f, i) => listenerFilter(f, indexPath(joinPath(path, 'listener_filters'), i), internal)),
     listenerFiltersTimeoutMs: ms(raw, 'listener_filters_timeout', 15_000),
     continueOnListenerFiltersTimeout: bool(raw, 'continue_on_listener_filters_timeout', false),
     filterChains,
@@ -118,11 +119,17 @@ function propagateByDirection(config: PeerMetadataConfig, direction: Listener['t
   delete config.propagationByListenerDirection;
 }
 
-function listenerFilter(raw: Raw, path: string): ListenerFilter {
+function listenerFilter(raw: Raw, path: string, internal: boolean): ListenerFilter {
   const name = str(raw, 'name');
   const type = (obj(raw, 'typed_config')?.['@type'] as string | undefined) ?? TYPE_BY_FILTER_NAME[name];
   if (type === undefined || !LISTENER_FILTER_TYPES.includes(type)) {
     reject(joinPath(path, 'typed_config'), `listener filter '${name}' needs a typed_config`, `use one of ${LISTENER_FILTER_TYPES.join(', ')}`);
+  }
+  if (type === SET_INTERNAL_DST_ADDRESS_TYPE) {
+    // It reads what an internal connection was passed: a listener with a socket has none.
+    if (!internal) reject(joinPath(path, 'typed_config'), `not supported by Legate: ${type} on a listener that is not internal`, 'use it on an internal_listener, or use original_dst');
+    const field = Object.keys(obj(raw, 'typed_config') ?? {}).find((k) => k !== '@type');
+    if (field !== undefined) reject(joinPath(path, `typed_config.${field}`), `unknown field '${field}' of ${type}, which has none`, 'remove it');
   }
   const filter: ListenerFilter = { name, type };
   const disabled = obj(raw, 'filter_disabled');

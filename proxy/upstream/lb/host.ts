@@ -1,5 +1,6 @@
 // The contract between a cluster's hosts and the load balancers. The cluster owns the host
 // objects and their health; the balancers only read them.
+import type { FilterState } from '../../filter-state/index.ts';
 
 export interface LbHost {
   readonly address: string; // 'ip:port': stable identity, also the consistent-hashing key
@@ -29,6 +30,9 @@ export interface LbContext {
   // The request's, then the downstream connection's dynamic metadata (namespace -> values), read
   // by an ORIGINAL_DST cluster with metadata_key only, so it is made when asked.
   dynamicMetadata?: () => ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
+  // The downstream's filter state, where an ORIGINAL_DST cluster finds Envoy's
+  // envoy.network.transport_socket.original_dst_address before anything else.
+  filterState?: FilterState;
 }
 
 export interface LoadBalancer {

@@ -9,57 +9,17 @@
 // original_dst_lb_config: the endpoint metadata names the workload's address, the tunnel's TCP
 // connection goes to that IP on the HBONE port, as istiod's 15008, unless the metadata's
 // `waypoint` names another address, as istiod's metadata_key: then the tunnel goes there).
-import http2 from 'node:http2';
-import net, { type AddressInfo } from 'node:net';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { TCP_PROXY_TYPE, bootstrap, httpListener, routes } from '../../support/bootstrap.ts';
 import { nodeRequest, statsMap } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 import { certFiles, upstreamTls } from '../tls/support.ts';
+import { startHbone } from './hbone-server.ts';
 import { INTERNAL_LISTENER_EXTENSION, ORIGINAL_DST_METADATA, internalCluster, internalHttpListener, serviceCluster } from './fixtures.ts';
 
 const PROTOCOL_OPTIONS = 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions';
-
-// A ztunnel-like HBONE server: mTLS, ALPN h2, each CONNECT joined to the address it names.
-async function startHbone(t: Test, tls: { cert: string; key: string; ca: string }, host: string, port = 0) {
-  const authorities: string[] = [];
-  const peers: string[] = [];
-  const enableConnect: (boolean | undefined)[] = [];
-  const sessions: http2.ServerHttp2Session[] = [];
-  const server = http2.createSecureServer({ ...tls, requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] });
-  server.on('session', (s: http2.ServerHttp2Session) => {
-    sessions.push(s);
-    s.on('error', () => {});
-    s.once('remoteSettings', (settings) => enableConnect.push(settings.enableConnectProtocol));
-    peers.push((s.socket as unknown as import('node:tls').TLSSocket).getPeerCertificate().subjectaltname ?? '');
-  });
-  server.on('stream', (stream, headers) => {
-    stream.on('error', () => {});
-    authorities.push(headers[':authority'] as string);
-    if (headers[':method'] !== 'CONNECT') {
-      stream.respond({ ':status': 405 }, { endStream: true });
-      return;
-    }
-    const [ip, destinationPort] = (headers[':authority'] as string).split(':');
-    const app = net.connect({ port: Number(destinationPort), host: ip, allowHalfOpen: true }, () => {
-      stream.respond({ ':status': 200 });
-      stream.pipe(app);
-      app.pipe(stream);
-    });
-    app.on('error', () => stream.close(http2.constants.NGHTTP2_CONNECT_ERROR));
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, resolve);
-  });
-  t.teardown(() => {
-    for (const s of sessions) s.destroy();
-    server.close();
-  });
-  return { port: (server.address() as AddressInfo).port, authorities, peers, enableConnect, sessions };
-}
 
 t.test('HBONE: a request through the waypoint reaches the workload inside an HTTP/2 CONNECT over mTLS', { skip: opensslMissing() }, async (t) => {
   const workloadA = await startUpstreamFor(t, 'workload-a');
