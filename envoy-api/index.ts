@@ -87,6 +87,9 @@ const PROTO_FILES = [
   'xds/type/matcher/v3/ip.proto',
   'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
   'envoy/extensions/matching/input_matchers/ip/v3/ip.proto',
+  // set_filter_state, the HTTP and the network filter (their FilterStateValue is shared).
+  'envoy/extensions/filters/http/set_filter_state/v3/set_filter_state.proto',
+  'envoy/extensions/filters/network/set_filter_state/v3/set_filter_state.proto',
   'istio/envoy/config/filter/http/alpn/v2alpha1/config.proto',
   'istio/envoy/extensions/stats/config.proto',
   'istio/envoy/config/filter/network/metadata_exchange/metadata_exchange.proto',

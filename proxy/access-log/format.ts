@@ -271,6 +271,28 @@ function duration(read: (info: StreamInfo) => number | undefined): OperatorDef {
   });
 }
 
+/**
+ * %FILTER_STATE(KEY:PLAIN)%, %FILTER_STATE(KEY:TYPED)% (the default) and
+ * %FILTER_STATE(KEY:FIELD:NAME)%. Legate's objects are strings and addresses: PLAIN is their text,
+ * TYPED the text as a JSON string (Envoy's StringValue), FIELD an address's ip or port.
+ */
+function filterStateOperator(arg: string): Getter {
+  const [key, mode = 'TYPED', field, ...rest] = arg.split(':');
+  const bad = (why: string): never => {
+    throw new Error(`access log format: %FILTER_STATE(${arg})% ${why}`);
+  };
+  if (key === '' || rest.length > 0) bad('takes KEY, KEY:PLAIN, KEY:TYPED or KEY:FIELD:NAME');
+  if (mode === 'PLAIN') return (info) => info.filterState?.get(key)?.asString();
+  if (mode === 'TYPED') {
+    return (info) => {
+      const text = info.filterState?.get(key)?.asString();
+      return text === undefined ? undefined : JSON.stringify(text);
+    };
+  }
+  if (mode !== 'FIELD' || field === undefined || field === '') return bad('takes KEY, KEY:PLAIN, KEY:TYPED or KEY:FIELD:NAME');
+  return (info) => info.filterState?.get(key)?.field?.(field);
+}
+
 const HOSTNAME = hostname();
 
 const OPERATORS: Record<string, OperatorDef> = {
@@ -318,6 +340,8 @@ const OPERATORS: Record<string, OperatorDef> = {
   DOWNSTREAM_TLS_VERSION: simple((info) => nonEmpty(info.downstreamTlsVersion)),
   DOWNSTREAM_PEER_URI_SAN: simple((info) => nonEmpty(info.downstreamPeerUriSan)),
   DOWNSTREAM_PEER_SUBJECT: simple((info) => nonEmpty(info.downstreamPeerSubject)),
+  DOWNSTREAM_LOCAL_URI_SAN: simple((info) => nonEmpty(info.downstreamLocalUriSan)),
+  FILTER_STATE: { args: 'required', make: filterStateOperator },
   PROTOCOL: simple((info) => nonEmpty(info.protocol)),
   ROUTE_NAME: simple((info) => nonEmpty(info.routeName)),
   CONNECTION_ID: simple((info) => info.connectionId),

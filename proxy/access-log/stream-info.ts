@@ -2,6 +2,7 @@
 // manager or TCP proxy fills in and the access log formatter reads, as Envoy's StreamInfo. One is
 // made per request, so it is a plain class whose fields all start in the constructor (one stable
 // shape) and whose setters are field writes; formatting work happens only when a line is logged.
+import type { FilterState } from '../filter-state/index.ts';
 import { responseFlagBit } from './response-flags.ts';
 
 /** Header values as Node gives them (lower-case names; set-cookie as an array). */
@@ -52,12 +53,19 @@ export class StreamInfo {
   downstreamTlsVersion: string | undefined = undefined;
   downstreamPeerUriSan: string | undefined = undefined;
   downstreamPeerSubject: string | undefined = undefined;
+  /** The local certificate's URI SANs (comma-joined): %DOWNSTREAM_LOCAL_URI_SAN%. */
+  downstreamLocalUriSan: string | undefined = undefined;
   routeName: string | undefined = undefined;
   connectionId = 0;
   /** Upstream attempts made (1 without retries). */
   attemptCount = 0;
   /** Set by the health check filter: the request was a health check. */
   healthCheck = false;
+  /**
+   * The filter state the stream sees: its own (whose parent is its connection's) once a filter set
+   * something on the stream, else the connection's, else undefined (nothing allocated).
+   */
+  filterState: FilterState | undefined = undefined;
 
   constructor(startTime = Date.now(), startMono = performance.now()) {
     this.startTime = startTime;

@@ -13,6 +13,8 @@ export const RATELIMIT_TYPE = 'envoy.extensions.filters.http.ratelimit.v3.RateLi
 export const GRPC_STATS_TYPE = 'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig';
 export const GRPC_WEB_TYPE = 'envoy.extensions.filters.http.grpc_web.v3.GrpcWeb';
 export const HEALTH_CHECK_TYPE = 'envoy.extensions.filters.http.health_check.v3.HealthCheck';
+export const HTTP_SET_FILTER_STATE_TYPE = 'envoy.extensions.filters.http.set_filter_state.v3.Config';
+export const NETWORK_SET_FILTER_STATE_TYPE = 'envoy.extensions.filters.network.set_filter_state.v3.Config';
 // Istio's own filters (istio/proxy): their translators check their fields, from a TypedStruct or
 // packed (envoy-api/protos has stats.PluginConfig's and MetadataExchange's .proto; not peer_metadata's).
 export const ISTIO_PEER_METADATA_TYPE = 'io.istio.http.peer_metadata.Config';
@@ -74,12 +76,13 @@ export const CHAIN_MATCH_INPUT_TYPES: Record<string, string> = {
   [`${NETWORK_INPUTS}TransportProtocolInput`]: 'transport_protocol',
   [`${NETWORK_INPUTS}ApplicationProtocolInput`]: 'application_protocol',
 };
+export const FILTER_STATE_INPUT_TYPE = `${NETWORK_INPUTS}FilterStateInput`; // its key names the object
 export const CHAIN_NAME_ACTION_TYPE = 'google.protobuf.StringValue';
 export const IP_TRIE_MATCHER_TYPE = 'xds.type.matcher.v3.IPMatcher';
 export const IP_INPUT_MATCHER_TYPE = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
 
-export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE, NETWORK_WASM_TYPE];
-export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, DECOMPRESSOR_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, HTTP_WASM_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, NETWORK_SET_FILTER_STATE_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE, NETWORK_WASM_TYPE];
+export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, DECOMPRESSOR_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, HTTP_SET_FILTER_STATE_TYPE, HTTP_WASM_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, JWT_AUTHN_PER_ROUTE_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE, SET_INTERNAL_DST_ADDRESS_TYPE];
 export const ACCESS_LOGGER_TYPES = [FILE_LOG_TYPE, STDOUT_LOG_TYPE, STDERR_LOG_TYPE];
@@ -104,7 +107,7 @@ export const ANY_PLACES: Record<string, string[]> = {
   // A null-VM plugin's configuration: its JSON, or the empty MetadataExchange istiod packed.
   'envoy.extensions.wasm.v3.PluginConfig.configuration': ['google.protobuf.StringValue', TCP_METADATA_EXCHANGE_TYPE],
   // Only the filter chain matcher is built on xds.type.matcher.v3.Matcher; its translator checks each position.
-  'xds.core.v3.TypedExtensionConfig.typed_config': [...Object.keys(CHAIN_MATCH_INPUT_TYPES), CHAIN_NAME_ACTION_TYPE, IP_TRIE_MATCHER_TYPE, IP_INPUT_MATCHER_TYPE],
+  'xds.core.v3.TypedExtensionConfig.typed_config': [...Object.keys(CHAIN_MATCH_INPUT_TYPES), FILTER_STATE_INPUT_TYPE, CHAIN_NAME_ACTION_TYPE, IP_TRIE_MATCHER_TYPE, IP_INPUT_MATCHER_TYPE],
 };
 
 // Filters that older configs name without a typed_config; Envoy resolves them by name.

@@ -444,6 +444,22 @@ export interface TunnelingConfig {
 
 export type NetworkFilter = HttpConnectionManager | TcpProxy;
 
+// set_filter_state (the HTTP and network filters' envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue):
+// an object made by a factory from a formatted value.
+export interface FilterStateValue {
+  objectKey: string;
+  factoryKey: string; // factory_key, else object_key (a well-known key is its own factory)
+  format: string; // format_string's text; missing operator values print as '-', as Envoy's text formatter
+  readOnly: boolean;
+  sharedWithUpstream: 'NONE' | 'ONCE' | 'TRANSITIVE';
+  skipIfEmpty: boolean;
+}
+
+// envoy.filters.http.set_filter_state: values set on the stream when its request headers arrive.
+export interface SetFilterStateConfig {
+  onRequestHeaders: FilterStateValue[];
+}
+
 // ---- listeners ----
 
 export interface FilterChainMatch {
@@ -534,6 +550,7 @@ export interface FilterChain {
   tls?: DownstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   transportSocketConnectTimeoutMs?: number; // the TLS handshake's deadline (absent: Legate's 15 s guard; 0 = none)
   rbac?: NetworkRbacConfig[]; // envoy.filters.network.rbac filters before the terminal one, in order
+  setFilterState?: FilterStateValue[]; // envoy.filters.network.set_filter_state on_new_connection values, in filter order
   extAuthz?: NetworkExtAuthzConfig[]; // envoy.filters.network.ext_authz filters, in order
 }
 
@@ -553,7 +570,8 @@ export type ListenerFilterPredicate =
 
 // Listener.filter_chain_matcher (xds.type.matcher.v3.Matcher): its actions name the connection's
 // filter chain. An input reads one fact of the connection (absent: the tree's on_no_match).
-export type ChainMatchInput =
+export type ChainMatchInput = NetworkChainInput | { filterState: string }; // FilterStateInput: the object's text under that key
+export type NetworkChainInput =
   | 'destination_ip'
   | 'destination_port'
   | 'source_ip'
@@ -975,7 +993,8 @@ export type RbacPrincipal =
   | { kind: 'authenticated'; principalName?: StringMatcher } // absent: any TLS peer
   | { kind: 'direct_remote_ip' | 'remote_ip'; range: CidrRange } // source_ip is direct_remote_ip
   | { kind: 'header'; matcher: HeaderMatcher }
-  | { kind: 'url_path'; matcher: StringMatcher };
+  | { kind: 'url_path'; matcher: StringMatcher }
+  | { kind: 'filter_state'; key: string; matcher: StringMatcher }; // FilterStateMatcher's string_match on the object's text
 
 // envoy.filters.http.rbac (also its RBACPerRoute's rbac: no rules there allows everything).
 export interface RbacConfig {

@@ -89,6 +89,10 @@ const table: Record<string, [supported: string, ignored: string]> = {
   'envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit': ['stat_prefix max_connections', 'runtime_enabled'],
   // Checked once per connection; the translator rejects CONTINUOUS enforcement.
   'envoy.extensions.filters.network.rbac.v3.RBAC': ['rules shadow_rules stat_prefix shadow_rules_stat_prefix enforcement_type', ''],
+  // set_filter_state (proxy/filter-state/): the factories are checked by its translator.
+  'envoy.extensions.filters.network.set_filter_state.v3.Config': ['on_new_connection', ''],
+  'envoy.extensions.filters.http.set_filter_state.v3.Config': ['on_request_headers', ''],
+  'envoy.extensions.filters.common.set_filter_state.v3.FilterStateValue': ['object_key factory_key format_string read_only shared_with_upstream skip_if_empty', ''],
   // ---- transport sockets (TLS) ----
   'envoy.config.core.v3.TransportSocket': ['name typed_config', ''],
   'envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext': ['common_tls_context require_client_certificate', ''],
@@ -192,15 +196,17 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // RBAC: policies only; the matcher trees (matcher, shadow_matcher) are not built.
   'envoy.extensions.filters.http.rbac.v3.RBAC': ['rules shadow_rules rules_stat_prefix shadow_rules_stat_prefix track_per_rule_stats', ''],
   'envoy.extensions.filters.http.rbac.v3.RBACPerRoute': ['rbac', ''],
-  // Not built: audit_logging_options; Policy's CEL condition and checked_condition; the metadata,
-  // filter_state and extension (matcher, uri_template) rules: Legate keeps no dynamic metadata.
+  // Not built: audit_logging_options; Policy's CEL condition and checked_condition; the metadata
+  // and extension (matcher, uri_template) rules: Legate keeps no dynamic metadata. Principal's
+  // filter_state matches an object's text (string_match; the shipped protos have no address_match).
   'envoy.config.rbac.v3.RBAC': ['action policies', ''],
   'envoy.config.rbac.v3.Policy': ['permissions principals', ''],
   'envoy.config.rbac.v3.Permission': [
     'and_rules or_rules any header url_path destination_ip destination_port destination_port_range not_rule requested_server_name',
     '',
   ],
-  'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id', ''],
+  'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id filter_state', ''],
+  'envoy.type.matcher.v3.FilterStateMatcher': ['key string_match', ''],
   'envoy.config.rbac.v3.Principal.Authenticated': ['principal_name', ''],
   'envoy.type.matcher.v3.PathMatcher': ['path', ''],
   // ext_authz: Legate's dynamic metadata is plain values (no typed metadata) and only filters read
@@ -221,7 +227,7 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // jwt_authn: Legate's dynamic metadata holds plain values, not a token's JSON, and nothing in
   // Legate reads a payload from it: the *_in_metadata fields are ignored (warned). Not built:
   // subjects, require_expiration, max_lifetime; remote_jwks async_fetch and retry_policy (a JWKS is
-  // fetched on first use, once); filter_state_rules (Legate keeps no filter state).
+  // fetched on first use, once); filter_state_rules (not built).
   'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication': ['providers rules requirement_map bypass_cors_preflight strip_failure_response', ''],
   'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider': [
     `issuer audiences remote_jwks local_jwks forward from_headers from_params from_cookies forward_payload_header
@@ -243,7 +249,9 @@ const table: Record<string, [supported: string, ignored: string]> = {
      filter_enabled shadow_enabled allow_private_network_access forward_not_matching_preflights`,
     '',
   ],
-  // Not built: emit_filter_state (Legate keeps no filter state), enable_upstream_stats.
+  // emit_filter_state: the per-stream message counts istio.stats reads (kept beside the stream, not
+  // as an object in its filter state: %FILTER_STATE(envoy.filters.http.grpc_stats)% finds nothing).
+  // Not built: enable_upstream_stats.
   'envoy.extensions.filters.http.grpc_stats.v3.FilterConfig': ['individual_method_stats_allowlist stats_for_all_methods replace_dots_in_grpc_service_name emit_filter_state', ''],
   'envoy.extensions.filters.http.compressor.v3.Compressor': [
     `compressor_library response_direction_config request_direction_config choose_first

@@ -255,11 +255,13 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     info.downstreamRemoteAddress = stream.connection.remoteAddress;
     info.downstreamDirectRemoteAddress = info.downstreamRemoteAddress;
     info.downstreamLocalAddress = stream.connection.localAddress;
+    info.filterState = stream.connection.facts?.filterState;
     info.protocol = http2 ? 'HTTP/2' : 'HTTP/1.1';
     const tls = tlsInfo(stream.connection.socket);
     if (tls !== undefined) {
       info.downstreamTlsVersion = tls.version;
       info.downstreamPeerUriSan = tls.peerUriSans.join(',');
+      info.downstreamLocalUriSan = tls.localUriSans.join(',');
       info.downstreamPeerSubject = tls.peerSubject;
       if (tls.serverName !== '') info.requestedServerName = tls.serverName;
     }

@@ -24,9 +24,10 @@
 //     x-envoy-internal: true; external ones lose the control headers (headers.ts), and edge ones
 //     (external with use_remote_address) also the edge-only ones, and get x-envoy-external-address
 //     set to the trusted address.
-import { isIPv6, SocketAddress } from 'node:net';
+import { isIPv6, SocketAddress, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { HttpConnectionManager } from '../config/model.ts';
+import type { ConnectionFacts } from '../listener/index.ts';
 import { removeEnvoyControlHeaders, type HeaderMap } from './headers.ts';
 import { compileInternalAddressConfig, isLoopbackAddress, mappedIPv4, parseIPv4, type InternalAddressMatcher } from './internal-address.ts';
 
@@ -148,6 +149,13 @@ function peerAddress(peer: string | undefined): string | undefined {
 /** A connection's address as the access log shows it: ip:port, or an internal address alone (envoy://name/id). */
 export function connectionAddressText(address: string | undefined, port: number | undefined): string {
   return address !== undefined && address.startsWith('envoy://') ? address : `${address}:${port}`;
+}
+
+/** The connection's peer as the access log shows it; on an internal connection, the one original_dst restored from remote_ip. */
+export function connectionPeerText(socket: Socket, facts: ConnectionFacts | undefined): string {
+  const address = socket.remoteAddress;
+  if (facts !== undefined && facts.sourcePort !== 0 && address !== undefined && address.startsWith('envoy://')) return `${facts.sourceIp}:${facts.sourcePort}`;
+  return connectionAddressText(address, socket.remotePort);
 }
 
 let localAddressCache: string | undefined;

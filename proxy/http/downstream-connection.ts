@@ -6,7 +6,7 @@ import type { Socket } from 'node:net';
 import { Http1ServerConnection } from '../codec/index.ts';
 import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnection, ServerConnectionCallbacks, UnderscorePolicy } from '../codec/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
-import { connectionAddressText } from './downstream-address.ts';
+import { connectionAddressText, connectionPeerText } from './downstream-address.ts';
 import type { HttpConnectionManager } from '../config/model.ts';
 import { HttpStream, type StreamConnection, type StreamManager } from './stream.ts';
 
@@ -41,7 +41,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     this.hcm = hcm;
     this.socket = socket;
     this.facts = facts;
-    this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
+    this.remoteAddress = connectionPeerText(socket, facts);
     this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
     this.dynamicMetadata = facts?.dynamicMetadata;
     this.idleSince = performance.now();

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import { Http2ServerConnection, type Http2ServerStream, type Http2CodecStats } from '../codec/index.ts';
 import type { CodecError, RequestDecoder, ResponseEncoder, ServerConnectionCallbacks } from '../codec/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
-import { connectionAddressText } from './downstream-address.ts';
+import { connectionAddressText, connectionPeerText } from './downstream-address.ts';
 import type { ConnectionOwner } from './downstream-connection.ts';
 import { HttpStream, type StreamConnection } from './stream.ts';
 
@@ -15,6 +15,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   readonly codec: Http2ServerConnection;
   readonly localAddress: string;
   readonly dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
+  readonly facts: ConnectionFacts | undefined;
   readonly remoteAddress: string;
   readonly streams = new Set<HttpStream>();
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
@@ -27,9 +28,10 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   constructor(hcm: ConnectionOwner, socket: Socket, facts: ConnectionFacts | undefined, stats: Http2CodecStats) {
     this.hcm = hcm;
     this.socket = socket;
-    this.remoteAddress = connectionAddressText(socket.remoteAddress, socket.remotePort);
+    this.remoteAddress = connectionPeerText(socket, facts);
     this.localAddress = facts === undefined ? connectionAddressText(socket.localAddress, socket.localPort) : connectionAddressText(facts.destinationIp, facts.destinationPort);
     this.dynamicMetadata = facts?.dynamicMetadata;
+    this.facts = facts;
     this.idleSince = performance.now();
     const config = hcm.config;
     const scheme = (socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http';

@@ -12,6 +12,8 @@ import { isGrpcRequest } from '../grpc/index.ts';
 import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
 import { dynamicMetadataNamespaces } from './filters/dynamic-metadata.ts';
 import type { Span } from '../tracing/index.ts';
+import { FilterState } from '../filter-state/index.ts';
+import type { ConnectionFacts } from '../listener/index.ts';
 
 /** What a stream needs of its connection manager (the HCM implements it). */
 export interface StreamManager {
@@ -32,6 +34,8 @@ export interface StreamConnection {
   readonly localAddress: string;
   /** The connection's dynamic metadata (an internal connection's passthrough metadata). */
   readonly dynamicMetadata?: Readonly<Record<string, unknown>>;
+  /** What the listener knew of the connection; its filterState is the connection's filter state. */
+  readonly facts?: ConnectionFacts;
   onRequestComplete(stream: HttpStream): void;
   onStreamEnd(stream: HttpStream): void;
   /** A route's idle_timeout replaces the connection manager's stream_idle_timeout for this stream. */
@@ -393,6 +397,18 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   /** max_stream_duration: one timer, only when configured. */
   armDurationTimer(ms: number, onExpire: () => void): void {
     this.durationTimer = setTimeout(onExpire, ms);
+  }
+
+  /**
+   * The stream's own filter state, made on first use with the connection's (made then too, if
+   * need be) as its parent; until then info.filterState is the connection's, if it has one.
+   */
+  ownFilterState(): FilterState {
+    const current = this.info.filterState;
+    if (current !== undefined && current.parent !== undefined) return current;
+    const facts = this.connection.facts;
+    const parent = facts === undefined ? new FilterState() : (facts.filterState ??= new FilterState());
+    return (this.info.filterState = new FilterState(parent));
   }
 
   dynamicMetadata(): ReadonlyArray<Readonly<Record<string, unknown>> | undefined> {

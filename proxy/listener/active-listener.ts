@@ -6,6 +6,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { FilterChain, Listener, ListenerFilterPredicate } from '../config/model.ts';
 import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
+import { FilterState } from '../filter-state/index.ts';
 import type { ConnectionFacts } from './filter-chain.ts';
 import { chainSelector, type ChainSelector } from './filter-chain-matcher.ts';
 import { TlsInspector } from './tls-inspector.ts';
@@ -13,6 +14,7 @@ import type { InspectOutcome } from './peek.ts';
 import { HttpInspector } from './http-inspector.ts';
 import { filterDisabled } from './filter-disabled.ts';
 import { withNetworkRbac } from './rbac-filter.ts';
+import { withSetFilterState } from './set-filter-state.ts';
 import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { internalOriginalDst } from './original-dst/internal.ts';
@@ -194,6 +196,8 @@ export class ActiveListener {
       applicationProtocols: [],
       dynamicMetadata: socket.passthroughMetadata,
     };
+    // Envoy's internal client connection factory: the objects the upstream side shared start this connection's filter state.
+    if (socket.sharedFilterState !== undefined) facts.filterState = FilterState.fromShared(socket.sharedFilterState);
     const restored = this.restoresOriginalDst ? internalOriginalDst(socket.passthroughMetadata, facts) : null;
     this.onConnection(socket, setInternalDstAddress(this.config, socket.passthroughMetadata, restored ?? facts));
   }
@@ -341,8 +345,9 @@ function buildHandlers(config: Listener, factory: ChainHandlerFactory, previous:
       handlers.set(chain, reused);
       continue;
     }
-    // The RBAC filters run on the (secure) socket the terminal filter gets.
-    const inner = sameButTls !== undefined ? innerOf(sameButTls) : withNetworkRbac(factory(chain, config), chain, store);
+    // The RBAC filters run on the (secure) socket the terminal filter gets, after set_filter_state's
+    // on_new_connection (Envoy calls every filter's onNewConnection before RBAC reads the connection).
+    const inner = sameButTls !== undefined ? innerOf(sameButTls) : withSetFilterState(withNetworkRbac(factory(chain, config), chain, store), chain);
     handlers.set(chain, withTransportSocket(inner, chain, config, store));
   }
   return handlers;

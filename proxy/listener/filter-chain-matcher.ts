@@ -7,7 +7,7 @@
 //   its less specific ranges (skipping exclusive ones once a more specific range was tried);
 // - no match at the top: default_filter_chain; a match naming no chain: no chain (closed).
 import { isIP } from 'node:net';
-import type { ChainMatcher, ChainMatchInput, ChainOnMatch, ChainPredicate, FilterChain, Listener } from '../config/model.ts';
+import type { ChainMatcher, ChainMatchInput, ChainOnMatch, ChainPredicate, FilterChain, Listener, NetworkChainInput } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { matchString } from '../transport/index.ts';
 import { parseCidr, parsedContains, parseIp, unmapped, type ParsedIp } from './cidr.ts';
@@ -53,7 +53,7 @@ class NamedChainMatcher implements ChainSelector {
 
 // Envoy's network inputs, as strings; undefined where Envoy's input has no value.
 // Addresses that are not IPs (an internal listener's) have neither an IP nor a port input.
-const INPUTS: Record<ChainMatchInput, Read> = {
+const INPUTS: Record<NetworkChainInput, Read> = {
   destination_ip: (f) => (isIP(f.destinationIp) === 0 ? undefined : f.destinationIp),
   destination_port: (f) => (isIP(f.destinationIp) === 0 ? undefined : String(f.destinationPort)),
   source_ip: (f) => (isIP(f.sourceIp) === 0 ? undefined : f.sourceIp),
@@ -65,6 +65,14 @@ const INPUTS: Record<ChainMatchInput, Read> = {
   application_protocol: (f) => (f.applicationProtocols.length === 0 ? undefined : `'${f.applicationProtocols.join("','")}'`),
 };
 
+// FilterStateInput: the text of the connection's object under the key (an internal connection's
+// shared objects, or what a listener filter set); absent when there is none.
+function inputReader(input: ChainMatchInput): Read {
+  if (typeof input === 'string') return INPUTS[input];
+  const key = input.filterState;
+  return (f) => f.filterState?.get(key)?.asString();
+}
+
 const NO_MATCH: Pick = () => undefined;
 
 function compileMatcher(matcher: ChainMatcher, count: CountParseFailure): Pick {
@@ -73,7 +81,7 @@ function compileMatcher(matcher: ChainMatcher, count: CountParseFailure): Pick {
     case 'on_no_match_only':
       return noMatch;
     case 'exact_map': {
-      const read = INPUTS[matcher.input];
+      const read = inputReader(matcher.input);
       const map = new Map(matcher.entries.map((e) => [e.key, compileOnMatch(e.onMatch, count)]));
       return (f) => {
         const value = read(f);
@@ -82,7 +90,7 @@ function compileMatcher(matcher: ChainMatcher, count: CountParseFailure): Pick {
       };
     }
     case 'prefix_map': {
-      const read = INPUTS[matcher.input];
+      const read = inputReader(matcher.input);
       const map = new Map(matcher.entries.map((e) => [e.key, compileOnMatch(e.onMatch, count)]));
       const lengths = [...new Set(matcher.entries.map((e) => e.key.length))].sort((a, b) => b - a);
       return (f) => {
@@ -129,7 +137,7 @@ interface TrieNode {
 type IpTable = { shift: bigint; nodes: Map<bigint, TrieNode[]> }[];
 
 function compileIpTrie(matcher: Extract<ChainMatcher, { kind: 'ip_ranges' }>, count: CountParseFailure, noMatch: Pick): Pick {
-  const read = INPUTS[matcher.input];
+  const read = inputReader(matcher.input);
   const tables = { 4: new Map<number, Map<bigint, TrieNode[]>>(), 6: new Map<number, Map<bigint, TrieNode[]>>() };
   for (const rangeMatcher of matcher.rangeMatchers) {
     const node = { exclusive: rangeMatcher.exclusive, pick: compileOnMatch(rangeMatcher.onMatch, count) };
@@ -167,7 +175,7 @@ function compileIpTrie(matcher: Extract<ChainMatcher, { kind: 'ip_ranges' }>, co
 function compilePredicate(predicate: ChainPredicate, count: CountParseFailure): Test {
   switch (predicate.kind) {
     case 'value': {
-      const read = INPUTS[predicate.input];
+      const read = inputReader(predicate.input);
       const matcher = predicate.matcher;
       return (f) => {
         const value = read(f);
@@ -175,7 +183,7 @@ function compilePredicate(predicate: ChainPredicate, count: CountParseFailure): 
       };
     }
     case 'ip': {
-      const read = INPUTS[predicate.input];
+      const read = inputReader(predicate.input);
       const ranges = predicate.ranges.map((r) => parseCidr(r.addressPrefix, r.prefixLen));
       const parseFailed = count(predicate.statPrefix);
       return (f) => {

@@ -5,3 +5,4 @@ export { FilterChainMatcher, type ConnectionFacts } from './filter-chain.ts';
 export { chainSelector, type ChainSelector } from './filter-chain-matcher.ts';
 export { filterDisabled } from './filter-disabled.ts';
 export { originalDstUnavailableMessage } from './original-dst/handoff.ts';
+export { FilterStateSetter } from './set-filter-state.ts';

@@ -41,5 +41,6 @@ function connectionInput(socket: Socket, facts: ConnectionFacts | undefined): Rb
     // The TLS inspector's SNI, else the one the terminated handshake saw.
     serverName: facts?.serverName || (tlsInfo(socket)?.serverName ?? ''),
     peer: peerOf(socket),
+    filterState: facts?.filterState,
   };
 }

@@ -4,6 +4,7 @@
 // does; policies are tried in name order and the first match names the decision.
 import { BlockList, isIPv4 } from 'node:net';
 import type { CidrRange, RbacPermission, RbacPrincipal, RbacRules } from '../config/model.ts';
+import type { FilterState } from '../filter-state/index.ts';
 import { compileHeaderMatcher, compileStringMatcher, requestHeaderGetter, type RouteRequest, type StringPredicate } from '../router/index.ts';
 
 /** The downstream's TLS peer, when the connection is TLS (the lists are empty without a client certificate). */
@@ -23,6 +24,7 @@ export interface RbacInput {
   localPort: number;
   serverName: string; // SNI, '' without
   peer?: RbacPeer; // absent on a plain connection
+  filterState?: FilterState; // the stream's (or the connection's, for the network filter)
 }
 
 export interface RbacDecision {
@@ -112,6 +114,15 @@ function principal(id: RbacPrincipal): Predicate {
       return headerRule(id.matcher);
     case 'url_path':
       return urlPathRule(compileStringMatcher(id.matcher));
+    case 'filter_state': {
+      // Envoy's FilterStateMatcher: no object, or one without a string form, does not match.
+      const test = compileStringMatcher(id.matcher);
+      const key = id.key;
+      return (input) => {
+        const text = input.filterState?.get(key)?.asString();
+        return text !== undefined && test(text);
+      };
+    }
   }
 }
 

@@ -73,7 +73,7 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     const head = stream.head;
     let tls = auto === undefined ? undefined : autoSniOptions(auto, head.headers);
     if (stream.upstreamAlpn !== undefined) tls = { ...tls, alpn: stream.upstreamAlpn };
-    const pool = cluster.httpPool(this.host, tls, head.protocol);
+    const pool = cluster.httpPool(this.host, tls, head.protocol, stream.info.filterState?.sharedWithUpstream());
     this.pending = pool.newStream(this, this, fresh ? FRESH : undefined);
   }
 

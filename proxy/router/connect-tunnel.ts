@@ -41,7 +41,7 @@ export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatch
     stream.info.upstreamCluster = this.cluster.config.name;
     stream.info.upstreamHost = host.address;
     stream.info.attemptCount = 1;
-    this.connecting = new ConnectAttempt(this.cluster, host, this, { allowHalfOpen: true });
+    this.connecting = new ConnectAttempt(this.cluster, host, this, { allowHalfOpen: true, sharedFilterState: stream.info.filterState?.sharedWithUpstream() });
   }
 
   onConnect(socket: Socket): void {

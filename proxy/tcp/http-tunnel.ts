@@ -102,7 +102,7 @@ export class HttpTunnel extends Duplex implements ResponseDecoder, HttpPoolCallb
     this.host.activeRequests++;
     this.host.stats.rqTotal++;
     this.host.stats.rqActive++;
-    this.pending = cluster.httpPool(this.host).newStream(this, this);
+    this.pending = cluster.httpPool(this.host, undefined, undefined, this.info.filterState?.sharedWithUpstream()).newStream(this, this);
   }
 
   /** The downstream left before the tunnel was up: give the stream up without a callback. */

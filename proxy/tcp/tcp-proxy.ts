@@ -137,10 +137,12 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     info.downstreamDirectRemoteAddress = hostAddress(facts.directSourceIp, facts.sourcePort);
     info.downstreamLocalAddress = hostAddress(facts.destinationIp, facts.destinationPort);
     if (facts.serverName !== '') info.requestedServerName = facts.serverName;
+    info.filterState = facts.filterState;
     const tls = tlsInfo(downstream);
     if (tls !== undefined) {
       info.downstreamTlsVersion = tls.version;
       info.downstreamPeerUriSan = tls.peerUriSans.join(',');
+      info.downstreamLocalUriSan = tls.localUriSans.join(',');
       info.downstreamPeerSubject = tls.peerSubject;
       if (tls.serverName !== '') info.requestedServerName = tls.serverName;
     }
@@ -198,7 +200,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     info.upstreamHost = host.address;
     const tunneling = proxy.tunneling;
     if (tunneling === undefined) {
-      this.connecting = connect(cluster, host, this, { allowHalfOpen: true });
+      this.connecting = connect(cluster, host, this, { allowHalfOpen: true, sharedFilterState: info.filterState?.sharedWithUpstream() });
       return;
     }
     // Envoy's idle timer runs from the connection's start: an upstream that takes the stream and

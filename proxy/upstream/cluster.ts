@@ -4,6 +4,7 @@
 import { Http1ClientConnection, Http2ClientConnection, type ClientConnection, type Http1ClientOptions, type Http2ClientConnectionCallbacks, type Protocol } from '../codec/index.ts';
 import type { Socket } from 'node:net';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
+import { poolKeyOf, type SharedObject } from '../filter-state/index.ts';
 import type { Store } from '../stats/index.ts';
 import { createLoadBalancer, type RefreshableLoadBalancer } from './lb/index.ts';
 import type { LbContext } from './lb/host.ts';
@@ -172,22 +173,24 @@ export class UpstreamCluster {
    * The host's connection pool (made on first use): one per address for the cluster's protocol;
    * with `tls` (the request's SNI and SAN under auto_sni / auto_san_validation) one per address and
    * server name. Under use_downstream_protocol_config an HTTP/2 request (`downstream`) gets the
-   * host's HTTP/2 pool, any other its HTTP/1 pool.
+   * host's HTTP/2 pool, any other its HTTP/1 pool. A stream that shares filter state objects with
+   * the upstream (`shared`) gets a pool keyed by the hashable ones, whose connections carry them.
    */
-  httpPool(host: Host, tls?: UpstreamTlsOptions, downstream?: Protocol): HttpConnectionPool {
+  httpPool(host: Host, tls?: UpstreamTlsOptions, downstream?: Protocol, shared?: readonly SharedObject[]): HttpConnectionPool {
     const protocol = this.config.upstreamProtocol;
     const perRequest = protocol === 'DOWNSTREAM' && downstream === 'HTTP/2';
     const h2 = perRequest || protocol === 'HTTP2' || protocol === 'AUTO';
     const kind = perRequest ? 'h2' : '';
+    const state = shared === undefined ? '' : `\n${poolKeyOf(shared)}`;
     if (this.transportMatches !== null) {
       // Keyed by the host's matched transport too: TLS and plain connections never mix.
       const transport = this.transportOf(host);
       const options = transport.tls === null ? undefined : tls;
-      return this.namedPool(host, `${kind}\n${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}\n${options?.alpn?.join(',') ?? ''}`, h2, transport.tls, options);
+      return this.namedPool(host, `${kind}\n${transport.index}\n${options?.serverName ?? ''}\n${options?.verifySan ?? ''}\n${options?.alpn?.join(',') ?? ''}${state}`, h2, transport.tls, options, shared);
     }
     const transport = perRequest && this.h2Tls !== null ? this.h2Tls : this.tls;
-    if (tls !== undefined && transport !== null) return this.namedPool(host, `${kind}\n\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}\n${tls.alpn?.join(',') ?? ''}`, h2, transport, tls);
-    if (perRequest) return this.namedPool(host, kind, h2, transport, undefined);
+    if (tls !== undefined && transport !== null) return this.namedPool(host, `${kind}\n\n${tls.serverName ?? ''}\n${tls.verifySan ?? ''}\n${tls.alpn?.join(',') ?? ''}${state}`, h2, transport, tls, shared);
+    if (perRequest || shared !== undefined) return this.namedPool(host, `${kind}${state}`, h2, transport, undefined, shared);
     let pool = this.httpPools.get(host.address);
     if (pool === undefined) {
       pool = this.newPool(host, h2, undefined, undefined);
@@ -196,8 +199,8 @@ export class UpstreamCluster {
     return pool;
   }
 
-  private newPool(host: Host, h2: boolean, tls: UpstreamTls | null | undefined, tlsOptions: UpstreamTlsOptions | undefined): HttpConnectionPool {
-    const options = { openSocket: this.openSocket, tls, tlsOptions };
+  private newPool(host: Host, h2: boolean, tls: UpstreamTls | null | undefined, tlsOptions: UpstreamTlsOptions | undefined, sharedFilterState?: readonly SharedObject[]): HttpConnectionPool {
+    const options = { openSocket: this.openSocket, tls, tlsOptions, sharedFilterState };
     if (!h2) return new Http1Pool(host, this, this.httpCodec, options);
     return new Http2Pool(host, this, this.http2Codec, { ...options, expectedStreams: this.config.http2.maxConcurrentStreams });
   }
@@ -229,7 +232,7 @@ export class UpstreamCluster {
     return { index, tls: index < 0 ? this.tls : matches[index].tls };
   }
 
-  private namedPool(host: Host, key: string, h2: boolean, transport: UpstreamTls | null, tls: UpstreamTlsOptions | undefined): HttpConnectionPool {
+  private namedPool(host: Host, key: string, h2: boolean, transport: UpstreamTls | null, tls: UpstreamTlsOptions | undefined, shared?: readonly SharedObject[]): HttpConnectionPool {
     let pools = this.namedPools.get(host.address);
     if (pools === undefined) {
       pools = new Map();
@@ -237,7 +240,7 @@ export class UpstreamCluster {
     }
     let pool = pools.get(key);
     if (pool === undefined) {
-      pool = this.newPool(host, h2, transport, tls);
+      pool = this.newPool(host, h2, transport, tls, shared);
       pools.set(key, pool);
     }
     return pool;

@@ -4,7 +4,7 @@
 // matcher_list (single predicates on a string or IP input matcher, and/or/not) nest through
 // on_match.matcher. Any other input, action or custom matcher is refused by name.
 import { indexPath, joinPath, keyPath } from '../errors.ts';
-import { CHAIN_MATCH_INPUT_TYPES, CHAIN_NAME_ACTION_TYPE, IP_INPUT_MATCHER_TYPE, IP_TRIE_MATCHER_TYPE } from '../extensions.ts';
+import { CHAIN_MATCH_INPUT_TYPES, CHAIN_NAME_ACTION_TYPE, FILTER_STATE_INPUT_TYPE, IP_INPUT_MATCHER_TYPE, IP_TRIE_MATCHER_TYPE } from '../extensions.ts';
 import type { ChainMatcher, ChainMatchInput, ChainOnMatch, ChainPredicate, FilterChain } from '../model.ts';
 import { bool, cidrRange, list, obj, reject, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
@@ -98,9 +98,14 @@ function onMatch(raw: Raw, path: string): ChainOnMatch {
 
 function matchInput(raw: Raw, path: string): ChainMatchInput {
   const config = typedConfig(raw, path);
+  if (config['@type'] === FILTER_STATE_INPUT_TYPE) {
+    const key = str(config, 'key');
+    if (key === '') reject(joinPath(path, 'typed_config.key'), 'required field is missing', 'name the filter state object, e.g. io.istio.connect_authority');
+    return { filterState: key };
+  }
   const input = CHAIN_MATCH_INPUT_TYPES[config['@type'] as string];
   if (input === undefined) {
-    reject(joinPath(path, 'typed_config'), `not supported by Legate: input '${config['@type']}' in a filter chain matcher`, `use one of the network inputs: ${Object.keys(CHAIN_MATCH_INPUT_TYPES).map((t) => t.slice(t.lastIndexOf('.') + 1)).join(', ')}`);
+    reject(joinPath(path, 'typed_config'), `not supported by Legate: input '${config['@type']}' in a filter chain matcher`, `use one of the network inputs: ${Object.keys(CHAIN_MATCH_INPUT_TYPES).map((t) => t.slice(t.lastIndexOf('.') + 1)).join(', ')}, FilterStateInput`);
   }
   return input as ChainMatchInput;
 }

@@ -1,6 +1,7 @@
 // HTTP filters: the HCM's http_filters list and typed_per_filter_config overrides, translated
 // into the plain config objects the filters in proxy/http/filters/ run with.
 import { ConfigError, indexPath, joinPath, keyPath } from '../errors.ts';
+import { setFilterStateConfig } from './set-filter-state.ts'; // envoy.filters.http.set_filter_state
 import {
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
@@ -27,6 +28,7 @@ import {
   RBAC_PER_ROUTE_TYPE,
   RBAC_TYPE,
   ROUTER_TYPE,
+  HTTP_SET_FILTER_STATE_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
 import type {
@@ -141,6 +143,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return extAuthzConfig(config, path);
     case JWT_AUTHN_TYPE:
       return jwtAuthnConfig(config, path, ctx);
+    case HTTP_SET_FILTER_STATE_TYPE:
+      return setFilterStateConfig(config, path);
     case RATELIMIT_TYPE:
     default:
       return rateLimitConfig(config, path);

@@ -14,7 +14,7 @@ const DEFAULT_JWT_CACHE_SIZE = 100;
 
 export function jwtAuthnConfig(raw: Raw, path: string, ctx: TranslateContext): JwtAuthnConfig {
   if (raw.filter_state_rules !== undefined) {
-    reject(joinPath(path, 'filter_state_rules'), 'not supported by Legate: Legate keeps no filter state', 'select requirements with rules');
+    reject(joinPath(path, 'filter_state_rules'), 'not supported by Legate: requirements chosen by filter state (filter_state_rules)', 'select requirements with rules');
   }
   const providersRaw = obj(raw, 'providers') ?? {};
   const providers = Object.entries(providersRaw).map(([name, p]) => provider(name, p as Raw, keyPath(joinPath(path, 'providers'), name), ctx));

@@ -11,12 +11,13 @@ import {
   TCP_METADATA_EXCHANGE_TYPE,
   NETWORK_EXT_AUTHZ_TYPE,
   NETWORK_RBAC_TYPE,
+  NETWORK_SET_FILTER_STATE_TYPE,
   ORIGINAL_DST_TYPE,
   SET_INTERNAL_DST_ADDRESS_TYPE,
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, PeerMetadataConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, FilterStateValue, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, PeerMetadataConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
@@ -24,6 +25,7 @@ import { networkExtAuthzConfig } from './ext-authz.ts';
 import { istioStatsConfig, metadataExchangeConfig } from './istio.ts';
 import { nullVmNetworkStats } from './wasm.ts';
 import { networkRbacConfig } from './rbac.ts';
+import { filterStateValues } from './set-filter-state.ts';
 import { translateTcpProxy } from './tcp-proxy.ts';
 import { checkNamedChains, filterChainMatcher } from './filter-chain-matcher.ts';
 import { downstreamTransportSocket } from './transport-socket.ts';
@@ -167,6 +169,7 @@ function translateFilterChain(
   const istio: { metadataExchange?: MetadataExchangeConfig; istioStats?: IstioStatsConfig; path?: string } = {};
   const rbac: NetworkRbacConfig[] = [];
   const extAuthz: NetworkExtAuthzConfig[] = [];
+  const setFilterState: FilterStateValue[] = [];
   filters.forEach((filter, i) => {
     const filterPath = indexPath(filtersPath, i);
     const config = obj(filter, 'typed_config');
@@ -181,6 +184,8 @@ function translateFilterChain(
       built.connectionLimit = built.connectionLimit === undefined ? max : Math.min(built.connectionLimit, max);
     } else if (type === NETWORK_RBAC_TYPE) {
       rbac.push(networkRbacConfig(config, configPath));
+    } else if (type === NETWORK_SET_FILTER_STATE_TYPE) {
+      setFilterState.push(...filterStateValues(config, 'on_new_connection', configPath));
     } else if (type === NETWORK_EXT_AUTHZ_TYPE) {
       extAuthz.push(networkExtAuthzConfig(config, configPath));
     } else if (type === TCP_METADATA_EXCHANGE_TYPE) {
@@ -225,6 +230,7 @@ function translateFilterChain(
     filterChain.tls = tls;
   }
   if (rbac.length > 0) filterChain.rbac = rbac;
+  if (setFilterState.length > 0) filterChain.setFilterState = setFilterState;
   if (extAuthz.length > 0) filterChain.extAuthz = extAuthz;
   if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);
   return filterChain;

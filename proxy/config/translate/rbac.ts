@@ -1,6 +1,6 @@
 // envoy.config.rbac.v3.RBAC and the filters that carry it: envoy.filters.http.rbac (RBAC and
 // RBACPerRoute) and envoy.filters.network.rbac. Fields the support table does not list (CEL
-// conditions, matcher trees, metadata, filter state, ...) never reach here: the schema rejects them.
+// conditions, matcher trees, metadata, ...) never reach here: the schema rejects them.
 import { indexPath, joinPath } from '../errors.ts';
 import type { NetworkRbacConfig, RbacConfig, RbacPermission, RbacPolicy, RbacPrincipal, RbacRules } from '../model.ts';
 import { bool, cidrRange, headerMatcher, list, num, obj, reject, str, stringMatcher } from './common.ts';
@@ -95,7 +95,17 @@ function principal(raw: Raw, path: string): RbacPrincipal {
   }
   if (raw.header !== undefined) return { kind: 'header', matcher: headerMatcher(obj(raw, 'header') as Raw, joinPath(path, 'header')) };
   if (raw.url_path !== undefined) return { kind: 'url_path', matcher: pathMatcher(obj(raw, 'url_path') as Raw, joinPath(path, 'url_path')) };
-  return reject(path, 'the principal sets no identifier', 'set one of any, authenticated, direct_remote_ip, remote_ip, header, url_path, and_ids, or_ids, not_id');
+  if (raw.filter_state !== undefined) return filterStatePrincipal(obj(raw, 'filter_state') as Raw, joinPath(path, 'filter_state'));
+  return reject(path, 'the principal sets no identifier', 'set one of any, authenticated, direct_remote_ip, remote_ip, header, url_path, filter_state, and_ids, or_ids, not_id');
+}
+
+// envoy.type.matcher.v3.FilterStateMatcher: the object's text against a string matcher (Istio's
+// waypoints match the source principal that connect_terminate put in io.istio.peer_principal).
+function filterStatePrincipal(raw: Raw, path: string): RbacPrincipal {
+  const key = str(raw, 'key');
+  if (key === '') reject(joinPath(path, 'key'), 'required field is missing', 'name the filter state object, e.g. io.istio.peer_principal');
+  // The schema requires the oneof (string_match is the only matcher the shipped protos have).
+  return { kind: 'filter_state', key, matcher: stringMatcher(obj(raw, 'string_match') as Raw, joinPath(path, 'string_match')) };
 }
 
 // envoy.type.matcher.v3.PathMatcher: its only rule is a string matcher on the path.

@@ -41,8 +41,9 @@ function tunnelingConfig(raw: Raw, path: string): TunnelingConfig {
 }
 
 // The values are formatted per connection by the access log's formatter: an operator it lacks
-// (%FILTER_STATE%, %DYNAMIC_METADATA%, as istiod's double-HBONE listeners use) is refused here.
-function checkFormat(value: string, path: string): void {
+// (%DYNAMIC_METADATA%, as istiod's double-HBONE listeners use) is refused here. set_filter_state's
+// values are checked the same way.
+export function checkFormat(value: string, path: string): void {
   if (!value.includes('%')) return;
   const error = validateFormat(value)?.replace(/^access log format: /, '');
   if (error === undefined) return;

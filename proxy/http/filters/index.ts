@@ -18,6 +18,7 @@ import { createJwtAuthnFilter } from './jwt-authn.ts';
 import { createLocalRateLimitFilter } from './local-ratelimit.ts';
 import { createRateLimitFilter } from './ratelimit.ts';
 import { createRbacFilter } from './rbac.ts';
+import { createSetFilterStateFilter } from './set-filter-state.ts';
 
 export type { FilterContext, FilterNode, HttpFilterInstance } from './filter-context.ts';
 
@@ -40,6 +41,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit', createLocalRateLimitFilter],
   ['envoy.extensions.filters.http.ratelimit.v3.RateLimit', createRateLimitFilter],
   ['envoy.extensions.filters.http.rbac.v3.RBAC', createRbacFilter],
+  ['envoy.extensions.filters.http.set_filter_state.v3.Config', createSetFilterStateFilter],
 ]);
 
 export function createHttpFilters(filters: HttpFilterConfig[], ctx: FilterContext): HttpFilterInstance[] {

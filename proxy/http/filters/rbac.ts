@@ -57,6 +57,7 @@ function requestInput(stream: HttpStream): RbacInput {
     localPort: local.port,
     serverName: stream.info.requestedServerName ?? '',
     peer: peerOf(connection.socket),
+    filterState: stream.info.filterState,
   };
 }
 

@@ -1,17 +1,38 @@
 // Envoy's original_dst listener filter on an internal listener's connection: there is no socket
-// to ask SO_ORIGINAL_DST, so the destination is the `local` field ("ip:port") of the dynamic
-// metadata namespace envoy.filters.listener.original_dst, as the cluster's internal_upstream
-// passed it through from the endpoint (Istio's waypoints set it on each internal endpoint).
+// to ask SO_ORIGINAL_DST. As Envoy, the destination and source come first from the connection's
+// filter state (envoy.filters.listener.original_dst.local_ip and .remote_ip, which the upstream
+// side shared: Istio's connect_terminate sets them from the CONNECT authority and its peer);
+// without either, the destination is the `local` field ("ip:port") of the dynamic metadata
+// namespace envoy.filters.listener.original_dst that the cluster's internal_upstream passed
+// through from the endpoint (Istio's waypoints set it on each internal endpoint).
 import { isIP } from 'node:net';
+import { AddressObject } from '../../filter-state/index.ts';
 import type { ConnectionFacts } from '../filter-chain.ts';
 
 const NAMESPACE = 'envoy.filters.listener.original_dst';
+const LOCAL_KEY = 'envoy.filters.listener.original_dst.local_ip';
+const REMOTE_KEY = 'envoy.filters.listener.original_dst.remote_ip';
 
-/** The facts with the metadata's destination, or null when it has none that parses. */
+/** The facts with the restored destination (and source), or null when nothing restores them. */
 export function internalOriginalDst(metadata: Readonly<Record<string, unknown>> | undefined, facts: ConnectionFacts): ConnectionFacts | null {
-  const local = (metadata?.[NAMESPACE] as { local?: unknown } | undefined)?.local;
-  if (typeof local !== 'string') return null;
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(local);
+  const state = facts.filterState;
+  const local = state?.get(LOCAL_KEY);
+  const remote = state?.get(REMOTE_KEY);
+  if (local instanceof AddressObject || remote instanceof AddressObject) {
+    const restored = { ...facts };
+    if (local instanceof AddressObject) {
+      restored.destinationIp = local.ip;
+      restored.destinationPort = local.port;
+    }
+    if (remote instanceof AddressObject) {
+      restored.sourceIp = remote.ip;
+      restored.sourcePort = remote.port;
+    }
+    return restored;
+  }
+  const fromMetadata = (metadata?.[NAMESPACE] as { local?: unknown } | undefined)?.local;
+  if (typeof fromMetadata !== 'string') return null;
+  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(fromMetadata);
   if (match === null || isIP(match[1]) === 0 || Number(match[2]) > 65535) return null;
   return { ...facts, destinationIp: match[1], destinationPort: Number(match[2]) };
 }

@@ -11,6 +11,7 @@
 // TLS error ("TLS_error:|CERTIFICATE_VERIFY_FAILED: ...").
 import net, { type Socket } from 'node:net';
 import type { Cluster } from '../../config/model.ts';
+import type { SharedObject } from '../../filter-state/index.ts';
 import { internalListeners, setWriteBufferLimit, type UpstreamTls, type UpstreamTlsOptions } from '../../transport/index.ts';
 import type { CircuitBreaker } from '../circuit-breaker.ts';
 import type { ClusterStats } from '../cluster-stats.ts';
@@ -50,6 +51,8 @@ export interface ConnectOptions {
   tlsOptions?: UpstreamTlsOptions;
   /** The transport to use instead of the cluster's (a pool of a transport_socket_matches entry); null = plain. */
   tls?: UpstreamTls | null;
+  /** Filter state objects the downstream shares: an internal listener's connection starts with them. */
+  sharedFilterState?: readonly SharedObject[];
 }
 
 /** A connection being made; cancel() gives it up without a callback and without a failure count. */
@@ -71,7 +74,7 @@ export class ConnectAttempt {
     const open = options?.openSocket ?? net.connect;
     const allowHalfOpen = options?.allowHalfOpen ?? false;
     const socket = host.internal !== undefined
-      ? internalListeners.connect(host.internal, allowHalfOpen, passthroughMetadata(cluster.config, host))
+      ? internalListeners.connect(host.internal, allowHalfOpen, passthroughMetadata(cluster.config, host), options?.sharedFilterState)
       : host.pipe
         ? net.connect({ path: unixSocketPath(host.ip), allowHalfOpen })
         : open({ host: host.ip, port: host.port, localAddress: cluster.config.upstreamBindAddress, noDelay: true, allowHalfOpen });

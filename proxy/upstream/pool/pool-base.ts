@@ -9,6 +9,7 @@ import type { ClientConnection, ResponseDecoder } from '../../codec/index.ts';
 import type { Host } from '../host.ts';
 import { connect, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type ConnectOptions, type OpenSocket, type PoolCluster } from './connect.ts';
 import type { UpstreamTls, UpstreamTlsOptions } from '../../transport/index.ts';
+import type { SharedObject } from '../../filter-state/index.ts';
 import type { Cancellable, HttpConnectionPool, HttpPoolCallbacks, NewStreamOptions, PoolFailureReason } from './types.ts';
 
 export interface PoolOptions {
@@ -18,6 +19,8 @@ export interface PoolOptions {
   tlsOptions?: UpstreamTlsOptions;
   /** This pool's transport (transport_socket_matches, a protocol's ALPN): overrides the cluster's TLS; null = plain. */
   tls?: UpstreamTls | null;
+  /** The filter state objects its connections carry (a pool keyed by what streams share upstream). */
+  sharedFilterState?: readonly SharedObject[];
 }
 
 // A connection's state (plain numbers: erasable syntax has no enums).
@@ -122,7 +125,7 @@ export abstract class PoolBase<C extends PoolConnection> implements HttpConnecti
   constructor(host: Host, cluster: PoolCluster, options: PoolOptions) {
     this.host = host;
     this.cluster = cluster;
-    this.connectOptions = { openSocket: options.openSocket, tlsOptions: options.tlsOptions, tls: options.tls };
+    this.connectOptions = { openSocket: options.openSocket, tlsOptions: options.tlsOptions, tls: options.tls, sharedFilterState: options.sharedFilterState };
   }
 
   /** Starts the stream at once on a ready connection, if one can take it. */

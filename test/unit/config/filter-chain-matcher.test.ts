@@ -31,6 +31,25 @@ t.test('the matcher becomes the model, with on_no_match', async (t) => {
   t.same(structuredClone(l.filterChainMatcher), l.filterChainMatcher, 'plain data: it crosses IPC to the workers');
 });
 
+t.test('FilterStateInput: the key of the object to read (waypoints match the CONNECT authority)', async (t) => {
+  const byAuthority = {
+    matcher_tree: {
+      input: { name: 'authority', typed_config: { '@type': `${T}envoy.extensions.matching.common_inputs.network.v3.FilterStateInput`, key: 'io.istio.connect_authority' } },
+      exact_match_map: { map: { 'svc.ns.svc.cluster.local:80': chain('a') } },
+    },
+    on_no_match: { matcher: portTree },
+  };
+  const { listener: l } = translateListener(listener(byAuthority));
+  t.same(l.filterChainMatcher, {
+    kind: 'exact_map',
+    input: { filterState: 'io.istio.connect_authority' },
+    entries: [{ key: 'svc.ns.svc.cluster.local:80', onMatch: { kind: 'chain', name: 'a' } }],
+    onNoMatch: { kind: 'matcher', matcher: { kind: 'exact_map', input: 'destination_port', entries: [{ key: '443', onMatch: { kind: 'chain', name: 'a' } }], onNoMatch: { kind: 'chain', name: 'b' } } },
+  });
+  const noKey = { matcher_tree: { input: { name: 'fs', typed_config: { '@type': `${T}envoy.extensions.matching.common_inputs.network.v3.FilterStateInput` } }, exact_match_map: { map: { x: chain('a') } } } };
+  t.throws(() => translateListener(listener(noKey)), /filter_chain_matcher\.matcher_tree\.input\.typed_config\.key: required field is missing/);
+});
+
 t.test('IP trie and list predicates', async (t) => {
   const { listener: l } = translateListener(listener({
     matcher_list: {
@@ -65,8 +84,6 @@ t.test('an action naming no chain is accepted, as Envoy does, with a warning', a
 
 t.test('refusals name the field and the extension', async (t) => {
   const refused: [string, object, RegExp][] = [
-    ['filter state input', { matcher_tree: { input: { name: 'fs', typed_config: { '@type': `${T}envoy.extensions.matching.common_inputs.network.v3.FilterStateInput`, key: 'k' } }, exact_match_map: { map: { x: chain('a') } } } },
-      /filter_chain_matcher\.matcher_tree\.input\.typed_config: type 'envoy\.extensions\.matching\.common_inputs\.network\.v3\.FilterStateInput' is not accepted here/],
     ['an HTTP input', { matcher_tree: { input: { name: 'h', typed_config: { '@type': `${T}envoy.type.matcher.v3.HttpRequestHeaderMatchInput`, header_name: 'x' } }, exact_match_map: { map: { x: chain('a') } } } },
       /filter_chain_matcher\.matcher_tree\.input\.typed_config: .*HttpRequestHeaderMatchInput/],
     ['an action that is not a chain name', { on_no_match: { action: { name: 'x', typed_config: { '@type': `${T}xds.type.matcher.v3.IPMatcher` } } } },

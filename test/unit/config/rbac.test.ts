@@ -87,11 +87,16 @@ t.test('the network filter before a tcp_proxy', async (t) => {
   t.equal(boot.listeners[0].filterChains[0].network.kind, 'tcp_proxy');
 });
 
+t.test("a principal on filter state: the object's text against a string matcher", async (t) => {
+  const { rbac } = translateHttp({ rules: { policies: { p: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'io.istio.peer_principal', string_match: { prefix: 'spiffe://cluster.local/ns/a/' } } }] } } } });
+  t.same(rbac.rules?.policies[0].principals, [{ kind: 'filter_state', key: 'io.istio.peer_principal', matcher: { kind: 'prefix', value: 'spiffe://cluster.local/ns/a/', ignoreCase: false } }]);
+  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'k' } }] } } } }), /filter_state: one of 'string_match' is required/);
+});
+
 t.test('refused by name', async (t) => {
   const policy = (extra: object) => ({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], ...extra } } } });
   t.throws(() => translateHttp(policy({ condition: { const_expr: { bool_value: true } } })), /condition.*not supported by Legate/);
   t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ metadata: { filter: 'f', path: [{ key: 'k' }], value: { present_match: true } } }], principals: [{ any: true }] } } } }), /metadata.*not supported by Legate/);
-  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'k', string_match: { exact: 'v' } } }] } } } }), /filter_state.*not supported by Legate/);
   t.throws(() => translateHttp({ rules: { action: 'LOG' } }), /action LOG is not supported by Legate/);
   t.throws(() => translateHttp({ matcher: { matcher_list: { matchers: [] } } }), /matcher.*not supported by Legate/);
   t.throws(() => translateHttp({ track_per_rule_stats: true }), /not supported by Legate/);

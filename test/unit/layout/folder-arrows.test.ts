@@ -118,6 +118,8 @@ const EXCEPTIONS: readonly string[] = [
   'server -> tracing',
   // Filter state is set and read wherever Envoy's StreamInfo and connections carry it.
   'access-log -> filter-state',
+  // set_filter_state formats its values with the access log's formatter (listener/set-filter-state.ts).
+  'listener -> access-log',
   'listener -> filter-state',
   'transport -> filter-state',
   'upstream -> filter-state',
