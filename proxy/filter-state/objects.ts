@@ -78,6 +78,13 @@ const FACTORIES: ReadonlyMap<string, Factory> = new Map([
   // The original_dst listener filter on an internal listener's connection.
   ['envoy.filters.listener.original_dst.local_ip', addressFactory],
   ['envoy.filters.listener.original_dst.remote_ip', addressFactory],
+  // An ORIGINAL_DST cluster's host, before anything else (upstream/original-dst-cluster.ts).
+  ['envoy.network.transport_socket.original_dst_address', addressFactory],
+  // The upstream TLS connection's SNI and ALPN (upstream/tls-from-filter-state.ts).
+  ['envoy.network.upstream_server_name', stringFactory],
+  ['envoy.network.application_protocols', stringFactory],
+  // tcp_proxy's cluster for this connection, in place of its configured one.
+  ['envoy.tcp_proxy.cluster', stringFactory],
 ]);
 
 /** Whether a factory of that name exists (set_filter_state's factory_key, or its object_key). */

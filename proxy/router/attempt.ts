@@ -3,7 +3,7 @@
 // and keeps the host's and cluster's request stats, the circuit breaker's request count and the
 // outlier detector's results.
 import type { HeaderMap, RequestEncoder, RequestHeaders, ResponseDecoder, ResponseHeaders, StreamCallbacks, StreamResetReason } from '../codec/index.ts';
-import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason, UpstreamCluster } from '../upstream/index.ts';
+import { tlsOptionsWithFilterState, type Cancellable, type Host, type HttpPoolCallbacks, type PoolFailureReason, type UpstreamCluster } from '../upstream/index.ts';
 import { autoSniOptions } from './auto-sni.ts';
 import type { ResetReason } from './retry-state.ts';
 import type { RouterStream } from './router-stream.ts';
@@ -73,7 +73,9 @@ export class Attempt implements ResponseDecoder, HttpPoolCallbacks, StreamCallba
     const head = stream.head;
     let tls = auto === undefined ? undefined : autoSniOptions(auto, head.headers);
     if (stream.upstreamAlpn !== undefined) tls = { ...tls, alpn: stream.upstreamAlpn };
-    const pool = cluster.httpPool(this.host, tls, head.protocol, stream.info.filterState?.sharedWithUpstream());
+    const state = stream.info.filterState;
+    if (state !== undefined) tls = tlsOptionsWithFilterState(tls, state);
+    const pool = cluster.httpPool(this.host, tls, head.protocol, state?.sharedWithUpstream());
     this.pending = pool.newStream(this, this, fresh ? FRESH : undefined);
   }
 

@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { HeaderMap } from '../codec/index.ts';
 import type { StreamWatcher, WatermarkCallbacks } from '../http-filter/index.ts';
-import { ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type UpstreamCluster } from '../upstream/index.ts';
+import { ConnectAttempt, tlsOptionsWithFilterState, type ConnectCallbacks, type ConnectFailureReason, type UpstreamCluster } from '../upstream/index.ts';
 import type { RouterState, RouterStats, RouterStream } from './router-stream.ts';
 import { failureReply } from './upstream-errors.ts';
 
@@ -41,7 +41,8 @@ export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatch
     stream.info.upstreamCluster = this.cluster.config.name;
     stream.info.upstreamHost = host.address;
     stream.info.attemptCount = 1;
-    this.connecting = new ConnectAttempt(this.cluster, host, this, { allowHalfOpen: true, sharedFilterState: stream.info.filterState?.sharedWithUpstream() });
+    const state = stream.info.filterState;
+    this.connecting = new ConnectAttempt(this.cluster, host, this, { allowHalfOpen: true, tlsOptions: tlsOptionsWithFilterState(undefined, state), sharedFilterState: state?.sharedWithUpstream() });
   }
 
   onConnect(socket: Socket): void {

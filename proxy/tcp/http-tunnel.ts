@@ -14,7 +14,7 @@ import type { HeaderMap, RequestEncoder, RequestHeaders, ResponseDecoder, Respon
 import type { TunnelingConfig } from '../config/model.ts';
 import { compileTemplate, type StreamInfo } from '../access-log/index.ts';
 import { HeaderOperations } from '../router/index.ts';
-import type { Cancellable, Host, HttpPoolCallbacks, PoolFailureReason, UpstreamCluster } from '../upstream/index.ts';
+import { tlsOptionsWithFilterState, type Cancellable, type Host, type HttpPoolCallbacks, type PoolFailureReason, type UpstreamCluster } from '../upstream/index.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -102,7 +102,8 @@ export class HttpTunnel extends Duplex implements ResponseDecoder, HttpPoolCallb
     this.host.activeRequests++;
     this.host.stats.rqTotal++;
     this.host.stats.rqActive++;
-    this.pending = cluster.httpPool(this.host, undefined, undefined, this.info.filterState?.sharedWithUpstream()).newStream(this, this);
+    const state = this.info.filterState;
+    this.pending = cluster.httpPool(this.host, tlsOptionsWithFilterState(undefined, state), undefined, state?.sharedWithUpstream()).newStream(this, this);
   }
 
   /** The downstream left before the tunnel was up: give the stream up without a callback. */

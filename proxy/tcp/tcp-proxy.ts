@@ -9,7 +9,7 @@ import type { TcpProxy } from '../config/model.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, formatResponseFlags, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
-import { connect, hostAddress, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
+import { connect, hostAddress, tlsOptionsWithFilterState, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
 import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
 import type { ExchangeReader } from '../istio/exchange.ts';
@@ -160,7 +160,8 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
 
   private connect(): void {
     const { proxy, info } = this;
-    const name = proxy.pickCluster();
+    // envoy.tcp_proxy.cluster in the connection's filter state names the cluster instead (Envoy's PerConnectionCluster).
+    const name = info.filterState?.get('envoy.tcp_proxy.cluster')?.asString() ?? proxy.pickCluster();
     const cluster = proxy.clusters.get(name);
     if (cluster === undefined) {
       proxy.stats.downstreamCxNoRoute.inc();
@@ -200,7 +201,8 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     info.upstreamHost = host.address;
     const tunneling = proxy.tunneling;
     if (tunneling === undefined) {
-      this.connecting = connect(cluster, host, this, { allowHalfOpen: true, sharedFilterState: info.filterState?.sharedWithUpstream() });
+      const state = info.filterState;
+      this.connecting = connect(cluster, host, this, { allowHalfOpen: true, tlsOptions: tlsOptionsWithFilterState(undefined, state), sharedFilterState: state?.sharedWithUpstream() });
       return;
     }
     // Envoy's idle timer runs from the connection's start: an upstream that takes the stream and

@@ -3,6 +3,7 @@ export { ClusterManager, type OutlierEjectionListener } from './cluster-manager.
 export { UpstreamCluster } from './cluster.ts';
 export type { UpstreamTlsOptions } from '../transport/index.ts';
 export { Host, HEALTH_FLAG, hostAddress } from './host.ts';
+export { tlsOptionsWithFilterState } from './tls-from-filter-state.ts';
 export { createLoadBalancer } from './lb/index.ts';
 export { ClusterStats } from './cluster-stats.ts';
 export { clusterStatuses, mergeClusterStatuses, type ClusterStatus, type HostStatus } from './cluster-status.ts';

@@ -176,9 +176,9 @@ t.test('a listener over ADS: ACKed, matched by destination port, a bad matcher N
   const dynamic = dump.configs.find((c) => c['@type'].endsWith('ListenersConfigDump'))!.dynamic_listeners!;
   t.same(dynamic.find((l) => l.name === 'xds-matched')!.active_state!.listener.filter_chain_matcher, byPort, '/config_dump shows filter_chain_matcher as written');
 
-  const filterState = { name: 'fs', typed_config: { '@type': `${T}envoy.extensions.matching.common_inputs.network.v3.FilterStateInput`, key: 'io.istio.peer_principal' } };
-  server.setResources(LISTENER_TYPE_URL, 'l3', [listener({ matcher_tree: { input: filterState, exact_match_map: { map: { x: chain('b') } } } })]);
+  const notAnInput = { name: 'trie', typed_config: { '@type': `${T}xds.type.matcher.v3.IPMatcher` } };
+  server.setResources(LISTENER_TYPE_URL, 'l3', [listener({ matcher_tree: { input: notAnInput, exact_match_map: { map: { x: chain('b') } } } })]);
   const nack = await answerTo(server, LISTENER_TYPE_URL);
-  t.match(nack.error_detail, { message: /filter_chain_matcher\.matcher_tree\.input\.typed_config: type 'envoy\.extensions\.matching\.common_inputs\.network\.v3\.FilterStateInput' is not accepted here/ }, 'NACK names the field and the input');
+  t.match(nack.error_detail, { message: /filter_chain_matcher\.matcher_tree\.input\.typed_config: not supported by Legate: input 'xds\.type\.matcher\.v3\.IPMatcher'/ }, 'NACK names the field and the input');
   t.equal(await plainFrom(port, '127.0.0.1'), 'two', 'the last good matcher stays');
 });
