@@ -23,7 +23,9 @@ export const ISTIO_ALPN_TYPE = 'istio.envoy.config.filter.http.alpn.v2alpha1.Fil
 export const TCP_METADATA_EXCHANGE_TYPE = 'envoy.tcp.metadataexchange.config.MetadataExchange';
 // Istio's listener filter (a TypedStruct: no fields) for older istiods' internal listeners.
 export const SET_INTERNAL_DST_ADDRESS_TYPE = 'istio.set_internal_dst_address.v1.Config';
-export const SCHEMALESS_TYPES: readonly string[] = [ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, TCP_METADATA_EXCHANGE_TYPE, SET_INTERNAL_DST_ADDRESS_TYPE];
+// Istio's network filter (a TypedStruct) of older istiods: the TLS principals into the filter state.
+export const ISTIO_AUTHN_TYPE = 'io.istio.network.authn.Config';
+export const SCHEMALESS_TYPES: readonly string[] = [ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, TCP_METADATA_EXCHANGE_TYPE, SET_INTERNAL_DST_ADDRESS_TYPE, ISTIO_AUTHN_TYPE];
 // Wasm filters: Istio's null-VM plugins only, run as the native filters above (translate/wasm.ts).
 export const HTTP_WASM_TYPE = 'envoy.extensions.filters.http.wasm.v3.Wasm';
 export const NETWORK_WASM_TYPE = 'envoy.extensions.filters.network.wasm.v3.Wasm';
@@ -81,7 +83,7 @@ export const CHAIN_NAME_ACTION_TYPE = 'google.protobuf.StringValue';
 export const IP_TRIE_MATCHER_TYPE = 'xds.type.matcher.v3.IPMatcher';
 export const IP_INPUT_MATCHER_TYPE = 'envoy.extensions.matching.input_matchers.ip.v3.Ip';
 
-export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, NETWORK_SET_FILTER_STATE_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE, NETWORK_WASM_TYPE];
+export const NETWORK_FILTER_TYPES = [HCM_TYPE, TCP_PROXY_TYPE, CONNECTION_LIMIT_TYPE, NETWORK_RBAC_TYPE, NETWORK_EXT_AUTHZ_TYPE, NETWORK_SET_FILTER_STATE_TYPE, TCP_METADATA_EXCHANGE_TYPE, ISTIO_STATS_TYPE, NETWORK_WASM_TYPE, ISTIO_AUTHN_TYPE];
 export const HTTP_FILTER_TYPES = [COMPRESSOR_TYPE, CORS_TYPE, DECOMPRESSOR_TYPE, EXT_AUTHZ_TYPE, FAULT_TYPE, GRPC_STATS_TYPE, GRPC_WEB_TYPE, HEALTH_CHECK_TYPE, HTTP_SET_FILTER_STATE_TYPE, HTTP_WASM_TYPE, ISTIO_ALPN_TYPE, ISTIO_PEER_METADATA_TYPE, ISTIO_STATS_TYPE, JWT_AUTHN_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_TYPE, RBAC_TYPE, ROUTER_TYPE];
 export const PER_ROUTE_TYPES = [COMPRESSOR_PER_ROUTE_TYPE, CORS_POLICY_TYPE, EXT_AUTHZ_PER_ROUTE_TYPE, FAULT_TYPE, JWT_AUTHN_PER_ROUTE_TYPE, LOCAL_RATELIMIT_TYPE, RATELIMIT_PER_ROUTE_TYPE, RBAC_PER_ROUTE_TYPE, FILTER_CONFIG_TYPE];
 export const LISTENER_FILTER_TYPES = [ORIGINAL_DST_TYPE, TLS_INSPECTOR_TYPE, HTTP_INSPECTOR_TYPE, SET_INTERNAL_DST_ADDRESS_TYPE];

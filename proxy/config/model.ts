@@ -258,6 +258,12 @@ export interface PeerMetadataConfig {
   propagationByListenerDirection?: boolean;
 }
 
+// Istio's io.istio.network.authn: the connection's principals in its filter state; `shared`:
+// also in the upstream connections its streams make (connect_terminate to main_internal).
+export interface IstioAuthnConfig {
+  shared: boolean;
+}
+
 // Istio's TCP metadata exchange (envoy.tcp.metadataexchange.config.MetadataExchange), on a
 // listener's chain (downstream) or in a cluster's filters (upstream): peers' workload metadata
 // in a header at the start of a connection whose TLS negotiated `protocol`.
@@ -550,6 +556,7 @@ export interface FilterChain {
   tls?: DownstreamTlsContext; // transport_socket envoy.transport_sockets.tls; absent = raw_buffer
   transportSocketConnectTimeoutMs?: number; // the TLS handshake's deadline (absent: Legate's 15 s guard; 0 = none)
   rbac?: NetworkRbacConfig[]; // envoy.filters.network.rbac filters before the terminal one, in order
+  istioAuthn?: IstioAuthnConfig; // io.istio.network.authn: the TLS principals into the filter state
   setFilterState?: FilterStateValue[]; // envoy.filters.network.set_filter_state on_new_connection values, in filter order
   extAuthz?: NetworkExtAuthzConfig[]; // envoy.filters.network.ext_authz filters, in order
 }

@@ -19,6 +19,7 @@ import type { ChainHandler } from './chain-handler.ts';
 import { hasOriginalDstFilter, restoreOriginalDst } from './original-dst/handoff.ts';
 import { internalOriginalDst } from './original-dst/internal.ts';
 import { setInternalDstAddress } from './set-internal-dst-address.ts';
+import { setIstioPrincipals } from './istio-authn.ts';
 import { listenerStatRoot } from './stat-root.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
@@ -365,8 +366,13 @@ function withTransportSocket(handler: ChainHandler, chain: FilterChain, config: 
   if (chain.tls === undefined) return handler;
   const stats = new SslStats(store, listenerStatRoot(config));
   const tls = new DownstreamTls(chain.tls, stats, chain.transportSocketConnectTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS);
+  // io.istio.network.authn acts once the handshake is done (a plain chain has no principals).
+  const authn = chain.istioAuthn;
   const wrapped: ChainHandler = {
-    onConnection: (socket, facts) => tls.accept(socket, (secure) => handler.onConnection(secure, facts), facts?.transportProtocol === 'tls' ? facts.applicationProtocols : undefined),
+    onConnection: (socket, facts) => tls.accept(socket, (secure) => {
+      if (authn !== undefined) setIstioPrincipals(secure, facts, authn);
+      handler.onConnection(secure, facts);
+    }, facts?.transportProtocol === 'tls' ? facts.applicationProtocols : undefined),
     drain: () => handler.drain(),
   };
   innerHandlers.set(wrapped, handler);

@@ -6,3 +6,4 @@ export { chainSelector, type ChainSelector } from './filter-chain-matcher.ts';
 export { filterDisabled } from './filter-disabled.ts';
 export { originalDstUnavailableMessage } from './original-dst/handoff.ts';
 export { FilterStateSetter } from './set-filter-state.ts';
+export { serverPrincipals } from './istio-authn.ts';

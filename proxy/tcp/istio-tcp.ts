@@ -12,6 +12,8 @@ import { IstioMetrics } from '../istio/metrics.ts';
 import { workloadFromStruct, type WorkloadMetadata } from '../istio/workload-metadata.ts';
 import type { Store } from '../stats/index.ts';
 import { tlsInfo } from '../transport/index.ts';
+import type { FilterState } from '../filter-state/index.ts';
+import { serverPrincipals } from '../listener/index.ts';
 
 /** Who this proxy is: the bootstrap's node. */
 export interface IstioNode {
@@ -54,14 +56,14 @@ export class IstioTcpReport {
   }
 
   /** The peer is known (read, or known to be absent): connections_opened with the labels. */
-  opened(downstream: Socket, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
+  opened(downstream: Socket, state: FilterState | undefined, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
     const metrics = this.istio.metrics;
     if (metrics === undefined || this.labels !== undefined) return;
     const reporter = this.istio.reporter;
     const server = reporter !== 'source';
-    const tls = server ? tlsInfo(downstream) : upstream === undefined ? undefined : tlsInfo(upstream);
-    const peerSan = tls?.peerUriSans[0] ?? '';
-    const localSan = tls?.localUriSans[0] ?? '';
+    // The server side's as the HTTP filter's (io.istio.network.authn's first); the client's from the upstream TLS.
+    const tls = server || upstream === undefined ? undefined : tlsInfo(upstream);
+    const { peer: peerSan, local: localSan } = server ? serverPrincipals(downstream, state) : { peer: tls?.peerUriSans[0] ?? '', local: tls?.localUriSans[0] ?? '' };
     const labels = peerLabels({
       reporter,
       self: this.istio.self,

@@ -282,7 +282,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   }
 
   private reportOpened(peer: WorkloadMetadata | undefined): void {
-    this.istioReport?.opened(this.downstream, this.upstreamSocket, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+    this.istioReport?.opened(this.downstream, this.info.filterState, this.upstreamSocket, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
   }
 
   /** Closes both connections without flushing (Envoy's NoFlush local close). */

@@ -1,10 +1,10 @@
-// Istio's own filters as istiod configures them: istio.metadata_exchange (HTTP:
+// Istio's own filters as istiod configures them (and io.istio.network.authn, older istiods'): istio.metadata_exchange (HTTP:
 // io.istio.http.peer_metadata.Config; TCP: envoy.tcp.metadataexchange.config.MetadataExchange), in a
 // TypedStruct, and istio.stats (stats.PluginConfig, HTTP or TCP), packed. Whichever way they come
 // (the packed ones are decoded by the .proto in envoy-api/protos), each field is checked here: the
 // ones built, the ones ignored with a warning, and anything else refused by name.
 import { indexPath, joinPath } from '../errors.ts';
-import type { IstioAlpnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
+import type { IstioAlpnConfig, IstioAuthnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
 
 function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
@@ -77,6 +77,12 @@ export function metadataExchangeConfig(raw: Raw, path: string, ctx: TranslateCon
   const protocol = str(raw, 'protocol');
   if (protocol === '') reject(joinPath(path, 'protocol'), 'required field is missing', 'name the ALPN protocol of the exchange, istio-peer-exchange');
   return { protocol, additionalLabels: strings(raw, 'additional_labels') };
+}
+
+// io.istio.network.authn: one field.
+export function istioAuthnConfig(raw: Raw, path: string, ctx: TranslateContext): IstioAuthnConfig {
+  checkFields(raw, path, 'io.istio.network.authn.Config', ['shared'], [], ctx);
+  return { shared: bool(raw, 'shared', false) };
 }
 
 // istio.alpn (checked against its .proto by the schema): the override list for each protocol.

@@ -4,6 +4,7 @@ import { indexPath, joinPath } from '../errors.ts';
 import {
   CONNECTION_LIMIT_TYPE,
   HCM_TYPE,
+  ISTIO_AUTHN_TYPE,
   ISTIO_PEER_METADATA_TYPE,
   ISTIO_STATS_TYPE,
   LISTENER_FILTER_TYPES,
@@ -17,12 +18,12 @@ import {
   TCP_PROXY_TYPE,
   TYPE_BY_FILTER_NAME,
 } from '../extensions.ts';
-import type { FilterChain, FilterChainMatch, FilterStateValue, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, PeerMetadataConfig, RouteConfig } from '../model.ts';
+import type { FilterChain, FilterChainMatch, FilterStateValue, IstioAuthnConfig, IstioStatsConfig, Listener, MetadataExchangeConfig, ListenerFilter, ListenerFilterPredicate, NetworkExtAuthzConfig, NetworkFilter, NetworkRbacConfig, PeerMetadataConfig, RouteConfig } from '../model.ts';
 import { bool, cidrRange, list, ms, num, obj, recordPath, reject, socketAddress, str, strings } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { DEFAULT_BUFFER_LIMIT_BYTES, translateHttpConnectionManager } from './http-connection-manager.ts';
 import { networkExtAuthzConfig } from './ext-authz.ts';
-import { istioStatsConfig, metadataExchangeConfig } from './istio.ts';
+import { istioAuthnConfig, istioStatsConfig, metadataExchangeConfig } from './istio.ts';
 import { nullVmNetworkStats } from './wasm.ts';
 import { networkRbacConfig } from './rbac.ts';
 import { filterStateValues } from './set-filter-state.ts';
@@ -169,6 +170,7 @@ function translateFilterChain(
   const istio: { metadataExchange?: MetadataExchangeConfig; istioStats?: IstioStatsConfig; path?: string } = {};
   const rbac: NetworkRbacConfig[] = [];
   const extAuthz: NetworkExtAuthzConfig[] = [];
+  let authn: IstioAuthnConfig | undefined;
   const setFilterState: FilterStateValue[] = [];
   filters.forEach((filter, i) => {
     const filterPath = indexPath(filtersPath, i);
@@ -194,6 +196,8 @@ function translateFilterChain(
     } else if (type === ISTIO_STATS_TYPE) {
       istio.istioStats = istioStatsConfig(config, configPath, ctx);
       istio.path ??= filterPath;
+    } else if (type === ISTIO_AUTHN_TYPE) {
+      authn = istioAuthnConfig(config, configPath, ctx);
     } else if (type === NETWORK_WASM_TYPE) {
       istio.istioStats = nullVmNetworkStats(config, configPath, ctx);
       istio.path ??= filterPath;
@@ -230,6 +234,7 @@ function translateFilterChain(
     filterChain.tls = tls;
   }
   if (rbac.length > 0) filterChain.rbac = rbac;
+  if (authn !== undefined) filterChain.istioAuthn = authn;
   if (setFilterState.length > 0) filterChain.setFilterState = setFilterState;
   if (extAuthz.length > 0) filterChain.extAuthz = extAuthz;
   if (raw.transport_socket_connect_timeout !== undefined) filterChain.transportSocketConnectTimeoutMs = ms(raw, 'transport_socket_connect_timeout', 0);

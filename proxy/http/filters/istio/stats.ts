@@ -18,7 +18,7 @@ import { destinationService, peerLabels, type Label, type Reporter } from '../..
 import { IstioMetrics } from '../../../istio/metrics.ts';
 import { peerOf } from '../../../istio/peer-state.ts';
 import { workloadFromStruct, type WorkloadMetadata } from '../../../istio/workload-metadata.ts';
-import { tlsInfo } from '../../../transport/info.ts';
+import { serverPrincipals } from '../../../listener/index.ts';
 import type { ClusterManager } from '../../../upstream/index.ts';
 
 export class IstioStatsFilter implements HttpFilterInstance {
@@ -64,11 +64,12 @@ export class IstioStatsFilter implements HttpFilterInstance {
     }
   }
 
-  // Principals from the downstream connection's certificates on the server side; the client
-  // side's upstream TLS session is not exposed to HTTP filters yet (unknown).
+  // Principals on the server side: io.istio.network.authn's in the filter state, else the
+  // downstream connection's certificates; the client side's upstream TLS session is not exposed to
+  // HTTP filters yet (unknown).
   private peerLabels(stream: HttpStream): Label[] {
     const server = this.reporter !== 'source';
-    const tls = server ? tlsInfo(stream.connection.socket) : undefined;
+    const principals = server ? serverPrincipals(stream.connection.socket, stream.info.filterState) : undefined;
     const cluster = stream.cluster?.name;
     const host = this.disableHostHeaderFallback ? '' : stream.info.authority ?? '';
     return peerLabels({
@@ -77,16 +78,16 @@ export class IstioStatsFilter implements HttpFilterInstance {
       peer: peerOf(stream, server ? 'downstream' : 'upstream'),
       endpoint: this.reporter === 'waypoint' ? peerOf(stream, 'upstream') : undefined,
       ...destinationService(host, stream.info.routeName, cluster, cluster === undefined ? undefined : this.clusters?.get(cluster)?.config.istioService),
-      peerSan: tls?.peerUriSans[0] ?? '',
-      localSan: tls?.localUriSans[0] ?? '',
+      peerSan: principals?.peer ?? '',
+      localSan: principals?.local ?? '',
     });
   }
 
-  // Known on the server side only: mutual_tls when both ends presented a SPIFFE identity.
+  // Known on the server side only: mutual_tls when both ends have a principal.
   private securityPolicy(stream: HttpStream): string {
     if (this.reporter === 'source') return 'unknown';
-    const tls = tlsInfo(stream.connection.socket);
-    return tls !== undefined && tls.peerUriSans.length > 0 && tls.localUriSans.length > 0 ? 'mutual_tls' : 'none';
+    const { peer, local } = serverPrincipals(stream.connection.socket, stream.info.filterState);
+    return peer !== '' && local !== '' ? 'mutual_tls' : 'none';
   }
 }
 
