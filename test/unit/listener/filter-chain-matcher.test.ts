@@ -4,6 +4,7 @@
 // lists, nested matchers that miss, on_no_match and default_filter_chain.
 import t from 'tap';
 import { translateListener } from '../../../proxy/config/index.ts';
+import { AddressObject, FilterState, StringAccessor } from '../../../proxy/filter-state/index.ts';
 import { chainSelector, type ConnectionFacts } from '../../../proxy/listener/index.ts';
 import { Store } from '../../../proxy/stats/index.ts';
 
@@ -71,6 +72,23 @@ t.test('each network input reads its fact as Envoy does', async (t) => {
     t.equal(pick(miss), 'b', `${name}: another value`);
   }
   t.equal(selector(tree('SourceTypeInput', 'exact_match_map', { local: chain('a') }))({ sourceIp: '10.0.0.1' }), 'a', 'a peer with the listener\'s own address is local');
+});
+
+t.test("FilterStateInput: the text of the connection's object under the key; none is no value", async (t) => {
+  const byKey = (key: string) => ({ name: 'fs', typed_config: { '@type': `${T}envoy.extensions.matching.common_inputs.network.v3.FilterStateInput`, key } });
+  const pick = selector({
+    matcher_tree: { input: byKey('io.istio.connect_authority'), exact_match_map: { map: { 'svc.ns.svc.cluster.local:80': chain('a') } } },
+    on_no_match: { matcher: { matcher_tree: { input: byKey('envoy.filters.listener.original_dst.local_ip'), prefix_match_map: { map: { '10.0.0.': chain('b') } } }, on_no_match: chain('c') } },
+  });
+  const state = (entries: [string, StringAccessor | AddressObject][]) => {
+    const fs = new FilterState();
+    for (const [key, object] of entries) fs.set(key, object);
+    return fs;
+  };
+  t.equal(pick({ filterState: state([['io.istio.connect_authority', new StringAccessor('svc.ns.svc.cluster.local:80')]]) }), 'a');
+  t.equal(pick({ filterState: state([['io.istio.connect_authority', new StringAccessor('other:80')], ['envoy.filters.listener.original_dst.local_ip', AddressObject.parse('10.0.0.7:80')!]]) }), 'b', "another value, then an address object's text");
+  t.equal(pick({ filterState: state([]) }), 'c', 'no object: on_no_match');
+  t.equal(pick({}), 'c', 'no filter state at all: on_no_match');
 });
 
 t.test('an absent input (no SNI, no ALPN) takes on_no_match', async (t) => {
