@@ -78,6 +78,8 @@ const EXCEPTIONS: readonly string[] = [
   'tcp -> transport',
   // The admin reports cluster status; the CLI prints the version.
   'admin -> upstream',
+  // The dashboard reads a listener's stats under the root the listener names them by.
+  'admin -> listener',
   'cli -> admin',
   // The admin's /explain runs explain on the running snapshot.
   'admin -> explain',
