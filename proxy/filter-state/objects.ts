@@ -72,19 +72,27 @@ const addressFactory: Factory = (bytes) => AddressObject.parse(bytes);
  * The factories by name. The well-known keys are factories of the same name; each is here only
  * when Legate reads the key where Envoy does (an object nothing reads would be accepted and ignored).
  */
+/** The well-known keys Legate reads, each named once (the factory table and its reader use it). */
+export const ORIGINAL_DST_LOCAL_IP_KEY = 'envoy.filters.listener.original_dst.local_ip';
+export const ORIGINAL_DST_REMOTE_IP_KEY = 'envoy.filters.listener.original_dst.remote_ip';
+export const ORIGINAL_DST_ADDRESS_KEY = 'envoy.network.transport_socket.original_dst_address';
+export const UPSTREAM_SERVER_NAME_KEY = 'envoy.network.upstream_server_name';
+export const APPLICATION_PROTOCOLS_KEY = 'envoy.network.application_protocols';
+export const TCP_PROXY_CLUSTER_KEY = 'envoy.tcp_proxy.cluster';
+
 const FACTORIES: ReadonlyMap<string, Factory> = new Map([
   ['envoy.string', stringFactory],
   ['istio.hashable_string', hashableStringFactory],
   // The original_dst listener filter on an internal listener's connection.
-  ['envoy.filters.listener.original_dst.local_ip', addressFactory],
-  ['envoy.filters.listener.original_dst.remote_ip', addressFactory],
+  [ORIGINAL_DST_LOCAL_IP_KEY, addressFactory],
+  [ORIGINAL_DST_REMOTE_IP_KEY, addressFactory],
   // An ORIGINAL_DST cluster's host, before anything else (upstream/original-dst-cluster.ts).
-  ['envoy.network.transport_socket.original_dst_address', addressFactory],
+  [ORIGINAL_DST_ADDRESS_KEY, addressFactory],
   // The upstream TLS connection's SNI and ALPN (upstream/tls-from-filter-state.ts).
-  ['envoy.network.upstream_server_name', stringFactory],
-  ['envoy.network.application_protocols', stringFactory],
+  [UPSTREAM_SERVER_NAME_KEY, stringFactory],
+  [APPLICATION_PROTOCOLS_KEY, stringFactory],
   // tcp_proxy's cluster for this connection, in place of its configured one.
-  ['envoy.tcp_proxy.cluster', stringFactory],
+  [TCP_PROXY_CLUSTER_KEY, stringFactory],
 ]);
 
 /** Whether a factory of that name exists (set_filter_state's factory_key, or its object_key). */

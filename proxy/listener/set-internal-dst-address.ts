@@ -13,13 +13,12 @@
 // which Legate does not build (refused by name): nothing can set it here, so it is not read.
 import type { Listener } from '../config/model.ts';
 import { SET_INTERNAL_DST_ADDRESS_TYPE } from '../config/extensions.ts';
-import { AddressObject, FilterState } from '../filter-state/index.ts';
+import { AddressObject, FilterState, ORIGINAL_DST_ADDRESS_KEY } from '../filter-state/index.ts';
 import type { ConnectionFacts } from './filter-chain.ts';
 import { filterDisabled } from './filter-disabled.ts';
 
 const NAMESPACE = 'tunnel';
 /** Envoy's Network::DestinationAddress key: the ORIGINAL_DST cluster's override (upstream/original-dst-cluster.ts). */
-const ORIGINAL_DST_ADDRESS_KEY = 'envoy.network.transport_socket.original_dst_address';
 
 /** The facts after the listener's set_internal_dst_address filters (the same facts when it has none). */
 export function setInternalDstAddress(listener: Listener, metadata: Readonly<Record<string, unknown>> | undefined, facts: ConnectionFacts): ConnectionFacts {

@@ -14,6 +14,7 @@ import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
 import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
 import type { ExchangeReader } from '../istio/exchange.ts';
 import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
+import { TCP_PROXY_CLUSTER_KEY } from '../filter-state/index.ts';
 import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 import { HttpTunnel, Tunneling, type TunnelCallbacks } from './http-tunnel.ts';
@@ -161,7 +162,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   private connect(): void {
     const { proxy, info } = this;
     // envoy.tcp_proxy.cluster in the connection's filter state names the cluster instead (Envoy's PerConnectionCluster).
-    const name = info.filterState?.get('envoy.tcp_proxy.cluster')?.asString() ?? proxy.pickCluster();
+    const name = info.filterState?.get(TCP_PROXY_CLUSTER_KEY)?.asString() ?? proxy.pickCluster();
     const cluster = proxy.clusters.get(name);
     if (cluster === undefined) {
       proxy.stats.downstreamCxNoRoute.inc();

@@ -9,7 +9,7 @@
 // (a headless service's target port; HBONE's 15008). Before both, an address in the downstream's
 // filter state under envoy.network.transport_socket.original_dst_address (Envoy's filter state override).
 import { isIP, isIPv4 } from 'node:net';
-import { AddressObject } from '../filter-state/index.ts';
+import { AddressObject, ORIGINAL_DST_ADDRESS_KEY } from '../filter-state/index.ts';
 import type { LbContext, LoadBalancer } from './lb/host.ts';
 import { Host, hostAddress } from './host.ts';
 
@@ -23,7 +23,6 @@ export interface OriginalDstOptions {
   onInvalidHost?: () => void;
 }
 
-const ORIGINAL_DST_ADDRESS_KEY = 'envoy.network.transport_socket.original_dst_address';
 
 export class OriginalDstHosts implements LoadBalancer {
   private readonly hosts = new Map<string, Host>();

@@ -3,16 +3,14 @@
 // (the ALPN list, comma-separated) override the cluster's. What the request chose itself comes
 // first (auto_sni's server name, istio.alpn's list), as in Envoy those filters overwrite the
 // objects. The options key the host's pool, so connections with another SNI or ALPN never mix.
-import type { FilterState } from '../filter-state/index.ts';
+import { APPLICATION_PROTOCOLS_KEY, UPSTREAM_SERVER_NAME_KEY, type FilterState } from '../filter-state/index.ts';
 import type { UpstreamTlsOptions } from '../transport/index.ts';
 
-const SERVER_NAME_KEY = 'envoy.network.upstream_server_name';
-const ALPN_KEY = 'envoy.network.application_protocols';
 
 export function tlsOptionsWithFilterState(tls: UpstreamTlsOptions | undefined, state: FilterState | undefined): UpstreamTlsOptions | undefined {
   if (state === undefined) return tls;
-  const serverName = tls?.serverName === undefined ? state.get(SERVER_NAME_KEY)?.asString() : undefined;
-  const alpn = tls?.alpn === undefined ? state.get(ALPN_KEY)?.asString() : undefined;
+  const serverName = tls?.serverName === undefined ? state.get(UPSTREAM_SERVER_NAME_KEY)?.asString() : undefined;
+  const alpn = tls?.alpn === undefined ? state.get(APPLICATION_PROTOCOLS_KEY)?.asString() : undefined;
   if (serverName === undefined && alpn === undefined) return tls;
   const options: UpstreamTlsOptions = { ...tls };
   if (serverName !== undefined && serverName !== '') options.serverName = serverName;

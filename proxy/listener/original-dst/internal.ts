@@ -6,18 +6,16 @@
 // namespace envoy.filters.listener.original_dst that the cluster's internal_upstream passed
 // through from the endpoint (Istio's waypoints set it on each internal endpoint).
 import { isIP } from 'node:net';
-import { AddressObject } from '../../filter-state/index.ts';
+import { AddressObject, ORIGINAL_DST_LOCAL_IP_KEY, ORIGINAL_DST_REMOTE_IP_KEY } from '../../filter-state/index.ts';
 import type { ConnectionFacts } from '../filter-chain.ts';
 
 const NAMESPACE = 'envoy.filters.listener.original_dst';
-const LOCAL_KEY = 'envoy.filters.listener.original_dst.local_ip';
-const REMOTE_KEY = 'envoy.filters.listener.original_dst.remote_ip';
 
 /** The facts with the restored destination (and source), or null when nothing restores them. */
 export function internalOriginalDst(metadata: Readonly<Record<string, unknown>> | undefined, facts: ConnectionFacts): ConnectionFacts | null {
   const state = facts.filterState;
-  const local = state?.get(LOCAL_KEY);
-  const remote = state?.get(REMOTE_KEY);
+  const local = state?.get(ORIGINAL_DST_LOCAL_IP_KEY);
+  const remote = state?.get(ORIGINAL_DST_REMOTE_IP_KEY);
   if (local instanceof AddressObject || remote instanceof AddressObject) {
     const restored = { ...facts };
     if (local instanceof AddressObject) {
