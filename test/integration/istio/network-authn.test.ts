@@ -6,7 +6,6 @@
 // its own) read them; with `shared: false` they stop at connect_terminate and main_internal's RBAC
 // denies. On a sidecar's inbound TLS chain (unshared, istiod 1.18-1.19) the same connection's
 // RBAC reads them.
-import http2 from 'node:http2';
 import https from 'node:https';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import t from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { fetchText, waitFor, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
+import { tunnelGet, tunnelStatus } from '../../support/hbone-client.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL, adsBootstrap, answerTo, startManagementServer } from '../../support/xds-proxy.ts';
@@ -96,31 +96,9 @@ function listeners(shared: boolean, waypointCert: LeafCert, caFile: string, acce
   ];
 }
 
-/** One CONNECT on a new mTLS HTTP/2 connection, an HTTP/1.1 GET inside it: the status the app's side answered. */
-function tunnelGet(port: number, ca: string, client: LeafCert, requestPath: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`https://127.0.0.1:${port}`, { ca, cert: client.cert, key: client.key, ALPNProtocols: ['h2'], servername: 'waypoint' });
-    const timer = setTimeout(() => {
-      session.destroy();
-      reject(new Error('no answer through the tunnel in 5 s'));
-    }, 5000);
-    session.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    const stream = session.request({ ':method': 'CONNECT', ':authority': 'svc-a.default.svc.cluster.local:80' }, { endStream: false });
-    let response = '';
-    stream.setEncoding('utf8');
-    stream.on('response', () => stream.write(`GET ${requestPath} HTTP/1.1\r\nhost: svc-a\r\nconnection: close\r\n\r\n`));
-    stream.on('data', (chunk: string) => (response += chunk));
-    stream.on('close', () => {
-      clearTimeout(timer);
-      session.close();
-      resolve(Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0));
-    });
-    stream.on('error', () => {});
-  });
-}
+/** The status the app's side answered to a GET through a CONNECT tunnel to svc-a. */
+const tunnelGetStatus = async (port: number, ca: string, client: LeafCert, requestPath: string) =>
+  tunnelStatus(await tunnelGet(port, ca, client, 'svc-a.default.svc.cluster.local:80', requestPath));
 
 function httpsGet(port: number, ca: string, client: LeafCert): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -164,9 +142,9 @@ t.test('io.istio.network.authn: the principals in the filter state, shared throu
   });
   const terminate = await port('connect_terminate');
 
-  t.equal(await tunnelGet(terminate, ca.cert, sleep, '/a/1'), 200, "shared: main_internal's RBAC reads the sleep principal from connect_terminate's TLS");
+  t.equal(await tunnelGetStatus(terminate, ca.cert, sleep, '/a/1'), 200, "shared: main_internal's RBAC reads the sleep principal from connect_terminate's TLS");
   t.same((await waitForLines(accessLog, 1))[0].split(' '), ['/a/1', '200', SLEEP, WAYPOINT], 'the access log reads both shared principals');
-  t.equal(await tunnelGet(terminate, ca.cert, intruder, '/a/2'), 403, 'another principal is denied');
+  t.equal(await tunnelGetStatus(terminate, ca.cert, intruder, '/a/2'), 403, 'another principal is denied');
   const series = (await fetchText(legate.adminUrl('/stats/prometheus'))).body.split('\n').filter((l) => l.startsWith('istio_requests_total{') && l.includes('response_code="200"'));
   t.equal(series.length, 1);
   t.match(series[0], new RegExp(`source_principal="${SLEEP}".*destination_principal="${WAYPOINT}".*connection_security_policy="mutual_tls"`), 'istio.stats reports the shared principals on the internal connection');
@@ -177,7 +155,7 @@ t.test('io.istio.network.authn: the principals in the filter state, shared throu
 
   xds.setResources(LISTENER_TYPE_URL, 'l2', listeners(false, waypointCert, ca.certFile, accessLog));
   t.equal((await answerTo(xds, LISTENER_TYPE_URL)).error_detail, undefined);
-  await waitFor('the unshared connect_terminate serving', async () => ((await tunnelGet(terminate, ca.cert, sleep, '/a/3')) === 403 ? true : undefined), 5000, 50);
+  await waitFor('the unshared connect_terminate serving', async () => ((await tunnelGetStatus(terminate, ca.cert, sleep, '/a/3')) === 403 ? true : undefined), 5000, 50);
   const lines = await waitForLines(accessLog, 3);
   t.same(lines[lines.length - 1].split(' '), ['/a/3', '403', '-', '-'], 'not shared: main_internal sees no principal and RBAC denies');
 });

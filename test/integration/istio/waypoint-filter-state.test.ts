@@ -12,7 +12,6 @@
 // keyed by the hashable objects streams share (with envoy.string, which Envoy does not hash, the
 // second tenant's requests ride the first one's connection: Istio's reason for its hashable
 // string). Real clients, servers and certificates throughout.
-import http2 from 'node:http2';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -20,6 +19,7 @@ import t from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, TCP_PROXY_TYPE, bootstrap, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
 import { nodeRequest, statsMap, waitForLines } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
+import { tunnelGet, tunnelStatus as statusOf, type TunnelReply } from '../../support/hbone-client.ts';
 import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-ca.ts';
 import { startUpstreamFor } from '../../support/upstream.ts';
 import { INTERNAL_LISTENER_EXTENSION, internalCluster } from '../internal/fixtures.ts';
@@ -59,43 +59,6 @@ const peerPrincipal = (stringMatch: object) => ({ filter_state: { key: 'io.istio
 const chain = (name: string) => ({ action: { name, typed_config: { '@type': `${T}google.protobuf.StringValue`, value: name } } });
 const tcpProxy = (cluster: string) => ({ name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: cluster, cluster } });
 
-interface TunnelReply {
-  connectStatus: number;
-  response: string; // what came back through the tunnel
-}
-
-/** One CONNECT to `authority` on a new mTLS HTTP/2 connection, an HTTP/1.1 GET of `path` inside it. */
-function tunnelGet(port: number, ca: string, client: LeafCert, authority: string, requestPath: string): Promise<TunnelReply> {
-  return new Promise((resolve, reject) => {
-    const session = http2.connect(`https://127.0.0.1:${port}`, { ca, cert: client.cert, key: client.key, ALPNProtocols: ['h2'], servername: 'waypoint' });
-    const timer = setTimeout(() => {
-      session.destroy();
-      reject(new Error(`no answer through the tunnel to ${authority} in 5 s`));
-    }, 5000);
-    const done = (reply: TunnelReply) => {
-      clearTimeout(timer);
-      session.close();
-      resolve(reply);
-    };
-    session.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    const stream = session.request({ ':method': 'CONNECT', ':authority': authority }, { endStream: false });
-    let connectStatus = 0;
-    let response = '';
-    stream.setEncoding('utf8');
-    stream.on('response', (headers) => {
-      connectStatus = Number(headers[':status']);
-      stream.write(`GET ${requestPath} HTTP/1.1\r\nhost: ${authority}\r\nconnection: close\r\n\r\n`);
-    });
-    stream.on('data', (chunk: string) => (response += chunk));
-    stream.on('error', () => done({ connectStatus, response }));
-    stream.on('close', () => done({ connectStatus, response }));
-  });
-}
-
-const statusOf = (r: TunnelReply) => Number(/^HTTP\/1\.1 (\d{3})/.exec(r.response)?.[1] ?? 0);
 const bodyOf = (r: TunnelReply) => r.response.slice(r.response.indexOf('\r\n\r\n') + 4);
 
 t.test("a waypoint's chain through filter state: chains by CONNECT authority, RBAC by peer principal, the destination over two internal hops", { skip: opensslMissing() }, async (t) => {
