@@ -6,4 +6,5 @@ export { chainSelector, type ChainSelector } from './filter-chain-matcher.ts';
 export { filterDisabled } from './filter-disabled.ts';
 export { originalDstUnavailableMessage } from './original-dst/handoff.ts';
 export { FilterStateSetter } from './set-filter-state.ts';
+export { recordConnection } from './connection-info.ts';
 export { serverPrincipals } from './istio-authn.ts';

@@ -4,13 +4,11 @@
 // with skip_if_empty; a value the factory cannot parse sets nothing; a key that is read-only (or
 // held at the other level) keeps its object. Shared by the HTTP filter (on_request_headers, on
 // the stream) and the network filter here (on_new_connection, on the connection).
-import type { Socket } from 'node:net';
 import { compileFormat, StreamInfo } from '../access-log/index.ts';
 import type { FilterChain, FilterStateValue } from '../config/model.ts';
 import { createObject, FilterState, type LifeSpan } from '../filter-state/index.ts';
-import { tlsInfo } from '../transport/index.ts';
 import type { ChainHandler } from './chain-handler.ts';
-import type { ConnectionFacts } from './filter-chain.ts';
+import { recordConnection } from './connection-info.ts';
 
 interface CompiledValue {
   readonly value: FilterStateValue;
@@ -46,33 +44,11 @@ export function withSetFilterState(handler: ChainHandler, chain: FilterChain): C
   return {
     onConnection: (socket, facts) => {
       const state = (facts.filterState ??= new FilterState());
-      setter.apply(connectionInfo(socket, facts, state), state);
+      const info = new StreamInfo();
+      recordConnection(info, socket, facts);
+      setter.apply(info, state);
       handler.onConnection(socket, facts);
     },
     drain: () => handler.drain(),
   };
-}
-
-// What a connection's format strings see: its addresses, SNI, TLS peer and filter state.
-function connectionInfo(socket: Socket, facts: ConnectionFacts, state: FilterState): StreamInfo {
-  const info = new StreamInfo();
-  info.downstreamLocalAddress = addressText(facts.destinationIp, facts.destinationPort);
-  info.downstreamRemoteAddress = addressText(facts.sourceIp, facts.sourcePort);
-  info.downstreamDirectRemoteAddress = addressText(facts.directSourceIp, facts.sourcePort);
-  if (facts.serverName !== '') info.requestedServerName = facts.serverName;
-  const tls = tlsInfo(socket);
-  if (tls !== undefined) {
-    info.downstreamTlsVersion = tls.version;
-    info.downstreamPeerUriSan = tls.peerUriSans.join(',');
-    info.downstreamLocalUriSan = tls.localUriSans.join(',');
-    info.downstreamPeerSubject = tls.peerSubject;
-  }
-  info.filterState = state;
-  return info;
-}
-
-// An internal address has no port; IPv6 goes in brackets.
-function addressText(ip: string, port: number): string {
-  if (ip.startsWith('envoy://')) return ip;
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

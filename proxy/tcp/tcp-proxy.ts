@@ -6,16 +6,16 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TcpProxy } from '../config/model.ts';
-import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
+import { recordConnection, type ConnectionFacts, type ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, formatResponseFlags, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
-import { connect, hostAddress, tlsOptionsWithFilterState, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
+import { connect, tlsOptionsWithFilterState, type ClusterManager, type ConnectAttempt, type ConnectCallbacks, type ConnectFailureReason, type Host, type UpstreamCluster } from '../upstream/index.ts';
 import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
 import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
 import type { ExchangeReader } from '../istio/exchange.ts';
 import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
 import { TCP_PROXY_CLUSTER_KEY } from '../filter-state/index.ts';
-import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
+import { setWriteBufferLimit } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
 import { HttpTunnel, Tunneling, type TunnelCallbacks } from './http-tunnel.ts';
 
@@ -134,19 +134,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     downstream.pause();
     downstream.on('error', () => {});
     downstream.once('close', () => this.onDownstreamClose());
-    info.downstreamRemoteAddress = hostAddress(facts.sourceIp, facts.sourcePort);
-    info.downstreamDirectRemoteAddress = hostAddress(facts.directSourceIp, facts.sourcePort);
-    info.downstreamLocalAddress = hostAddress(facts.destinationIp, facts.destinationPort);
-    if (facts.serverName !== '') info.requestedServerName = facts.serverName;
-    info.filterState = facts.filterState;
-    const tls = tlsInfo(downstream);
-    if (tls !== undefined) {
-      info.downstreamTlsVersion = tls.version;
-      info.downstreamPeerUriSan = tls.peerUriSans.join(',');
-      info.downstreamLocalUriSan = tls.localUriSans.join(',');
-      info.downstreamPeerSubject = tls.peerSubject;
-      if (tls.serverName !== '') info.requestedServerName = tls.serverName;
-    }
+    recordConnection(info, downstream, facts);
     this.downstreamExchange = proxy.istio.exchange(downstream, proxy.config.metadataExchange);
     const maxDuration = proxy.config.maxDownstreamConnectionDurationMs;
     if (maxDuration !== undefined) {
