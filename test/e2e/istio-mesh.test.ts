@@ -24,6 +24,7 @@ import { createTestCa, opensslMissing, type LeafCert } from '../support/test-ca.
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, ROUTE_TYPE_URL } from '../support/xds-proxy.ts';
 import { XdsServer } from '../support/xds-server.ts';
 import type { JsonObject } from '../../xds-client/index.ts';
+import { series } from '../support/prometheus.ts';
 
 const CLI = new URL('../../proxy/cli.ts', import.meta.url).pathname;
 const PEER = new URL('../support/mesh-peer.ts', import.meta.url).pathname;
@@ -149,14 +150,6 @@ function allAcked(server: XdsServer): string[] {
     for (const nack of nacks) problems.push(`${typeUrl}: ${JSON.stringify(nack.request.error_detail)}`);
   }
   return problems;
-}
-
-function series(prometheus: string, metric: string): Record<string, string>[] {
-  return prometheus.split('\n').filter((l) => l.startsWith(`${metric}{`)).map((line) => {
-    const labels: Record<string, string> = Object.fromEntries([...line.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    labels.value = line.slice(line.lastIndexOf('}') + 2);
-    return labels;
-  });
 }
 
 const prometheus = async (ns: Netns) => ns.exec('curl', ['-sS', '--max-time', '10', 'http://127.0.0.1:15090/stats/prometheus']);

@@ -33,6 +33,7 @@ import { createTestCa, opensslMissing, type LeafCert } from '../../support/test-
 import { closedPort, echoHandler, startUpstream, type Echo } from '../../support/upstream.ts';
 import { answerTo, CLUSTER_TYPE_URL, dynamicDump, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, loadAssignment, ROUTE_TYPE_URL } from '../../support/xds-proxy.ts';
 import { XdsServer } from '../../support/xds-server.ts';
+import { series } from '../../support/prometheus.ts';
 
 const skip = opensslMissing();
 const TYPE = 'type.googleapis.com/';
@@ -274,16 +275,6 @@ function httpsRequest(port: number, servername: string, ca: string): Promise<{ s
     req.once('timeout', () => req.destroy(new Error('timed out')));
     req.once('error', reject);
     req.end();
-  });
-}
-
-// Istio's labels of one Prometheus series.
-function series(prometheus: string, metric: string): Record<string, string>[] {
-  return prometheus.split('\n').filter((line) => line.startsWith(`${metric}{`)).map((line) => {
-    const labels: Record<string, string> = {};
-    for (const m of line.slice(metric.length + 1, line.lastIndexOf('}')).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2];
-    labels.value = line.slice(line.lastIndexOf('}') + 2);
-    return labels;
   });
 }
 

@@ -14,6 +14,7 @@ import { fetchText, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { startUpstream, type Echo } from '../../support/upstream.ts';
 import { CLUSTER_TYPE_URL, LISTENER_TYPE_URL, adsBootstrap, answerTo, startManagementServer } from '../../support/xds-proxy.ts';
+import { series } from '../../support/prometheus.ts';
 
 const TYPE = 'type.googleapis.com/';
 const LISTENER = `${TYPE}envoy.config.listener.v3.Listener`;
@@ -66,15 +67,6 @@ function hcmListener(name: string, direction: 'INBOUND' | 'OUTBOUND', cluster: s
       http_filters: [...filters, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
     } }] }],
   } as never;
-}
-
-function series(prometheus: string, metric: string): Record<string, string>[] {
-  return prometheus.split('\n').filter((line) => line.startsWith(`${metric}{`)).map((line) => {
-    const labels: Record<string, string> = {};
-    for (const m of line.slice(metric.length + 1, line.lastIndexOf('}')).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2];
-    labels.value = line.slice(line.lastIndexOf('}') + 2);
-    return labels;
-  });
 }
 
 t.test('null-VM metadata exchange and stats between two sidecars over ADS', { timeout: 30_000 }, async (t) => {

@@ -10,6 +10,7 @@ import { fetchText, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { certFiles, downstreamTls, upstreamTls } from '../tls/support.ts';
+import { series } from '../../support/prometheus.ts';
 
 const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const skip = opensslMissing();
@@ -28,14 +29,6 @@ function node(app: string) {
       LABELS: { app, version: 'v1', 'service.istio.io/canonical-name': app, 'service.istio.io/canonical-revision': 'v1' },
     },
   };
-}
-
-function series(prometheus: string, metric: string): Record<string, string>[] {
-  return prometheus.split('\n').filter((l) => l.startsWith(`${metric}{`)).map((line) => {
-    const labels: Record<string, string> = Object.fromEntries([...line.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
-    labels.value = line.slice(line.lastIndexOf('}') + 2);
-    return labels;
-  });
 }
 
 t.test('istio_tcp_* and a clean byte stream between two sidecars', { skip }, async (t) => {

@@ -10,6 +10,7 @@ import { startLegate } from '../../support/legate.ts';
 import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { startUpstream, type Echo } from '../../support/upstream.ts';
 import { certFiles, downstreamTls, upstreamTls } from '../tls/support.ts';
+import { series } from '../../support/prometheus.ts';
 
 const TYPED_STRUCT = 'type.googleapis.com/udpa.type.v1.TypedStruct';
 const skip = opensslMissing();
@@ -47,19 +48,6 @@ function hcm(statPrefix: string, cluster: string, filters: object[]) {
       http_filters: [...filters, { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } }],
     },
   };
-}
-
-// Istio's labels of one Prometheus series, by name.
-function series(prometheus: string, metric: string): Record<string, string>[] {
-  const out: Record<string, string>[] = [];
-  for (const line of prometheus.split('\n')) {
-    if (!line.startsWith(`${metric}{`)) continue;
-    const labels: Record<string, string> = {};
-    for (const m of line.slice(metric.length + 1, line.lastIndexOf('}')).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[m[1]] = m[2];
-    labels.value = line.slice(line.lastIndexOf('}') + 2);
-    out.push(labels);
-  }
-  return out;
 }
 
 t.test('istio_requests_total between two sidecars', { skip }, async (t) => {
