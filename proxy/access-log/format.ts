@@ -3,14 +3,16 @@
 // missing value as '-'; JSON lines (json_format) keep an operator's type when a value is that one
 // operator (numbers stay numbers, a missing value is null) and sort the keys, as Envoy does.
 import { hostname } from 'node:os';
-import type { AccessLogFormat } from '../config/model.ts';
+import type { AccessLogFormat, MetadataValue } from '../config/model.ts';
 import { compileGrpcStatus } from './grpc-status.ts';
+import { metadataValueAt } from './metadata-value.ts';
 import { formatResponseFlags } from './response-flags.ts';
 import { compileStartTime } from './start-time.ts';
 import type { HeaderMap, StreamInfo } from './stream-info.ts';
 
 type Value = string | number | undefined;
-type Getter = (info: StreamInfo) => Value;
+/** A getter with `typed`: a json_format value that is this operator alone keeps its JSON type. */
+type Getter = ((info: StreamInfo) => Value) & { typed?: (info: StreamInfo) => MetadataValue | undefined };
 type Part = string | Getter;
 
 /** Envoy's default access log format (used when a logger gives none). */
@@ -84,6 +86,8 @@ function compileJsonValue(value: unknown, where: string): (info: StreamInfo) => 
     const parts = parseTemplate(value);
     if (parts.length === 1 && typeof parts[0] !== 'string') {
       const getter = parts[0];
+      const typed = getter.typed;
+      if (typed !== undefined) return (info) => JSON.stringify(typed(info) ?? null);
       return (info) => jsonValue(getter(info));
     }
     const text = joinParts(parts, '-');
@@ -293,6 +297,23 @@ function filterStateOperator(arg: string): Getter {
   return (info) => info.filterState?.get(key)?.field?.(field);
 }
 
+/**
+ * %DYNAMIC_METADATA(NAMESPACE:KEY:...:KEY)%: the value at that path of a filter's dynamic metadata
+ * (the whole namespace without keys). As Envoy prints it: a string bare, anything else as JSON; in
+ * json_format a lone operator keeps the value's JSON type. A missing value is '-' (null in JSON).
+ */
+function dynamicMetadataOperator(arg: string): Getter {
+  const [namespace, ...path] = arg.split(':');
+  if (namespace === '' || path.includes('')) throw new Error(`access log format: %DYNAMIC_METADATA(${arg})% takes NAMESPACE or NAMESPACE:KEY:...:KEY`);
+  const typed = (info: StreamInfo): MetadataValue | undefined => metadataValueAt(info.dynamicMetadata, namespace, path);
+  const getter: Getter = (info) => {
+    const value = typed(info);
+    return value === undefined ? undefined : typeof value === 'string' ? value : JSON.stringify(value);
+  };
+  getter.typed = typed;
+  return getter;
+}
+
 const HOSTNAME = hostname();
 
 const OPERATORS: Record<string, OperatorDef> = {
@@ -342,6 +363,7 @@ const OPERATORS: Record<string, OperatorDef> = {
   DOWNSTREAM_PEER_SUBJECT: simple((info) => nonEmpty(info.downstreamPeerSubject)),
   DOWNSTREAM_LOCAL_URI_SAN: simple((info) => nonEmpty(info.downstreamLocalUriSan)),
   FILTER_STATE: { args: 'required', make: filterStateOperator },
+  DYNAMIC_METADATA: { args: 'required', make: dynamicMetadataOperator },
   PROTOCOL: simple((info) => nonEmpty(info.protocol)),
   ROUTE_NAME: simple((info) => nonEmpty(info.routeName)),
   CONNECTION_ID: simple((info) => info.connectionId),

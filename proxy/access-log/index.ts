@@ -1,5 +1,6 @@
 // Access logs: the StreamInfo of a finished stream, Envoy's format operators, filters and sinks.
 export { StreamInfo, type HeaderMap } from './stream-info.ts';
+export { metadataValueAt } from './metadata-value.ts';
 export { RESPONSE_FLAG_NAMES, formatResponseFlags, responseFlagBit, type ResponseFlagName } from './response-flags.ts';
 export { compileFormat, compileTemplate, validateFormat, DEFAULT_FORMAT } from './format.ts';
 export { compileFilter } from './filter.ts';

@@ -2,6 +2,7 @@
 // manager or TCP proxy fills in and the access log formatter reads, as Envoy's StreamInfo. One is
 // made per request, so it is a plain class whose fields all start in the constructor (one stable
 // shape) and whose setters are field writes; formatting work happens only when a line is logged.
+import type { MetadataStruct } from '../config/model.ts';
 import type { FilterState } from '../filter-state/index.ts';
 import { responseFlagBit } from './response-flags.ts';
 
@@ -68,6 +69,11 @@ export class StreamInfo {
   filterState: FilterState | undefined = undefined;
 
   constructor(startTime = Date.now(), startMono = performance.now()) {
+  /**
+   * Envoy's dynamic metadata: a Struct per filter namespace that filters leave for the ones after
+   * them and for %DYNAMIC_METADATA%; undefined until a filter sets some (nothing allocated).
+   */
+  dynamicMetadata: Record<string, MetadataStruct> | undefined = undefined;
     this.startTime = startTime;
     this.startMono = startMono;
   }

@@ -991,7 +991,8 @@ export type RbacPermission =
   | { kind: 'destination_ip'; range: CidrRange }
   | { kind: 'destination_port'; port: number }
   | { kind: 'destination_port_range'; start: number; end: number } // [start, end)
-  | { kind: 'requested_server_name'; matcher: StringMatcher };
+  | { kind: 'requested_server_name'; matcher: StringMatcher }
+  | { kind: 'metadata'; match: MetadataMatch }; // the request's dynamic metadata (the connection's for the network filter)
 
 export type RbacPrincipal =
   | { kind: 'any' }
@@ -1001,7 +1002,8 @@ export type RbacPrincipal =
   | { kind: 'direct_remote_ip' | 'remote_ip'; range: CidrRange } // source_ip is direct_remote_ip
   | { kind: 'header'; matcher: HeaderMatcher }
   | { kind: 'url_path'; matcher: StringMatcher }
-  | { kind: 'filter_state'; key: string; matcher: StringMatcher }; // FilterStateMatcher's string_match on the object's text
+  | { kind: 'filter_state'; key: string; matcher: StringMatcher } // FilterStateMatcher's string_match on the object's text
+  | { kind: 'metadata'; match: MetadataMatch };
 
 // envoy.filters.http.rbac (also its RBACPerRoute's rbac: no rules there allows everything).
 export interface RbacConfig {
@@ -1137,11 +1139,31 @@ export interface NetworkExtAuthzConfig {
   includeTlsSession: boolean;
 }
 
-// envoy.type.matcher.v3.MetadataMatcher on one key of a filter's dynamic metadata.
+// A google.protobuf.Value as plain data (its JSON mapping): what dynamic metadata holds, per
+// filter namespace a Struct (Envoy's StreamInfo::dynamicMetadata).
+export type MetadataValue = null | string | number | boolean | readonly MetadataValue[] | MetadataStruct;
+export interface MetadataStruct {
+  readonly [key: string]: MetadataValue;
+}
+
+// envoy.type.matcher.v3.ValueMatcher.
+export type ValueMatch =
+  | { kind: 'null' }
+  | { kind: 'double_exact'; value: number }
+  | { kind: 'double_range'; start: number; end: number } // [start, end)
+  | { kind: 'string'; matcher: StringMatcher }
+  | { kind: 'bool'; value: boolean }
+  | { kind: 'present'; present: boolean }
+  | { kind: 'list_one_of'; item: ValueMatch } // ListMatcher.one_of
+  | { kind: 'or'; matchers: ValueMatch[] };
+
+// envoy.type.matcher.v3.MetadataMatcher: the value at filter / path[0] / path[1] ... of the
+// dynamic metadata. A missing value is Envoy's unset Value: no ValueMatcher matches it (not even
+// present_match: false), so only invert makes it match.
 export interface MetadataMatch {
   filter: string;
-  key: string;
-  value: { kind: 'string'; matcher: StringMatcher } | { kind: 'present'; present: boolean } | { kind: 'bool'; value: boolean };
+  path: string[];
+  value: ValueMatch;
   invert: boolean;
 }
 
@@ -1207,3 +1229,9 @@ export interface JwtAuthnConfig {
 export interface JwtAuthnPerRouteConfig {
   requirementName: string;
 }
+  // Keys of the envoy.filters.http.jwt_authn dynamic metadata ('' = not written): a verified
+  // token's payload (with spaceDelimitedClaims split into lists) and header, a failure's status.
+  payloadInMetadata: string;
+  spaceDelimitedClaims: string[];
+  headerInMetadata: string;
+  failedStatusInMetadata: string;

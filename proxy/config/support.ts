@@ -196,23 +196,25 @@ const table: Record<string, [supported: string, ignored: string]> = {
   // RBAC: policies only; the matcher trees (matcher, shadow_matcher) are not built.
   'envoy.extensions.filters.http.rbac.v3.RBAC': ['rules shadow_rules rules_stat_prefix shadow_rules_stat_prefix track_per_rule_stats', ''],
   'envoy.extensions.filters.http.rbac.v3.RBACPerRoute': ['rbac', ''],
-  // Not built: audit_logging_options; Policy's CEL condition and checked_condition; the metadata
-  // and extension (matcher, uri_template) rules: Legate keeps no dynamic metadata. Principal's
-  // filter_state matches an object's text (string_match; the shipped protos have no address_match).
+  // Not built: audit_logging_options; Policy's CEL condition and checked_condition; the extension
+  // rules (matcher, uri_template). metadata matches the request's dynamic metadata (the network
+  // filter: the connection's, from internal_upstream's passthrough); the shipped protos have no
+  // sourced_metadata. Principal's filter_state matches an object's text (string_match; the shipped
+  // protos have no address_match).
   'envoy.config.rbac.v3.RBAC': ['action policies', ''],
   'envoy.config.rbac.v3.Policy': ['permissions principals', ''],
   'envoy.config.rbac.v3.Permission': [
-    'and_rules or_rules any header url_path destination_ip destination_port destination_port_range not_rule requested_server_name',
+    'and_rules or_rules any header url_path destination_ip destination_port destination_port_range not_rule requested_server_name metadata',
     '',
   ],
-  'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id filter_state', ''],
+  'envoy.config.rbac.v3.Principal': ['and_ids or_ids any authenticated source_ip direct_remote_ip remote_ip header url_path not_id filter_state metadata', ''],
   'envoy.type.matcher.v3.FilterStateMatcher': ['key string_match', ''],
   'envoy.config.rbac.v3.Principal.Authenticated': ['principal_name', ''],
   'envoy.type.matcher.v3.PathMatcher': ['path', ''],
-  // ext_authz: Legate's dynamic metadata is plain values (no typed metadata) and only filters read
-  // it, so typed namespaces find nothing and the service's dynamic metadata has no reader (ignored,
-  // warned). Not built: the mutation rules and validate_mutations, encode_raw_headers,
-  // bootstrap_metadata_labels_key, route metadata namespaces.
+  // ext_authz: Legate's dynamic metadata is Structs (no typed metadata), so typed namespaces find
+  // nothing, and the service's dynamic metadata is not ingested (ignored, warned). Not built: the
+  // mutation rules and validate_mutations, encode_raw_headers, bootstrap_metadata_labels_key,
+  // route metadata namespaces.
   'envoy.extensions.filters.http.ext_authz.v3.ExtAuthz': [
     `grpc_service http_service transport_api_version failure_mode_allow failure_mode_allow_header_add with_request_body
      clear_route_cache status_on_error filter_enabled deny_at_disable include_peer_certificate include_tls_session stat_prefix
@@ -224,21 +226,23 @@ const table: Record<string, [supported: string, ignored: string]> = {
     'stat_prefix grpc_service failure_mode_allow include_peer_certificate transport_api_version include_tls_session',
     '',
   ],
-  // jwt_authn: Legate's dynamic metadata holds plain values, not a token's JSON, and nothing in
-  // Legate reads a payload from it: the *_in_metadata fields are ignored (warned). Not built:
-  // subjects, require_expiration, max_lifetime; remote_jwks async_fetch and retry_policy (a JWKS is
-  // fetched on first use, once); filter_state_rules (not built).
+  // jwt_authn: the *_in_metadata fields write the envoy.filters.http.jwt_authn dynamic metadata
+  // (what Istio's RBAC principals on request.auth.* read). Not built: subjects, require_expiration,
+  // max_lifetime; remote_jwks async_fetch and retry_policy (a JWKS is fetched on first use, once);
+  // filter_state_rules (not built).
   'envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication': ['providers rules requirement_map bypass_cors_preflight strip_failure_response', ''],
   'envoy.extensions.filters.http.jwt_authn.v3.JwtProvider': [
     `issuer audiences remote_jwks local_jwks forward from_headers from_params from_cookies forward_payload_header
-     pad_forward_payload_header clock_skew_seconds jwt_cache_config claim_to_headers clear_route_cache`,
-    'payload_in_metadata header_in_metadata failed_status_in_metadata normalize_payload_in_metadata',
+     pad_forward_payload_header clock_skew_seconds jwt_cache_config claim_to_headers clear_route_cache
+     payload_in_metadata header_in_metadata failed_status_in_metadata normalize_payload_in_metadata`,
+    '',
   ],
   'envoy.extensions.filters.http.jwt_authn.v3.RemoteJwks': ['http_uri cache_duration', ''],
-  // filter_enabled_metadata reads one key of a filter's dynamic metadata (the rbac filter's shadow verdict).
+  // MetadataMatcher (RBAC's metadata rules, ext_authz's filter_enabled_metadata): one matcher,
+  // proxy/router/metadata-matcher.ts, over the dynamic metadata's Structs.
   'envoy.type.matcher.v3.MetadataMatcher': ['filter path value invert', ''],
   'envoy.type.matcher.v3.MetadataMatcher.PathSegment': ['key', ''],
-  'envoy.type.matcher.v3.ValueMatcher': ['string_match present_match bool_match', ''],
+  'envoy.type.matcher.v3.ValueMatcher': ['null_match double_match string_match bool_match present_match list_match or_match', ''],
   'envoy.extensions.filters.http.ext_authz.v3.HttpService': ['server_uri path_prefix authorization_request authorization_response', ''],
   'envoy.extensions.filters.http.ext_authz.v3.AuthorizationResponse': [
     'allowed_upstream_headers allowed_upstream_headers_to_append allowed_client_headers allowed_client_headers_on_success',

@@ -10,7 +10,6 @@ import type { Socket } from 'node:net';
 import type { HcmStats } from './hcm-stats.ts';
 import { isGrpcRequest } from '../grpc/index.ts';
 import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
-import { dynamicMetadataNamespaces } from './filters/dynamic-metadata.ts';
 import type { Span } from '../tracing/index.ts';
 import { FilterState } from '../filter-state/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
@@ -412,7 +411,7 @@ export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream
   }
 
   dynamicMetadata(): ReadonlyArray<Readonly<Record<string, unknown>> | undefined> {
-    return [dynamicMetadataNamespaces(this), this.connection.dynamicMetadata];
+    return [this.info.dynamicMetadata, this.connection.dynamicMetadata];
   }
 
   hashKey(): number | undefined {

@@ -1,6 +1,7 @@
 // What a connection's format strings see (Envoy's connection-level StreamInfo): its addresses,
-// the requested server name, the TLS peer and the filter state. tcp_proxy's access log and tunnel
-// headers, and set_filter_state's on_new_connection values, read it.
+// the requested server name, the TLS peer, the filter state and the dynamic metadata (an internal
+// connection's passthrough metadata). tcp_proxy's access log and tunnel headers, and
+// set_filter_state's on_new_connection values, read it.
 import type { Socket } from 'node:net';
 import type { StreamInfo } from '../access-log/index.ts';
 import { tlsInfo } from '../transport/index.ts';
@@ -12,6 +13,7 @@ export function recordConnection(info: StreamInfo, socket: Socket, facts: Connec
   info.downstreamDirectRemoteAddress = addressText(facts.directSourceIp, facts.sourcePort);
   if (facts.serverName !== '') info.requestedServerName = facts.serverName;
   info.filterState = facts.filterState;
+  info.dynamicMetadata = facts.dynamicMetadata as StreamInfo['dynamicMetadata'];
   const tls = tlsInfo(socket);
   if (tls === undefined) return;
   info.downstreamTlsVersion = tls.version;

@@ -42,5 +42,7 @@ function connectionInput(socket: Socket, facts: ConnectionFacts | undefined): Rb
     serverName: facts?.serverName || (tlsInfo(socket)?.serverName ?? ''),
     peer: peerOf(socket),
     filterState: facts?.filterState,
+    // An internal connection's passthrough metadata (the endpoint's or cluster's Structs).
+    dynamicMetadata: facts?.dynamicMetadata as RbacInput['dynamicMetadata'],
   };
 }

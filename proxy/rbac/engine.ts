@@ -5,7 +5,15 @@
 import { BlockList, isIPv4 } from 'node:net';
 import type { CidrRange, RbacPermission, RbacPrincipal, RbacRules } from '../config/model.ts';
 import type { FilterState } from '../filter-state/index.ts';
-import { compileHeaderMatcher, compileStringMatcher, requestHeaderGetter, type RouteRequest, type StringPredicate } from '../router/index.ts';
+import {
+  compileHeaderMatcher,
+  compileMetadataMatcher,
+  compileStringMatcher,
+  requestHeaderGetter,
+  type DynamicMetadata,
+  type RouteRequest,
+  type StringPredicate,
+} from '../router/index.ts';
 
 /** The downstream's TLS peer, when the connection is TLS (the lists are empty without a client certificate). */
 export interface RbacPeer {
@@ -25,6 +33,7 @@ export interface RbacInput {
   serverName: string; // SNI, '' without
   peer?: RbacPeer; // absent on a plain connection
   filterState?: FilterState; // the stream's (or the connection's, for the network filter)
+  dynamicMetadata?: DynamicMetadata; // likewise: what jwt_authn and other filters left, by namespace
 }
 
 export interface RbacDecision {
@@ -87,6 +96,8 @@ function permission(rule: RbacPermission): Predicate {
       const test = compileStringMatcher(rule.matcher);
       return (input) => test(input.serverName);
     }
+    case 'metadata':
+      return metadataRule(rule.match);
   }
 }
 
@@ -123,7 +134,14 @@ function principal(id: RbacPrincipal): Predicate {
         return text !== undefined && test(text);
       };
     }
+    case 'metadata':
+      return metadataRule(id.match);
   }
+}
+
+function metadataRule(match: Parameters<typeof compileMetadataMatcher>[0]): Predicate {
+  const matches = compileMetadataMatcher(match);
+  return (input) => matches(input.dynamicMetadata);
 }
 
 function allOf(predicates: Predicate[]): Predicate {

@@ -10,6 +10,8 @@ export { hash32 } from './hash.ts';
 export { compileHeaderMatcher, compileQueryParameterMatcher, compileStringMatcher } from './match.ts';
 export { compileRouteMatch } from './route-match.ts';
 export type { CompiledHeaderMatcher, StringPredicate } from './match.ts';
+export { compileMetadataMatcher, compileValueMatcher } from './metadata-matcher.ts';
+export type { DynamicMetadata, MetadataPredicate, ValuePredicate } from './metadata-matcher.ts';
 export { headerValue, pathEnd, queryParameterValue, requestHeaderGetter } from './request.ts';
 export type { HeaderMap, RouteRequest } from './request.ts';
 export { RouterFilter } from './router-filter.ts';

@@ -2,14 +2,14 @@
 // (read when the config is loaded, as Envoy does), a request header (its first value), or a key of
 // the request's dynamic metadata (e.g. the rbac filter's shadow verdict). A tag with no value and
 // no default is not set.
-import type { CustomTag } from '../config/model.ts';
+import type { CustomTag, MetadataValue } from '../config/model.ts';
 import type { Span } from './span.ts';
 
 /** Request headers as the stream info keeps them. */
 export type TagHeaders = Readonly<Record<string, string | string[] | number | undefined>>;
 
 /** A value a filter left in the request's dynamic metadata. */
-export type MetadataLookup = (filter: string, key: string) => string | number | boolean | undefined;
+export type MetadataLookup = (filter: string, key: string) => MetadataValue | undefined;
 
 /** What a tag reads from the request. */
 export interface TagSource {
@@ -37,8 +37,9 @@ function compileTag(t: CustomTag): CompiledTag {
     case 'request_metadata': {
       const { filter, key, defaultValue } = t;
       return (span, request) => {
+        // Envoy's: a string, number or bool as text, a struct or list as JSON, else the default.
         const found = request.metadata(filter, key);
-        const value = found === undefined ? defaultValue : String(found);
+        const value = found === undefined || found === null ? defaultValue : typeof found === 'object' ? JSON.stringify(found) : String(found);
         if (value !== '') span.setTag(name, value);
       };
     }

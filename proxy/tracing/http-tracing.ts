@@ -6,7 +6,7 @@
 import type { StreamInfo } from '../access-log/index.ts';
 import { formatResponseFlags } from '../access-log/index.ts';
 import type { HeaderMap } from '../codec/index.ts';
-import type { HcmTracing, Route, TracingProvider } from '../config/model.ts';
+import type { HcmTracing, MetadataValue, Route, TracingProvider } from '../config/model.ts';
 import type { Counter } from '../stats/index.ts';
 import { compileCustomTags, type CompiledTag, type TagHeaders } from './custom-tags.ts';
 
@@ -22,7 +22,7 @@ export interface HttpTracingContext extends TracerContext {
   /** The bootstrap's tracing.http, for a connection manager that names no provider. */
   defaultProvider?: TracingProvider;
   /** A value a filter left in a request's dynamic metadata (for request metadata custom tags). */
-  requestMetadata?(request: TracedRequest, filter: string, key: string): string | number | boolean | undefined;
+  requestMetadata?(request: TracedRequest, filter: string, key: string): MetadataValue | undefined;
 }
 
 const DECORATOR_HEADER = 'x-envoy-decorator-operation';

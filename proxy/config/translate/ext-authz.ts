@@ -3,9 +3,10 @@
 // deny_at_disable's, read from the runtime per request). Legate reaches the
 // authorization service through its own cluster manager only (envoy_grpc, http_service).
 import { indexPath, joinPath } from '../errors.ts';
-import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, MetadataMatch, NetworkExtAuthzConfig, StringMatcher } from '../model.ts';
+import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, ExtAuthzService, NetworkExtAuthzConfig, StringMatcher } from '../model.ts';
 import { bool, checkApiVersion, runtimeKeyOf, strings, headerValueOption, httpStatus, list, ms, num, obj, reject, runtimeFractionalPercent, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
+import { metadataMatcher } from './metadata-matcher.ts';
 
 /** Envoy's default for grpc_service.timeout in this filter. */
 const DEFAULT_TIMEOUT_MS = 200;
@@ -53,22 +54,8 @@ export function extAuthzConfig(raw: Raw, path: string): ExtAuthzConfig {
   const denyKey = str(obj(raw, 'deny_at_disable') ?? {}, 'runtime_key');
   if (denyKey !== '') config.denyAtDisableKey = denyKey;
   const enabledBy = obj(raw, 'filter_enabled_metadata');
-  if (enabledBy !== undefined) config.filterEnabledMetadata = metadataMatch(enabledBy, joinPath(path, 'filter_enabled_metadata'));
+  if (enabledBy !== undefined) config.filterEnabledMetadata = metadataMatcher(enabledBy, joinPath(path, 'filter_enabled_metadata'));
   return config;
-}
-
-// envoy.type.matcher.v3.MetadataMatcher: one key (Legate's dynamic metadata is flat per filter).
-function metadataMatch(raw: Raw, path: string): MetadataMatch {
-  const segments = list(raw, 'path');
-  if (segments.length !== 1) reject(joinPath(path, 'path'), 'not supported by Legate: a metadata path of other than one key', 'match one key of the filter\'s metadata');
-  const value = obj(raw, 'value') ?? {};
-  const valuePath = joinPath(path, 'value');
-  let match: MetadataMatch['value'];
-  if (value.string_match !== undefined) match = { kind: 'string', matcher: stringMatcher(obj(value, 'string_match')!, joinPath(valuePath, 'string_match')) };
-  else if (value.present_match !== undefined) match = { kind: 'present', present: bool(value, 'present_match', false) };
-  else if (value.bool_match !== undefined) match = { kind: 'bool', value: bool(value, 'bool_match', false) };
-  else return reject(valuePath, 'not supported by Legate: this value matcher (string_match, present_match and bool_match are)', 'match the value with string_match');
-  return { filter: str(raw, 'filter'), key: str(segments[0], 'key'), value: match, invert: bool(raw, 'invert', false) };
 }
 
 // envoy.filters.network.ext_authz: the gRPC service only, as in Envoy.

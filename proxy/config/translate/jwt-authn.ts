@@ -66,6 +66,10 @@ function provider(name: string, raw: Raw, path: string, ctx: TranslateContext): 
     jwtCacheSize: cacheConfig === undefined ? 0 : num(cacheConfig, 'jwt_cache_size', 0) || DEFAULT_JWT_CACHE_SIZE,
     claimToHeaders: list(raw, 'claim_to_headers').map((c) => ({ headerName: str(c, 'header_name').toLowerCase(), claimName: str(c, 'claim_name') })),
     clearRouteCache: bool(raw, 'clear_route_cache', false),
+    payloadInMetadata: str(raw, 'payload_in_metadata'),
+    spaceDelimitedClaims: strings(obj(raw, 'normalize_payload_in_metadata') ?? {}, 'space_delimited_claims'),
+    headerInMetadata: str(raw, 'header_in_metadata'),
+    failedStatusInMetadata: str(raw, 'failed_status_in_metadata'),
   };
   // Envoy's default locations when none is named.
   if (out.fromHeaders.length === 0 && out.fromParams.length === 0 && out.fromCookies.length === 0) {

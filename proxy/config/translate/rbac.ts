@@ -1,10 +1,11 @@
 // envoy.config.rbac.v3.RBAC and the filters that carry it: envoy.filters.http.rbac (RBAC and
 // RBACPerRoute) and envoy.filters.network.rbac. Fields the support table does not list (CEL
-// conditions, matcher trees, metadata, ...) never reach here: the schema rejects them.
+// conditions, matcher trees, ...) never reach here: the schema rejects them.
 import { indexPath, joinPath } from '../errors.ts';
 import type { NetworkRbacConfig, RbacConfig, RbacPermission, RbacPolicy, RbacPrincipal, RbacRules } from '../model.ts';
 import { bool, cidrRange, headerMatcher, list, num, obj, reject, str, stringMatcher } from './common.ts';
 import type { Raw } from './common.ts';
+import { metadataMatcher } from './metadata-matcher.ts';
 
 /** envoy.extensions.filters.http.rbac.v3.RBAC */
 export function rbacConfig(raw: Raw, path: string): RbacConfig {
@@ -75,7 +76,8 @@ function permission(raw: Raw, path: string): RbacPermission {
   if (raw.requested_server_name !== undefined) {
     return { kind: 'requested_server_name', matcher: stringMatcher(obj(raw, 'requested_server_name') as Raw, joinPath(path, 'requested_server_name')) };
   }
-  return reject(path, 'the permission sets no rule', 'set one of any, header, url_path, destination_ip, destination_port, requested_server_name, and_rules, or_rules, not_rule');
+  if (raw.metadata !== undefined) return { kind: 'metadata', match: metadataMatcher(obj(raw, 'metadata') as Raw, joinPath(path, 'metadata')) };
+  return reject(path, 'the permission sets no rule', 'set one of any, header, url_path, destination_ip, destination_port, requested_server_name, metadata, and_rules, or_rules, not_rule');
 }
 
 function principal(raw: Raw, path: string): RbacPrincipal {
@@ -96,7 +98,8 @@ function principal(raw: Raw, path: string): RbacPrincipal {
   if (raw.header !== undefined) return { kind: 'header', matcher: headerMatcher(obj(raw, 'header') as Raw, joinPath(path, 'header')) };
   if (raw.url_path !== undefined) return { kind: 'url_path', matcher: pathMatcher(obj(raw, 'url_path') as Raw, joinPath(path, 'url_path')) };
   if (raw.filter_state !== undefined) return filterStatePrincipal(obj(raw, 'filter_state') as Raw, joinPath(path, 'filter_state'));
-  return reject(path, 'the principal sets no identifier', 'set one of any, authenticated, direct_remote_ip, remote_ip, header, url_path, filter_state, and_ids, or_ids, not_id');
+  if (raw.metadata !== undefined) return { kind: 'metadata', match: metadataMatcher(obj(raw, 'metadata') as Raw, joinPath(path, 'metadata')) };
+  return reject(path, 'the principal sets no identifier', 'set one of any, authenticated, direct_remote_ip, remote_ip, header, url_path, filter_state, metadata, and_ids, or_ids, not_id');
 }
 
 // envoy.type.matcher.v3.FilterStateMatcher: the object's text against a string matcher (Istio's

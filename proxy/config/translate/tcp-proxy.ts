@@ -40,9 +40,8 @@ function tunnelingConfig(raw: Raw, path: string): TunnelingConfig {
   return { hostname, usePost, postPath: postPath === '' ? '/' : postPath, headersToAdd };
 }
 
-// The values are formatted per connection by the access log's formatter: an operator it lacks
-// (%DYNAMIC_METADATA%, as istiod's double-HBONE listeners use) is refused here. set_filter_state's
-// values are checked the same way.
+// The values are formatted per connection by the access log's formatter: an operator it lacks is
+// refused here. set_filter_state's values are checked the same way.
 export function checkFormat(value: string, path: string): void {
   if (!value.includes('%')) return;
   const error = validateFormat(value)?.replace(/^access log format: /, '');

@@ -1,31 +1,26 @@
-// A request's dynamic metadata (Envoy's StreamInfo::dynamicMetadata): values a filter leaves under
-// its name for the filters after it, e.g. the rbac filter's shadow verdict that Istio's CUSTOM
-// authorization (ext_authz's filter_enabled_metadata) reads. Kept beside the stream, for its life,
-// keyed by the stream object (any stream type, so the stream itself can read it without a cycle).
-type HttpStream = object;
+// A request's dynamic metadata (Envoy's StreamInfo::dynamicMetadata): a Struct per filter namespace
+// that a filter leaves for the filters after it, the router and the access log, e.g. the rbac
+// filter's shadow verdict that Istio's CUSTOM authorization (ext_authz's filter_enabled_metadata)
+// reads, or jwt_authn's verified payload that RBAC's metadata principals match. It lives on the
+// stream's StreamInfo, allocated by the first filter that sets some.
+import type { MetadataStruct, MetadataValue } from '../../config/model.ts';
+import type { StreamInfo } from '../../access-log/index.ts';
 
-export type MetadataValue = string | number | boolean;
+type WithInfo = { readonly info: StreamInfo };
 
-const metadata = new WeakMap<HttpStream, Map<string, Record<string, MetadataValue>>>();
-
-export function setDynamicMetadata(stream: HttpStream, filter: string, fields: Record<string, MetadataValue>): void {
-  let byFilter = metadata.get(stream);
-  if (byFilter === undefined) metadata.set(stream, (byFilter = new Map()));
-  byFilter.set(filter, { ...byFilter.get(filter), ...fields });
+/** Merges fields into a namespace, as Envoy's setDynamicMetadata: a key set again is replaced whole. */
+export function setDynamicMetadata(stream: WithInfo, filter: string, fields: MetadataStruct): void {
+  const byFilter = (stream.info.dynamicMetadata ??= {});
+  const current = byFilter[filter];
+  byFilter[filter] = current === undefined ? { ...fields } : { ...current, ...fields };
 }
 
 /** The value at filter / key, or undefined. */
-export function dynamicMetadataValue(stream: HttpStream, filter: string, key: string): MetadataValue | undefined {
-  return metadata.get(stream)?.get(filter)?.[key];
-}
-
-/** Every filter's values, by filter name (an ORIGINAL_DST cluster's metadata_key reads them). */
-export function dynamicMetadataNamespaces(stream: HttpStream): Readonly<Record<string, Readonly<Record<string, MetadataValue>>>> | undefined {
-  const byFilter = metadata.get(stream);
-  return byFilter === undefined ? undefined : Object.fromEntries(byFilter);
+export function dynamicMetadataValue(stream: WithInfo, filter: string, key: string): MetadataValue | undefined {
+  return stream.info.dynamicMetadata?.[filter]?.[key];
 }
 
 /** Every value a filter left, or undefined. */
-export function dynamicMetadataOf(stream: HttpStream, filter: string): Readonly<Record<string, MetadataValue>> | undefined {
-  return metadata.get(stream)?.get(filter);
+export function dynamicMetadataOf(stream: WithInfo, filter: string): MetadataStruct | undefined {
+  return stream.info.dynamicMetadata?.[filter];
 }

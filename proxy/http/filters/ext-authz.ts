@@ -11,15 +11,15 @@
 import type { HeaderMap, ResponseHeaders } from '../../codec/index.ts';
 import type { FilterStatus } from '../../http-filter/index.ts';
 import { compileTemplate, type StreamInfo } from '../../access-log/index.ts';
-import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, MetadataMatch, StringMatcher } from '../../config/model.ts';
-import { compileStringMatcher, HeaderOperations, type StringPredicate } from '../../router/index.ts';
+import type { ExtAuthzBodySettings, ExtAuthzConfig, ExtAuthzPerRouteConfig, StringMatcher } from '../../config/model.ts';
+import { compileMetadataMatcher, compileStringMatcher, HeaderOperations, type MetadataPredicate, type StringPredicate } from '../../router/index.ts';
 import type { Counter, Store } from '../../stats/index.ts';
 import type { Cancellable, ClusterManager } from '../../upstream/index.ts';
 import { refreshRoute } from '../route-refresh.ts';
 import type { HttpStream } from '../stream.ts';
 import { runtime } from '../../runtime/index.ts';
 import { chance } from './chance.ts';
-import { dynamicMetadataOf, dynamicMetadataValue } from './dynamic-metadata.ts';
+import { dynamicMetadataOf } from './dynamic-metadata.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import type { AuthorizationResponse, AuthorizationService, HeaderList } from './ext-authz/authorization-service.ts';
 import { buildCheckRequest, type CheckRequestOptions } from './ext-authz/check-request.ts';
@@ -65,7 +65,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
   private readonly checkOptions: Omit<CheckRequestOptions, 'contextExtensions' | 'body'>;
   private readonly states = new WeakMap<HttpStream, CheckState>();
   /** filter_enabled_metadata, compiled. */
-  private readonly enabledBy: ((stream: HttpStream) => boolean) | undefined;
+  private readonly enabledBy: MetadataPredicate | undefined;
 
   constructor(config: ExtAuthzConfig, ctx: FilterContext, name: string) {
     this.config = config;
@@ -84,7 +84,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
       allowed: config.allowedHeaders === undefined ? undefined : matchers(config.allowedHeaders),
       disallowed: matchers(config.disallowedHeaders),
     };
-    this.enabledBy = config.filterEnabledMetadata === undefined ? undefined : metadataPredicate(config.filterEnabledMetadata);
+    this.enabledBy = config.filterEnabledMetadata === undefined ? undefined : compileMetadataMatcher(config.filterEnabledMetadata);
     const service = config.service;
     if (service.kind === 'grpc') {
       this.service = new GrpcAuthorizationService(this.clusters, service);
@@ -113,7 +113,7 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     const snapshot = runtime.snapshot;
     const enabledKey = config.filterEnabledKey;
     const percent = enabledKey === undefined ? config.filterEnabledPercent : snapshot.percent(enabledKey.key, config.filterEnabledPercent, enabledKey.denominator);
-    if (!chance(percent) || (this.enabledBy !== undefined && !this.enabledBy(stream))) {
+    if (!chance(percent) || (this.enabledBy !== undefined && !this.enabledBy(stream.info.dynamicMetadata))) {
       this.stats.disabled.inc();
       const deny = config.denyAtDisableKey === undefined ? config.denyAtDisable : snapshot.getBoolean(config.denyAtDisableKey, config.denyAtDisable);
       if (!deny) return 'continue';
@@ -270,21 +270,6 @@ export class ExtAuthzFilter implements HttpFilterInstance {
     for (const key of STAT_NAMES) stats[key] = this.store.counter(prefix + (key === 'failureModeAllowed' ? 'failure_mode_allowed' : key));
     return stats;
   }
-}
-
-// MetadataMatcher on one key: a missing value matches only present_match: false (before invert).
-function metadataPredicate(match: MetadataMatch): (stream: HttpStream) => boolean {
-  const value = match.value;
-  const test = value.kind === 'string' ? compileStringMatcher(value.matcher) : undefined;
-  return (stream) => {
-    const found = dynamicMetadataValue(stream, match.filter, match.key);
-    let matched: boolean;
-    if (value.kind === 'present') matched = (found !== undefined) === value.present;
-    else if (found === undefined) matched = false;
-    else if (value.kind === 'bool') matched = found === value.value;
-    else matched = typeof found === 'string' && test!(found);
-    return matched !== match.invert;
-  };
 }
 
 function appendValue(headers: HeaderMap, name: string, value: string): void {

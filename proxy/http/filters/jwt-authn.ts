@@ -5,6 +5,8 @@
 // was missing), 403 for audiences not allowed, details jwt_authn_access_denied{<reason>}, no
 // response flag. Stats, as Envoy's: http.<stat_prefix>.jwt_authn.{allowed,denied,
 // cors_preflight_bypassed,jwks_fetch_success,jwks_fetch_failed,jwt_cache_hit,jwt_cache_miss}.
+// Providers' payload_in_metadata, header_in_metadata and failed_status_in_metadata fill the
+// envoy.filters.http.jwt_authn dynamic metadata, which Istio's RBAC principals match.
 // The parts are in jwt-authn/ (see its README).
 import type { FilterStatus } from '../../http-filter/index.ts';
 import type { JwtAuthnConfig, JwtAuthnPerRouteConfig } from '../../config/model.ts';
@@ -19,6 +21,10 @@ import { ProviderKeys } from './jwt-authn/provider-keys.ts';
 import { JwtStatus } from './jwt-authn/status.ts';
 import { createVerifier, type Provider, type Verifier, type VerifyContext } from './jwt-authn/verifier.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
+import { setDynamicMetadata } from './dynamic-metadata.ts';
+
+/** The namespace of the filter's dynamic metadata (Envoy's well-known filter name, whatever the filter is called). */
+const JWT_AUTHN_METADATA = 'envoy.filters.http.jwt_authn';
 
 /** Envoy cuts the path in the realm's URL to this length. */
 const MAX_REALM_PATH = 256;
@@ -57,7 +63,13 @@ export class JwtAuthnFilter implements HttpFilterInstance {
         cache: p.jwtCacheSize > 0 ? new Map() : undefined,
       });
     }
-    const env = { providers, allLocations: new Extractor(config.providers), cacheHit: counter('jwt_cache_hit'), cacheMiss: counter('jwt_cache_miss') };
+    const env = {
+      providers,
+      allLocations: new Extractor(config.providers),
+      cacheHit: counter('jwt_cache_hit'),
+      cacheMiss: counter('jwt_cache_miss'),
+      singleProvider: providers.size === 1 ? providers.values().next().value : undefined,
+    };
     for (const [requirementName, requirement] of Object.entries(config.requirementMap)) this.byName.set(requirementName, createVerifier(requirement, env));
     this.rules = config.rules.map((rule) => ({
       matches: compileRouteMatch(rule.match),
@@ -98,6 +110,8 @@ export class JwtAuthnFilter implements HttpFilterInstance {
     verifier.verify(ctx, (status) => {
       if (ctx.cancelled || stream.ended) return;
       ctx.cancelled = true; // one answer per request
+      // Whatever the verdict, as Envoy: what the providers' *_in_metadata keys collected.
+      if (ctx.extracted !== undefined) setDynamicMetadata(stream, JWT_AUTHN_METADATA, ctx.extracted);
       const verdict = this.onComplete(stream, ctx, status, realm);
       if (initiating) result = verdict;
       else if (verdict === 'continue') stream.continueDecoding();

@@ -6,7 +6,7 @@
 import type { Descriptor, RateLimitResponse, RateLimitService } from '../../ratelimit/index.ts';
 import { UNIT_SECONDS } from '../../ratelimit/index.ts';
 import type { Cancellable } from '../../upstream/index.ts';
-import type { MetadataValue } from './dynamic-metadata.ts';
+import type { MetadataStruct } from '../../config/model.ts';
 
 export type HeaderList = [name: string, value: string][];
 
@@ -28,7 +28,7 @@ export interface LimitAnswer {
   /** raw_body: the body of the 429. */
   body: string;
   /** dynamic_metadata's fields, for the request's metadata under envoy.filters.http.ratelimit. */
-  dynamicMetadata?: Record<string, MetadataValue>;
+  dynamicMetadata?: MetadataStruct;
 }
 
 export interface RateLimitClient {

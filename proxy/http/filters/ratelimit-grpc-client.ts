@@ -4,10 +4,10 @@
 // filter's `timeout` bounds the call (and goes out as grpc-timeout). Any failure (unreachable, a
 // gRPC error, a reset, the timeout, an unreadable answer) is an Error. overall_code OVER_LIMIT is
 // over the limit; OK and UNKNOWN let the request on, as Envoy's release builds do. The answer's
-// dynamic_metadata becomes the request's, under envoy.filters.http.ratelimit (scalar fields).
+// dynamic_metadata becomes the request's, under envoy.filters.http.ratelimit.
 import { GrpcUnaryClient, protoMessages, type Cancellable, type ClusterManager, type GrpcTarget } from '../../upstream/index.ts';
 import type { Descriptor } from '../../ratelimit/index.ts';
-import type { MetadataValue } from './dynamic-metadata.ts';
+import { fromProtoStruct, type ProtoStruct } from './proto-struct.ts';
 import { LIMIT_ERROR, type HeaderList, type LimitAnswer, type LimitStatus, type RateLimitClient } from './ratelimit-client.ts';
 
 const SHOULD_RATE_LIMIT_PATH = '/envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit';
@@ -27,26 +27,16 @@ interface ResponseMessage {
   response_headers_to_add?: { key?: string; value?: string }[];
   request_headers_to_add?: { key?: string; value?: string }[];
   raw_body?: Uint8Array;
-  dynamic_metadata?: { fields?: Record<string, StructValue> };
-}
-
-// google.protobuf.Value as protobufjs gives it: its built-in struct.proto is camelCase, keepCase or not.
-interface StructValue {
-  stringValue?: string;
-  numberValue?: number;
-  boolValue?: boolean;
+  dynamic_metadata?: ProtoStruct;
 }
 
 export class GrpcRateLimitClient implements RateLimitClient {
   private readonly client: GrpcUnaryClient;
   private readonly timeoutMs: number;
-  private readonly log: (line: string) => void;
-  private nestedWarned = false;
 
-  constructor(clusters: ClusterManager, target: GrpcTarget, timeoutMs: number, log: (line: string) => void) {
+  constructor(clusters: ClusterManager, target: GrpcTarget, timeoutMs: number) {
     this.client = new GrpcUnaryClient(clusters, target, SHOULD_RATE_LIMIT_PATH, rlsMessages, { enums: String, longs: Number });
     this.timeoutMs = timeoutMs;
-    this.log = log;
   }
 
   limit(domain: string, descriptors: readonly Descriptor[], done: (answer: LimitAnswer) => void): Cancellable {
@@ -71,26 +61,8 @@ export class GrpcRateLimitClient implements RateLimitClient {
       responseHeadersToAdd: headerList(message.response_headers_to_add),
       requestHeadersToAdd: headerList(message.request_headers_to_add),
       body: raw === undefined || raw.length === 0 ? '' : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('utf8'),
-      dynamicMetadata: this.metadata(message.dynamic_metadata?.fields),
+      dynamicMetadata: message.dynamic_metadata === undefined ? undefined : fromProtoStruct(message.dynamic_metadata),
     };
-  }
-
-  // Legate's dynamic metadata is flat: a field holding a struct, a list or null is dropped (said once).
-  private metadata(fields: Record<string, StructValue> | undefined): Record<string, MetadataValue> | undefined {
-    if (fields === undefined) return undefined;
-    const out: Record<string, MetadataValue> = {};
-    let kept = false;
-    for (const [key, value] of Object.entries(fields)) {
-      const scalar = value.stringValue ?? value.numberValue ?? value.boolValue;
-      if (scalar !== undefined) {
-        out[key] = scalar;
-        kept = true;
-      } else if (!this.nestedWarned) {
-        this.nestedWarned = true;
-        this.log(`ratelimit: dynamic_metadata field '${key}' is not a string, number or bool; Legate keeps flat metadata only and drops it`);
-      }
-    }
-    return kept ? out : undefined;
   }
 }
 

@@ -60,7 +60,7 @@ export class RateLimitFilter implements HttpFilterInstance {
       if (!embedded.hasDomain(config.domain)) ctx.log(`ratelimit filter '${name}': domain '${config.domain}' is not in the rate limit config; its requests are never limited`);
     } else if (service.clusterName !== undefined && ctx.clusters !== undefined) {
       const target = { cluster: service.clusterName, authority: service.authority ?? service.clusterName, initialMetadata: service.initialMetadata };
-      this.client = new GrpcRateLimitClient(ctx.clusters, target, config.timeoutMs, ctx.log);
+      this.client = new GrpcRateLimitClient(ctx.clusters, target, config.timeoutMs);
     } else {
       // google_grpc is refused when the config is read; this is a filter built without clusters.
       ctx.log(`ratelimit filter '${name}': no rate limit service to call (no envoy_grpc cluster, no node.metadata["legate.ratelimit"]); every check is a service error (${config.failureModeDeny ? 'denied' : 'allowed'}).`);

@@ -58,6 +58,7 @@ function requestInput(stream: HttpStream): RbacInput {
     serverName: stream.info.requestedServerName ?? '',
     peer: peerOf(connection.socket),
     filterState: stream.info.filterState,
+    dynamicMetadata: stream.info.dynamicMetadata,
   };
 }
 

@@ -232,3 +232,23 @@ t.test('START_TIME stays right across seconds and milliseconds with one compiled
     t.equal(custom(at(ms)), `${String(d.getUTCSeconds()).padStart(2, '0')}.${String(d.getUTCMilliseconds()).padStart(3, '0')}`);
   }
 });
+
+t.test('%DYNAMIC_METADATA%: strings bare, the rest as JSON; typed in json_format; missing is -', async (t) => {
+  const info = new StreamInfo(START, 0);
+  info.dynamicMetadata = {
+    'envoy.filters.http.jwt_authn': { payload: { sub: 'alice', exp: 1700000000, admin: true, groups: ['a', 'b'], org: { team: 'x' }, none: null } },
+  };
+  const text = (format: string) => compileFormat({ kind: 'text', template: format })(info);
+  const ns = 'envoy.filters.http.jwt_authn';
+  t.equal(text(`%DYNAMIC_METADATA(${ns}:payload:sub)%`), 'alice');
+  t.equal(text(`%DYNAMIC_METADATA(${ns}:payload:exp)% %DYNAMIC_METADATA(${ns}:payload:admin)% %DYNAMIC_METADATA(${ns}:payload:none)%`), '1700000000 true null');
+  t.equal(text(`%DYNAMIC_METADATA(${ns}:payload:groups)%|%DYNAMIC_METADATA(${ns}:payload:org)%`), '["a","b"]|{"team":"x"}');
+  t.equal(text(`%DYNAMIC_METADATA(${ns}:payload:sub):3%`), 'ali', 'max length');
+  t.equal(text(`%DYNAMIC_METADATA(${ns}:payload:missing)% %DYNAMIC_METADATA(${ns}:payload:sub:deeper)% %DYNAMIC_METADATA(other:x)%`), '- - -');
+  t.equal(text(`%DYNAMIC_METADATA(${ns})%`), JSON.stringify(info.dynamicMetadata[ns]), 'a whole namespace');
+  t.equal(compileFormat({ kind: 'text', template: `%DYNAMIC_METADATA(${ns}:payload:sub)%` })(new StreamInfo(START, 0)), '-', 'a stream without dynamic metadata');
+  const json = compileFormat({ kind: 'json', fields: { sub: `%DYNAMIC_METADATA(${ns}:payload:sub)%`, groups: `%DYNAMIC_METADATA(${ns}:payload:groups)%`, exp: `%DYNAMIC_METADATA(${ns}:payload:exp)%`, gone: `%DYNAMIC_METADATA(${ns}:x)%`, both: `%DYNAMIC_METADATA(${ns}:payload:sub)%/%DYNAMIC_METADATA(${ns}:payload:exp)%` } })(info);
+  t.same(JSON.parse(json), { both: 'alice/1700000000', exp: 1700000000, gone: null, groups: ['a', 'b'], sub: 'alice' });
+  t.match(validateFormat(`%DYNAMIC_METADATA(${ns}::sub)%`), /takes NAMESPACE or NAMESPACE:KEY/);
+  t.match(validateFormat('%DYNAMIC_METADATA%'), /needs an argument/);
+});

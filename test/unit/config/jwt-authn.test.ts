@@ -1,7 +1,7 @@
 // The jwt_authn filter translated: Envoy's defaults (Authorization: Bearer and access_token when no
 // location is named, clock skew 60 s, remote JWKS cached 10 minutes, no token cache unless
-// jwt_cache_config), Istio's RequestAuthentication shape (payload_in_metadata warned about, not
-// refused), rules and requirement_map, PerRouteConfig, and what Legate refuses by name.
+// jwt_cache_config), Istio's RequestAuthentication shape (payload_in_metadata with its normalized
+// claims), rules and requirement_map, PerRouteConfig, and what Legate refuses by name.
 import t from 'tap';
 import { translateBootstrap } from '../../../proxy/config/index.ts';
 import type { HttpConnectionManager, JwtAuthnConfig } from '../../../proxy/config/model.ts';
@@ -29,7 +29,7 @@ t.test('Istio\'s RequestAuthentication shape, with Envoy\'s defaults', async (t)
         issuer: 'https://accounts.example.com',
         local_jwks: { inline_string: JWKS },
         forward: true,
-        payload_in_metadata: 'https://accounts.example.com',
+        payload_in_metadata: 'payload',
         normalize_payload_in_metadata: { space_delimited_claims: ['scope', 'permission'] },
       },
     },
@@ -45,7 +45,10 @@ t.test('Istio\'s RequestAuthentication shape, with Envoy\'s defaults', async (t)
   t.equal(p.forward, true);
   t.same(config.rules[0].requires, { kind: 'any', requirements: [{ kind: 'provider', provider: 'origins-0' }, { kind: 'allow_missing' }] });
   t.equal(config.bypassCorsPreflight, true);
-  t.ok(warnings.some((w) => w.includes('payload_in_metadata')), 'payload_in_metadata is warned about: nothing in Legate reads it');
+  t.equal(p.payloadInMetadata, 'payload');
+  t.same(p.spaceDelimitedClaims, ['scope', 'permission']);
+  t.same([p.headerInMetadata, p.failedStatusInMetadata], ['', ''], 'unset: not written');
+  t.same(warnings, [], 'nothing warned about');
   t.equal(explainHttpFilters(hcm.httpFilters, null, null)[0].detail, 'verifies JWTs of origins-0 by 1 rule');
 });
 

@@ -1,6 +1,7 @@
 // The rbac filters translated: the HTTP filter with Istio's policy shapes (policies in name
 // order), RBACPerRoute overrides, the network filter before a tcp_proxy, and what Legate refuses
-// by name (CEL conditions, metadata rules, matcher trees, LOG, CONTINUOUS enforcement).
+// by name (CEL conditions, matcher trees, LOG, CONTINUOUS enforcement); metadata rules as istiod
+// writes them for JWT claims.
 import t from 'tap';
 import { translateBootstrap } from '../../../proxy/config/index.ts';
 import type { HttpConnectionManager, NetworkRbacConfig, RbacConfig } from '../../../proxy/config/model.ts';
@@ -93,10 +94,49 @@ t.test("a principal on filter state: the object's text against a string matcher"
   t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ any: true }], principals: [{ filter_state: { key: 'k' } }] } } } }), /filter_state: one of 'string_match' is required/);
 });
 
+t.test('metadata principals and permissions as istiod writes them for JWT claims', async (t) => {
+  const claim = (path: string[], value: object) => ({ metadata: { filter: 'envoy.filters.http.jwt_authn', path: path.map((key) => ({ key })), value } });
+  const exact = (v: string) => ({ string_match: { exact: v } });
+  const { rbac } = translateHttp({
+    rules: {
+      policies: {
+        'ns[foo]-policy[jwt]-rule[0]': {
+          permissions: [{ metadata: { filter: 'istio_authn', path: [{ key: 'request.auth.claims' }, { key: 'iss' }], value: { list_match: { one_of: exact('https://issuer') } }, invert: true } }],
+          principals: [
+            { and_ids: { ids: [claim(['payload', 'iss'], exact('https://issuer')), claim(['payload', 'sub'], { string_match: { safe_regex: { regex: '.+' } } })] } },
+            // useExtendedJwt: a list claim or the value itself, several values or'ed
+            claim(['payload', 'groups'], { or_match: { value_matchers: [{ list_match: { one_of: { or_match: { value_matchers: [exact('a'), exact('b')] } } } }, { or_match: { value_matchers: [exact('a'), exact('b')] } }] } }),
+            claim(['payload', 'n'], { double_match: { range: { start: 1, end: 5 } } }),
+            claim(['payload', 'ok'], { bool_match: true }),
+            claim(['payload', 'gone'], { null_match: {} }),
+          ],
+        },
+      },
+    },
+  });
+  const policy = rbac.rules!.policies[0];
+  t.same(policy.permissions[0], {
+    kind: 'metadata',
+    match: { filter: 'istio_authn', path: ['request.auth.claims', 'iss'], value: { kind: 'list_one_of', item: { kind: 'string', matcher: { kind: 'exact', value: 'https://issuer', ignoreCase: false } } }, invert: true },
+  });
+  const ids = policy.principals;
+  t.same((ids[0] as { ids: unknown[] }).ids[0], {
+    kind: 'metadata',
+    match: { filter: 'envoy.filters.http.jwt_authn', path: ['payload', 'iss'], value: { kind: 'string', matcher: { kind: 'exact', value: 'https://issuer', ignoreCase: false } }, invert: false },
+  });
+  const values = ids.slice(1).map((id) => (id as { match: { value: { kind: string } } }).match.value);
+  t.same(values.map((v) => v.kind), ['or', 'double_range', 'bool', 'null']);
+  t.same(values[1], { kind: 'double_range', start: 1, end: 5 });
+});
+
 t.test('refused by name', async (t) => {
   const policy = (extra: object) => ({ rules: { action: 'ALLOW', policies: { p: { permissions: [{ any: true }], principals: [{ any: true }], ...extra } } } });
   t.throws(() => translateHttp(policy({ condition: { const_expr: { bool_value: true } } })), /condition.*not supported by Legate/);
-  t.throws(() => translateHttp({ rules: { policies: { p: { permissions: [{ metadata: { filter: 'f', path: [{ key: 'k' }], value: { present_match: true } } }], principals: [{ any: true }] } } } }), /metadata.*not supported by Legate/);
+  const metadataRule = (metadata: object) => ({ rules: { policies: { p: { permissions: [{ metadata }], principals: [{ any: true }] } } } });
+  t.throws(() => translateHttp(metadataRule({ filter: 'f', path: [{ key: 'k' }], value: {} })), /value: one of 'null_match'.*is required/);
+  t.throws(() => translateHttp(metadataRule({ filter: 'f', path: [], value: { present_match: true } })), /path/);
+  t.throws(() => translateHttp(metadataRule({ filter: 'f', path: [{ key: 'k' }], value: { or_match: { value_matchers: [{ null_match: {} }] } } })), /value_matchers/);
+  t.throws(() => translateHttp(metadataRule({ filter: 'f', path: [{ key: 'k' }], value: { present_match: true }, sourced_metadata: {} })), /sourced_metadata/);
   t.throws(() => translateHttp({ rules: { action: 'LOG' } }), /action LOG is not supported by Legate/);
   t.throws(() => translateHttp({ matcher: { matcher_list: { matchers: [] } } }), /matcher.*not supported by Legate/);
   t.throws(() => translateHttp({ track_per_rule_stats: true }), /not supported by Legate/);

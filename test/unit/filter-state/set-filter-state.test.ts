@@ -56,7 +56,7 @@ t.test("istiod's connect_authority and the network filter become the model", asy
 t.test('refused by name', async (t) => {
   t.throws(() => translateListener(listener([httpSfs([value('my.key', 'x')])])), /on_request_headers\[0\]\.object_key: not supported by Legate: filter state object factory 'my\.key'.*envoy\.string/);
   t.throws(() => translateListener(listener([httpSfs([value('k', 'x', { factory_key: 'envoy.network.upstream_subject_alt_names' })])])), /on_request_headers\[0\]\.factory_key: not supported by Legate: filter state object factory 'envoy\.network\.upstream_subject_alt_names'/);
-  t.throws(() => translateListener(listener([httpSfs([value('k', '%DYNAMIC_METADATA(istio:x)%', { factory_key: 'envoy.string' })])])), /format_string: not supported by Legate: unknown command operator %DYNAMIC_METADATA%/);
+  t.throws(() => translateListener(listener([httpSfs([value('k', '%NO_SUCH_OPERATOR%', { factory_key: 'envoy.string' })])])), /format_string: not supported by Legate: unknown command operator %NO_SUCH_OPERATOR%/);
   t.throws(() => translateListener(listener([httpSfs([{ object_key: 'k', factory_key: 'envoy.string', format_string: { json_format: { a: '%PROTOCOL%' } } }])])), /format_string\.json_format: not supported by Legate/);
   // istiod's waypoint set_dst_address: the CEL formatter.
   t.throws(() => translateListener(listener([httpSfs([{ ...value('k', '%CEL(x)%', { factory_key: 'envoy.string' }), format_string: { formatters: [{ name: 'envoy.formatter.cel', typed_config: { '@type': `${T}envoy.extensions.formatter.cel.v3.Cel` } }], text_format_source: { inline_string: '%CEL(x)%' } } }])])), /formatters/);

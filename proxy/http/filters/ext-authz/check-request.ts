@@ -10,6 +10,8 @@ import type { Socket } from 'node:net';
 import { isTls, peerCertificateDetails } from '../../../transport/index.ts';
 import type { StringPredicate } from '../../../router/index.ts';
 import type { HttpStream } from '../../stream.ts';
+import type { MetadataStruct } from '../../../config/model.ts';
+import { toProtoStruct, type ProtoStruct } from '../proto-struct.ts';
 
 export interface Peer {
   address: { socket_address: { address: string; port_value: number } };
@@ -38,15 +40,11 @@ export interface CheckRequest {
     /** Absent for a connection's check (the network filter). */
     request?: { time: { seconds: number; nanos: number }; http: HttpRequestAttributes };
     context_extensions: Record<string, string>;
-    metadata_context?: { filter_metadata: Record<string, Struct> };
+    metadata_context?: { filter_metadata: Record<string, ProtoStruct> };
     tls_session?: { sni: string };
   };
 }
 
-/** google.protobuf.Struct of plain values (protobufjs's built-in Value has camelCase fields). */
-export interface Struct {
-  fields: Record<string, { stringValue: string } | { numberValue: number } | { boolValue: boolean }>;
-}
 
 export interface CheckRequestOptions {
   includePeerCertificate: boolean;
@@ -56,7 +54,7 @@ export interface CheckRequestOptions {
   disallowed: StringPredicate[];
   contextExtensions: Record<string, string>;
   /** metadata_context_namespaces: the request's dynamic metadata of those filters. */
-  metadataContext?: Record<string, Readonly<Record<string, string | number | boolean>>>;
+  metadataContext?: Record<string, MetadataStruct>;
   /** The body to send (already limited to max_request_bytes) and whether it is all of it. */
   body?: { data: Buffer; partial: boolean; asBytes: boolean };
 }
@@ -94,8 +92,8 @@ export function buildCheckRequest(stream: HttpStream, options: CheckRequestOptio
     context_extensions: options.contextExtensions,
   };
   if (options.metadataContext !== undefined) {
-    const filterMetadata: Record<string, Struct> = {};
-    for (const [namespace, values] of Object.entries(options.metadataContext)) filterMetadata[namespace] = structOf(values);
+    const filterMetadata: Record<string, ProtoStruct> = {};
+    for (const [namespace, values] of Object.entries(options.metadataContext)) filterMetadata[namespace] = toProtoStruct(values);
     attributes.metadata_context = { filter_metadata: filterMetadata };
   }
   if (options.includeTlsSession) {
@@ -168,14 +166,6 @@ function peers(socket: Socket, remote: string, local: string, includeCertificate
     if (includeCertificate && known.certificate !== undefined) source.certificate = known.certificate;
   }
   return { source, destination };
-}
-
-function structOf(values: Readonly<Record<string, string | number | boolean>>): Struct {
-  const fields: Struct['fields'] = {};
-  for (const [key, value] of Object.entries(values)) {
-    fields[key] = typeof value === 'string' ? { stringValue: value } : typeof value === 'number' ? { numberValue: value } : { boolValue: value };
-  }
-  return { fields };
 }
 
 // 'ip:port' (IPv6 with or without brackets) -> Address.

@@ -13,6 +13,8 @@ export interface Jwt {
   /** Seconds since the epoch; 0 = not set. */
   exp: number;
   nbf: number;
+  /** The header and payload as parsed (JSON): header_in_metadata's and payload_in_metadata's Structs. */
+  header: Record<string, unknown>;
   payload: Record<string, unknown>;
   /** The payload as it was sent (base64url, unpadded): forward_payload_header's value. */
   payloadBase64url: string;
@@ -56,6 +58,7 @@ export function parseJwt(token: string): Jwt | JwtStatus {
     audiences,
     exp,
     nbf,
+    header,
     payload,
     payloadBase64url: payloadPart,
     signedData: Buffer.from(`${headerPart}.${payloadPart}`, 'latin1'),

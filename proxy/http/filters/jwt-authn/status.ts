@@ -33,3 +33,36 @@ export const JwtStatus = {
 } as const;
 
 export type JwtStatus = (typeof JwtStatus)[keyof typeof JwtStatus];
+
+/** Each reason's number in Envoy's JWT status enum: failed_status_in_metadata's `code`. */
+export const JWT_STATUS_CODES: Readonly<Record<JwtStatus, number>> = {
+  [JwtStatus.ok]: 0,
+  [JwtStatus.missing]: 1,
+  [JwtStatus.notYetValid]: 2,
+  [JwtStatus.expired]: 3,
+  [JwtStatus.badFormat]: 4,
+  [JwtStatus.headerBadBase64]: 5,
+  [JwtStatus.headerBadJson]: 6,
+  [JwtStatus.headerBadAlg]: 7,
+  [JwtStatus.headerNotImplementedAlg]: 8,
+  [JwtStatus.headerBadKid]: 9,
+  [JwtStatus.payloadBadBase64]: 10,
+  [JwtStatus.payloadBadJson]: 11,
+  [JwtStatus.issNotString]: 12,
+  [JwtStatus.subNotString]: 13,
+  [JwtStatus.iatNotInteger]: 14,
+  [JwtStatus.iatOutOfRange]: 15,
+  [JwtStatus.nbfNotInteger]: 16,
+  [JwtStatus.nbfOutOfRange]: 17,
+  [JwtStatus.expNotInteger]: 18,
+  [JwtStatus.expOutOfRange]: 19,
+  [JwtStatus.jtiNotString]: 20,
+  [JwtStatus.audNotString]: 21,
+  [JwtStatus.signatureBadBase64]: 22,
+  [JwtStatus.unknownIssuer]: 24,
+  [JwtStatus.audienceNotAllowed]: 25,
+  [JwtStatus.verificationFail]: 26,
+  [JwtStatus.jwksNoValidKeys]: 31,
+  [JwtStatus.jwksKidAlgMismatch]: 32,
+  [JwtStatus.jwksFetchFail]: 40,
+};

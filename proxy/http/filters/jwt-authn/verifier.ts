@@ -1,16 +1,17 @@
 // Envoy's JwtRequirement tree as verifiers: a provider (its token locations, its issuer, audiences
 // and keys), allow_missing / allow_missing_or_failed (every provider's locations, the provider
 // chosen by the token's iss), requires_any (the first success wins; failing that, a failure other
-// than "missing" or "unknown issuer" is reported), requires_all (the first failure loses).
+// than "missing" or "unknown issuer", then "unknown issuer", is reported), requires_all (the first
+// failure loses).
 // Verification completes synchronously when the keys are at hand, later when a JWKS is fetched.
 import type { RequestHeaders } from '../../../codec/index.ts';
-import type { JwtProviderConfig, JwtRequirement } from '../../../config/model.ts';
+import type { JwtProviderConfig, JwtRequirement, MetadataStruct, MetadataValue } from '../../../config/model.ts';
 import type { Counter } from '../../../stats/index.ts';
 import { removeToken, type Extractor, type ExtractedToken } from './extractor.ts';
 import { verifySignature } from './jwks.ts';
 import { audienceCheck, checkTime, parseJwt, type Jwt } from './jwt.ts';
 import type { ProviderKeys } from './provider-keys.ts';
-import { JwtStatus } from './status.ts';
+import { JWT_STATUS_CODES, JwtStatus } from './status.ts';
 
 /** One request's verification. */
 export interface VerifyContext {
@@ -20,6 +21,11 @@ export interface VerifyContext {
   cancelled: boolean;
   /** Providers whose tokens verified (clear_route_cache). */
   readonly verified: Set<JwtProviderConfig>;
+  /**
+   * What the providers' *_in_metadata keys collected (payloads, headers, failures), for the
+   * filter's dynamic metadata once the requirement is decided; allocated by the first.
+   */
+  extracted?: Record<string, MetadataStruct>;
 }
 
 export type Done = (status: JwtStatus) => void;
@@ -44,6 +50,8 @@ export interface VerifierEnv {
   allLocations: Extractor;
   cacheHit: Counter;
   cacheMiss: Counter;
+  /** The only provider, when there is one: where a failure with no provider of its own is recorded. */
+  singleProvider: Provider | undefined;
 }
 
 export function createVerifier(requirement: JwtRequirement, env: VerifierEnv): Verifier | undefined {
@@ -88,8 +96,9 @@ class AnyVerifier implements Verifier {
           done(status);
           return;
         }
-        // A token for another provider's location is as good as none for this one.
-        if (status !== JwtStatus.missing && status !== JwtStatus.unknownIssuer) final = status;
+        // A token for another provider's location is as good as none for this one; Envoy reports
+        // a real failure first, then an unknown issuer (a token no provider takes), then missing.
+        if ((status !== JwtStatus.missing && status !== JwtStatus.unknownIssuer) || final === JwtStatus.missing) final = status;
         if (--remaining === 0) {
           completed = true;
           done(final);
@@ -151,6 +160,8 @@ class Authenticator implements Verifier {
       else done(status);
     };
     if (tokens.length === 0) {
+      // Envoy knows no provider for a missing token but the only one, if there is just one.
+      recordFailure(ctx, this.env.singleProvider, JwtStatus.missing);
       finish(JwtStatus.missing);
       return;
     }
@@ -166,6 +177,11 @@ class Authenticator implements Verifier {
 
   private verifyToken(ctx: VerifyContext, token: ExtractedToken, done: Done): void {
     const env = this.env;
+    let known = this.provider ?? env.singleProvider;
+    const fail = (status: JwtStatus): void => {
+      recordFailure(ctx, known, status);
+      done(status);
+    };
     let jwt: Jwt | undefined;
     const cache = this.provider?.cache;
     if (this.provider !== undefined) {
@@ -175,22 +191,23 @@ class Authenticator implements Verifier {
     const cacheHit = jwt !== undefined;
     if (jwt === undefined) {
       const parsed = parseJwt(token.token);
-      if (typeof parsed === 'string') return done(parsed);
+      if (typeof parsed === 'string') return fail(parsed);
       jwt = parsed;
     }
-    if (!token.issuerAllowed(jwt.iss)) return done(JwtStatus.unknownIssuer);
+    if (!token.issuerAllowed(jwt.iss)) return fail(JwtStatus.unknownIssuer);
     const provider = this.provider ?? providerByIssuer(env.providers, jwt.iss);
-    if (provider === undefined) return done(JwtStatus.unknownIssuer);
+    if (provider === undefined) return fail(JwtStatus.unknownIssuer);
+    known = provider;
     const timeStatus = checkTime(jwt, ctx.nowSeconds, provider.config.clockSkewSeconds);
-    if (timeStatus !== JwtStatus.ok) return done(timeStatus);
-    if (!(this.audiences ?? provider.audiencesAllowed)(jwt.audiences)) return done(JwtStatus.audienceNotAllowed);
+    if (timeStatus !== JwtStatus.ok) return fail(timeStatus);
+    if (!(this.audiences ?? provider.audiencesAllowed)(jwt.audiences)) return fail(JwtStatus.audienceNotAllowed);
     const verified = jwt;
     if (cacheHit) return done(accept(ctx, provider, token, verified));
     provider.keys.get((jwks, status) => {
       if (ctx.cancelled) return;
-      if (jwks === undefined) return done(status);
+      if (jwks === undefined) return fail(status);
       const signature = verifySignature(verified, jwks);
-      if (signature !== JwtStatus.ok) return done(signature);
+      if (signature !== JwtStatus.ok) return fail(signature);
       if (cache !== undefined) remember(cache, provider.config.jwtCacheSize, token.token, verified);
       done(accept(ctx, provider, token, verified));
     });
@@ -221,8 +238,37 @@ function accept(ctx: VerifyContext, provider: Provider, token: ExtractedToken, j
     if (value !== undefined) headers[headerName] = value;
   }
   if (!config.forward) removeToken(ctx.head, token.location);
+  if (config.headerInMetadata !== '') extract(ctx, config.headerInMetadata, jwt.header as MetadataStruct);
+  if (config.payloadInMetadata !== '') extract(ctx, config.payloadInMetadata, normalized(jwt.payload as MetadataStruct, config.spaceDelimitedClaims));
   ctx.verified.add(config);
   return JwtStatus.ok;
+}
+
+// normalize_payload_in_metadata: each listed top-level claim holding a string becomes the list of
+// its space-separated words (a string of spaces only stays as it is, as in Envoy).
+function normalized(payload: MetadataStruct, spaceDelimited: readonly string[]): MetadataStruct {
+  let out: Record<string, MetadataValue> | undefined;
+  for (const claim of spaceDelimited) {
+    const value = payload[claim];
+    if (typeof value !== 'string') continue;
+    const words = value.split(' ').filter((w) => w !== '');
+    if (words.length === 0) continue;
+    out ??= { ...payload };
+    out[claim] = words;
+  }
+  return out ?? payload;
+}
+
+// failed_status_in_metadata: Envoy's status enum number and message, under the key of the provider
+// the token was for (when one is known).
+function recordFailure(ctx: VerifyContext, provider: Provider | undefined, status: JwtStatus): void {
+  const key = provider?.config.failedStatusInMetadata;
+  if (key === undefined || key === '') return;
+  extract(ctx, key, { code: JWT_STATUS_CODES[status], message: status });
+}
+
+function extract(ctx: VerifyContext, key: string, value: MetadataStruct): void {
+  (ctx.extracted ??= {})[key] = value;
 }
 
 // A claim by its name, nested claims by a dotted path; only strings, numbers and booleans go in a header.

@@ -126,7 +126,8 @@ function provider(name: string, issuer: string, extra: Partial<JwtProviderConfig
   return {
     name, issuer, audiences: [], jwks: { kind: 'local', text: JSON.stringify({ keys: [jwkOf(rsa.publicKey, {})] }) }, forward: false,
     fromHeaders: [{ name: 'authorization', valuePrefix: 'Bearer ' }], fromParams: ['access_token'], fromCookies: [], forwardPayloadHeader: '',
-    padForwardPayloadHeader: false, clockSkewSeconds: 60, jwtCacheSize: 0, claimToHeaders: [], clearRouteCache: false, ...extra,
+    padForwardPayloadHeader: false, clockSkewSeconds: 60, jwtCacheSize: 0, claimToHeaders: [], clearRouteCache: false,
+    payloadInMetadata: '', spaceDelimitedClaims: [], headerInMetadata: '', failedStatusInMetadata: '', ...extra,
   };
 }
 
@@ -164,7 +165,7 @@ t.test('requirements: any, all, allow_missing, allow_missing_or_failed', async (
     config: c, extractor: new Extractor([c]), audiencesAllowed: audienceCheck(c.audiences), cache: undefined,
     keys: new ProviderKeys(c.jwks, undefined, { jwksFetchSuccess: store.counter('s'), jwksFetchFailed: store.counter('f') }),
   }]));
-  const env = { providers, allLocations: new Extractor(configs), cacheHit: store.counter('hit'), cacheMiss: store.counter('miss') };
+  const env = { providers, allLocations: new Extractor(configs), cacheHit: store.counter('hit'), cacheMiss: store.counter('miss'), singleProvider: undefined };
   const now = Math.floor(Date.now() / 1000);
   const good = (iss: string) => token('RS256', rsa.privateKey, { iss, exp: now + 60 });
   const bad = (iss: string) => token('RS256', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey, { iss });
@@ -198,7 +199,7 @@ t.test('a request that ends while its keys are fetched gets no answer; the next 
   const waiting: ((jwks: ReturnType<typeof parseJwks>, status: JwtStatus) => void)[] = [];
   const keys = { get: (callback: (typeof waiting)[number]) => waiting.push(callback) } as unknown as ProviderKeys;
   const providers = new Map<string, Provider>([['r', { config, extractor: new Extractor([config]), audiencesAllowed: () => true, cache: undefined, keys }]]);
-  const verifier = createVerifier({ kind: 'provider', provider: 'r' }, { providers, allLocations: new Extractor([config]), cacheHit: store.counter('h'), cacheMiss: store.counter('m') })!;
+  const verifier = createVerifier({ kind: 'provider', provider: 'r' }, { providers, allLocations: new Extractor([config]), cacheHit: store.counter('h'), cacheMiss: store.counter('m'), singleProvider: providers.get('r') })!;
   const now = Math.floor(Date.now() / 1000);
   const head = () => ({ method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1' as const, headers: { authorization: `Bearer ${token('RS256', rsa.privateKey, { iss: 'ir' })}` } });
   const answers: JwtStatus[] = [];
@@ -213,4 +214,39 @@ t.test('a request that ends while its keys are fetched gets no answer; the next 
   t.same(answers, [JwtStatus.ok], 'only the request still there is answered');
   t.equal(next.head.headers.authorization, undefined, 'its token removed (forward unset)');
   t.equal(gone.head.headers.authorization !== undefined, true, 'the gone one left untouched');
+});
+
+t.test('*_in_metadata: the payload (space-delimited claims as lists), the header, a failure\'s status', async (t) => {
+  const store = new Store();
+  const configs = [
+    provider('a', 'ia', { payloadInMetadata: 'payload', spaceDelimitedClaims: ['scope', 'blank', 'groups'], headerInMetadata: 'hdr', failedStatusInMetadata: 'failure' }),
+    provider('b', 'ib', { fromHeaders: [{ name: 'x-b', valuePrefix: '' }], fromParams: [], payloadInMetadata: 'payload' }),
+  ];
+  const providers = new Map<string, Provider>(configs.map((c) => [c.name, {
+    config: c, extractor: new Extractor([c]), audiencesAllowed: audienceCheck(c.audiences), cache: undefined,
+    keys: new ProviderKeys(c.jwks, undefined, { jwksFetchSuccess: store.counter('s'), jwksFetchFailed: store.counter('f') }),
+  }]));
+  const env = (single: Provider | undefined) => ({ providers, allLocations: new Extractor(configs), cacheHit: store.counter('h'), cacheMiss: store.counter('m'), singleProvider: single });
+  const now = Math.floor(Date.now() / 1000);
+  const run = (requirement: JwtRequirement, headers: Record<string, string>, single?: Provider) => {
+    let status: JwtStatus | undefined;
+    const ctx: VerifyContext = { head: { method: 'GET', path: '/', scheme: 'http', protocol: 'HTTP/1.1', headers }, nowSeconds: now, cancelled: false, verified: new Set() };
+    createVerifier(requirement, env(single))!.verify(ctx, (s) => (status = s));
+    return { status, extracted: ctx.extracted };
+  };
+  const claims = { iss: 'ia', sub: 'alice', exp: now + 60, scope: 'read  write', blank: ' ', groups: ['g1'], nested: { team: 'x' } };
+  const good = run({ kind: 'provider', provider: 'a' }, { authorization: `Bearer ${token('RS256', rsa.privateKey, claims, 'k1')}` });
+  t.equal(good.status, JwtStatus.ok);
+  t.same(good.extracted, {
+    payload: { ...claims, scope: ['read', 'write'] }, // a blank string and a list stay as they are
+    hdr: { alg: 'RS256', kid: 'k1' },
+  });
+  const expired = run({ kind: 'provider', provider: 'a' }, { authorization: `Bearer ${token('RS256', rsa.privateKey, { ...claims, exp: now - 3600 })}` });
+  t.equal(expired.status, JwtStatus.expired);
+  t.same(expired.extracted, { failure: { code: 3, message: 'Jwt is expired' } }, 'Envoy\'s status number and message, no payload');
+  t.same(run({ kind: 'provider', provider: 'a' }, {}).extracted, undefined, 'missing with two providers: no provider to record it under');
+  t.same(run({ kind: 'provider', provider: 'a' }, {}, providers.get('a')).extracted, { failure: { code: 1, message: 'Jwt is missing' } }, 'missing with one provider: its key');
+  const other = run({ kind: 'any', requirements: [{ kind: 'provider', provider: 'a' }, { kind: 'provider', provider: 'b' }] }, { 'x-b': token('RS256', rsa.privateKey, { iss: 'ib', sub: 'bob' }) });
+  t.equal(other.status, JwtStatus.ok);
+  t.same(other.extracted, { payload: { iss: 'ib', sub: 'bob' } }, 'the provider that verified writes under its own key');
 });
