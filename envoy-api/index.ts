@@ -93,6 +93,9 @@ const PROTO_FILES = [
   'istio/envoy/config/filter/http/alpn/v2alpha1/config.proto',
   'istio/envoy/extensions/stats/config.proto',
   'istio/envoy/config/filter/network/metadata_exchange/metadata_exchange.proto',
+  // Istio's workload discovery: the bootstrap extension and the Workload resources istiod serves.
+  'istio/workload/extension.proto',
+  'istio/workload/workload.proto',
 ];
 
 let root: protobuf.Root | undefined;
@@ -123,7 +126,7 @@ export function loadProtoFiles(files: readonly string[]): protobuf.Root {
     ...['envoy-api', 'xds', 'googleapis', 'protoc-gen-validate'].map((d) => path.join(deps, d)),
     // google/protobuf/descriptor.proto, which the validate annotations import.
     path.dirname(require.resolve('protobufjs')),
-    // Istio's own filter configs that istiod sends packed (not as TypedStructs), written for Legate.
+    // Istio's own messages (filter configs istiod sends packed, its workload API), written for Legate.
     path.join(path.dirname(fileURLToPath(import.meta.url)), 'protos'),
   ];
   const loaded = new (protobufjs().Root)();

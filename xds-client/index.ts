@@ -11,8 +11,10 @@ export {
   ENDPOINT_TYPE_URL,
   LISTENER_TYPE_URL,
   ROUTE_TYPE_URL,
+  resourceNameOf,
   SECRET_TYPE_URL,
   WARMING_ORDER,
+  WORKLOAD_TYPE_URL,
 } from './resource-types.ts';
 export { anyFromJson, anyToJson, ProtoJsonError } from './proto-json.ts';
 export type { AnyMessage, JsonObject, JsonValue } from './proto-json.ts';

@@ -1,4 +1,4 @@
-// The four xDS resource types Legate subscribes to and the order Envoy requests them in.
+// The xDS resource types Legate subscribes to and the order Envoy requests them in.
 import type { JsonObject } from './proto-json.ts';
 
 export const LISTENER_TYPE_URL = 'type.googleapis.com/envoy.config.listener.v3.Listener';
@@ -7,6 +7,8 @@ export const CLUSTER_TYPE_URL = 'type.googleapis.com/envoy.config.cluster.v3.Clu
 export const ENDPOINT_TYPE_URL = 'type.googleapis.com/envoy.config.endpoint.v3.ClusterLoadAssignment';
 // SDS: Secret resources, by name, over ADS, from their own SDS server, or from files.
 export const SECRET_TYPE_URL = 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.Secret';
+// Istio's workloads (the metadata_discovery bootstrap extension), wildcard, named by uid.
+export const WORKLOAD_TYPE_URL = 'type.googleapis.com/istio.workload.Workload';
 
 // Clusters before their endpoints, listeners before their routes, clusters before listeners, so
 // that nothing refers to what the proxy has not seen yet.
@@ -15,9 +17,10 @@ export const WARMING_ORDER = [CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE
 // Envoy subscribes to every listener and cluster (wildcard) and to routes and endpoints by name.
 export const DEFAULT_WILDCARD_TYPES = [CLUSTER_TYPE_URL, LISTENER_TYPE_URL];
 
-// Types whose state-of-the-world response lists every resource: an absent one is removed.
+// Types whose state-of-the-world response lists every resource: an absent one is removed. (Istio's
+// proxy takes each SotW workload response as the whole index too.)
 export function isFullStateType(typeUrl: string): boolean {
-  return typeUrl === LISTENER_TYPE_URL || typeUrl === CLUSTER_TYPE_URL;
+  return typeUrl === LISTENER_TYPE_URL || typeUrl === CLUSTER_TYPE_URL || typeUrl === WORKLOAD_TYPE_URL;
 }
 
 export function warmingRank(typeUrl: string): number {
@@ -25,8 +28,8 @@ export function warmingRank(typeUrl: string): number {
   return rank === -1 ? WARMING_ORDER.length : rank;
 }
 
-// A ClusterLoadAssignment is named by cluster_name; every other resource by name.
+// A ClusterLoadAssignment is named by cluster_name, a Workload by uid; every other resource by name.
 export function resourceNameOf(typeUrl: string, resource: JsonObject): string {
-  const name = typeUrl === ENDPOINT_TYPE_URL ? resource.cluster_name : resource.name;
+  const name = typeUrl === ENDPOINT_TYPE_URL ? resource.cluster_name : typeUrl === WORKLOAD_TYPE_URL ? resource.uid : resource.name;
   return typeof name === 'string' ? name : '';
 }

@@ -42,6 +42,8 @@ export class StreamInfo {
 
   /** Addresses as 'ip:port' (IPv6 with or without brackets). */
   upstreamHost: string | undefined = undefined;
+  /** The upstream host's metadata.filter_metadata (kept for internal hosts: a waypoint's original destination). */
+  upstreamHostMetadata: Readonly<Record<string, unknown>> | undefined = undefined;
   upstreamCluster: string | undefined = undefined;
   upstreamLocalAddress: string | undefined = undefined;
   upstreamTransportFailureReason: string | undefined = undefined;

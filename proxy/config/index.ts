@@ -44,6 +44,7 @@ export type { ConfigFile } from './bootstrap.ts';
 export { checkMessage, checkResource, preloadSchema } from './schema.ts';
 export { compileRe2 } from './regex.ts';
 export { validateSnapshot } from './validate.ts';
+export { translateWorkload } from './translate/workload.ts';
 export type { SnapshotParts, ValidateOptions } from './validate.ts';
 export type { StatsConfig } from './translate/stats-config.ts';
 
@@ -74,6 +75,7 @@ export interface BootstrapConfig {
   statsConfig?: StatsConfig;
   statsSinks?: StatsSinksConfig; // stats_sinks with stats_flush_interval / stats_flush_on_admin
   internalListener?: InternalListenerSettings; // bootstrap_extensions: envoy.bootstrap.internal_listener
+  workloadDiscovery?: boolean; // bootstrap_extensions: Istio's metadata_discovery (workloads over ADS)
 }
 
 export type StaticSecrets = ReadonlyMap<string, { raw: Raw; path: string }>;
@@ -100,7 +102,7 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   const warnings: string[] = [];
   const bootstrap = checkMessage(raw, 'envoy.config.bootstrap.v3.Bootstrap', '', warnings, allowUnknownFields);
   const node = translateNode(obj(bootstrap, 'node'));
-  const internalListener = checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions');
+  const { internalListener, workloadDiscovery } = checkBootstrapExtensions(list(bootstrap, 'bootstrap_extensions'), 'bootstrap_extensions');
   const dynamicResources = translateDynamicResources(obj(bootstrap, 'dynamic_resources'), 'dynamic_resources');
   const staticResources = obj(bootstrap, 'static_resources') ?? {};
   const secrets = staticSecrets(staticResources);
@@ -135,6 +137,10 @@ export function translateBootstrap(raw: unknown, file = '', allowUnknownFields =
   };
   if (rateLimitService !== undefined) result.rateLimitService = rateLimitService;
   if (internalListener !== undefined) result.internalListener = internalListener;
+  if (workloadDiscovery === true) {
+    if (dynamicResources.ads === undefined) reject('bootstrap_extensions', 'istio.workload.BootstrapExtension takes workloads over ADS, but there is no ads_config', 'add dynamic_resources.ads_config');
+    result.workloadDiscovery = true;
+  }
   const overloadManager = translateOverloadManager(obj(bootstrap, 'overload_manager'), 'overload_manager');
   if (overloadManager !== undefined) result.overloadManager = overloadManager;
   const tracingHttp = obj(obj(bootstrap, 'tracing') ?? {}, 'http');

@@ -245,11 +245,16 @@ export interface GrpcStatsConfig {
   emitFilterState: boolean; // per-stream message counts for other filters (istio.stats)
 }
 
+// How a peer is found, tried in the config's order until one finds it: its x-envoy-peer-metadata
+// headers (istio_headers), or its address in Istio's workload discovery (workload_discovery).
+export type PeerDiscoveryMethod = 'istio_headers' | 'workload_discovery';
+
 // Istio's istio.metadata_exchange HTTP filter (io.istio.http.peer_metadata.Config): peers'
-// workload metadata found in and sent as x-envoy-peer-metadata headers (istio_headers).
+// workload metadata found in and sent as x-envoy-peer-metadata headers (istio_headers), or found
+// by address among the workloads istiod serves (workload_discovery).
 export interface PeerMetadataConfig {
-  downstreamDiscovery: boolean; // istio_headers in downstream_discovery: read the request's
-  upstreamDiscovery: boolean; // istio_headers in upstream_discovery: read the response's
+  downstreamDiscovery: PeerDiscoveryMethod[]; // the request's headers; the downstream address
+  upstreamDiscovery: PeerDiscoveryMethod[]; // the response's headers; the upstream host's address
   downstreamPropagation: { skipExternalClusters: boolean } | undefined; // answer with this proxy's
   upstreamPropagation: { skipExternalClusters: boolean } | undefined; // send this proxy's upstream
   additionalLabels: string[];
@@ -270,6 +275,32 @@ export interface IstioAuthnConfig {
 export interface MetadataExchangeConfig {
   protocol: string; // istio-peer-exchange
   additionalLabels: string[];
+  // A peer that sends no header is looked up by address in Istio's workload discovery.
+  enableDiscovery: boolean;
+}
+
+// Who a peer is, as Istio's proxy describes it (its WorkloadMetadataObject): from the exchange's
+// Struct (x-envoy-peer-metadata) or from a Workload istiod serves (workload discovery).
+export interface WorkloadMetadata {
+  instance: string;
+  cluster: string;
+  namespace: string;
+  workload: string;
+  canonicalName: string;
+  canonicalRevision: string;
+  app: string;
+  version: string;
+  workloadType: 'pod' | 'deployment' | 'job' | 'cronjob' | undefined;
+  labels: [string, string][]; // additional_labels found on the peer
+  identity: string; // its SPIFFE URI, when known without TLS (workload discovery)
+}
+
+// An istio.workload.Workload of Istio's workload discovery: the addresses it is found by (IP text
+// as Node writes socket addresses) and what the peer metadata readers learn of it.
+export interface IstioWorkload {
+  uid: string;
+  addresses: string[];
+  metadata: WorkloadMetadata;
 }
 
 // Istio's istio.alpn HTTP filter: the ALPN protocols an upstream TLS connection offers, by the

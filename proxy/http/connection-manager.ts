@@ -28,6 +28,7 @@ import { upgradeEnabled, upgradeTypeOf } from './upgrade.ts';
 import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { HttpTracing, type HttpTracingContext } from '../tracing/index.ts';
 import { IDLE_ACTION, UNSCALED, type OverloadAction, type OverloadManager } from '../overload/index.ts';
+import type { WorkloadLookup } from '../istio/workload-index.ts';
 
 export interface HcmContext {
   store: Store;
@@ -43,6 +44,8 @@ export interface HcmContext {
   overload?: OverloadManager;
   /** The bootstrap's node, for Istio's filters. */
   node?: FilterNode;
+  /** Istio's workload discovery, for the peer metadata filter's workload_discovery. */
+  workloads?: WorkloadLookup;
   /** The server fails health checks (admin /healthcheck/fail): responses close their connections, as Envoy's drain decision. */
   healthCheckFailed?(): boolean;
   /** The listener's drain_type: MODIFY_ONLY connections are not drain-closed while failing health checks. */
@@ -101,6 +104,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         rateLimitService: ctx.rateLimitService,
         clusters: ctx.clusters,
         node: ctx.node,
+        workloads: ctx.workloads,
         routeTable: () => ctx.routeTable(config.routeConfigName),
         healthCheckFailed: () => ctx.healthCheckFailed?.() ?? false,
         clusterStatName: (name) => {

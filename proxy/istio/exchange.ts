@@ -27,6 +27,8 @@ export class ExchangeReader {
   private pending: Buffer = EMPTY;
   private state: 'reading' | 'done' = 'reading';
   peer: WorkloadMetadata | undefined;
+  /** The peer sent no header, or one that did not decode: Istio looks it up by address (enable_discovery). */
+  missing = false;
   readonly additionalLabels: ReadonlySet<string>;
 
   constructor(additionalLabels: ReadonlySet<string>) {
@@ -41,10 +43,10 @@ export class ExchangeReader {
   push(chunk: Buffer): Buffer {
     if (this.state === 'done') return chunk;
     const bytes = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
-    if (bytes.length >= 4 && bytes.readUInt32BE(0) !== MAGIC) return this.finish(bytes); // no exchange from the peer
+    if (bytes.length >= 4 && bytes.readUInt32BE(0) !== MAGIC) return this.finishMissing(bytes); // no exchange from the peer
     if (bytes.length < 8) return this.hold(bytes);
     const length = bytes.readUInt32BE(4);
-    if (length > MAX_HEADER) return this.finish(bytes.subarray(8));
+    if (length > MAX_HEADER) return this.finishMissing(bytes.subarray(8));
     if (bytes.length < 8 + length) return this.hold(bytes);
     try {
       const any = decodeAny(bytes.subarray(8, 8 + length));
@@ -52,7 +54,8 @@ export class ExchangeReader {
       const metadata = data['x-envoy-peer-metadata'];
       if (metadata !== null && typeof metadata === 'object' && !Array.isArray(metadata)) this.peer = workloadFromStruct(metadata, this.additionalLabels);
     } catch {
-      // A header that is not a Struct: Istio goes on without a peer too.
+      // A header that is not a Struct: Istio goes on without the header's peer too.
+      this.missing = true;
     }
     return this.finish(bytes.subarray(8 + length));
   }
@@ -65,6 +68,11 @@ export class ExchangeReader {
   private hold(bytes: Buffer): Buffer {
     this.pending = bytes;
     return EMPTY;
+  }
+
+  private finishMissing(rest: Buffer): Buffer {
+    this.missing = true;
+    return this.finish(rest);
   }
 
   private finish(rest: Buffer): Buffer {

@@ -59,7 +59,9 @@ export function destinationService(
 
 /** reporter, then the source_* and destination_* labels, in Istio's order. */
 export function peerLabels(f: PeerFacts): Label[] {
-  const { self, peer, reporter, serviceHost, serviceHostName, peerSan, localSan } = f;
+  const { self, peer, reporter, serviceHost, serviceHostName, localSan } = f;
+  // A client without the upstream's certificate takes the identity workload discovery gave the peer.
+  const peerSan = f.peerSan !== '' || reporter !== 'source' ? f.peerSan : peer?.identity ?? '';
   const peerNamespace = or(namespaceOfPrincipal(peerSan), peer?.namespace ?? '');
   const labels: Label[] = [{ name: 'reporter', value: reporter }];
   const add = (name: string, value: string) => labels.push({ name, value });
@@ -77,7 +79,7 @@ export function peerLabels(f: PeerFacts): Label[] {
       const canonical = or(endpoint?.canonicalName, UNKNOWN);
       add('destination_workload', or(endpoint?.workload, UNKNOWN));
       add('destination_workload_namespace', or(endpoint?.namespace, UNKNOWN));
-      add('destination_principal', UNKNOWN);
+      add('destination_principal', or(endpoint?.identity, UNKNOWN));
       add('destination_app', or(endpoint?.app, UNKNOWN));
       add('destination_version', or(endpoint?.version, UNKNOWN));
       add('destination_service', or(serviceHost, canonical));

@@ -1,23 +1,13 @@
 // Istio's workload metadata: who a peer is (workload, namespace, canonical service and revision,
 // app and version labels, cluster), read from a proxy's node metadata as pilot-agent writes it
-// (NAME, NAMESPACE, WORKLOAD_NAME, CLUSTER_ID, OWNER, LABELS) and exchanged between sidecars in
-// x-envoy-peer-metadata as that Struct, base64 of its binary form. Field names are Istio's.
+// (NAME, NAMESPACE, WORKLOAD_NAME, CLUSTER_ID, OWNER, LABELS; IDENTITY when known) and exchanged
+// between sidecars in x-envoy-peer-metadata as that Struct, base64 of its binary form. Field
+// names are Istio's.
+import type { WorkloadMetadata } from '../config/model.ts';
 import { decodeStruct, encodeStruct, type StructValue } from './struct-codec.ts';
 
-export type WorkloadType = 'pod' | 'deployment' | 'job' | 'cronjob';
-
-export interface WorkloadMetadata {
-  instance: string;
-  cluster: string;
-  namespace: string;
-  workload: string;
-  canonicalName: string;
-  canonicalRevision: string;
-  app: string;
-  version: string;
-  workloadType: WorkloadType | undefined;
-  labels: [string, string][]; // additional_labels found on the peer
-}
+export type { WorkloadMetadata };
+export type WorkloadType = NonNullable<WorkloadMetadata['workloadType']>;
 
 const OWNER_PREFIX = 'kubernetes://apis/apps/v1/namespaces/';
 const WORKLOAD_TYPES = new Set<string>(['pod', 'deployment', 'job', 'cronjob']);
@@ -49,6 +39,7 @@ export function workloadFromStruct(meta: Record<string, unknown>, additionalLabe
     version: text(labels.version),
     workloadType: parseOwner(text(meta.OWNER), workload),
     labels: [...additionalLabels].filter((l) => typeof labels[l] === 'string').map((l) => [l, labels[l] as string]),
+    identity: text(meta.IDENTITY),
   };
 }
 
@@ -59,6 +50,7 @@ export function workloadToStruct(w: WorkloadMetadata): StructValue {
   if (w.namespace !== '') out.NAMESPACE = w.namespace;
   if (w.workload !== '') out.WORKLOAD_NAME = w.workload;
   if (w.cluster !== '') out.CLUSTER_ID = w.cluster;
+  if (w.identity !== '') out.IDENTITY = w.identity;
   const labels: StructValue = {};
   if (w.canonicalName !== '') labels[CANONICAL_NAME] = w.canonicalName;
   if (w.canonicalRevision !== '') labels[CANONICAL_REVISION] = w.canonicalRevision;

@@ -40,6 +40,7 @@ export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatch
     }
     stream.info.upstreamCluster = this.cluster.config.name;
     stream.info.upstreamHost = host.address;
+    stream.info.upstreamHostMetadata = host.metadata;
     stream.info.attemptCount = 1;
     const state = stream.info.filterState;
     this.connecting = new ConnectAttempt(this.cluster, host, this, { allowHalfOpen: true, tlsOptions: tlsOptionsWithFilterState(undefined, state), sharedFilterState: state?.sharedWithUpstream() });

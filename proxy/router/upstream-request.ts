@@ -196,6 +196,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     const info = stream.info;
     info.upstreamCluster = cluster.config.name;
     info.upstreamHost = host.address;
+    info.upstreamHostMetadata = host.metadata;
     info.attemptCount = this.attempts;
     const headers = stream.head.headers;
     if (this.counts.includeAttemptCount) headers['x-envoy-attempt-count'] = String(this.attempts);

@@ -12,6 +12,7 @@ import {
   LISTENER_TYPE_URL,
   ROUTE_TYPE_URL,
   SECRET_TYPE_URL,
+  WORKLOAD_TYPE_URL,
 } from '../../xds-client/index.ts';
 import type { DecodedResource, FileSource, ResourceConsumer, ResourceUpdate, UpdateResult, XdsClient } from '../../xds-client/index.ts';
 import { validateSnapshot } from '../config/index.ts';
@@ -39,6 +40,7 @@ import { XdsStats } from './xds-stats.ts';
 import { collectAfterLargeUpdate, LARGE_UPDATE } from './v8-heap.ts';
 import type { DynamicDumpParts, DynamicEntry } from './config-dump.ts';
 import { grpcTarget, nodeInfo } from './grpc-target.ts';
+import type { WorkloadDiscovery } from './workload-discovery.ts';
 
 export type { SnapshotParts } from './xds-state.ts';
 
@@ -54,6 +56,8 @@ export interface DynamicConfigOptions {
   updateEndpoints?(parts: SnapshotParts, clusters: Cluster[]): Promise<void>;
   /** Secret responses over ADS (SDS); the result is the ACK or NACK. */
   secrets?(update: ResourceUpdate): Promise<UpdateResult>;
+  /** Istio's workload discovery (the bootstrap's metadata_discovery): subscribes to istiod's workloads. */
+  workloads?: WorkloadDiscovery;
 }
 
 const TYPE_URLS: Record<Kind, string> = { lds: LISTENER_TYPE_URL, cds: CLUSTER_TYPE_URL, rds: ROUTE_TYPE_URL, eds: ENDPOINT_TYPE_URL };
@@ -109,10 +113,15 @@ export class DynamicConfigSource {
         node: nodeInfo(boot.node),
         apiType: ads.apiType,
         // LDS and CDS over ADS only when their config source says so (they may be files).
-        wildcardTypes: (['cds', 'lds'] as const).filter((kind) => this.#dynamic[kind]?.kind === 'ads').map((kind) => TYPE_URLS[kind]),
+        // Workloads only with Istio's bootstrap extension: they are not needed for the first config.
+        wildcardTypes: [
+          ...(['cds', 'lds'] as const).filter((kind) => this.#dynamic[kind]?.kind === 'ads').map((kind) => TYPE_URLS[kind]),
+          ...(options.workloads === undefined ? [] : [WORKLOAD_TYPE_URL]),
+        ],
         initialFetchTimeoutMs: this.#dynamic.initialFetchTimeoutMs,
         onResources: (typeUrl, update) => {
           if (typeUrl === SECRET_TYPE_URL) return options.secrets?.(update) ?? Promise.resolve({ ok: false, error: 'no secrets wanted' });
+          if (typeUrl === WORKLOAD_TYPE_URL) return options.workloads!.update(update);
           return this.#consumer(KIND_OF_TYPE.get(typeUrl)!, ADS_SOURCE)(typeUrl, update);
         },
         logger: { info: options.log, warn: options.log },
@@ -420,15 +429,19 @@ export class DynamicConfigSource {
     connected.set(0);
     client.on('connected', () => connected.set(1));
     client.on('disconnected', () => connected.set(0));
+    const workloads = this.#options.workloads;
     client.on('updateFailure', (typeUrl) => {
+      if (typeUrl === WORKLOAD_TYPE_URL) workloads?.failed();
       const kind = KIND_OF_TYPE.get(typeUrl);
       if (kind !== undefined) this.#stats.failed(this.#statPrefixes(kind, ADS_SOURCE));
     });
     client.on('invalidResponse', (typeUrl, version, error) => {
+      if (typeUrl === WORKLOAD_TYPE_URL) workloads?.rejected(version, error);
       const kind = KIND_OF_TYPE.get(typeUrl);
       if (kind !== undefined) void this.#serial(() => this.#rejected(kind, ADS_SOURCE, version, error, []));
     });
     client.on('initialFetchTimeout', (typeUrl) => {
+      if (typeUrl === WORKLOAD_TYPE_URL) workloads?.initialFetchTimedOut();
       const kind = KIND_OF_TYPE.get(typeUrl);
       if (kind !== 'lds' && kind !== 'cds') return; // RDS and EDS time out per resource (above)
       this.#stats.count(this.#stats.prefixes(kind), 'init_fetch_timeout');

@@ -5,6 +5,7 @@
 import type { ClusterLoadAssignment } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import type { BoundListener } from '../listener/index.ts';
+import type { WorkloadUpdate } from '../istio/workload-index.ts';
 import type { SnapshotDelta } from './snapshot-delta.ts';
 
 /** What a worker answers to a snapshot: the version it now serves and the sockets it holds. */
@@ -52,7 +53,8 @@ export type WorkerRequest =
   | { kind: 'reopenLogs' }
   | { kind: 'runtime'; admin: Record<string, string> }
   | { kind: 'healthCheckFailed'; failed: boolean }
-  | { kind: 'hostHealth'; updates: HostHealthUpdate[] };
+  | { kind: 'hostHealth'; updates: HostHealthUpdate[] }
+  | { kind: 'workloads'; update: WorkloadUpdate };
 
 /** Primary to worker. */
 export interface RequestMessage {

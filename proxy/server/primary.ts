@@ -18,6 +18,8 @@ import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.t
 import { withSidecarDefaults } from './sidecar.ts';
 import { originalDstUnavailableMessage } from '../listener/index.ts';
 import type { DynamicConfigSource, SnapshotParts } from './dynamic-config.ts';
+import type { WorkloadDiscovery } from './workload-discovery.ts';
+import type { WorkloadUpdate } from '../istio/workload-index.ts';
 import type { SecretFiles } from './secret-files.ts';
 import { envoyConfigDump } from './config-dump.ts';
 import { compileStatsSettings } from './stats-settings.ts';
@@ -58,6 +60,7 @@ export class Primary implements AdminContext {
   private stopping: Promise<void> | null = null;
   private spare: ClusterWorkerHandle | null = null;
   private dynamic: DynamicConfigSource | null = null;
+  private workloads: WorkloadDiscovery | null = null; // Istio's workload discovery, with its bootstrap extension
   private secretFiles: SecretFiles | null = null; // SDS sources, when a TLS context names one
   private bootClusters: readonly Cluster[] = []; // the bootstrap's static clusters (how SDS servers are reached)
   private bootRaw: Record<string, unknown> = {}; // the bootstrap as loaded, for /config_dump
@@ -128,12 +131,17 @@ export class Primary implements AdminContext {
       // client (gRPC and Envoy's protos) is loaded only by a primary that has a control plane.
       const { DynamicConfigSource } = await import('./dynamic-config.ts');
       const secrets = await this.secretSources();
+      if (boot.workloadDiscovery === true) {
+        const { WorkloadDiscovery } = await import('./workload-discovery.ts');
+        this.workloads = new WorkloadDiscovery({ store: this.store, log: this.options.log, broadcast: (update) => this.broadcastWorkloads(update) });
+      }
       this.dynamic = new DynamicConfigSource(boot, {
         store: this.store,
         log: this.options.log,
         update: (parts) => this.update(parts),
         updateEndpoints: (parts, clusters) => this.updateEndpoints(parts, clusters),
         secrets: (update) => secrets.adsUpdate(update),
+        workloads: this.workloads ?? undefined,
       });
       this.dynamic.setSecretNames(secrets.adsNames(partsOf(boot)));
       await this.dynamic.start();
@@ -259,15 +267,22 @@ export class Primary implements AdminContext {
     await Promise.all(this.handles.filter((h) => h !== from).map((h) => h.hostHealth(updates).catch(() => undefined)));
   }
 
+  /** Istio's workloads reach every worker as they change (a worker that fails to take them is being replaced). */
+  private async broadcastWorkloads(update: WorkloadUpdate): Promise<void> {
+    await Promise.all(this.handles.map((h) => h.workloads(update).catch(() => undefined)));
+  }
+
   private listenForOutliers(handle: WorkerHandle): void {
     handle.onOutlierEjection((update) => void this.broadcastHealth([update], handle));
   }
 
-  /** A new worker gets the current snapshot and what the health checks know. */
+  /** A new worker gets the current snapshot, Istio's workloads and what the health checks know. */
   private async startServing(handle: WorkerHandle): Promise<void> {
     this.listenForOutliers(handle);
     // Before its listeners open: no request may see the server passing health checks.
     if (this.healthCheckFailed) await handle.healthCheckFailed(true);
+    const workloads = this.workloads?.all();
+    if (workloads !== undefined) await handle.workloads(workloads);
     await handle.apply(this.snapshot);
     if (runtime.hasAdminLayer()) await handle.runtime(runtime.adminValues());
     const known = this.healthChecks.status().map((h): HostHealthUpdate => ({ source: 'active', cluster: h.cluster, address: h.address, unhealthy: h.failed }));

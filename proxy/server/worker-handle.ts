@@ -8,6 +8,7 @@ import { eventLoopDelaySinceLastRead } from './event-loop-delay.ts';
 import { snapshotDelta } from './snapshot-delta.ts';
 import type { ApplyResult, EndpointUpdate, EventMessage, HostHealthUpdate, ReplyMessage, RequestMessage, WorkerMemory, WorkerRequest } from './messages.ts';
 import type { Worker } from './worker.ts';
+import type { WorkloadUpdate } from '../istio/workload-index.ts';
 
 export interface WorkerHandle {
   readonly id: number;
@@ -28,6 +29,8 @@ export interface WorkerHandle {
   hostHealth(updates: HostHealthUpdate[]): Promise<void>;
   /** Outlier ejections this worker decided, for the primary to pass on to the others. */
   onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
+  /** Istio's workload discovery: what changed among the workloads istiod serves. */
+  workloads(update: WorkloadUpdate): Promise<void>;
 }
 
 /** Runs a request against a worker object: the one dispatcher both handle kinds use. */
@@ -55,6 +58,8 @@ export async function serve(worker: Worker, request: WorkerRequest): Promise<unk
       return worker.setHealthCheckFailed(request.failed);
     case 'hostHealth':
       return worker.applyHostHealth(request.updates);
+    case 'workloads':
+      return worker.workloads.apply(request.update);
     case 'memory': {
       const m = process.memoryUsage();
       return { pid: process.pid, rss_bytes: m.rss, heap_used_bytes: m.heapUsed, heap_total_bytes: m.heapTotal, external_bytes: m.external, ...eventLoopDelaySinceLastRead(), applied_snapshot_version: worker.version } satisfies WorkerMemory;
@@ -97,6 +102,9 @@ abstract class BaseHandle implements WorkerHandle {
   }
   async healthCheckFailed(failed: boolean): Promise<void> {
     await this.call({ kind: 'healthCheckFailed', failed });
+  }
+  async workloads(update: WorkloadUpdate): Promise<void> {
+    await this.call({ kind: 'workloads', update });
   }
   abstract onOutlierEjection(listener: (update: HostHealthUpdate) => void): void;
 }

@@ -20,6 +20,7 @@ import { ClusterManager, clusterStatuses, type ClusterStatus } from '../upstream
 import { OverloadManager } from '../overload/index.ts';
 import { internalListeners } from '../transport/index.ts';
 import { runtime } from '../runtime/index.ts';
+import { WorkloadIndex } from '../istio/workload-index.ts';
 
 import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.ts';
 import { applySnapshotDelta, type SnapshotDelta } from './snapshot-delta.ts';
@@ -54,6 +55,8 @@ export type FilterSettings = Pick<WorkerOptions, 'workers' | 'localCluster' | 'r
 export class Worker {
   readonly store = new Store();
   readonly clusters: ClusterManager;
+  /** Istio's workload discovery: who is at an address, for the peer metadata readers. */
+  readonly workloads = new WorkloadIndex();
   private readonly listeners: ListenerManager;
   private readonly options: WorkerOptions;
   private routeTables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
@@ -92,6 +95,7 @@ export class Worker {
       tracing: options.tracing,
       overload: this.overload,
       node: options.node,
+      workloads: this.workloads,
       healthCheckFailed: () => this.healthCheckFailed,
     };
   }
@@ -182,6 +186,6 @@ export class Worker {
       const ctx = listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext;
       return new HttpConnectionManagerHandler(network, listener.drainType === undefined ? ctx : { ...ctx, drainType: listener.drainType });
     }
-    return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node });
+    return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node, workloads: this.workloads });
   }
 }

@@ -9,6 +9,7 @@ import type { Cluster, IstioStatsConfig, MetadataExchangeConfig } from '../confi
 import { ExchangeReader, exchangeHeader } from '../istio/exchange.ts';
 import { destinationService, peerLabels, type Label, type Reporter } from '../istio/labels.ts';
 import { IstioMetrics } from '../istio/metrics.ts';
+import type { WorkloadLookup } from '../istio/workload-index.ts';
 import { workloadFromStruct, type WorkloadMetadata } from '../istio/workload-metadata.ts';
 import type { Store } from '../stats/index.ts';
 import { tlsInfo } from '../transport/index.ts';
@@ -28,9 +29,11 @@ export class IstioTcp {
   readonly metrics: IstioMetrics | undefined;
   readonly reporter: Reporter;
   readonly metadataExchange: MetadataExchangeConfig | undefined;
+  private readonly workloads: WorkloadLookup | undefined;
 
-  constructor(store: Store, node: IstioNode | undefined, metadataExchange: MetadataExchangeConfig | undefined, stats: IstioStatsConfig | undefined) {
+  constructor(store: Store, node: IstioNode | undefined, metadataExchange: MetadataExchangeConfig | undefined, stats: IstioStatsConfig | undefined, workloads?: WorkloadLookup) {
     this.self = workloadFromStruct(node?.metadata ?? {}, new Set());
+    this.workloads = workloads;
     this.nodeId = node?.id ?? '';
     this.metadataExchange = metadataExchange;
     const version = node?.metadata.ISTIO_VERSION;
@@ -43,6 +46,17 @@ export class IstioTcp {
     if (config === undefined || (socket as TLSSocket).alpnProtocol !== config.protocol) return undefined;
     socket.write(exchangeHeader(this.self, this.nodeId));
     return new ExchangeReader(new Set(config.additionalLabels));
+  }
+
+  /**
+   * The peer one side's exchange found: its header's, or (enable_discovery) the workload at its
+   * address when it sent none, ALPN included (Istio's setMetadataNotFoundFilterState).
+   */
+  peer(config: MetadataExchangeConfig | undefined, exchange: ExchangeReader | undefined, address: () => string | undefined): WorkloadMetadata | undefined {
+    if (exchange !== undefined && !exchange.missing) return exchange.peer;
+    if (config?.enableDiscovery !== true || this.workloads === undefined) return undefined;
+    const ip = address();
+    return ip === undefined ? undefined : this.workloads.lookup(ip);
   }
 }
 

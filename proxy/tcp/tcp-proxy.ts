@@ -14,6 +14,7 @@ import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
 import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
 import type { ExchangeReader } from '../istio/exchange.ts';
 import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
+import { upstreamWorkloadAddress, type WorkloadLookup } from '../istio/workload-index.ts';
 import { TCP_PROXY_CLUSTER_KEY } from '../filter-state/index.ts';
 import { setWriteBufferLimit } from '../transport/index.ts';
 import { upstreamFlowStats, type UpstreamFlowStats } from './upstream-connection.ts';
@@ -25,6 +26,8 @@ export interface TcpProxyContext {
   log(line: string): void;
   /** The bootstrap's node: who this proxy is in Istio's metadata exchange. */
   node?: IstioNode;
+  /** Istio's workload discovery, for the exchange's enable_discovery. */
+  workloads?: WorkloadLookup;
 }
 
 interface TcpStats {
@@ -52,7 +55,7 @@ export class TcpProxyHandler implements ChainHandler {
 
   constructor(config: TcpProxy, ctx: TcpProxyContext) {
     this.config = config;
-    this.istio = new IstioTcp(ctx.store, ctx.node, config.metadataExchange, config.istioStats);
+    this.istio = new IstioTcp(ctx.store, ctx.node, config.metadataExchange, config.istioStats, ctx.workloads);
     this.store = ctx.store;
     this.clusters = ctx.clusters;
     const c = (name: string) => ctx.store.counter(`tcp.${config.statPrefix}.${name}`);
@@ -188,6 +191,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     this.attempts++;
     info.attemptCount = this.attempts;
     info.upstreamHost = host.address;
+    info.upstreamHostMetadata = host.metadata;
     const tunneling = proxy.tunneling;
     if (tunneling === undefined) {
       const state = info.filterState;
@@ -250,7 +254,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
       upstream: this.watched(this.upstreamExchange, peerExchange),
     };
     this.relay = new Relay(this.downstream, upstream, proxy.config.idleTimeoutMs, this, readers);
-    if (peerExchange === undefined) this.reportOpened(undefined);
+    if (peerExchange === undefined) this.reportOpened();
     this.relay.start();
   }
 
@@ -263,15 +267,24 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
       },
       push: (chunk) => {
         const out = reader.push(chunk);
-        if (reader.done) this.reportOpened(reader.peer);
+        if (reader.done) this.reportOpened();
         return out;
       },
       flush: () => reader.flush(),
     };
   }
 
-  private reportOpened(peer: WorkloadMetadata | undefined): void {
-    this.istioReport?.opened(this.downstream, this.info.filterState, this.upstreamSocket, peer, this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+  private reportOpened(): void {
+    if (this.istioReport === undefined) return;
+    this.istioReport.opened(this.downstream, this.info.filterState, this.upstreamSocket, this.peer(), this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+  }
+
+  /** The peer Istio's stats report: the upstream one for a client, the downstream one otherwise. */
+  private peer(): WorkloadMetadata | undefined {
+    const istio = this.proxy.istio;
+    if (istio.reporter !== 'source') return istio.peer(this.proxy.config.metadataExchange, this.downstreamExchange, () => this.facts.sourceIp);
+    const host = this.tried[this.tried.length - 1];
+    return istio.peer(this.cluster?.config.metadataExchange, this.upstreamExchange, () => (this.upstreamSocket === undefined ? undefined : upstreamWorkloadAddress(host.address, host.metadata)));
   }
 
   /** Closes both connections without flushing (Envoy's NoFlush local close). */
@@ -290,7 +303,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     const info = this.info;
     info.durationMs = info.elapsedMs();
     if (this.istioReport !== undefined) {
-      this.reportOpened((this.proxy.istio.reporter === 'source' ? this.upstreamExchange : this.downstreamExchange)?.peer);
+      this.reportOpened();
       this.istioReport.closed(info.bytesSent, info.bytesReceived);
     }
     for (const logger of this.proxy.loggers) logger.log(info);
@@ -335,3 +348,4 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     this.proxy.stats.idleTimeout.inc();
   }
 }
+

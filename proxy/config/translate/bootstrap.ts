@@ -8,28 +8,51 @@ import { configSource } from './config-source.ts';
 
 const RATELIMIT_METADATA_KEY = 'legate.ratelimit';
 const INTERNAL_LISTENER_TYPE = 'envoy.extensions.bootstrap.internal_listener.v3.InternalListener';
+const WORKLOAD_DISCOVERY_TYPE = 'istio.workload.BootstrapExtension';
 const DEFAULT_INTERNAL_BUFFER_KB = 1024;
 
+/** What bootstrap_extensions turn on. */
+export interface BootstrapExtensions {
+  internalListener?: InternalListenerSettings;
+  workloadDiscovery?: boolean;
+}
+
 /**
- * bootstrap_extensions. Only envoy.bootstrap.internal_listener is accepted (pilot-agent writes it
- * into every Istio bootstrap): it lets listeners be internal_listener and endpoints
- * envoy_internal_address, and sets the buffer of each internal connection (buffer_size_kb, 1 MiB
- * unless given, as Envoy).
+ * bootstrap_extensions, the two pilot-agent writes (any other is refused by name):
+ * envoy.bootstrap.internal_listener (every Istio bootstrap) lets listeners be internal_listener and
+ * endpoints envoy_internal_address, and sets the buffer of each internal connection
+ * (buffer_size_kb, 1 MiB unless given, as Envoy); Istio's istio.workload.BootstrapExtension
+ * (metadata_discovery: waypoints, and sidecars with peer metadata discovery) subscribes to
+ * istiod's workloads over the ADS stream, for the peer metadata readers' workload discovery.
  */
-export function checkBootstrapExtensions(raws: Raw[], path: string): InternalListenerSettings | undefined {
-  let settings: InternalListenerSettings | undefined;
+export function checkBootstrapExtensions(raws: Raw[], path: string): BootstrapExtensions {
+  const found: BootstrapExtensions = {};
   raws.forEach((raw, i) => {
     const at = `${path}[${i}]`;
     const config = obj(raw, 'typed_config') ?? {};
     const type = str(config, '@type');
-    if (type !== INTERNAL_LISTENER_TYPE) {
-      reject(joinPath(at, 'typed_config'), `not supported by Legate: bootstrap extension '${str(raw, 'name') || type}'`, 'remove it (Legate accepts envoy.bootstrap.internal_listener only)');
+    if (type === WORKLOAD_DISCOVERY_TYPE) {
+      if (found.workloadDiscovery === true) reject(at, 'istio.workload.BootstrapExtension is given twice', 'keep one');
+      workloadDiscoverySource(obj(config, 'config_source'), joinPath(joinPath(at, 'typed_config'), 'config_source'));
+      found.workloadDiscovery = true;
+      return;
     }
-    if (settings !== undefined) reject(at, 'envoy.bootstrap.internal_listener is given twice', 'keep one');
+    if (type !== INTERNAL_LISTENER_TYPE) {
+      reject(joinPath(at, 'typed_config'), `not supported by Legate: bootstrap extension '${str(raw, 'name') || type}'`, 'remove it (Legate accepts envoy.bootstrap.internal_listener and istio.workload.BootstrapExtension only)');
+    }
+    if (found.internalListener !== undefined) reject(at, 'envoy.bootstrap.internal_listener is given twice', 'keep one');
     // The schema holds it to 1-8192 (the proto's rule).
-    settings = { bufferSizeBytes: num(config, 'buffer_size_kb', DEFAULT_INTERNAL_BUFFER_KB) * 1024 };
+    found.internalListener = { bufferSizeBytes: num(config, 'buffer_size_kb', DEFAULT_INTERNAL_BUFFER_KB) * 1024 };
   });
-  return settings;
+  return found;
+}
+
+// Workloads come over the bootstrap's ADS stream (istiod serves them there): ads {} as
+// pilot-agent writes it. Another source, or a timeout of their own, is not built.
+function workloadDiscoverySource(raw: Raw | undefined, path: string): void {
+  if (raw === undefined) reject(path, 'required field is missing', 'set config_source: { ads: {} }');
+  if (raw.initial_fetch_timeout !== undefined) reject(joinPath(path, 'initial_fetch_timeout'), 'not supported by Legate: an initial_fetch_timeout of the workload subscription (it takes the ADS stream\'s)', 'remove it');
+  if (configSource(raw, path).kind !== 'ads') reject(path, 'not supported by Legate: workloads from a config source other than ADS', 'set config_source: { ads: {} }');
 }
 
 export function translateNode(raw: Raw | undefined): Node {

@@ -4,7 +4,7 @@
 // (the packed ones are decoded by the .proto in envoy-api/protos), each field is checked here: the
 // ones built, the ones ignored with a warning, and anything else refused by name.
 import { indexPath, joinPath } from '../errors.ts';
-import type { IstioAlpnConfig, IstioAuthnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerMetadataConfig } from '../model.ts';
+import type { IstioAlpnConfig, IstioAuthnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerDiscoveryMethod, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
 
 function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
@@ -15,37 +15,58 @@ function checkFields(raw: Raw, path: string, type: string, supported: string[], 
   }
 }
 
-// A list of discovery or propagation methods: whether istio_headers is among them (and its options).
-function methods(raw: Raw, field: string, path: string, ctx: TranslateContext, discovery: boolean): { skipExternalClusters: boolean } | undefined {
+// A list of propagation methods: whether istio_headers is among them (and its options).
+function propagation(raw: Raw, field: string, path: string, ctx: TranslateContext): { skipExternalClusters: boolean } | undefined {
   let found: { skipExternalClusters: boolean } | undefined;
   list(raw, field).forEach((method, i) => {
     const at = indexPath(joinPath(path, field), i);
-    const kinds = Object.keys(method);
-    if (kinds.length !== 1) reject(at, 'a method names exactly one of istio_headers, workload_discovery, baggage', 'give one method per entry');
-    const kind = kinds[0];
+    const kind = methodKind(method, at);
+    if (kind !== 'istio_headers') reject(joinPath(at, kind), `peer metadata propagation method '${kind}' is not supported by Legate`, 'use istio_headers');
+    const options = (method.istio_headers ?? {}) as Raw;
+    checkFields(options, joinPath(at, kind), 'IstioHeaders', ['skip_external_clusters'], [], ctx);
+    found = { skipExternalClusters: bool(options, 'skip_external_clusters', false) };
+  });
+  return found;
+}
+
+// A list of discovery methods, in order: Istio tries them until one finds the peer.
+function discovery(raw: Raw, field: string, path: string, ctx: TranslateContext): PeerDiscoveryMethod[] {
+  const found: PeerDiscoveryMethod[] = [];
+  list(raw, field).forEach((method, i) => {
+    const at = indexPath(joinPath(path, field), i);
+    const kind = methodKind(method, at);
+    const options = (method[kind] ?? {}) as Raw;
     if (kind === 'istio_headers') {
-      const options = (method.istio_headers ?? {}) as Raw;
-      checkFields(options, joinPath(at, kind), 'IstioHeaders', ['skip_external_clusters'], [], ctx);
-      found = { skipExternalClusters: bool(options, 'skip_external_clusters', false) };
-    } else if (discovery && (kind === 'workload_discovery' || kind === 'baggage')) {
-      // Envoy goes on to the next method when one finds nothing: without Istio's workload
-      // discovery extension (ambient) these never find a peer.
-      ctx.warnings.push(`${joinPath(at, kind)}: peer discovery by ${kind} finds nothing in Legate (no workload discovery); istio_headers is used`);
+      // skip_external_clusters concerns propagation only.
+      checkFields(options, joinPath(at, kind), 'IstioHeaders', [], ['skip_external_clusters'], ctx);
+      found.push(kind);
+    } else if (kind === 'workload_discovery') {
+      checkFields(options, joinPath(at, kind), 'WorkloadDiscovery', [], [], ctx);
+      found.push(kind);
+    } else if (kind === 'baggage') {
+      // Envoy goes on to the next method when one finds nothing; Legate reads no baggage header.
+      ctx.warnings.push(`${joinPath(at, kind)}: peer discovery by baggage finds nothing in Legate; the other methods are used`);
     } else {
-      reject(joinPath(at, kind), `peer metadata method '${kind}' is not supported by Legate`, 'use istio_headers');
+      reject(joinPath(at, kind), `peer metadata method '${kind}' is not supported by Legate`, 'use istio_headers or workload_discovery');
     }
   });
   return found;
+}
+
+function methodKind(method: Raw, at: string): string {
+  const kinds = Object.keys(method);
+  if (kinds.length !== 1) reject(at, 'a method names exactly one of istio_headers, workload_discovery, baggage', 'give one method per entry');
+  return kinds[0];
 }
 
 export function peerMetadataConfig(raw: Raw, path: string, ctx: TranslateContext): PeerMetadataConfig {
   checkFields(raw, path, 'io.istio.http.peer_metadata.Config',
     ['downstream_discovery', 'upstream_discovery', 'downstream_propagation', 'upstream_propagation', 'additional_labels'], ['shared_with_upstream'], ctx);
   return {
-    downstreamDiscovery: methods(raw, 'downstream_discovery', path, ctx, true) !== undefined,
-    upstreamDiscovery: methods(raw, 'upstream_discovery', path, ctx, true) !== undefined,
-    downstreamPropagation: methods(raw, 'downstream_propagation', path, ctx, false),
-    upstreamPropagation: methods(raw, 'upstream_propagation', path, ctx, false),
+    downstreamDiscovery: discovery(raw, 'downstream_discovery', path, ctx),
+    upstreamDiscovery: discovery(raw, 'upstream_discovery', path, ctx),
+    downstreamPropagation: propagation(raw, 'downstream_propagation', path, ctx),
+    upstreamPropagation: propagation(raw, 'upstream_propagation', path, ctx),
     additionalLabels: strings(raw, 'additional_labels'),
   };
 }
@@ -70,13 +91,13 @@ export function istioStatsConfig(raw: Raw, path: string, ctx: TranslateContext):
   return { reporter, trafficDirection: 'UNSPECIFIED', disableHostHeaderFallback: bool(raw, 'disable_host_header_fallback', false), metrics };
 }
 
-// enable_discovery looks peers up in Istio's workload discovery when they send nothing: without
-// ambient's extension it finds nothing, in Istio's proxy as here, so it changes nothing.
+// enable_discovery looks a peer that sends no header up by address in Istio's workload discovery
+// (which finds nothing unless the bootstrap has the metadata_discovery extension, as in Istio).
 export function metadataExchangeConfig(raw: Raw, path: string, ctx: TranslateContext): MetadataExchangeConfig {
   checkFields(raw, path, 'envoy.tcp.metadataexchange.config.MetadataExchange', ['protocol', 'enable_discovery', 'additional_labels'], [], ctx);
   const protocol = str(raw, 'protocol');
   if (protocol === '') reject(joinPath(path, 'protocol'), 'required field is missing', 'name the ALPN protocol of the exchange, istio-peer-exchange');
-  return { protocol, additionalLabels: strings(raw, 'additional_labels') };
+  return { protocol, additionalLabels: strings(raw, 'additional_labels'), enableDiscovery: bool(raw, 'enable_discovery', false) };
 }
 
 // io.istio.network.authn: one field.

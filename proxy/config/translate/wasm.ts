@@ -106,8 +106,8 @@ export function nullVmNetworkStats(wasm: Raw, path: string, ctx: TranslateContex
 // on responses unless outbound: the listener's direction settles that (translate/listener.ts).
 function legacyPeerMetadata(): PeerMetadataConfig {
   return {
-    downstreamDiscovery: true,
-    upstreamDiscovery: true,
+    downstreamDiscovery: ['istio_headers'],
+    upstreamDiscovery: ['istio_headers'],
     downstreamPropagation: { skipExternalClusters: false },
     upstreamPropagation: { skipExternalClusters: false },
     additionalLabels: [],

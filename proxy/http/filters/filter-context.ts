@@ -6,6 +6,7 @@ import type { RouteTable } from '../../router/index.ts';
 import type { Store } from '../../stats/index.ts';
 import type { ClusterManager } from '../../upstream/index.ts';
 import type { HttpStream } from '../stream.ts';
+import type { WorkloadLookup } from '../../istio/workload-index.ts';
 
 export type HttpFilterInstance = HttpFilter<HttpStream>;
 
@@ -30,6 +31,8 @@ export interface FilterContext {
   clusters?: ClusterManager;
   /** The bootstrap's node id and metadata (Istio's filters: who this proxy is). */
   node?: FilterNode;
+  /** Istio's workload discovery: who is at an address (empty without the bootstrap extension). */
+  workloads?: WorkloadLookup;
   /** The server fails health checks (admin /healthcheck/fail), as Envoy's healthCheckFailed(). */
   healthCheckFailed?: () => boolean;
   /** A cluster's stat name (alt_stat_name, else its name); undefined when there is no such cluster. */

@@ -80,7 +80,7 @@ t.test('istio.stats and istio.metadata_exchange before a tcp_proxy, packed', asy
   for (const [form, raw] of [['over ADS', overAds(tcpListener({ tcp_reporting_duration: '15s' }))], ['proto-loader', protoLoaderForm('envoy.config.listener.v3.Listener', tcpListener({}))]] as const) {
     const { listener, warnings } = translateListener(raw);
     const tcp = listener.filterChains[0].network as TcpProxy;
-    t.same(tcp.metadataExchange, { protocol: 'istio-peer-exchange', additionalLabels: [] }, form);
+    t.same(tcp.metadataExchange, { protocol: 'istio-peer-exchange', additionalLabels: [], enableDiscovery: false }, form);
     t.match(tcp.istioStats, { reporter: 'UNSPECIFIED', metrics: [] }, form);
     if (form === 'over ADS') t.match(warnings, [/tcp_reporting_duration.*ignored by Legate/], 'the periodic report interval is warned about by name');
   }
@@ -89,7 +89,7 @@ t.test('istio.stats and istio.metadata_exchange before a tcp_proxy, packed', asy
 t.test("a cluster's istio.metadata_exchange filter, packed", async (t) => {
   const cluster = { '@type': 'type.googleapis.com/envoy.config.cluster.v3.Cluster', ...staticCluster('c', [{ port: 1 }]),
     filters: [{ name: 'istio.metadata_exchange', typed_config: { '@type': MX_TYPE, protocol: 'istio-peer-exchange' } }] };
-  t.same(translateCluster(overAds(cluster)).cluster.metadataExchange, { protocol: 'istio-peer-exchange', additionalLabels: [] });
+  t.same(translateCluster(overAds(cluster)).cluster.metadataExchange, { protocol: 'istio-peer-exchange', additionalLabels: [], enableDiscovery: false });
 });
 
 t.test('what Legate does not build is still refused by name when packed', async (t) => {

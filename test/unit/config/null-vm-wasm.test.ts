@@ -56,7 +56,7 @@ t.test('the exchange: istio.metadata_exchange, propagating by the listener direc
       const [filter] = httpFilters(raw);
       t.equal(filter.type, 'io.istio.http.peer_metadata.Config', `${direction} ${form}`);
       const config = filter.config as PeerMetadataConfig;
-      t.same({ d: config.downstreamDiscovery, u: config.upstreamDiscovery }, { d: true, u: true }, 'reads both sides');
+      t.same({ d: config.downstreamDiscovery, u: config.upstreamDiscovery }, { d: ['istio_headers'], u: ['istio_headers'] }, 'reads both sides');
       t.equal(config.downstreamPropagation !== undefined, downstream, `${direction}: answers downstream`);
       t.equal(config.upstreamPropagation !== undefined, upstream, `${direction}: sends upstream`);
       t.notOk('propagationByListenerDirection' in config, 'the flag is settled');

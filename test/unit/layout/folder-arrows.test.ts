@@ -67,6 +67,8 @@ const EXCEPTIONS: readonly string[] = [
   // Istio's filters: the HTTP ones and tcp_proxy share proxy/istio.
   'http -> istio',
   'tcp -> istio',
+  // Istio's workload discovery: the primary keeps the workloads and each worker its index.
+  'server -> istio',
   // tcp_proxy connects through the upstream clusters and uses the listener's connection types.
   'tcp -> upstream',
   'tcp -> listener',

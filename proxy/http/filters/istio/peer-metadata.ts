@@ -1,20 +1,26 @@
-// istio.metadata_exchange as an HTTP filter (Istio's peer_metadata, io.istio.http.peer_metadata.Config)
-// with the istio_headers method: a sidecar tells its peer who it is in x-envoy-peer-metadata (its
-// workload metadata, a Struct, base64) and x-envoy-peer-metadata-id (its node id) on requests it
-// sends upstream, and the server side answers with its own on the response; each side reads the
-// other's, removes the headers, and keeps the peer for istio.stats. A server answers with its
-// metadata only when the request carried the headers, as Istio's.
+// istio.metadata_exchange as an HTTP filter (Istio's peer_metadata, io.istio.http.peer_metadata.Config).
+// istio_headers: a sidecar tells its peer who it is in x-envoy-peer-metadata (its workload
+// metadata, a Struct, base64) and x-envoy-peer-metadata-id (its node id) on requests it sends
+// upstream, and the server side answers with its own on the response; each side reads the other's,
+// removes the headers, and keeps the peer for istio.stats. A server answers with its metadata only
+// when the request carried the headers, as Istio's. workload_discovery: the peer is looked up by
+// address among the workloads istiod serves (the downstream by the connection's source, the
+// upstream by the host's address). The discovery methods are tried in the config's order; the
+// first that finds the peer wins.
 import type { HeaderMap } from '../../../codec/index.ts';
-import type { PeerMetadataConfig } from '../../../config/model.ts';
+import type { PeerDiscoveryMethod, PeerMetadataConfig } from '../../../config/model.ts';
 import type { FilterStatus } from '../../../http-filter/index.ts';
 import type { FilterContext, HttpFilterInstance } from '../filter-context.ts';
 import type { HttpStream } from '../../stream.ts';
 import { setPeer, type PeerSide } from '../../../istio/peer-state.ts';
 import { decodePeerHeader, encodePeerHeader, workloadFromStruct, type WorkloadMetadata } from '../../../istio/workload-metadata.ts';
+import { ipOf, upstreamWorkloadAddress, type WorkloadLookup } from '../../../istio/workload-index.ts';
 
 const METADATA = 'x-envoy-peer-metadata';
 const METADATA_ID = 'x-envoy-peer-metadata-id';
+const ORIGIN_NETWORK = 'x-forwarded-network';
 const CACHE_LIMIT = 500; // decoded peers by header value: a sidecar sees few distinct peers
+const NOWHERE: WorkloadLookup = { lookup: () => undefined };
 
 /** What a request told the server side: it answers with what it was asked for. */
 interface Asked {
@@ -27,23 +33,34 @@ export class PeerMetadataFilter implements HttpFilterInstance {
   private readonly additionalLabels: ReadonlySet<string>;
   private readonly id: string;
   private readonly value: string;
+  private readonly network: string; // this proxy's NETWORK
+  private readonly workloads: WorkloadLookup;
   private readonly decoded = new Map<string, WorkloadMetadata | undefined>();
   private readonly asked = new WeakMap<HttpStream, Asked>();
+  // Istio removes the exchange headers whenever istio_headers is a discovery method.
+  private readonly readsDownstreamHeaders: boolean;
+  private readonly readsUpstreamHeaders: boolean;
 
   constructor(config: PeerMetadataConfig, ctx: FilterContext) {
     this.config = config;
     this.additionalLabels = new Set(config.additionalLabels);
     this.id = ctx.node?.id ?? '';
     this.value = encodePeerHeader(workloadFromStruct(ctx.node?.metadata ?? {}, this.additionalLabels));
+    const network = ctx.node?.metadata.NETWORK;
+    this.network = typeof network === 'string' ? network : '';
+    this.workloads = ctx.workloads ?? NOWHERE;
+    this.readsDownstreamHeaders = config.downstreamDiscovery.includes('istio_headers');
+    this.readsUpstreamHeaders = config.upstreamDiscovery.includes('istio_headers');
   }
 
   decodeHeaders(stream: HttpStream): FilterStatus {
     const headers = stream.head.headers;
-    if (this.config.downstreamDiscovery) {
-      this.discover(stream, 'downstream', headers);
-      if (this.config.downstreamPropagation !== undefined) this.asked.set(stream, { id: headers[METADATA_ID] !== undefined, metadata: headers[METADATA] !== undefined });
-      delete headers[METADATA];
-      delete headers[METADATA_ID];
+    if (this.config.downstreamDiscovery.length > 0) {
+      this.discover(stream, 'downstream', this.config.downstreamDiscovery, headers);
+      if (this.readsDownstreamHeaders) {
+        delete headers[METADATA];
+        delete headers[METADATA_ID];
+      }
     }
     const propagation = this.config.upstreamPropagation;
     if (propagation !== undefined && !skipped(stream, propagation.skipExternalClusters)) {
@@ -55,10 +72,12 @@ export class PeerMetadataFilter implements HttpFilterInstance {
 
   encodeHeaders(stream: HttpStream, response: { headers: HeaderMap }): FilterStatus {
     const headers = response.headers;
-    if (this.config.upstreamDiscovery) {
-      this.discover(stream, 'upstream', headers);
-      delete headers[METADATA];
-      delete headers[METADATA_ID];
+    if (this.config.upstreamDiscovery.length > 0) {
+      this.discover(stream, 'upstream', this.config.upstreamDiscovery, headers);
+      if (this.readsUpstreamHeaders) {
+        delete headers[METADATA];
+        delete headers[METADATA_ID];
+      }
     }
     const propagation = this.config.downstreamPropagation;
     const asked = this.asked.get(stream);
@@ -69,16 +88,43 @@ export class PeerMetadataFilter implements HttpFilterInstance {
     return 'continue';
   }
 
-  private discover(stream: HttpStream, side: PeerSide, headers: HeaderMap): void {
+  private discover(stream: HttpStream, side: PeerSide, methods: readonly PeerDiscoveryMethod[], headers: HeaderMap): void {
+    for (const method of methods) {
+      const peer = method === 'istio_headers' ? this.fromHeaders(stream, side, headers) : this.fromWorkloads(stream, side, headers);
+      if (peer !== undefined) {
+        setPeer(stream, side, peer);
+        return;
+      }
+    }
+  }
+
+  private fromHeaders(stream: HttpStream, side: PeerSide, headers: HeaderMap): WorkloadMetadata | undefined {
+    // What the request carried, which the server side answers (only when this method ran, as Istio's).
+    if (side === 'downstream' && this.config.downstreamPropagation !== undefined) {
+      this.asked.set(stream, { id: headers[METADATA_ID] !== undefined, metadata: headers[METADATA] !== undefined });
+    }
     const value = headers[METADATA];
-    if (typeof value !== 'string' || value === '') return;
+    if (typeof value !== 'string' || value === '') return undefined;
     let peer = this.decoded.get(value);
     if (peer === undefined && !this.decoded.has(value)) {
       if (this.decoded.size >= CACHE_LIMIT) this.decoded.clear();
       peer = decodePeerHeader(value, this.additionalLabels);
       this.decoded.set(value, peer);
     }
-    if (peer !== undefined) setPeer(stream, side, peer);
+    return peer;
+  }
+
+  private fromWorkloads(stream: HttpStream, side: PeerSide, headers: HeaderMap): WorkloadMetadata | undefined {
+    if (side === 'downstream') {
+      // A request from another network (through its east-west gateway) does not come from the address it arrives from.
+      const origin = headers[ORIGIN_NETWORK];
+      if (typeof origin === 'string' && origin !== this.network) return undefined;
+      const connection = stream.connection;
+      return this.workloads.lookup(connection.facts?.sourceIp ?? ipOf(connection.remoteAddress));
+    }
+    const host = stream.info.upstreamHost;
+    const address = host === undefined ? undefined : upstreamWorkloadAddress(host, stream.info.upstreamHostMetadata);
+    return address === undefined ? undefined : this.workloads.lookup(address);
   }
 }
 

@@ -1,0 +1,253 @@
+// Istio's workload discovery end to end: a sidecar whose bootstrap has pilot-agent's
+// metadata_discovery extension subscribes over delta ADS (a real gRPC xDS server serving
+// istiod-shaped listeners, clusters and istio.workload.Workload resources) and finds peers that
+// send no metadata headers by address: a client pod at 127.0.0.2 calling the inbound HTTP and
+// TCP listeners (downstream workload_discovery, the TCP exchange's enable_discovery) and a server
+// pod at 127.0.0.3 behind the outbound listener (upstream workload_discovery). istio_requests_total
+// and istio_tcp_connections_opened_total carry their workloads, and a workload's update and
+// removal change the labels of the next requests.
+import http from 'node:http';
+import net from 'node:net';
+import t, { type Test } from 'tap';
+import { HCM_TYPE, ROUTER_TYPE, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
+import { fetchText, nodeRequest, statsMap, waitFor } from '../../support/http.ts';
+import { startLegate } from '../../support/legate.ts';
+import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
+import { series } from '../../support/prometheus.ts';
+import { XdsServer } from '../../support/xds-server.ts';
+import type { JsonObject } from '../../../xds-client/index.ts';
+import { adsBootstrap, CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../support/xds-proxy.ts';
+
+const TYPE = 'type.googleapis.com/';
+const WORKLOAD_TYPE_URL = `${TYPE}istio.workload.Workload`;
+const typed = (typeUrl: string, value: object) => ({ '@type': `${TYPE}udpa.type.v1.TypedStruct`, type_url: `${TYPE}${typeUrl}`, value });
+const istioStats = { name: 'istio.stats', typed_config: typed('stats.PluginConfig', {}) };
+const STATS_CONFIG = { use_all_default_tags: false, stats_matcher: { inclusion_list: { patterns: [{ prefix: 'istio' }, { prefix: 'workload_discovery' }] } } };
+const INBOUND = 'inbound|8080||';
+const OUTBOUND = 'outbound|8000||httpbin.default.svc.cluster.local';
+
+// A Workload as istiod serves it: the namespace and service account elided at their defaults.
+function workload(uid: string, ip: string, app: string, version: string, extra: object = {}) {
+  return {
+    '@type': WORKLOAD_TYPE_URL,
+    uid, name: `${app}-${version}-x1`, addresses: [Buffer.from(ip.split('.').map(Number)).toString('base64')],
+    service_account: app, canonical_name: app, canonical_revision: version, workload_name: `${app}-${version}`,
+    workload_type: 'DEPLOYMENT', cluster_id: 'Kubernetes', ...extra,
+  };
+}
+
+function hcmChain(statPrefix: string, cluster: string, peerMetadata: object) {
+  return {
+    filters: [{
+      name: 'envoy.filters.network.http_connection_manager',
+      typed_config: {
+        '@type': HCM_TYPE, stat_prefix: statPrefix,
+        route_config: { name: statPrefix, virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] },
+        http_filters: [
+          { name: 'istio.metadata_exchange', typed_config: typed('io.istio.http.peer_metadata.Config', peerMetadata) },
+          istioStats,
+          { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } },
+        ],
+      },
+    }],
+  };
+}
+
+// istiod's sidecar listeners, reduced to what this test needs, with Istio's peer metadata filters.
+function listeners(): JsonObject[] {
+  const listener = (name: string, direction: string, chain: object) => ({ '@type': `${TYPE}envoy.config.listener.v3.Listener`, name, address: socketAddress('127.0.0.1', 0), traffic_direction: direction, filter_chains: [chain] }) as JsonObject;
+  return [
+    listener('inbound_http', 'INBOUND', hcmChain('inbound_0.0.0.0_8080', INBOUND, {
+      downstream_discovery: [{ istio_headers: {} }, { workload_discovery: {} }], downstream_propagation: [{ istio_headers: {} }],
+    })),
+    listener('outbound_http', 'OUTBOUND', hcmChain('outbound_0.0.0.0_8000', OUTBOUND, {
+      upstream_discovery: [{ istio_headers: {} }, { workload_discovery: {} }], upstream_propagation: [{ istio_headers: {} }],
+    })),
+    listener('inbound_tcp', 'INBOUND', {
+      filters: [
+        { name: 'istio.metadata_exchange', typed_config: typed('envoy.tcp.metadataexchange.config.MetadataExchange', { protocol: 'istio-peer-exchange', enable_discovery: true }) },
+        istioStats,
+        { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: INBOUND, cluster: INBOUND } },
+      ],
+    }),
+  ];
+}
+
+// productpage's node metadata, as pilot-agent writes it.
+const NODE = {
+  id: 'sidecar~127.0.0.1~productpage-v1-abc12.default~default.svc.cluster.local',
+  cluster: 'productpage.default',
+  metadata: {
+    NAME: 'productpage-v1-abc12', NAMESPACE: 'default', WORKLOAD_NAME: 'productpage-v1', CLUSTER_ID: 'Kubernetes', ISTIO_VERSION: '1.27.0',
+    LABELS: { app: 'productpage', version: 'v1', 'service.istio.io/canonical-name': 'productpage', 'service.istio.io/canonical-revision': 'v1' },
+  },
+};
+
+async function listen(server: http.Server | net.Server, host: string): Promise<number> {
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  return (server.address() as net.AddressInfo).port;
+}
+
+const SLEEP_UID = 'Kubernetes//Pod/default/sleep-1';
+const HTTPBIN_UID = 'Kubernetes//Pod/default/httpbin-1';
+
+// The apps (productpage's behind the inbound listeners, httpbin without a sidecar at 127.0.0.3)
+// and the control plane, serving the sidecar's listeners and clusters and the two workloads.
+async function mesh(t: Test) {
+  const seen: http.IncomingHttpHeaders[] = [];
+  const handler = (name: string) => (req: http.IncomingMessage, res: http.ServerResponse) => {
+    seen.push(req.headers);
+    res.end(name);
+  };
+  const app = http.createServer(handler('productpage'));
+  const appPort = await listen(app, '127.0.0.1');
+  t.teardown(() => app.close());
+  const httpbin = http.createServer(handler('httpbin'));
+  const httpbinPort = await listen(httpbin, '127.0.0.3');
+  t.teardown(() => httpbin.close());
+
+  const xds = new XdsServer();
+  await xds.start();
+  t.teardown(() => xds.stop());
+  xds.setResources(CLUSTER_TYPE_URL, 'c1', [
+    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(INBOUND, [{ port: appPort }]) },
+    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(OUTBOUND, [{ address: '127.0.0.3', port: httpbinPort }], {
+      metadata: { filter_metadata: { istio: { services: [{ host: 'httpbin.default.svc.cluster.local', name: 'httpbin', namespace: 'default' }] } } },
+    }) },
+  ]);
+  xds.setResources(LISTENER_TYPE_URL, 'l1', listeners());
+  xds.setResources(WORKLOAD_TYPE_URL, 'w1', [workload(SLEEP_UID, '127.0.0.2', 'sleep', 'v1'), workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1')]);
+  const bootstrap = {
+    ...adsBootstrap(xds.port, { apiType: 'DELTA_GRPC' }),
+    node: NODE,
+    stats_config: STATS_CONFIG,
+    bootstrap_extensions: [{ name: 'metadata_discovery', typed_config: typed('istio.workload.BootstrapExtension', { config_source: { ads: {} } }) }],
+  };
+  // The ACK or NACK of the workloads of this version, once it is their last response.
+  const acked = (version: string) => xds.waitForRequest((r) => {
+    const last = xds.lastResponse(WORKLOAD_TYPE_URL)?.response;
+    return r.request.type_url === WORKLOAD_TYPE_URL && last?.system_version_info === version && r.request.response_nonce === last.nonce;
+  });
+  return { xds, bootstrap, acked, seen };
+}
+
+t.test('peers found by address among the workloads istiod serves', async (t) => {
+  const { xds, bootstrap, acked, seen } = await mesh(t);
+  const legate = await startLegate(bootstrap);
+  t.teardown(() => legate.stop());
+  const ack = await acked('w1');
+  t.equal(ack.request.error_detail, undefined, 'the workloads are ACKed');
+  t.ok(xds.requests.some((r) => r.request.type_url === WORKLOAD_TYPE_URL && (r.request.resource_names_subscribe as string[] ?? []).length === 0 && r.request.response_nonce === undefined), 'a wildcard subscription to istio.workload.Workload on the delta ADS stream');
+  await waitFor('the listeners bound', () => (legate.primary.applied?.listeners.length === 3 ? true : undefined));
+
+  const prometheus = async () => (await fetchText(legate.adminUrl('/stats/prometheus'))).body;
+  const fromSleep = (path: string) => nodeRequest(`http://127.0.0.1:${legate.port('inbound_http')}${path}`, { localAddress: '127.0.0.2' });
+
+  // Inbound: sleep sends no metadata headers; its address says who it is.
+  t.equal((await fromSleep('/a')).status, 200);
+  let requests = series(await prometheus(), 'istio_requests_total');
+  t.match(requests.find((s) => s.reporter === 'destination'), {
+    source_workload: 'sleep-v1', source_canonical_service: 'sleep', source_canonical_revision: 'v1', source_workload_namespace: 'default',
+    source_app: 'sleep', source_version: 'v1', source_cluster: 'Kubernetes', source_principal: 'unknown',
+    destination_workload: 'productpage-v1', value: '1',
+  }, 'the destination side labels the source from workload discovery');
+  t.notOk(seen.some((h) => h['x-envoy-peer-metadata'] !== undefined), 'no exchange headers reached the app: the client sent none and the server answered none');
+
+  // Outbound: httpbin has no sidecar to answer with headers; its host address says who it is.
+  t.equal((await nodeRequest(`http://127.0.0.1:${legate.port('outbound_http')}/get`, { headers: { host: 'httpbin:8000' } })).status, 200);
+  requests = series(await prometheus(), 'istio_requests_total');
+  t.match(requests.find((s) => s.reporter === 'source'), {
+    source_workload: 'productpage-v1', destination_workload: 'httpbin-v1', destination_workload_namespace: 'default',
+    destination_app: 'httpbin', destination_version: 'v1', destination_canonical_service: 'httpbin', destination_canonical_revision: 'v1',
+    destination_principal: 'spiffe://cluster.local/ns/default/sa/httpbin', destination_cluster: 'Kubernetes',
+    destination_service: 'httpbin.default.svc.cluster.local', value: '1',
+  }, 'the source side labels the destination from workload discovery, its principal from the workload identity');
+
+  // TCP: no TLS, so no istio-peer-exchange: enable_discovery looks the client up.
+  await new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ port: legate.port('inbound_tcp'), host: '127.0.0.1', localAddress: '127.0.0.2' }, () => socket.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    socket.on('data', () => {});
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+  const tcp = await waitFor('the TCP connection reported', async () => series(await prometheus(), 'istio_tcp_connections_closed_total').find((s) => s.reporter === 'destination'));
+  t.match(series(await prometheus(), 'istio_tcp_connections_opened_total').find((s) => s.reporter === 'destination'), { source_workload: 'sleep-v1', source_app: 'sleep', request_protocol: 'tcp', value: '1' }, 'the TCP exchange found the client by address');
+  t.equal(tcp.source_workload, 'sleep-v1');
+
+  const stats = await statsMap(legate.adminUrl(''));
+  t.equal(stats.get('workload_discovery.total'), 2, "workload_discovery.total: the addresses indexed, as Istio's proxy");
+  t.equal(stats.get('workload_discovery.update_success'), 1);
+
+  // An update: sleep moves to v2 (delta: only the changed workload is pushed).
+  xds.setResources(WORKLOAD_TYPE_URL, 'w2', [workload(SLEEP_UID, '127.0.0.2', 'sleep', 'v2'), workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1')]);
+  t.equal((await acked('w2')).request.error_detail, undefined);
+  t.same((xds.lastResponse(WORKLOAD_TYPE_URL)?.response.resources as object[]).length, 1, 'one workload pushed');
+  await fromSleep('/b');
+  requests = series(await prometheus(), 'istio_requests_total');
+  t.match(requests.find((s) => s.reporter === 'destination' && s.source_version === 'v2'), { source_workload: 'sleep-v2', source_canonical_revision: 'v2', value: '1' }, 'the update relabels the next request');
+
+  // A removal: nothing is known of 127.0.0.2 any more.
+  xds.setResources(WORKLOAD_TYPE_URL, 'w3', [workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1')]);
+  t.same((await acked('w3')).request.error_detail, undefined);
+  t.same(xds.lastResponse(WORKLOAD_TYPE_URL)?.response.removed_resources, ['Kubernetes//Pod/default/sleep-1'], 'removed by uid');
+  await fromSleep('/c');
+  requests = series(await prometheus(), 'istio_requests_total');
+  t.match(requests.find((s) => s.reporter === 'destination' && s.source_workload === 'unknown'), { source_app: 'unknown', source_workload_namespace: 'unknown', value: '1' }, 'after the removal the source is unknown');
+  t.equal((await statsMap(legate.adminUrl(''))).get('workload_discovery.total'), 1);
+
+  // A workload that does not translate is NACKed and changes nothing.
+  xds.setResources(WORKLOAD_TYPE_URL, 'w4', [workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1', { addresses: [Buffer.from([1, 2, 3, 4, 5]).toString('base64')] })]);
+  const nack = await acked('w4');
+  t.match(nack.request.error_detail, { message: /workloads\["Kubernetes\/\/Pod\/default\/httpbin-1"\]\.addresses\[0\]: an address of 5 bytes is neither IPv4 nor IPv6/ }, 'NACKed with the field named');
+  const after = await statsMap(legate.adminUrl(''));
+  t.equal(after.get('workload_discovery.update_rejected'), 1);
+  t.equal(after.get('workload_discovery.total'), 1, 'the workloads held are kept');
+});
+
+t.test('forked workers get the workloads as they change, and a replacement worker all of them', async (t) => {
+  const { xds, bootstrap, acked } = await mesh(t);
+  const legate = await spawnLegate(bootstrap, ['--workers', '2', '--no-reuse-port']);
+  t.teardown(() => legate.stop('SIGKILL'));
+  await acked('w1');
+  const port = legate.port('inbound_http');
+  // Fresh connections from sleep, handed to the workers in turn (the primary accepts: with port 0,
+  // every worker and a replacement serve the port the first one got).
+  const calls = async (n: number) => {
+    for (let i = 0; i < n; i++) t.equal((await nodeRequest(`http://127.0.0.1:${port}/`, { localAddress: '127.0.0.2', agent: false })).status, 200);
+  };
+  const bySource = async () => {
+    const out: Record<string, number> = {};
+    for (const s of series((await fetchText(legate.adminUrl('/stats/prometheus'))).body, 'istio_requests_total')) {
+      if (s.reporter === 'destination') out[s.source_workload] = (out[s.source_workload] ?? 0) + Number(s.value);
+    }
+    return out;
+  };
+  await calls(10);
+  t.same(await bySource(), { 'sleep-v1': 10 }, 'both workers label sleep');
+
+  xds.setResources(WORKLOAD_TYPE_URL, 'w2', [workload(SLEEP_UID, '127.0.0.2', 'sleep', 'v2'), workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1')]);
+  await acked('w2');
+  await calls(10);
+  t.same(await bySource(), { 'sleep-v1': 10, 'sleep-v2': 10 }, 'an update reaches both workers before it is ACKed');
+
+  // Both workers killed in turn: every request after that is served by a worker started since.
+  for (let round = 0; round < 2; round++) {
+    const before = await workerPids(legate);
+    process.kill(before[0], 'SIGKILL');
+    await waitFor('the worker replaced', async () => {
+      const now = await workerPids(legate).catch((): number[] => []);
+      return now.length === 2 && !now.includes(before[0]) ? true : undefined;
+    }, 15_000, 50);
+  }
+  const served = await bySource();
+  await waitFor('the replacements serving', async () => ((await nodeRequest(`http://127.0.0.1:${port}/`, { localAddress: '127.0.0.2', agent: false }).catch(() => undefined))?.status === 200 ? true : undefined), 10_000, 50);
+  await calls(9);
+  const after = await bySource();
+  t.equal((after['sleep-v2'] ?? 0) - (served['sleep-v2'] ?? 0), 10, 'the replacement workers got every workload held before serving');
+  t.equal(after.unknown, undefined, 'no request went unlabelled');
+});
+
+async function workerPids(legate: LegateProcess): Promise<number[]> {
+  const info = JSON.parse((await fetchText(legate.adminUrl('/server_info'))).body) as { memory: { workers: { pid?: number }[] } };
+  return info.memory.workers.map((w) => w.pid ?? 0).filter((p) => p > 0);
+}
