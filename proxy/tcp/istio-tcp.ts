@@ -69,6 +69,11 @@ export class IstioTcpReport {
     this.istio = istio;
   }
 
+  /** connections_opened is counted (once per connection). */
+  get reported(): boolean {
+    return this.labels !== undefined;
+  }
+
   /** The peer is known (read, or known to be absent): connections_opened with the labels. */
   opened(downstream: Socket, state: FilterState | undefined, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
     const metrics = this.istio.metrics;

@@ -275,7 +275,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   }
 
   private reportOpened(): void {
-    if (this.istioReport === undefined) return;
+    if (this.istioReport === undefined || this.istioReport.reported) return;
     this.istioReport.opened(this.downstream, this.info.filterState, this.upstreamSocket, this.peer(), this.cluster?.config, formatResponseFlags(this.info.responseFlags));
   }
 
