@@ -69,13 +69,13 @@ export class StreamInfo {
    * something on the stream, else the connection's, else undefined (nothing allocated).
    */
   filterState: FilterState | undefined = undefined;
-
-  constructor(startTime = Date.now(), startMono = performance.now()) {
   /**
    * Envoy's dynamic metadata: a Struct per filter namespace that filters leave for the ones after
    * them and for %DYNAMIC_METADATA%; undefined until a filter sets some (nothing allocated).
    */
   dynamicMetadata: Record<string, MetadataStruct> | undefined = undefined;
+
+  constructor(startTime = Date.now(), startMono = performance.now()) {
     this.startTime = startTime;
     this.startMono = startMono;
   }
