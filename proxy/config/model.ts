@@ -1232,6 +1232,12 @@ export interface JwtProviderConfig {
   jwtCacheSize: number; // 0 = no cache of verified tokens
   claimToHeaders: { headerName: string; claimName: string }[];
   clearRouteCache: boolean;
+  // Keys of the envoy.filters.http.jwt_authn dynamic metadata ('' = not written): a verified
+  // token's payload (with spaceDelimitedClaims split into lists) and header, a failure's status.
+  payloadInMetadata: string;
+  spaceDelimitedClaims: string[];
+  headerInMetadata: string;
+  failedStatusInMetadata: string;
 }
 
 export type JwtRequirement =
@@ -1260,9 +1266,3 @@ export interface JwtAuthnConfig {
 export interface JwtAuthnPerRouteConfig {
   requirementName: string;
 }
-  // Keys of the envoy.filters.http.jwt_authn dynamic metadata ('' = not written): a verified
-  // token's payload (with spaceDelimitedClaims split into lists) and header, a failure's status.
-  payloadInMetadata: string;
-  spaceDelimitedClaims: string[];
-  headerInMetadata: string;
-  failedStatusInMetadata: string;
