@@ -4,17 +4,23 @@
 // send no metadata headers by address: a client pod at 127.0.0.2 calling the inbound HTTP and
 // TCP listeners (downstream workload_discovery, the TCP exchange's enable_discovery) and a server
 // pod at 127.0.0.3 behind the outbound listener (upstream workload_discovery). istio_requests_total
-// and istio_tcp_connections_opened_total carry their workloads, and a workload's update and
-// removal change the labels of the next requests.
+// and istio_tcp_connections_opened_total carry their workloads, a peer that does send headers is
+// read from them (the methods in order), a workload's update and removal change the labels of the
+// next requests, a bad one is NACKed; forked workers, and workers that replace dead ones, hold
+// them too; and `legate validate` accepts an ambient waypoint's bootstrap.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
 import { fetchText, nodeRequest, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
-import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
+import { runCli, spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { series } from '../../support/prometheus.ts';
 import { XdsServer } from '../../support/xds-server.ts';
+import { encodePeerHeader, workloadFromStruct } from '../../../proxy/istio/workload-metadata.ts';
 import type { JsonObject } from '../../../xds-client/index.ts';
 import { adsBootstrap, CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../support/xds-proxy.ts';
 
@@ -153,6 +159,12 @@ t.test('peers found by address among the workloads istiod serves', async (t) => 
   }, 'the destination side labels the source from workload discovery');
   t.notOk(seen.some((h) => h['x-envoy-peer-metadata'] !== undefined), 'no exchange headers reached the app: the client sent none and the server answered none');
 
+  // A sidecar at the same address that does send its metadata: istio_headers comes first and wins.
+  const ratings = encodePeerHeader(workloadFromStruct({ NAMESPACE: 'default', WORKLOAD_NAME: 'ratings-v1', LABELS: { app: 'ratings', version: 'v1' } }, new Set()));
+  const withHeaders = await nodeRequest(`http://127.0.0.1:${legate.port('inbound_http')}/h`, { localAddress: '127.0.0.2', headers: { 'x-envoy-peer-metadata': ratings, 'x-envoy-peer-metadata-id': 'sidecar~127.0.0.2~ratings' } });
+  t.ok(withHeaders.headers['x-envoy-peer-metadata'], 'asked with headers, the server side answers with its own');
+  t.match(series(await prometheus(), 'istio_requests_total').find((s) => s.reporter === 'destination' && s.source_workload === 'ratings-v1'), { source_app: 'ratings', value: '1' }, 'the first method that finds the peer wins');
+
   // Outbound: httpbin has no sidecar to answer with headers; its host address says who it is.
   t.equal((await nodeRequest(`http://127.0.0.1:${legate.port('outbound_http')}/get`, { headers: { host: 'httpbin:8000' } })).status, 200);
   requests = series(await prometheus(), 'istio_requests_total');
@@ -251,3 +263,41 @@ async function workerPids(legate: LegateProcess): Promise<number[]> {
   const info = JSON.parse((await fetchText(legate.adminUrl('/server_info'))).body) as { memory: { workers: { pid?: number }[] } };
   return info.memory.workers.map((w) => w.pid ?? 0).filter((p) => p > 0);
 }
+
+// A bootstrap of the shape pilot-agent writes for an ambient waypoint: its two bootstrap
+// extensions, delta ADS and SDS on pilot-agent's Unix sockets, Istio's stats inclusion of
+// workload_discovery, the Prometheus listener's cluster back to the admin.
+t.test("legate validate accepts an ambient waypoint's bootstrap", async (t) => {
+  const pipeCluster = (name: string, path: string) => ({
+    name, type: 'STATIC', connect_timeout: '1s',
+    load_assignment: { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { pipe: { path } } } }] }] },
+    typed_extension_protocol_options: { 'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': { '@type': `${TYPE}envoy.extensions.upstreams.http.v3.HttpProtocolOptions`, explicit_http_config: { http2_protocol_options: {} } } },
+  });
+  const waypoint = {
+    node: { id: 'waypoint~10.244.0.7~waypoint-5b9f8-x2.default~default.svc.cluster.local', cluster: 'waypoint.default', metadata: { NAMESPACE: 'default', WORKLOAD_NAME: 'waypoint' } },
+    admin: { address: socketAddress('127.0.0.1', 15000) },
+    stats_config: { use_all_default_tags: false, stats_matcher: { inclusion_list: { patterns: [{ prefix: 'reporter=' }, { prefix: 'workload_discovery' }] } } },
+    bootstrap_extensions: [
+      { name: 'metadata_discovery', typed_config: typed('istio.workload.BootstrapExtension', { config_source: { ads: {} } }) },
+      { name: 'envoy.bootstrap.internal_listener', typed_config: typed('envoy.extensions.bootstrap.internal_listener.v3.InternalListener', { buffer_size_kb: 64 }) },
+    ],
+    dynamic_resources: {
+      lds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      cds_config: { ads: {}, initial_fetch_timeout: '0s', resource_api_version: 'V3' },
+      ads_config: { api_type: 'DELTA_GRPC', set_node_on_first_message_only: true, transport_api_version: 'V3', grpc_services: [{ envoy_grpc: { cluster_name: 'xds-grpc' } }] },
+    },
+    static_resources: { clusters: [pipeCluster('xds-grpc', './var/run/secrets/workload-spiffe-uds/XDS'), pipeCluster('sds-grpc', './var/run/secrets/workload-spiffe-uds/socket')] },
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'legate-waypoint-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'envoy-rev.json');
+  writeFileSync(file, JSON.stringify(waypoint));
+  const ok = await runCli(['validate', '-c', file]);
+  t.equal(ok.code, 0, ok.stderr);
+  t.match(ok.stdout + ok.stderr, /OK/);
+  const noAds = { ...waypoint, dynamic_resources: {} };
+  writeFileSync(file, JSON.stringify(noAds));
+  const refused = await runCli(['validate', '-c', file]);
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /istio\.workload\.BootstrapExtension takes workloads over ADS, but there is no ads_config/);
+});
