@@ -3,7 +3,9 @@
 // istiod-shaped listeners, clusters and istio.workload.Workload resources) and finds peers that
 // send no metadata headers by address: a client pod at 127.0.0.2 calling the inbound HTTP and
 // TCP listeners (downstream workload_discovery, the TCP exchange's enable_discovery) and a server
-// pod at 127.0.0.3 behind the outbound listener (upstream workload_discovery). istio_requests_total
+// pod at 127.0.0.3 behind the outbound listener (upstream workload_discovery) and behind a
+// waypoint's listener (both peers by workload discovery, the upstream one through
+// connect_originate's original_dst metadata, reported as SERVER_GATEWAY). istio_requests_total
 // and istio_tcp_connections_opened_total carry their workloads, a peer that does send headers is
 // read from them (the methods in order), a workload's update and removal change the labels of the
 // next requests, a bad one is NACKed; forked workers, and workers that replace dead ones, hold
@@ -20,6 +22,7 @@ import { startLegate } from '../../support/legate.ts';
 import { runCli, spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { series } from '../../support/prometheus.ts';
 import { XdsServer } from '../../support/xds-server.ts';
+import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalTcpListener, ORIGINAL_DST_METADATA } from '../internal/fixtures.ts';
 import { encodePeerHeader, workloadFromStruct } from '../../../proxy/istio/workload-metadata.ts';
 import type { JsonObject } from '../../../xds-client/index.ts';
 import { adsBootstrap, CLUSTER_TYPE_URL, LISTENER_TYPE_URL } from '../../support/xds-proxy.ts';
@@ -31,6 +34,10 @@ const istioStats = { name: 'istio.stats', typed_config: typed('stats.PluginConfi
 const STATS_CONFIG = { use_all_default_tags: false, stats_matcher: { inclusion_list: { patterns: [{ prefix: 'istio' }, { prefix: 'workload_discovery' }] } } };
 const INBOUND = 'inbound|8080||';
 const OUTBOUND = 'outbound|8000||httpbin.default.svc.cluster.local';
+const WAYPOINT_VIP = 'inbound-vip|8000|http|httpbin.default.svc.cluster.local';
+const HTTPBIN = 'httpbin';
+
+const HTTPBIN_SERVICE = { filter_metadata: { istio: { services: [{ host: 'httpbin.default.svc.cluster.local', name: 'httpbin', namespace: 'default' }] } } };
 
 // A Workload as istiod serves it: the namespace and service account elided at their defaults.
 function workload(uid: string, ip: string, app: string, version: string, extra: object = {}) {
@@ -42,7 +49,7 @@ function workload(uid: string, ip: string, app: string, version: string, extra: 
   };
 }
 
-function hcmChain(statPrefix: string, cluster: string, peerMetadata: object) {
+function hcmChain(statPrefix: string, cluster: string, peerMetadata: object[], stats = istioStats) {
   return {
     filters: [{
       name: 'envoy.filters.network.http_connection_manager',
@@ -50,8 +57,8 @@ function hcmChain(statPrefix: string, cluster: string, peerMetadata: object) {
         '@type': HCM_TYPE, stat_prefix: statPrefix,
         route_config: { name: statPrefix, virtual_hosts: [{ name: 'all', domains: ['*'], routes: [{ match: { prefix: '/' }, route: { cluster } }] }] },
         http_filters: [
-          { name: 'istio.metadata_exchange', typed_config: typed('io.istio.http.peer_metadata.Config', peerMetadata) },
-          istioStats,
+          ...peerMetadata.map((config, i) => ({ name: `istio.metadata_exchange.${i}`, typed_config: typed('io.istio.http.peer_metadata.Config', config) })),
+          stats,
           { name: 'envoy.filters.http.router', typed_config: { '@type': ROUTER_TYPE } },
         ],
       },
@@ -63,12 +70,20 @@ function hcmChain(statPrefix: string, cluster: string, peerMetadata: object) {
 function listeners(): JsonObject[] {
   const listener = (name: string, direction: string, chain: object) => ({ '@type': `${TYPE}envoy.config.listener.v3.Listener`, name, address: socketAddress('127.0.0.1', 0), traffic_direction: direction, filter_chains: [chain] }) as JsonObject;
   return [
-    listener('inbound_http', 'INBOUND', hcmChain('inbound_0.0.0.0_8080', INBOUND, {
+    listener('inbound_http', 'INBOUND', hcmChain('inbound_0.0.0.0_8080', INBOUND, [{
       downstream_discovery: [{ istio_headers: {} }, { workload_discovery: {} }], downstream_propagation: [{ istio_headers: {} }],
-    })),
-    listener('outbound_http', 'OUTBOUND', hcmChain('outbound_0.0.0.0_8000', OUTBOUND, {
+    }])),
+    listener('outbound_http', 'OUTBOUND', hcmChain('outbound_0.0.0.0_8000', OUTBOUND, [{
       upstream_discovery: [{ istio_headers: {} }, { workload_discovery: {} }], upstream_propagation: [{ istio_headers: {} }],
-    })),
+    }])),
+    // A waypoint's: both peers by workload discovery (istiod's waypoint_downstream_peer_metadata and
+    // waypoint_upstream_peer_metadata), reporting as SERVER_GATEWAY; the service's endpoint is
+    // connect_originate with the workload's address in its original_dst metadata.
+    listener('waypoint_http', 'INBOUND', hcmChain('inbound-vip|8000|http|httpbin', WAYPOINT_VIP, [
+      { downstream_discovery: [{ workload_discovery: {} }], shared_with_upstream: true },
+      { upstream_discovery: [{ workload_discovery: {} }] },
+    ], { name: 'istio.stats', typed_config: typed('stats.PluginConfig', { reporter: 'SERVER_GATEWAY' }) })),
+    { '@type': `${TYPE}envoy.config.listener.v3.Listener`, ...internalTcpListener('connect_originate', HTTPBIN) },
     listener('inbound_tcp', 'INBOUND', {
       filters: [
         { name: 'istio.metadata_exchange', typed_config: typed('envoy.tcp.metadataexchange.config.MetadataExchange', { protocol: 'istio-peer-exchange', enable_discovery: true }) },
@@ -117,9 +132,13 @@ async function mesh(t: Test) {
   t.teardown(() => xds.stop());
   xds.setResources(CLUSTER_TYPE_URL, 'c1', [
     { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(INBOUND, [{ port: appPort }]) },
-    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(OUTBOUND, [{ address: '127.0.0.3', port: httpbinPort }], {
-      metadata: { filter_metadata: { istio: { services: [{ host: 'httpbin.default.svc.cluster.local', name: 'httpbin', namespace: 'default' }] } } },
-    }) },
+    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(OUTBOUND, [{ address: '127.0.0.3', port: httpbinPort }], { metadata: HTTPBIN_SERVICE }) },
+    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...staticCluster(HTTPBIN, [{ address: '127.0.0.3', port: httpbinPort }]) },
+    { '@type': `${TYPE}envoy.config.cluster.v3.Cluster`, ...internalCluster(WAYPOINT_VIP, 'connect_originate', { metadata: HTTPBIN_SERVICE }),
+      load_assignment: { cluster_name: WAYPOINT_VIP, endpoints: [{ lb_endpoints: [{
+        endpoint: { address: { envoy_internal_address: { server_listener_name: 'connect_originate', endpoint_id: `127.0.0.3:${httpbinPort}` } } },
+        metadata: { filter_metadata: { [ORIGINAL_DST_METADATA]: { local: `127.0.0.3:${httpbinPort}` } } },
+      }] }] } },
   ]);
   xds.setResources(LISTENER_TYPE_URL, 'l1', listeners());
   xds.setResources(WORKLOAD_TYPE_URL, 'w1', [workload(SLEEP_UID, '127.0.0.2', 'sleep', 'v1'), workload(HTTPBIN_UID, '127.0.0.3', 'httpbin', 'v1')]);
@@ -127,7 +146,7 @@ async function mesh(t: Test) {
     ...adsBootstrap(xds.port, { apiType: 'DELTA_GRPC' }),
     node: NODE,
     stats_config: STATS_CONFIG,
-    bootstrap_extensions: [{ name: 'metadata_discovery', typed_config: typed('istio.workload.BootstrapExtension', { config_source: { ads: {} } }) }],
+    bootstrap_extensions: [{ name: 'metadata_discovery', typed_config: typed('istio.workload.BootstrapExtension', { config_source: { ads: {} } }) }, INTERNAL_LISTENER_EXTENSION],
   };
   // The ACK or NACK of the workloads of this version, once it is their last response.
   const acked = (version: string) => xds.waitForRequest((r) => {
@@ -144,7 +163,7 @@ t.test('peers found by address among the workloads istiod serves', async (t) => 
   const ack = await acked('w1');
   t.equal(ack.request.error_detail, undefined, 'the workloads are ACKed');
   t.ok(xds.requests.some((r) => r.request.type_url === WORKLOAD_TYPE_URL && (r.request.resource_names_subscribe as string[] ?? []).length === 0 && r.request.response_nonce === undefined), 'a wildcard subscription to istio.workload.Workload on the delta ADS stream');
-  await waitFor('the listeners bound', () => (legate.primary.applied?.listeners.length === 3 ? true : undefined));
+  await waitFor('the listeners bound', () => (legate.primary.applied?.listeners.some((l) => l.name === 'waypoint_http') ? true : undefined));
 
   const prometheus = async () => (await fetchText(legate.adminUrl('/stats/prometheus'))).body;
   const fromSleep = (path: string) => nodeRequest(`http://127.0.0.1:${legate.port('inbound_http')}${path}`, { localAddress: '127.0.0.2' });
@@ -174,6 +193,15 @@ t.test('peers found by address among the workloads istiod serves', async (t) => 
     destination_principal: 'spiffe://cluster.local/ns/default/sa/httpbin', destination_cluster: 'Kubernetes',
     destination_service: 'httpbin.default.svc.cluster.local', value: '1',
   }, 'the source side labels the destination from workload discovery, its principal from the workload identity');
+
+  // A waypoint: the source by the downstream address, the destination by connect_originate's original destination.
+  t.equal((await nodeRequest(`http://127.0.0.1:${legate.port('waypoint_http')}/w`, { localAddress: '127.0.0.2', headers: { host: 'httpbin:8000' } })).status, 200);
+  t.match(series(await prometheus(), 'istio_requests_total').find((s) => s.reporter === 'waypoint'), {
+    source_workload: 'sleep-v1', source_app: 'sleep', source_workload_namespace: 'default',
+    destination_workload: 'httpbin-v1', destination_app: 'httpbin', destination_version: 'v1', destination_workload_namespace: 'default',
+    destination_principal: 'spiffe://cluster.local/ns/default/sa/httpbin', destination_canonical_service: 'httpbin', destination_cluster: 'Kubernetes',
+    destination_service: 'httpbin.default.svc.cluster.local', value: '1',
+  }, "a waypoint reports both workloads from workload discovery");
 
   // TCP: no TLS, so no istio-peer-exchange: enable_discovery looks the client up.
   await new Promise<void>((resolve, reject) => {
