@@ -3,7 +3,9 @@ import {
   CLUSTER_TYPE_URL,
   ENDPOINT_TYPE_URL,
   LISTENER_TYPE_URL,
+  resourceNameOf,
   ROUTE_TYPE_URL,
+  WORKLOAD_TYPE_URL,
 } from '../../../xds-client/resource-types.ts';
 import { Subscription, Subscriptions } from '../../../xds-client/subscription.ts';
 
@@ -100,4 +102,12 @@ t.test('a new stream forgets the nonce and what was sent, not what was accepted'
   t.equal(routes.sentNames.size, 0);
   t.equal(routes.acceptedVersion, '3');
   t.same(routes.knownVersions(), { r: '3' });
+});
+
+t.test("Istio's workloads: a wildcard, full-state type named by uid", async (t) => {
+  const workloads = new Subscriptions([WORKLOAD_TYPE_URL]).named(WORKLOAD_TYPE_URL);
+  t.ok(workloads.wildcard && workloads.fullState, "a SotW response is the whole set, as Istio's proxy takes it");
+  workloads.accept('1', [['Kubernetes//Pod/default/a', '1'], ['Kubernetes//Pod/default/b', '1']], [], 0);
+  t.same(workloads.removedBy(new Set(['Kubernetes//Pod/default/b'])), ['Kubernetes//Pod/default/a']);
+  t.equal(resourceNameOf(WORKLOAD_TYPE_URL, { uid: 'Kubernetes//Pod/default/a', name: 'a-5d7c' }), 'Kubernetes//Pod/default/a', 'named by uid, not by the pod name');
 });
