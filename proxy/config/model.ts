@@ -269,6 +269,13 @@ export interface IstioAuthnConfig {
   shared: boolean;
 }
 
+// Istio's io.istio.http.connect_authority (older waypoints' connect_terminate), from a route's
+// typed_per_filter_config: enabled records the CONNECT authority; port, if not 0, is the tunnel's.
+export interface ConnectAuthorityPerRoute {
+  enabled: boolean;
+  port: number;
+}
+
 // Istio's TCP metadata exchange (envoy.tcp.metadataexchange.config.MetadataExchange), on a
 // listener's chain (downstream) or in a cluster's filters (upstream): peers' workload metadata
 // in a header at the start of a connection whose TLS negotiated `protocol`.

@@ -62,6 +62,26 @@ export class AddressObject implements FilterStateObject {
   }
 }
 
+/**
+ * Istio's Authority (istio.set_internal_dst_address): the CONNECT authority connect_authority saw,
+ * and the tunnel port that replaces its port when not 0. Hashable by its text, as Istio's.
+ */
+export class ConnectAuthority implements FilterStateObject {
+  readonly value: string;
+  readonly port: number;
+  readonly hashKey: string;
+
+  constructor(value: string, port: number) {
+    this.value = value;
+    this.port = port;
+    this.hashKey = value;
+  }
+
+  asString(): string {
+    return this.value;
+  }
+}
+
 type Factory = (bytes: string) => FilterStateObject | undefined;
 
 const stringFactory: Factory = (bytes) => new StringAccessor(bytes);
@@ -79,6 +99,8 @@ export const ORIGINAL_DST_ADDRESS_KEY = 'envoy.network.transport_socket.original
 export const UPSTREAM_SERVER_NAME_KEY = 'envoy.network.upstream_server_name';
 export const APPLICATION_PROTOCOLS_KEY = 'envoy.network.application_protocols';
 export const TCP_PROXY_CLUSTER_KEY = 'envoy.tcp_proxy.cluster';
+/** Istio's connect_authority sets it (no factory makes it); set_internal_dst_address reads it. */
+export const CONNECT_AUTHORITY_KEY = 'istio.set_internal_dst_address';
 
 const FACTORIES: ReadonlyMap<string, Factory> = new Map([
   ['envoy.string', stringFactory],

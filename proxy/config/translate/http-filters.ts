@@ -5,6 +5,7 @@ import { setFilterStateConfig } from './set-filter-state.ts'; // envoy.filters.h
 import {
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
+  CONNECT_AUTHORITY_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
   DECOMPRESSOR_TYPE,
@@ -64,6 +65,7 @@ import {
 } from './common.ts';
 import type { Raw, TranslateContext } from './common.ts';
 import { compressorConfig, compressorPerRouteConfig } from './compressor.ts';
+import { connectAuthorityConfig, connectAuthorityPerRoute } from './connect-authority.ts';
 import { corsPolicy } from './cors.ts';
 import { decompressorConfig } from './decompressor.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
@@ -123,6 +125,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return grpcStatsConfig(config);
     case COMPRESSOR_TYPE:
       return compressorConfig(config, path);
+    case CONNECT_AUTHORITY_TYPE:
+      return connectAuthorityConfig(config, path, ctx);
     case CORS_TYPE:
       return {}; // the policies come from the routes and virtual hosts
     case DECOMPRESSOR_TYPE:
@@ -282,6 +286,8 @@ function perFilterConfig(config: Raw, path: string, name: string, ctx: Translate
   switch (config['@type']) {
     case COMPRESSOR_PER_ROUTE_TYPE:
       return compressorPerRouteConfig(config);
+    case CONNECT_AUTHORITY_TYPE:
+      return connectAuthorityPerRoute(config, path, ctx);
     case CORS_POLICY_TYPE:
       return corsPolicy(config, path);
     case FAULT_TYPE:

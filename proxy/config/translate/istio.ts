@@ -7,7 +7,7 @@ import { indexPath, joinPath } from '../errors.ts';
 import type { IstioAlpnConfig, IstioAuthnConfig, IstioStatsConfig, MetadataExchangeConfig, PeerDiscoveryMethod, PeerMetadataConfig } from '../model.ts';
 import { bool, list, reject, str, strings, type Raw, type TranslateContext } from './common.ts';
 
-function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
+export function checkFields(raw: Raw, path: string, type: string, supported: string[], ignored: string[], ctx: TranslateContext): void {
   for (const field of Object.keys(raw)) {
     if (field === '@type' || supported.includes(field)) continue;
     if (ignored.includes(field)) ctx.warnings.push(`${joinPath(path, field)}: ${type} field '${field}' is ignored by Legate`);
