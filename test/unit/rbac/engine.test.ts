@@ -127,3 +127,18 @@ t.test('the check: enforced and shadow rules, their counters', async (t) => {
   t.equal(new RbacCheck(store, 'x.', none).decide(policySetOf(none), input()), undefined, 'no rules: allowed, uncounted');
   t.equal(policySetOf(both), policySetOf(both), 'compiled once per config');
 });
+
+t.test('metadata principals and permissions match the dynamic metadata (jwt_authn\'s payload)', async (t) => {
+  const claim = (path: string[], value: string, invert = false) => ({
+    kind: 'metadata' as const,
+    match: { filter: 'envoy.filters.http.jwt_authn', path: ['payload', ...path], value: { kind: 'string' as const, matcher: exact(value) }, invert },
+  });
+  const withToken = input({ dynamicMetadata: { 'envoy.filters.http.jwt_authn': { payload: { iss: 'https://issuer', sub: 'alice', org: { team: 'core' } } } } });
+  t.ok(identified({ kind: 'and', ids: [claim(['iss'], 'https://issuer'), claim(['sub'], 'alice')] }, withToken), 'request.auth.principal');
+  t.notOk(identified(claim(['sub'], 'bob'), withToken));
+  t.ok(identified(claim(['org', 'team'], 'core'), withToken), 'a nested claim');
+  t.notOk(identified(claim(['sub'], 'alice'), input()), 'no token, no dynamic metadata: no match');
+  t.ok(identified(claim(['sub'], 'alice', true), input()), 'inverted, a missing claim matches');
+  t.ok(permitted(claim(['sub'], 'alice'), withToken), 'as a permission too');
+  t.notOk(permitted(claim(['sub'], 'alice'), input()));
+});
