@@ -53,7 +53,11 @@ export class IstioTcp {
    * address when it sent none, ALPN included (Istio's setMetadataNotFoundFilterState).
    */
   peer(config: MetadataExchangeConfig | undefined, exchange: ExchangeReader | undefined, address: () => string | undefined): WorkloadMetadata | undefined {
-    if (exchange !== undefined && !exchange.missing) return exchange.peer;
+    return exchange !== undefined && !exchange.missing ? exchange.peer : this.discover(config, address);
+  }
+
+  /** enable_discovery: the workload at an address, when the exchange's config asks for it. */
+  discover(config: MetadataExchangeConfig | undefined, address: () => string | undefined): WorkloadMetadata | undefined {
     if (config?.enableDiscovery !== true || this.workloads === undefined) return undefined;
     const ip = address();
     return ip === undefined ? undefined : this.workloads.lookup(ip);
@@ -74,8 +78,8 @@ export class IstioTcpReport {
     return this.labels !== undefined;
   }
 
-  /** The peer is known (read, or known to be absent): connections_opened with the labels. */
-  opened(downstream: Socket, state: FilterState | undefined, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
+  /** The peer is known (read, or known to be absent): connections_opened with the labels (a waypoint's endpoint: its upstream workload). */
+  opened(downstream: Socket, state: FilterState | undefined, upstream: Socket | undefined, peer: WorkloadMetadata | undefined, endpoint: WorkloadMetadata | undefined, cluster: Cluster | undefined, flags: string): void {
     const metrics = this.istio.metrics;
     if (metrics === undefined || this.labels !== undefined) return;
     const reporter = this.istio.reporter;
@@ -87,6 +91,7 @@ export class IstioTcpReport {
       reporter,
       self: this.istio.self,
       peer,
+      endpoint,
       ...destinationService('', undefined, cluster?.name, cluster?.istioService),
       peerSan,
       localSan,

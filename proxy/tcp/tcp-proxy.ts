@@ -276,7 +276,18 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
 
   private reportOpened(): void {
     if (this.istioReport === undefined || this.istioReport.reported) return;
-    this.istioReport.opened(this.downstream, this.info.filterState, this.upstreamSocket, this.peer(), this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+    this.istioReport.opened(this.downstream, this.info.filterState, this.upstreamSocket, this.peer(), this.endpoint(), this.cluster?.config, formatResponseFlags(this.info.responseFlags));
+  }
+
+  /**
+   * A waypoint's upstream workload: what its listener's exchange looks up by the upstream host when
+   * the downstream sent no header (Istio's exchange sets the upstream peer there too).
+   */
+  private endpoint(): WorkloadMetadata | undefined {
+    const exchange = this.downstreamExchange;
+    if (this.proxy.istio.reporter !== 'waypoint' || (exchange !== undefined && !exchange.missing)) return undefined;
+    const host = this.tried[this.tried.length - 1];
+    return this.proxy.istio.discover(this.proxy.config.metadataExchange, () => (host === undefined ? undefined : upstreamWorkloadAddress(host.address, host.metadata)));
   }
 
   /** The peer Istio's stats report: the upstream one for a client, the downstream one otherwise. */

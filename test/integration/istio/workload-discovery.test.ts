@@ -5,11 +5,11 @@
 // TCP listeners (downstream workload_discovery, the TCP exchange's enable_discovery) and a server
 // pod at 127.0.0.3 behind the outbound listener (upstream workload_discovery) and behind a
 // waypoint's listener (both peers by workload discovery, the upstream one through
-// connect_originate's original_dst metadata, reported as SERVER_GATEWAY). istio_requests_total
-// and istio_tcp_connections_opened_total carry their workloads, a peer that does send headers is
-// read from them (the methods in order), a workload's update and removal change the labels of the
-// next requests, a bad one is NACKed; forked workers, and workers that replace dead ones, hold
-// them too; and `legate validate` accepts an ambient waypoint's bootstrap.
+// connect_originate's original_dst metadata, reported as SERVER_GATEWAY, over HTTP and TCP).
+// istio_requests_total and istio_tcp_connections_opened_total carry their workloads, a peer that
+// does send headers is read from them (the methods in order), a workload's update and removal
+// change the labels of the next requests, a bad one is NACKed; forked workers, and workers that
+// replace dead ones, hold them too; and `legate validate` accepts an ambient waypoint's bootstrap.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -66,6 +66,27 @@ function hcmChain(statPrefix: string, cluster: string, peerMetadata: object[], s
   };
 }
 
+// Istio's network filters before tcp_proxy, the exchange with enable_discovery as istiod writes it.
+function tcpChain(cluster: string, stats: object) {
+  return {
+    filters: [
+      { name: 'istio.metadata_exchange', typed_config: typed('envoy.tcp.metadataexchange.config.MetadataExchange', { protocol: 'istio-peer-exchange', enable_discovery: true }) },
+      stats,
+      { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: cluster, cluster } },
+    ],
+  };
+}
+
+// One HTTP request over a plain TCP connection from sleep's address, to its end.
+function tcpFromSleep(port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.2' }, () => socket.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
+    socket.on('data', () => {});
+    socket.on('close', () => resolve());
+    socket.on('error', reject);
+  });
+}
+
 // istiod's sidecar listeners, reduced to what this test needs, with Istio's peer metadata filters.
 function listeners(): JsonObject[] {
   const listener = (name: string, direction: string, chain: object) => ({ '@type': `${TYPE}envoy.config.listener.v3.Listener`, name, address: socketAddress('127.0.0.1', 0), traffic_direction: direction, filter_chains: [chain] }) as JsonObject;
@@ -84,13 +105,10 @@ function listeners(): JsonObject[] {
       { upstream_discovery: [{ workload_discovery: {} }] },
     ], { name: 'istio.stats', typed_config: typed('stats.PluginConfig', { reporter: 'SERVER_GATEWAY' }) })),
     { '@type': `${TYPE}envoy.config.listener.v3.Listener`, ...internalTcpListener('connect_originate', HTTPBIN) },
-    listener('inbound_tcp', 'INBOUND', {
-      filters: [
-        { name: 'istio.metadata_exchange', typed_config: typed('envoy.tcp.metadataexchange.config.MetadataExchange', { protocol: 'istio-peer-exchange', enable_discovery: true }) },
-        istioStats,
-        { name: 'envoy.filters.network.tcp_proxy', typed_config: { '@type': TCP_PROXY_TYPE, stat_prefix: INBOUND, cluster: INBOUND } },
-      ],
-    }),
+    listener('inbound_tcp', 'INBOUND', tcpChain(INBOUND, istioStats)),
+    // A waypoint's TCP chain: the exchange finds the downstream by address, and the upstream
+    // workload by connect_originate's original destination.
+    listener('waypoint_tcp', 'INBOUND', tcpChain(WAYPOINT_VIP, { name: 'istio.stats', typed_config: typed('stats.PluginConfig', { reporter: 'SERVER_GATEWAY' }) })),
   ];
 }
 
@@ -204,15 +222,15 @@ t.test('peers found by address among the workloads istiod serves', async (t) => 
   }, "a waypoint reports both workloads from workload discovery");
 
   // TCP: no TLS, so no istio-peer-exchange: enable_discovery looks the client up.
-  await new Promise<void>((resolve, reject) => {
-    const socket = net.connect({ port: legate.port('inbound_tcp'), host: '127.0.0.1', localAddress: '127.0.0.2' }, () => socket.end('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
-    socket.on('data', () => {});
-    socket.on('close', () => resolve());
-    socket.on('error', reject);
-  });
+  await tcpFromSleep(legate.port('inbound_tcp'));
   const tcp = await waitFor('the TCP connection reported', async () => series(await prometheus(), 'istio_tcp_connections_closed_total').find((s) => s.reporter === 'destination'));
   t.match(series(await prometheus(), 'istio_tcp_connections_opened_total').find((s) => s.reporter === 'destination'), { source_workload: 'sleep-v1', source_app: 'sleep', request_protocol: 'tcp', value: '1' }, 'the TCP exchange found the client by address');
   t.equal(tcp.source_workload, 'sleep-v1');
+  await tcpFromSleep(legate.port('waypoint_tcp'));
+  t.match(await waitFor('the waypoint TCP connection reported', async () => series(await prometheus(), 'istio_tcp_connections_closed_total').find((s) => s.reporter === 'waypoint')), {
+    source_workload: 'sleep-v1', destination_workload: 'httpbin-v1', destination_app: 'httpbin', destination_principal: 'spiffe://cluster.local/ns/default/sa/httpbin',
+    destination_service: 'httpbin.default.svc.cluster.local', request_protocol: 'tcp',
+  }, "a waypoint's TCP exchange finds both workloads");
 
   const stats = await statsMap(legate.adminUrl(''));
   t.equal(stats.get('workload_discovery.total'), 2, "workload_discovery.total: the addresses indexed, as Istio's proxy");
