@@ -166,11 +166,14 @@ export class DynamicConfigSource {
 
   /**
    * Legate's own section of /config_dump (Envoy has no place for it): the control plane and the
-   * last refused update of each type, even one that named no resource (a file that did not parse).
+   * last refused update of each type, even one that named no resource (a file that did not parse),
+   * Istio's workloads included.
    */
   sourcesDump(): Record<string, unknown> {
     const rejected: Record<string, unknown> = {};
     for (const [kind, r] of this.#rejections) rejected[kind] = { source: r.source, version_info: r.version, error: r.error, time: new Date(r.time).toISOString() };
+    const workloads = this.#options.workloads?.lastRejected;
+    if (workloads !== undefined) rejected.workloads = { source: ADS_SOURCE, version_info: workloads.version, error: workloads.error, time: new Date(workloads.time).toISOString() };
     return {
       '@type': 'type.googleapis.com/legate.admin.v1.ConfigSourcesDump',
       ...(this.#client !== undefined

@@ -23,6 +23,8 @@ export class WorkloadDiscovery {
   readonly #options: WorkloadDiscoveryOptions;
   readonly #index = new WorkloadIndex();
   readonly #stats: XdsStats;
+  /** The last refused update, for Legate's section of /config_dump. */
+  lastRejected: { version: string; error: string; time: number } | undefined;
 
   constructor(options: WorkloadDiscoveryOptions) {
     this.#options = options;
@@ -56,6 +58,7 @@ export class WorkloadDiscovery {
 
   rejected(version: string, error: string): void {
     this.#stats.rejected(PREFIX);
+    this.lastRejected = { version, error, time: Date.now() };
     this.#options.log(`workload discovery: update "${version}" rejected, keeping the workloads held: ${error}`);
   }
 

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, socketAddress, staticCluster, TCP_PROXY_TYPE } from '../../support/bootstrap.ts';
-import { fetchText, nodeRequest, statsMap, waitFor } from '../../support/http.ts';
+import { fetchJson, fetchText, nodeRequest, statsMap, waitFor } from '../../support/http.ts';
 import { startLegate } from '../../support/legate.ts';
 import { runCli, spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { series } from '../../support/prometheus.ts';
@@ -264,6 +264,8 @@ t.test('peers found by address among the workloads istiod serves', async (t) => 
   const after = await statsMap(legate.adminUrl(''));
   t.equal(after.get('workload_discovery.update_rejected'), 1);
   t.equal(after.get('workload_discovery.total'), 1, 'the workloads held are kept');
+  const dump = (await fetchJson<{ configs: Record<string, unknown>[] }>(legate.adminUrl('/config_dump'))).configs.find((c) => String(c['@type']).endsWith('ConfigSourcesDump'));
+  t.match(dump, { last_rejected: { workloads: { source: 'ads', version_info: 'w4', error: /neither IPv4 nor IPv6/ } } }, "Legate's section of /config_dump names the refused workloads");
 });
 
 t.test('forked workers get the workloads as they change, and a replacement worker all of them', async (t) => {
