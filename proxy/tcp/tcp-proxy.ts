@@ -14,6 +14,7 @@ import { Relay, type RelayObserver, type StreamPrefixReader } from './relay.ts';
 import { IstioTcp, IstioTcpReport, type IstioNode } from './istio-tcp.ts';
 import type { ExchangeReader } from '../istio/exchange.ts';
 import type { WorkloadMetadata } from '../istio/workload-metadata.ts';
+import { downstreamPeerIn } from '../istio/peer-state.ts';
 import { upstreamWorkloadAddress, type WorkloadLookup } from '../istio/workload-index.ts';
 import { TCP_PROXY_CLUSTER_KEY } from '../filter-state/index.ts';
 import { setWriteBufferLimit } from '../transport/index.ts';
@@ -293,7 +294,8 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
   /** The peer Istio's stats report: the upstream one for a client, the downstream one otherwise. */
   private peer(): WorkloadMetadata | undefined {
     const istio = this.proxy.istio;
-    if (istio.reporter !== 'source') return istio.peer(this.proxy.config.metadataExchange, this.downstreamExchange, () => this.facts.sourceIp);
+    // A peer shared into this connection's filter state (connect_baggage's, through an internal listener) comes first.
+    if (istio.reporter !== 'source') return downstreamPeerIn(this.info.filterState) ?? istio.peer(this.proxy.config.metadataExchange, this.downstreamExchange, () => this.facts.sourceIp);
     const host = this.tried[this.tried.length - 1];
     return istio.peer(this.cluster?.config.metadataExchange, this.upstreamExchange, () => (this.upstreamSocket === undefined ? undefined : upstreamWorkloadAddress(host.address, host.metadata)));
   }

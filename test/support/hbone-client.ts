@@ -8,8 +8,8 @@ export interface TunnelReply {
   response: string; // what came back through the tunnel
 }
 
-/** One CONNECT to `authority` on a new mTLS HTTP/2 connection, an HTTP/1.1 GET of `path` inside it. */
-export function tunnelGet(port: number, ca: string, client: LeafCert, authority: string, requestPath: string): Promise<TunnelReply> {
+/** One CONNECT to `authority` (with `headers`) on a new mTLS HTTP/2 connection, an HTTP/1.1 GET of `path` inside it. */
+export function tunnelGet(port: number, ca: string, client: LeafCert, authority: string, requestPath: string, headers: Record<string, string> = {}): Promise<TunnelReply> {
   return new Promise((resolve, reject) => {
     const session = http2.connect(`https://127.0.0.1:${port}`, { ca, cert: client.cert, key: client.key, ALPNProtocols: ['h2'], servername: 'waypoint' });
     const timer = setTimeout(() => {
@@ -25,7 +25,7 @@ export function tunnelGet(port: number, ca: string, client: LeafCert, authority:
       clearTimeout(timer);
       reject(err);
     });
-    const stream = session.request({ ':method': 'CONNECT', ':authority': authority }, { endStream: false });
+    const stream = session.request({ ':method': 'CONNECT', ':authority': authority, ...headers }, { endStream: false });
     let connectStatus = 0;
     let response = '';
     stream.setEncoding('utf8');

@@ -6,6 +6,7 @@ import {
   COMPRESSOR_PER_ROUTE_TYPE,
   COMPRESSOR_TYPE,
   CONNECT_AUTHORITY_TYPE,
+  CONNECT_BAGGAGE_TYPE,
   CORS_POLICY_TYPE,
   CORS_TYPE,
   DECOMPRESSOR_TYPE,
@@ -70,7 +71,7 @@ import { corsPolicy } from './cors.ts';
 import { decompressorConfig } from './decompressor.ts';
 import { extAuthzConfig, extAuthzPerRouteConfig } from './ext-authz.ts';
 import { healthCheckFilterConfig } from './health-check-filter.ts';
-import { istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
+import { connectBaggageConfig, istioAlpnConfig, istioStatsConfig, peerMetadataConfig } from './istio.ts';
 import { jwtAuthnConfig, jwtAuthnPerRouteConfig } from './jwt-authn.ts';
 import { nullVmHttpFilter } from './wasm.ts';
 import { rbacConfig, rbacPerRouteConfig } from './rbac.ts';
@@ -127,6 +128,8 @@ function translateFilterConfig(config: Raw, path: string, ctx: TranslateContext)
       return compressorConfig(config, path);
     case CONNECT_AUTHORITY_TYPE:
       return connectAuthorityConfig(config, path, ctx);
+    case CONNECT_BAGGAGE_TYPE:
+      return connectBaggageConfig(config, path, ctx);
     case CORS_TYPE:
       return {}; // the policies come from the routes and virtual hosts
     case DECOMPRESSOR_TYPE:

@@ -114,3 +114,10 @@ export function istioAlpnConfig(raw: Raw): IstioAlpnConfig {
   }
   return { overrides };
 }
+
+// Istio's io.istio.http.connect_baggage.Config has no fields: any other is refused, as Envoy's
+// proto validation of the TypedStruct would.
+export function connectBaggageConfig(raw: Raw, path: string, ctx: TranslateContext): Record<string, never> {
+  checkFields(raw, path, 'io.istio.http.connect_baggage.Config', [], [], ctx);
+  return {};
+}

@@ -13,6 +13,7 @@ import { createGrpcWebFilter } from './grpc-web.ts';
 import { createHealthCheckFilter } from './health-check.ts';
 import { createIstioAlpnFilter } from './istio/alpn.ts';
 import { createConnectAuthorityFilter } from './istio/connect-authority.ts';
+import { createConnectBaggageFilter } from './istio/connect-baggage.ts';
 import { createPeerMetadataFilter } from './istio/peer-metadata.ts';
 import { createIstioStatsFilter } from './istio/stats.ts';
 import { createJwtAuthnFilter } from './jwt-authn.ts';
@@ -37,6 +38,7 @@ const FACTORIES = new Map<string, FilterFactory>([
   ['envoy.extensions.filters.http.health_check.v3.HealthCheck', createHealthCheckFilter],
   ['io.istio.http.peer_metadata.Config', createPeerMetadataFilter],
   ['io.istio.http.connect_authority.Config', createConnectAuthorityFilter],
+  ['io.istio.http.connect_baggage.Config', createConnectBaggageFilter],
   ['istio.envoy.config.filter.http.alpn.v2alpha1.FilterConfig', createIstioAlpnFilter],
   ['stats.PluginConfig', createIstioStatsFilter],
   ['envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication', createJwtAuthnFilter],

@@ -16,7 +16,7 @@ import type { HttpStream } from '../../stream.ts';
 import { grpcMessageCounts } from '../grpc-message-counts.ts';
 import { destinationService, peerLabels, type Label, type Reporter } from '../../../istio/labels.ts';
 import { IstioMetrics } from '../../../istio/metrics.ts';
-import { peerOf } from '../../../istio/peer-state.ts';
+import { downstreamPeerIn, peerOf } from '../../../istio/peer-state.ts';
 import { workloadFromStruct, type WorkloadMetadata } from '../../../istio/workload-metadata.ts';
 import { serverPrincipals } from '../../../listener/index.ts';
 import type { ClusterManager } from '../../../upstream/index.ts';
@@ -75,7 +75,8 @@ export class IstioStatsFilter implements HttpFilterInstance {
     return peerLabels({
       reporter: this.reporter,
       self: this.self,
-      peer: peerOf(stream, server ? 'downstream' : 'upstream'),
+      // The server side's peer: the peer metadata filter's, else one in the filter state (connect_baggage's, shared from connect_terminate).
+      peer: server ? (peerOf(stream, 'downstream') ?? downstreamPeerIn(stream.info.filterState)) : peerOf(stream, 'upstream'),
       endpoint: this.reporter === 'waypoint' ? peerOf(stream, 'upstream') : undefined,
       ...destinationService(host, stream.info.routeName, cluster, cluster === undefined ? undefined : this.clusters?.get(cluster)?.config.istioService),
       peerSan: principals?.peer ?? '',
