@@ -409,6 +409,8 @@ export interface Http2Options {
 
 export interface HttpConnectionManager {
   kind: 'http_connection_manager';
+  // Istio's network istio.metadata_exchange in front of it (older istiods' virtualInbound).
+  metadataExchange?: MetadataExchangeConfig;
   statPrefix: string;
   codecType: 'AUTO' | 'HTTP1' | 'HTTP2';
   routeConfigName: string; // key into Snapshot.routeConfigs (inline configs are put there too)

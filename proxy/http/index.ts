@@ -3,4 +3,5 @@ export { HttpConnectionManagerHandler, type HcmContext } from './connection-mana
 export type { FilterNode } from './filters/index.ts';
 export { HttpStream } from './stream.ts';
 export { withNetworkExtAuthz } from './filters/ext-authz/network-filter.ts';
+export { withNetworkPeerExchange } from './network-peer-exchange.ts';
 export { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';

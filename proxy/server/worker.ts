@@ -4,7 +4,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { EmbeddedRateLimitService, FilterChain, InternalListenerSettings, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import { HttpConnectionManagerHandler, withNetworkExtAuthz, type FilterNode, type HcmContext } from '../http/index.ts';
+import { HttpConnectionManagerHandler, withNetworkExtAuthz, withNetworkPeerExchange, type FilterNode, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
@@ -184,7 +184,8 @@ export class Worker {
       // bypass_overload_manager: the listener's connection managers see no overload action;
       // drain_type MODIFY_ONLY: /healthcheck/fail does not close their connections.
       const ctx = listener.bypassOverloadManager === true ? { ...this.hcmContext, overload: undefined } : this.hcmContext;
-      return new HttpConnectionManagerHandler(network, listener.drainType === undefined ? ctx : { ...ctx, drainType: listener.drainType });
+      const hcm = new HttpConnectionManagerHandler(network, listener.drainType === undefined ? ctx : { ...ctx, drainType: listener.drainType });
+      return network.metadataExchange === undefined ? hcm : withNetworkPeerExchange(hcm, network.metadataExchange, ctx.node);
     }
     return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node, workloads: this.workloads });
   }

@@ -213,10 +213,18 @@ function translateFilterChain(
     return reject(filtersPath, 'the filter chain has no terminal filter', 'end it with an http_connection_manager or tcp_proxy filter');
   }
   if (istio.path !== undefined) {
-    // Istio's TCP filters read and count the bytes tcp_proxy relays; an HTTP chain uses the HTTP ones.
-    if (network.kind !== 'tcp_proxy') reject(istio.path, "Istio's network filters (istio.metadata_exchange, istio.stats) run before tcp_proxy only", 'use the HTTP filters of the same names in the connection manager');
-    if (istio.metadataExchange !== undefined) network.metadataExchange = istio.metadataExchange;
-    if (istio.istioStats !== undefined) network.istioStats = istio.istioStats;
+    if (network.kind === 'tcp_proxy') {
+      if (istio.metadataExchange !== undefined) network.metadataExchange = istio.metadataExchange;
+      if (istio.istioStats !== undefined) network.istioStats = istio.istioStats;
+    } else {
+      // Before a connection manager only the exchange runs (its peer is the HTTP stats' downstream
+      // peer); Istio's TCP stats count the bytes tcp_proxy relays, an HTTP chain uses the HTTP ones.
+      if (istio.istioStats !== undefined) reject(istio.path, "Istio's network istio.stats runs before tcp_proxy only", 'use the HTTP filter of the same name in the connection manager');
+      if (istio.metadataExchange?.enableDiscovery === true) {
+        reject(istio.path, 'not supported by Legate: enable_discovery of the network istio.metadata_exchange before an http_connection_manager', "remove it, or use the HTTP istio.metadata_exchange's workload_discovery");
+      }
+      network.metadataExchange = istio.metadataExchange;
+    }
   }
   const filterChain: FilterChain = {
     name: str(raw, 'name'),
