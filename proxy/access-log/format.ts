@@ -361,7 +361,7 @@ const OPERATORS: Record<string, OperatorDef> = {
   DOWNSTREAM_TLS_VERSION: simple((info) => nonEmpty(info.downstreamTlsVersion)),
   DOWNSTREAM_PEER_URI_SAN: simple((info) => nonEmpty(info.downstreamPeerUriSan)),
   DOWNSTREAM_PEER_SUBJECT: simple((info) => nonEmpty(info.downstreamPeerSubject)),
-  DOWNSTREAM_LOCAL_URI_SAN: simple((info) => nonEmpty(info.downstreamLocalUriSan)),
+  DOWNSTREAM_LOCAL_URI_SAN: simple((info) => nonEmpty(info.downstreamLocalCertificate?.localUriSans.join(','))),
   FILTER_STATE: { args: 'required', make: filterStateOperator },
   DYNAMIC_METADATA: { args: 'required', make: dynamicMetadataOperator },
   PROTOCOL: simple((info) => nonEmpty(info.protocol)),

@@ -265,7 +265,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     if (tls !== undefined) {
       info.downstreamTlsVersion = tls.version;
       info.downstreamPeerUriSan = tls.peerUriSans.join(',');
-      info.downstreamLocalUriSan = tls.localUriSans.join(',');
+      info.downstreamLocalCertificate = tls;
       info.downstreamPeerSubject = tls.peerSubject;
       if (tls.serverName !== '') info.requestedServerName = tls.serverName;
     }

@@ -18,7 +18,7 @@ export function recordConnection(info: StreamInfo, socket: Socket, facts: Connec
   if (tls === undefined) return;
   info.downstreamTlsVersion = tls.version;
   info.downstreamPeerUriSan = tls.peerUriSans.join(',');
-  info.downstreamLocalUriSan = tls.localUriSans.join(',');
+  info.downstreamLocalCertificate = tls;
   info.downstreamPeerSubject = tls.peerSubject;
   if (tls.serverName !== '') info.requestedServerName = tls.serverName;
 }
