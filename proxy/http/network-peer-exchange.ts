@@ -21,6 +21,8 @@ const ignoreError = (): void => {}; // 'close' follows
 export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataExchangeConfig, node: FilterNode | undefined): ChainHandler {
   const header = exchangeHeader(workloadFromStruct(node?.metadata ?? {}, new Set()), node?.id ?? '');
   const labels = new Set(config.additionalLabels);
+  // Connections still exchanging are idle to the connection manager: a drain closes them.
+  const exchanging = new Set<Socket>();
   return {
     onConnection(socket: Socket, facts: ConnectionFacts): void {
       if ((socket as TLSSocket).alpnProtocol !== config.protocol) {
@@ -28,6 +30,7 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
         return;
       }
       socket.write(header);
+      exchanging.add(socket);
       const reader = new ExchangeReader(labels);
       // A peer gone before its header was whole leaves nothing to serve.
       const onGone = (): void => {
@@ -35,6 +38,7 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
         socket.destroy();
       };
       const stop = (): void => {
+        exchanging.delete(socket);
         socket.off('data', onData);
         socket.off('end', onGone);
         socket.off('close', onGone);
@@ -55,6 +59,9 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
       socket.once('end', onGone);
       socket.once('close', onGone);
     },
-    drain: () => handler.drain(),
+    drain: () => {
+      for (const socket of exchanging) socket.destroy();
+      handler.drain();
+    },
   };
 }

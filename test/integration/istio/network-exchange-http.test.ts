@@ -3,7 +3,7 @@
 // exchange header then an HTTP/1.1 request: Legate sends its own header first, strips the client's,
 // its connection manager serves the request from the bytes after it, and istio.stats reports the
 // client's workload as the source. A client negotiating http/1.1 on the same chain is served as
-// usual, its source unknown.
+// usual, its source unknown; one that never finishes its header is closed by a drain at once.
 import tls from 'node:tls';
 import t from 'tap';
 import { HCM_TYPE, ROUTER_TYPE, bootstrap, routes, socketAddress, staticCluster } from '../../support/bootstrap.ts';
@@ -103,4 +103,21 @@ t.test('the network exchange before a connection manager: prefix read and writte
     destination_workload: 'cart-v1', response_code: '200', value: '1',
   }], "the exchanged peer is the source");
   t.match(requests.filter((s) => s.source_workload === 'unknown'), [{ source_app: 'unknown', value: '1' }], 'no exchange: no peer');
+
+  // A client that never finishes its header is idle to the connection manager: a drain closes it at
+  // once, not at the end of the drain time (1 s in tests).
+  const silent = tls.connect({ port, host: '127.0.0.1', ca: ca.cert, cert: client.cert, key: client.key, servername: 'cart', ALPNProtocols: ['istio-peer-exchange'] });
+  silent.on('error', () => {});
+  const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    silent.once('secureConnect', () => resolve());
+    silent.once('close', () => reject(new Error('closed before the handshake')));
+  });
+  silent.write(Buffer.from([0x3d, 0x23])); // half of the magic
+  await new Promise<void>((resolve) => silent.once('data', () => resolve())); // the server's exchange header
+  const stopping = Date.now();
+  const stopped = legate.stop();
+  await closed;
+  t.ok(Date.now() - stopping < 800, 'the connection still exchanging closed with the drain');
+  await stopped;
 });
