@@ -1,5 +1,6 @@
 // envoy.config.accesslog.v3.AccessLog -> AccessLog: file, stdout and stderr loggers, with text
 // or JSON formats and the status/duration/response-flag/health-check filters.
+import { validateFormat } from '../../access-log/format.ts';
 import { indexPath, joinPath } from '../errors.ts';
 import { FILE_LOG_TYPE, STDERR_LOG_TYPE, STDOUT_LOG_TYPE } from '../extensions.ts';
 import type { AccessLog, AccessLogFilter, AccessLogFormat } from '../model.ts';
@@ -22,6 +23,9 @@ function translateAccessLog(raw: Raw, path: string): AccessLog {
   const configPath = joinPath(path, 'typed_config');
   if (config === undefined) reject(configPath, 'required field is missing', `set typed_config, e.g. "@type": type.googleapis.com/${STDOUT_LOG_TYPE}`);
   const log: AccessLog = { name, ...loggerOf(config, configPath) };
+  // Envoy refuses a format with an operator it lacks when the config loads, not at the first request.
+  const field = ['format', 'json_format', 'typed_json_format'].find((f) => config[f] !== undefined) ?? 'log_format';
+  checkFormat(log.format, joinPath(configPath, field));
   const filter = obj(raw, 'filter');
   if (filter !== undefined) log.filter = translateFilter(filter, joinPath(path, 'filter'));
   return log;
@@ -78,4 +82,18 @@ function translateFilter(raw: Raw, path: string): AccessLogFilter {
     return { kind, filters: filters.map((f, i) => translateFilter(f, indexPath(filtersPath, i))) };
   }
   return reject(path, 'the filter is empty', 'set one of status_code_filter, duration_filter, not_health_check_filter, response_flag_filter, and_filter, or_filter');
+}
+
+/**
+ * A format string (or an access log's whole format) as the formatter would compile it: an operator
+ * it lacks is refused as not supported, any other fault by its message. Access logs, tunnel
+ * hostnames and headers, and set_filter_state's values are formatted by it.
+ */
+export function checkFormat(format: string | AccessLogFormat, path: string): void {
+  if (typeof format === 'string' && !format.includes('%')) return;
+  const fault = validateFormat(format);
+  if (fault === null) return;
+  const error = fault.replace(/^access log format: /, '');
+  if (error.startsWith('unknown command operator')) reject(path, `not supported by Legate: ${error}`, "use the access log's command operators (see proxy/access-log/README.md)");
+  reject(path, error, 'fix the format string');
 }

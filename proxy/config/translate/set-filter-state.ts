@@ -6,7 +6,7 @@ import { hasObjectFactory, objectFactoryNames } from '../../filter-state/index.t
 import { indexPath, joinPath } from '../errors.ts';
 import type { FilterStateValue, SetFilterStateConfig } from '../model.ts';
 import { bool, dataSourceText, list, obj, reject, str, type Raw } from './common.ts';
-import { checkFormat } from './tcp-proxy.ts';
+import { checkFormat } from './access-log.ts';
 
 const SHARING = ['NONE', 'ONCE', 'TRANSITIVE'] as const;
 

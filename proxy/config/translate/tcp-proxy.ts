@@ -1,8 +1,7 @@
 // envoy.extensions.filters.network.tcp_proxy.v3.TcpProxy -> TcpProxy.
-import { validateFormat } from '../../access-log/format.ts';
 import { indexPath, joinPath } from '../errors.ts';
 import type { ClusterSpecifier, TcpProxy, TunnelingConfig } from '../model.ts';
-import { translateAccessLogs } from './access-log.ts';
+import { checkFormat, translateAccessLogs } from './access-log.ts';
 import { bool, headerValueOptions, list, ms, num, obj, recordPath, reject, str } from './common.ts';
 import type { Raw } from './common.ts';
 
@@ -38,16 +37,6 @@ function tunnelingConfig(raw: Raw, path: string): TunnelingConfig {
   const headersToAdd = headerValueOptions(raw, 'headers_to_add', path);
   headersToAdd.forEach((h, i) => checkFormat(h.value, joinPath(indexPath(joinPath(path, 'headers_to_add'), i), 'header.value')));
   return { hostname, usePost, postPath: postPath === '' ? '/' : postPath, headersToAdd };
-}
-
-// The values are formatted per connection by the access log's formatter: an operator it lacks is
-// refused here. set_filter_state's values are checked the same way.
-export function checkFormat(value: string, path: string): void {
-  if (!value.includes('%')) return;
-  const error = validateFormat(value)?.replace(/^access log format: /, '');
-  if (error === undefined) return;
-  if (error.startsWith('unknown command operator')) reject(path, `not supported by Legate: ${error}`, "use the access log's command operators (see proxy/access-log/README.md)");
-  reject(path, error, 'fix the format string');
 }
 
 function tcpCluster(raw: Raw, path: string): ClusterSpecifier {
