@@ -31,7 +31,7 @@ export class ConnectTunnel implements RouterState, ConnectCallbacks, StreamWatch
     const stream = this.stream;
     stream.onDestroy(this);
     stream.addWatermarkCallbacks(this);
-    const host = this.cluster.chooseHost({ hash: stream.hashKey(), downstreamLocalAddress: stream.info.downstreamLocalAddress, dynamicMetadata: stream.dynamicMetadata?.bind(stream), filterState: stream.info.filterState });
+    const host = this.cluster.chooseHost({ hash: stream.hashKey(), downstreamLocalAddress: stream.info.downstreamLocalAddress, metadata: stream, filterState: stream.info.filterState });
     if (host === null) {
       this.cluster.stats.upstreamCxNone.inc();
       this.ended = true;

@@ -181,7 +181,7 @@ export class UpstreamRequest implements AttemptOwner, RouterState, StreamWatcher
     const stream = this.stream;
     const cluster = this.cluster;
     const exclude = this.retry !== null && this.retry.avoidPreviousHosts && this.previousHosts.length > 0 ? (h: unknown) => this.previousHosts.includes(h as Host) : undefined;
-    const host = cluster.chooseHost({ hash: stream.hashKey(), exclude, maxAttempts: this.retry?.hostSelectionMaxAttempts, downstreamLocalAddress: stream.info.downstreamLocalAddress, dynamicMetadata: stream.dynamicMetadata?.bind(stream), filterState: stream.info.filterState });
+    const host = cluster.chooseHost({ hash: stream.hashKey(), exclude, maxAttempts: this.retry?.hostSelectionMaxAttempts, downstreamLocalAddress: stream.info.downstreamLocalAddress, metadata: stream, filterState: stream.info.filterState });
     if (host === null) {
       cluster.stats.upstreamCxNone.inc();
       this.finishLocal(503, 'no healthy upstream', 'UH', 'no_healthy_upstream');

@@ -179,7 +179,7 @@ class TcpSession implements RelayObserver, ConnectCallbacks, TunnelCallbacks {
     const host = cluster.chooseHost({
       exclude: tried.length > 0 ? (h) => tried.includes(h as Host) : undefined,
       downstreamLocalAddress: info.downstreamLocalAddress,
-      dynamicMetadata: () => [this.facts.dynamicMetadata],
+      metadata: { dynamicMetadata: () => [this.facts.dynamicMetadata] },
       filterState: this.facts.filterState,
     });
     if (host === null) {

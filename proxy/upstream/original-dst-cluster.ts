@@ -64,8 +64,9 @@ export class OriginalDstHosts implements LoadBalancer {
   // list starting with one) decides; a string that is no address counts and falls back.
   private metadataDestination(ctx: LbContext | undefined): { ip: string; port: number } | null {
     const metadataKey = this.options.metadataKey;
-    if (metadataKey === undefined || ctx?.dynamicMetadata === undefined) return null;
-    for (const source of ctx.dynamicMetadata()) {
+    const sources = metadataKey === undefined ? undefined : ctx?.metadata?.dynamicMetadata?.();
+    if (metadataKey === undefined || sources === undefined) return null;
+    for (const source of sources) {
       let value: unknown = source?.[metadataKey.key];
       for (const segment of metadataKey.path) value = isRecord(value) ? value[segment] : undefined;
       if (Array.isArray(value)) value = value[0];

@@ -7,6 +7,7 @@ import { Readable, type Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { request } from 'undici';
 import type { LegateProcess } from './legate-process.ts';
+import type { UpstreamHandler } from './upstream.ts';
 
 export const MiB = 1024 * 1024;
 const CHUNK = 64 * 1024;
@@ -50,6 +51,18 @@ export function receiveBulk(body: NodeJS.ReadableStream, answer: (json: string) 
 }
 
 /** The upstream's side of a download: the pattern, written as the connection drains, counted by path. */
+/** An HTTP/1 upstream's handler: a POST is hashed (receiveBulk's answer), a GET gets the pattern. */
+export function bulkHandler(pattern: BulkPattern, written: Map<string, number>): UpstreamHandler {
+  return (req, res) => {
+    if (req.method === 'POST') {
+      receiveBulk(req, (json) => res.end(json));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': pattern.total });
+    sendBulk(res, pattern, written, req.url ?? '');
+  };
+}
+
 export function sendBulk(out: Writable, pattern: BulkPattern, written: Map<string, number>, path: string): void {
   written.set(path, 0);
   void (async () => {
@@ -140,13 +153,13 @@ export function bulkTransferChecks(t: Test, checks: BulkChecks): void {
 }
 
 /**
- * No event says "the upstream is blocked": polls `read` (bounded: 5 s) until it stops moving for
- * five reads in a row, and returns where it stopped.
+ * No event says "the upstream is blocked": polls `read` (bounded: `timeoutMs`) until it stops
+ * moving for five reads in a row, and returns where it stopped.
  */
-export async function settledCount(read: () => number): Promise<number> {
+export async function settledCount(read: () => number, timeoutMs = 5000): Promise<number> {
   let last = -1;
   let still = 0;
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + timeoutMs;
   while (still < 5 && Date.now() < deadline) {
     const now = read();
     still = now === last ? still + 1 : 0;

@@ -27,9 +27,10 @@ export interface LbContext {
   // The downstream connection's local address, 'ip:port' (after the original_dst listener filter:
   // where the client was going). ORIGINAL_DST clusters connect there; other balancers ignore it.
   downstreamLocalAddress?: string;
-  // The request's, then the downstream connection's dynamic metadata (namespace -> values), read
-  // by an ORIGINAL_DST cluster with metadata_key only, so it is made when asked.
-  dynamicMetadata?: () => ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
+  // Where the request's, then the downstream connection's dynamic metadata (namespace -> values)
+  // are read: by an ORIGINAL_DST cluster with metadata_key only, so they are gathered when asked
+  // (the stream itself is passed: nothing is made per request).
+  metadata?: { dynamicMetadata?(): ReadonlyArray<Readonly<Record<string, unknown>> | undefined> };
   // The downstream's filter state, where an ORIGINAL_DST cluster finds Envoy's
   // envoy.network.transport_socket.original_dst_address before anything else.
   filterState?: FilterState;

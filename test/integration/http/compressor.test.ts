@@ -9,11 +9,11 @@ import http2 from 'node:http2';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, routes, staticCluster } from '../../support/bootstrap.ts';
+import { MiB, settledCount } from '../../support/bulk-transfer.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
-const MiB = 1024 * 1024;
 const COMPRESSOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor';
 const PROMETHEUS_TYPES = ['text/plain', 'application/vnd.google.protobuf', 'application/openmetrics-text', 'application/openmetrics-protobuf'];
 
@@ -362,15 +362,7 @@ t.test('a client that stops reading a compressed response holds the upstream bac
       }
     });
   });
-  // No event says "the upstream is blocked": poll (bounded) until its count held still five times.
-  let last = -1;
-  let still = 0;
-  const stalledAt = await waitFor('the upstream to stop writing', () => {
-    const now = written.get('/stall') ?? 0;
-    still = now === last ? still + 1 : 0;
-    last = now;
-    return still >= 5 ? now : undefined;
-  }, 5000, 50);
+  const stalledAt = await settledCount(() => written.get('/stall') ?? 0);
   t.ok(stalledAt < STALL_TOTAL / 4, `the upstream stalled after ${(stalledAt / MiB).toFixed(1)} MiB of ${STALL_TOTAL / MiB} MiB`);
 });
 

@@ -15,11 +15,11 @@ import { join } from 'node:path';
 import zlib from 'node:zlib';
 import t from 'tap';
 import { bootstrap, httpListener, ROUTER_TYPE, routes, staticCluster } from '../../support/bootstrap.ts';
+import { MiB, settledCount } from '../../support/bulk-transfer.ts';
 import { statsMap, waitFor } from '../../support/http.ts';
 import { runCli, spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
-const MiB = 1024 * 1024;
 const DECOMPRESSOR_TYPE = 'type.googleapis.com/envoy.extensions.filters.http.decompressor.v3.Decompressor';
 type Kind = 'gzip' | 'brotli' | 'zstd';
 const CODING: Record<Kind, string> = { gzip: 'gzip', brotli: 'br', zstd: 'zstd' };
@@ -369,15 +369,7 @@ t.test('a client that stops reading a decompressed response holds the upstream b
       }
     });
   });
-  // No event says "the upstream is blocked": poll (bounded) until its count held still five times.
-  let last = -1;
-  let still = 0;
-  const stalledAt = await waitFor('the upstream to stop writing', () => {
-    const now = written.get('/stall') ?? 0;
-    still = now === last ? still + 1 : 0;
-    last = now;
-    return still >= 5 ? now : undefined;
-  }, 10_000, 50);
+  const stalledAt = await settledCount(() => written.get('/stall') ?? 0, 10_000);
   t.ok(stalledAt < 32 * MiB, `the upstream stalled after ${(stalledAt / MiB).toFixed(1)} MiB of 128 MiB`);
 });
 

@@ -3,7 +3,7 @@
 // compared end to end.
 import t from 'tap';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
-import { BulkPattern, bulkTransferChecks, MiB, receiveBulk, sendBulk } from '../../support/bulk-transfer.ts';
+import { BulkPattern, bulkHandler, bulkTransferChecks, MiB } from '../../support/bulk-transfer.ts';
 import { spawnLegate } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
 
@@ -11,15 +11,7 @@ const pattern = new BulkPattern(100 * MiB, 'legate streaming test ');
 // Bytes the upstream handed to its socket, by request path.
 const written = new Map<string, number>();
 
-// POST: hashes what arrives and answers with the count and digest. GET: sends the pattern.
-const upstream = await startUpstream('bulk', (req, res) => {
-  if (req.method === 'POST') {
-    receiveBulk(req, (json) => res.end(json));
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': pattern.total });
-  sendBulk(res, pattern, written, req.url ?? '');
-});
+const upstream = await startUpstream('bulk', bulkHandler(pattern, written));
 t.teardown(() => upstream.close());
 
 const legate = await spawnLegate(bootstrap([httpListener('ingress', routes([{ match: { prefix: '/' }, route: { cluster: 'bulk', timeout: '60s' } }]))], [staticCluster('bulk', [{ port: upstream.port }])]));

@@ -4,21 +4,14 @@
 // that stops reading holds the upstream back across the internal connection's buffer.
 import t from 'tap';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
-import { BulkPattern, bulkTransferChecks, MiB, receiveBulk, sendBulk } from '../../support/bulk-transfer.ts';
+import { BulkPattern, bulkHandler, bulkTransferChecks, MiB } from '../../support/bulk-transfer.ts';
 import { spawnLegate } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
 import { INTERNAL_LISTENER_EXTENSION, internalCluster, internalHttpListener } from './fixtures.ts';
 
 const pattern = new BulkPattern(160 * MiB, 'legate internal streaming ');
 const written = new Map<string, number>();
-const upstream = await startUpstream('bulk', (req, res) => {
-  if (req.method === 'POST') {
-    receiveBulk(req, (json) => res.end(json));
-    return;
-  }
-  res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': pattern.total });
-  sendBulk(res, pattern, written, req.url ?? '');
-});
+const upstream = await startUpstream('bulk', bulkHandler(pattern, written));
 t.teardown(() => upstream.close());
 
 const legate = await spawnLegate(bootstrap(

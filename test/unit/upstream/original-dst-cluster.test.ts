@@ -106,7 +106,7 @@ t.test('original_dst_lb_config.metadata_key: a dynamic metadata value overrides 
   const store = new Store();
   const upstream = new UpstreamCluster(config, store);
   t.teardown(() => upstream.close());
-  const choose = (...sources: (object | undefined)[]) => upstream.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', dynamicMetadata: () => sources as Record<string, unknown>[] })?.address;
+  const choose = (...sources: (object | undefined)[]) => upstream.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', metadata: { dynamicMetadata: () => sources as Record<string, unknown>[] } })?.address;
   const odst = (fields: object) => ({ 'envoy.filters.listener.original_dst': fields });
   t.equal(choose(undefined, odst({ local: '10.0.0.7:8080', waypoint: '10.0.0.9:15008' })), '10.0.0.9:15008', "the connection's metadata names the waypoint");
   t.equal(choose(undefined, odst({ local: '10.0.0.7:8080' })), '10.0.0.7:15008', 'no waypoint: the original destination, on the override port');
@@ -120,5 +120,5 @@ t.test('original_dst_lb_config.metadata_key: a dynamic metadata value overrides 
   // Without metadata_key, metadata changes nothing.
   const plain = new UpstreamCluster(translateCluster({ name: 'p', type: 'ORIGINAL_DST', lb_policy: 'CLUSTER_PROVIDED' }).cluster, new Store());
   t.teardown(() => plain.close());
-  t.equal(plain.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', dynamicMetadata: () => [odst({ waypoint: '10.0.0.9:1' })] })?.address, '10.0.0.7:8080');
+  t.equal(plain.chooseHost({ downstreamLocalAddress: '10.0.0.7:8080', metadata: { dynamicMetadata: () => [odst({ waypoint: '10.0.0.9:1' })] } })?.address, '10.0.0.7:8080');
 });
