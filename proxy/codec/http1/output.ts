@@ -1,6 +1,9 @@
 // A connection's outgoing bytes, coalesced: everything encoded in one event-loop turn (a head, a
 // small body, the chunk terminator, even several pipelined responses) leaves in one socket write,
-// from one microtask per connection. Large output is written at once, without copying.
+// made after the turn's I/O callbacks (setImmediate), as Envoy writes a connection's buffer once
+// per event. A microtask is too early: a consumed socket's parser calls back from C++ once per
+// head, body and message end, with microtasks run between them, so a response's head and body
+// left in two writes (two TLS records). Large output is written at once, without copying.
 import type { Socket } from 'node:net';
 import type { HeaderMap } from '../types.ts';
 
@@ -14,6 +17,15 @@ export interface WatermarkListener {
   onBelowWriteBufferLowWatermark(): void;
 }
 
+/** Outputs with bytes queued this turn, written by one immediate. */
+const pending: Output[] = [];
+
+function flushPending(): void {
+  // An index loop: a flush may queue output on another connection (a watermark callback).
+  for (let i = 0; i < pending.length; i++) pending[i].flush();
+  pending.length = 0;
+}
+
 export class Output {
   readonly socket: Socket;
   /** Who hears about back-pressure (the current stream's owner), or null. */
@@ -25,11 +37,9 @@ export class Output {
   private allStrings = true;
   private scheduled = false;
   private endAfterFlush = false;
-  private readonly flushBound: () => void;
 
   constructor(socket: Socket) {
     this.socket = socket;
-    this.flushBound = () => this.flush();
     socket.on('drain', () => {
       if (!this.aboveHighWatermark) return;
       this.aboveHighWatermark = false;
@@ -74,7 +84,7 @@ export class Output {
     if (this.bytes >= FLUSH_AT) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flushBound);
+      if (pending.push(this) === 1) setImmediate(flushPending);
     }
   }
 
