@@ -129,6 +129,13 @@ export interface ServerConnectionCallbacks {
   onProtocolError(decoder: RequestDecoder, error: CodecError): void;
   /** The first byte of a request arrived (Envoy starts request_headers_timeout here). */
   onMessageBegin?(): void;
+  /**
+   * codec_type AUTO (the HTTP/1 codec's detectHttp2), once the first read is parsed: null, it is
+   * HTTP/1 and this codec serves it; or HTTP/2's client preface and the bytes after it, when this
+   * codec has let go of the socket (no listener of its own left) for the owner to hand both to
+   * an HTTP/2 codec. Called before the first stream begins.
+   */
+  onCodecChosen?(http2Bytes: Buffer | null): void;
 }
 
 export interface ServerConnection {

@@ -9,7 +9,7 @@ import type { HttpFilter } from '../http-filter/index.ts';
 import type { ConnectionFacts, ChainHandler } from '../listener/index.ts';
 import { createAccessLogger, StreamInfo, type AccessLogger } from '../access-log/index.ts';
 import type { RateLimitService } from '../ratelimit/index.ts';
-import type { Counter, Store } from '../stats/index.ts';
+import type { Counter, Gauge, Store } from '../stats/index.ts';
 import type { ClusterManager } from '../upstream/index.ts';
 import { GrpcStatus, isGrpcRequest } from '../grpc/index.ts';
 import { RouterFilter, streamDuration, type RouteRequest, type RouteTable } from '../router/index.ts';
@@ -19,7 +19,7 @@ import { HcmStats } from './hcm-stats.ts';
 import { dateHeader } from './date-header.ts';
 import { DownstreamConnection } from './downstream-connection.ts';
 import { Http2DownstreamConnection } from './http2-downstream-connection.ts';
-import { detectHttp2Preface, type Http2CodecStats, type UnderscorePolicy } from '../codec/index.ts';
+import type { Http2CodecStats, UnderscorePolicy } from '../codec/index.ts';
 import { compileDownstreamAddressConfig, type DownstreamAddressConfig } from './downstream-address.ts';
 import { prepareRequestHeaders } from './request-headers.ts';
 import { hasEscapedSlashes, normalizeRequestPath, unescapeSlashes } from './path-normalization.ts';
@@ -56,8 +56,6 @@ export interface HcmContext {
 
 const ROUTER_TYPE = 'envoy.extensions.filters.http.router.v3.Router';
 
-function ignoreSocketError(): void {}
-
 export class HttpConnectionManagerHandler implements ChainHandler {
   readonly config: HttpConnectionManager;
   readonly stats: HcmStats;
@@ -72,8 +70,6 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   private readonly completionFilters: HttpFilter<HttpStream>[]; // the filters with onStreamComplete
   private readonly addressConfig: DownstreamAddressConfig;
   private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
-  /** AUTO connections whose first bytes are not in yet (HTTP/1 or the HTTP/2 preface). */
-  private readonly sniffing = new Map<Socket, number>();
   private http2StatsMade: Http2CodecStats | undefined = undefined;
   private readonly underscorePolicies: [http1: UnderscorePolicy, http2: UnderscorePolicy] | undefined;
   private draining = false;
@@ -153,63 +149,71 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     stats.downstreamCxTotal.inc();
     stats.downstreamCxActive.add(1);
     const codecType = this.config.codecType;
-    // HTTP/2 by configuration or by ALPN; AUTO without ALPN h2 looks for the HTTP/2 preface.
-    if (codecType === 'HTTP1') this.serve(socket, facts, false);
-    else if (codecType === 'HTTP2' || (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.serve(socket, facts, true);
-    else {
-      this.sniffing.set(socket, performance.now());
-      const onEarlyClose = (): void => {
-        this.sniffing.delete(socket);
-        stats.downstreamCxActive.sub(1);
-      };
-      socket.once('close', onEarlyClose);
-      socket.on('error', ignoreSocketError); // 'close' follows
-      detectHttp2Preface(socket, (http2) => {
-        this.sniffing.delete(socket);
-        socket.removeListener('close', onEarlyClose);
-        this.serve(socket, facts, http2);
-      });
-      if (this.draining) socket.destroy();
-      else this.armIdleSweep();
-    }
+    // HTTP/2 by configuration or by ALPN; AUTO otherwise: the HTTP/1 codec reads the first bytes
+    // and hands HTTP/2's client preface on (DownstreamConnection.onChosen).
+    if (codecType === 'HTTP1') this.serve(socket, facts, 'http1');
+    else if (codecType === 'HTTP2' || (socket as { alpnProtocol?: string | false }).alpnProtocol === 'h2') this.serve(socket, facts, 'http2');
+    else this.serve(socket, facts, 'auto');
   }
 
-  private serve(socket: Socket, facts: ConnectionFacts, http2: boolean): void {
+  private serve(socket: Socket, facts: ConnectionFacts, codec: 'http1' | 'http2' | 'auto'): void {
     const stats = this.stats;
-    (http2 ? stats.downstreamCxHttp2Total : stats.downstreamCxHttp1Total).inc();
-    const active = http2 ? stats.downstreamCxHttp2Active : stats.downstreamCxHttp1Active;
-    active.add(1);
+    const http2 = codec === 'http2';
     // Past the listener's buffer limit a response pauses its upstream (HTTP/1; HTTP/2 per stream).
     if (!http2) setWriteBufferLimit(socket, this.config.bufferLimitBytes);
-    const connection = http2 ? new Http2DownstreamConnection(this, socket, facts, this.http2Stats) : new DownstreamConnection(this, socket, facts);
+    const connection = http2 ? new Http2DownstreamConnection(this, socket, facts, this.http2Stats) : new DownstreamConnection(this, socket, facts, codec === 'auto');
     this.connections.add(connection);
-    socket.once('close', () => {
+    // The codec's connection stats count from its choice (AUTO: the first read), as Envoy's do.
+    let active: Gauge | undefined;
+    const chosen = (h2: boolean): void => {
+      (h2 ? stats.downstreamCxHttp2Total : stats.downstreamCxHttp1Total).inc();
+      active = h2 ? stats.downstreamCxHttp2Active : stats.downstreamCxHttp1Active;
+      active.add(1);
+    };
+    // max_connection_duration: the connection drains (Connection: close on HTTP/1, GOAWAY on HTTP/2).
+    const maxMs = this.config.maxConnectionDurationMs;
+    const timer = maxMs > 0
+      ? setTimeout(() => {
+        stats.downstreamCxMaxDurationReached.inc();
+        connection.drain(this.config.drainTimeoutMs);
+      }, maxMs).unref()
+      : undefined;
+    const onClose = (): void => {
+      clearTimeout(timer);
       this.connections.delete(connection);
       stats.downstreamCxActive.sub(1);
-      active.sub(1);
+      active?.sub(1);
       stats.downstreamCxRxBytesTotal.inc(socket.bytesRead);
       stats.downstreamCxTxBytesTotal.inc(socket.bytesWritten);
       if (connection.busy) stats.downstreamCxDestroyRemoteActiveRq.inc();
-    });
+    };
+    socket.once('close', onClose);
+    if (connection instanceof DownstreamConnection && codec === 'auto') {
+      connection.onChosen = (http2Bytes) => {
+        if (http2Bytes === null) {
+          chosen(false);
+          return;
+        }
+        // HTTP/2 with prior knowledge: the HTTP/1 codec has let go; the socket starts over on HTTP/2.
+        clearTimeout(timer);
+        this.connections.delete(connection);
+        socket.removeListener('close', onClose);
+        // Paused, so a listener filter's resume() cannot flow the bytes away before node:http2 reads them.
+        socket.pause();
+        socket.unshift(http2Bytes);
+        this.serve(socket, facts, 'http2');
+      };
+    } else {
+      chosen(http2);
+    }
     if (this.draining) connection.drain();
     else this.armIdleSweep();
-    // max_connection_duration: the connection drains (Connection: close on HTTP/1, GOAWAY on HTTP/2).
-    const maxMs = this.config.maxConnectionDurationMs;
-    if (maxMs > 0) {
-      const timer = setTimeout(() => {
-        stats.downstreamCxMaxDurationReached.inc();
-        connection.drain(this.config.drainTimeoutMs);
-      }, maxMs);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    }
   }
 
   /** Idle connections close now, busy ones after their response (Connection: close). */
   drain(): void {
     this.draining = true;
     for (const connection of this.connections) connection.drain();
-    for (const socket of this.sniffing.keys()) socket.destroy();
   }
 
   // Envoy's connection idle_timeout, checked by one sweep per connection manager instead of a
@@ -220,7 +224,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     const timers = this.ctx.overload?.timers ?? UNSCALED;
     const period = Math.min(1000, Math.max(25, configuredMs / 4));
     this.idleSweep = setInterval(() => {
-      if (this.connections.size === 0 && this.sniffing.size === 0) {
+      if (this.connections.size === 0) {
         clearInterval(this.idleSweep);
         this.idleSweep = undefined;
         return;
@@ -234,7 +238,6 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         if (connection instanceof Http2DownstreamConnection) connection.drain(this.config.drainTimeoutMs);
         else connection.close();
       }
-      for (const [socket, since] of this.sniffing) if (now - since >= idleMs) socket.destroy();
     }, period);
     this.idleSweep.unref();
   }

@@ -37,7 +37,12 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
   private requestTimer: NodeJS.Timeout | undefined = undefined;
   private headersTimer: NodeJS.Timeout | undefined = undefined;
 
-  constructor(hcm: ConnectionOwner, socket: Socket, facts: ConnectionFacts | undefined) {
+  /** codec_type AUTO: what the connection manager does once the codec has read the first bytes (see onCodecChosen). */
+  onChosen: ((http2Bytes: Buffer | null) => void) | undefined = undefined;
+  private readonly onTimeoutBound = (): void => this.onSocketTimeout();
+
+  /** `detectHttp2`: codec_type AUTO, the first read may hand the connection to HTTP/2 (onChosen). */
+  constructor(hcm: ConnectionOwner, socket: Socket, facts: ConnectionFacts | undefined, detectHttp2 = false) {
     this.hcm = hcm;
     this.socket = socket;
     this.facts = facts;
@@ -54,11 +59,12 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
       scheme,
       underscores: hcm.underscores(false),
       delayedCloseMs: config.delayedCloseTimeoutMs,
+      detectHttp2,
     });
     this.timeoutMs = config.streamIdleTimeoutMs;
     if (this.timeoutMs > 0) {
       socket.setTimeout(this.timeoutMs);
-      socket.on('timeout', () => this.onSocketTimeout());
+      socket.on('timeout', this.onTimeoutBound);
     }
   }
 
@@ -86,6 +92,16 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
     return stream;
   }
 
+  onCodecChosen(http2Bytes: Buffer | null): void {
+    if (http2Bytes !== null) {
+      // The HTTP/2 preface: nothing of this connection stays on the socket.
+      this.clearHeadersTimer();
+      this.socket.setTimeout(0);
+      this.socket.removeListener('timeout', this.onTimeoutBound);
+    }
+    this.onChosen?.(http2Bytes);
+  }
+
   onProtocolError(decoder: RequestDecoder, error: CodecError): void {
     (decoder as HttpStream).onCodecError(error);
   }
@@ -97,7 +113,7 @@ export class DownstreamConnection implements ServerConnectionCallbacks, StreamCo
   /** A route's idle_timeout replaces the connection manager's for this stream. */
   setStreamIdleTimeout(ms: number): void {
     if (ms === this.timeoutMs) return;
-    if (this.timeoutMs === 0 && ms > 0) this.socket.on('timeout', () => this.onSocketTimeout());
+    if (this.timeoutMs === 0 && ms > 0) this.socket.on('timeout', this.onTimeoutBound);
     this.timeoutMs = ms;
     this.socket.setTimeout(ms);
   }

@@ -20,6 +20,11 @@ export abstract class Http1Connection {
   private local: string | null = null;
   private remote: string | null = null;
   private readonly onDataBound: (chunk: Buffer) => void;
+  private readonly onEndBound = (): void => this.onEnd();
+  private readonly onErrorBound = (err: NodeJS.ErrnoException): void => {
+    this.lastError = err.code ?? err.message;
+  };
+  private readonly onCloseBound = (): void => this.onClose();
 
   constructor(socket: Socket, parserType: number, maxHeaderBytes: number) {
     this.socket = socket;
@@ -39,9 +44,25 @@ export abstract class Http1Connection {
       socket.on('data', this.onDataBound);
     }
     if (early !== null) this.onData(early);
-    socket.on('end', () => this.onEnd());
-    socket.on('error', (err: NodeJS.ErrnoException) => (this.lastError = err.code ?? err.message));
-    socket.on('close', () => this.onClose());
+    socket.on('end', this.onEndBound);
+    socket.on('error', this.onErrorBound);
+    socket.on('close', this.onCloseBound);
+  }
+
+  /** Lets go of the socket for another codec: no listener of this connection stays on it. Call from a parser callback, as enterRaw. */
+  protected detach(): void {
+    this.closed = true;
+    const socket = this.socket;
+    if (this.consumed) {
+      this.parser.unconsume();
+      this.consumed = false;
+    } else {
+      socket.removeListener('data', this.onDataBound);
+    }
+    socket.removeListener('end', this.onEndBound);
+    socket.removeListener('error', this.onErrorBound);
+    socket.removeListener('close', this.onCloseBound);
+    this.output.detach();
   }
 
   get localAddress(): string {

@@ -38,13 +38,21 @@ export class Output {
   private scheduled = false;
   private endAfterFlush = false;
 
+  private readonly onDrain = (): void => {
+    if (!this.aboveHighWatermark) return;
+    this.aboveHighWatermark = false;
+    this.listener?.onBelowWriteBufferLowWatermark();
+  };
+
   constructor(socket: Socket) {
     this.socket = socket;
-    socket.on('drain', () => {
-      if (!this.aboveHighWatermark) return;
-      this.aboveHighWatermark = false;
-      this.listener?.onBelowWriteBufferLowWatermark();
-    });
+    socket.on('drain', this.onDrain);
+  }
+
+  /** Another codec takes the socket (nothing was queued: it only read). */
+  detach(): void {
+    this.socket.removeListener('drain', this.onDrain);
+    this.listener = null;
   }
 
   /** Queues latin1 text (heads, chunk framing). */

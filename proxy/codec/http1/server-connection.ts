@@ -34,6 +34,7 @@ import {
   STATUS_CODES,
   type ParseError,
 } from './parser.ts';
+import { CLIENT_PREFACE } from '../http2/preface.ts';
 import { Http1Connection } from './connection-base.ts';
 import { headerLines } from './output.ts';
 import { Http1Stream } from './stream-base.ts';
@@ -50,6 +51,8 @@ export interface Http1ServerOptions {
   underscores?: UnderscorePolicy;
   /** Envoy's delayed_close_timeout: after our FIN, how long the peer gets to close first (absent: 1000; 0: none). */
   delayedCloseMs?: number;
+  /** codec_type AUTO: the first read may be HTTP/2's client preface, handed on through onCodecChosen. */
+  detectHttp2?: boolean;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -129,6 +132,9 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
   /** After our FIN: the input is read and dropped until the peer closes. */
   private discarding = false;
   private failed = false;
+  /** codec_type AUTO before the first read is parsed (or while what came is the start of HTTP/2's preface). */
+  private choosing: boolean;
+  private prefaceBytes = 0;
 
   constructor(socket: Socket, callbacks: ServerConnectionCallbacks, options: Http1ServerOptions) {
     super(socket, REQUEST, options.maxRequestHeadersKb * 1024);
@@ -141,9 +147,17 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       this.onHeadersComplete(major, minor, flat, method, url, upgrade, keepAlive);
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
+    this.choosing = options.detectHttp2 === true;
     // Bytes a listener filter (tls_inspector) read and gave back wait in the socket's buffer,
     // where a consumed handle would never see them: they are parsed first.
-    this.startReading(socket.readableLength > 0 ? (socket.read() as Buffer | null) : null);
+    const early = socket.readableLength > 0 ? (socket.read() as Buffer | null) : null;
+    if (early !== null && this.choosing) {
+      // Under AUTO they choose the codec: the owner hears of it once it has this connection.
+      this.startReading(null);
+      queueMicrotask(() => this.onData(early));
+    } else {
+      this.startReading(early);
+    }
   }
 
   /** request_headers_timeout: a request begun but without its whole head gets 408, then the connection closes. */
@@ -185,6 +199,16 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
 
   /** What execute said; returns the bytes to parse next, if any. `data` null: the consumed read, fetched only when needed. */
   private afterExecute(ret: number | ParseError, data: Buffer | null): Buffer | null {
+    if (this.choosing) {
+      // llhttp stops after exactly HTTP/2's client preface, having called nothing but
+      // onMessageBegin. A first read that is neither that nor the start of it (reads without a
+      // whole head: rare) is HTTP/1 for good.
+      if (isParseError(ret) && ret.code === 'HPE_PAUSED_H2_UPGRADE') {
+        this.handOverHttp2((data ?? this.parser.getCurrentBuffer()).subarray(ret.bytesParsed));
+        return null;
+      }
+      if (isParseError(ret) || !this.prefaceSoFar(data ?? this.parser.getCurrentBuffer())) this.chooseHttp1();
+    }
     if (this.closed || this.socket.destroyed) return null;
     if (this.held !== null) {
       // Paused right after the next head (HPE_PAUSED, or a plain count when that head is an upgrade).
@@ -210,6 +234,27 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
     return rest.length > 0 ? rest : null; // h2c is served as HTTP/1.1: parsing goes on
   }
 
+  /** Whether every byte read so far is the start of HTTP/2's preface (the next read decides, as the preface may come in pieces). */
+  private prefaceSoFar(read: Buffer): boolean {
+    const at = this.prefaceBytes;
+    if (at + read.length >= CLIENT_PREFACE.length || CLIENT_PREFACE.compare(read, 0, read.length, at, at + read.length) !== 0) return false;
+    this.prefaceBytes += read.length;
+    return true;
+  }
+
+  private chooseHttp1(): void {
+    this.choosing = false;
+    this.callbacks.onCodecChosen?.(null);
+  }
+
+  /** The connection is HTTP/2 with prior knowledge: the socket, the preface and what followed go to the owner's HTTP/2 codec. */
+  private handOverHttp2(rest: Buffer): void {
+    this.choosing = false;
+    this.detach();
+    setImmediate(releaseParser, this.parser);
+    this.callbacks.onCodecChosen?.(Buffer.concat([CLIENT_PREFACE, rest]));
+  }
+
   private onMessageBegin(): void {
     if (this.active === null) this.callbacks.onMessageBegin?.();
   }
@@ -230,6 +275,8 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
     }
     this.pairs = null;
     this.url = '';
+    // A head in the first read: HTTP/1 is chosen before its stream begins.
+    if (this.choosing) this.chooseHttp1();
     if (this.closing || this.failed) return HEADERS_PAUSE;
     if (flat.length > this.options.maxHeadersCount * 2) {
       this.headerCheck = { status: 431, details: 'http1.too_many_headers' };
