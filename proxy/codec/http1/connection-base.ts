@@ -29,7 +29,8 @@ export abstract class Http1Connection {
   constructor(socket: Socket, parserType: number, maxHeaderBytes: number) {
     this.socket = socket;
     this.output = new Output(socket);
-    socket.setNoDelay(true);
+    // No setNoDelay here: Legate makes its TCP sockets with noDelay (listeners, pool connects), and
+    // on a TLSSocket the call was one more setsockopt per connection.
     this.parser = allocParser(parserType, maxHeaderBytes);
     this.onDataBound = (chunk) => this.onData(chunk);
   }
