@@ -46,11 +46,12 @@ export class DownstreamTls {
     // paused, they stay buffered until the TLSSocket takes them (node feeds a wrapped socket's
     // buffered bytes to OpenSSL when it starts reading).
     socket.pause();
+    const requestCert = config.requireClientCertificate || config.validation !== undefined;
     const secure = new (nodeTls().TLSSocket)(socket, {
       isServer: true,
       secureContext: this.secureContext,
       // The certificate is checked here after the handshake, so every failure has its stat.
-      requestCert: config.requireClientCertificate || config.validation !== undefined,
+      requestCert,
       rejectUnauthorized: false,
       ALPNProtocols: offerAlpn ? config.alpnProtocols : undefined,
     });
@@ -70,8 +71,9 @@ export class DownstreamTls {
     secure.once('close', onError);
     secure.once('secure', () => {
       if (done) return;
-      // One conversion of the peer certificate serves the checks, the stats and tlsInfo().
-      const peer = secure.getPeerCertificate(false);
+      // One conversion of the peer certificate serves the checks, the stats and tlsInfo(); a
+      // client that was not asked for one sends none.
+      const peer = requestCert ? secure.getPeerCertificate(false) : null;
       const verdict = verifyPeer(secure, config.validation, config.requireClientCertificate, peer);
       if (!verdict.ok) {
         fail(() => this.stats.onVerifyFailure(verdict.failure));
@@ -79,8 +81,8 @@ export class DownstreamTls {
       }
       done = true;
       clearTimeout(timer);
-      this.stats.onHandshake(secure, hasCertificate(peer));
-      rememberTlsInfo(secure, peer);
+      const info = rememberTlsInfo(secure, peer);
+      this.stats.onHandshake(secure, hasCertificate(peer), info.version);
       // From here the chain's handler owns the socket and its errors.
       secure.off('error', onError);
       secure.off('close', onError);

@@ -30,9 +30,11 @@ export function tlsInfo(socket: Socket): TlsInfo | undefined {
   return info;
 }
 
-/** Keeps the facts of a handshake whose peer certificate the caller has just read. */
-export function rememberTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined): void {
-  cache.set(socket, readTlsInfo(socket, cert));
+/** Keeps (and returns) the facts of a handshake whose peer certificate the caller has just read. */
+export function rememberTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined): TlsInfo {
+  const info = readTlsInfo(socket, cert);
+  cache.set(socket, info);
+  return info;
 }
 
 function readTlsInfo(socket: TLSSocket, cert: PeerCertificate | null | undefined): TlsInfo {

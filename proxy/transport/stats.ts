@@ -29,12 +29,11 @@ export class SslStats {
 
   /** A completed, verified handshake: handshake, session_reused, versions.<v>, ciphers.<c>, and
    *  no_certificate when the peer sent none (Envoy: successful connections without a peer
-   *  certificate). `hasPeerCertificate` when the caller has read the peer certificate already. */
-  onHandshake(socket: TLSSocket, hasPeerCertificate = hasCertificate(socket.getPeerCertificate(false))): void {
+   *  certificate). `hasPeerCertificate` and `version` when the caller has read them already. */
+  onHandshake(socket: TLSSocket, hasPeerCertificate = hasCertificate(socket.getPeerCertificate(false)), version = socket.getProtocol()): void {
     this.handshake.inc();
     if (!hasPeerCertificate) this.noCertificate.inc();
     if (socket.isSessionReused()) this.sessionReused.inc();
-    const version = socket.getProtocol();
     if (version) this.named('versions.', version).inc();
     const cipher = socket.getCipher()?.name; // OpenSSL's name, as Envoy's stat
     if (cipher) this.named('ciphers.', cipher).inc();

@@ -95,7 +95,7 @@ export function hasCertificate(cert: PeerCertificate | null | undefined): cert i
  * one. `cert` is the socket's getPeerCertificate(false) when the caller has read it already (node
  * converts the whole certificate on every call).
  */
-export function verifyPeer(socket: TLSSocket, validation: CertificateValidation | undefined, requireCertificate: boolean, cert = socket.getPeerCertificate(false)): VerifyResult {
+export function verifyPeer(socket: TLSSocket, validation: CertificateValidation | undefined, requireCertificate: boolean, cert: PeerCertificate | null = socket.getPeerCertificate(false)): VerifyResult {
   if (!hasCertificate(cert)) {
     return requireCertificate ? { ok: false, failure: 'fail_verify_no_cert', reason: 'peer did not present a certificate' } : OK;
   }
