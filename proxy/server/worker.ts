@@ -2,9 +2,9 @@
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
 import { isDeepStrictEqual } from 'node:util';
-import type { EmbeddedRateLimitService, FilterChain, InternalListenerSettings, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
+import type { EmbeddedRateLimitService, FilterChain, HttpFilter, InternalListenerSettings, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
-import { HttpConnectionManagerHandler, withNetworkExtAuthz, withNetworkPeerExchange, type FilterNode, type HcmContext } from '../http/index.ts';
+import { HttpConnectionManagerHandler, loadHttpFilters, withNetworkExtAuthz, withNetworkPeerExchange, type FilterNode, type HcmContext } from '../http/index.ts';
 import { ListenerManager, type ChainHandler } from '../listener/index.ts';
 import { RouteTable } from '../router/index.ts';
 import { compileTemplate, flushAllSinks, reopenFileSinks, type StreamInfo } from '../access-log/index.ts';
@@ -102,6 +102,7 @@ export class Worker {
 
   /** Clusters first (they warm), then route tables, then listeners: a listener never sees a half-applied set. */
   async apply(snapshot: Snapshot): Promise<ApplyResult> {
+    await loadHttpFilters(httpFiltersOf(snapshot.listeners));
     await this.clusters.update(snapshot.clusters);
     const tables = new Map<string, { config: RouteConfig; table: RouteTable<StreamInfo> }>();
     for (const [name, config] of Object.entries(snapshot.routeConfigs)) {
@@ -189,4 +190,10 @@ export class Worker {
     }
     return new TcpProxyHandler(network, { store: this.store, clusters: this.clusters, log: this.options.log, node: this.options.node, workloads: this.workloads });
   }
+}
+
+/** Every HTTP filter the listeners' connection managers name (their implementations load on first use). */
+function httpFiltersOf(listeners: readonly Listener[]): HttpFilter[] {
+  const chains = listeners.flatMap((l) => (l.defaultFilterChain === undefined ? l.filterChains : [...l.filterChains, l.defaultFilterChain]));
+  return chains.flatMap((c) => (c.network.kind === 'http_connection_manager' ? c.network.httpFilters : []));
 }

@@ -2,6 +2,7 @@
 // in what only the primary needs (Envoy's protos and protobufjs, gRPC and the xDS client, the
 // admin server, YAML, Redis, the WebAssembly histogram). Those are loaded with import() or
 // createRequire() on the paths that use them. Type-only imports are erased and do not count.
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { chainTo, importGraph, runtimeClosure } from '../../support/import-graph.ts';
 
@@ -36,4 +37,16 @@ t.test('a worker process imports only what serving needs', async (t) => {
   t.same(bad.map((b) => chainTo(via, ENTRY, b).join(' > ')), [], 'nothing primary-only, by the chain that imports it');
   const eager = [...externals].filter((e) => ON_USE_BUILTINS.includes(e));
   t.same(eager.map((b) => chainTo(via, ENTRY, b).join(' > ')), [], 'no builtin that only some configs need is imported statically');
+});
+
+t.test('HTTP filter implementations are loaded only when a config names them', async (t) => {
+  // proxy/http/filters/index.ts imports each filter with import() from loadHttpFilters; a static
+  // import of one of them anywhere in a worker's graph would load it for every config again.
+  const registry = 'proxy/http/filters/index.ts';
+  const lazy = [...readFileSync(registry, 'utf8').matchAll(/import\('\.\/([^']+\.ts)'\)/g)].map((m) => `proxy/http/filters/${m[1]}`);
+  t.ok(lazy.length >= 18, `the registry imports its filters with import() (${lazy.length})`);
+  const graph = importGraph(['proxy', 'xds-client', 'envoy-api', 'iptables']);
+  const { files, via } = runtimeClosure(graph, ENTRY);
+  t.ok(files.has(registry), 'the registry itself is loaded');
+  t.same(lazy.filter((f) => files.has(f)).map((f) => chainTo(via, ENTRY, f).join(' > ')), [], 'no filter implementation is imported statically');
 });
