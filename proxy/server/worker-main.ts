@@ -6,7 +6,7 @@ import type { EventMessage, ReplyMessage, RequestMessage } from './messages.ts';
 import { serve } from './worker-handle.ts';
 import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
-import { collectAfterLargeUpdate, LARGE_UPDATE } from './v8-heap.ts';
+import { collectAfterLargeUpdate, collectAfterStart, LARGE_UPDATE } from './v8-heap.ts';
 
 function runWorkerProcess(): void {
   const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
@@ -34,6 +34,7 @@ function runWorkerProcess(): void {
           runAs = undefined;
         }
         if (builtClusters(msg.request) >= LARGE_UPDATE) collectAfterLargeUpdate();
+        else if (msg.request.kind === 'apply' || msg.request.kind === 'applyDelta') collectAfterStart();
         return value;
       })
       .then(
