@@ -5,7 +5,8 @@
 // does not parse or that the consumer rejects keeps the last good set and reports the error.
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { DISCOVERY_RESPONSE } from './ads-service.ts';
@@ -105,7 +106,7 @@ class WatchedFile implements FileSource {
     const file = this.#options.path;
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? errorMessage(error);
       return this.#invalid(`cannot read the file (${code})`);
@@ -169,4 +170,19 @@ export function parseDiscoveryFile(text: string, typeUrl: string): Pick<Resource
     throw new Error(`type_url is ${response.type_url}; this file must hold ${typeUrl}`);
   }
   return { version: response.version_info, resources: decodeSotwResponse(typeUrl, response, () => true) };
+}
+
+/**
+ * A regular file's text. The file is read whole, so /dev/zero would be read until memory ran out
+ * and a FIFO would block forever (Envoy refuses /dev, /proc and /sys paths): anything else fails
+ * with code 'not a regular file'. Opened non-blocking, so a FIFO's open does not wait for a writer.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    if (!(await handle.stat()).isFile()) throw Object.assign(new Error(`${file}: not a regular file`), { code: 'not a regular file' });
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }

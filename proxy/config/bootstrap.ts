@@ -1,10 +1,10 @@
 // Reads a config file (YAML or JSON; JSON is parsed as YAML, which keeps positions for both) and
 // keeps the parsed document so an error's field path can be mapped back to a line.
 // The yaml package is loaded on first use: a worker process that reads no file never loads it.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { CST, Document, Node as YamlNode } from 'yaml';
 import { ConfigError, parsePath } from './errors.ts';
+import { readRegularFile } from './local-file.ts';
 
 let yamlModule: typeof import('yaml') | undefined;
 
@@ -24,7 +24,7 @@ export interface ConfigFile {
 export function readConfigFile(file: string): ConfigFile {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'error';
     throw new ConfigError('', `cannot read config file (${code})`, 'check the path and its permissions', file);

@@ -2,11 +2,11 @@
 // files its lds_config and cds_config name, and the RDS and EDS files that their listeners and
 // clusters (and the static ones) name in turn, read as the running proxy reads them and
 // translated as it translates them, so a file the proxy would reject at run time fails here.
-import { readFileSync } from 'node:fs';
 import { CLUSTER_TYPE_URL, ENDPOINT_TYPE_URL, LISTENER_TYPE_URL, parseDiscoveryFile, ROUTE_TYPE_URL } from '../../xds-client/index.ts';
 import type { DecodedResource } from '../../xds-client/index.ts';
 import { internalListenerWithoutExtension, translateCluster, translateClusterLoadAssignment, translateListener, translateRouteConfiguration } from '../config/index.ts';
 import type { BootstrapConfig } from '../config/index.ts';
+import { readRegularFile } from '../config/local-file.ts';
 import type { Cluster, Listener } from '../config/model.ts';
 
 export interface FilesCheck {
@@ -20,7 +20,7 @@ export function checkConfigFiles(boot: BootstrapConfig): FilesCheck {
   // undefined: the file did not read or parse (its problem is said once).
   const read = (file: string, typeUrl: string): DecodedResource[] | undefined => {
     try {
-      return parseDiscoveryFile(readFileSync(file, 'utf8'), typeUrl).resources;
+      return parseDiscoveryFile(readRegularFile(file), typeUrl).resources;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       problems.push(`${file}: ${code !== undefined ? `cannot read the file (${code})` : (err as Error).message}`);

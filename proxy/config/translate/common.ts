@@ -1,6 +1,5 @@
 // Helpers shared by the translators. They read *normalised* resources (see schema.ts): keys are
 // snake_case, Durations are milliseconds, wrappers are plain values, enums are names.
-import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { ConfigError, indexPath, joinPath } from '../errors.ts';
 import type {
@@ -15,6 +14,7 @@ import type {
 } from '../model.ts';
 import { enumNumber } from '../protos.ts';
 import { checkRe2 } from '../regex.ts';
+import { readRegularFile } from '../local-file.ts';
 
 export type Raw = Record<string, unknown>;
 
@@ -260,7 +260,7 @@ export function dataSourceText(raw: Raw, path: string): string {
   if (raw.filename !== undefined) {
     const file = str(raw, 'filename');
     try {
-      return readFileSync(file, 'utf8');
+      return readRegularFile(file);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code ?? 'error';
       return reject(joinPath(path, 'filename'), `cannot read '${file}' (${code})`, 'check the path');

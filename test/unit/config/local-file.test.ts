@@ -1,0 +1,64 @@
+// Files a config names are read whole, so only regular files are read: a FIFO (or /dev/zero,
+// which the bootstrap fuzzer found: validate read it until the machine ran out of memory) is
+// refused at once with the path. A FIFO stands in for the device here: before the fix reading it
+// blocked forever (this test would time out), where /dev/zero would take the machine's memory.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import t from 'tap';
+import { ConfigError, loadBootstrap } from '../../../proxy/config/index.ts';
+import { NOT_REGULAR_FILE, readRegularFile } from '../../../proxy/config/local-file.ts';
+import { createFileSource, LISTENER_TYPE_URL } from '../../../xds-client/index.ts';
+
+const dir = mkdtempSync(path.join(tmpdir(), 'legate-local-file-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const fifo = path.join(dir, 'fifo');
+execFileSync('mkfifo', [fifo]);
+
+t.test('a regular file is read; a FIFO and a directory are not', async (t) => {
+  const file = path.join(dir, 'text.txt');
+  writeFileSync(file, 'hello');
+  t.equal(readRegularFile(file), 'hello');
+  t.throws(() => readRegularFile(fifo), { code: NOT_REGULAR_FILE });
+  t.throws(() => readRegularFile(dir), { code: NOT_REGULAR_FILE });
+  t.throws(() => readRegularFile(path.join(dir, 'missing')), { code: 'ENOENT' });
+});
+
+t.test('the bootstrap file itself', async (t) => {
+  t.throws(() => loadBootstrap(fifo), new ConfigError('', 'cannot read config file (not a regular file)', 'check the path and its permissions', fifo));
+});
+
+t.test('a DataSource filename names the field', async (t) => {
+  const file = path.join(dir, 'direct.yaml');
+  writeFileSync(file, `static_resources:
+  listeners:
+  - name: l
+    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
+    filter_chains:
+    - filters:
+      - name: envoy.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
+          stat_prefix: l
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: { prefix: "/" }
+                direct_response: { status: 200, body: { filename: "${fifo}" } }
+          http_filters:
+          - name: envoy.filters.http.router
+            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
+`);
+  t.throws(() => loadBootstrap(file), { message: /direct_response\.body\.filename: cannot read '.*fifo' \(not a regular file\)/ });
+});
+
+t.test('a path_config_source file is refused and counted as a rejected update', async (t) => {
+  const source = createFileSource({ path: fifo, typeUrl: LISTENER_TYPE_URL, onResources: async () => ({ ok: true }) });
+  t.teardown(() => source.stop());
+  const result = await source.start();
+  t.match(result, { ok: false });
+  t.match(source.state().lastError, /not a regular file/);
+});
