@@ -25,6 +25,13 @@ t.test('a regular file is read; a FIFO and a directory are not', async (t) => {
   t.throws(() => readRegularFile(path.join(dir, 'missing')), { code: 'ENOENT' });
 });
 
+t.test('a config on a descriptor (/dev/fd/N, as Envoy allows) is read to its end', async (t) => {
+  // A shell pipe (node's own stdin pipes are sockets, which /dev/fd cannot open).
+  const script = `import { readRegularFile } from ${JSON.stringify(new URL('../../../proxy/config/local-file.ts', import.meta.url).href)}; process.stdout.write(readRegularFile('/dev/fd/0'))`;
+  const out = execFileSync('sh', ['-c', 'printf "from a pipe" | "$0" --input-type=module -e "$1"', process.execPath, script]);
+  t.equal(out.toString(), 'from a pipe');
+});
+
 t.test('the bootstrap file itself', async (t) => {
   t.throws(() => loadBootstrap(fifo), new ConfigError('', 'cannot read config file (not a regular file)', 'check the path and its permissions', fifo));
 });
