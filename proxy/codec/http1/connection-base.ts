@@ -106,6 +106,10 @@ export abstract class Http1Connection {
     if (this.consumed) {
       this.parser.unconsume();
       this.consumed = false;
+      // The handle may be stopped (a close stops reading before its discard starts), and the
+      // socket's own stream, which never read it, would not start it again on resume(): without
+      // this a closing connection missed the peer's FIN and held its socket for the whole delay.
+      setSocketReading(this.socket, true, true);
     } else {
       this.socket.removeListener('data', this.onDataBound);
     }

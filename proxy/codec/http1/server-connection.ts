@@ -502,8 +502,14 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
     }
     const delayMs = this.options.delayedCloseMs ?? DELAYED_CLOSE_MS;
     socket.once('finish', () => {
-      if (delayMs > 0) setTimeout(destroySocket, delayMs, socket).unref();
-      else socket.destroy(); // delayed close disabled: closed once the response is flushed
+      if (delayMs <= 0) {
+        socket.destroy(); // delayed close disabled: closed once the response is flushed
+        return;
+      }
+      // Cleared when the peer closes first (the usual case): a pending timer would hold the
+      // socket, and all the connection's objects with it, for the whole delay.
+      const timer = setTimeout(destroySocket, delayMs, socket).unref();
+      socket.once('close', () => clearTimeout(timer));
     });
   }
 }
