@@ -8,8 +8,9 @@ import { httpProxy } from './http-proxy.ts';
 import { fastProxy } from './fast-proxy.ts';
 import { nginx } from './nginx.ts';
 import { haproxy } from './haproxy.ts';
+import { nodeHttps } from './node-https.ts';
 
-export const TARGETS: readonly Target[] = [direct, l4Pipe, legateOneWorker, legateAllWorkers, legateAllShared, naiveNode, httpProxy, fastProxy, nginx, haproxy];
+export const TARGETS: readonly Target[] = [direct, l4Pipe, nodeHttps, legateOneWorker, legateAllWorkers, legateAllShared, naiveNode, httpProxy, fastProxy, nginx, haproxy];
 
 export function targetByName(name: string): Target {
   const target = TARGETS.find((t) => t.name === name);

@@ -410,18 +410,20 @@ t.test('TLS scenarios: the certificate, the peer configs, who runs them', async 
 t.test('a 1-second TLS run through Legate', { skip: LEGATE && !opensslUnavailable() ? false : 'needs proxy/cli.ts and openssl' }, async (t) => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-harness-'));
   t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
-  const args = ['--duration', '1', '--warmup', '0.2', '--rounds', '1', '--scenarios', 'tls-get64,tls-newconn', '--targets', 'direct,legate-1', '--out', out];
+  const args = ['--duration', '1', '--warmup', '0.2', '--rounds', '1', '--scenarios', 'tls-get64,tls-newconn', '--targets', 'direct,node-https,legate-1', '--out', out];
   const exit = await runBench(args, 90_000, (fn) => t.teardown(fn));
   t.equal(exit.code, 0, `bench exits 0: ${exit.stderr.slice(-2000)}`);
   const report = JSON.parse(fs.readFileSync(path.join(out, 'latest.json'), 'utf8'));
   for (const scenario of ['tls-get64', 'tls-newconn']) {
     const cell = (target: string) => report.cells.find((c: Row) => c.scenario === scenario && c.target === target);
     t.equal(cell('direct').status, 'n/a', `${scenario}: no direct row`);
-    const legate = cell('legate-1');
-    t.equal(legate.status, 'ok', `${scenario} through legate-1: ${legate.reason ?? ''}`);
-    const [m] = legate.measurements;
-    t.ok(m?.requests > 0, `${scenario}: responses over HTTPS`);
-    t.equal(m?.errors, 0, `${scenario}: no errors`);
+    for (const target of ['node-https', 'legate-1']) {
+      const row = cell(target);
+      t.equal(row.status, 'ok', `${scenario} through ${target}: ${row.reason ?? ''}`);
+      const [m] = row.measurements;
+      t.ok(m?.requests > 0, `${scenario} through ${target}: responses over HTTPS`);
+      t.equal(m?.errors, 0, `${scenario} through ${target}: no errors`);
+    }
   }
 });
 
