@@ -10,6 +10,7 @@ import t from 'tap';
 import { ConfigError, loadBootstrap } from '../../../proxy/config/index.ts';
 import { NOT_REGULAR_FILE, readRegularFile } from '../../../proxy/config/local-file.ts';
 import { createFileSource, LISTENER_TYPE_URL } from '../../../xds-client/index.ts';
+import { bootstrap, httpListener, routes } from '../../support/bootstrap.ts';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'legate-local-file-'));
 t.teardown(() => rmSync(dir, { recursive: true, force: true }));
@@ -37,28 +38,9 @@ t.test('the bootstrap file itself', async (t) => {
 });
 
 t.test('a DataSource filename names the field', async (t) => {
-  const file = path.join(dir, 'direct.yaml');
-  writeFileSync(file, `static_resources:
-  listeners:
-  - name: l
-    address: { socket_address: { address: 127.0.0.1, port_value: 10000 } }
-    filter_chains:
-    - filters:
-      - name: envoy.filters.network.http_connection_manager
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager
-          stat_prefix: l
-          route_config:
-            virtual_hosts:
-            - name: all
-              domains: ["*"]
-              routes:
-              - match: { prefix: "/" }
-                direct_response: { status: 200, body: { filename: "${fifo}" } }
-          http_filters:
-          - name: envoy.filters.http.router
-            typed_config: { "@type": type.googleapis.com/envoy.extensions.filters.http.router.v3.Router }
-`);
+  const file = path.join(dir, 'direct.json');
+  const route = { match: { prefix: '/' }, direct_response: { status: 200, body: { filename: fifo } } };
+  writeFileSync(file, JSON.stringify(bootstrap([httpListener('l', routes([route]))], [])));
   t.throws(() => loadBootstrap(file), { message: /direct_response\.body\.filename: cannot read '.*fifo' \(not a regular file\)/ });
 });
 
