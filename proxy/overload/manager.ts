@@ -11,6 +11,7 @@ import { FixedHeapMonitor } from './fixed-heap.ts';
 import type { ResourceMonitor } from './monitor.ts';
 import { TimerScaler, UNSCALED } from './scale-timers.ts';
 import { garbageCollector, SHRINK_INTERVAL_MS } from './shrink-heap.ts';
+import { releaseFreeMemory } from '../allocator/index.ts';
 import { makeTrigger } from './trigger.ts';
 
 interface MonitorStats {
@@ -102,6 +103,7 @@ export class OverloadManager {
     if (this.shrinkHeap.saturated && Date.now() - this.lastShrink >= SHRINK_INTERVAL_MS) {
       this.lastShrink = Date.now();
       garbageCollector()();
+      releaseFreeMemory();
       this.shrinkCount?.inc();
     }
   }

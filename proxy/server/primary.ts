@@ -14,6 +14,7 @@ import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.t
 import type { FilterSettings } from './worker.ts';
 import { enableCompileCache, flushCompileCache } from './compile-cache.ts';
 import { collectAfterStart } from './v8-heap.ts';
+import { releaseFreeMemoryPeriodically } from '../allocator/index.ts';
 import { reservePorts } from './port-reservation.ts';
 import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
 import { withSidecarDefaults } from './sidecar.ts';
@@ -164,6 +165,7 @@ export class Primary implements AdminContext {
     }
     this.state = 'LIVE';
     collectAfterStart(); // what start-up left (Envoy's protos parsed, modules loaded), once settled
+    releaseFreeMemoryPeriodically();
     this.store.gauge('server.live').set(this.healthCheckFailed ? 0 : 1); // /healthcheck/fail may come before
     this.statsFlusher?.start();
   }

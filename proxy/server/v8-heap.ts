@@ -12,6 +12,7 @@
 // run time).
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { releaseFreeMemory } from '../allocator/index.ts';
 
 /** Resources in an update (or clusters a worker builds) from which it is collected after. */
 export const LARGE_UPDATE = 1000;
@@ -76,4 +77,5 @@ function run(large: boolean): void {
   pendingLarge = false;
   startCollected = true;
   collect({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  releaseFreeMemory(); // the Buffers that collection freed, and what building the config malloc'd
 }

@@ -7,6 +7,7 @@ import { serve } from './worker-handle.ts';
 import { Worker, type FilterSettings } from './worker.ts';
 import { dropPrivileges, runAsFromEnv } from './privileges.ts';
 import { collectAfterLargeUpdate, collectAfterStart, LARGE_UPDATE } from './v8-heap.ts';
+import { releaseFreeMemoryPeriodically } from '../allocator/index.ts';
 
 function runWorkerProcess(): void {
   const mode = process.env.LEGATE_MODE === 'sidecar' ? 'sidecar' : 'ingress';
@@ -17,6 +18,8 @@ function runWorkerProcess(): void {
     log: (line) => console.error(`legate[worker ${process.pid}]: ${line}`),
     ...(JSON.parse(process.env.LEGATE_FILTER_CONTEXT ?? '{"workers":1,"localCluster":""}') as FilterSettings),
   });
+
+  releaseFreeMemoryPeriodically();
 
   // --uid/--gid: root until the first snapshot's listeners are bound, the proxy user from then on.
   let runAs = runAsFromEnv(process.env);

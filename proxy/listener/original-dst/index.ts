@@ -31,7 +31,7 @@ function load(): { addon: Addon } | { reason: string } {
     return {
       reason:
         code === 'MODULE_NOT_FOUND'
-          ? 'the original_dst addon is not built: run node proxy/listener/original-dst/build.ts (needs a C compiler and python3)'
+          ? 'the original_dst addon is not built: run node proxy/addons/build.ts (needs a C compiler and python3)'
           : `the original_dst addon did not load: ${(error as Error).message.split('\n')[0]}`,
     };
   }

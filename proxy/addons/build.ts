@@ -1,14 +1,19 @@
-// Builds the original_dst N-API addon with node-gyp into build/ beside this file. Run by the
-// package's install script, so it never fails: whatever happens, it prints one line and exits 0,
-// and Legate then reports original_dst as unavailable.
+// Builds Legate's N-API addons with node-gyp, each into build/ in its own folder. Run by the
+// package's install script, so it never fails: whatever happens, it prints one line per addon and
+// exits 0, and Legate then goes without what the addon gives (said in the line and at run time).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const log = join(here, 'build', 'build.log');
+const proxyDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Each addon: its folder under proxy/, and what Legate lacks without it. */
+const ADDONS = [
+  { name: 'original_dst', dir: join(proxyDir, 'listener', 'original-dst'), without: 'original_dst listeners are unavailable' },
+  { name: 'malloc_trim', dir: join(proxyDir, 'allocator'), without: 'freed native memory is not returned to the system' },
+];
 
 function findNodeGyp(): string | undefined {
   const candidates = [
@@ -37,12 +42,13 @@ function findNodeDir(): string | undefined {
   return prefixes.find((prefix) => existsSync(join(prefix, 'include', 'node', 'node_api.h')));
 }
 
-function build(): string {
+function build(dir: string): string {
+  const log = join(dir, 'build', 'build.log');
   const nodeGyp = findNodeGyp();
   if (nodeGyp === undefined) return 'not built: node-gyp not found (it ships with npm)';
   const nodeDir = findNodeDir();
   const args = [nodeGyp, 'rebuild', ...(nodeDir ? [`--nodedir=${nodeDir}`] : [])];
-  const result = spawnSync(process.execPath, args, { cwd: here, encoding: 'utf8', timeout: 300_000 });
+  const result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: 300_000 });
   mkdirSync(dirname(log), { recursive: true });
   writeFileSync(log, `${result.stdout ?? ''}${result.stderr ?? ''}`);
   if (result.error) return `not built: ${result.error.message} (log: ${log})`;
@@ -50,10 +56,12 @@ function build(): string {
   return 'built';
 }
 
-let outcome: string;
-try {
-  outcome = build();
-} catch (error) {
-  outcome = `not built: ${(error as Error).message.split('\n')[0]}`;
+for (const addon of ADDONS) {
+  let outcome: string;
+  try {
+    outcome = build(addon.dir);
+  } catch (error) {
+    outcome = `not built: ${(error as Error).message.split('\n')[0]}`;
+  }
+  console.log(`legate: ${addon.name} addon ${outcome}${outcome === 'built' ? '' : `; ${addon.without}`}`);
 }
-console.log(`legate: original_dst addon ${outcome}${outcome === 'built' ? '' : '; original_dst listeners are unavailable'}`);
