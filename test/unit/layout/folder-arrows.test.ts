@@ -10,7 +10,7 @@ const ARROWS: Record<string, readonly string[]> = {
   'envoy-cli': [],
   // Istio's peer metadata and metric labels, for the HTTP filters and tcp_proxy.
   istio: ['stats', 'config/model'],
-  server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client'],
+  server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client', 'allocator'],
   listener: ['transport'],
   http: ['codec', 'router', 'grpc'],
   codec: ['transport'],
@@ -25,7 +25,9 @@ const ARROWS: Record<string, readonly string[]> = {
   explain: ['config', 'http', 'listener', 'router', 'upstream'],
   // The layered runtime and the overload manager: per-process state read on the hot paths.
   runtime: ['config/model'],
-  overload: ['runtime', 'config/model', 'stats'],
+  overload: ['runtime', 'config/model', 'stats', 'allocator'],
+  // malloc_trim through an addon: a process's freed native memory back to the kernel. Imports nothing.
+  allocator: [],
   // Spans and their reporters: posts to a collector cluster through upstream/'s pools.
   tracing: ['upstream', 'codec', 'config/model', 'stats', 'access-log'],
   // Envoy's filter state: objects by key on connections and streams. Imports no other part.
