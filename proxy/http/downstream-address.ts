@@ -151,11 +151,19 @@ export function connectionAddressText(address: string | undefined, port: number 
   return address !== undefined && address.startsWith('envoy://') ? address : `${address}:${port}`;
 }
 
+/**
+ * The connection's direct peer IP. The listener asked the accepted socket once (its facts); a
+ * TLSSocket on it is another object, and asking it again costs another getpeername.
+ */
+export function peerIp(socket: Socket, facts: ConnectionFacts | undefined): string | undefined {
+  return facts?.directSourceIp || socket.remoteAddress;
+}
+
 /** The connection's peer as the access log shows it; on an internal connection, the one original_dst restored from remote_ip. */
 export function connectionPeerText(socket: Socket, facts: ConnectionFacts | undefined): string {
-  const address = socket.remoteAddress;
+  const address = peerIp(socket, facts);
   if (facts !== undefined && facts.sourcePort !== 0 && address !== undefined && address.startsWith('envoy://')) return `${facts.sourceIp}:${facts.sourcePort}`;
-  return connectionAddressText(address, socket.remotePort);
+  return connectionAddressText(address, facts?.directSourceIp ? facts.sourcePort : socket.remotePort);
 }
 
 let localAddressCache: string | undefined;

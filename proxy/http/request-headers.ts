@@ -5,7 +5,7 @@
 import { stripHopByHop } from '../router/index.ts';
 import type { HttpConnectionManager } from '../config/model.ts';
 import type { DownstreamAddressConfig } from './downstream-address.ts';
-import { mutateDownstreamAddress } from './downstream-address.ts';
+import { mutateDownstreamAddress, peerIp } from './downstream-address.ts';
 import { newRequestId } from './headers.ts';
 import type { HttpStream } from './stream.ts';
 import { mutateXfcc } from './xfcc.ts';
@@ -18,7 +18,7 @@ export function prepareRequestHeaders(stream: HttpStream, config: HttpConnection
     headers.upgrade = upgrade;
     headers.connection = 'upgrade';
   }
-  const verdict = mutateDownstreamAddress(addressConfig, headers, stream.connection.socket.remoteAddress, stream.head.scheme === 'https');
+  const verdict = mutateDownstreamAddress(addressConfig, headers, peerIp(stream.connection.socket, stream.connection.facts), stream.head.scheme === 'https');
   stream.internalRequest = verdict.internal;
   // An edge request lost its x-envoy-* control headers above; any that remain came from a peer
   // Envoy's rules trust, so the router may honour them (as Envoy's router does).

@@ -5,6 +5,7 @@
 import type { RateLimitAction, RateLimitPolicy } from '../../config/model.ts';
 import type { Descriptor, DescriptorEntry } from '../../ratelimit/index.ts';
 import { compileHeaderMatcher, requestHeaderGetter } from '../../router/index.ts';
+import { peerIp } from '../downstream-address.ts';
 import type { HttpStream } from '../stream.ts';
 
 /** What a descriptor may need from outside the request. */
@@ -52,7 +53,7 @@ function compileAction(action: RateLimitAction): Producer {
       return (_stream, ctx) => ({ key: 'destination_cluster', value: ctx.targetCluster });
     case 'remote_address':
       return (stream) => {
-        const address = stream.connection.socket.remoteAddress;
+        const address = peerIp(stream.connection.socket, stream.connection.facts);
         return address === undefined ? null : { key: 'remote_address', value: address };
       };
     case 'generic_key': {

@@ -8,6 +8,7 @@ import type { FilterStatus } from '../../http-filter/index.ts';
 import type { RbacConfig } from '../../config/model.ts';
 import { deniedDetails, peerOf, policySetOf, RbacCheck, type RbacInput, type RbacPolicySet } from '../../rbac/index.ts';
 import type { HttpStream } from '../stream.ts';
+import { peerIp } from '../downstream-address.ts';
 import type { FilterContext, HttpFilterInstance } from './filter-context.ts';
 import { setDynamicMetadata } from './dynamic-metadata.ts';
 import { isDisabled, perRouteConfig } from './per-route-config.ts';
@@ -50,7 +51,7 @@ function requestInput(stream: HttpStream): RbacInput {
   const local = splitAddress(connection.localAddress);
   return {
     request: stream.request,
-    directRemoteIp: connection.socket.remoteAddress ?? '',
+    directRemoteIp: peerIp(connection.socket, connection.facts) ?? '',
     // The connection manager's downstream address: from XFF when it trusts XFF, else the peer.
     remoteIp: splitAddress(stream.info.downstreamRemoteAddress ?? '').ip,
     localIp: local.ip,
