@@ -29,6 +29,7 @@ import { setWriteBufferLimit, tlsInfo } from '../transport/index.ts';
 import { HttpTracing, type HttpTracingContext } from '../tracing/index.ts';
 import { IDLE_ACTION, UNSCALED, type OverloadAction, type OverloadManager } from '../overload/index.ts';
 import type { WorkloadLookup } from '../istio/workload-index.ts';
+import { LiveList } from '../collections/live-list.ts';
 
 export interface HcmContext {
   store: Store;
@@ -69,7 +70,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
   private readonly accessLoggers: AccessLogger[];
   private readonly completionFilters: HttpFilter<HttpStream>[]; // the filters with onStreamComplete
   private readonly addressConfig: DownstreamAddressConfig;
-  private readonly connections = new Set<DownstreamConnection | Http2DownstreamConnection>();
+  private readonly connections = new LiveList<DownstreamConnection | Http2DownstreamConnection>();
   private http2StatsMade: Http2CodecStats | undefined = undefined;
   private readonly underscorePolicies: [http1: UnderscorePolicy, http2: UnderscorePolicy] | undefined;
   private draining = false;
@@ -162,7 +163,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
     // Past the listener's buffer limit a response pauses its upstream (HTTP/1; HTTP/2 per stream).
     if (!http2) setWriteBufferLimit(socket, this.config.bufferLimitBytes);
     const connection = http2 ? new Http2DownstreamConnection(this, socket, facts, this.http2Stats) : new DownstreamConnection(this, socket, facts, codec === 'auto');
-    this.connections.add(connection);
+    const entry = this.connections.add(connection);
     // The codec's connection stats count from its choice (AUTO: the first read), as Envoy's do.
     let active: Gauge | undefined;
     const chosen = (h2: boolean): void => {
@@ -180,7 +181,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       : undefined;
     const onClose = (): void => {
       clearTimeout(timer);
-      this.connections.delete(connection);
+      this.connections.delete(entry);
       stats.downstreamCxActive.sub(1);
       active?.sub(1);
       stats.downstreamCxRxBytesTotal.inc(socket.bytesRead);
@@ -196,7 +197,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
         }
         // HTTP/2 with prior knowledge: the HTTP/1 codec has let go; the socket starts over on HTTP/2.
         clearTimeout(timer);
-        this.connections.delete(connection);
+        this.connections.delete(entry);
         socket.removeListener('close', onClose);
         // Paused, so a listener filter's resume() cannot flow the bytes away before node:http2 reads them.
         socket.pause();

@@ -23,6 +23,7 @@ import { setIstioPrincipals } from './istio-authn.ts';
 import { listenerStatRoot } from './stat-root.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
+import { LiveList } from '../collections/live-list.ts';
 
 export type { ChainHandler } from './chain-handler.ts';
 
@@ -56,9 +57,9 @@ export class ActiveListener {
   private readonly lookup: ListenerLookup;
   private handlers: Map<FilterChain, ChainHandler>;
   private readonly server: net.Server;
-  private readonly connections = new Set<net.Socket>();
+  private readonly connections = new LiveList<net.Socket>();
   /** Connections still in the listener filters (the inspectors), not yet given to a chain. */
-  private readonly inspecting = new Set<net.Socket>();
+  private readonly inspecting = new LiveList<net.Socket>();
   private inspections: Inspection[];
   private readonly store: Store;
   private readonly stats: ListenerStats;
@@ -244,11 +245,11 @@ export class ActiveListener {
 
   /** Runs the inspectors in order under listener_filters_timeout, then matches a chain with what they found. */
   private inspect(inspections: Inspection[], socket: net.Socket, facts: ConnectionFacts): void {
-    this.inspecting.add(socket);
+    const inspecting = this.inspecting.add(socket);
     this.stats.downstreamPreCxActive.add(1);
     const finish = () => {
       clearTimeout(timer);
-      this.inspecting.delete(socket);
+      this.inspecting.delete(inspecting);
       this.stats.downstreamPreCxActive.sub(1);
     };
     let next = 0;
@@ -288,9 +289,9 @@ export class ActiveListener {
     }
     this.stats.downstreamCxTotal.inc();
     this.stats.downstreamCxActive.add(1);
-    this.connections.add(socket);
+    const entry = this.connections.add(socket);
     socket.once('close', () => {
-      this.connections.delete(socket);
+      this.connections.delete(entry);
       if (this.connections.size === 0) this.onEmpty?.();
       this.stats.downstreamCxActive.sub(1);
       this.stats.downstreamCxDestroy.inc();

@@ -14,6 +14,7 @@ import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.t
 import type { FilterSettings } from './worker.ts';
 import { enableCompileCache, flushCompileCache } from './compile-cache.ts';
 import { collectAfterStart } from './v8-heap.ts';
+import { workerExecArgv } from './v8-flags.ts';
 import { releaseFreeMemoryPeriodically } from '../allocator/index.ts';
 import { reservePorts } from './port-reservation.ts';
 import { checkRunAs, dropPrivileges, runAsEnv, type RunAs } from './privileges.ts';
@@ -46,21 +47,6 @@ export interface RunOptions {
 }
 
 const WORKER_ENTRY = fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-
-/**
- * V8's young generation of a worker process, in MB per semi-space (--max-semi-space-size, unless
- * the user gives one). Unbounded, V8 grows it under load to its maximum (64 MB semi-spaces: ~147 MB
- * of heap committed for ~15 MB in use) and keeps it; at 16 a loaded worker levels ~50 MB lower at
- * the same CPU per request (see README.md, Memory).
- */
-export const WORKER_SEMI_SPACE_MB = 16;
-
-/** The workers' Node flags: the primary's, with Legate's defaults for what the user did not set there or in NODE_OPTIONS. */
-export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
-  const given = [...execArgv, ...nodeOptions.split(/\s+/)].map((flag) => flag.replaceAll('_', '-'));
-  const defaults = given.some((flag) => flag.startsWith('--max-semi-space-size')) ? [] : [`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`];
-  return [...defaults, ...execArgv];
-}
 
 export class Primary implements AdminContext {
   readonly options: RunOptions;

@@ -10,7 +10,7 @@ import { request } from 'undici';
 import { bootstrap, httpListener, routes, staticCluster } from '../../support/bootstrap.ts';
 import { spawnLegate, type LegateProcess } from '../../support/legate-process.ts';
 import { startUpstream } from '../../support/upstream.ts';
-import { WORKER_SEMI_SPACE_MB } from '../../../proxy/server/primary.ts';
+import { WORKER_SEMI_SPACE_MB } from '../../../proxy/server/v8-flags.ts';
 
 const MB = 1024 * 1024;
 // tap's NODE_OPTIONS (--import of its process-info hooks) is left out (tap may still add its hooks
@@ -71,6 +71,7 @@ t.test('idle: the primary and each worker stay under their RSS bounds; no spare 
   t.same(childrenOf(primary).sort(), [...workers].sort(), 'no process besides the two workers (no warm spare)');
   // Legate's cap on the workers' young generation (what levels a loaded worker's RSS) is on their command line.
   for (const w of workers) t.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`), `worker ${w} runs with --max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
+  for (const w of workers) t.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes('--no-allocation-site-pretenuring'), `worker ${w} runs without allocation-site pretenuring`);
   const bounds = new Map([[primary, PRIMARY_BOUND], ...workers.map((w): [number, number] => [w, WORKER_BOUND])]);
   const rss = await settledRss(bounds);
   for (const [pid, bound] of bounds) {

@@ -11,8 +11,8 @@ const ARROWS: Record<string, readonly string[]> = {
   // Istio's peer metadata and metric labels, for the HTTP filters and tcp_proxy.
   istio: ['stats', 'config/model'],
   server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client', 'allocator'],
-  listener: ['transport'],
-  http: ['codec', 'router', 'grpc'],
+  listener: ['transport', 'collections'],
+  http: ['codec', 'router', 'grpc', 'collections'],
   codec: ['transport'],
   router: ['upstream', 'grpc'],
   grpc: [], // gRPC's wire facts (status codes, grpc-timeout): pure, like Envoy's source/common/grpc
@@ -26,6 +26,8 @@ const ARROWS: Record<string, readonly string[]> = {
   // The layered runtime and the overload manager: per-process state read on the hot paths.
   runtime: ['config/model'],
   overload: ['runtime', 'config/model', 'stats', 'allocator'],
+  // Data structures the data path shares (LiveList: members that churn, without a Set). Imports nothing.
+  collections: [],
   // malloc_trim through an addon: a process's freed native memory back to the kernel. Imports nothing.
   allocator: [],
   // Spans and their reporters: posts to a collector cluster through upstream/'s pools.
