@@ -36,10 +36,10 @@ export class LiveList<T> implements Iterable<T> {
     return entry;
   }
 
-  /** Removes `entry` (a second delete, or one from another list, does nothing). */
-  delete(member: LiveEntry<T>): void {
+  /** Removes `entry`; false if it was not a member (deleted already, or another list's). */
+  delete(member: LiveEntry<T>): boolean {
     const entry = member as Entry<T>;
-    if (entry.list !== this) return;
+    if (entry.list !== this) return false;
     if (entry.prev !== null) entry.prev.next = entry.next;
     else this.head = entry.next;
     if (entry.next !== null) entry.next.prev = entry.prev;
@@ -47,6 +47,19 @@ export class LiveList<T> implements Iterable<T> {
     entry.next = null;
     entry.list = null;
     this.size--;
+    return true;
+  }
+
+  clear(): void {
+    for (let e = this.head; e !== null; ) {
+      const next = e.next;
+      e.prev = null;
+      e.next = null;
+      e.list = null;
+      e = next;
+    }
+    this.head = null;
+    this.size = 0;
   }
 
   /** The members now, as an array: safe to act on while they leave the list (drain, destroy). */

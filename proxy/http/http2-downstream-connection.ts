@@ -8,6 +8,7 @@ import type { ConnectionFacts } from '../listener/index.ts';
 import { connectionAddressText, connectionPeerText } from './downstream-address.ts';
 import type { ConnectionOwner } from './downstream-connection.ts';
 import { HttpStream, type StreamConnection } from './stream.ts';
+import { LiveList } from '../collections/live-list.ts';
 
 export class Http2DownstreamConnection implements ServerConnectionCallbacks, StreamConnection {
   readonly hcm: ConnectionOwner;
@@ -17,7 +18,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   readonly dynamicMetadata: Readonly<Record<string, unknown>> | undefined;
   readonly facts: ConnectionFacts | undefined;
   readonly remoteAddress: string;
-  readonly streams = new Set<HttpStream>();
+  readonly streams = new LiveList<HttpStream>();
   /** performance.now() when the last stream ended; the connection manager's sweep closes idle ones. */
   idleSince: number;
   requestCount = 0;
@@ -53,7 +54,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
 
   newStream(encoder: ResponseEncoder): RequestDecoder {
     const stream = new HttpStream(this, encoder);
-    this.streams.add(stream);
+    stream.connectionEntry = this.streams.add(stream);
     this.decoding = stream;
     this.hcm.onNewStream(stream, true);
     const idleMs = this.hcm.streamIdleTimeoutMs();
@@ -78,7 +79,7 @@ export class Http2DownstreamConnection implements ServerConnectionCallbacks, Str
   }
 
   onStreamEnd(stream: HttpStream): void {
-    if (!this.streams.delete(stream)) return;
+    if (stream.connectionEntry === null || !this.streams.delete(stream.connectionEntry)) return;
     if (this.decoding === stream) this.decoding = null;
     this.clearRequestTimer(stream);
     if (this.streams.size === 0) this.idleSince = performance.now();

@@ -13,6 +13,7 @@ import { grpcLocalReplyHeaders } from './grpc-local-reply.ts';
 import type { Span } from '../tracing/index.ts';
 import { FilterState } from '../filter-state/index.ts';
 import type { ConnectionFacts } from '../listener/index.ts';
+import type { LiveEntry } from '../collections/live-list.ts';
 
 /** What a stream needs of its connection manager (the HCM implements it). */
 export interface StreamManager {
@@ -49,6 +50,8 @@ const EMPTY = Buffer.alloc(0);
 
 export class HttpStream implements RequestDecoder, StreamCallbacks, RouterStream {
   readonly connection: StreamConnection;
+  /** Its place in its HTTP/2 connection's streams (an HTTP/1 connection has one at a time). */
+  connectionEntry: LiveEntry<HttpStream> | null = null;
   readonly encoder: ResponseEncoder;
   readonly info: StreamInfo;
   readonly startMs: number;

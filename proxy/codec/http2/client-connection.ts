@@ -22,6 +22,7 @@ import type {
 } from '../types.ts';
 import { http2RequestHeaders, http2Trailers, responseFromHttp2, trailersFromHttp2 } from './headers.ts';
 import { setWriteBufferLimit } from '../../transport/index.ts';
+import { LiveList, type LiveEntry } from '../../collections/live-list.ts';
 
 type NodeHttp2 = typeof import('node:http2');
 let loaded: NodeHttp2 | undefined;
@@ -81,7 +82,7 @@ export class Http2ClientConnection implements ClientConnection {
   readonly callbacks: Http2ClientConnectionCallbacks;
   readonly options: Http2ClientOptions;
   /** Streams started and not yet closed. */
-  readonly active = new Set<Http2ClientStream>();
+  readonly active = new LiveList<Http2ClientStream>();
   /** Streams ever started. */
   started = 0;
   /** The peer's SETTINGS came: streams may start. */
@@ -137,7 +138,7 @@ export class Http2ClientConnection implements ClientConnection {
   newStream(decoder: ResponseDecoder): RequestEncoder {
     this.started++;
     const stream = new Http2ClientStream(this, decoder);
-    this.active.add(stream);
+    stream.entry = this.active.add(stream);
     return stream;
   }
 
@@ -156,7 +157,7 @@ export class Http2ClientConnection implements ClientConnection {
   }
 
   streamClosed(stream: Http2ClientStream): void {
-    if (!this.active.delete(stream)) return;
+    if (stream.entry === null || !this.active.delete(stream.entry)) return;
     if (this.closed) return;
     if (this.active.size === 0) {
       this.callbacks.onIdle();
@@ -193,7 +194,7 @@ export class Http2ClientConnection implements ClientConnection {
     if (this.closed) return;
     this.closed = true;
     this.goingAway = true;
-    for (const stream of [...this.active]) stream.connectionClosed();
+    for (const stream of this.active.values()) stream.connectionClosed();
     this.active.clear();
     this.socket.destroy();
     this.callbacks.onClose();
@@ -204,6 +205,8 @@ export class Http2ClientConnection implements ClientConnection {
 class Http2ClientStream implements RequestEncoder, Stream {
   readonly conn: Http2ClientConnection;
   readonly decoder: ResponseDecoder;
+  /** Its place in the connection's active streams. */
+  entry: LiveEntry<Http2ClientStream> | null = null;
   callbacks: StreamCallbacks | null = null;
   private h2: ClientHttp2Stream | null = null;
   private trailers: HeaderMap | null = null;

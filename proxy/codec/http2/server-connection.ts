@@ -20,6 +20,7 @@ import type {
 import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
 import { setWriteBufferLimit } from '../../transport/index.ts';
 import { http2ResponseHeaderList, http2ResponseHeaders, http2Trailers, requestFromHttp2, trailersFromHttp2, withoutHeader } from './headers.ts';
+import { LiveList, type LiveEntry } from '../../collections/live-list.ts';
 
 interface Counter {
   inc(): void;
@@ -118,7 +119,7 @@ export class Http2ServerConnection implements ServerConnection {
   readonly options: Http2ServerOptions;
   readonly localAddress: string;
   readonly remoteAddress: string;
-  readonly streams = new Set<Http2ServerStream>();
+  readonly streams = new LiveList<Http2ServerStream>();
   /** A stream was ever started (request_headers_timeout closes a connection that never sent one). */
   private started = false;
   private draining = false;
@@ -181,7 +182,7 @@ export class Http2ServerConnection implements ServerConnection {
     }
     if (this.options.streamBufferLimitBytes !== undefined) setWriteBufferLimit(h2, this.options.streamBufferLimitBytes);
     const stream = new Http2ServerStream(this, h2);
-    this.streams.add(stream);
+    stream.entry = this.streams.add(stream);
     const head = requestFromHttp2(allowed, this.options.scheme);
     stream.extendedConnect = head.headers.upgrade !== undefined && raw.includes(':protocol');
     stream.decoder = this.callbacks.newStream(stream);
@@ -234,7 +235,7 @@ export class Http2ServerConnection implements ServerConnection {
   }
 
   removeStream(stream: Http2ServerStream): void {
-    this.streams.delete(stream);
+    if (stream.entry !== null) this.streams.delete(stream.entry);
   }
 
   /**
@@ -292,6 +293,8 @@ export class Http2ServerConnection implements ServerConnection {
 export class Http2ServerStream implements ResponseEncoder, Stream {
   readonly conn: Http2ServerConnection;
   readonly h2: ServerHttp2Stream;
+  /** Its place in the connection's streams. */
+  entry: LiveEntry<Http2ServerStream> | null = null;
   decoder: RequestDecoder = null as unknown as RequestDecoder;
   callbacks: StreamCallbacks | null = null;
   headersSent = false;

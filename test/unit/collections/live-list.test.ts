@@ -26,7 +26,7 @@ t.test('a removed entry points nowhere, and deleting it again changes nothing', 
   t.equal(links.prev, null);
   t.equal(links.next, null);
   t.equal(links.list, null);
-  list.delete(one);
+  t.equal(list.delete(one), false);
   t.equal(list.size, 1);
   const other = new LiveList<number>();
   other.delete(list.add(3));
@@ -43,4 +43,15 @@ t.test('iterating while members leave sees each member once', async (t) => {
   }
   t.strictSame(seen, [4, 3, 2, 1]);
   t.equal(list.size, 0);
+});
+
+t.test('clear lets every entry go', async (t) => {
+  const list = new LiveList<number>();
+  const entries = [1, 2, 3].map((n) => list.add(n));
+  list.clear();
+  t.equal(list.size, 0);
+  t.strictSame(list.values(), []);
+  for (const e of entries) t.equal(list.delete(e), false);
+  list.add(4);
+  t.strictSame(list.values(), [4]);
 });

@@ -13,7 +13,7 @@ const ARROWS: Record<string, readonly string[]> = {
   server: ['config', 'listener', 'http', 'router', 'upstream', 'tcp', 'admin', 'stats', 'xds-client', 'allocator'],
   listener: ['transport', 'collections'],
   http: ['codec', 'router', 'grpc', 'collections'],
-  codec: ['transport'],
+  codec: ['transport', 'collections'],
   router: ['upstream', 'grpc'],
   grpc: [], // gRPC's wire facts (status codes, grpc-timeout): pure, like Envoy's source/common/grpc
   upstream: ['codec', 'transport', 'config/model', 'stats'],
