@@ -15,6 +15,7 @@ import { DOWNSTREAM_PEER_KEY, DownstreamPeer } from '../istio/peer-state.ts';
 import { workloadFromStruct } from '../istio/workload-metadata.ts';
 import type { ChainHandler, ConnectionFacts } from '../listener/index.ts';
 import type { FilterNode } from './filters/index.ts';
+import { LiveList } from '../collections/live-list.ts';
 
 const ignoreError = (): void => {}; // 'close' follows
 
@@ -22,7 +23,7 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
   const header = exchangeHeader(workloadFromStruct(node?.metadata ?? {}, new Set()), node?.id ?? '');
   const labels = new Set(config.additionalLabels);
   // Connections still exchanging are idle to the connection manager: a drain closes them.
-  const exchanging = new Set<Socket>();
+  const exchanging = new LiveList<Socket>();
   return {
     onConnection(socket: Socket, facts: ConnectionFacts): void {
       if ((socket as TLSSocket).alpnProtocol !== config.protocol) {
@@ -30,7 +31,7 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
         return;
       }
       socket.write(header);
-      exchanging.add(socket);
+      const entry = exchanging.add(socket);
       const reader = new ExchangeReader(labels);
       // A peer gone before its header was whole leaves nothing to serve.
       const onGone = (): void => {
@@ -38,7 +39,7 @@ export function withNetworkPeerExchange(handler: ChainHandler, config: MetadataE
         socket.destroy();
       };
       const stop = (): void => {
-        exchanging.delete(socket);
+        exchanging.delete(entry);
         socket.off('data', onData);
         socket.off('end', onGone);
         socket.off('close', onGone);
