@@ -5,9 +5,11 @@ import type tls from 'node:tls';
 import { nodeTls } from './node-tls.ts';
 import type { TlsContext } from '../config/model.ts';
 
-export function buildSecureContext(context: TlsContext): tls.SecureContext {
+/** `serverCipherOrder`: a server context picks ciphers by its own order, as Envoy's listeners do (SSL_OP_CIPHER_SERVER_PREFERENCE). */
+export function buildSecureContext(context: TlsContext, serverCipherOrder = false): tls.SecureContext {
   const certificate = context.certificates[0];
   const options: tls.SecureContextOptions = { minVersion: context.minVersion, maxVersion: context.maxVersion };
+  if (serverCipherOrder) options.honorCipherOrder = true;
   if (certificate !== undefined) {
     options.cert = certificate.certificateChain;
     options.key = certificate.privateKey;

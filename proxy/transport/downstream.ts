@@ -25,7 +25,7 @@ export class DownstreamTls {
 
   constructor(config: DownstreamTlsContext, stats: SslStats, timeoutMs = DEFAULT_HANDSHAKE_TIMEOUT_MS) {
     this.config = config;
-    this.secureContext = buildSecureContext(config);
+    this.secureContext = buildSecureContext(config, true);
     renewTicketsOnResumption(this.secureContext);
     this.stats = stats;
     this.timeoutMs = timeoutMs;
