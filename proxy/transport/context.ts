@@ -1,6 +1,7 @@
 // The node SecureContext of a TLS context from the model, built once per config (a chain's or a
 // cluster's), never per connection: createSecureContext parses PEM and keys, which is the costly
 // part of setting up TLS.
+import { constants } from 'node:crypto';
 import type tls from 'node:tls';
 import { nodeTls } from './node-tls.ts';
 import type { TlsContext } from '../config/model.ts';
@@ -9,7 +10,12 @@ import type { TlsContext } from '../config/model.ts';
 export function buildSecureContext(context: TlsContext, serverCipherOrder = false): tls.SecureContext {
   const certificate = context.certificates[0];
   const options: tls.SecureContextOptions = { minVersion: context.minVersion, maxVersion: context.maxVersion };
-  if (serverCipherOrder) options.honorCipherOrder = true;
+  if (serverCipherOrder) {
+    options.honorCipherOrder = true;
+    // BoringSSL (Envoy) serves ChaCha20 to a client that lists it first (one without AES hardware);
+    // OpenSSL does so under server preference only with this option.
+    options.secureOptions = constants.SSL_OP_PRIORITIZE_CHACHA;
+  }
   if (certificate !== undefined) {
     options.cert = certificate.certificateChain;
     options.key = certificate.privateKey;

@@ -9,12 +9,11 @@ import { createTestCa, opensslMissing } from '../../support/test-ca.ts';
 import { startUpstream } from '../../support/upstream.ts';
 import { certFiles, downstreamTls, hcmToBackend } from './support.ts';
 
-const SERVER_ORDER = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384'];
-const CLIENT_ORDER = [...SERVER_ORDER].reverse().join(':');
+const SERVER_ORDER = ['ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-ECDSA-CHACHA20-POLY1305'];
 
-function negotiatedCipher(port: number, ca: string): Promise<string> {
+function negotiatedCipher(port: number, ca: string, ciphers: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'cipher.test', maxVersion: 'TLSv1.2', ciphers: CLIENT_ORDER, checkServerIdentity: () => undefined });
+    const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'cipher.test', maxVersion: 'TLSv1.2', ciphers: ciphers.join(':'), checkServerIdentity: () => undefined });
     socket.setTimeout(5000, () => socket.destroy(new Error('handshake timed out')));
     socket.once('secureConnect', () => {
       resolve(socket.getCipher().name);
@@ -35,5 +34,7 @@ t.test('cipher order', { skip: opensslMissing() }, async (t) => {
   const legate = await startLegate(bootstrap([listener], [staticCluster('backend', [{ port: upstream.port }])]));
   t.teardown(() => legate.stop());
 
-  t.equal(await negotiatedCipher(legate.port('tls'), ca.cert), SERVER_ORDER[0], "the listener's first cipher wins over the client's first");
+  const port = legate.port('tls');
+  t.equal(await negotiatedCipher(port, ca.cert, [SERVER_ORDER[1], SERVER_ORDER[0]]), SERVER_ORDER[0], "the listener's first cipher wins over the client's first");
+  t.equal(await negotiatedCipher(port, ca.cert, [SERVER_ORDER[2], SERVER_ORDER[0]]), SERVER_ORDER[2], 'a client listing ChaCha20 first gets it, as from BoringSSL');
 });
