@@ -31,8 +31,6 @@ export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): s
 }
 
 /** Turns pretenuring off in this process (the primary, which serves with --workers 1), before start-up allocates. */
-export function disablePretenuring(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): boolean {
-  if (setsPretenuring(userFlags(execArgv, nodeOptions))) return false;
-  v8.setFlagsFromString(NO_PRETENURING);
-  return true;
+export function disablePretenuring(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): void {
+  if (!setsPretenuring(userFlags(execArgv, nodeOptions))) v8.setFlagsFromString(NO_PRETENURING);
 }
