@@ -69,6 +69,8 @@ export class ActiveListener {
   private readonly overload: OverloadManager | undefined;
   private onEmpty: (() => void) | undefined; // set while draining
   private boundPort: { port: number } | undefined;
+  /** The bound address when it names one IP: every connection's local address (no getsockname). */
+  private fixedLocal: { address: string; port: number } | undefined;
   /** An internal listener's registration with the worker's registry, while it accepts. */
   private unregister: (() => void) | undefined;
 
@@ -116,7 +118,9 @@ export class ActiveListener {
         this.listenOptions(),
         () => {
           this.server.off('error', onError);
-          this.boundPort = this.boundAddress();
+          const bound = this.boundAddress();
+          this.boundPort = bound;
+          this.fixedLocal = isWildcard(bound.address) ? undefined : bound;
           // An accept error later (EMFILE under load) must not take the worker down.
           this.server.on('error', (err) => this.log(`listener '${this.config.name}': ${err.message}`));
           this.accepting = true;
@@ -155,7 +159,7 @@ export class ActiveListener {
     // The overload manager sees each connection once, where it was accepted (not again on a hand-off).
     if (facts === undefined && this.overload !== undefined && this.config.bypassOverloadManager !== true && !this.admit(socket, this.overload)) return;
     if (facts === undefined && this.restoresOriginalDst) {
-      const local = connectionFacts(socket);
+      const local = connectionFacts(socket, this.fixedLocal);
       const restored = restoreOriginalDst(socket, local);
       if (restored !== null && this.config.useOriginalDst) {
         const target = this.lookup(restored.destinationIp, restored.destinationPort);
@@ -172,7 +176,7 @@ export class ActiveListener {
       socket.destroy();
       return;
     }
-    const f = facts ?? connectionFacts(socket);
+    const f = facts ?? connectionFacts(socket, this.fixedLocal);
     const inspections = this.inspections.filter((i) => !filterDisabled(i.disabled, f.destinationPort));
     if (inspections.length > 0) this.inspect(inspections, socket, f);
     else this.dispatch(socket, f);
@@ -290,7 +294,7 @@ export class ActiveListener {
     this.stats.downstreamCxTotal.inc();
     this.stats.downstreamCxActive.add(1);
     const entry = this.connections.add(socket);
-    socket.once('close', () => {
+    socket.on('close', () => {
       this.connections.delete(entry);
       if (this.connections.size === 0) this.onEmpty?.();
       this.stats.downstreamCxActive.sub(1);
@@ -390,11 +394,13 @@ function inspectionsOf(config: Listener, store: Store): Inspection[] {
   return out;
 }
 
-function connectionFacts(socket: net.Socket): ConnectionFacts {
+// As Envoy: a listener bound to one address knows its connections' local address; only a wildcard
+// one (0.0.0.0, ::, where REDIRECT-captured traffic arrives) asks each socket.
+function connectionFacts(socket: net.Socket, local: { address: string; port: number } | undefined): ConnectionFacts {
   const sourceIp = socket.remoteAddress ?? '';
   return {
-    destinationIp: socket.localAddress ?? '',
-    destinationPort: socket.localPort ?? 0,
+    destinationIp: local?.address ?? socket.localAddress ?? '',
+    destinationPort: local?.port ?? socket.localPort ?? 0,
     sourceIp,
     sourcePort: socket.remotePort ?? 0,
     directSourceIp: sourceIp,
@@ -402,4 +408,8 @@ function connectionFacts(socket: net.Socket): ConnectionFacts {
     transportProtocol: 'raw_buffer',
     applicationProtocols: [],
   };
+}
+
+function isWildcard(address: string): boolean {
+  return net.isIP(address) === 0 || address === '0.0.0.0' || address === '::';
 }

@@ -67,9 +67,10 @@ export class DownstreamTls {
     };
     const timer = this.timeoutMs > 0 ? setTimeout(() => fail(() => this.stats.connectionError.inc()), this.timeoutMs) : undefined;
     const onError = (): void => fail(() => this.stats.connectionError.inc());
+    // `on`, not `once`: each fires at most once per connection, and `once` costs two objects per listener.
     secure.on('error', onError);
-    secure.once('close', onError);
-    secure.once('secure', () => {
+    secure.on('close', onError);
+    secure.on('secure', () => {
       if (done) return;
       // One conversion of the peer certificate serves the checks, the stats and tlsInfo(); a
       // client that was not asked for one sends none.
@@ -111,6 +112,10 @@ function renewTicketsOnResumption(secureContext: tls.SecureContext): void {
   // worker's CPU per resumed connection. node copies the IV out before the callback returns.
   const ivs = Buffer.alloc(16 * 256);
   let next = ivs.length;
+  // node reads the answer before the callback returns, so the same arrays serve every ticket.
+  const issue: unknown[] = [1, hmacKey, aesKey, name, undefined];
+  const renew = [2, hmacKey, aesKey]; // decrypted, and a new ticket goes out with this handshake
+  const notOurs = [0]; // a full handshake
   native.onticketkeycallback = (ticketName, _iv, encrypt) => {
     if (encrypt) {
       if (next === ivs.length) {
@@ -118,10 +123,10 @@ function renewTicketsOnResumption(secureContext: tls.SecureContext): void {
         next = 0;
       }
       next += 16;
-      return [1, hmacKey, aesKey, name, ivs.subarray(next - 16, next)];
+      issue[4] = ivs.subarray(next - 16, next);
+      return issue;
     }
-    // 2: decrypted, and a new ticket goes out with this handshake; 0: not ours, full handshake.
-    return ticketName.equals(name) ? [2, hmacKey, aesKey] : [0];
+    return ticketName.equals(name) ? renew : notOurs;
   };
   native.enableTicketKeyCallback();
 }

@@ -17,8 +17,10 @@ export class SslStats {
   readonly failVerifySan: Counter;
   readonly failVerifyCertHash: Counter;
   readonly sessionReused: Counter;
-  // versions.<v> and ciphers.<c>, resolved once per name rather than per handshake.
-  private readonly byName = new Map<string, Counter>();
+  // versions.<v> and ciphers.<c>, resolved once per name rather than per handshake (keyed by the
+  // bare name: no string built per handshake).
+  private readonly versions = new Map<string, Counter>();
+  private readonly ciphers = new Map<string, Counter>();
 
   /** `scope` is e.g. 'listener.127.0.0.1_8443.' or 'cluster.backend.'. */
   constructor(store: Store, scope: string) {
@@ -34,17 +36,16 @@ export class SslStats {
     this.handshake.inc();
     if (!hasPeerCertificate) this.noCertificate.inc();
     if (socket.isSessionReused()) this.sessionReused.inc();
-    if (version) this.named('versions.', version).inc();
+    if (version) this.named(this.versions, 'versions.', version).inc();
     const cipher = socket.getCipher()?.name; // OpenSSL's name, as Envoy's stat
-    if (cipher) this.named('ciphers.', cipher).inc();
+    if (cipher) this.named(this.ciphers, 'ciphers.', cipher).inc();
   }
 
-  private named(kind: string, name: string): Counter {
-    const key = kind + name;
-    let counter = this.byName.get(key);
+  private named(known: Map<string, Counter>, kind: string, name: string): Counter {
+    let counter = known.get(name);
     if (counter === undefined) {
-      counter = this.store.counter(this.prefix + key);
-      this.byName.set(key, counter);
+      counter = this.store.counter(this.prefix + kind + name);
+      known.set(name, counter);
     }
     return counter;
   }
