@@ -13,7 +13,7 @@ import { readAccessLog, type LoggedRequest } from './access-log.ts';
 import { failedOutcome } from './chaos-report.ts';
 import { churnShapes } from './config.ts';
 import { Rig, serverMemory } from './rig.ts';
-import { afterWarmup, percentile, slopeVerdict, totalRssMb, type MemorySample, type SlopeVerdict } from './soak-report.ts';
+import { afterWarmup, leastSquares, percentile, slopeVerdict, totalRssMb, type MemorySample, type SlopeVerdict } from './soak-report.ts';
 import { timeSeriesPlot } from './timeseries-svg.ts';
 import { Traffic, type Outcome, type RequestKind } from './traffic.ts';
 
@@ -83,19 +83,17 @@ function plot(samples: MemorySample[], slope: SlopeVerdict, options: SoakOptions
   const slots = Math.max(0, ...samples.map((s) => s.workers.length));
   const worker = (i: number, pick: (w: MemorySample['workers'][number]) => number): [number, number][] =>
     samples.filter((s) => s.workers[i]).map((s) => [s.minutes, pick(s.workers[i])]);
-  const used = afterWarmup(samples);
-  const fitStart = used[0]?.minutes ?? 0;
-  const fitEnd = used.at(-1)?.minutes ?? 0;
-  const mean = used.reduce((a, s) => a + totalRssMb(s), 0) / Math.max(1, used.length);
-  const meanX = used.reduce((a, s) => a + s.minutes, 0) / Math.max(1, used.length);
-  const perMinute = slope.totalMbPerHour / 60;
+  const floorFit = leastSquares(slope.floorTotal);
+  const fitStart = slope.floorTotal[0]?.[0] ?? 0;
+  const fitEnd = slope.floorTotal.at(-1)?.[0] ?? 0;
   return timeSeriesPlot(`Legate soak: ${(options.seconds / 60).toFixed(0)} min, ~${options.rate} req/s mixed, xDS push every ${options.churnSeconds} s (--workers 2)`, [
     {
-      title: `RSS: total slope after warm-up ${slope.totalMbPerHour.toFixed(1)} MB/h (${slope.flat ? 'flat' : 'GROWING'}, threshold ${slope.thresholdMbPerHour} MB/h)`,
+      title: `RSS: total floor slope after warm-up ${slope.floorTotalMbPerHour.toFixed(1)} MB/h (${slope.flat ? 'flat' : 'GROWING'}, threshold ${slope.thresholdMbPerHour} MB/h; through every sample ${slope.totalMbPerHour.toFixed(1)})`,
       yLabel: 'MB',
       series: [
         { label: 'total', points: samples.map((s) => [s.minutes, totalRssMb(s)]) },
-        { label: 'total trend', colorOf: 'total', dashed: true, points: [[fitStart, mean + perMinute * (fitStart - meanX)], [fitEnd, mean + perMinute * (fitEnd - meanX)]] },
+        { label: 'total floor', points: slope.floorTotal },
+        { label: 'floor trend', colorOf: 'total floor', dashed: true, points: [[fitStart, floorFit.intercept + floorFit.slope * fitStart], [fitEnd, floorFit.intercept + floorFit.slope * fitEnd]] },
         { label: 'primary', points: samples.map((s) => [s.minutes, s.primaryRssMb]) },
         ...Array.from({ length: slots }, (_, i) => ({ label: `worker ${i + 1}`, points: worker(i, (w) => w.rssMb) })),
         { label: 'spare', points: samples.map((s): [number, number] => [s.minutes, s.otherRssMb]) },
@@ -214,9 +212,11 @@ export function soakSummary(r: SoakResult): string {
     `RSS start (traffic just started): total ${mb(totalRssMb(first))} = primary ${mb(first.primaryRssMb)} + workers ${first.workers.map((w) => mb(w.rssMb)).join(' + ')} + spare ${mb(first.otherRssMb)}`,
     `RSS at the end of warm-up (${afterWarmup(r.samples)[0].minutes.toFixed(1)} min): total ${mb(totalRssMb(afterWarmup(r.samples)[0]))}`,
     `RSS end: total ${mb(totalRssMb(last))} = primary ${mb(last.primaryRssMb)} + workers ${last.workers.map((w) => mb(w.rssMb)).join(' + ')} + spare ${mb(last.otherRssMb)}`,
-    `RSS slope after warm-up (last ${r.slope.samplesUsed} samples, least squares): total ${r.slope.totalMbPerHour.toFixed(1)} MB/h ` +
-      `(primary ${r.slope.primaryMbPerHour.toFixed(1)}, workers ${r.slope.workersMbPerHour.map((s) => s.toFixed(1)).join(', ')}) -> ` +
+    `RSS floor slope after warm-up (lowest sample of each process in each ${r.slope.floorWindowMinutes.toFixed(1)}-minute stretch of the last ${r.slope.samplesUsed} samples): ` +
+      `total ${r.slope.floorTotalMbPerHour.toFixed(1)} MB/h (workers ${r.slope.floorWorkersMbPerHour.map((s) => s.toFixed(1)).join(', ')}) -> ` +
       `${r.slope.flat ? 'flat' : 'GROWING'} (threshold ${r.slope.thresholdMbPerHour} MB/h)`,
+    `RSS least squares through every sample after warm-up (not judged: it follows the trims' sawtooth): total ${r.slope.totalMbPerHour.toFixed(1)} MB/h ` +
+      `(primary ${r.slope.primaryMbPerHour.toFixed(1)}, workers ${r.slope.workersMbPerHour.map((s) => s.toFixed(1)).join(', ')})`,
     `V8 heap per worker, in use / committed: start ${first.workers.map((w) => `${mb(w.heapMb)} / ${mb(w.heapTotalMb)}`).join(', ')}, end ${last.workers.map((w) => `${mb(w.heapMb)} / ${mb(w.heapTotalMb)}`).join(', ')}, ` +
       `in-use slope ${r.slope.heapMbPerHour.map((s) => s.toFixed(1)).join(', ')} MB/h; outside the heap (Buffers): start ${first.workers.map((w) => mb(w.externalMb)).join(', ')}, end ${last.workers.map((w) => mb(w.externalMb)).join(', ')}`,
     `event-loop delay p99 per worker per ${r.samples.length > 1 ? 'sample interval' : 'run'} after warm-up: median ${r.loopDelayP99Ms.median.toFixed(1)} ms, worst ${r.loopDelayP99Ms.worst.toFixed(1)} ms`,
