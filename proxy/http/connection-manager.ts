@@ -188,7 +188,7 @@ export class HttpConnectionManagerHandler implements ChainHandler {
       stats.downstreamCxTxBytesTotal.inc(socket.bytesWritten);
       if (connection.busy) stats.downstreamCxDestroyRemoteActiveRq.inc();
     };
-    socket.once('close', onClose);
+    socket.on('close', onClose); // fires once: `once` would cost two more objects a connection
     if (connection instanceof DownstreamConnection && codec === 'auto') {
       connection.onChosen = (http2Bytes) => {
         if (http2Bytes === null) {

@@ -501,7 +501,8 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       this.updateReading();
     }
     const delayMs = this.options.delayedCloseMs ?? DELAYED_CLOSE_MS;
-    socket.once('finish', () => {
+    // `on`: both events fire once per socket, and `once` costs two objects a listener.
+    socket.on('finish', () => {
       if (delayMs <= 0) {
         socket.destroy(); // delayed close disabled: closed once the response is flushed
         return;
@@ -509,7 +510,7 @@ export class Http1ServerConnection extends Http1Connection implements ServerConn
       // Cleared when the peer closes first (the usual case): a pending timer would hold the
       // socket, and all the connection's objects with it, for the whole delay.
       const timer = setTimeout(destroySocket, delayMs, socket).unref();
-      socket.once('close', () => clearTimeout(timer));
+      socket.on('close', () => clearTimeout(timer));
     });
   }
 }
