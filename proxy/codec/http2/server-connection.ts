@@ -75,6 +75,27 @@ const END_STREAM = 0x1; // NGHTTP2_FLAG_END_STREAM
 
 function ignoreError(): void {}
 
+// Works around an abort in node (24.21): ~Http2Session's CHECK(current_nghttp2_memory_ == 0).
+// A stream node destroys leaves its session's stream map at once but is deleted only by a
+// SetImmediate, and until then it keeps any header block it was receiving (trailers still
+// waiting for END_HEADERS, a block nghttp2 refused): nghttp2 rcbufs counted against its
+// session. Destroying the session drops the only reference node keeps to the native session,
+// so a GC in between (any allocation in the check phase before that immediate: a cancelled
+// write's callback, another session's stream closing) finalizes the session first and the
+// count is not zero. Each native session is held here until a JS immediate queued at its
+// 'close', which runs after the native immediates.
+const heldSessions = new Set<object>();
+/** node's private Symbol('kHandle') under which a session keeps its native object. */
+let kHandle: symbol | null | undefined;
+
+function holdNativeSession(session: Http2Session): void {
+  kHandle ??= Object.getOwnPropertySymbols(session).find((s) => s.description === 'kHandle') ?? null;
+  const native = kHandle === null ? undefined : (session as unknown as Record<symbol, unknown>)[kHandle];
+  if (typeof native !== 'object' || native === null) return;
+  heldSessions.add(native);
+  session.once('close', () => setImmediate(() => heldSessions.delete(native)));
+}
+
 const kOwner = Symbol('legate.http2.stream');
 type OwnedStream = ServerHttp2Stream & { [kOwner]: Http2ServerStream };
 
@@ -150,6 +171,7 @@ export class Http2ServerConnection implements ServerConnection {
       maxSendHeaderBlockLength: 2 ** 24,
     });
     const session = this.session;
+    holdNativeSession(session);
     session.on('stream', (stream: ServerHttp2Stream, _h: unknown, flags: number, raw: string[]) => this.onStream(stream, flags, raw));
     session.on('error', (err: NodeJS.ErrnoException) => this.onSessionError(err)); // 'close' follows
     session.on('close', () => this.onClose());
