@@ -83,8 +83,8 @@ function ignoreError(): void {}
 // so a GC in between (any allocation in the check phase before that immediate: a cancelled
 // write's callback, another session's stream closing) finalizes the session first and the
 // count is not zero. Each native session is held here until a JS immediate queued at its
-// 'close', which runs after the native immediates.
-const heldSessions = new Set<object>();
+// 'close', which runs after the native immediates: by the 'close' listener while the session is
+// reachable, then as the immediate's argument (no shared collection: a Set's table churns).
 /** node's private Symbol('kHandle') under which a session keeps its native object. */
 let kHandle: symbol | null | undefined;
 
@@ -92,9 +92,10 @@ function holdNativeSession(session: Http2Session): void {
   kHandle ??= Object.getOwnPropertySymbols(session).find((s) => s.description === 'kHandle') ?? null;
   const native = kHandle === null ? undefined : (session as unknown as Record<symbol, unknown>)[kHandle];
   if (typeof native !== 'object' || native === null) return;
-  heldSessions.add(native);
-  session.once('close', () => setImmediate(() => heldSessions.delete(native)));
+  session.once('close', () => setImmediate(letGo, native));
 }
+
+function letGo(_native: object): void {}
 
 const kOwner = Symbol('legate.http2.stream');
 type OwnedStream = ServerHttp2Stream & { [kOwner]: Http2ServerStream };
