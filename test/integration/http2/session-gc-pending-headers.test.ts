@@ -71,9 +71,6 @@ t.test('a session destroyed while a stream holds a half-received header block is
   t.ok(socket.destroyed || socket.readableEnded, 'Legate closed the connection (keepalive timeout)');
   t.equal(upstream.seen.length, 1, 'the request reached the upstream');
   t.ok(received > 0, 'Legate answered on the connection (SETTINGS, the response head, PINGs)');
-  const exit = await Promise.race([legate.exited, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 500))]);
-  t.equal(exit, undefined, `Legate is alive (${JSON.stringify(exit)})`);
-  t.notOk(legate.stderrLines.some((line) => line.includes('Assertion failed')), legate.stderrLines.filter((l) => /Assertion|Http2Session/.test(l)).join('\n') || 'no assertion in its log');
 
   // And serves on: a new connection, a plain request.
   const answer = await new Promise<string>((resolve) => {
@@ -91,4 +88,8 @@ t.test('a session destroyed while a stream holds a half-received header block is
     setTimeout(() => resolve('no answer'), 5000);
   });
   t.equal(answer, 'headers', 'a request on a new connection is answered');
+  // It answered after the collection that used to abort it; nothing exited since.
+  const exit = await Promise.race([legate.exited, new Promise<undefined>((resolve) => setImmediate(resolve, undefined))]);
+  t.equal(exit, undefined, `Legate is alive (${JSON.stringify(exit)})`);
+  t.notOk(legate.stderrLines.some((line) => line.includes('Assertion failed')), legate.stderrLines.filter((l) => /Assertion|Http2Session/.test(l)).join('\n') || 'no assertion in its log');
 });
