@@ -13,6 +13,7 @@ import type { SslStats } from './stats.ts';
 import { hasCertificate, verifyPeer } from './verify.ts';
 import { startTlsOn } from './internal/internal-socket.ts';
 import { rememberTlsInfo } from './info.ts';
+import { releaseOnClose } from './release.ts';
 
 /** Legate's handshake deadline when transport_socket_connect_timeout is not set (Envoy has none). */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 15_000;
@@ -56,6 +57,7 @@ export class DownstreamTls {
       ALPNProtocols: offerAlpn ? config.alpnProtocols : undefined,
     });
     startTlsOn(socket);
+    releaseOnClose(secure, socket);
     let done = false;
     const fail = (count: () => void): void => {
       if (done) return;

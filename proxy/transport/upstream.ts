@@ -10,6 +10,7 @@ import { buildSecureContext } from './context.ts';
 import type { SslStats } from './stats.ts';
 import { verifyPeer } from './verify.ts';
 import { startTlsOn } from './internal/internal-socket.ts';
+import { releaseOnClose } from './release.ts';
 
 export interface UpstreamTlsCallbacks {
   onSecure(secure: tls.TLSSocket): void;
@@ -55,6 +56,7 @@ export class UpstreamTls {
       checkServerIdentity: () => undefined,
     });
     startTlsOn(socket);
+    releaseOnClose(secure, socket);
     let done = false;
     const fail = (reason: string): void => {
       if (done) return;
