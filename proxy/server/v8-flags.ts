@@ -10,26 +10,16 @@
 //   Dead there until the next full collection, they keep what they point to alive through every
 //   young collection: under new connections ~30-45% of all allocations survived a scavenge (10-20
 //   ms pauses every ~100 ms), where a bare node:http server keeps ~0%; with pretenuring off, ~1%.
-// - A function is optimized by TurboFan after 1000 calls instead of V8's 3000 (every process). A
-//   proxy runs the same few paths for every request; V8's count suits pages whose code mostly
-//   runs a few times. Code run once per connection (accept, the TLS socket, the codec's set-up)
-//   stayed in Maglev's code for seconds after start, and deoptimizations (node's sockets and
-//   streams see new shapes now and then) send a function back down for another count. At 1000 a
-//   new TLS connection cost ~13% less CPU in a process's first seconds and ~3% less after 30 s
-//   (bench/README.md, stop 29).
 import v8 from 'node:v8';
 
 export const WORKER_SEMI_SPACE_MB = 16;
 const NO_PRETENURING = '--no-allocation-site-pretenuring';
-export const TURBOFAN_AFTER_CALLS = 1000;
-const TURBOFAN_SOONER = `--invocation-count-for-turbofan=${TURBOFAN_AFTER_CALLS}`;
 
 function userFlags(execArgv: readonly string[], nodeOptions: string): string[] {
   return [...execArgv, ...nodeOptions.split(/\s+/)].map((flag) => flag.replaceAll('_', '-'));
 }
 
 const setsPretenuring = (flags: readonly string[]): boolean => flags.some((flag) => /^--(no-)?allocation-site-pretenuring(=|$)/.test(flag));
-const setsTurbofanCount = (flags: readonly string[]): boolean => flags.some((flag) => /^--invocation-count-for-turbofan(=|$)/.test(flag));
 
 /** The workers' Node flags: the primary's, with Legate's defaults for what the user did not set there or in NODE_OPTIONS. */
 export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): string[] {
@@ -37,16 +27,10 @@ export function workerExecArgv(execArgv: readonly string[], nodeOptions = ''): s
   const defaults: string[] = [];
   if (!given.some((flag) => flag.startsWith('--max-semi-space-size'))) defaults.push(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
   if (!setsPretenuring(given)) defaults.push(NO_PRETENURING);
-  if (!setsTurbofanCount(given)) defaults.push(TURBOFAN_SOONER);
   return [...defaults, ...execArgv];
 }
 
-/**
- * This process's share of the defaults (the primary, which serves with --workers 1): pretenuring
- * off and TurboFan sooner, set before start-up allocates. The semi-space cap cannot change here.
- */
-export function applyProcessFlags(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): void {
-  const given = userFlags(execArgv, nodeOptions);
-  if (!setsPretenuring(given)) v8.setFlagsFromString(NO_PRETENURING);
-  if (!setsTurbofanCount(given)) v8.setFlagsFromString(TURBOFAN_SOONER);
+/** Turns pretenuring off in this process (the primary, which serves with --workers 1), before start-up allocates. */
+export function disablePretenuring(execArgv: readonly string[] = process.execArgv, nodeOptions = process.env.NODE_OPTIONS ?? ''): void {
+  if (!setsPretenuring(userFlags(execArgv, nodeOptions))) v8.setFlagsFromString(NO_PRETENURING);
 }
