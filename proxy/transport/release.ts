@@ -12,7 +12,7 @@ import type { Socket } from 'node:net';
 
 /**
  * Once `secure` has closed, removes every listener from it and from `raw`, the TCP socket it was
- * wrapped on. Call when the TLSSocket is made, before anything else listens for its 'close'.
+ * wrapped on. Call when the TLSSocket is made.
  */
 export function releaseOnClose(secure: Socket, raw: Socket): void {
   // After every 'close' listener and the raw socket's own close have run (node closes the raw
@@ -21,11 +21,14 @@ export function releaseOnClose(secure: Socket, raw: Socket): void {
 }
 
 function release(secure: Socket, raw: Socket): void {
-  for (const socket of [secure, raw]) {
-    socket.removeAllListeners();
-    // A late error on a destroyed socket is dropped by node; this keeps one from throwing.
-    socket.on('error', ignore);
-  }
+  quiet(secure);
+  quiet(raw);
+}
+
+function quiet(socket: Socket): void {
+  socket.removeAllListeners();
+  // A late error on a destroyed socket is dropped by node; this keeps one from throwing.
+  socket.on('error', ignore);
 }
 
 function ignore(): void {}
