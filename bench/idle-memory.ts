@@ -5,15 +5,18 @@
 // static: one HTTP listener and one cluster; ads: LDS/CDS/RDS/EDS from test/support's management
 // server. The figures go in proxy/server/README.md (Memory).
 import { readdirSync, readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { CommandLine } from './command-line.ts';
 import { bootstrap, httpListener, routes, staticCluster } from '../test/support/bootstrap.ts';
 import { spawnLegate } from '../test/support/legate-process.ts';
 import { startUpstream } from '../test/support/upstream.ts';
 import { XdsServer } from '../test/support/xds-server.ts';
 import { adsBootstrap, setBasicConfig } from '../test/support/xds-proxy.ts';
 
-const { values } = parseArgs({ options: { bootstrap: { type: 'string', default: 'static' }, workers: { type: 'string', default: '2' }, 'spare-worker': { type: 'boolean', default: false } } });
+const cli = new CommandLine('idle-memory', 'usage: node bench/idle-memory.ts [--bootstrap static|ads] [--workers N] [--spare-worker]');
+const values = cli.parse({ bootstrap: { type: 'string', default: 'static' }, workers: { type: 'string', default: '2' }, 'spare-worker': { type: 'boolean', default: false } });
+if (values.bootstrap !== 'static' && values.bootstrap !== 'ads') cli.fail(`--bootstrap must be static or ads, not '${values.bootstrap}'`);
+cli.number('workers', values.workers, 1);
 
 function figures(pid: number): string {
   const s = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { CommandLine } from '../command-line.ts';
 import { readAccessLog } from './access-log.ts';
 import { formatChaosTable, judge, type FaultWindow } from './chaos-report.ts';
 import { FAULTS, type Fault } from './faults.ts';
@@ -74,18 +74,26 @@ async function runFault(fault: Fault, rig: Rig, log: (line: string) => void): Pr
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      seconds: { type: 'string', default: '60' },
-      rate: { type: 'string', default: '300' },
-      loops: { type: 'string', default: '8' },
-      out: { type: 'string', default: resolve(import.meta.dirname, '..', 'results') },
-    },
+  const cli = new CommandLine(
+    'chaos',
+    [
+      'usage: npm run chaos -- [options]',
+      '  --seconds N   run length; the faults are spread over it (default 60)',
+      '  --rate N      requests per second of the steady load (default 300)',
+      '  --loops N     client connections per target, a quarter of them new per request (default 8)',
+      '  --out DIR     where chaos-latest.json goes (default bench/results)',
+    ].join('\n'),
+  );
+  const values = cli.parse({
+    seconds: { type: 'string', default: '60' },
+    rate: { type: 'string', default: '300' },
+    loops: { type: 'string', default: '8' },
+    out: { type: 'string', default: resolve(import.meta.dirname, '..', 'results') },
   });
   const result = await runChaos({
-    seconds: Number(values.seconds),
-    rate: Number(values.rate),
-    loopsPerTarget: Number(values.loops),
+    seconds: cli.number('seconds', values.seconds, 1),
+    rate: cli.number('rate', values.rate, 1),
+    loopsPerTarget: cli.number('loops', values.loops, 1),
     log: (line) => console.error(line),
   });
   console.log(result.table);

@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { CommandLine } from '../command-line.ts';
 import { processTree } from '../proc-stats.ts';
 import { readAccessLog, type LoggedRequest } from './access-log.ts';
 import { failedOutcome } from './chaos-report.ts';
@@ -226,24 +226,34 @@ export function soakSummary(r: SoakResult): string {
 }
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    options: {
-      minutes: { type: 'string' },
-      seconds: { type: 'string' },
-      rate: { type: 'string', default: '100' },
-      'sample-s': { type: 'string', default: '10' },
-      'churn-s': { type: 'string', default: '30' },
-      'max-slope': { type: 'string', default: '20' },
-      out: { type: 'string', default: resolve(import.meta.dirname, '..', 'results') },
-    },
+  const cli = new CommandLine(
+    'soak',
+    [
+      'usage: npm run soak -- [options]',
+      '  --minutes N      run length (default 10), or --seconds N',
+      '  --rate N         requests per second of the mixed load (default 100)',
+      '  --sample-s N     seconds between memory samples (default 10)',
+      '  --churn-s N      seconds between config pushes (default 30)',
+      '  --max-slope N    RSS floor slope, MB/h, above which the verdict is growing (default 20)',
+      '  --out DIR        where soak-latest.svg and .json go (default bench/results)',
+    ].join('\n'),
+  );
+  const values = cli.parse({
+    minutes: { type: 'string' },
+    seconds: { type: 'string' },
+    rate: { type: 'string', default: '100' },
+    'sample-s': { type: 'string', default: '10' },
+    'churn-s': { type: 'string', default: '30' },
+    'max-slope': { type: 'string', default: '20' },
+    out: { type: 'string', default: resolve(import.meta.dirname, '..', 'results') },
   });
-  const seconds = values.seconds !== undefined ? Number(values.seconds) : Number(values.minutes ?? '10') * 60;
+  const seconds = values.seconds !== undefined ? cli.number('seconds', values.seconds, 1) : cli.number('minutes', values.minutes ?? '10', 0.1) * 60;
   const result = await runSoak({
     seconds,
-    rate: Number(values.rate),
-    sampleSeconds: Number(values['sample-s']),
-    churnSeconds: Number(values['churn-s']),
-    maxSlopeMbPerHour: Number(values['max-slope']),
+    rate: cli.number('rate', values.rate, 1),
+    sampleSeconds: cli.number('sample-s', values['sample-s'], 1),
+    churnSeconds: cli.number('churn-s', values['churn-s'], 1),
+    maxSlopeMbPerHour: cli.number('max-slope', values['max-slope']),
     log: (line) => console.error(line),
   });
   mkdirSync(values.out, { recursive: true });
