@@ -1,5 +1,7 @@
-// Legate itself, run the way a user runs it: `node proxy/cli.ts run -c BOOTSTRAP --workers N`
-// with an Envoy v3 bootstrap from bench/peers/legate/, ready when admin /ready answers 200.
+// Legate itself, run the way a user runs it: the package's `legate` command (bin/legate.js),
+// `legate run -c BOOTSTRAP --workers N` with an Envoy v3 bootstrap from bench/peers/legate/, ready
+// when admin /ready answers 200. Not `node proxy/cli.ts`, which loads Node's TypeScript
+// transpiler in the primary (~20 MB that stays, in the RSS column of legate-1, which serves).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import type { Target } from './types.ts';
 import { lacking, targetUrl } from './types.ts';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
-const CLI = path.join(REPO, 'proxy', 'cli.ts');
+const CLI = path.join(REPO, 'bin', 'legate.js');
 
 async function adminReady(adminPort: number): Promise<boolean> {
   try {
@@ -28,7 +30,7 @@ function legate(name: string, workers: number, description: string, extraArgs: s
   return {
     name,
     description,
-    unavailable: () => (fs.existsSync(CLI) ? undefined : 'proxy/cli.ts not found'),
+    unavailable: () => (fs.existsSync(CLI) ? undefined : 'bin/legate.js not found'),
     notApplicable: (scenario) => lacking('legate', ['host-routing', 'weighted-split', 'retry', 'tcp', 'tls', 'http2'], scenario),
     async start(upstream, scenario, context) {
       const [port, adminPort] = [await freePort(), await freePort()];
