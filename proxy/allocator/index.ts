@@ -6,8 +6,8 @@
 // such pages itself). malloc_trim(0), through a tiny N-API addon (malloc_trim.c), releases every
 // whole free page; without the addon (not built, or not glibc) nothing is released.
 //
-// glibc also raises its mmap threshold to the size of every mmapped chunk freed (a 1 MiB body
-// buffered for a retry lifts it to 1 MiB), and from then on such chunks come from the heap, where
+// glibc also raises its mmap threshold to the size of every mmapped chunk freed (one freed 1 MiB
+// Buffer lifts it to 1 MiB), and from then on such chunks come from the heap, where
 // small long-lived allocations land between them and trims return only whole free pages around
 // them. Pinning the threshold at glibc's own starting value keeps chunks of 128 KiB and more in
 // mappings of their own, unmapped when freed.
