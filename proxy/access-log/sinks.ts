@@ -3,10 +3,12 @@
 // out when 64 KiB are pending or after the flush interval (1 s). The buffer is bounded; past the
 // bound lines are dropped and counted rather than growing memory while the disk stalls. Each
 // destination is one shared sink per process, however many loggers use it.
-import { close, open, openSync, write } from 'node:fs';
 import { resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { AccessLog } from '../config/model.ts';
+
+// Not ESM imports: those read every export of node:fs and node:util, loading what lazy ones need.
+const { close, open, openSync, write } = process.getBuiltinModule('node:fs');
+const { promisify } = process.getBuiltinModule('node:util');
 
 export interface SinkOptions {
   /** Longest a line waits before it is written (Envoy's file_flush_interval_msec); 1000. */

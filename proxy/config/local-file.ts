@@ -4,7 +4,9 @@
 // Opened non-blocking, so opening a FIFO does not wait for a writer; the check is on the opened file.
 // As in Envoy, /dev/fd/N is the exception: a config handed over on a descriptor by a script
 // (`legate run -c <(make-config)`) is read to its end.
-import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+
+// Not an ESM import: that reads every export of node:fs, loading what its lazy ones need.
+const { closeSync, constants, fstatSync, openSync, readFileSync } = process.getBuiltinModule('node:fs');
 
 /** What `code` says when the path is not a regular file (callers print codes as the reason). */
 export const NOT_REGULAR_FILE = 'not a regular file';

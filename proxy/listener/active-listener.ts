@@ -2,7 +2,6 @@
 // that chain's handler (an HTTP connection manager or a TCP proxy). Handlers are reused across
 // updates when their chain did not change, so a config push does not churn connections.
 import net from 'node:net';
-import { isDeepStrictEqual } from 'node:util';
 import type { FilterChain, Listener, ListenerFilterPredicate } from '../config/model.ts';
 import { HTTP_INSPECTOR_TYPE, TLS_INSPECTOR_TYPE } from '../config/extensions.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
@@ -24,6 +23,9 @@ import { listenerStatRoot } from './stat-root.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS, DownstreamTls, internalListeners, SslStats, type InternalSocket } from '../transport/index.ts';
 import type { OverloadManager } from '../overload/index.ts';
 import { LiveList } from '../collections/live-list.ts';
+
+// Not an ESM import: that reads every export of node:util, loading what its lazy ones need.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 
 export type { ChainHandler } from './chain-handler.ts';
 

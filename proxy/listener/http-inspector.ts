@@ -13,7 +13,8 @@ const PREFACE = Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 'latin1');
 // Envoy reads at most this much looking for the request line.
 const MAX_INSPECT = 64 * 1024;
 // llhttp knows its methods: a first word that is none of them (or the start of one) is not HTTP.
-const METHODS: readonly string[] = (createRequire(import.meta.url)('node:http') as typeof import('node:http')).METHODS;
+// From _http_common, which the codec loads anyway; node:http would load its client and server too.
+const METHODS: readonly string[] = (createRequire(import.meta.url)('_http_common') as { methods: string[] }).methods;
 
 type Verdict = 'need-more' | 'http/1.0' | 'http/1.1' | 'h2c' | 'not-http';
 

@@ -1,11 +1,13 @@
 // The worker's listeners. An update diffs by name: a new listener binds, a changed one keeps its
 // socket and serves new connections with the new filter chains while existing connections finish
 // on the old ones, a removed one stops accepting and closes once its connections drain.
-import { isDeepStrictEqual } from 'node:util';
 import type { Listener } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { ActiveListener, type ChainHandlerFactory } from './active-listener.ts';
 import type { OverloadManager } from '../overload/index.ts';
+
+// Not an ESM import: that reads every export of node:util, loading what its lazy ones need.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 
 export interface BoundListener {
   name: string;

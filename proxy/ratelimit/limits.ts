@@ -3,11 +3,13 @@
 // rate_limit. Loaded from a file or a directory of them; errors name file, line and field.
 // lookup() is envoyproxy/ratelimit's GetLimit: walk the request's entries level by level, trying
 // `key_value`, then a `key_prefix*` wildcard, then the bare `key` (a default for any value).
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 // Not config/index.ts: that is the whole translator, which a worker process has no use for.
 import { readConfigFile, type ConfigFile } from '../config/bootstrap.ts';
 import { ConfigError } from '../config/errors.ts';
+
+// Not an ESM import: that reads every export of node:fs, loading what its lazy ones need.
+const { readdirSync, statSync } = process.getBuiltinModule('node:fs');
 
 export type RateLimitUnit = 'second' | 'minute' | 'hour' | 'day';
 

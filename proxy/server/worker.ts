@@ -1,7 +1,6 @@
 // The serving half of Legate: a worker owns listeners, connection managers, clusters and their
 // pools. It takes whole snapshots from the primary, compiles them once and swaps them in; requests
 // in flight keep what they started with. In --workers 1 it lives in the primary's process.
-import { isDeepStrictEqual } from 'node:util';
 import type { EmbeddedRateLimitService, FilterChain, HttpFilter, InternalListenerSettings, Listener, OverloadManagerConfig, RouteConfig, RuntimeLayerConfig } from '../config/model.ts';
 import type { Snapshot } from '../config/snapshot.ts';
 import { HttpConnectionManagerHandler, loadHttpFilters, withNetworkExtAuthz, withNetworkPeerExchange, type FilterNode, type HcmContext } from '../http/index.ts';
@@ -24,6 +23,9 @@ import { WorkloadIndex } from '../istio/workload-index.ts';
 
 import type { ApplyResult, EndpointUpdate, HostHealthUpdate } from './messages.ts';
 import { applySnapshotDelta, type SnapshotDelta } from './snapshot-delta.ts';
+
+// Not an ESM import: that reads every export of node:util, loading what its lazy ones need.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 
 export interface WorkerOptions {
   mode: 'ingress' | 'sidecar';

@@ -1,10 +1,12 @@
 // OTLP's ExportTraceServiceRequest for a batch of spans, encoded with protobufjs from
 // otlp-trace.proto (loaded on the first export): one resource (service.name) and one scope
 // ("envoy", as Envoy names it), times in nanoseconds since the epoch.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type protobuf from 'protobufjs';
 import type { OtelSpan } from './otel-span.ts';
+
+// Not an ESM import: that reads every export of node:fs, loading what its lazy ones need.
+const { readFileSync } = process.getBuiltinModule('node:fs');
 
 const require = createRequire(import.meta.url);
 const SCHEMA = new URL('./otlp-trace.proto', import.meta.url).pathname;

@@ -2,11 +2,13 @@
 // as is, a changed one is rebuilt but keeps the hosts (and pools) whose endpoints did not change,
 // a removed one closes its pools once requests in flight are done. It also keeps the host health
 // learned from outside the worker (active health checks, other workers' outlier ejections).
-import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, ClusterLoadAssignment } from '../config/model.ts';
 import type { Store } from '../stats/index.ts';
 import { UpstreamCluster } from './cluster.ts';
 import { needsDns, resolveAssignment } from './dns.ts';
+
+// Not an ESM import: that reads every export of node:util, loading what its lazy ones need.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 
 /** An outlier ejection (ejected) or unejection decided in this worker. */
 export type OutlierEjectionListener = (cluster: string, address: string, ejected: boolean) => void;

@@ -6,13 +6,15 @@
 // healthy at once, later transitions need healthy_threshold successes or unhealthy_threshold
 // network failures; a wrong answer (HTTP status, gRPC status or serving status) fails it at once.
 import { matchTransport } from './transport-match.ts';
-import { isDeepStrictEqual } from 'node:util';
 import type { Cluster, HealthCheck } from '../config/model.ts';
 import type { Counter, Gauge, Store } from '../stats/index.ts';
 import { needsDns, resolveAssignment } from './dns.ts';
 import { GrpcProbe } from './grpc-health-probe.ts';
 import { createProbe, ProbeTls, type Probe, type ProbeResult } from './health-probe.ts';
 import { hostAddress } from './host.ts';
+
+// Not an ESM import: that reads every export of node:util, loading what its lazy ones need.
+const { isDeepStrictEqual } = process.getBuiltinModule('node:util');
 
 export type HealthChangeListener = (cluster: string, address: string, failed: boolean) => void;
 

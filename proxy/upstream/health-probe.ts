@@ -10,9 +10,11 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { buildSecureContext, verifyPeer } from '../transport/index.ts';
 import { nodeTls } from '../transport/node-tls.ts';
 
-// Through require, not an ESM import: importing node:http as ESM reads all its exports, and its
-// lazy WebSocket getters load tls, http2 and zlib into every worker that imports upstream/.
-const http = createRequire(import.meta.url)('node:http') as typeof import('node:http');
+// Required on the first HTTP health check, not imported: an ESM import of node:http reads all its
+// exports, whose lazy WebSocket getters load tls, http2 and zlib, and even a require loads its
+// client and server (~2.6 MB) into every worker, with or without health checks.
+let http: typeof import('node:http') | undefined;
+const nodeHttp = () => (http ??= createRequire(import.meta.url)('node:http') as typeof import('node:http'));
 
 export type ProbeResult = 'success' | 'failure' | 'network-failure';
 
@@ -89,7 +91,7 @@ class HttpProbe implements Probe {
   private readonly check: HttpCheck;
   private readonly target: ProbeTarget;
   // Envoy reuses the health check connection between checks.
-  private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly agent = new (nodeHttp().Agent)({ keepAlive: true, maxSockets: 1 });
   constructor(check: HttpCheck, target: ProbeTarget, tls?: ProbeTls) {
     this.check = check;
     this.target = target;
@@ -123,7 +125,7 @@ class HttpProbe implements Probe {
       timeoutMs,
       () => req?.destroy(),
       (done) => {
-        req = http.request(
+        req = nodeHttp().request(
           {
             host: this.target.ip,
             port: this.target.port,

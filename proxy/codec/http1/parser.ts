@@ -44,9 +44,6 @@ interface ParserClass {
 
 const require = createRequire(import.meta.url);
 const common = require('_http_common') as { HTTPParser: ParserClass; methods: string[] };
-// Through require, not an ESM import: importing node:http as ESM reads all its exports, and its
-// lazy WebSocket getters load tls, http2 and zlib (~13 MB in every worker).
-export const STATUS_CODES = (require('node:http') as { STATUS_CODES: Record<number, string | undefined> }).STATUS_CODES;
 const HTTPParser = common.HTTPParser;
 
 export const REQUEST = HTTPParser.REQUEST;

@@ -31,12 +31,12 @@ import {
   newHeaderMap,
   releaseParser,
   REQUEST,
-  STATUS_CODES,
   type ParseError,
 } from './parser.ts';
 import { CLIENT_PREFACE } from '../http2/preface.ts';
 import { Http1Connection } from './connection-base.ts';
 import { headerLines } from './output.ts';
+import { REASON_PHRASES } from './reason-phrases.ts';
 import { Http1Stream } from './stream-base.ts';
 import { unrefTimer } from './socket.ts';
 import { applyUnderscorePolicy, type UnderscorePolicy } from '../header-underscores.ts';
@@ -95,7 +95,7 @@ function codecError(err: ParseError): CodecError {
 
 const statusLines: string[] = [];
 function statusLine(status: number): string {
-  return (statusLines[status] ??= `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Unknown'}\r\n`);
+  return (statusLines[status] ??= `HTTP/1.1 ${status} ${REASON_PHRASES[status] ?? 'Unknown'}\r\n`);
 }
 
 /** We frame the body and say whether the connection stays: the owner's values are not written. */
