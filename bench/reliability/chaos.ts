@@ -22,9 +22,12 @@ export interface ChaosOptions {
 
 export async function runChaos(options: ChaosOptions): Promise<{ verdict: ReturnType<typeof judge>; table: string; alive: boolean; logLines: string[] }> {
   const rig = await Rig.start({ hosts: 3, workers: 2, staticTarget: true });
+  // Stopped in finally too: a fault that throws must not leave the load running (the process
+  // would never exit).
+  let traffic: Traffic | undefined;
   try {
     const outcomes: Outcome[] = [];
-    const traffic = new Traffic({
+    traffic = new Traffic({
       targets: [
         { name: 'ads', port: rig.adsPort },
         { name: 'static', port: rig.staticPort },
@@ -60,6 +63,7 @@ export async function runChaos(options: ChaosOptions): Promise<{ verdict: Return
     const logLines = [...rig.ads.stderrLines.map((l) => `ads: ${l}`), ...(rig.static?.stderrLines ?? []).map((l) => `static: ${l}`)];
     return { verdict, table: formatChaosTable(verdict), alive, logLines };
   } finally {
+    await traffic?.stop();
     await rig.close();
   }
 }

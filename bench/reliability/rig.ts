@@ -117,8 +117,11 @@ export class Rig {
     this.xds.setResources(ENDPOINT_TYPE_URL, version, loadAssignments(shape));
     this.xds.setResources(ROUTE_TYPE_URL, version, [routeConfiguration(shape)]);
     for (const typeUrl of [ENDPOINT_TYPE_URL, ROUTE_TYPE_URL]) {
-      const nonce = this.xds.lastResponse(typeUrl)?.response.nonce;
-      const answer = await this.xds.waitForRequest((r) => r.request.type_url === typeUrl && r.request.response_nonce === nonce, { after, timeoutMs });
+      // The answer to any response that carried this version: on a stream that has just reopened
+      // (after a control-plane restart) the server sends it only once Legate subscribes again.
+      const ofThisVersion = (nonce: unknown) =>
+        nonce !== undefined && this.xds.responses.some((x) => x.response.type_url === typeUrl && x.response.version_info === version && x.response.nonce === nonce);
+      const answer = await this.xds.waitForRequest((r) => r.request.type_url === typeUrl && ofThisVersion(r.request.response_nonce), { after, timeoutMs });
       if (answer.request.error_detail !== undefined) throw new Error(`push ${version} NACKed: ${JSON.stringify(answer.request.error_detail)}`);
     }
   }

@@ -117,12 +117,14 @@ function plot(samples: MemorySample[], slope: SlopeVerdict, options: SoakOptions
 
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const rig = await Rig.start({ hosts: 3, workers: 2, staticTarget: false });
+  // Stopped in finally too: a sample or push that throws must not leave the load running.
+  let traffic: Traffic | undefined;
   try {
     const byKind: SoakResult['byKind'] = {};
     const failures: Outcome[] = [];
     let sent = 0;
     let failed = 0;
-    const traffic = new Traffic({
+    traffic = new Traffic({
       targets: [{ name: 'ads', port: rig.adsPort }],
       loopsPerTarget: 8,
       newConnectionLoops: 2,
@@ -197,6 +199,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       svg: plot(samples, slope, options),
     };
   } finally {
+    await traffic?.stop();
     await rig.close();
   }
 }
