@@ -1,4 +1,4 @@
-// The command lines of the scripts run by hand (soak, chaos, idle memory, mesh scale): node's
+// The command lines of the scripts run by hand (soak, chaos, idle memory, mesh scale, fuzz): node's
 // parseArgs with --help, and one line naming the problem (exit 2) for an unknown option, a missing
 // value or a number out of range, instead of a stack trace.
 import { parseArgs, type ParseArgsOptionsConfig } from 'node:util';

@@ -19,6 +19,9 @@ t.test('--help prints the usage', async (t) => {
   const chaos = run('reliability/chaos.ts', ['-h']);
   t.equal(chaos.status, 0);
   t.match(chaos.stdout, /^usage: npm run chaos/);
+  const fuzz = run('../fuzz/run.ts', ['--help']);
+  t.equal(fuzz.status, 0);
+  t.match(fuzz.stdout, /^usage: npm run fuzz -- \[options\]/);
 });
 
 t.test('bad input: one line naming it, the usage, exit 2', async (t) => {
@@ -28,6 +31,9 @@ t.test('bad input: one line naming it, the usage, exit 2', async (t) => {
     ['reliability/soak.ts', ['--rate'], /^soak: Option '--rate <value>' argument missing/],
     ['idle-memory.ts', ['--workers', '0'], /^idle-memory: --workers must be a number of at least 1, not '0'/],
     ['mesh-scale.ts', ['--api', 'X'], /^mesh-scale: --api must be GRPC or DELTA_GRPC, not 'X'/],
+    ['../fuzz/run.ts', ['--seed', '1.5'], /^fuzz: --seed must be a whole number, not '1.5'/],
+    ['../fuzz/run.ts', ['--only', 'http3'], /^fuzz: --only: unknown fuzzer 'http3'/],
+    ['../fuzz/run.ts', ['--nope'], /^fuzz: Unknown option '--nope'/],
   ];
   for (const [path, args, first] of cases) {
     const r = run(path, args);
