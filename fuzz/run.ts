@@ -1,6 +1,7 @@
 // npm run fuzz -- --seconds N [--seed S] [--only http1|bootstrap|http2] [--case I]
 // Runs each fuzzer for N seconds (one after the other), prints its counts and failures, and exits
-// non-zero when any failed. See README.md.
+// non-zero when any failed. See README.md. Its command line is the hand-run bench scripts' own
+// (bench/command-line.ts).
 import { CommandLine } from '../bench/command-line.ts';
 import { fuzzBootstrap } from './bootstrap/fuzzer.ts';
 import { fuzzHttp1 } from './http1/fuzzer.ts';

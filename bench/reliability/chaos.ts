@@ -63,8 +63,11 @@ export async function runChaos(options: ChaosOptions): Promise<{ verdict: Return
     const logLines = [...rig.ads.stderrLines.map((l) => `ads: ${l}`), ...(rig.static?.stderrLines ?? []).map((l) => `static: ${l}`)];
     return { verdict, table: formatChaosTable(verdict), alive, logLines };
   } finally {
-    await traffic?.stop();
-    await rig.close();
+    try {
+      await traffic?.stop();
+    } finally {
+      await rig.close();
+    }
   }
 }
 

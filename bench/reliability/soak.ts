@@ -199,8 +199,11 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       svg: plot(samples, slope, options),
     };
   } finally {
-    await traffic?.stop();
-    await rig.close();
+    try {
+      await traffic?.stop();
+    } finally {
+      await rig.close();
+    }
   }
 }
 

@@ -10,8 +10,8 @@ import type { SecureContext, TLSSocket } from 'node:tls';
 import { buildSecureContext, verifyPeer } from '../transport/index.ts';
 import { nodeTls } from '../transport/node-tls.ts';
 
-// Required on the first HTTP health check, not imported: an ESM import of node:http reads all its
-// exports, whose lazy WebSocket getters load tls, http2 and zlib, and even a require loads its
+// Required when the first HTTP probe is made, not imported: an ESM import of node:http reads all
+// its exports, whose lazy WebSocket getters load tls, http2 and zlib, and even a require loads its
 // client and server (~2.6 MB) into every worker, with or without health checks.
 let http: typeof import('node:http') | undefined;
 const nodeHttp = () => (http ??= createRequire(import.meta.url)('node:http') as typeof import('node:http'));

@@ -1,7 +1,8 @@
-// The reason phrase of each status line Legate writes: the names in IANA's HTTP status code
-// registry (RFC 9110 and the RFCs that added codes), with the older names Envoy and most servers
-// still write for 413 and 422. Our own table rather than node:http's STATUS_CODES: requiring
-// node:http loads its client, server and agent into every worker (~2.6 MB) for this one table.
+// The reason phrase of each status line Legate writes: the names node:http's STATUS_CODES has
+// (IANA's registry, the older "Payload Too Large" and "Unprocessable Entity" that Envoy writes too,
+// and 418 and 509 from outside the registry); test/unit/codec/reason-phrases.test.ts keeps them
+// equal. A table of our own because requiring node:http loads its client, server and agent into
+// every worker (~2.6 MB) for this one table.
 export const REASON_PHRASES: Readonly<Record<number, string>> = {
   100: 'Continue',
   101: 'Switching Protocols',
