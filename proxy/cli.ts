@@ -9,7 +9,7 @@ import type { BootstrapOptions } from './config/index.ts';
 import { looksLikeEnvoy, translateEnvoyArgs } from './envoy-cli.ts';
 import type { Primary } from './server/index.ts';
 import { enableCompileCache } from './server/compile-cache.ts';
-import { disablePretenuring } from './server/v8-flags.ts';
+import { applyProcessDefaults } from './server/v8-flags.ts';
 import { idOrName } from './server/privileges.ts';
 import { LEGATE_VERSION } from './admin/version.ts';
 
@@ -145,7 +145,7 @@ function installSignals(primary: Primary): void {
 
 export async function main(argv: string[]): Promise<void> {
   enableCompileCache();
-  disablePretenuring(); // before start-up allocates (server/v8-flags.ts)
+  applyProcessDefaults(); // before start-up allocates (server/v8-flags.ts)
   try {
     // Launched as Envoy is (Istio's pilot-agent with binaryPath pointing here): Envoy's flags.
     if (looksLikeEnvoy(argv.slice(2))) {
