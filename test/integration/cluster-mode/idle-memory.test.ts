@@ -71,7 +71,11 @@ t.test('idle: the primary and each worker stay under their RSS bounds; no spare 
   t.same(childrenOf(primary).sort(), [...workers].sort(), 'no process besides the two workers (no warm spare)');
   // Legate's cap on the workers' young generation (what levels a loaded worker's RSS) is on their command line.
   for (const w of workers) t.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes(`--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`), `worker ${w} runs with --max-semi-space-size=${WORKER_SEMI_SPACE_MB}`);
-  for (const w of workers) t.ok(readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0').includes('--no-allocation-site-pretenuring'), `worker ${w} runs without allocation-site pretenuring`);
+  for (const w of workers) {
+    const flags = readFileSync(`/proc/${w}/cmdline`, 'utf8').split('\0');
+    t.ok(flags.includes('--no-allocation-site-pretenuring'), `worker ${w} runs without allocation-site pretenuring`);
+    t.ok(flags.includes('--invocation-count-for-turbofan=1500'), `worker ${w} tiers up to TurboFan at 1,500 calls`);
+  }
   const bounds = new Map([[primary, PRIMARY_BOUND], ...workers.map((w): [number, number] => [w, WORKER_BOUND])]);
   const rss = await settledRss(bounds);
   for (const [pid, bound] of bounds) {
