@@ -34,7 +34,7 @@ const TIERING: readonly Default[] = [
 /** Every process's defaults. */
 const EVERY_PROCESS: readonly Default[] = [{ flag: '--no-allocation-site-pretenuring', setBy: option('allocation-site-pretenuring') }, ...TIERING];
 /** A forked worker's: the young generation capped too. */
-const WORKER: readonly Default[] = [{ flag: `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, setBy: /^--max-semi-space-size/ }, ...EVERY_PROCESS];
+const WORKER: readonly Default[] = [{ flag: `--max-semi-space-size=${WORKER_SEMI_SPACE_MB}`, setBy: option('max-semi-space-size') }, ...EVERY_PROCESS];
 
 function userFlags(execArgv: readonly string[], nodeOptions: string): string[] {
   return [...execArgv, ...nodeOptions.split(/\s+/)].map((flag) => flag.replaceAll('_', '-'));
